@@ -1,0 +1,23 @@
+# The two commands: `make run` starts everything with demo data; `make test` checks it all.
+.PHONY: run test install lint schema lock
+
+run:  ## install, start services, migrate, load demo data, run web + worker + beat + syslog
+	@scripts/run.sh
+
+test:  ## install, start services, lint, checks, schema validation, the whole test suite
+	@scripts/test.sh $(PYTEST_ARGS)
+
+install:
+	@scripts/install.sh --dev
+
+lint:
+	@.venv/bin/ruff check .
+
+schema:  ## regenerate the committed OpenAPI schema
+	@.venv/bin/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+lock:  ## re-pin requirements*.txt from requirements*.in (needs pip-tools in .venv)
+	@.venv/bin/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
+		--no-emit-find-links --no-annotate -o requirements.txt requirements.in
+	@.venv/bin/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
+		--no-emit-find-links --no-annotate -o requirements-dev.txt requirements-dev.in

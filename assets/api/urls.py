@@ -1,0 +1,7 @@
+from .views import AssetTypeViewSet, AssetViewSet
+
+# (prefix, viewset, basename), registered on the one /api/v1/ router by socapp/urls.py.
+routes = [
+    ("asset-types", AssetTypeViewSet, "assettype"),
+    ("assets", AssetViewSet, "asset"),
+]

@@ -1,0 +1,6 @@
+from .views import CorrelationRuleViewSet, CorrelationViewSet
+
+routes = [
+    ("rules", CorrelationRuleViewSet, "correlationrule"),
+    ("correlations", CorrelationViewSet, "correlation"),
+]

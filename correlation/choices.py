@@ -1,0 +1,26 @@
+from django.db import models
+
+
+class RuleType(models.TextChoices):
+    """What a rule does. Sigma's types, with the seed's names in the labels."""
+
+    DETECTION = "detection", "Detection (single event)"
+    EVENT_COUNT = "event_count", "Event count (threshold)"
+    VALUE_COUNT = "value_count", "Value count (distinct count)"
+    TEMPORAL = "temporal", "Temporal (all within window)"
+    TEMPORAL_ORDERED = "temporal_ordered", "Temporal ordered (sequence)"
+    VALUE_SUM = "value_sum", "Value sum"
+    VALUE_AVG = "value_avg", "Value average"
+    VALUE_PERCENTILE = "value_percentile", "Value percentile"
+    IOC_MATCH = "ioc_match", "IOC match"
+    ANOMALY = "anomaly", "Behaviour anomaly"
+
+
+class RuleStatus(models.TextChoices):
+    """Sigma ``status``."""
+
+    STABLE = "stable", "Stable"
+    TEST = "test", "Test"
+    EXPERIMENTAL = "experimental", "Experimental"
+    DEPRECATED = "deprecated", "Deprecated"
+    UNSUPPORTED = "unsupported", "Unsupported"

@@ -1,0 +1,103 @@
+"""Correlation rules and the correlations (rule firings) they produce."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from incidents.choices import SeverityName
+
+from .choices import RuleStatus, RuleType
+
+
+class CorrelationRule(models.Model):
+    """A rule: its full definition (Sigma YAML) plus the columns worth querying."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, unique=True)
+    sigma_id = models.UUIDField(null=True, blank=True, unique=True,
+                                help_text="The Sigma rule's own id.")
+    description = models.TextField(blank=True)
+    definition = models.TextField(help_text="The rule as Sigma YAML.")
+    rule_type = models.CharField(max_length=20, choices=RuleType.choices,
+                                 default=RuleType.DETECTION)
+    time_window = models.PositiveIntegerField(
+        default=0, help_text="Seconds the rule looks back; 0 for single-event rules."
+    )
+    threshold = models.PositiveIntegerField(default=1)
+    level = models.CharField(max_length=20, choices=SeverityName.choices,
+                             default=SeverityName.MEDIUM,
+                             help_text="Sigma level: the severity of the alerts it raises.")
+    status = models.CharField(max_length=20, choices=RuleStatus.choices,
+                              default=RuleStatus.EXPERIMENTAL)
+    techniques = models.JSONField(default=list, blank=True,
+                                  help_text="MITRE ATT&CK technique ids, e.g. T1110.001.")
+    team = models.ForeignKey("socapp.Team", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="rules",
+                             help_text="Owner of the alerts; empty means the source's team.")
+    is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "correlation_rules"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Correlation(models.Model):
+    """One firing of a rule: the window it covered and the events in it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    rule = models.ForeignKey(CorrelationRule, on_delete=models.PROTECT,
+                             related_name="correlations")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    event_count = models.PositiveIntegerField(default=0)
+    confidence_score = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "correlations"
+        ordering = ["-end_time"]
+        indexes = [models.Index(fields=["rule", "-end_time"], name="correlations_rule_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CorrelationEvent(models.Model):
+    """An event that took part in a correlation ("EVENT participates_in CORRELATION").
+
+    Refers to the event by its key, without a database foreign key: the events
+    partition may be dropped by retention while the correlation and its alert stay.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    correlation = models.ForeignKey(Correlation, on_delete=models.CASCADE,
+                                    related_name="event_links")
+    event_id = models.UUIDField()
+    event_time = models.DateTimeField()
+
+    class Meta:
+        db_table = "correlation_events"
+        ordering = ["event_time"]
+        constraints = [
+            models.UniqueConstraint(fields=["correlation", "event_id"],
+                                    name="correlation_events_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.correlation_id}: {self.event_id}"

@@ -1,0 +1,60 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from socapp.api.viewsets import AuditedModelViewSet, ReadOnlyViewSet
+from socapp.pagination import NewestFirstCursorPagination
+
+from ..filters import EventFilterSet, EventTypeFilterSet, SourceFilterSet
+from ..models import Event, EventAttribute, Source
+from ..selectors import event_types_all, events_visible_to, sources_visible_to
+from .serializers import (
+    EventAttributeSerializer,
+    EventSerializer,
+    EventTypeSerializer,
+    SourceSerializer,
+)
+
+
+class SourceViewSet(AuditedModelViewSet):
+    queryset = Source.objects.none()
+    serializer_class = SourceSerializer
+    filterset_class = SourceFilterSet
+    ordering_fields = ["name", "last_seen", "created_at"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return sources_visible_to(self.request.user)
+
+
+class EventTypeViewSet(AuditedModelViewSet):
+    queryset = event_types_all()
+    serializer_class = EventTypeSerializer
+    filterset_class = EventTypeFilterSet
+    ordering_fields = ["name", "created_at"]
+
+
+class EventPagination(NewestFirstCursorPagination):
+    ordering = "-event_time"
+
+
+class EventViewSet(ReadOnlyViewSet):
+    """Stored events, newest first. Events are written only by ingestion."""
+
+    queryset = Event.objects.none()
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+    lookup_field = "event_id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    pagination_class = EventPagination
+    ordering_fields: list[str] = []  # the cursor fixes the order
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return events_visible_to(self.request.user)
+
+    @extend_schema(responses=EventAttributeSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def attributes(self, request: Request, event_id: str | None = None) -> Response:
+        event = self.get_object()
+        rows = EventAttribute.objects.filter(event_id=event.event_id, event_time=event.event_time)
+        return Response(EventAttributeSerializer(rows, many=True).data)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "events"
+    verbose_name = "Events"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from socapp.metrics import register_metric_source
+
+        from . import metrics
+
+        register_metric_source("events", metrics.collect)

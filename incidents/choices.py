@@ -1,0 +1,79 @@
+from django.db import models
+
+
+class SeverityName(models.TextChoices):
+    """Sigma's ``level`` values, which are also our severities."""
+
+    INFORMATIONAL = "informational", "Informational"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    IN_PROGRESS = "in_progress", "In progress"
+    CLOSED = "closed", "Closed"
+
+
+class CloseReason(models.TextChoices):
+    RESOLVED = "resolved", "Resolved"
+    FALSE_POSITIVE = "false_positive", "False positive"
+    BENIGN_TRUE_POSITIVE = "benign_true_positive", "Benign true positive"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+class IncidentStatus(models.TextChoices):
+    NEW = "new", "New"
+    TRIAGE = "triage", "Triage"
+    CONTAINMENT = "containment", "Containment"
+    ERADICATION = "eradication", "Eradication"
+    RECOVERY = "recovery", "Recovery"
+    CLOSED = "closed", "Closed"
+
+
+class IncidentPriority(models.TextChoices):
+    LOW = "low", "P4 - Low"
+    MEDIUM = "medium", "P3 - Medium"
+    HIGH = "high", "P2 - High"
+    CRITICAL = "critical", "P1 - Critical"
+
+
+class TLP(models.TextChoices):
+    """Traffic Light Protocol 2.0."""
+
+    CLEAR = "clear", "TLP:CLEAR"
+    GREEN = "green", "TLP:GREEN"
+    AMBER = "amber", "TLP:AMBER"
+    AMBER_STRICT = "amber_strict", "TLP:AMBER+STRICT"
+    RED = "red", "TLP:RED"
+
+
+class ResponseActionType(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook"
+    EMAIL = "email", "E-mail"
+    BLOCK_IP = "block_ip", "Block IP"
+    DISABLE_ACCOUNT = "disable_account", "Disable account"
+    ISOLATE_HOST = "isolate_host", "Isolate host"
+    MANUAL = "manual", "Manual step"
+
+
+class ResponseActionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class TimelineKind(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ASSIGNED = "assigned", "Assigned"
+    ALERT_LINKED = "alert_linked", "Alert linked"
+    ACTION_REQUESTED = "action_requested", "Response action requested"

@@ -1,0 +1,219 @@
+"""Severities, alerts, incidents, their timeline and the response actions they trigger."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .choices import (
+    TLP,
+    AlertStatus,
+    CloseReason,
+    IncidentPriority,
+    IncidentStatus,
+    ResponseActionStatus,
+    ResponseActionType,
+    SeverityName,
+    TimelineKind,
+)
+
+
+class Severity(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=20, choices=SeverityName.choices, unique=True)
+    level = models.PositiveSmallIntegerField(unique=True, help_text="1 informational … 5 critical")
+    color_code = models.CharField(
+        max_length=7, help_text="#rrggbb, always shown with the name",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use the form #rrggbb.")],
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "severities"
+        ordering = ["-level"]
+        verbose_name_plural = "severities"
+
+    def __str__(self) -> str:
+        return self.get_name_display()
+
+
+class Alert(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    correlation = models.ForeignKey(
+        "correlation.Correlation", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="alerts",
+    )
+    rule = models.ForeignKey(
+        "correlation.CorrelationRule", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="alerts",
+    )
+    severity = models.ForeignKey(Severity, on_delete=models.PROTECT, related_name="alerts")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=AlertStatus.choices,
+                              default=AlertStatus.OPEN)
+    close_reason = models.CharField(max_length=32, choices=CloseReason.choices, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    team = models.ForeignKey("socapp.Team", on_delete=models.PROTECT, related_name="alerts")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="assigned_alerts",
+    )
+    incident = models.ForeignKey(
+        "Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    group_key = models.CharField(max_length=255, blank=True,
+                                 help_text="The entity values the rule grouped by.")
+    count = models.PositiveIntegerField(default=1, help_text="Rule hits folded into this alert.")
+    triggered_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "alerts"
+        ordering = ["-triggered_at"]
+        permissions = [("view_all_alerts", "Can view the alerts of every team")]
+        indexes = [
+            # The alert queue: open alerts, newest first.
+            models.Index(fields=["status", "-triggered_at"], name="alerts_queue_idx"),
+            # A team's queue.
+            models.Index(fields=["team", "status", "-triggered_at"], name="alerts_team_queue_idx"),
+            # "since/until" on the last-seen time (API filter, catch-up after reconnect).
+            models.Index(fields=["-last_seen_at"], name="alerts_last_seen_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Incident(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=20, unique=True, editable=False,
+                              help_text="INC-<year>-<sequence>")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=IncidentStatus.choices,
+                              default=IncidentStatus.NEW)
+    priority = models.CharField(max_length=20, choices=IncidentPriority.choices,
+                                default=IncidentPriority.MEDIUM)
+    tlp = models.CharField("TLP", max_length=20, choices=TLP.choices, default=TLP.AMBER)
+    team = models.ForeignKey("socapp.Team", on_delete=models.PROTECT, related_name="incidents")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="assigned_incidents",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "incidents"
+        ordering = ["-created_at"]
+        permissions = [
+            ("view_all_incidents", "Can view the incidents of every team"),
+            ("manage_all_incidents", "Can change the incidents of every team"),
+            ("assign_incident", "Can assign incidents to analysts"),
+        ]
+        indexes = [
+            models.Index(fields=["team", "status"], name="incidents_team_status_idx"),
+            models.Index(fields=["assigned_to", "status"], name="incidents_assignee_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class IncidentCounter(models.Model):
+    """The last incident number handed out in a year (INC-2026-0042)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "incident_counters"
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class IncidentEvent(models.Model):
+    """Append-only timeline of an incident: what happened, who did it, when."""
+
+    id = models.BigAutoField(primary_key=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=32, choices=TimelineKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "incident_events"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.incident.number} {self.kind}"
+
+
+class ResponseAction(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE,
+                                 related_name="response_actions")
+    action_type = models.CharField(max_length=32, choices=ResponseActionType.choices)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=ResponseActionStatus.choices,
+                              default=ResponseActionStatus.PENDING)
+    parameters = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    performed_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "response_actions"
+        ordering = ["-created_at"]
+        permissions = [("approve_responseaction", "Can approve response actions")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_type_display()} for {self.incident.number}"
+
+
+# django-guardian object permissions on incidents, with direct foreign keys (guardian's
+# "performance" guide): joins on a real FK instead of a varchar object_pk.
+class IncidentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Incident, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        db_table = "incident_user_object_permissions"
+
+
+class IncidentGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Incident, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        db_table = "incident_group_object_permissions"

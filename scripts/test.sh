@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make test`: install, make the services available, run every check and the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install.sh --dev
+if [[ -f .env ]]; then set -a; . ./.env; set +a; fi
+# Tests create their own databases (test_<name>) on the configured server.
+.venv/bin/python scripts/services.py --no-create-db
+
+PY=.venv/bin/python
+export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
+
+echo "==> ruff"
+.venv/bin/ruff check .
+echo "==> manage.py check"
+$PY manage.py check --fail-level WARNING
+echo "==> makemigrations --check"
+$PY manage.py makemigrations --check --dry-run 2>/dev/null
+echo "==> manage.py check --deploy (production settings)"
+SECRET_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))') \
+FIELD_ENCRYPTION_KEYS=$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+ALLOWED_HOSTS=soc.example.com DEBUG=false \
+    $PY manage.py check --deploy --fail-level WARNING --settings=socapp.settings.production
+echo "==> OpenAPI schema (spectacular --validate --fail-on-warn)"
+$PY manage.py spectacular --validate --fail-on-warn --file /dev/null
+echo "==> pytest"
+exec .venv/bin/pytest --create-db "$@"

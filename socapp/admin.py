@@ -1,0 +1,118 @@
+"""Users, roles, teams, tokens and the audit log in the Django admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from .admin_mixins import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdminMixin
+from .models import ApiToken, AuditEntry, Role, Team
+from .services import api_token_create, api_token_revoke
+
+User = get_user_model()
+
+admin.site.site_header = "socapp administration"
+admin.site.site_title = "socapp admin"
+admin.site.index_title = "Users, roles, teams, sources, rules and feeds"
+
+# Roles are Groups; show them under their own name and keep one entry for them.
+admin.site.unregister(Group)
+admin.site.unregister(User)
+
+
+@admin.register(Role)
+class RoleAdmin(AuditedAdminMixin, GroupAdmin):
+    list_display = ["name", "member_count", "permission_count"]
+
+    @admin.display(description="members")
+    def member_count(self, role: Role) -> int:
+        return role.user_set.count()
+
+    @admin.display(description="permissions")
+    def permission_count(self, role: Role) -> int:
+        return role.permissions.count()
+
+
+@admin.register(User)
+class SocUserAdmin(AuditedAdminMixin, UserAdmin):
+    list_display = ["username", "email", "first_name", "last_name", "roles", "team_names",
+                    "is_active", "is_staff", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "groups", "teams"]
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).prefetch_related("groups", "teams")
+
+    @admin.display(description="roles")
+    def roles(self, user: Any) -> str:
+        return ", ".join(g.name for g in user.groups.all())
+
+    @admin.display(description="teams")
+    def team_names(self, user: Any) -> str:
+        return ", ".join(t.name for t in user.teams.all())
+
+
+@admin.register(Team)
+class TeamAdmin(AuditedModelAdmin):
+    list_display = ["name", "description", "member_count", "created_at"]
+    search_fields = ["name", "description", "members__username"]
+    filter_horizontal = ["members"]
+
+    @admin.display(description="members")
+    def member_count(self, team: Team) -> int:
+        return team.members.count()
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AuditedModelAdmin):
+    """Personal API tokens. Adding one shows its value once; revoking is an action."""
+
+    list_display = ["lookup_prefix", "user", "name", "created_at", "expires_at", "revoked_at",
+                    "last_used_at", "state"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["user__username", "name", "lookup_prefix"]
+    fields = ["user", "name", "expires_at"]
+    actions = ["revoke"]
+    list_select_related = ["user"]
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False  # a token is issued and revoked, never edited
+
+    @admin.display(description="state")
+    def state(self, token: ApiToken) -> str:
+        if token.revoked_at:
+            return "revoked"
+        return "expired" if token.is_expired else "active"
+
+    def save_model(self, request: Any, obj: ApiToken, form: Any, change: bool) -> None:
+        days = 90
+        if obj.expires_at:
+            days = max(1, (obj.expires_at - timezone.now()).days + 1)
+        token, plaintext = api_token_create(user=obj.user, actor=request.user,
+                                            expires_days=days, name=obj.name)
+        obj.pk = token.pk
+        obj.refresh_from_db()
+        messages.warning(request, f"The new token, shown only this once: {plaintext}")
+
+    def log_addition(self, request: Any, obj: Any, message: Any) -> Any:
+        # api_token_create already wrote the audit entry; keep Django's own history only.
+        return admin.ModelAdmin.log_addition(self, request, obj, message)
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: Any, queryset: Any) -> None:
+        for token in queryset.select_related("user"):
+            api_token_revoke(token=token, actor=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["seq", "at", "actor_name", "action", "object_type", "object_repr",
+                    "remote_addr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_name", "object_repr", "object_id", "action"]
+    date_hierarchy = "at"

@@ -1,0 +1,30 @@
+"""One router for all of /api/v1/, filled from each app's ``api/urls.py`` ``routes``."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from rest_framework import routers
+
+from ..permissions import IsAuthenticatedWithRole
+
+API_APPS = ("socapp", "assets", "intel", "events", "incidents", "correlation")
+
+
+class ApiRootView(routers.APIRootView):
+    """socapp REST API, version 1. Every endpoint needs a role; see /api/docs/."""
+
+    permission_classes = [IsAuthenticatedWithRole]
+    schema = None
+
+
+class SocRouter(routers.DefaultRouter):
+    APIRootView = ApiRootView
+
+
+def build_router() -> SocRouter:
+    router = SocRouter()
+    for app in API_APPS:
+        for prefix, viewset, basename in import_module(f"{app}.api.urls").routes:
+            router.register(prefix, viewset, basename=basename)
+    return router

@@ -1,0 +1,54 @@
+"""DRF authentication by personal API token (``Authorization: Bearer socapp_pat_...``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from .models import ApiToken
+from .tokens import PERSONAL_PREFIX, SOURCE_PREFIX, bearer_token_from_header, token_digest
+
+# last_used_at is informational; writing it on every request would turn reads into writes.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        token = bearer_token_from_header(request.META.get("HTTP_AUTHORIZATION"))
+        if token is None:
+            return None
+        if token.startswith(SOURCE_PREFIX):
+            raise exceptions.AuthenticationFailed(
+                "This is a source ingest token; it can only send events to the ingest "
+                "endpoints. Use a personal API token (manage.py token_create)."
+            )
+        if not token.startswith(PERSONAL_PREFIX):
+            raise exceptions.AuthenticationFailed("Malformed API token.")
+        api_token = (
+            ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
+        )
+        if api_token is None:
+            raise exceptions.AuthenticationFailed("Unknown API token.")
+        if api_token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("This API token has been revoked.")
+        if api_token.is_expired:
+            raise exceptions.AuthenticationFailed("This API token has expired.")
+        if not api_token.user.is_active:
+            raise exceptions.AuthenticationFailed("The user of this API token is deactivated.")
+        self._touch(api_token)
+        return api_token.user, api_token
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'
+
+    @staticmethod
+    def _touch(api_token: ApiToken) -> None:
+        now = timezone.now()
+        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_GRANULARITY:
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)

@@ -1,0 +1,131 @@
+"""Reference data every installation needs, made idempotently (``manage.py bootstrap``).
+
+Part of the roof: it reaches into several apps, and nothing of the floor imports it.
+
+Run on every deploy: it adds what is missing and brings what it owns (severities, the
+built-in roles' permissions, the periodic task schedule) back to their definitions.
+Anything else admins created is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from .models import Team
+from .roles import role_permissions
+
+DEFAULT_TEAM = "SOC"
+
+SEVERITIES = [
+    # name, level, colour, description
+    ("informational", 1, "#6b7a90", "Worth recording; no action expected."),
+    ("low", 2, "#3b82c4", "Unusual but unlikely to be harmful; review when time allows."),
+    ("medium", 3, "#c28a00", "Suspicious; triage within the working day."),
+    ("high", 4, "#e0651f", "Likely malicious; triage within the hour."),
+    ("critical", 5, "#c8262c", "Active compromise or imminent damage; act now."),
+]
+
+# Name prefix of the periodic tasks bootstrap owns (it rewrites them on every run).
+TASK_PREFIX = "socapp: "
+
+
+@dataclass
+class BootstrapReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+    def note(self, created: bool, what: str) -> None:
+        (self.created if created else self.updated).append(what)
+
+
+def ensure_severities(report: BootstrapReport) -> None:
+    from incidents.models import Severity
+
+    for name, level, colour, description in SEVERITIES:
+        _, created = Severity.objects.update_or_create(
+            name=name, defaults={"level": level, "color_code": colour, "description": description}
+        )
+        report.note(created, f"severity {name}")
+
+
+def _all_permission_names() -> dict[str, Permission]:
+    return {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type")
+    }
+
+
+def ensure_roles(report: BootstrapReport) -> None:
+    available = _all_permission_names()
+    for role, wanted in role_permissions(set(available)).items():
+        missing = sorted(wanted - set(available))
+        if missing:
+            raise RuntimeError(f"role {role!r} names unknown permissions: {missing}")
+        group, created = Group.objects.get_or_create(name=role)
+        group.permissions.set([available[name] for name in wanted])
+        report.note(created, f"role {role} ({len(wanted)} permissions)")
+
+
+def ensure_default_team(report: BootstrapReport) -> Team:
+    team, created = Team.objects.get_or_create(
+        name=DEFAULT_TEAM, defaults={"description": "The default security operations team."}
+    )
+    report.note(created, f"team {team.name}")
+    return team
+
+
+def _schedule_task(report: BootstrapReport, name: str, task: str, *, queue: str,
+                   expires_seconds: int, interval: IntervalSchedule | None = None,
+                   crontab: CrontabSchedule | None = None) -> None:
+    _, created = PeriodicTask.objects.update_or_create(
+        name=TASK_PREFIX + name,
+        defaults={
+            "task": task, "interval": interval, "crontab": crontab, "queue": queue,
+            "args": json.dumps([]), "kwargs": json.dumps({}), "enabled": True,
+            # A run that waited longer than its period is stale: the next one replaces it.
+            "expire_seconds": expires_seconds,
+        },
+    )
+    report.note(created, f"periodic task {name}")
+
+
+def ensure_periodic_tasks(report: BootstrapReport) -> None:
+    hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.HOURS)
+    refresh, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.HOURLY_SUMMARY_REFRESH_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    nightly, _ = CrontabSchedule.objects.get_or_create(
+        minute="17", hour="3", day_of_week="*", day_of_month="*", month_of_year="*",
+        timezone="UTC",
+    )
+    _schedule_task(report, "create event partitions ahead",
+                   "events.tasks.maintain_event_partitions",
+                   queue="maintenance", expires_seconds=3500, interval=hourly)
+    _schedule_task(report, "drop expired event partitions",
+                   "events.tasks.drop_expired_event_partitions",
+                   queue="maintenance", expires_seconds=6 * 3600, crontab=nightly)
+    _schedule_task(report, "refresh hourly event summary",
+                   "events.tasks.refresh_hourly_event_summary",
+                   queue="maintenance",
+                   expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
+                   interval=refresh)
+
+
+def bootstrap() -> BootstrapReport:
+    from events.partitions import create_partitions_ahead
+
+    report = BootstrapReport()
+    with transaction.atomic():
+        ensure_severities(report)
+        ensure_roles(report)
+        ensure_default_team(report)
+        ensure_periodic_tasks(report)
+    for name in create_partitions_ahead():
+        report.note(True, f"partition {name}")
+    return report

@@ -1,0 +1,36 @@
+"""manage.py bootstrap [--demo]: reference data, roles, schedule; optionally demo data."""
+
+from django.core.management.base import BaseCommand
+
+from socapp.bootstrap import bootstrap
+from socapp.demo import credentials_path, ensure_demo_data, ensure_demo_users
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update what every installation needs: severities, the built-in roles and "
+        "their permissions, the default team, the periodic task schedule and the coming "
+        "event partitions. Idempotent; run it on every deploy. With --demo, also demo "
+        "users (printed) and sample data."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--demo", action="store_true",
+                            help="also create demo users and sample data")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        report = bootstrap()
+        self.stdout.write(
+            f"bootstrap: {len(report.created)} created, {len(report.updated)} up to date"
+        )
+        for item in report.created:
+            self.stdout.write(f"  + {item}")
+        if not options["demo"]:
+            return
+        logins = ensure_demo_users()
+        created = ensure_demo_data()
+        self.stdout.write("demo data: " + ("created" if created else "already present"))
+        self.stdout.write(self.style.SUCCESS("Demo logins (also kept in "
+                                             f"{credentials_path()}):"))
+        for login in logins:
+            self.stdout.write(f"  {login.username:8} {login.password}   ({login.role})")

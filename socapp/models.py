@@ -1,0 +1,108 @@
+"""Teams, personal API tokens, roles and the append-only audit log.
+
+Users, roles and permissions are Django's own User, Group and Permission; a role is a
+Group (shown as "Role" in the admin through a proxy). Teams are not roles: a team says
+which analysts work which sources, alerts and cases.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils import timezone
+
+
+class Team(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="teams", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(Group):
+    """A Django Group used as a role (analyst, incident manager, ...)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "role"
+        verbose_name_plural = "roles"
+
+
+class ApiToken(models.Model):
+    """A personal API token: acts with its user's permissions until it expires or is revoked."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    lookup_prefix = models.CharField(max_length=32, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.lookup_prefix}… ({self.user})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and not self.is_expired and self.user.is_active
+
+
+class AuditEntry(models.Model):
+    """One append-only, HMAC-chained record of an access or change.
+
+    ``mac = HMAC(AUDIT_HMAC_KEY, prev_mac || canonical JSON of this row)``; a database
+    trigger refuses UPDATE and DELETE, and ``audit_verify`` detects any edit, deletion
+    or reordering done around it (see socapp/audit.py).
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,  # the log outlives the users it names
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.actor_name or 'system'} {self.action} {self.object_repr}"

@@ -1,0 +1,103 @@
+"""The built-in roles and what each may do, as Django permission codenames.
+
+``manage.py bootstrap`` makes the groups match this table on every run (adding what is
+missing and removing what is no longer listed), so a deploy is all it takes to change a
+role. Roles are ordinary Groups: admins may create more in the Django admin.
+"""
+
+from __future__ import annotations
+
+ANALYST = "analyst"
+INCIDENT_MANAGER = "incident manager"
+SOC_ADMIN = "SOC admin"
+AUDITOR = "read-only auditor"
+INTEGRATION = "integration"
+
+OUR_APPS = ("socapp", "assets", "intel", "events", "incidents", "correlation")
+
+# What every working role reads: the SOC's data, not its configuration secrets or audit.
+SOC_DATA_MODELS = (
+    "socapp.team", "events.source", "events.eventtype", "events.event",
+    "events.eventattribute", "incidents.severity", "incidents.alert", "incidents.incident",
+    "incidents.incidentevent", "incidents.responseaction", "correlation.correlationrule",
+    "correlation.correlation", "correlation.correlationevent", "intel.threatintel",
+    "intel.ioc", "intel.iocmatch", "assets.asset", "assets.assettype",
+)
+
+
+def _view(models: tuple[str, ...]) -> set[str]:
+    return {f"{m.split('.')[0]}.view_{m.split('.')[1]}" for m in models}
+
+
+READ_SOC_DATA = _view(SOC_DATA_MODELS) | {"auth.view_user"}
+
+ANALYST_PERMS = READ_SOC_DATA | {
+    "incidents.change_alert",
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "intel.add_ioc",
+    "intel.change_ioc",
+}
+
+INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
+    "incidents.view_all_alerts",
+    "incidents.view_all_incidents",
+    "incidents.manage_all_incidents",
+    "incidents.assign_incident",
+    "incidents.add_responseaction",
+    "incidents.change_responseaction",
+    "incidents.approve_responseaction",
+}
+
+INTEGRATION_PERMS = READ_SOC_DATA | {
+    "incidents.change_alert",
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "intel.add_ioc",
+    "intel.change_ioc",
+    "assets.add_asset",
+    "assets.change_asset",
+}
+
+# Nobody may alter the audit log, not even an admin; the database enforces it as well.
+NEVER_GRANTED = {"socapp.add_auditentry", "socapp.change_auditentry",
+                 "socapp.delete_auditentry"}
+
+
+def soc_admin_perms(all_perms: set[str]) -> set[str]:
+    """Everything in our apps, user and role management, and the beat schedule."""
+    wanted = {
+        p for p in all_perms
+        if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian")
+        or p in {"admin.view_logentry"}
+    }
+    return wanted - NEVER_GRANTED
+
+
+def auditor_perms(all_perms: set[str]) -> set[str]:
+    """Read everything, change nothing."""
+    reads = {
+        p for p in all_perms
+        if p.split(".")[1].startswith("view_")
+        and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin")
+    }
+    return reads | {"incidents.view_all_alerts", "incidents.view_all_incidents"}
+
+
+def role_permissions(all_perms: set[str]) -> dict[str, set[str]]:
+    return {
+        ANALYST: ANALYST_PERMS,
+        INCIDENT_MANAGER: INCIDENT_MANAGER_PERMS,
+        SOC_ADMIN: soc_admin_perms(all_perms),
+        AUDITOR: auditor_perms(all_perms),
+        INTEGRATION: INTEGRATION_PERMS,
+    }
+
+
+ROLE_DESCRIPTIONS = {
+    ANALYST: "Triages alerts and works the incidents of their teams.",
+    INCIDENT_MANAGER: "Sees every team's alerts and incidents, assigns cases, approves actions.",
+    SOC_ADMIN: "Manages users, roles, teams, sources, rules and feeds.",
+    AUDITOR: "Reads everything, including the audit log; changes nothing.",
+    INTEGRATION: "A machine account: pulls alerts, drives incidents, pushes IOCs and assets.",
+}

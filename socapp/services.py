@@ -1,0 +1,45 @@
+"""Services of the floor: personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .audit import audit_record
+from .models import ApiToken
+from .tokens import PERSONAL_PREFIX, token_generate
+
+MAX_TOKEN_DAYS = 3650
+
+
+def api_token_create(
+    *, user: Any, actor: Any, expires_days: int, name: str = ""
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns it and its plaintext, which is never stored."""
+    if not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ValidationError(f"A token must expire within 1 to {MAX_TOKEN_DAYS} days.")
+    if not user.is_active:
+        raise ValidationError(f"User {user} is deactivated.")
+    new = token_generate(PERSONAL_PREFIX)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, lookup_prefix=new.lookup_prefix, digest=new.digest,
+            expires_at=timezone.now() + timedelta(days=expires_days),
+        )
+        audit_record(actor=actor, action="api_token.create", target=token,
+                     changes={"user": user.username, "expires_at": token.expires_at})
+    return token, new.plaintext
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
+    if token.revoked_at is None:
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(actor=actor, action="api_token.revoke", target=token,
+                         changes={"user": token.user.username})
+    return token

@@ -1,0 +1,299 @@
+"""Settings shared by every environment, read from the environment with local defaults.
+
+Secure defaults first: DEBUG is off unless asked for, hosts are explicit, the API denies
+by default. ``production`` only adds what needs HTTPS in front of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A developer's `.env` (written by `make run` on first start) fills in what the shell
+# does not set; real environment variables always win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Put one in the environment or in .env "
+            "(`make run` writes a random one on first start), or set DEBUG=true."
+        )
+    SECRET_KEY = "django-insecure-debug-only-key-never-use-in-production"  # noqa: S105
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
+
+def _derived_key(purpose: str) -> bytes:
+    """A 32-byte key derived from SECRET_KEY, for deployments that set nothing else."""
+    return hashlib.sha256(f"socapp:{purpose}:{SECRET_KEY}".encode()).digest()
+
+
+# Fernet keys for encrypted model fields, newest first (MultiFernet rotation).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+    base64.urlsafe_b64encode(_derived_key("field-encryption")).decode()
+]
+# Key of the audit log's HMAC chain; keep it outside the database.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="") or _derived_key("audit").hex()
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",  # first, so `runserver` serves ASGI and websockets in development
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "guardian",
+    "django_celery_beat",
+    "channels",
+    # Our apps, lowest layer first: socapp (floor) <- assets, intel <- events
+    # <- incidents <- correlation. A lower app never imports a higher one.
+    "socapp",
+    "assets",
+    "intel",
+    "events",
+    "incidents",
+    "correlation",
+]
+
+MIDDLEWARE = [
+    # Answers /health and /ready before host checks, redirects or sessions run.
+    "socapp.middleware.ProbeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "socapp.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "socapp.middleware.RequestMetricsMiddleware",
+]
+
+ROOT_URLCONF = "socapp.urls"
+ASGI_APPLICATION = "socapp.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/socapp"),
+}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("socapp needs PostgreSQL 15+: DATABASE_URL must be postgres://")
+DATABASES["default"].setdefault("OPTIONS", {})
+# A dead database must fail fast (readiness probes, ingest 503s), not hang for minutes.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "socapp",
+        "TIMEOUT": 300,
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "socapp:channels"},
+    }
+}
+
+# --- Celery --------------------------------------------------------------------------
+# PostgreSQL is the source of truth; the broker only nudges (DESIGN.md §2). Tasks are
+# idempotent, acknowledged late, and never pickled.
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Separate queues so slow maintenance never starves correlation (DESIGN.md §4).
+CELERY_TASK_ROUTES = {
+    "events.tasks.maintain_event_partitions": {"queue": "maintenance"},
+    "events.tasks.drop_expired_event_partitions": {"queue": "maintenance"},
+    "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
+}
+CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
+
+# --- Auth, permissions ---------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user; anonymous access is denied
+GUARDIAN_MONKEY_PATCH_USER = False
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# Paths the login-required middleware lets through; each does its own authentication.
+LOGIN_EXEMPT_PREFIXES = ("/api/", "/metrics", "/accounts/login/", "/static/", "/admin/")
+
+API_TOKEN_DEFAULT_EXPIRY_DAYS = env.int("API_TOKEN_DEFAULT_EXPIRY_DAYS", default=90)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an unauthenticated API call gets 401 with WWW-Authenticate: Bearer.
+        "socapp.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Deny by default: a view that says nothing needs a role and the model permission.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "socapp.permissions.HasSocRole",
+        "socapp.permissions.ModelPermissions",
+    ],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "socapp.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "socapp.api.exceptions.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "socapp API",
+    "DESCRIPTION": (
+        "REST API of socapp, the open security correlation platform. Authenticate with a "
+        "personal API token (`manage.py token_create USERNAME`) sent as "
+        "`Authorization: Bearer <token>`, or with a browser session."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["socapp.permissions.IsAuthenticatedWithRole"],
+    "SERVE_AUTHENTICATION": [
+        "socapp.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "incidents.choices.AlertStatus",
+        "IncidentStatusEnum": "incidents.choices.IncidentStatus",
+        "ResponseActionStatusEnum": "incidents.choices.ResponseActionStatus",
+        "RuleStatusEnum": "correlation.choices.RuleStatus",
+        "IocStatusEnum": "intel.choices.IocStatus",
+        "LevelEnum": "incidents.choices.SeverityName",
+    },
+}
+
+# --- Security headers (production adds the HTTPS-only ones) --------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Internationalisation, static files -----------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+SERVESTATIC_USE_FINDERS = DEBUG
+
+# --- socapp --------------------------------------------------------------------------
+
+# Events are range-partitioned on event_time; see docs/DATA.md for the choice of interval.
+EVENTS_PARTITION_INTERVAL = env.str("EVENTS_PARTITION_INTERVAL", default="month")
+if EVENTS_PARTITION_INTERVAL not in ("day", "week", "month"):
+    raise ImproperlyConfigured("EVENTS_PARTITION_INTERVAL must be day, week or month")
+# How many intervals ahead of now the beat task keeps partitions ready.
+EVENTS_PARTITION_PREMAKE = env.int("EVENTS_PARTITION_PREMAKE", default=2)
+# Partitions whose whole range is older than this many days are dropped; 0 keeps all.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
+HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", default=300)
+
+# Each dependency check of /ready gives up after this many seconds.
+READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)
+# When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,32 @@
+"""The console's start page (a roof view: it reads from several apps)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from events.selectors import sources_visible_to
+from incidents.choices import AlertStatus, IncidentStatus
+from incidents.models import Severity
+from incidents.selectors import alerts_visible_to, incidents_visible_to
+
+from .permissions import user_has_role
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict = {"has_role": user_has_role(user)}
+    if context["has_role"]:
+        open_alerts = alerts_visible_to(user).exclude(status=AlertStatus.CLOSED)
+        by_severity = dict(open_alerts.values_list("severity__name").annotate(n=Count("id")))
+        context.update(
+            severities=[(s, by_severity.get(s.name, 0)) for s in Severity.objects.all()],
+            recent_alerts=open_alerts.order_by("-triggered_at")[:10],
+            open_incidents=incidents_visible_to(user)
+            .exclude(status=IncidentStatus.CLOSED).order_by("-created_at")[:10],
+            sources=sources_visible_to(user).order_by("-last_seen")[:10],
+        )
+    return render(request, "socapp/home.html", context)
