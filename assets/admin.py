@@ -13,8 +13,16 @@ class AssetTypeAdmin(AuditedModelAdmin):
 
 @admin.register(Asset)
 class AssetAdmin(AuditedModelAdmin):
-    list_display = ["name", "asset_type", "ip_address", "hostname", "operating_system",
-                    "is_critical", "team", "updated_at"]
+    list_display = [
+        "name",
+        "asset_type",
+        "ip_address",
+        "hostname",
+        "operating_system",
+        "is_critical",
+        "team",
+        "updated_at",
+    ]
     list_filter = ["asset_type", "is_critical", "team"]
     search_fields = ["name", "hostname", "ip_address", "mac_address", "operating_system"]
     list_select_related = ["asset_type", "team"]

@@ -18,30 +18,43 @@ class CorrelationRule(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255, unique=True)
-    sigma_id = models.UUIDField(null=True, blank=True, unique=True,
-                                help_text="The Sigma rule's own id.")
+    sigma_id = models.UUIDField(
+        null=True, blank=True, unique=True, help_text="The Sigma rule's own id."
+    )
     description = models.TextField(blank=True)
     definition = models.TextField(help_text="The rule as Sigma YAML.")
-    rule_type = models.CharField(max_length=20, choices=RuleType.choices,
-                                 default=RuleType.DETECTION)
+    rule_type = models.CharField(
+        max_length=20, choices=RuleType.choices, default=RuleType.DETECTION
+    )
     time_window = models.PositiveIntegerField(
         default=0, help_text="Seconds the rule looks back; 0 for single-event rules."
     )
     threshold = models.PositiveIntegerField(default=1)
-    level = models.CharField(max_length=20, choices=SeverityName.choices,
-                             default=SeverityName.MEDIUM,
-                             help_text="Sigma level: the severity of the alerts it raises.")
-    status = models.CharField(max_length=20, choices=RuleStatus.choices,
-                              default=RuleStatus.EXPERIMENTAL)
-    techniques = models.JSONField(default=list, blank=True,
-                                  help_text="MITRE ATT&CK technique ids, e.g. T1110.001.")
-    team = models.ForeignKey("socapp.Team", on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="rules",
-                             help_text="Owner of the alerts; empty means the source's team.")
+    level = models.CharField(
+        max_length=20,
+        choices=SeverityName.choices,
+        default=SeverityName.MEDIUM,
+        help_text="Sigma level: the severity of the alerts it raises.",
+    )
+    status = models.CharField(
+        max_length=20, choices=RuleStatus.choices, default=RuleStatus.EXPERIMENTAL
+    )
+    techniques = models.JSONField(
+        default=list, blank=True, help_text="MITRE ATT&CK technique ids, e.g. T1110.001."
+    )
+    team = models.ForeignKey(
+        "socapp.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rules",
+        help_text="Owner of the alerts; empty means the source's team.",
+    )
     is_active = models.BooleanField(default=True)
     version = models.PositiveIntegerField(default=1)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,8 +71,7 @@ class Correlation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255)
-    rule = models.ForeignKey(CorrelationRule, on_delete=models.PROTECT,
-                             related_name="correlations")
+    rule = models.ForeignKey(CorrelationRule, on_delete=models.PROTECT, related_name="correlations")
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
     event_count = models.PositiveIntegerField(default=0)
@@ -86,8 +98,9 @@ class CorrelationEvent(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    correlation = models.ForeignKey(Correlation, on_delete=models.CASCADE,
-                                    related_name="event_links")
+    correlation = models.ForeignKey(
+        Correlation, on_delete=models.CASCADE, related_name="event_links"
+    )
     event_id = models.UUIDField()
     event_time = models.DateTimeField()
 
@@ -95,8 +108,9 @@ class CorrelationEvent(models.Model):
         db_table = "correlation_events"
         ordering = ["event_time"]
         constraints = [
-            models.UniqueConstraint(fields=["correlation", "event_id"],
-                                    name="correlation_events_once"),
+            models.UniqueConstraint(
+                fields=["correlation", "event_id"], name="correlation_events_once"
+            ),
         ]
 
     def __str__(self) -> str:

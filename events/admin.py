@@ -10,8 +10,7 @@ from .models import Event, EventAttribute, EventType, Source
 
 @admin.register(Source)
 class SourceAdmin(AuditedModelAdmin):
-    list_display = ["name", "source_type", "format", "team", "is_active", "last_seen",
-                    "created_at"]
+    list_display = ["name", "source_type", "format", "team", "is_active", "last_seen", "created_at"]
     list_filter = ["source_type", "format", "is_active", "team"]
     search_fields = ["name", "description", "ip_address"]
     readonly_fields = ["last_seen", "created_at", "updated_at"]
@@ -29,8 +28,16 @@ class EventTypeAdmin(AuditedModelAdmin):
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Events are evidence: readable in the admin, never edited there."""
 
-    list_display = ["event_time", "event_type", "source", "source_ip", "source_port",
-                    "dest_ip", "dest_port", "protocol"]
+    list_display = [
+        "event_time",
+        "event_type",
+        "source",
+        "source_ip",
+        "source_port",
+        "dest_ip",
+        "dest_port",
+        "protocol",
+    ]
     # Only filters answered from small tables or indexes: a DISTINCT over a column of
     # the events table (what a plain field filter asks for) would scan every partition.
     list_filter = [("event_time", admin.DateFieldListFilter), "source"]

@@ -34,8 +34,16 @@ class EventFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Event
-        fields = ["since", "until", "source", "source_ip", "dest_ip", "event_type", "protocol",
-                  "dest_port"]
+        fields = [
+            "since",
+            "until",
+            "source",
+            "source_ip",
+            "dest_ip",
+            "event_type",
+            "protocol",
+            "dest_port",
+        ]
 
     def filter_ip(self, queryset, name, value):  # type: ignore[no-untyped-def]
         try:

@@ -27,8 +27,9 @@ class Source(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255, unique=True)
-    source_type = models.CharField(max_length=32, choices=SourceType.choices,
-                                   default=SourceType.OTHER)
+    source_type = models.CharField(
+        max_length=32, choices=SourceType.choices, default=SourceType.OTHER
+    )
     format = models.CharField(max_length=16, choices=LogFormat.choices, default=LogFormat.JSON)
     description = models.TextField(blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
@@ -53,11 +54,13 @@ class Source(models.Model):
 class EventType(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
-    category = models.CharField(max_length=32, choices=EventCategory.choices,
-                                default=EventCategory.OTHER)
+    category = models.CharField(
+        max_length=32, choices=EventCategory.choices, default=EventCategory.OTHER
+    )
     description = models.TextField(blank=True)
-    schema = models.JSONField(default=dict, blank=True,
-                              help_text="JSON Schema of this type's normalized data.")
+    schema = models.JSONField(
+        default=dict, blank=True, help_text="JSON Schema of this type's normalized data."
+    )
     severity_default = models.PositiveSmallIntegerField(
         default=1, help_text="Severity level (1 informational … 5 critical) of a bare event."
     )
@@ -86,14 +89,24 @@ class Event(models.Model):
     # constraints: each one costs a lookup per row of every COPY, and it makes creating a
     # partition lock `sources`/`event_types` against concurrent writers. Ingest resolves
     # both from the authenticated source, and sources are deactivated, never deleted.
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+",
-                               db_constraint=False)
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     type_definition = models.ForeignKey(
-        EventType, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        db_column="event_type_id", db_constraint=False,
+        EventType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_column="event_type_id",
+        db_constraint=False,
     )
     asset = models.ForeignKey(
-        "assets.Asset", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        "assets.Asset",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
         db_constraint=False,  # assets come and go; events are history
     )
     created_at = models.DateTimeField(db_default=Now())
@@ -119,8 +132,11 @@ class Event(models.Model):
             # Containment search on normalized fields, e.g.
             # normalized_data @> '{"user": {"name": "alice"}}'. jsonb_path_ops serves @>
             # only, and ingests ~1.5x faster than the default opclass (DESIGN.md §5).
-            GinIndex(fields=["normalized_data"], name="idx_events_normalized_data",
-                     opclasses=["jsonb_path_ops"]),
+            GinIndex(
+                fields=["normalized_data"],
+                name="idx_events_normalized_data",
+                opclasses=["jsonb_path_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,8 +161,9 @@ class EventAttribute(models.Model):
     event_time = models.DateTimeField()
     name = models.CharField(max_length=255)
     value = models.TextField(blank=True)
-    data_type = models.CharField(max_length=16, choices=AttributeDataType.choices,
-                                 default=AttributeDataType.STRING)
+    data_type = models.CharField(
+        max_length=16, choices=AttributeDataType.choices, default=AttributeDataType.STRING
+    )
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -177,8 +194,9 @@ class HourlyEventSummary(models.Model):
     pk = models.CompositePrimaryKey("hour", "event_type", "source_id")
     hour = models.DateTimeField()
     event_type = models.CharField(max_length=100)
-    source = models.ForeignKey(Source, on_delete=models.DO_NOTHING, related_name="+",
-                               db_constraint=False)
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     event_count = models.BigIntegerField()
     unique_sources = models.BigIntegerField(help_text="Distinct source IPs in the hour.")
 

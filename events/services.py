@@ -18,8 +18,19 @@ from .models import Source
 from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions
 
 EVENT_COLUMNS = (
-    "event_id", "event_time", "source_ip", "dest_ip", "source_port", "dest_port", "protocol",
-    "event_type", "raw_data", "normalized_data", "source_id", "event_type_id", "asset_id",
+    "event_id",
+    "event_time",
+    "source_ip",
+    "dest_ip",
+    "source_port",
+    "dest_port",
+    "protocol",
+    "event_type",
+    "raw_data",
+    "normalized_data",
+    "source_id",
+    "event_type_id",
+    "asset_id",
 )
 
 
@@ -67,11 +78,23 @@ def _copy_events(cursor: Any, source: Source, records: Sequence[EventRecord]) ->
     columns = ", ".join(EVENT_COLUMNS)
     with cursor.cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
         for r in records:
-            copy.write_row((
-                r.event_id, r.event_time, r.source_ip, r.dest_ip, r.source_port, r.dest_port,
-                r.protocol, r.event_type, r.raw_data, Jsonb(r.normalized_data), source.pk,
-                r.event_type_id, r.asset_id,
-            ))
+            copy.write_row(
+                (
+                    r.event_id,
+                    r.event_time,
+                    r.source_ip,
+                    r.dest_ip,
+                    r.source_port,
+                    r.dest_port,
+                    r.protocol,
+                    r.event_type,
+                    r.raw_data,
+                    Jsonb(r.normalized_data),
+                    source.pk,
+                    r.event_type_id,
+                    r.asset_id,
+                )
+            )
 
 
 def _copy_attributes(cursor: Any, records: Sequence[EventRecord]) -> None:

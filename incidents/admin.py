@@ -14,8 +14,17 @@ class SeverityAdmin(AuditedModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(AuditedModelAdmin):
-    list_display = ["title", "severity", "status", "team", "assignee", "rule", "count",
-                    "triggered_at", "last_seen_at"]
+    list_display = [
+        "title",
+        "severity",
+        "status",
+        "team",
+        "assignee",
+        "rule",
+        "count",
+        "triggered_at",
+        "last_seen_at",
+    ]
     list_filter = ["status", "severity", "team", "close_reason"]
     search_fields = ["title", "description", "group_key"]
     list_select_related = ["severity", "team", "assignee", "rule"]
@@ -34,8 +43,17 @@ class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 class IncidentAdmin(GuardedModelAdminMixin, AuditedModelAdmin):
     """Incidents; "Object permissions" (django-guardian) shares one with a user or role."""
 
-    list_display = ["number", "title", "status", "priority", "tlp", "team", "assigned_to",
-                    "created_at", "resolved_at"]
+    list_display = [
+        "number",
+        "title",
+        "status",
+        "priority",
+        "tlp",
+        "team",
+        "assigned_to",
+        "created_at",
+        "resolved_at",
+    ]
     list_filter = ["status", "priority", "tlp", "team"]
     search_fields = ["number", "title", "description"]
     list_select_related = ["team", "assigned_to"]
@@ -45,8 +63,15 @@ class IncidentAdmin(GuardedModelAdminMixin, AuditedModelAdmin):
 
 @admin.register(ResponseAction)
 class ResponseActionAdmin(AuditedModelAdmin):
-    list_display = ["incident", "action_type", "status", "requested_by", "performed_by",
-                    "performed_at", "created_at"]
+    list_display = [
+        "incident",
+        "action_type",
+        "status",
+        "requested_by",
+        "performed_by",
+        "performed_at",
+        "created_at",
+    ]
     list_filter = ["action_type", "status"]
     search_fields = ["incident__number", "description"]
     list_select_related = ["incident", "requested_by", "performed_by"]

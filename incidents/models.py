@@ -28,7 +28,8 @@ class Severity(models.Model):
     name = models.CharField(max_length=20, choices=SeverityName.choices, unique=True)
     level = models.PositiveSmallIntegerField(unique=True, help_text="1 informational … 5 critical")
     color_code = models.CharField(
-        max_length=7, help_text="#rrggbb, always shown with the name",
+        max_length=7,
+        help_text="#rrggbb, always shown with the name",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use the form #rrggbb.")],
     )
     description = models.TextField(blank=True)
@@ -45,36 +46,48 @@ class Severity(models.Model):
 class Alert(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     correlation = models.ForeignKey(
-        "correlation.Correlation", on_delete=models.SET_NULL, null=True, blank=True,
+        "correlation.Correlation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="alerts",
     )
     rule = models.ForeignKey(
-        "correlation.CorrelationRule", on_delete=models.SET_NULL, null=True, blank=True,
+        "correlation.CorrelationRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="alerts",
     )
     severity = models.ForeignKey(Severity, on_delete=models.PROTECT, related_name="alerts")
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
-    status = models.CharField(max_length=20, choices=AlertStatus.choices,
-                              default=AlertStatus.OPEN)
+    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     close_reason = models.CharField(max_length=32, choices=CloseReason.choices, blank=True)
     details = models.JSONField(default=dict, blank=True)
     team = models.ForeignKey("socapp.Team", on_delete=models.PROTECT, related_name="alerts")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="assigned_alerts",
     )
     incident = models.ForeignKey(
         "Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
     )
-    group_key = models.CharField(max_length=255, blank=True,
-                                 help_text="The entity values the rule grouped by.")
+    group_key = models.CharField(
+        max_length=255, blank=True, help_text="The entity values the rule grouped by."
+    )
     count = models.PositiveIntegerField(default=1, help_text="Rule hits folded into this alert.")
     triggered_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -100,22 +113,31 @@ class Alert(models.Model):
 
 class Incident(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(max_length=20, unique=True, editable=False,
-                              help_text="INC-<year>-<sequence>")
+    number = models.CharField(
+        max_length=20, unique=True, editable=False, help_text="INC-<year>-<sequence>"
+    )
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
-    status = models.CharField(max_length=20, choices=IncidentStatus.choices,
-                              default=IncidentStatus.NEW)
-    priority = models.CharField(max_length=20, choices=IncidentPriority.choices,
-                                default=IncidentPriority.MEDIUM)
+    status = models.CharField(
+        max_length=20, choices=IncidentStatus.choices, default=IncidentStatus.NEW
+    )
+    priority = models.CharField(
+        max_length=20, choices=IncidentPriority.choices, default=IncidentPriority.MEDIUM
+    )
     tlp = models.CharField("TLP", max_length=20, choices=TLP.choices, default=TLP.AMBER)
     team = models.ForeignKey("socapp.Team", on_delete=models.PROTECT, related_name="incidents")
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="assigned_incidents",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -159,7 +181,10 @@ class IncidentEvent(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=TimelineKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     data = models.JSONField(default=dict, blank=True)
@@ -175,19 +200,27 @@ class IncidentEvent(models.Model):
 
 class ResponseAction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE,
-                                 related_name="response_actions")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="response_actions"
+    )
     action_type = models.CharField(max_length=32, choices=ResponseActionType.choices)
     description = models.TextField(blank=True)
-    status = models.CharField(max_length=20, choices=ResponseActionStatus.choices,
-                              default=ResponseActionStatus.PENDING)
+    status = models.CharField(
+        max_length=20, choices=ResponseActionStatus.choices, default=ResponseActionStatus.PENDING
+    )
     parameters = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     performed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     performed_at = models.DateTimeField(null=True, blank=True)

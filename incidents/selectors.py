@@ -49,11 +49,7 @@ def _granted_incident_ids(user: Any, codename: str) -> Q:
 
 
 def _related_to(user: Any, codename: str) -> Q:
-    return (
-        Q(team__in=_teams_of(user))
-        | Q(assigned_to=user)
-        | _granted_incident_ids(user, codename)
-    )
+    return Q(team__in=_teams_of(user)) | Q(assigned_to=user) | _granted_incident_ids(user, codename)
 
 
 def incidents_visible_to(user: Any) -> QuerySet[Incident]:
@@ -76,9 +72,9 @@ def incident_timeline(incident: Incident) -> QuerySet[IncidentEvent]:
 
 
 def response_actions_visible_to(user: Any) -> QuerySet[ResponseAction]:
-    return ResponseAction.objects.select_related(
-        "incident", "requested_by", "performed_by"
-    ).filter(incident__in=incidents_visible_to(user).values("pk"))
+    return ResponseAction.objects.select_related("incident", "requested_by", "performed_by").filter(
+        incident__in=incidents_visible_to(user).values("pk")
+    )
 
 
 def severities_all() -> QuerySet[Severity]:

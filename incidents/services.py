@@ -24,12 +24,17 @@ from .models import Alert, Incident, IncidentEvent, Severity
 def _push_alert(kind: str, alert: Alert) -> None:
     """Tell live queues about ``alert`` once the transaction commits (ids, not objects)."""
     payload = {
-        "kind": kind, "id": str(alert.pk), "title": alert.title, "status": alert.status,
-        "severity": alert.severity.name, "team": str(alert.team_id),
+        "kind": kind,
+        "id": str(alert.pk),
+        "title": alert.title,
+        "status": alert.status,
+        "severity": alert.severity.name,
+        "team": str(alert.team_id),
         "last_seen_at": alert.last_seen_at.isoformat(),
     }
-    publish_on_commit([team_group(alert.team_id), ALL_ALERTS_GROUP],
-                      {"type": "alert.event", "payload": payload})
+    publish_on_commit(
+        [team_group(alert.team_id), ALL_ALERTS_GROUP], {"type": "alert.event", "payload": payload}
+    )
 
 
 def alert_create(
@@ -49,19 +54,32 @@ def alert_create(
     now = timezone.now()
     with transaction.atomic():
         alert = Alert.objects.create(
-            id=alert_id or uuid.uuid4(), title=title, severity=severity, team=team,
-            description=description, details=details or {}, rule=rule, correlation=correlation,
-            group_key=group_key, triggered_at=triggered_at or now, last_seen_at=triggered_at or now,
+            id=alert_id or uuid.uuid4(),
+            title=title,
+            severity=severity,
+            team=team,
+            description=description,
+            details=details or {},
+            rule=rule,
+            correlation=correlation,
+            group_key=group_key,
+            triggered_at=triggered_at or now,
+            last_seen_at=triggered_at or now,
         )
-        audit_record(actor=None, action="alert.create", target=alert,
-                     changes={"severity": severity.name, "team": team.name})
+        audit_record(
+            actor=None,
+            action="alert.create",
+            target=alert,
+            changes={"severity": severity.name, "team": team.name},
+        )
         _push_alert("alert.created", alert)
     return alert
 
 
 def _alert_state(alert: Alert) -> dict[str, Any]:
     return {
-        "status": alert.status, "close_reason": alert.close_reason,
+        "status": alert.status,
+        "close_reason": alert.close_reason,
         "assignee": alert.assignee.username if alert.assignee else None,
         "severity": alert.severity.name,
     }
@@ -148,13 +166,20 @@ def incident_create(
     alerts: list[Alert] | tuple[Alert, ...] = (),
 ) -> Incident:
     """Open an incident for ``team``; only its members (or managers) may do that."""
-    if not (actor.is_superuser or actor.has_perm("incidents.manage_all_incidents")
-            or actor.teams.filter(pk=team.pk).exists()):
+    if not (
+        actor.is_superuser
+        or actor.has_perm("incidents.manage_all_incidents")
+        or actor.teams.filter(pk=team.pk).exists()
+    ):
         raise PermissionDenied(f"You can only open incidents for your own teams, not {team}.")
     with transaction.atomic():
         incident = Incident(
-            number=_next_incident_number(timezone.now().year), title=title, team=team,
-            description=description, priority=priority, assigned_to=assigned_to,
+            number=_next_incident_number(timezone.now().year),
+            title=title,
+            team=team,
+            description=description,
+            priority=priority,
+            assigned_to=assigned_to,
             created_by=actor,
         )
         if tlp:
@@ -166,10 +191,15 @@ def incident_create(
             _timeline(incident, TimelineKind.ASSIGNED, actor, assignee=assigned_to.username)
         for alert in alerts:
             Alert.objects.filter(pk=alert.pk).update(incident=incident)
-            _timeline(incident, TimelineKind.ALERT_LINKED, actor, alert=str(alert.pk),
-                      title=alert.title)
-        audit_record(actor=actor, action="incident.create", target=incident,
-                     changes={"team": team.name, "priority": priority})
+            _timeline(
+                incident, TimelineKind.ALERT_LINKED, actor, alert=str(alert.pk), title=alert.title
+            )
+        audit_record(
+            actor=actor,
+            action="incident.create",
+            target=incident,
+            changes={"team": team.name, "priority": priority},
+        )
     return incident
 
 
@@ -193,8 +223,13 @@ def incident_update(*, incident: Incident, actor: Any, **changes: Any) -> Incide
     with transaction.atomic():
         incident.save()
         if "status" in diff:
-            _timeline(incident, TimelineKind.STATUS_CHANGED, actor,
-                      old=diff["status"][0], new=diff["status"][1])
+            _timeline(
+                incident,
+                TimelineKind.STATUS_CHANGED,
+                actor,
+                old=diff["status"][0],
+                new=diff["status"][1],
+            )
         other = {k: v for k, v in diff.items() if k != "status"}
         if other:
             _timeline(incident, TimelineKind.UPDATED, actor, changes=other)
@@ -210,10 +245,22 @@ def incident_assign(*, incident: Incident, assignee: Any, actor: Any) -> Inciden
     with transaction.atomic():
         incident.assigned_to = assignee
         incident.save(update_fields=["assigned_to", "updated_at"])
-        _timeline(incident, TimelineKind.ASSIGNED, actor,
-                  assignee=assignee.username if assignee else None,
-                  previous=previous.username if previous else None)
-        audit_record(actor=actor, action="incident.assign", target=incident,
-                     changes={"assigned_to": [previous.username if previous else None,
-                                              assignee.username if assignee else None]})
+        _timeline(
+            incident,
+            TimelineKind.ASSIGNED,
+            actor,
+            assignee=assignee.username if assignee else None,
+            previous=previous.username if previous else None,
+        )
+        audit_record(
+            actor=actor,
+            action="incident.assign",
+            target=incident,
+            changes={
+                "assigned_to": [
+                    previous.username if previous else None,
+                    assignee.username if assignee else None,
+                ]
+            },
+        )
     return incident

@@ -7,16 +7,30 @@ from .models import IOC, IocMatch, ThreatIntel
 
 @admin.register(ThreatIntel)
 class ThreatIntelAdmin(AuditedModelAdmin):
-    list_display = ["source_name", "intel_type", "confidence_score", "is_active", "valid_from",
-                    "valid_until", "created_at"]
+    list_display = [
+        "source_name",
+        "intel_type",
+        "confidence_score",
+        "is_active",
+        "valid_from",
+        "valid_until",
+        "created_at",
+    ]
     list_filter = ["intel_type", "is_active"]
     search_fields = ["source_name", "description", "url"]
 
 
 @admin.register(IOC)
 class IOCAdmin(AuditedModelAdmin):
-    list_display = ["value", "ioc_type", "status", "confidence_score", "intel", "first_seen",
-                    "last_seen"]
+    list_display = [
+        "value",
+        "ioc_type",
+        "status",
+        "confidence_score",
+        "intel",
+        "first_seen",
+        "last_seen",
+    ]
     list_filter = ["ioc_type", "status", "intel"]
     search_fields = ["value", "description"]
     list_select_related = ["intel"]

@@ -15,8 +15,7 @@ class IOCFilterSet(django_filters.FilterSet):
     value = django_filters.CharFilter(lookup_expr="iexact")
     value_contains = django_filters.CharFilter(field_name="value", lookup_expr="icontains")
     intel = django_filters.CharFilter(field_name="intel__source_name")
-    min_confidence = django_filters.NumberFilter(field_name="confidence_score",
-                                                 lookup_expr="gte")
+    min_confidence = django_filters.NumberFilter(field_name="confidence_score", lookup_expr="gte")
 
     class Meta:
         model = IOC

@@ -19,8 +19,9 @@ class ThreatIntel(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source_name = models.CharField(max_length=255, unique=True)
-    intel_type = models.CharField(max_length=20, choices=IntelType.choices,
-                                  default=IntelType.MANUAL)
+    intel_type = models.CharField(
+        max_length=20, choices=IntelType.choices, default=IntelType.MANUAL
+    )
     description = models.TextField(blank=True)
     url = models.URLField(blank=True, help_text="Where a feed is pulled from.")
     credentials = EncryptedJSONField(
@@ -60,8 +61,9 @@ class IOC(models.Model):
         ordering = ["-created_at"]
         verbose_name = "IOC"
         constraints = [
-            models.UniqueConstraint(fields=["intel", "ioc_type", "value"],
-                                    name="iocs_unique_per_intel"),
+            models.UniqueConstraint(
+                fields=["intel", "ioc_type", "value"], name="iocs_unique_per_intel"
+            ),
         ]
         indexes = [
             # IOC matching looks up active indicators by exact value.
@@ -91,8 +93,9 @@ class IocMatch(models.Model):
         ordering = ["-event_time"]
         verbose_name_plural = "IOC matches"
         constraints = [
-            models.UniqueConstraint(fields=["ioc", "event_id", "field"],
-                                    name="ioc_matches_once_per_field"),
+            models.UniqueConstraint(
+                fields=["ioc", "event_id", "field"], name="ioc_matches_once_per_field"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -81,9 +81,13 @@ def _pg_connect(url: str, dbname: str):  # type: ignore[no-untyped-def]
 
     parts = urlsplit(url)
     return psycopg.connect(
-        host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
-        user=parts.username or "postgres", password=parts.password or None,
-        dbname=dbname, connect_timeout=3, autocommit=True,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname=dbname,
+        connect_timeout=3,
+        autocommit=True,
     )
 
 
@@ -99,8 +103,9 @@ def _debian_cluster_for_port(port: int) -> tuple[str, str, str] | None:
     """(version, name, status) of the pg_lsclusters cluster configured on ``port``."""
     if not shutil.which("pg_lsclusters"):
         return None
-    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False
+    ).stdout
     for line in out.splitlines():
         fields = line.split()
         if len(fields) >= 4 and fields[2] == str(port):
@@ -129,12 +134,38 @@ def _start_private_cluster(bindir: Path, port: int) -> None:
         if is_root():
             shutil.chown(datadir, "postgres", "postgres")
             VAR.chmod(0o755)
-        run(_as_postgres_user([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres",
-                               "--auth=trust", "-E", "UTF8"]), stdout=subprocess.DEVNULL)
+        run(
+            _as_postgres_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
     say(f"starting the private PostgreSQL cluster on port {port}")
-    run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(datadir), "-l",
-                           str(datadir / "server.log"), "-o", f"-p {port} -k /tmp", "-w",
-                           "start"]), stdout=subprocess.DEVNULL)
+    run(
+        _as_postgres_user(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-l",
+                str(datadir / "server.log"),
+                "-o",
+                f"-p {port} -k /tmp",
+                "-w",
+                "start",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def ensure_postgres(url: str) -> None:
@@ -207,16 +238,34 @@ def ensure_redis(url: str) -> None:
     if host not in LOCAL_HOSTS:
         raise ServiceError(f"Redis at {host}:{port} does not answer; check REDIS_URL.")
     if not shutil.which("redis-server") and not apt_install(["redis-server"], "no Redis here"):
-        raise ServiceError("Redis 7 is not installed. Install it, e.g.\n"
-                           "   sudo apt-get install -y redis-server\n"
-                           f"or point REDIS_URL at a running server (now {url}).")
+        raise ServiceError(
+            "Redis 7 is not installed. Install it, e.g.\n"
+            "   sudo apt-get install -y redis-server\n"
+            f"or point REDIS_URL at a running server (now {url})."
+        )
     workdir = VAR / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
     say(f"starting Redis on port {port}")
     # Nothing kept on disk: PostgreSQL is the source of truth, Redis only nudges.
-    run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
-         "--save", "", "--appendonly", "no", "--dir", str(workdir),
-         "--logfile", str(workdir / "redis.log")])
+    run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--logfile",
+            str(workdir / "redis.log"),
+        ]
+    )
     wait_for(lambda: _redis_answers(url), f"Redis on port {port}")
 
 
@@ -228,8 +277,10 @@ def ensure_rabbitmq(url: str) -> None:
     if host not in LOCAL_HOSTS:
         raise ServiceError(f"RabbitMQ at {host}:{port} does not answer; check CELERY_BROKER_URL.")
     if not shutil.which("rabbitmq-server") and not apt_install(["rabbitmq-server"], "broker"):
-        raise ServiceError("RabbitMQ is not installed. Install it (sudo apt-get install -y "
-                           "rabbitmq-server) or leave CELERY_BROKER_URL unset to use Redis.")
+        raise ServiceError(
+            "RabbitMQ is not installed. Install it (sudo apt-get install -y "
+            "rabbitmq-server) or leave CELERY_BROKER_URL unset to use Redis."
+        )
     say("starting RabbitMQ")
     run(["rabbitmq-server", "-detached"])
     wait_for(lambda: port_open(host, port), f"RabbitMQ on port {port}", seconds=90)

@@ -21,11 +21,31 @@ BIN = ROOT / ".venv" / "bin"
 
 def commands(host: str, port: str) -> dict[str, list[str]]:
     procs = {
-        "web": [str(BIN / "uvicorn"), "socapp.asgi:application", "--host", host, "--port", port,
-                "--lifespan", "off", "--no-access-log"],
-        "worker": [str(BIN / "celery"), "-A", "socapp", "worker", "--loglevel", "INFO",
-                   "--queues", "default,ingest,correlation,maintenance", "--concurrency", "2",
-                   "--hostname", "worker@%h"],
+        "web": [
+            str(BIN / "uvicorn"),
+            "socapp.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--lifespan",
+            "off",
+            "--no-access-log",
+        ],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "socapp",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--queues",
+            "default,ingest,correlation,maintenance",
+            "--concurrency",
+            "2",
+            "--hostname",
+            "worker@%h",
+        ],
         "beat": [str(BIN / "celery"), "-A", "socapp", "beat", "--loglevel", "INFO"],
     }
     if (ROOT / "events" / "management" / "commands" / "syslogd.py").exists():
@@ -41,8 +61,13 @@ class Supervisor:
 
     def start(self, name: str, cmd: list[str]) -> None:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            bufsize=1, start_new_session=True,  # Ctrl-C reaches us; we stop them in order
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches us; we stop them in order
         )
         self.procs[name] = proc
         threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
@@ -101,8 +126,12 @@ def banner(url: str) -> str:
         lines += [f"    {user:8} {password}" for user, password in creds.items()]
     except (OSError, ValueError):
         pass
-    lines += [f"  Admin: {url}admin/   API docs: {url}api/docs/",
-              "  Ctrl-C stops web, worker, beat and the syslog listener.", "=" * 70, ""]
+    lines += [
+        f"  Admin: {url}admin/   API docs: {url}api/docs/",
+        "  Ctrl-C stops web, worker, beat and the syslog listener.",
+        "=" * 70,
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
 
 echo "==> ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "==> manage.py check"
 $PY manage.py check --fail-level WARNING
 echo "==> makemigrations --check"

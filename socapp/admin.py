@@ -40,8 +40,17 @@ class RoleAdmin(AuditedAdminMixin, GroupAdmin):
 
 @admin.register(User)
 class SocUserAdmin(AuditedAdminMixin, UserAdmin):
-    list_display = ["username", "email", "first_name", "last_name", "roles", "team_names",
-                    "is_active", "is_staff", "last_login"]
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "roles",
+        "team_names",
+        "is_active",
+        "is_staff",
+        "last_login",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "groups", "teams"]
 
     def get_queryset(self, request: Any) -> Any:
@@ -71,8 +80,16 @@ class TeamAdmin(AuditedModelAdmin):
 class ApiTokenAdmin(AuditedModelAdmin):
     """Personal API tokens. Adding one shows its value once; revoking is an action."""
 
-    list_display = ["lookup_prefix", "user", "name", "created_at", "expires_at", "revoked_at",
-                    "last_used_at", "state"]
+    list_display = [
+        "lookup_prefix",
+        "user",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "state",
+    ]
     list_filter = ["revoked_at", "expires_at"]
     search_fields = ["user__username", "name", "lookup_prefix"]
     fields = ["user", "name", "expires_at"]
@@ -92,8 +109,9 @@ class ApiTokenAdmin(AuditedModelAdmin):
         days = 90
         if obj.expires_at:
             days = max(1, (obj.expires_at - timezone.now()).days + 1)
-        token, plaintext = api_token_create(user=obj.user, actor=request.user,
-                                            expires_days=days, name=obj.name)
+        token, plaintext = api_token_create(
+            user=obj.user, actor=request.user, expires_days=days, name=obj.name
+        )
         obj.pk = token.pk
         obj.refresh_from_db()
         messages.warning(request, f"The new token, shown only this once: {plaintext}")
@@ -111,8 +129,15 @@ class ApiTokenAdmin(AuditedModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["seq", "at", "actor_name", "action", "object_type", "object_repr",
-                    "remote_addr"]
+    list_display = [
+        "seq",
+        "at",
+        "actor_name",
+        "action",
+        "object_type",
+        "object_repr",
+        "remote_addr",
+    ]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_name", "object_repr", "object_id", "action"]
     date_hierarchy = "at"

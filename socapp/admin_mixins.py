@@ -15,19 +15,30 @@ def _addr(request: Any) -> str | None:
 
 class AuditedAdminMixin:
     def log_addition(self, request: Any, obj: Any, message: Any) -> Any:
-        audit_record(actor=request.user, action="admin.create", target=obj,
-                     changes={"message": message}, remote_addr=_addr(request))
+        audit_record(
+            actor=request.user,
+            action="admin.create",
+            target=obj,
+            changes={"message": message},
+            remote_addr=_addr(request),
+        )
         return super().log_addition(request, obj, message)  # type: ignore[misc]
 
     def log_change(self, request: Any, obj: Any, message: Any) -> Any:
-        audit_record(actor=request.user, action="admin.update", target=obj,
-                     changes={"message": message}, remote_addr=_addr(request))
+        audit_record(
+            actor=request.user,
+            action="admin.update",
+            target=obj,
+            changes={"message": message},
+            remote_addr=_addr(request),
+        )
         return super().log_change(request, obj, message)  # type: ignore[misc]
 
     def log_deletions(self, request: Any, queryset: Any) -> Any:
         for obj in queryset:
-            audit_record(actor=request.user, action="admin.delete", target=obj,
-                         remote_addr=_addr(request))
+            audit_record(
+                actor=request.user, action="admin.delete", target=obj, remote_addr=_addr(request)
+            )
         return super().log_deletions(request, queryset)  # type: ignore[misc]
 
 

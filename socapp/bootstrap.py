@@ -80,14 +80,26 @@ def ensure_default_team(report: BootstrapReport) -> Team:
     return team
 
 
-def _schedule_task(report: BootstrapReport, name: str, task: str, *, queue: str,
-                   expires_seconds: int, interval: IntervalSchedule | None = None,
-                   crontab: CrontabSchedule | None = None) -> None:
+def _schedule_task(
+    report: BootstrapReport,
+    name: str,
+    task: str,
+    *,
+    queue: str,
+    expires_seconds: int,
+    interval: IntervalSchedule | None = None,
+    crontab: CrontabSchedule | None = None,
+) -> None:
     _, created = PeriodicTask.objects.update_or_create(
         name=TASK_PREFIX + name,
         defaults={
-            "task": task, "interval": interval, "crontab": crontab, "queue": queue,
-            "args": json.dumps([]), "kwargs": json.dumps({}), "enabled": True,
+            "task": task,
+            "interval": interval,
+            "crontab": crontab,
+            "queue": queue,
+            "args": json.dumps([]),
+            "kwargs": json.dumps({}),
+            "enabled": True,
             # A run that waited longer than its period is stale: the next one replaces it.
             "expire_seconds": expires_seconds,
         },
@@ -101,20 +113,37 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         every=settings.HOURLY_SUMMARY_REFRESH_SECONDS, period=IntervalSchedule.SECONDS
     )
     nightly, _ = CrontabSchedule.objects.get_or_create(
-        minute="17", hour="3", day_of_week="*", day_of_month="*", month_of_year="*",
+        minute="17",
+        hour="3",
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
         timezone="UTC",
     )
-    _schedule_task(report, "create event partitions ahead",
-                   "events.tasks.maintain_event_partitions",
-                   queue="maintenance", expires_seconds=3500, interval=hourly)
-    _schedule_task(report, "drop expired event partitions",
-                   "events.tasks.drop_expired_event_partitions",
-                   queue="maintenance", expires_seconds=6 * 3600, crontab=nightly)
-    _schedule_task(report, "refresh hourly event summary",
-                   "events.tasks.refresh_hourly_event_summary",
-                   queue="maintenance",
-                   expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
-                   interval=refresh)
+    _schedule_task(
+        report,
+        "create event partitions ahead",
+        "events.tasks.maintain_event_partitions",
+        queue="maintenance",
+        expires_seconds=3500,
+        interval=hourly,
+    )
+    _schedule_task(
+        report,
+        "drop expired event partitions",
+        "events.tasks.drop_expired_event_partitions",
+        queue="maintenance",
+        expires_seconds=6 * 3600,
+        crontab=nightly,
+    )
+    _schedule_task(
+        report,
+        "refresh hourly event summary",
+        "events.tasks.refresh_hourly_event_summary",
+        queue="maintenance",
+        expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
+        interval=refresh,
+    )
 
 
 def bootstrap() -> BootstrapReport:

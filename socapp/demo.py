@@ -65,8 +65,10 @@ def ensure_demo_users(path: Path | None = None) -> list[DemoLogin]:
     creds = _load_credentials(path)
     team = Team.objects.get(name=DEFAULT_TEAM)
     logins = []
-    for username, role, superuser in (("admin", roles.SOC_ADMIN, True),
-                                      ("analyst", roles.ANALYST, False)):
+    for username, role, superuser in (
+        ("admin", roles.SOC_ADMIN, True),
+        ("analyst", roles.ANALYST, False),
+    ):
         password = creds.get(username) or secrets.token_urlsafe(12)
         creds[username] = password
         user, _ = User.objects.get_or_create(username=username)
@@ -113,10 +115,15 @@ class _DemoData:
     def _assets(self) -> None:
         from assets.models import Asset, AssetType
 
-        types = {name: AssetType.objects.get_or_create(name=name, defaults={"description": d})[0]
-                 for name, d in (("server", "A server"), ("workstation", "A user's computer"),
-                                 ("firewall", "A network firewall"),
-                                 ("domain controller", "An Active Directory DC"))}
+        types = {
+            name: AssetType.objects.get_or_create(name=name, defaults={"description": d})[0]
+            for name, d in (
+                ("server", "A server"),
+                ("workstation", "A user's computer"),
+                ("firewall", "A network firewall"),
+                ("domain controller", "An Active Directory DC"),
+            )
+        }
         self.assets = {}
         for name, kind, ip, os_name, critical in (
             ("web-01", "server", "10.0.10.5", "Debian 12", True),
@@ -125,26 +132,41 @@ class _DemoData:
             ("ws-alice", "workstation", "10.0.20.15", "Windows 11", False),
         ):
             self.assets[name] = Asset.objects.create(
-                name=name, asset_type=types[kind], ip_address=ip, hostname=name,
-                operating_system=os_name, is_critical=critical, team=self.team,
+                name=name,
+                asset_type=types[kind],
+                ip_address=ip,
+                hostname=name,
+                operating_system=os_name,
+                is_critical=critical,
+                team=self.team,
             )
 
     def _intel(self) -> None:
         from intel.models import IOC, ThreatIntel
 
         self.blocklist = ThreatIntel.objects.create(
-            source_name="Demo blocklist", intel_type="manual", confidence_score=0.8,
+            source_name="Demo blocklist",
+            intel_type="manual",
+            confidence_score=0.8,
             description="Indicators an analyst collected by hand.",
         )
         self.iocs = {
-            value: IOC.objects.create(intel=self.blocklist, ioc_type=kind, value=value,
-                                      confidence_score=0.9, first_seen=self.now - timedelta(days=9),
-                                      description=desc)
+            value: IOC.objects.create(
+                intel=self.blocklist,
+                ioc_type=kind,
+                value=value,
+                confidence_score=0.9,
+                first_seen=self.now - timedelta(days=9),
+                description=desc,
+            )
             for kind, value, desc in (
                 ("ipv4", ATTACKER_IP, "Tor exit node seen brute-forcing SSH"),
                 ("domain", BAD_DOMAIN, "Fake software-update domain serving a loader"),
-                ("sha256", "9f2b0c6a6f1d2e3c4b5a69788796a5b4c3d2e1f00112233445566778899aabb",
-                 "Loader dropped by the fake update"),
+                (
+                    "sha256",
+                    "9f2b0c6a6f1d2e3c4b5a69788796a5b4c3d2e1f00112233445566778899aabb",
+                    "Loader dropped by the fake update",
+                ),
             )
         }
 
@@ -152,8 +174,9 @@ class _DemoData:
         from events.models import EventType, Source
 
         self.sources = {
-            name: Source.objects.create(name=name, source_type=kind, format=fmt, team=self.team,
-                                        description=desc)
+            name: Source.objects.create(
+                name=name, source_type=kind, format=fmt, team=self.team, description=desc
+            )
             for name, kind, fmt, desc in (
                 (DEMO_MARKER_SOURCE, "network", "syslog", "Edge firewall and SSH jump host logs"),
                 ("demo-web", "application", "access", "nginx on web-01"),
@@ -181,9 +204,14 @@ class _DemoData:
         from events.services import EventRecord
 
         ecs = {"@timestamp": at.isoformat(), "event": {"kind": "event"}, **data}
-        return source, EventRecord(event_time=at, event_type=kind, raw_data=raw,
-                                   normalized_data=ecs, event_type_id=self.types[kind].pk,
-                                   **cols)
+        return source, EventRecord(
+            event_time=at,
+            event_type=kind,
+            raw_data=raw,
+            normalized_data=ecs,
+            event_type_id=self.types[kind].pk,
+            **cols,
+        )
 
     def _events(self) -> None:
         from events.services import events_store
@@ -205,26 +233,55 @@ class _DemoData:
             client = f"198.51.100.{self.rng.randint(2, 250)}"
             path = self.rng.choice(paths)
             status = self.rng.choice([200, 200, 200, 304, 404])
-            raw = (f'{client} - - [{at:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" '
-                   f'{status} {self.rng.randint(200, 9000)} "-" "Mozilla/5.0"')
-            out.append(self._record(
-                "demo-web", "http_request", at, raw,
-                {"source": {"ip": client}, "destination": {"ip": "10.0.10.5", "port": 443},
-                 "url": {"path": path}, "http": {"response": {"status_code": status}},
-                 "event": {"category": ["web"], "type": ["access"]}, "host": {"name": "web-01"}},
-                source_ip=client, dest_ip="10.0.10.5", dest_port=443, protocol="tcp",
-                asset_id=self.assets["web-01"].pk,
-            ))
+            raw = (
+                f'{client} - - [{at:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" '
+                f'{status} {self.rng.randint(200, 9000)} "-" "Mozilla/5.0"'
+            )
+            out.append(
+                self._record(
+                    "demo-web",
+                    "http_request",
+                    at,
+                    raw,
+                    {
+                        "source": {"ip": client},
+                        "destination": {"ip": "10.0.10.5", "port": 443},
+                        "url": {"path": path},
+                        "http": {"response": {"status_code": status}},
+                        "event": {"category": ["web"], "type": ["access"]},
+                        "host": {"name": "web-01"},
+                    },
+                    source_ip=client,
+                    dest_ip="10.0.10.5",
+                    dest_port=443,
+                    protocol="tcp",
+                    asset_id=self.assets["web-01"].pk,
+                )
+            )
             if i % 4 == 0:
                 src = f"10.0.20.{self.rng.randint(10, 60)}"
-                raw = (f"<134>{at:%b %d %H:%M:%S} fw-edge filterlog: pass,in,{src},"
-                       f"93.184.216.34,tcp,{self.rng.randint(1024, 65000)},443")
-                out.append(self._record(
-                    DEMO_MARKER_SOURCE, "network_connection", at, raw,
-                    {"source": {"ip": src}, "destination": {"ip": "93.184.216.34", "port": 443},
-                     "network": {"transport": "tcp"}, "event": {"action": "pass"}},
-                    source_ip=src, dest_ip="93.184.216.34", dest_port=443, protocol="tcp",
-                ))
+                raw = (
+                    f"<134>{at:%b %d %H:%M:%S} fw-edge filterlog: pass,in,{src},"
+                    f"93.184.216.34,tcp,{self.rng.randint(1024, 65000)},443"
+                )
+                out.append(
+                    self._record(
+                        DEMO_MARKER_SOURCE,
+                        "network_connection",
+                        at,
+                        raw,
+                        {
+                            "source": {"ip": src},
+                            "destination": {"ip": "93.184.216.34", "port": 443},
+                            "network": {"transport": "tcp"},
+                            "event": {"action": "pass"},
+                        },
+                        source_ip=src,
+                        dest_ip="93.184.216.34",
+                        dest_port=443,
+                        protocol="tcp",
+                    )
+                )
         return out
 
     def _brute_force(self) -> list:
@@ -235,42 +292,94 @@ class _DemoData:
             at = start + timedelta(seconds=i * 6)
             user = users[i % len(users)]
             port = 40000 + i
-            raw = (f"<38>{at:%b %d %H:%M:%S} web-01 sshd[2211]: Failed password for {user} "
-                   f"from {ATTACKER_IP} port {port} ssh2")
-            out.append(self._record(
-                DEMO_MARKER_SOURCE, "authentication_failure", at, raw,
-                {"source": {"ip": ATTACKER_IP, "port": port}, "user": {"name": user},
-                 "event": {"category": ["authentication"], "outcome": "failure",
-                           "action": "ssh_login"}, "host": {"name": "web-01"},
-                 "process": {"name": "sshd"}},
-                source_ip=ATTACKER_IP, source_port=port, dest_ip="10.0.10.5", dest_port=22,
-                protocol="tcp", asset_id=self.assets["web-01"].pk,
-            ))
+            raw = (
+                f"<38>{at:%b %d %H:%M:%S} web-01 sshd[2211]: Failed password for {user} "
+                f"from {ATTACKER_IP} port {port} ssh2"
+            )
+            out.append(
+                self._record(
+                    DEMO_MARKER_SOURCE,
+                    "authentication_failure",
+                    at,
+                    raw,
+                    {
+                        "source": {"ip": ATTACKER_IP, "port": port},
+                        "user": {"name": user},
+                        "event": {
+                            "category": ["authentication"],
+                            "outcome": "failure",
+                            "action": "ssh_login",
+                        },
+                        "host": {"name": "web-01"},
+                        "process": {"name": "sshd"},
+                    },
+                    source_ip=ATTACKER_IP,
+                    source_port=port,
+                    dest_ip="10.0.10.5",
+                    dest_port=22,
+                    protocol="tcp",
+                    asset_id=self.assets["web-01"].pk,
+                )
+            )
         at = start + timedelta(seconds=40 * 6 + 9)
-        raw = (f"<38>{at:%b %d %H:%M:%S} web-01 sshd[2211]: Accepted password for deploy "
-               f"from {ATTACKER_IP} port 40077 ssh2")
-        out.append(self._record(
-            DEMO_MARKER_SOURCE, "authentication_success", at, raw,
-            {"source": {"ip": ATTACKER_IP, "port": 40077}, "user": {"name": "deploy"},
-             "event": {"category": ["authentication"], "outcome": "success",
-                       "action": "ssh_login"}, "host": {"name": "web-01"}},
-            source_ip=ATTACKER_IP, source_port=40077, dest_ip="10.0.10.5", dest_port=22,
-            protocol="tcp", asset_id=self.assets["web-01"].pk,
-        ))
+        raw = (
+            f"<38>{at:%b %d %H:%M:%S} web-01 sshd[2211]: Accepted password for deploy "
+            f"from {ATTACKER_IP} port 40077 ssh2"
+        )
+        out.append(
+            self._record(
+                DEMO_MARKER_SOURCE,
+                "authentication_success",
+                at,
+                raw,
+                {
+                    "source": {"ip": ATTACKER_IP, "port": 40077},
+                    "user": {"name": "deploy"},
+                    "event": {
+                        "category": ["authentication"],
+                        "outcome": "success",
+                        "action": "ssh_login",
+                    },
+                    "host": {"name": "web-01"},
+                },
+                source_ip=ATTACKER_IP,
+                source_port=40077,
+                dest_ip="10.0.10.5",
+                dest_port=22,
+                protocol="tcp",
+                asset_id=self.assets["web-01"].pk,
+            )
+        )
         self.brute_force_window = (start, at)
         return out
 
     def _bad_domain(self) -> list:
         at = self.now - timedelta(minutes=47)
-        raw = json.dumps({"timestamp": at.isoformat(), "event_type": "dns",
-                          "src_ip": "10.0.20.15", "dest_ip": "10.0.10.10", "proto": "UDP",
-                          "dns": {"type": "query", "rrname": BAD_DOMAIN, "rrtype": "A"}})
+        raw = json.dumps(
+            {
+                "timestamp": at.isoformat(),
+                "event_type": "dns",
+                "src_ip": "10.0.20.15",
+                "dest_ip": "10.0.10.10",
+                "proto": "UDP",
+                "dns": {"type": "query", "rrname": BAD_DOMAIN, "rrtype": "A"},
+            }
+        )
         row = self._record(
-            "demo-ids", "dns_query", at, raw,
-            {"source": {"ip": "10.0.20.15"}, "destination": {"ip": "10.0.10.10", "port": 53},
-             "dns": {"question": {"name": BAD_DOMAIN, "type": "A"}},
-             "network": {"transport": "udp", "protocol": "dns"}},
-            source_ip="10.0.20.15", dest_ip="10.0.10.10", dest_port=53, protocol="udp",
+            "demo-ids",
+            "dns_query",
+            at,
+            raw,
+            {
+                "source": {"ip": "10.0.20.15"},
+                "destination": {"ip": "10.0.10.10", "port": 53},
+                "dns": {"question": {"name": BAD_DOMAIN, "type": "A"}},
+                "network": {"transport": "udp", "protocol": "dns"},
+            },
+            source_ip="10.0.20.15",
+            dest_ip="10.0.10.10",
+            dest_port=53,
+            protocol="udp",
             asset_id=self.assets["ws-alice"].pk,
         )
         self.dns_event = row[1]
@@ -285,20 +394,34 @@ class _DemoData:
         from intel.models import IocMatch
 
         brute_rule = CorrelationRule.objects.create(
-            name="Demo: SSH brute force", rule_type="event_count", time_window=300,
-            threshold=20, level="high", status="test", techniques=["T1110.001"],
-            definition=DEMO_BRUTE_FORCE_RULE, description="Many failed SSH logins from one IP.",
+            name="Demo: SSH brute force",
+            rule_type="event_count",
+            time_window=300,
+            threshold=20,
+            level="high",
+            status="test",
+            techniques=["T1110.001"],
+            definition=DEMO_BRUTE_FORCE_RULE,
+            description="Many failed SSH logins from one IP.",
         )
         domain_rule = CorrelationRule.objects.create(
-            name="Demo: blocklisted domain resolved", rule_type="ioc_match", level="medium",
-            status="test", techniques=["T1071.004"], definition=DEMO_DOMAIN_RULE,
+            name="Demo: blocklisted domain resolved",
+            rule_type="ioc_match",
+            level="medium",
+            status="test",
+            techniques=["T1071.004"],
+            definition=DEMO_DOMAIN_RULE,
             description="A DNS query for a domain on a blocklist.",
         )
         failures = [r for s, r in self.rows if r.event_type == "authentication_failure"]
         start, end = self.brute_force_window
         correlation = Correlation.objects.create(
-            name=f"SSH brute force from {ATTACKER_IP}", rule=brute_rule, start_time=start,
-            end_time=end, event_count=len(failures), confidence_score=0.95,
+            name=f"SSH brute force from {ATTACKER_IP}",
+            rule=brute_rule,
+            start_time=start,
+            end_time=end,
+            event_count=len(failures),
+            confidence_score=0.95,
             metadata={"group_by": {"source.ip": ATTACKER_IP}},
         )
         CorrelationEvent.objects.bulk_create(
@@ -308,27 +431,43 @@ class _DemoData:
         severities = {s.name: s for s in Severity.objects.all()}
         brute_alert = alert_create(
             title=f"SSH brute force from {ATTACKER_IP} against web-01",
-            severity=severities["high"], team=self.team, rule=brute_rule,
-            correlation=correlation, group_key=f"source.ip={ATTACKER_IP}",
+            severity=severities["high"],
+            team=self.team,
+            rule=brute_rule,
+            correlation=correlation,
+            group_key=f"source.ip={ATTACKER_IP}",
             description="40 failed SSH logins in 4 minutes, then a successful login as deploy.",
-            details={"source.ip": ATTACKER_IP, "host.name": "web-01",
-                     "user.name": "deploy", "failures": len(failures)},
+            details={
+                "source.ip": ATTACKER_IP,
+                "host.name": "web-01",
+                "user.name": "deploy",
+                "failures": len(failures),
+            },
             triggered_at=end,
         )
         domain_alert = alert_create(
             title=f"ws-alice resolved blocklisted domain {BAD_DOMAIN}",
-            severity=severities["medium"], team=self.team, rule=domain_rule,
+            severity=severities["medium"],
+            team=self.team,
+            rule=domain_rule,
             group_key=f"dns.question.name={BAD_DOMAIN}",
             details={"source.ip": "10.0.20.15", "dns.question.name": BAD_DOMAIN},
             triggered_at=self.dns_event.event_time,
         )
-        IocMatch.objects.create(ioc=self.iocs[BAD_DOMAIN], event_id=self.dns_event.event_id,
-                                event_time=self.dns_event.event_time, field="dns.question.name")
+        IocMatch.objects.create(
+            ioc=self.iocs[BAD_DOMAIN],
+            event_id=self.dns_event.event_id,
+            event_time=self.dns_event.event_time,
+            field="dns.question.name",
+        )
         if self.analyst is not None:
             alert_update(alert=domain_alert, actor=self.analyst, status="acknowledged")
             incident_create(
-                actor=self.analyst, title="Possible compromise of web-01 via SSH",
-                team=self.team, priority="high", assigned_to=self.analyst,
+                actor=self.analyst,
+                title="Possible compromise of web-01 via SSH",
+                team=self.team,
+                priority="high",
+                assigned_to=self.analyst,
                 description="Brute force from a Tor exit ended in a login as deploy.",
                 alerts=[brute_alert],
             )

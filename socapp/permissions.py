@@ -40,9 +40,7 @@ class IsAuthenticatedWithRole(permissions.BasePermission):
     message = HasSocRole.message
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated) and user_has_role(
-            request.user
-        )
+        return bool(request.user and request.user.is_authenticated) and user_has_role(request.user)
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):

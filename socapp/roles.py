@@ -17,11 +17,24 @@ OUR_APPS = ("socapp", "assets", "intel", "events", "incidents", "correlation")
 
 # What every working role reads: the SOC's data, not its configuration secrets or audit.
 SOC_DATA_MODELS = (
-    "socapp.team", "events.source", "events.eventtype", "events.event",
-    "events.eventattribute", "incidents.severity", "incidents.alert", "incidents.incident",
-    "incidents.incidentevent", "incidents.responseaction", "correlation.correlationrule",
-    "correlation.correlation", "correlation.correlationevent", "intel.threatintel",
-    "intel.ioc", "intel.iocmatch", "assets.asset", "assets.assettype",
+    "socapp.team",
+    "events.source",
+    "events.eventtype",
+    "events.event",
+    "events.eventattribute",
+    "incidents.severity",
+    "incidents.alert",
+    "incidents.incident",
+    "incidents.incidentevent",
+    "incidents.responseaction",
+    "correlation.correlationrule",
+    "correlation.correlation",
+    "correlation.correlationevent",
+    "intel.threatintel",
+    "intel.ioc",
+    "intel.iocmatch",
+    "assets.asset",
+    "assets.assettype",
 )
 
 
@@ -60,14 +73,14 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
 }
 
 # Nobody may alter the audit log, not even an admin; the database enforces it as well.
-NEVER_GRANTED = {"socapp.add_auditentry", "socapp.change_auditentry",
-                 "socapp.delete_auditentry"}
+NEVER_GRANTED = {"socapp.add_auditentry", "socapp.change_auditentry", "socapp.delete_auditentry"}
 
 
 def soc_admin_perms(all_perms: set[str]) -> set[str]:
     """Everything in our apps, user and role management, and the beat schedule."""
     wanted = {
-        p for p in all_perms
+        p
+        for p in all_perms
         if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian")
         or p in {"admin.view_logentry"}
     }
@@ -77,7 +90,8 @@ def soc_admin_perms(all_perms: set[str]) -> set[str]:
 def auditor_perms(all_perms: set[str]) -> set[str]:
     """Read everything, change nothing."""
     reads = {
-        p for p in all_perms
+        p
+        for p in all_perms
         if p.split(".")[1].startswith("view_")
         and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin")
     }

@@ -27,11 +27,18 @@ def api_token_create(
     new = token_generate(PERSONAL_PREFIX)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            user=user, name=name, lookup_prefix=new.lookup_prefix, digest=new.digest,
+            user=user,
+            name=name,
+            lookup_prefix=new.lookup_prefix,
+            digest=new.digest,
             expires_at=timezone.now() + timedelta(days=expires_days),
         )
-        audit_record(actor=actor, action="api_token.create", target=token,
-                     changes={"user": user.username, "expires_at": token.expires_at})
+        audit_record(
+            actor=actor,
+            action="api_token.create",
+            target=token,
+            changes={"user": user.username, "expires_at": token.expires_at},
+        )
     return token, new.plaintext
 
 
@@ -40,6 +47,10 @@ def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
         with transaction.atomic():
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            audit_record(actor=actor, action="api_token.revoke", target=token,
-                         changes={"user": token.user.username})
+            audit_record(
+                actor=actor,
+                action="api_token.revoke",
+                target=token,
+                changes={"user": token.user.username},
+            )
     return token

@@ -23,15 +23,24 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
-         name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The documentation pages are for people: they send a browser to the login page.
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")),
-         name="api-docs"),
-    path("api/redoc/", login_required(SpectacularRedocView.as_view(url_name="schema")),
-         name="api-redoc"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        login_required(SpectacularRedocView.as_view(url_name="schema")),
+        name="api-redoc",
+    ),
 ]

@@ -26,7 +26,8 @@ def home(request: HttpRequest) -> HttpResponse:
             severities=[(s, by_severity.get(s.name, 0)) for s in Severity.objects.all()],
             recent_alerts=open_alerts.order_by("-triggered_at")[:10],
             open_incidents=incidents_visible_to(user)
-            .exclude(status=IncidentStatus.CLOSED).order_by("-created_at")[:10],
+            .exclude(status=IncidentStatus.CLOSED)
+            .order_by("-created_at")[:10],
             sources=sources_visible_to(user).order_by("-last_seen")[:10],
         )
     return render(request, "socapp/home.html", context)

@@ -19,6 +19,17 @@ class AssetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Asset
-        fields = ["id", "name", "asset_type", "ip_address", "mac_address", "hostname",
-                  "operating_system", "metadata", "is_critical", "team", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "asset_type",
+            "ip_address",
+            "mac_address",
+            "hostname",
+            "operating_system",
+            "metadata",
+            "is_critical",
+            "team",
+            "created_at",
+            "updated_at",
+        ]

@@ -7,48 +7,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('socapp', '0001_initial'),
+        ("socapp", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssetType',
+            name="AssetType",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('attributes_schema', models.JSONField(blank=True, default=dict, help_text='JSON Schema of the metadata assets of this type carry.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "attributes_schema",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="JSON Schema of the metadata assets of this type carry.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'db_table': 'asset_types',
-                'ordering': ['name'],
+                "db_table": "asset_types",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Asset',
+            name="Asset",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=255)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('mac_address', models.CharField(blank=True, max_length=17)),
-                ('hostname', models.CharField(blank=True, max_length=255)),
-                ('operating_system', models.CharField(blank=True, max_length=255)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('is_critical', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assets', to='socapp.team')),
-                ('asset_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assets', to='assets.assettype')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("mac_address", models.CharField(blank=True, max_length=17)),
+                ("hostname", models.CharField(blank=True, max_length=255)),
+                ("operating_system", models.CharField(blank=True, max_length=255)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("is_critical", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assets",
+                        to="socapp.team",
+                    ),
+                ),
+                (
+                    "asset_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assets",
+                        to="assets.assettype",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'assets',
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['ip_address'], name='assets_ip_idx'), models.Index(fields=['hostname'], name='assets_hostname_idx')],
+                "db_table": "assets",
+                "ordering": ["name"],
+                "indexes": [
+                    models.Index(fields=["ip_address"], name="assets_ip_idx"),
+                    models.Index(fields=["hostname"], name="assets_hostname_idx"),
+                ],
             },
         ),
     ]

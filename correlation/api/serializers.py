@@ -6,14 +6,30 @@ from ..models import Correlation, CorrelationEvent, CorrelationRule
 
 
 class CorrelationRuleSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="name", queryset=Team.objects.all(),
-                                        required=False, allow_null=True)
+    team = serializers.SlugRelatedField(
+        slug_field="name", queryset=Team.objects.all(), required=False, allow_null=True
+    )
 
     class Meta:
         model = CorrelationRule
-        fields = ["id", "name", "sigma_id", "description", "definition", "rule_type",
-                  "time_window", "threshold", "level", "status", "techniques", "team",
-                  "is_active", "version", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "sigma_id",
+            "description",
+            "definition",
+            "rule_type",
+            "time_window",
+            "threshold",
+            "level",
+            "status",
+            "techniques",
+            "team",
+            "is_active",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["version"]
 
 
@@ -28,6 +44,16 @@ class CorrelationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Correlation
-        fields = ["id", "name", "rule", "start_time", "end_time", "event_count",
-                  "confidence_score", "metadata", "events", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "rule",
+            "start_time",
+            "end_time",
+            "event_count",
+            "confidence_score",
+            "metadata",
+            "events",
+            "created_at",
+        ]
         read_only_fields = fields

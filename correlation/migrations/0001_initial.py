@@ -8,75 +8,193 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('socapp', '0002_audit_append_only'),
+        ("socapp", "0002_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CorrelationRule',
+            name="CorrelationRule",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('sigma_id', models.UUIDField(blank=True, help_text="The Sigma rule's own id.", null=True, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('definition', models.TextField(help_text='The rule as Sigma YAML.')),
-                ('rule_type', models.CharField(choices=[('detection', 'Detection (single event)'), ('event_count', 'Event count (threshold)'), ('value_count', 'Value count (distinct count)'), ('temporal', 'Temporal (all within window)'), ('temporal_ordered', 'Temporal ordered (sequence)'), ('value_sum', 'Value sum'), ('value_avg', 'Value average'), ('value_percentile', 'Value percentile'), ('ioc_match', 'IOC match'), ('anomaly', 'Behaviour anomaly')], default='detection', max_length=20)),
-                ('time_window', models.PositiveIntegerField(default=0, help_text='Seconds the rule looks back; 0 for single-event rules.')),
-                ('threshold', models.PositiveIntegerField(default=1)),
-                ('level', models.CharField(choices=[('informational', 'Informational'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', help_text='Sigma level: the severity of the alerts it raises.', max_length=20)),
-                ('status', models.CharField(choices=[('stable', 'Stable'), ('test', 'Test'), ('experimental', 'Experimental'), ('deprecated', 'Deprecated'), ('unsupported', 'Unsupported')], default='experimental', max_length=20)),
-                ('techniques', models.JSONField(blank=True, default=list, help_text='MITRE ATT&CK technique ids, e.g. T1110.001.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, help_text="Owner of the alerts; empty means the source's team.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='rules', to='socapp.team')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, unique=True)),
+                (
+                    "sigma_id",
+                    models.UUIDField(
+                        blank=True, help_text="The Sigma rule's own id.", null=True, unique=True
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("definition", models.TextField(help_text="The rule as Sigma YAML.")),
+                (
+                    "rule_type",
+                    models.CharField(
+                        choices=[
+                            ("detection", "Detection (single event)"),
+                            ("event_count", "Event count (threshold)"),
+                            ("value_count", "Value count (distinct count)"),
+                            ("temporal", "Temporal (all within window)"),
+                            ("temporal_ordered", "Temporal ordered (sequence)"),
+                            ("value_sum", "Value sum"),
+                            ("value_avg", "Value average"),
+                            ("value_percentile", "Value percentile"),
+                            ("ioc_match", "IOC match"),
+                            ("anomaly", "Behaviour anomaly"),
+                        ],
+                        default="detection",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "time_window",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Seconds the rule looks back; 0 for single-event rules.",
+                    ),
+                ),
+                ("threshold", models.PositiveIntegerField(default=1)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("informational", "Informational"),
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        help_text="Sigma level: the severity of the alerts it raises.",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("stable", "Stable"),
+                            ("test", "Test"),
+                            ("experimental", "Experimental"),
+                            ("deprecated", "Deprecated"),
+                            ("unsupported", "Unsupported"),
+                        ],
+                        default="experimental",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "techniques",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="MITRE ATT&CK technique ids, e.g. T1110.001.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Owner of the alerts; empty means the source's team.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="rules",
+                        to="socapp.team",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'correlation_rules',
-                'ordering': ['name'],
+                "db_table": "correlation_rules",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Correlation',
+            name="Correlation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=255)),
-                ('start_time', models.DateTimeField()),
-                ('end_time', models.DateTimeField()),
-                ('event_count', models.PositiveIntegerField(default=0)),
-                ('confidence_score', models.FloatField(default=1.0, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='correlations', to='correlation.correlationrule')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("start_time", models.DateTimeField()),
+                ("end_time", models.DateTimeField()),
+                ("event_count", models.PositiveIntegerField(default=0)),
+                (
+                    "confidence_score",
+                    models.FloatField(
+                        default=1.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="correlations",
+                        to="correlation.correlationrule",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'correlations',
-                'ordering': ['-end_time'],
+                "db_table": "correlations",
+                "ordering": ["-end_time"],
             },
         ),
         migrations.CreateModel(
-            name='CorrelationEvent',
+            name="CorrelationEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_id', models.UUIDField()),
-                ('event_time', models.DateTimeField()),
-                ('correlation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='event_links', to='correlation.correlation')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event_id", models.UUIDField()),
+                ("event_time", models.DateTimeField()),
+                (
+                    "correlation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="event_links",
+                        to="correlation.correlation",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'correlation_events',
-                'ordering': ['event_time'],
-                'constraints': [models.UniqueConstraint(fields=('correlation', 'event_id'), name='correlation_events_once')],
+                "db_table": "correlation_events",
+                "ordering": ["event_time"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("correlation", "event_id"), name="correlation_events_once"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='correlation',
-            index=models.Index(fields=['rule', '-end_time'], name='correlations_rule_idx'),
+            model_name="correlation",
+            index=models.Index(fields=["rule", "-end_time"], name="correlations_rule_idx"),
         ),
     ]

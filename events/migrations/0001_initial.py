@@ -86,115 +86,302 @@ CREATE UNIQUE INDEX hourly_event_summary_key
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0001_initial'),
-        ('socapp', '0001_initial'),
+        ("assets", "0001_initial"),
+        ("socapp", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HourlyEventSummary',
+            name="HourlyEventSummary",
             fields=[
-                ('pk', models.CompositePrimaryKey('hour', 'event_type', 'source_id', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('hour', models.DateTimeField()),
-                ('event_type', models.CharField(max_length=100)),
-                ('event_count', models.BigIntegerField()),
-                ('unique_sources', models.BigIntegerField(help_text='Distinct source IPs in the hour.')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "hour",
+                        "event_type",
+                        "source_id",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("event_type", models.CharField(max_length=100)),
+                ("event_count", models.BigIntegerField()),
+                (
+                    "unique_sources",
+                    models.BigIntegerField(help_text="Distinct source IPs in the hour."),
+                ),
             ],
             options={
-                'db_table': 'hourly_event_summary',
-                'ordering': ['-hour'],
-                'managed': False,
+                "db_table": "hourly_event_summary",
+                "ordering": ["-hour"],
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='EventType',
+            name="EventType",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('category', models.CharField(choices=[('authentication', 'Authentication'), ('configuration', 'Configuration'), ('database', 'Database'), ('driver', 'Driver'), ('email', 'E-mail'), ('file', 'File'), ('host', 'Host'), ('iam', 'Identity and access management'), ('intrusion_detection', 'Intrusion detection'), ('malware', 'Malware'), ('network', 'Network'), ('package', 'Package'), ('process', 'Process'), ('registry', 'Registry'), ('session', 'Session'), ('threat', 'Threat'), ('vulnerability', 'Vulnerability'), ('web', 'Web'), ('other', 'Other')], default='other', max_length=32)),
-                ('description', models.TextField(blank=True)),
-                ('schema', models.JSONField(blank=True, default=dict, help_text="JSON Schema of this type's normalized data.")),
-                ('severity_default', models.PositiveSmallIntegerField(default=1, help_text='Severity level (1 informational … 5 critical) of a bare event.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("authentication", "Authentication"),
+                            ("configuration", "Configuration"),
+                            ("database", "Database"),
+                            ("driver", "Driver"),
+                            ("email", "E-mail"),
+                            ("file", "File"),
+                            ("host", "Host"),
+                            ("iam", "Identity and access management"),
+                            ("intrusion_detection", "Intrusion detection"),
+                            ("malware", "Malware"),
+                            ("network", "Network"),
+                            ("package", "Package"),
+                            ("process", "Process"),
+                            ("registry", "Registry"),
+                            ("session", "Session"),
+                            ("threat", "Threat"),
+                            ("vulnerability", "Vulnerability"),
+                            ("web", "Web"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=32,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "schema",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="JSON Schema of this type's normalized data.",
+                    ),
+                ),
+                (
+                    "severity_default",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        help_text="Severity level (1 informational … 5 critical) of a bare event.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'db_table': 'event_types',
-                'ordering': ['name'],
+                "db_table": "event_types",
+                "ordering": ["name"],
             },
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(
-                    name='EventAttribute',
+                    name="EventAttribute",
                     fields=[
-                        ('attribute_id', models.UUIDField(default=socapp.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                        ('event_id', models.UUIDField()),
-                        ('event_time', models.DateTimeField()),
-                        ('name', models.CharField(max_length=255)),
-                        ('value', models.TextField(blank=True)),
-                        ('data_type', models.CharField(choices=[('string', 'String'), ('integer', 'Integer'), ('float', 'Float'), ('boolean', 'Boolean'), ('ip', 'IP address'), ('datetime', 'Date and time'), ('json', 'JSON')], default='string', max_length=16)),
-                        ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                        (
+                            "attribute_id",
+                            models.UUIDField(
+                                default=socapp.ids.uuid7,
+                                editable=False,
+                                primary_key=True,
+                                serialize=False,
+                            ),
+                        ),
+                        ("event_id", models.UUIDField()),
+                        ("event_time", models.DateTimeField()),
+                        ("name", models.CharField(max_length=255)),
+                        ("value", models.TextField(blank=True)),
+                        (
+                            "data_type",
+                            models.CharField(
+                                choices=[
+                                    ("string", "String"),
+                                    ("integer", "Integer"),
+                                    ("float", "Float"),
+                                    ("boolean", "Boolean"),
+                                    ("ip", "IP address"),
+                                    ("datetime", "Date and time"),
+                                    ("json", "JSON"),
+                                ],
+                                default="string",
+                                max_length=16,
+                            ),
+                        ),
+                        (
+                            "created_at",
+                            models.DateTimeField(
+                                db_default=django.db.models.functions.datetime.Now()
+                            ),
+                        ),
                     ],
                     options={
-                        'db_table': 'event_attributes',
-                        'ordering': ['name'],
+                        "db_table": "event_attributes",
+                        "ordering": ["name"],
                     },
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(CREATE_EVENT_ATTRIBUTES, reverse_sql="DROP TABLE event_attributes"),
+                migrations.RunSQL(
+                    CREATE_EVENT_ATTRIBUTES, reverse_sql="DROP TABLE event_attributes"
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('source_type', models.CharField(choices=[('network', 'Network (firewall, IDS, proxy, flow)'), ('endpoint', 'Endpoint (OS, EDR)'), ('application', 'Application'), ('cloud', 'Cloud'), ('identity', 'Identity'), ('threat_intel', 'Threat intelligence'), ('vulnerability_scanner', 'Vulnerability scanner'), ('other', 'Other')], default='other', max_length=32)),
-                ('format', models.CharField(choices=[('syslog', 'Syslog (RFC 3164 / RFC 5424)'), ('cef', 'ArcSight CEF'), ('leef', 'IBM LEEF'), ('json', 'JSON (NDJSON or array)'), ('suricata', 'Suricata EVE JSON'), ('zeek', 'Zeek (JSON or TSV)'), ('access', 'Apache/nginx access log'), ('windows', 'Windows event log (EVTX or JSON)'), ('cloudtrail', 'AWS CloudTrail')], default='json', max_length=16)),
-                ('description', models.TextField(blank=True)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('configuration', models.JSONField(blank=True, default=dict)),
-                ('secret_configuration', socapp.crypto.EncryptedJSONField(blank=True, help_text='Credentials the source needs; encrypted at rest.', null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('last_seen', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sources', to='socapp.team')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, unique=True)),
+                (
+                    "source_type",
+                    models.CharField(
+                        choices=[
+                            ("network", "Network (firewall, IDS, proxy, flow)"),
+                            ("endpoint", "Endpoint (OS, EDR)"),
+                            ("application", "Application"),
+                            ("cloud", "Cloud"),
+                            ("identity", "Identity"),
+                            ("threat_intel", "Threat intelligence"),
+                            ("vulnerability_scanner", "Vulnerability scanner"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("syslog", "Syslog (RFC 3164 / RFC 5424)"),
+                            ("cef", "ArcSight CEF"),
+                            ("leef", "IBM LEEF"),
+                            ("json", "JSON (NDJSON or array)"),
+                            ("suricata", "Suricata EVE JSON"),
+                            ("zeek", "Zeek (JSON or TSV)"),
+                            ("access", "Apache/nginx access log"),
+                            ("windows", "Windows event log (EVTX or JSON)"),
+                            ("cloudtrail", "AWS CloudTrail"),
+                        ],
+                        default="json",
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("configuration", models.JSONField(blank=True, default=dict)),
+                (
+                    "secret_configuration",
+                    socapp.crypto.EncryptedJSONField(
+                        blank=True,
+                        help_text="Credentials the source needs; encrypted at rest.",
+                        null=True,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("last_seen", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sources",
+                        to="socapp.team",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'sources',
-                'ordering': ['name'],
+                "db_table": "sources",
+                "ordering": ["name"],
             },
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(
-                    name='Event',
+                    name="Event",
                     fields=[
-                        ('event_id', models.UUIDField(default=socapp.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                        ('event_time', models.DateTimeField()),
-                        ('source_ip', models.GenericIPAddressField(blank=True, null=True)),
-                        ('dest_ip', models.GenericIPAddressField(blank=True, null=True)),
-                        ('source_port', models.IntegerField(blank=True, null=True)),
-                        ('dest_port', models.IntegerField(blank=True, null=True)),
-                        ('protocol', models.CharField(blank=True, max_length=20)),
-                        ('event_type', models.CharField(max_length=100)),
-                        ('raw_data', models.TextField(blank=True)),
-                        ('normalized_data', models.JSONField(blank=True, default=dict)),
-                        ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                        ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                        ('asset', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='assets.asset')),
-                        ('type_definition', models.ForeignKey(blank=True, db_column='event_type_id', db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='events.eventtype')),
-                        ('source', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='events.source')),
+                        (
+                            "event_id",
+                            models.UUIDField(
+                                default=socapp.ids.uuid7,
+                                editable=False,
+                                primary_key=True,
+                                serialize=False,
+                            ),
+                        ),
+                        ("event_time", models.DateTimeField()),
+                        ("source_ip", models.GenericIPAddressField(blank=True, null=True)),
+                        ("dest_ip", models.GenericIPAddressField(blank=True, null=True)),
+                        ("source_port", models.IntegerField(blank=True, null=True)),
+                        ("dest_port", models.IntegerField(blank=True, null=True)),
+                        ("protocol", models.CharField(blank=True, max_length=20)),
+                        ("event_type", models.CharField(max_length=100)),
+                        ("raw_data", models.TextField(blank=True)),
+                        ("normalized_data", models.JSONField(blank=True, default=dict)),
+                        (
+                            "created_at",
+                            models.DateTimeField(
+                                db_default=django.db.models.functions.datetime.Now()
+                            ),
+                        ),
+                        (
+                            "updated_at",
+                            models.DateTimeField(
+                                db_default=django.db.models.functions.datetime.Now()
+                            ),
+                        ),
+                        (
+                            "asset",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="assets.asset",
+                            ),
+                        ),
+                        (
+                            "type_definition",
+                            models.ForeignKey(
+                                blank=True,
+                                db_column="event_type_id",
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to="events.eventtype",
+                            ),
+                        ),
+                        (
+                            "source",
+                            models.ForeignKey(
+                                db_constraint=False,
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to="events.source",
+                            ),
+                        ),
                     ],
                     options={
-                        'db_table': 'events',
-                        'ordering': ['-event_time'],
+                        "db_table": "events",
+                        "ordering": ["-event_time"],
                     },
                 ),
             ],
@@ -203,29 +390,39 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.AddIndex(
-            model_name='eventattribute',
-            index=models.Index(fields=['event_id', 'event_time'], name='idx_event_attributes_event'),
+            model_name="eventattribute",
+            index=models.Index(
+                fields=["event_id", "event_time"], name="idx_event_attributes_event"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['event_time'], name='idx_events_time'),
+            model_name="event",
+            index=models.Index(fields=["event_time"], name="idx_events_time"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['source_ip', '-event_time'], name='idx_events_source_ip_time'),
+            model_name="event",
+            index=models.Index(
+                fields=["source_ip", "-event_time"], name="idx_events_source_ip_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['dest_ip', '-event_time'], name='idx_events_dest_ip_time'),
+            model_name="event",
+            index=models.Index(fields=["dest_ip", "-event_time"], name="idx_events_dest_ip_time"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['event_type', '-event_time'], name='idx_events_type'),
+            model_name="event",
+            index=models.Index(fields=["event_type", "-event_time"], name="idx_events_type"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['normalized_data'], name='idx_events_normalized_data', opclasses=['jsonb_path_ops']),
+            model_name="event",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["normalized_data"],
+                name="idx_events_normalized_data",
+                opclasses=["jsonb_path_ops"],
+            ),
         ),
         migrations.RunSQL(UPDATED_AT_TRIGGER, reverse_sql=DROP_UPDATED_AT_TRIGGER),
-        migrations.RunSQL(CREATE_HOURLY_SUMMARY, reverse_sql="DROP MATERIALIZED VIEW hourly_event_summary"),
+        migrations.RunSQL(
+            CREATE_HOURLY_SUMMARY, reverse_sql="DROP MATERIALIZED VIEW hourly_event_summary"
+        ),
     ]

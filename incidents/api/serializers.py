@@ -33,10 +33,29 @@ class AlertSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Alert
-        fields = ["id", "title", "description", "severity", "status", "close_reason", "team",
-                  "assignee", "rule", "correlation", "incident", "group_key", "count",
-                  "details", "triggered_at", "last_seen_at", "acknowledged_at",
-                  "acknowledged_by", "closed_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "title",
+            "description",
+            "severity",
+            "status",
+            "close_reason",
+            "team",
+            "assignee",
+            "rule",
+            "correlation",
+            "incident",
+            "group_key",
+            "count",
+            "details",
+            "triggered_at",
+            "last_seen_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -44,11 +63,14 @@ class AlertTriageSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
     close_reason = serializers.ChoiceField(choices=CloseReason.choices, required=False)
     assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True), required=False,
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
         allow_null=True,
     )
-    severity = serializers.SlugRelatedField(slug_field="name", queryset=Severity.objects.all(),
-                                            required=False)
+    severity = serializers.SlugRelatedField(
+        slug_field="name", queryset=Severity.objects.all(), required=False
+    )
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -59,11 +81,32 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = ["id", "number", "title", "description", "status", "priority", "tlp", "team",
-                  "assigned_to", "created_by", "alerts", "created_at", "updated_at",
-                  "resolved_at"]
-        read_only_fields = ["id", "number", "assigned_to", "created_by", "alerts", "created_at",
-                            "updated_at", "resolved_at"]
+        fields = [
+            "id",
+            "number",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "tlp",
+            "team",
+            "assigned_to",
+            "created_by",
+            "alerts",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+        ]
+        read_only_fields = [
+            "id",
+            "number",
+            "assigned_to",
+            "created_by",
+            "alerts",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+        ]
 
 
 class IncidentUpdateSerializer(serializers.ModelSerializer):
@@ -94,6 +137,17 @@ class ResponseActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ResponseAction
-        fields = ["id", "incident", "action_type", "description", "status", "parameters",
-                  "requested_by", "performed_by", "performed_at", "results", "created_at"]
+        fields = [
+            "id",
+            "incident",
+            "action_type",
+            "description",
+            "status",
+            "parameters",
+            "requested_by",
+            "performed_by",
+            "performed_at",
+            "results",
+            "created_at",
+        ]
         read_only_fields = fields

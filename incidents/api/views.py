@@ -37,8 +37,12 @@ class SeverityViewSet(ReadOnlyViewSet):
     pagination_class = None
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Alerts the caller may see; PATCH triages one (status, close reason, assignee,
     severity)."""
 
@@ -58,17 +62,24 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         triage.is_valid(raise_exception=True)
         data = triage.validated_data
         alert = services.alert_update(
-            alert=alert, actor=request.user, status=data.get("status"),
-            close_reason=data.get("close_reason"), assignee=data.get("assignee"),
+            alert=alert,
+            actor=request.user,
+            status=data.get("status"),
+            close_reason=data.get("close_reason"),
+            assignee=data.get("assignee"),
             unassign="assignee" in data and data["assignee"] is None,
             severity=data.get("severity"),
         )
         return Response(AlertSerializer(alert).data)
 
 
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      mixins.CreateModelMixin, mixins.UpdateModelMixin,
-                      viewsets.GenericViewSet):
+class IncidentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     queryset = Incident.objects.none()
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
@@ -91,9 +102,12 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         data = serializer.validated_data
         try:
             incident = services.incident_create(
-                actor=request.user, title=data["title"], team=data["team"],
+                actor=request.user,
+                title=data["title"],
+                team=data["team"],
                 description=data.get("description", ""),
-                priority=data.get("priority", "medium"), tlp=data.get("tlp"),
+                priority=data.get("priority", "medium"),
+                tlp=data.get("tlp"),
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from exc

@@ -9,184 +9,526 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('correlation', '0001_initial'),
-        ('socapp', '0002_audit_append_only'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("correlation", "0001_initial"),
+        ("socapp", "0002_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IncidentCounter',
+            name="IncidentCounter",
             fields=[
-                ('year', models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
-                ('last', models.PositiveIntegerField(default=0)),
+                ("year", models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
+                ("last", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'db_table': 'incident_counters',
+                "db_table": "incident_counters",
             },
         ),
         migrations.CreateModel(
-            name='Severity',
+            name="Severity",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(choices=[('informational', 'Informational'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=20, unique=True)),
-                ('level', models.PositiveSmallIntegerField(help_text='1 informational … 5 critical', unique=True)),
-                ('color_code', models.CharField(help_text='#rrggbb, always shown with the name', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Use the form #rrggbb.')])),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        choices=[
+                            ("informational", "Informational"),
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=20,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        help_text="1 informational … 5 critical", unique=True
+                    ),
+                ),
+                (
+                    "color_code",
+                    models.CharField(
+                        help_text="#rrggbb, always shown with the name",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-fA-F]{6}$", "Use the form #rrggbb."
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name_plural': 'severities',
-                'db_table': 'severities',
-                'ordering': ['-level'],
+                "verbose_name_plural": "severities",
+                "db_table": "severities",
+                "ordering": ["-level"],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('number', models.CharField(editable=False, help_text='INC-<year>-<sequence>', max_length=20, unique=True)),
-                ('title', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('new', 'New'), ('triage', 'Triage'), ('containment', 'Containment'), ('eradication', 'Eradication'), ('recovery', 'Recovery'), ('closed', 'Closed')], default='new', max_length=20)),
-                ('priority', models.CharField(choices=[('low', 'P4 - Low'), ('medium', 'P3 - Medium'), ('high', 'P2 - High'), ('critical', 'P1 - Critical')], default='medium', max_length=20)),
-                ('tlp', models.CharField(choices=[('clear', 'TLP:CLEAR'), ('green', 'TLP:GREEN'), ('amber', 'TLP:AMBER'), ('amber_strict', 'TLP:AMBER+STRICT'), ('red', 'TLP:RED')], default='amber', max_length=20, verbose_name='TLP')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_incidents', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='socapp.team')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(
+                        editable=False,
+                        help_text="INC-<year>-<sequence>",
+                        max_length=20,
+                        unique=True,
+                    ),
+                ),
+                ("title", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("triage", "Triage"),
+                            ("containment", "Containment"),
+                            ("eradication", "Eradication"),
+                            ("recovery", "Recovery"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "P4 - Low"),
+                            ("medium", "P3 - Medium"),
+                            ("high", "P2 - High"),
+                            ("critical", "P1 - Critical"),
+                        ],
+                        default="medium",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "tlp",
+                    models.CharField(
+                        choices=[
+                            ("clear", "TLP:CLEAR"),
+                            ("green", "TLP:GREEN"),
+                            ("amber", "TLP:AMBER"),
+                            ("amber_strict", "TLP:AMBER+STRICT"),
+                            ("red", "TLP:RED"),
+                        ],
+                        default="amber",
+                        max_length=20,
+                        verbose_name="TLP",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_incidents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="incidents",
+                        to="socapp.team",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'incidents',
-                'ordering': ['-created_at'],
-                'permissions': [('view_all_incidents', 'Can view the incidents of every team'), ('manage_all_incidents', 'Can change the incidents of every team'), ('assign_incident', 'Can assign incidents to analysts')],
+                "db_table": "incidents",
+                "ordering": ["-created_at"],
+                "permissions": [
+                    ("view_all_incidents", "Can view the incidents of every team"),
+                    ("manage_all_incidents", "Can change the incidents of every team"),
+                    ("assign_incident", "Can assign incidents to analysts"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IncidentEvent',
+            name="IncidentEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('status_changed', 'Status changed'), ('assigned', 'Assigned'), ('alert_linked', 'Alert linked'), ('action_requested', 'Response action requested')], max_length=32)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timeline', to='incidents.incident')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("status_changed", "Status changed"),
+                            ("assigned", "Assigned"),
+                            ("alert_linked", "Alert linked"),
+                            ("action_requested", "Response action requested"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="timeline",
+                        to="incidents.incident",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'incident_events',
-                'ordering': ['created_at', 'id'],
+                "db_table": "incident_events",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='IncidentGroupObjectPermission',
+            name="IncidentGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='incidents.incident')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="incidents.incident"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group"),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'incident_group_object_permissions',
-                'abstract': False,
+                "db_table": "incident_group_object_permissions",
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='IncidentUserObjectPermission',
+            name="IncidentUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='incidents.incident')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="incidents.incident"
+                    ),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'db_table': 'incident_user_object_permissions',
-                'abstract': False,
+                "db_table": "incident_user_object_permissions",
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ResponseAction',
+            name="ResponseAction",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('action_type', models.CharField(choices=[('webhook', 'Webhook'), ('email', 'E-mail'), ('block_ip', 'Block IP'), ('disable_account', 'Disable account'), ('isolate_host', 'Isolate host'), ('manual', 'Manual step')], max_length=32)),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('awaiting_approval', 'Awaiting approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=20)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('performed_at', models.DateTimeField(blank=True, null=True)),
-                ('results', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='response_actions', to='incidents.incident')),
-                ('performed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "action_type",
+                    models.CharField(
+                        choices=[
+                            ("webhook", "Webhook"),
+                            ("email", "E-mail"),
+                            ("block_ip", "Block IP"),
+                            ("disable_account", "Disable account"),
+                            ("isolate_host", "Isolate host"),
+                            ("manual", "Manual step"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("performed_at", models.DateTimeField(blank=True, null=True)),
+                ("results", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="response_actions",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "performed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'response_actions',
-                'ordering': ['-created_at'],
-                'permissions': [('approve_responseaction', 'Can approve response actions')],
+                "db_table": "response_actions",
+                "ordering": ["-created_at"],
+                "permissions": [("approve_responseaction", "Can approve response actions")],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('title', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('in_progress', 'In progress'), ('closed', 'Closed')], default='open', max_length=20)),
-                ('close_reason', models.CharField(blank=True, choices=[('resolved', 'Resolved'), ('false_positive', 'False positive'), ('benign_true_positive', 'Benign true positive'), ('duplicate', 'Duplicate')], max_length=32)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('group_key', models.CharField(blank=True, help_text='The entity values the rule grouped by.', max_length=255)),
-                ('count', models.PositiveIntegerField(default=1, help_text='Rule hits folded into this alert.')),
-                ('triggered_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_alerts', to=settings.AUTH_USER_MODEL)),
-                ('correlation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='correlation.correlation')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='correlation.correlationrule')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='socapp.team')),
-                ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='incidents.incident')),
-                ('severity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='incidents.severity')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("title", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("in_progress", "In progress"),
+                            ("closed", "Closed"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "close_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("resolved", "Resolved"),
+                            ("false_positive", "False positive"),
+                            ("benign_true_positive", "Benign true positive"),
+                            ("duplicate", "Duplicate"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "group_key",
+                    models.CharField(
+                        blank=True,
+                        help_text="The entity values the rule grouped by.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "count",
+                    models.PositiveIntegerField(
+                        default=1, help_text="Rule hits folded into this alert."
+                    ),
+                ),
+                ("triggered_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_alerts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "correlation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="correlation.correlation",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="correlation.correlationrule",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="socapp.team",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="incidents.severity",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'alerts',
-                'ordering': ['-triggered_at'],
-                'permissions': [('view_all_alerts', 'Can view the alerts of every team')],
+                "db_table": "alerts",
+                "ordering": ["-triggered_at"],
+                "permissions": [("view_all_alerts", "Can view the alerts of every team")],
             },
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['team', 'status'], name='incidents_team_status_idx'),
+            model_name="incident",
+            index=models.Index(fields=["team", "status"], name="incidents_team_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['assigned_to', 'status'], name='incidents_assignee_idx'),
+            model_name="incident",
+            index=models.Index(fields=["assigned_to", "status"], name="incidents_assignee_idx"),
         ),
         migrations.AlterUniqueTogether(
-            name='incidentgroupobjectpermission',
-            unique_together={('group', 'permission', 'content_object')},
+            name="incidentgroupobjectpermission",
+            unique_together={("group", "permission", "content_object")},
         ),
         migrations.AlterUniqueTogether(
-            name='incidentuserobjectpermission',
-            unique_together={('user', 'permission', 'content_object')},
+            name="incidentuserobjectpermission",
+            unique_together={("user", "permission", "content_object")},
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['status', '-triggered_at'], name='alerts_queue_idx'),
+            model_name="alert",
+            index=models.Index(fields=["status", "-triggered_at"], name="alerts_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['team', 'status', '-triggered_at'], name='alerts_team_queue_idx'),
+            model_name="alert",
+            index=models.Index(
+                fields=["team", "status", "-triggered_at"], name="alerts_team_queue_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['-last_seen_at'], name='alerts_last_seen_idx'),
+            model_name="alert",
+            index=models.Index(fields=["-last_seen_at"], name="alerts_last_seen_idx"),
         ),
     ]

@@ -10,79 +10,179 @@ import socapp.crypto
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ThreatIntel',
+            name="ThreatIntel",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('source_name', models.CharField(max_length=255, unique=True)),
-                ('intel_type', models.CharField(choices=[('feed', 'Feed (pulled on a schedule)'), ('stix_taxii', 'STIX/TAXII collection'), ('misp', 'MISP instance'), ('report', 'Report'), ('manual', 'Entered by hand')], default='manual', max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('url', models.URLField(blank=True, help_text='Where a feed is pulled from.')),
-                ('credentials', socapp.crypto.EncryptedJSONField(blank=True, help_text='API keys for pulling the feed; encrypted at rest.', null=True)),
-                ('confidence_score', models.FloatField(default=0.5, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('is_active', models.BooleanField(default=True)),
-                ('valid_from', models.DateTimeField(blank=True, null=True)),
-                ('valid_until', models.DateTimeField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("source_name", models.CharField(max_length=255, unique=True)),
+                (
+                    "intel_type",
+                    models.CharField(
+                        choices=[
+                            ("feed", "Feed (pulled on a schedule)"),
+                            ("stix_taxii", "STIX/TAXII collection"),
+                            ("misp", "MISP instance"),
+                            ("report", "Report"),
+                            ("manual", "Entered by hand"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("url", models.URLField(blank=True, help_text="Where a feed is pulled from.")),
+                (
+                    "credentials",
+                    socapp.crypto.EncryptedJSONField(
+                        blank=True,
+                        help_text="API keys for pulling the feed; encrypted at rest.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "confidence_score",
+                    models.FloatField(
+                        default=0.5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("valid_from", models.DateTimeField(blank=True, null=True)),
+                ("valid_until", models.DateTimeField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'threat intel source',
-                'db_table': 'threat_intel',
-                'ordering': ['source_name'],
+                "verbose_name": "threat intel source",
+                "db_table": "threat_intel",
+                "ordering": ["source_name"],
             },
         ),
         migrations.CreateModel(
-            name='IOC',
+            name="IOC",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('ioc_type', models.CharField(choices=[('ipv4', 'IPv4 address'), ('ipv6', 'IPv6 address'), ('cidr', 'Network (CIDR)'), ('domain', 'Domain'), ('url', 'URL'), ('email', 'E-mail address'), ('md5', 'MD5 hash'), ('sha1', 'SHA-1 hash'), ('sha256', 'SHA-256 hash'), ('filename', 'File name'), ('user_agent', 'User agent'), ('ja3', 'JA3 fingerprint')], max_length=20)),
-                ('value', models.CharField(max_length=2048)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('expired', 'Expired'), ('revoked', 'Revoked'), ('allowlisted', 'Allow-listed (known good)')], default='active', max_length=20)),
-                ('confidence_score', models.FloatField(default=0.5, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('description', models.TextField(blank=True)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('first_seen', models.DateTimeField(blank=True, null=True)),
-                ('last_seen', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('intel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='iocs', to='intel.threatintel')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "ioc_type",
+                    models.CharField(
+                        choices=[
+                            ("ipv4", "IPv4 address"),
+                            ("ipv6", "IPv6 address"),
+                            ("cidr", "Network (CIDR)"),
+                            ("domain", "Domain"),
+                            ("url", "URL"),
+                            ("email", "E-mail address"),
+                            ("md5", "MD5 hash"),
+                            ("sha1", "SHA-1 hash"),
+                            ("sha256", "SHA-256 hash"),
+                            ("filename", "File name"),
+                            ("user_agent", "User agent"),
+                            ("ja3", "JA3 fingerprint"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("value", models.CharField(max_length=2048)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("expired", "Expired"),
+                            ("revoked", "Revoked"),
+                            ("allowlisted", "Allow-listed (known good)"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "confidence_score",
+                    models.FloatField(
+                        default=0.5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("first_seen", models.DateTimeField(blank=True, null=True)),
+                ("last_seen", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "intel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="iocs",
+                        to="intel.threatintel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'IOC',
-                'db_table': 'iocs',
-                'ordering': ['-created_at'],
+                "verbose_name": "IOC",
+                "db_table": "iocs",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='IocMatch',
+            name="IocMatch",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_id', models.UUIDField()),
-                ('event_time', models.DateTimeField()),
-                ('field', models.CharField(help_text='The event field that matched.', max_length=100)),
-                ('matched_at', models.DateTimeField(auto_now_add=True)),
-                ('ioc', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='matches', to='intel.ioc')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event_id", models.UUIDField()),
+                ("event_time", models.DateTimeField()),
+                (
+                    "field",
+                    models.CharField(help_text="The event field that matched.", max_length=100),
+                ),
+                ("matched_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "ioc",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="matches",
+                        to="intel.ioc",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'IOC matches',
-                'db_table': 'ioc_matches',
-                'ordering': ['-event_time'],
-                'constraints': [models.UniqueConstraint(fields=('ioc', 'event_id', 'field'), name='ioc_matches_once_per_field')],
+                "verbose_name_plural": "IOC matches",
+                "db_table": "ioc_matches",
+                "ordering": ["-event_time"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("ioc", "event_id", "field"), name="ioc_matches_once_per_field"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='ioc',
-            index=models.Index(fields=['value', 'ioc_type'], name='iocs_value_idx'),
+            model_name="ioc",
+            index=models.Index(fields=["value", "ioc_type"], name="iocs_value_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ioc',
-            constraint=models.UniqueConstraint(fields=('intel', 'ioc_type', 'value'), name='iocs_unique_per_intel'),
+            model_name="ioc",
+            constraint=models.UniqueConstraint(
+                fields=("intel", "ioc_type", "value"), name="iocs_unique_per_intel"
+            ),
         ),
     ]

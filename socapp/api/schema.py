@@ -12,5 +12,5 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A personal API token (`socapp_pat_…`) from "
-                           "`manage.py token_create USERNAME`.",
+            "`manage.py token_create USERNAME`.",
         }

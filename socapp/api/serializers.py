@@ -15,15 +15,24 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
-    roles = serializers.SlugRelatedField(source="groups", slug_field="name", many=True,
-                                         read_only=True)
+    roles = serializers.SlugRelatedField(
+        source="groups", slug_field="name", many=True, read_only=True
+    )
     teams = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     full_name = serializers.CharField(source="get_full_name", read_only=True)
 
     class Meta:
         model = User
-        fields = ["id", "username", "full_name", "email", "roles", "teams", "is_active",
-                  "last_login"]
+        fields = [
+            "id",
+            "username",
+            "full_name",
+            "email",
+            "roles",
+            "teams",
+            "is_active",
+            "last_login",
+        ]
 
 
 class MeSerializer(UserSerializer):

@@ -15,7 +15,7 @@ User = get_user_model()
 class TeamViewSet(ReadOnlyViewSet):
     """Teams and their members (managed by admins in the Django admin)."""
 
-    queryset = Team.objects.prefetch_related("members")
+    queryset = Team.objects.prefetch_related("members").order_by("name")
     serializer_class = TeamSerializer
     filterset_fields = ["name"]
 
@@ -23,7 +23,9 @@ class TeamViewSet(ReadOnlyViewSet):
 class UserViewSet(ReadOnlyViewSet):
     """Active users, their roles and teams (for assignee pickers and integrations)."""
 
-    queryset = User.objects.filter(is_active=True).prefetch_related("groups", "teams")
+    queryset = (
+        User.objects.filter(is_active=True).prefetch_related("groups", "teams").order_by("username")
+    )
     serializer_class = UserSerializer
     filterset_fields = ["username"]
     ordering_fields = ["username"]

@@ -1,7 +1,7 @@
 """Test settings: ``base`` against the real PostgreSQL and Redis, with two speed-ups.
 
-Eager Celery is for unit tests only; integration tests start a real worker
-(tests/conftest.py ``celery_worker_process``) which runs with ``base`` settings.
+Eager Celery is for unit tests only; integration tests start a real worker (and beat)
+as separate processes running ``base`` settings against the same test database.
 """
 
 import os
@@ -12,11 +12,14 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijk
 from .base import *  # noqa: F403
 from .base import env
 
-# Tests get their own Redis database so a running `make run` never sees their keys.
-REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker gets Redis databases of its own (cache and channels; a broker
+# for the real Celery processes), and none of them is the one `make run` uses (0).
+_worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = env.str("TEST_REDIS_URL", default=f"redis://127.0.0.1:6379/{15 - _worker}")
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]  # noqa: F405
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default=REDIS_URL)
+TEST_WORKER_BROKER_URL = f"redis://127.0.0.1:6379/{11 - _worker}"
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -15,8 +15,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--demo", action="store_true",
-                            help="also create demo users and sample data")
+        parser.add_argument(
+            "--demo", action="store_true", help="also create demo users and sample data"
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         report = bootstrap()
@@ -30,7 +31,6 @@ class Command(BaseCommand):
         logins = ensure_demo_users()
         created = ensure_demo_data()
         self.stdout.write("demo data: " + ("created" if created else "already present"))
-        self.stdout.write(self.style.SUCCESS("Demo logins (also kept in "
-                                             f"{credentials_path()}):"))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (also kept in {credentials_path()}):"))
         for login in logins:
             self.stdout.write(f"  {login.username:8} {login.password}   ({login.role})")

@@ -8,14 +8,19 @@ from socapp.crypto import EncryptedJSONField, EncryptedTextField, reencrypt_text
 
 
 class Command(BaseCommand):
-    help = ("Re-encrypt all encrypted fields with the first key of FIELD_ENCRYPTION_KEYS. "
-            "Afterwards the older keys can be removed.")
+    help = (
+        "Re-encrypt all encrypted fields with the first key of FIELD_ENCRYPTION_KEYS. "
+        "Afterwards the older keys can be removed."
+    )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         total = 0
         for model in apps.get_models():
-            fields = [f for f in model._meta.concrete_fields
-                      if isinstance(f, EncryptedTextField | EncryptedJSONField)]
+            fields = [
+                f
+                for f in model._meta.concrete_fields
+                if isinstance(f, EncryptedTextField | EncryptedJSONField)
+            ]
             for field in fields:
                 total += self._rotate(model._meta.db_table, model._meta.pk.column, field.column)
         self.stdout.write(f"re-encrypted {total} value(s)")
@@ -25,10 +30,15 @@ class Command(BaseCommand):
         quote = connection.ops.quote_name
         count = 0
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "  # noqa: S608
-                           f"WHERE {quote(column)} IS NOT NULL FOR UPDATE")
+            cursor.execute(
+                f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)} "  # noqa: S608
+                f"WHERE {quote(column)} IS NOT NULL FOR UPDATE"
+            )
             for pk_value, token in cursor.fetchall():
-                cursor.execute(f"UPDATE {quote(table)} SET {quote(column)} = %s "  # noqa: S608
-                               f"WHERE {quote(pk)} = %s", [reencrypt_text(token), pk_value])
+                cursor.execute(
+                    f"UPDATE {quote(table)} SET {quote(column)} = %s "  # noqa: S608
+                    f"WHERE {quote(pk)} = %s",
+                    [reencrypt_text(token), pk_value],
+                )
                 count += 1
         return count

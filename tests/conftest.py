@@ -1,0 +1,178 @@
+"""Shared fixtures: reference data, the named personas, and real-process helpers.
+
+Personas (each a real user with a real role):
+  analyst_a / analyst_b  analysts of team A / team B
+  manager                incident manager (sees and assigns every team's cases)
+  soc_admin              SOC admin role, staff (manages users, roles, teams in the admin)
+  auditor                read-only auditor (reads everything, changes nothing)
+  integration            integration role, member of team A (machine account)
+  nobody                 an active user without any role
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from socapp import roles
+from socapp.bootstrap import BootstrapReport, ensure_default_team, ensure_roles, ensure_severities
+from tests.factories import TeamFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def reference_data(db) -> None:  # type: ignore[no-untyped-def]
+    """Severities, roles and the default team, as `manage.py bootstrap` makes them.
+
+    Function-scoped because transactional tests flush every table when they end.
+    """
+    report = BootstrapReport()
+    ensure_severities(report)
+    ensure_roles(report)
+    ensure_default_team(report)
+
+
+def _persona(username: str, role: str | None, team=None, staff: bool = False):  # type: ignore[no-untyped-def]
+    user = UserFactory(username=username, is_staff=staff)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if team is not None:
+        team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def team_a(reference_data):  # type: ignore[no-untyped-def]
+    return TeamFactory(name="Team A")
+
+
+@pytest.fixture
+def team_b(reference_data):  # type: ignore[no-untyped-def]
+    return TeamFactory(name="Team B")
+
+
+@pytest.fixture
+def analyst_a(team_a):  # type: ignore[no-untyped-def]
+    return _persona("analyst_a", roles.ANALYST, team_a)
+
+
+@pytest.fixture
+def analyst_b(team_b):  # type: ignore[no-untyped-def]
+    return _persona("analyst_b", roles.ANALYST, team_b)
+
+
+@pytest.fixture
+def manager(reference_data):  # type: ignore[no-untyped-def]
+    return _persona("manager", roles.INCIDENT_MANAGER)
+
+
+@pytest.fixture
+def soc_admin(reference_data):  # type: ignore[no-untyped-def]
+    return _persona("soc_admin", roles.SOC_ADMIN, staff=True)
+
+
+@pytest.fixture
+def auditor(reference_data):  # type: ignore[no-untyped-def]
+    return _persona("auditor", roles.AUDITOR, staff=True)
+
+
+@pytest.fixture
+def integration(team_a):  # type: ignore[no-untyped-def]
+    return _persona("integration", roles.INTEGRATION, team_a)
+
+
+@pytest.fixture
+def nobody(reference_data):  # type: ignore[no-untyped-def]
+    return _persona("nobody", None)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(user) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+# ---- real processes -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def current_database_url() -> str:
+    """DATABASE_URL of the database this test process uses (test_<name>)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def app_env(**overrides: str) -> dict[str, str]:
+    """Environment for a socapp process (base settings) sharing this test's database."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "socapp.settings.base",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": current_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def process_group() -> Iterator[list[subprocess.Popen]]:
+    """Processes a test starts; all are stopped (and their output shown) at the end."""
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def start_process(procs: list, cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    handle = log.open("w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    procs.append(proc)
+    return proc
+
+
+VENV_BIN = Path(sys.executable).parent

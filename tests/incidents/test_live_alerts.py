@@ -1,0 +1,97 @@
+"""The live alert stream over Channels (Redis channel layer): who hears what."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+
+from incidents.services import alert_create, alert_update
+from socapp.asgi import application
+from tests.factories import severity
+
+
+async def _in_thread(fn):  # type: ignore[no-untyped-def]
+    """Run blocking ORM code off the event loop, closing the connection it opened."""
+
+    def run():  # type: ignore[no-untyped-def]
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(run)
+
+
+async def _connect(user):  # type: ignore[no-untyped-def]
+    communicator = WebsocketCommunicator(
+        application, "/ws/alerts/", headers=[(b"origin", b"http://localhost")]
+    )
+    communicator.scope["user"] = user
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def _receive_all(communicator, expected: int) -> list:  # type: ignore[no-untyped-def]
+    """``expected`` messages, then proof that nothing else arrives."""
+    messages = [await communicator.receive_json_from(timeout=5) for _ in range(expected)]
+    assert await communicator.receive_nothing(timeout=0.5)
+    return messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_members_and_managers_hear_their_alerts_only(
+    analyst_a, analyst_b, manager, team_a, team_b
+):
+    async def scenario():  # type: ignore[no-untyped-def]
+        a, ok_a, _ = await _connect(analyst_a)
+        b, ok_b, _ = await _connect(analyst_b)
+        m, ok_m, _ = await _connect(manager)
+        assert ok_a and ok_b and ok_m
+        high = await _in_thread(lambda: severity("high"))
+        alert = await _in_thread(
+            lambda: alert_create(title="brute force", severity=high, team=team_a)
+        )
+        heard = {
+            "a": await _receive_all(a, 1),
+            "b": await _receive_all(b, 0),
+            "m": await _receive_all(m, 1),
+        }
+        for c in (a, b, m):
+            await c.disconnect()
+        return alert, heard
+
+    alert, heard = async_to_sync(scenario)()
+    assert [msg["id"] for msg in heard["a"]] == [str(alert.pk)]
+    assert heard["a"][0]["kind"] == "alert.created" and heard["a"][0]["severity"] == "high"
+    assert heard["b"] == []
+    assert [msg["id"] for msg in heard["m"]] == [str(alert.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_changes_are_pushed(analyst_a, team_a):  # type: ignore[no-untyped-def]
+    alert = alert_create(title="scan", severity=severity("low"), team=team_a)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        a, ok, _ = await _connect(analyst_a)
+        assert ok
+        await _in_thread(lambda: alert_update(alert=alert, actor=analyst_a, status="acknowledged"))
+        heard = await _receive_all(a, 1)
+        await a.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    assert [(m["kind"], m["status"]) for m in heard] == [("alert.updated", "acknowledged")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_users_without_a_role_are_refused(nobody):  # type: ignore[no-untyped-def]
+    async def scenario():  # type: ignore[no-untyped-def]
+        _, connected, code = await _connect(nobody)
+        return connected, code
+
+    connected, code = async_to_sync(scenario)()
+    assert not connected and code == 4403

@@ -1,0 +1,149 @@
+"""manage.py bootstrap: idempotent reference data, roles, schedule; --demo adds a story."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from events.models import Event, Source
+from incidents.models import Alert, Incident, Severity
+from socapp import roles
+from socapp.models import Team
+
+
+def run_bootstrap(*args: str, tmp_path=None) -> str:  # type: ignore[no-untyped-def]
+    out = StringIO()
+    call_command("bootstrap", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> dict:
+    return {
+        "severities": list(
+            Severity.objects.order_by("level").values_list("name", "level", "color_code")
+        ),
+        "roles": {
+            g.name: sorted(g.permissions.values_list("codename", flat=True))
+            for g in Group.objects.all()
+        },
+        "teams": list(Team.objects.values_list("name", flat=True)),
+        "tasks": sorted(PeriodicTask.objects.values_list("name", "task", "queue")),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bootstrap_is_idempotent():
+    run_bootstrap()
+    first = snapshot()
+    output = run_bootstrap()
+    assert snapshot() == first
+    assert "0 created" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bootstrap_makes_the_five_severities():
+    run_bootstrap()
+    assert [s[:2] for s in snapshot()["severities"]] == [
+        ("informational", 1),
+        ("low", 2),
+        ("medium", 3),
+        ("high", 4),
+        ("critical", 5),
+    ]
+    assert all(
+        colour.startswith("#") and len(colour) == 7 for *_, colour in snapshot()["severities"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roles_have_sensible_permissions():
+    run_bootstrap()
+    perms = {
+        g.name: {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in g.permissions.select_related("content_type")
+        }
+        for g in Group.objects.all()
+    }
+    analyst, manager = perms[roles.ANALYST], perms[roles.INCIDENT_MANAGER]
+    admin, auditor, integration = (
+        perms[roles.SOC_ADMIN],
+        perms[roles.AUDITOR],
+        perms[roles.INTEGRATION],
+    )
+    assert {"events.view_event", "incidents.change_alert"} <= analyst
+    assert not {"events.add_source", "auth.add_user", "incidents.view_all_alerts"} & analyst
+    assert {"incidents.assign_incident", "incidents.view_all_incidents"} <= manager - analyst
+    assert {
+        "auth.add_user",
+        "auth.change_group",
+        "socapp.change_team",
+        "events.add_source",
+        "correlation.add_correlationrule",
+    } <= admin
+    assert not {"socapp.change_auditentry", "socapp.delete_auditentry"} & admin
+    assert all(".view_" in p for p in auditor)
+    assert {"socapp.view_auditentry", "auth.view_user"} <= auditor
+    assert {"assets.add_asset", "intel.add_ioc"} <= integration
+    assert "auth.add_user" not in integration
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bootstrap_restores_a_built_in_roles_permissions():
+    run_bootstrap()
+    analyst = Group.objects.get(name=roles.ANALYST)
+    analyst.permissions.clear()
+    run_bootstrap()
+    assert analyst.permissions.filter(codename="view_event").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bootstrap_schedules_the_maintenance_tasks():
+    run_bootstrap()
+    tasks = {t.task: t for t in PeriodicTask.objects.filter(enabled=True)}
+    for name in (
+        "events.tasks.maintain_event_partitions",
+        "events.tasks.drop_expired_event_partitions",
+        "events.tasks.refresh_hourly_event_summary",
+    ):
+        assert tasks[name].queue == "maintenance"
+        assert tasks[name].expire_seconds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_creates_working_logins_and_a_story_once(settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
+    output = run_bootstrap("--demo")
+    lines = [
+        line.split() for line in output.splitlines() if line.startswith(("  admin", "  analyst"))
+    ]
+    creds = {fields[0]: fields[1] for fields in lines}
+    assert set(creds) == {"admin", "analyst"}
+    assert authenticate(username="admin", password=creds["admin"]).is_superuser
+    assert authenticate(username="analyst", password=creds["analyst"]) is not None
+    assert (tmp_path / "var" / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
+    counts = (
+        Event.objects.count(),
+        Alert.objects.count(),
+        Incident.objects.count(),
+        Source.objects.count(),
+    )
+    assert counts[0] > 100 and counts[1] >= 2 and counts[2] >= 1
+
+    again = run_bootstrap("--demo")
+    assert "already present" in again
+    assert (
+        Event.objects.count(),
+        Alert.objects.count(),
+        Incident.objects.count(),
+        Source.objects.count(),
+    ) == counts
+    # The same logins are printed again, and still work.
+    for user, password in creds.items():
+        assert f"{user}" in again and password in again
+        assert authenticate(username=user, password=password) is not None

@@ -1,0 +1,103 @@
+"""The periodic work runs for real: a Celery worker and beat (database scheduler) as
+separate processes, on a Redis broker, against this test's PostgreSQL database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.core.cache import cache
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from events.partitions import EVENTS, interval_after, interval_start, list_partitions
+from events.tasks import SUMMARY_REFRESHED_KEY
+from tests.conftest import VENV_BIN, app_env, start_process, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def months_ahead(n: int) -> datetime:
+    start = interval_start(datetime.now(tz=UTC), "month")
+    for _ in range(n):
+        start = interval_after(start, "month")
+    return start
+
+
+@pytest.fixture
+def worker_env():  # type: ignore[no-untyped-def]
+    import redis
+
+    redis.Redis.from_url(settings.TEST_WORKER_BROKER_URL).flushdb()
+    return app_env(CELERY_BROKER_URL=settings.TEST_WORKER_BROKER_URL, EVENTS_PARTITION_PREMAKE="9")
+
+
+def start_worker(process_group, env, tmp_path):  # type: ignore[no-untyped-def]
+    return start_process(
+        process_group,
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "socapp",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--queues",
+            "default,maintenance",
+            "--concurrency",
+            "1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+        tmp_path / "worker.log",
+    )
+
+
+def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
+    target = months_ahead(9)
+    assert not any(p.covers(target) for p in list_partitions(EVENTS))
+    start_worker(process_group, worker_env, tmp_path)
+    client = Celery("test-client", broker=settings.TEST_WORKER_BROKER_URL)
+    client.send_task("events.tasks.maintain_event_partitions", queue="maintenance")
+    wait_until(
+        lambda: any(p.covers(target) for p in list_partitions(EVENTS)),
+        timeout=60,
+        what=f"a partition for {target:%Y-%m} ({(tmp_path / 'worker.log').read_text()})",
+    )
+
+
+def test_beat_schedules_the_summary_refresh_from_the_database(process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
+    cache.delete(SUMMARY_REFRESHED_KEY)
+    every_second, _ = IntervalSchedule.objects.get_or_create(
+        every=1, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.create(
+        name="socapp: refresh hourly event summary",
+        task="events.tasks.refresh_hourly_event_summary",
+        interval=every_second,
+        queue="maintenance",
+    )
+    start_worker(process_group, worker_env, tmp_path)
+    start_process(
+        process_group,
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "socapp",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+        ],
+        worker_env,
+        tmp_path / "beat.log",
+    )
+    wait_until(
+        lambda: cache.get(SUMMARY_REFRESHED_KEY),
+        timeout=60,
+        what=f"beat -> worker -> refresh (logs: {(tmp_path / 'beat.log').read_text()[-2000:]})",
+    )

@@ -1,0 +1,156 @@
+"""`make run`, the way a new user runs it: it installs, migrates, loads demo data, starts
+web, worker and beat, prints a URL and logins that work, and Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
+
+from tests.conftest import ROOT, free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def project_copy(dest: Path) -> Path:
+    """The project as a fresh clone would have it (tracked and new files, nothing ignored),
+    sharing this checkout's virtualenv so that nothing is downloaded twice."""
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
+class Output:
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+class Browser:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.status, response.geturl(), response.read().decode()
+
+    def login(self, username: str, password: str) -> tuple[int, str, str]:
+        _, _, page = self.get("/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/"}
+        ).encode()
+        with self.opener.open(self.base + "/accounts/login/", body, timeout=30) as response:
+            return response.status, response.geturl(), response.read().decode()
+
+
+def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_path):  # type: ignore[no-untyped-def]
+    workdir = project_copy(tmp_path / "socapp")
+    database = f"test_makerun_{os.getpid()}"
+    redis_url = settings.TEST_WORKER_BROKER_URL
+    redis.Redis.from_url(redis_url).flushdb()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY"))}
+    env.update(
+        PORT=str(port),
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+    )
+    proc = subprocess.Popen(
+        ["make", "run"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    out = Output(proc)
+    try:
+        wait_until(
+            lambda: "socapp is running at" in out.text or proc.poll() is not None,
+            timeout=300,
+            what="the make run banner",
+        )
+        assert proc.poll() is None, out.text[-5000:]
+        assert f"socapp is running at http://127.0.0.1:{port}/" in out.text
+        creds = dict(
+            re.findall(
+                r"^\s+(admin|analyst)\s+(\S+)\s*$",
+                out.text.split("socapp is running at")[1],
+                re.MULTILINE,
+            )
+        )
+        assert set(creds) == {"admin", "analyst"}
+        for name in ("web", "worker", "beat"):
+            assert f"{name:>6} | " in out.text
+
+        base = f"http://127.0.0.1:{port}"
+        status, url, page = Browser(base).get("/")
+        assert url.startswith(base + "/accounts/login/") and "Log in to socapp" in page
+        admin = Browser(base)
+        status, url, page = admin.login("admin", creds["admin"])
+        assert (status, url) == (200, base + "/") and "Overview" in page
+        assert "SSH brute force" in page  # the demo story's alert
+        assert "socapp administration" in admin.get("/admin/")[2]
+        assert "swagger" in admin.get("/api/docs/")[2].lower()
+        alerts = json.loads(admin.get("/api/v1/alerts/")[2])
+        assert alerts["count"] >= 2
+        analyst = Browser(base)
+        assert analyst.login("analyst", creds["analyst"])[1] == base + "/"
+
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        proc.wait(timeout=60)
+        assert "stopping socapp" in out.text
+        time.sleep(0.5)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(base + "/health", timeout=2)  # noqa: S310
+        leftovers = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
+        assert leftovers.stdout.strip() == "", "processes outlived Ctrl-C"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        subprocess.run(["pkill", "-9", "-f", str(workdir)], check=False)
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
