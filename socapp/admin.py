@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from .admin_mixins import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdminMixin
@@ -63,6 +63,16 @@ class SocUserAdmin(AuditedAdminMixin, UserAdmin):
     @admin.display(description="teams")
     def team_names(self, user: Any) -> str:
         return ", ".join(t.name for t in user.teams.all())
+
+
+@admin.register(Permission)
+class PermissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every permission there is, to look up what a role grants; granted on Roles and Users."""
+
+    list_display = ["name", "codename", "content_type"]
+    list_filter = ["content_type__app_label"]
+    search_fields = ["name", "codename"]
+    list_select_related = ["content_type"]
 
 
 @admin.register(Team)

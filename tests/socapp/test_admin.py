@@ -108,10 +108,26 @@ def test_soc_admin_edits_a_roles_permissions(admin_client):  # type: ignore[no-u
         "admin:socapp_auditentry_changelist",
         "admin:socapp_apitoken_changelist",
         "admin:django_celery_beat_periodictask_changelist",
+        "admin:auth_permission_changelist",
     ],
 )
 def test_admin_pages_open_for_the_soc_admin(admin_client, page):  # type: ignore[no-untyped-def]
     assert admin_client.get(reverse(page)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_incident_is_shared_through_object_permissions_in_the_admin(admin_client, analyst_b):  # type: ignore[no-untyped-def]
+    from guardian.shortcuts import get_perms
+
+    from tests.factories import IncidentFactory
+
+    incident = IncidentFactory()
+    url = reverse(
+        "admin:incidents_incident_permissions_manage_user", args=[incident.pk, analyst_b.pk]
+    )
+    response = admin_client.post(url, {"permissions": ["view_incident"]})
+    assert response.status_code == 302
+    assert get_perms(analyst_b, incident) == ["view_incident"]
 
 
 @pytest.mark.django_db
