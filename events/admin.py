@@ -1,20 +1,78 @@
 import ipaddress
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
+from django.utils import timezone
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 
-from .models import Event, EventAttribute, EventType, Source
+from .models import Event, EventAttribute, EventType, IngestBatch, QuarantinedRecord, Source
+from .services import source_issue_token, source_revoke_token
 
 
 @admin.register(Source)
 class SourceAdmin(AuditedModelAdmin):
-    list_display = ["name", "source_type", "format", "team", "is_active", "last_seen", "created_at"]
+    """Sources; "Issue a new ingest token" shows the token once, "Revoke" stops it."""
+
+    list_display = [
+        "name",
+        "source_type",
+        "format",
+        "team",
+        "is_active",
+        "last_seen",
+        "accepted_count",
+        "duplicate_count",
+        "quarantined_count",
+        "bytes_received",
+        "token_state",
+    ]
     list_filter = ["source_type", "format", "is_active", "team"]
     search_fields = ["name", "description", "ip_address"]
-    readonly_fields = ["last_seen", "created_at", "updated_at"]
+    readonly_fields = [
+        "token_prefix",
+        "token_created_at",
+        "token_revoked_at",
+        "last_seen",
+        "accepted_count",
+        "duplicate_count",
+        "quarantined_count",
+        "bytes_received",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["team"]
+    actions = ["issue_token", "revoke_token"]
+
+    @admin.display(description="token")
+    def token_state(self, source: Source) -> str:
+        if not source.token_digest:
+            return "none"
+        return (
+            f"{source.token_prefix}… revoked"
+            if source.token_revoked_at
+            else f"{source.token_prefix}…"
+        )
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if not change:
+            token = source_issue_token(source=obj, actor=request.user)
+            messages.warning(request, f"Ingest token for {obj.name}, shown only this once: {token}")
+
+    @admin.action(description="Issue a new ingest token (the old one stops working)")
+    def issue_token(self, request, queryset):  # type: ignore[no-untyped-def]
+        for source in queryset:
+            token = source_issue_token(source=source, actor=request.user)
+            messages.warning(
+                request, f"New ingest token for {source.name}, shown only this once: {token}"
+            )
+
+    @admin.action(description="Revoke the ingest token")
+    def revoke_token(self, request, queryset):  # type: ignore[no-untyped-def]
+        for source in queryset:
+            source_revoke_token(source=source, actor=request.user)
+        self.message_user(request, f"Revoked the tokens of {queryset.count()} source(s).")
 
 
 @admin.register(EventType)
@@ -64,3 +122,74 @@ class EventAttributeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["data_type"]
     search_fields = ["name"]
     show_full_result_count = False
+
+
+@admin.register(IngestBatch)
+class IngestBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "committed_at",
+        "source",
+        "transport",
+        "accepted",
+        "duplicates",
+        "quarantined",
+        "bytes",
+        "idempotency_key",
+        "correlated_at",
+    ]
+    list_filter = ["transport", "source", ("committed_at", admin.DateFieldListFilter)]
+    search_fields = ["=idempotency_key", "=id"]
+    list_select_related = ["source"]
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What could not be parsed, with why. "Reprocess" runs the selection through the
+    source's parser again (after a parser fix); what still fails stays here."""
+
+    list_display = [
+        "received_at",
+        "source",
+        "parser",
+        "line_number",
+        "reason",
+        "preview",
+        "reprocessed_at",
+    ]
+    list_filter = ["parser", "source", ("reprocessed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["reason"]
+    readonly_fields = [
+        "source",
+        "batch",
+        "parser",
+        "reason",
+        "line_number",
+        "received_at",
+        "reprocessed_at",
+        "raw_text",
+    ]
+    fields = readonly_fields
+    list_select_related = ["source"]
+    actions = ["reprocess"]
+
+    @admin.display(description="raw (first 120 characters)")
+    def preview(self, record: QuarantinedRecord) -> str:
+        return record.raw_text[:120]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return request.user.has_perm("events.change_quarantinedrecord") and obj is None
+
+    @admin.action(description="Reprocess with the current parser", permissions=["change"])
+    def reprocess(self, request, queryset):  # type: ignore[no-untyped-def]
+        from .ingest import quarantine_reprocess
+
+        report = quarantine_reprocess(
+            records=queryset.filter(reprocessed_at__isnull=True),
+            actor=request.user,
+            now=timezone.now(),
+        )
+        self.message_user(
+            request,
+            f"Reprocessed {report.attempted}: {report.stored} stored as "
+            f"events, {report.still_failing} still quarantined.",
+        )

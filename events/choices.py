@@ -62,3 +62,12 @@ class PartitionInterval(models.TextChoices):
     DAY = "day", "Day"
     WEEK = "week", "Week"
     MONTH = "month", "Month"
+
+
+class Transport(models.TextChoices):
+    API = "api", "REST API"
+    HEC = "hec", "Splunk HEC"
+    SYSLOG = "syslog", "Syslog listener"
+    FILE = "file", "File (ingest command)"
+    UPLOAD = "upload", "Upload (web UI)"
+    REPROCESS = "reprocess", "Quarantine reprocessing"

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from socapp.crypto import EncryptedJSONField
 from socapp.ids import uuid7
 
-from .choices import AttributeDataType, EventCategory, LogFormat, SourceType
+from .choices import AttributeDataType, EventCategory, LogFormat, SourceType, Transport
 
 
 class Source(models.Model):
@@ -39,7 +41,27 @@ class Source(models.Model):
     )
     team = models.ForeignKey("socapp.Team", on_delete=models.PROTECT, related_name="sources")
     is_active = models.BooleanField(default=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="IANA zone of timestamps this source writes without an offset.",
+    )
+    senders = ArrayField(
+        models.CharField(max_length=255),
+        default=list,
+        blank=True,
+        help_text="Syslog: the IP addresses, networks (CIDR) or host names this source stands for.",
+    )
+    # The ingest token: only its digest is kept (see socapp/tokens.py).
+    token_prefix = models.CharField(max_length=32, blank=True, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001 - NULL: no token (unique)
+    token_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen = models.DateTimeField(null=True, blank=True)
+    accepted_count = models.BigIntegerField(default=0, editable=False)
+    duplicate_count = models.BigIntegerField(default=0, editable=False)
+    quarantined_count = models.BigIntegerField(default=0, editable=False)
+    bytes_received = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,6 +71,10 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_usable_token(self) -> bool:
+        return bool(self.token_digest) and self.token_revoked_at is None
 
 
 class EventType(models.Model):
@@ -109,6 +135,11 @@ class Event(models.Model):
         related_name="+",
         db_constraint=False,  # assets come and go; events are history
     )
+    # The ingest batch that stored the event: what the correlation task reads.
+    batch_id = models.UUIDField(null=True, blank=True)
+    # A natural identity some formats carry (CloudTrail eventID, a Windows record id, ...):
+    # the same record sent twice by overlapping batches is stored once per source.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL never conflicts
     created_at = models.DateTimeField(db_default=Now())
     # Kept true by a BEFORE UPDATE trigger, so bulk UPDATEs (QuerySet.update) set it too.
     updated_at = models.DateTimeField(db_default=Now())
@@ -136,6 +167,15 @@ class Event(models.Model):
                 fields=["normalized_data"],
                 name="idx_events_normalized_data",
                 opclasses=["jsonb_path_ops"],
+            ),
+            # "The events of ingest batch B": the correlation task and its sweeper.
+            models.Index(fields=["batch_id"], name="idx_events_batch"),
+        ]
+        constraints = [
+            # Rows without a natural key (NULL) never conflict; rows with one are stored
+            # once per source (INSERT ... ON CONFLICT DO NOTHING counts the duplicates).
+            models.UniqueConstraint(
+                fields=["source", "dedupe_key", "event_time"], name="events_natural_key"
             ),
         ]
 
@@ -207,3 +247,86 @@ class HourlyEventSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00} {self.event_type}: {self.event_count}"
+
+
+class IngestBatch(models.Model):
+    """One accepted unit of ingestion: an API call, a syslog flush, a file chunk.
+
+    Its counts are the answer the API gave; with an idempotency key, the same key and
+    body get the same answer again and store nothing. ``correlated_at`` stays empty until
+    the correlation task has evaluated the batch's events; the sweeper re-sends the
+    batches it finds empty for too long.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="batches")
+    transport = models.CharField(max_length=16, choices=Transport.choices)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - NULL: no key
+    body_digest = models.CharField(max_length=64, blank=True)
+    bytes = models.BigIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    quarantined = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    first_event_time = models.DateTimeField(null=True, blank=True)
+    last_event_time = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    committed_at = models.DateTimeField(default=timezone.now)
+    correlated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ingest_batches"
+        ordering = ["-committed_at"]
+        verbose_name_plural = "ingest batches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "idempotency_key"],
+                name="ingest_batches_idempotency",
+                condition=models.Q(idempotency_key__isnull=False),
+            ),
+        ]
+        indexes = [
+            # The correlation sweeper: committed batches not yet correlated, oldest first.
+            models.Index(
+                fields=["committed_at"],
+                name="ingest_batches_uncorrelated",
+                condition=models.Q(correlated_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.transport} {self.committed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class QuarantinedRecord(models.Model):
+    """Input that could not become an event: the raw bytes, where they came from, which
+    parser refused them and why. Reprocessed after a parser fix with
+    ``manage.py reprocess_quarantine``."""
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="quarantine")
+    batch = models.ForeignKey(
+        IngestBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quarantined_records",
+    )
+    parser = models.CharField(max_length=16, choices=LogFormat.choices)
+    reason = models.TextField()
+    raw = models.BinaryField()
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reprocessed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "quarantine"
+        ordering = ["-received_at"]
+        verbose_name = "quarantined record"
+
+    def __str__(self) -> str:
+        return f"{self.source} line {self.line_number}: {self.reason[:60]}"
+
+    @property
+    def raw_text(self) -> str:
+        return bytes(self.raw).decode("utf-8", errors="replace")

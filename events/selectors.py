@@ -28,3 +28,27 @@ def events_visible_to(user: Any) -> QuerySet[Event]:
 
 def hourly_summary() -> QuerySet[HourlyEventSummary]:
     return HourlyEventSummary.objects.select_related("source")
+
+
+def source_for_token(token: str) -> Source | None:
+    """The source an ingest token belongs to, if the token is one and still valid."""
+    from socapp.tokens import SOURCE_PREFIX, token_digest
+
+    if not token.startswith(SOURCE_PREFIX):
+        return None
+    return (
+        Source.objects.select_related("team")
+        .filter(token_digest=token_digest(token), token_revoked_at__isnull=True)
+        .first()
+    )
+
+
+def syslog_sender_table() -> list[tuple[int, str, str]]:
+    """(id, name, sender pattern) for every active source that names syslog senders."""
+    return [
+        (source_id, name, pattern)
+        for source_id, name, senders in Source.objects.filter(is_active=True)
+        .exclude(senders=[])
+        .values_list("pk", "name", "senders")
+        for pattern in senders
+    ]

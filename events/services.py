@@ -1,4 +1,5 @@
-"""Writing events. Everything that stores events goes through ``events_store``."""
+"""Writing events and managing sources. Everything that stores events goes through
+``events_write`` (COPY into the partitioned table); ingestion is in events/ingest.py."""
 
 from __future__ import annotations
 
@@ -12,31 +13,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from socapp.audit import audit_record
 from socapp.ids import uuid7
+from socapp.models import Team
+from socapp.tokens import SOURCE_PREFIX, token_generate
 
 from .models import Source
 from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions
 
 EVENT_COLUMNS = (
-    "event_id",
-    "event_time",
-    "source_ip",
-    "dest_ip",
-    "source_port",
-    "dest_port",
-    "protocol",
-    "event_type",
-    "raw_data",
-    "normalized_data",
-    "source_id",
-    "event_type_id",
-    "asset_id",
-)
+    "event_id", "event_time", "source_ip", "dest_ip", "source_port", "dest_port", "protocol",
+    "event_type", "raw_data", "normalized_data", "source_id", "event_type_id", "asset_id",
+    "batch_id", "dedupe_key",
+)  # fmt: skip
+_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
 
 
 @dataclass
 class EventRecord:
-    """One normalized event, ready to store (the parsers of the ingest path produce these)."""
+    """One normalized event, ready to store."""
 
     event_time: datetime
     event_type: str
@@ -49,52 +44,80 @@ class EventRecord:
     protocol: str = ""
     event_type_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
+    batch_id: uuid.UUID | None = None
+    dedupe_key: str | None = None
     attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (value, type)
     event_id: uuid.UUID = field(default_factory=uuid7)
 
 
-def events_store(*, source: Source, records: Sequence[EventRecord]) -> list[uuid.UUID]:
-    """Store ``records`` for ``source`` with COPY, in one transaction; returns their ids.
+@dataclass(frozen=True)
+class WriteResult:
+    stored_ids: list[uuid.UUID]
+    duplicates: int
 
+
+def _jsonb(document: dict[str, Any]) -> Jsonb:
+    from .normalize import json_for_postgres
+
+    return Jsonb(document, dumps=json_for_postgres)
+
+
+def _row(source_id: Any, r: EventRecord) -> tuple:
+    return (
+        r.event_id, r.event_time, r.source_ip, r.dest_ip, r.source_port, r.dest_port,
+        r.protocol, r.event_type, r.raw_data, _jsonb(r.normalized_data), source_id,
+        r.event_type_id, r.asset_id, r.batch_id, r.dedupe_key,
+    )  # fmt: skip
+
+
+def prepare_partitions(records: Sequence[EventRecord]) -> None:
+    """Make the partitions a write will need. Call it before the writing transaction:
+    partition DDL commits on its own connection (events/partitions.py)."""
+    times = [r.event_time for r in records]
+    ensure_partitions(EVENTS, times)
+    if any(r.attributes for r in records):
+        ensure_partitions(EVENT_ATTRIBUTES, times)
+
+
+def events_write(*, source_id: Any, records: Sequence[EventRecord]) -> WriteResult:
+    """COPY ``records`` into ``events`` inside the caller's transaction.
+
+    Records without a natural key go straight in. Records with one go through a staging
+    table and ``INSERT ... ON CONFLICT DO NOTHING``, so a record already stored for this
+    source (an overlapping re-send) is counted as a duplicate instead of stored twice.
     Rows are sorted by event time first: time-ordered arrival keeps each partition's
     indexes warm and loads measurably faster (DESIGN.md §5).
     """
-    if not records:
-        return []
     ordered = sorted(records, key=lambda r: r.event_time)
-    times = [r.event_time for r in ordered]
-    ensure_partitions(EVENTS, times)
-    if any(r.attributes for r in ordered):
-        ensure_partitions(EVENT_ATTRIBUTES, times)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            _copy_events(cursor, source, ordered)
-            _copy_attributes(cursor, ordered)
-        Source.objects.filter(pk=source.pk).update(last_seen=timezone.now())
-    return [r.event_id for r in ordered]
+    plain = [r for r in ordered if r.dedupe_key is None]
+    keyed = [r for r in ordered if r.dedupe_key is not None]
+    stored = [r.event_id for r in plain]
+    with connection.cursor() as cursor:
+        if plain:
+            with cursor.cursor.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as copy:
+                for r in plain:
+                    copy.write_row(_row(source_id, r))
+        if keyed:
+            stored += _write_deduplicated(cursor, source_id, keyed)
+        _copy_attributes(cursor, ordered)
+    return WriteResult(stored_ids=stored, duplicates=len(keyed) - (len(stored) - len(plain)))
 
 
-def _copy_events(cursor: Any, source: Source, records: Sequence[EventRecord]) -> None:
-    columns = ", ".join(EVENT_COLUMNS)
-    with cursor.cursor.copy(f"COPY events ({columns}) FROM STDIN") as copy:
+def _write_deduplicated(cursor: Any, source_id: Any, records: Sequence[EventRecord]) -> list:
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS events_staging "
+        "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with cursor.cursor.copy(f"COPY events_staging ({_COLUMN_LIST}) FROM STDIN") as copy:
         for r in records:
-            copy.write_row(
-                (
-                    r.event_id,
-                    r.event_time,
-                    r.source_ip,
-                    r.dest_ip,
-                    r.source_port,
-                    r.dest_port,
-                    r.protocol,
-                    r.event_type,
-                    r.raw_data,
-                    Jsonb(r.normalized_data),
-                    source.pk,
-                    r.event_type_id,
-                    r.asset_id,
-                )
-            )
+            copy.write_row(_row(source_id, r))
+    cursor.execute(
+        f"INSERT INTO events ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM events_staging "  # noqa: S608
+        "ON CONFLICT (source_id, dedupe_key, event_time) DO NOTHING RETURNING event_id"
+    )
+    inserted = [row[0] for row in cursor.fetchall()]
+    cursor.execute("DELETE FROM events_staging")
+    return inserted
 
 
 def _copy_attributes(cursor: Any, records: Sequence[EventRecord]) -> None:
@@ -111,3 +134,86 @@ def _copy_attributes(cursor: Any, records: Sequence[EventRecord]) -> None:
     ) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def events_store(*, source: Source, records: Sequence[EventRecord]) -> list[uuid.UUID]:
+    """Store ``records`` for ``source`` in a transaction of their own; returns the stored
+    ids. (Ingestion uses ``events_ingest``, which also keeps the batch and counters.)"""
+    if not records:
+        return []
+    prepare_partitions(records)
+    with transaction.atomic():
+        result = events_write(source_id=source.pk, records=records)
+        Source.objects.filter(pk=source.pk).update(last_seen=timezone.now())
+    return result.stored_ids
+
+
+# ---- sources -------------------------------------------------------------------------
+
+
+def source_issue_token(*, source: Source, actor: Any) -> str:
+    """A new ingest token for ``source`` (the old one stops working); returns the
+    plaintext, which is never stored."""
+    new = token_generate(SOURCE_PREFIX)
+    with transaction.atomic():
+        source.token_prefix = new.lookup_prefix
+        source.token_digest = new.digest
+        source.token_created_at = timezone.now()
+        source.token_revoked_at = None
+        source.save(
+            update_fields=[
+                "token_prefix",
+                "token_digest",
+                "token_created_at",
+                "token_revoked_at",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="source.token_issue",
+            target=source,
+            changes={"token_prefix": new.lookup_prefix},
+        )
+    return new.plaintext
+
+
+def source_revoke_token(*, source: Source, actor: Any) -> None:
+    with transaction.atomic():
+        source.token_revoked_at = timezone.now()
+        source.save(update_fields=["token_revoked_at", "updated_at"])
+        audit_record(actor=actor, action="source.token_revoke", target=source)
+
+
+def source_create(
+    *,
+    name: str,
+    log_format: str,
+    team: Team,
+    actor: Any,
+    source_type: str = "other",
+    senders: list[str] | None = None,
+    time_zone: str = "UTC",
+    description: str = "",
+) -> tuple[Source, str]:
+    """A new source with its first ingest token; returns both (the token in clear once)."""
+    with transaction.atomic():
+        source = Source(
+            name=name,
+            format=log_format,
+            team=team,
+            source_type=source_type,
+            senders=senders or [],
+            time_zone=time_zone,
+            description=description,
+        )
+        source.full_clean()
+        source.save()
+        audit_record(
+            actor=actor,
+            action="source.create",
+            target=source,
+            changes={"format": log_format, "team": team.name, "senders": senders or []},
+        )
+        token = source_issue_token(source=source, actor=actor)
+    return source, token

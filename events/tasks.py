@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.core.cache import cache
@@ -33,3 +34,31 @@ def refresh_hourly_event_summary() -> None:
     with connection.cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY hourly_event_summary")
     cache.set(SUMMARY_REFRESHED_KEY, timezone.now().timestamp(), timeout=None)
+
+
+# Batches older than this without ``correlated_at`` lost their correlation message.
+SWEEP_AFTER = timedelta(seconds=60)
+SWEEP_LIMIT = 500
+
+
+@shared_task(name="events.tasks.sweep_uncorrelated_batches")
+def sweep_uncorrelated_batches() -> int:
+    """Re-send committed batches the correlation worker never confirmed (a broker or
+    Redis restart lost the message): at-least-once, and correlation is idempotent."""
+    from .ingest import request_correlation
+    from .models import IngestBatch
+
+    stale = (
+        IngestBatch.objects.filter(
+            correlated_at__isnull=True, committed_at__lt=timezone.now() - SWEEP_AFTER
+        )
+        .order_by("committed_at")
+        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    count = 0
+    for batch_id in stale:
+        request_correlation(str(batch_id))
+        count += 1
+    if count:
+        logger.info("re-sent %d uncorrelated batch(es) to correlation", count)
+    return count

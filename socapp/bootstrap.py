@@ -17,10 +17,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from .models import Team
+from .models import DEFAULT_TEAM, Team
 from .roles import role_permissions
-
-DEFAULT_TEAM = "SOC"
 
 SEVERITIES = [
     # name, level, colour, description
@@ -135,6 +133,17 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         queue="maintenance",
         expires_seconds=6 * 3600,
         crontab=nightly,
+    )
+    every_minute, _ = IntervalSchedule.objects.get_or_create(
+        every=60, period=IntervalSchedule.SECONDS
+    )
+    _schedule_task(
+        report,
+        "re-send uncorrelated batches",
+        "events.tasks.sweep_uncorrelated_batches",
+        queue="maintenance",
+        expires_seconds=55,
+        interval=every_minute,
     )
     _schedule_task(
         report,

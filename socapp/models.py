@@ -14,6 +14,9 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
 
+# The team that owns what nobody else was given (catch-all sources, the demo).
+DEFAULT_TEAM = "SOC"
+
 
 class Team(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

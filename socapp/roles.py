@@ -22,6 +22,8 @@ SOC_DATA_MODELS = (
     "events.eventtype",
     "events.event",
     "events.eventattribute",
+    "events.ingestbatch",
+    "events.quarantinedrecord",
     "incidents.severity",
     "incidents.alert",
     "incidents.incident",

@@ -10,6 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from events.api.urls import hec_urlpatterns
+from events.api.urls import urlpatterns as events_api_urlpatterns
+
 from . import views
 from .api.routers import build_router
 from .api.urls import urlpatterns as socapp_api_urlpatterns
@@ -18,6 +21,7 @@ router = build_router()
 
 api_v1 = [
     *socapp_api_urlpatterns,
+    *events_api_urlpatterns,
     *router.urls,
 ]
 
@@ -43,4 +47,6 @@ urlpatterns = [
         login_required(SpectacularRedocView.as_view(url_name="schema")),
         name="api-redoc",
     ),
+    # Splunk HEC-compatible intake, where existing shippers expect it.
+    *hec_urlpatterns,
 ]

@@ -81,6 +81,7 @@ def test_compose_has_the_seeds_services_replicas_and_limits():
         "web",
         "worker",
         "beat",
+        "syslog",
         "nginx",
         "prometheus",
         "grafana",
@@ -106,6 +107,7 @@ def test_kubernetes_follows_the_seeds_deployment_shape():
     assert docs[("Deployment", "socapp-beat")]["spec"]["replicas"] == 1
     assert ("Job", "socapp-migrate") in docs
     assert ("Service", "socapp-web") in docs and ("Ingress", "socapp-ingress") in docs
+    assert ("Deployment", "socapp-syslog") in docs and ("Service", "socapp-syslog") in docs
 
 
 def _commands() -> list[tuple[str, list[str]]]:
@@ -128,6 +130,10 @@ def test_every_command_exists_in_the_code(where, command):  # type: ignore[no-un
             assert queues == set(settings.CELERY_QUEUES_ALL.split(","))
             routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
             assert routed <= queues
+    if "syslogd" in command:
+        port = str(settings.SYSLOG_UDP_PORT)
+        assert command[command.index("--udp-port") + 1] == port
+        assert command[command.index("--tcp-port") + 1] == port
     if command[0] == "uvicorn":
         assert command[1] == settings.ASGI_APPLICATION.replace(".application", ":application")
         assert command[command.index("--port") + 1] == "8000"

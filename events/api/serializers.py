@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from socapp.models import Team
 
-from ..models import Event, EventAttribute, EventType, Source
+from ..models import Event, EventAttribute, EventType, QuarantinedRecord, Source
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -12,6 +12,11 @@ class SourceSerializer(serializers.ModelSerializer):
         required=False,
         allow_null=True,
         help_text="Credentials the source needs. Write-only: never returned.",
+    )
+    senders = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        help_text="Syslog: sender IP addresses, networks (CIDR) or host names.",
     )
 
     class Meta:
@@ -27,11 +32,49 @@ class SourceSerializer(serializers.ModelSerializer):
             "secret_configuration",
             "team",
             "is_active",
+            "time_zone",
+            "senders",
+            "token_prefix",
+            "token_created_at",
+            "token_revoked_at",
             "last_seen",
+            "accepted_count",
+            "duplicate_count",
+            "quarantined_count",
+            "bytes_received",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["last_seen"]
+        read_only_fields = [
+            "token_prefix",
+            "token_created_at",
+            "token_revoked_at",
+            "last_seen",
+            "accepted_count",
+            "duplicate_count",
+            "quarantined_count",
+            "bytes_received",
+        ]
+
+    def validate_time_zone(self, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise serializers.ValidationError(f"{value!r} is not an IANA time zone") from exc
+        return value
+
+
+class SourceTokenSerializer(serializers.Serializer):
+    ingest_token = serializers.CharField(help_text="Shown only in this response.")
+
+
+class SourceCreatedSerializer(SourceSerializer):
+    ingest_token = serializers.CharField(read_only=True, help_text="Shown only in this response.")
+
+    class Meta(SourceSerializer.Meta):
+        fields = [*SourceSerializer.Meta.fields, "ingest_token"]
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
@@ -73,7 +116,28 @@ class EventSerializer(serializers.ModelSerializer):
             "raw_data",
             "type_definition",
             "asset",
+            "batch_id",
             "created_at",
             "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class QuarantinedRecordSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    raw = serializers.CharField(source="raw_text", read_only=True)
+
+    class Meta:
+        model = QuarantinedRecord
+        fields = [
+            "id",
+            "source",
+            "batch",
+            "parser",
+            "reason",
+            "raw",
+            "line_number",
+            "received_at",
+            "reprocessed_at",
         ]
         read_only_fields = fields

@@ -1,4 +1,5 @@
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -7,24 +8,50 @@ from socapp.api.viewsets import AuditedModelViewSet, ReadOnlyViewSet
 from socapp.pagination import NewestFirstCursorPagination
 
 from ..filters import EventFilterSet, EventTypeFilterSet, SourceFilterSet
-from ..models import Event, EventAttribute, Source
+from ..models import Event, EventAttribute, QuarantinedRecord, Source
 from ..selectors import event_types_all, events_visible_to, sources_visible_to
+from ..services import source_issue_token
 from .serializers import (
     EventAttributeSerializer,
     EventSerializer,
     EventTypeSerializer,
+    QuarantinedRecordSerializer,
+    SourceCreatedSerializer,
     SourceSerializer,
+    SourceTokenSerializer,
 )
 
 
 class SourceViewSet(AuditedModelViewSet):
+    """Log sources. Creating one returns its ingest token once (``ingest_token``);
+    ``POST /sources/{id}/token/`` issues a new one (the old one stops working)."""
+
     queryset = Source.objects.none()
     serializer_class = SourceSerializer
     filterset_class = SourceFilterSet
     ordering_fields = ["name", "last_seen", "created_at"]
 
+    action_permissions = {"token": ["events.change_source"]}
+
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return sources_visible_to(self.request.user)
+
+    @extend_schema(responses={201: SourceCreatedSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        token = source_issue_token(source=serializer.instance, actor=request.user)
+        body = SourceCreatedSerializer(serializer.instance).data
+        body["ingest_token"] = token
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: SourceTokenSerializer})
+    @action(detail=True, methods=["post"])
+    def token(self, request: Request, pk: str | None = None) -> Response:
+        source = self.get_object()
+        token = source_issue_token(source=source, actor=request.user)
+        return Response({"ingest_token": token}, status=status.HTTP_201_CREATED)
 
 
 class EventTypeViewSet(AuditedModelViewSet):
@@ -58,3 +85,12 @@ class EventViewSet(ReadOnlyViewSet):
         event = self.get_object()
         rows = EventAttribute.objects.filter(event_id=event.event_id, event_time=event.event_time)
         return Response(EventAttributeSerializer(rows, many=True).data)
+
+
+class QuarantineViewSet(ReadOnlyViewSet):
+    """Records that could not be parsed: raw text, source, parser and reason."""
+
+    queryset = QuarantinedRecord.objects.select_related("source")
+    serializer_class = QuarantinedRecordSerializer
+    filterset_fields = ["parser", "source__name"]
+    ordering_fields = ["received_at"]

@@ -28,6 +28,8 @@ CREATE TABLE events (
     source_id uuid NOT NULL,
     event_type_id uuid NULL,
     asset_id uuid NULL,
+    batch_id uuid NULL,
+    dedupe_key varchar(200) NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (event_id, event_time)
@@ -334,6 +336,8 @@ class Migration(migrations.Migration):
                         ("event_type", models.CharField(max_length=100)),
                         ("raw_data", models.TextField(blank=True)),
                         ("normalized_data", models.JSONField(blank=True, default=dict)),
+                        ("batch_id", models.UUIDField(blank=True, null=True)),
+                        ("dedupe_key", models.CharField(blank=True, max_length=200, null=True)),
                         (
                             "created_at",
                             models.DateTimeField(

@@ -162,6 +162,8 @@ CELERY_TASK_ROUTES = {
     "events.tasks.maintain_event_partitions": {"queue": "maintenance"},
     "events.tasks.drop_expired_event_partitions": {"queue": "maintenance"},
     "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
+    "events.tasks.sweep_uncorrelated_batches": {"queue": "maintenance"},
+    "correlation.tasks.correlate_batch": {"queue": "correlation"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
 
@@ -192,7 +194,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Paths the login-required middleware lets through; each does its own authentication.
-LOGIN_EXEMPT_PREFIXES = ("/api/", "/metrics", "/accounts/login/", "/static/", "/admin/")
+LOGIN_EXEMPT_PREFIXES = (
+    "/api/",
+    "/metrics",
+    "/accounts/login/",
+    "/static/",
+    "/admin/",
+    "/services/collector",
+)
 
 API_TOKEN_DEFAULT_EXPIRY_DAYS = env.int("API_TOKEN_DEFAULT_EXPIRY_DAYS", default=90)
 
@@ -245,6 +254,18 @@ SPECTACULAR_SETTINGS = {
         "RuleStatusEnum": "correlation.choices.RuleStatus",
         "IocStatusEnum": "intel.choices.IocStatus",
         "LevelEnum": "incidents.choices.SeverityName",
+        "LogFormatEnum": "events.choices.LogFormat",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "sourceIngestToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A source ingest token (`socapp_src_…`) from "
+                "`manage.py source_create` or the source's admin page. Only for "
+                "/api/v1/ingest/ (and the Splunk HEC paths, as `Authorization: Splunk …`).",
+            }
+        }
     },
 }
 
@@ -283,6 +304,25 @@ EVENTS_PARTITION_PREMAKE = env.int("EVENTS_PARTITION_PREMAKE", default=2)
 # Partitions whose whole range is older than this many days are dropped; 0 keeps all.
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
 HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", default=300)
+
+# Largest ingest request body, before and after gzip (413 beyond).
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+
+# The syslog listener (manage.py syslogd).
+SYSLOG_HOST = env.str("SYSLOG_HOST", default="0.0.0.0")  # noqa: S104
+SYSLOG_UDP_PORT = env.int("SYSLOG_UDP_PORT", default=5514)
+SYSLOG_TCP_PORT = env.int("SYSLOG_TCP_PORT", default=5514)
+SYSLOG_TLS_PORT = env.int("SYSLOG_TLS_PORT", default=0)
+SYSLOG_TLS_CERT = env.str("SYSLOG_TLS_CERT", default="")
+SYSLOG_TLS_KEY = env.str("SYSLOG_TLS_KEY", default="")
+SYSLOG_BATCH_SIZE = env.int("SYSLOG_BATCH_SIZE", default=500)
+SYSLOG_FLUSH_SECONDS = env.float("SYSLOG_FLUSH_SECONDS", default=1.0)
+# Senders no source names: "catchall" stores them in SYSLOG_CATCHALL_SOURCE, "refuse"
+# drops and counts them.
+SYSLOG_UNKNOWN_SENDERS = env.str("SYSLOG_UNKNOWN_SENDERS", default="catchall")
+SYSLOG_CATCHALL_SOURCE = env.str("SYSLOG_CATCHALL_SOURCE", default="syslog-unknown-senders")
+SYSLOG_MAX_MESSAGE = env.int("SYSLOG_MAX_MESSAGE", default=64 * 1024)
+SYSLOG_MAX_BUFFERED = env.int("SYSLOG_MAX_BUFFERED", default=100_000)
 
 # Each dependency check of /ready gives up after this many seconds.
 READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)

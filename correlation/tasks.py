@@ -1,0 +1,10 @@
+"""Correlation tasks (thin: ids in, a service call, idempotent)."""
+
+from celery import shared_task
+
+from .services import batch_correlate
+
+
+@shared_task(name="correlation.tasks.correlate_batch", acks_late=True)
+def correlate_batch(batch_id: str) -> int:
+    return batch_correlate(batch_id=batch_id)

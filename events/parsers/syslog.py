@@ -1,0 +1,279 @@
+"""``syslog``: RFC 5424 and RFC 3164 (BSD) messages, told apart by the version digit after
+the PRI, plus what syslog files hold: no PRI, ISO 8601 stamps, continuation lines, and raw
+auditd records. The message of the programs SOC teams read most is parsed into ECS fields
+(syslog_programs.py, netfilter.py, auditd.py).
+
+Header fields land where Elastic puts them: ``log.syslog.*``, ``host.hostname``,
+``process.name``/``process.pid``, ``message``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from . import auditd, netfilter, syslog_programs
+from .base import (
+    ParseContext,
+    ParsedEvent,
+    ParseResult,
+    RawRecord,
+    RecordError,
+    Rejected,
+    add_related,
+    int_or_none,
+    put,
+)
+from .timestamps import parse_bsd, parse_iso
+
+MAX_LINE = 64 * 1024
+
+_PRI = re.compile(r"<(\d{1,3})>")
+_RFC5424 = re.compile(
+    r"(?P<version>[1-9]\d{0,2}) (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) "
+    r"(?P<msgid>\S+) ?(?P<rest>.*)",
+    re.DOTALL,
+)
+_BSD_TS = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
+_ISO_TS = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+_TAG = re.compile(r"(?P<app>[^\s\[\]:]{1,128})(?:\[(?P<pid>[^\]\s]{1,32})\])?:(?: |$)")
+_SD_ELEMENT = re.compile(r'\[([^\s=\]"]+)((?:\s+[^\s=\]"]+="(?:[^"\\]|\\.)*")*)\s*\]')
+_SD_PARAM = re.compile(r'([^\s=\]"]+)="((?:[^"\\]|\\.)*)"')
+_SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
+
+FACILITIES = [
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+]
+SEVERITIES = [
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "informational",
+    "debug",
+]
+
+
+def parse(records: Iterable[RawRecord], context: ParseContext) -> Iterator[ParseResult]:
+    """Lines in, events out. A line starting with whitespace continues the previous one
+    (multi-line messages in syslog files)."""
+    pending: tuple[int, str] | None = None
+    for record in records:
+        if not isinstance(record.data, str):
+            yield Rejected(record.number, str(record.data), "syslog expects text lines")
+            continue
+        line = record.data.rstrip("\r\n")
+        if not line.strip():
+            continue
+        if pending is not None and line[:1] in (" ", "\t") and not _PRI.match(line):
+            pending = (pending[0], pending[1] + "\n" + line)
+            continue
+        if pending is not None:
+            yield _one(*pending, context)
+        pending = (record.number, line)
+    if pending is not None:
+        yield _one(*pending, context)
+
+
+def _one(number: int, line: str, context: ParseContext) -> ParseResult:
+    if len(line) > MAX_LINE:
+        return Rejected(number, line, f"line longer than {MAX_LINE} characters")
+    try:
+        event = parse_line(line, context)
+    except RecordError as exc:
+        return Rejected(number, line, str(exc))
+    event.number = number
+    return event
+
+
+def parse_line(line: str, context: ParseContext) -> ParsedEvent:
+    if line.startswith("type=") and "msg=audit(" in line:
+        return auditd.parse_record(line, context)
+    doc: dict[str, Any] = {"event": {"kind": "event", "dataset": "syslog"}}
+    rest = line.lstrip("\ufeff")
+    pri_match = _PRI.match(rest)
+    if pri_match:
+        _put_priority(doc, int(pri_match.group(1)))
+        rest = rest[pri_match.end() :]
+    header = _RFC5424.match(rest) if pri_match else None
+    if header and _looks_like_rfc5424_time(header["ts"]):
+        timestamp, message = _rfc5424(header, doc, context)
+    else:
+        timestamp, message = _rfc3164(rest, doc, context)
+        if timestamp is None and not pri_match:
+            raise RecordError("not a syslog message: no <PRI> and no timestamp")
+    return _finish(doc, timestamp, message, line, context)
+
+
+def _put_priority(doc: dict[str, Any], priority: int) -> None:
+    if priority > 191:
+        raise RecordError(f"PRI {priority} is out of range (0-191)")
+    facility, severity = divmod(priority, 8)
+    put(doc, "log.syslog.priority", priority)
+    put(doc, "log.syslog.facility.code", facility)
+    put(doc, "log.syslog.facility.name", FACILITIES[facility])
+    put(doc, "log.syslog.severity.code", severity)
+    put(doc, "log.syslog.severity.name", SEVERITIES[severity])
+
+
+def _looks_like_rfc5424_time(value: str) -> bool:
+    return value == "-" or bool(_ISO_TS.fullmatch(value))
+
+
+def _nil(value: str) -> str | None:
+    return None if value == "-" else value
+
+
+def _rfc5424(header: re.Match, doc: dict[str, Any], context: ParseContext):  # type: ignore[no-untyped-def]
+    put(doc, "log.syslog.version", header["version"])
+    timestamp = None
+    if header["ts"] != "-":
+        try:
+            timestamp = parse_iso(header["ts"], context.time_zone)
+        except ValueError as exc:
+            raise RecordError(f"bad RFC 5424 timestamp {header['ts']!r}") from exc
+    put(doc, "log.syslog.hostname", _nil(header["host"]))
+    put(doc, "log.syslog.appname", _nil(header["app"]))
+    put(doc, "log.syslog.procid", _nil(header["procid"]))
+    put(doc, "log.syslog.msgid", _nil(header["msgid"]))
+    put(doc, "host.hostname", _nil(header["host"]))
+    put(doc, "process.name", _nil(header["app"]))
+    put(doc, "process.pid", int_or_none(_nil(header["procid"])))
+    rest = header["rest"]
+    if rest.startswith("-"):
+        message = rest[2:] if rest.startswith("- ") else rest[1:]
+    elif rest.startswith("["):
+        structured, message = _structured_data(rest)
+        put(doc, "log.syslog.structured_data", structured)
+    else:
+        raise RecordError("RFC 5424 message without STRUCTURED-DATA ('-' or '[...]')")
+    return timestamp, message.lstrip("\ufeff")
+
+
+def _structured_data(text: str) -> tuple[dict[str, dict[str, str]], str]:
+    elements: dict[str, dict[str, str]] = {}
+    position = 0
+    while position < len(text) and text[position] == "[":
+        match = _SD_ELEMENT.match(text, position)
+        if not match:
+            raise RecordError(f"malformed STRUCTURED-DATA at column {position + 1}")
+        params = {k: _SD_UNESCAPE.sub(r"\1", v) for k, v in _SD_PARAM.findall(match.group(2))}
+        elements[match.group(1)] = params
+        position = match.end()
+    return elements, text[position:].removeprefix(" ")
+
+
+def _rfc3164(text: str, doc: dict[str, Any], context: ParseContext):  # type: ignore[no-untyped-def]
+    timestamp = None
+    iso = _ISO_TS.match(text)
+    bsd = None if iso else _BSD_TS.match(text)
+    try:
+        if iso:
+            timestamp = parse_iso(
+                iso.group(0).replace(" ", "T", 1).replace(",", "."), context.time_zone
+            )
+            text = text[iso.end() :].lstrip(" ")
+        elif bsd:
+            timestamp = parse_bsd(bsd.group(0), context.time_zone, context.received_at)
+            text = text[bsd.end() :].lstrip(" ")
+    except ValueError as exc:
+        raise RecordError(f"bad timestamp: {exc}") from exc
+    # HOSTNAME is optional in practice: if the first word is already a TAG, there is none.
+    first, _, after = text.partition(" ")
+    if timestamp is not None and first and not _TAG.match(text) and not first.endswith(":"):
+        put(doc, "host.hostname", first)
+        put(doc, "log.syslog.hostname", first)
+        text = after
+    tag = _TAG.match(text)
+    if tag:
+        put(doc, "process.name", tag["app"])
+        put(doc, "log.syslog.appname", tag["app"])
+        if tag["pid"]:
+            put(doc, "process.pid", int_or_none(tag["pid"]))
+            put(doc, "log.syslog.procid", tag["pid"])
+        text = text[tag.end() :]
+    return timestamp, text
+
+
+PROGRAM_PARSERS = {
+    "sshd": syslog_programs.sshd,
+    "sudo": syslog_programs.sudo,
+    "su": syslog_programs.su,
+    "groupadd": syslog_programs.user_management,
+    "useradd": syslog_programs.user_management,
+    "userdel": syslog_programs.user_management,
+    "usermod": syslog_programs.user_management,
+    "passwd": syslog_programs.user_management,
+    "kernel": netfilter.kernel,
+    "firewalld": netfilter.kernel,
+    "audispd": auditd.from_syslog,
+    "audisp-syslog": auditd.from_syslog,
+    "audit": auditd.from_syslog,
+}
+
+
+def _finish(
+    doc: dict[str, Any], timestamp: Any, message: str, line: str, context: ParseContext
+) -> ParsedEvent:
+    message = message.strip()
+    put(doc, "message", message)
+    host = doc.get("host", {}).get("hostname")
+    add_related(doc, "hosts", host)
+    program = (doc.get("process", {}).get("name") or "").lower()
+    event_type = "syslog"
+    handler = PROGRAM_PARSERS.get(program)
+    if handler is None and "pam_" in message:
+        handler = syslog_programs.pam
+    if handler is not None:
+        event_type = handler(message, doc) or event_type
+    if not doc["related"]["hosts"]:
+        del doc["related"]["hosts"]
+    if not doc["related"]:
+        del doc["related"]
+    return ParsedEvent(timestamp=timestamp, event_type=event_type, fields=doc, raw=line)
+
+
+def syslog_hostname(line: str) -> str | None:
+    """The HOSTNAME of a syslog line, for mapping a sender to its source cheaply."""
+    rest = line.lstrip("\ufeff")
+    pri = _PRI.match(rest)
+    if pri:
+        rest = rest[pri.end() :]
+        header = _RFC5424.match(rest)
+        if header and _looks_like_rfc5424_time(header["ts"]):
+            return _nil(header["host"])
+    stamp = _ISO_TS.match(rest) or _BSD_TS.match(rest)
+    if not stamp:
+        return None
+    first = rest[stamp.end() :].lstrip(" ").partition(" ")[0]
+    if not first or first.endswith(":") or "[" in first:
+        return None
+    return first

@@ -1,0 +1,93 @@
+"""Reading timestamps, and the rule for the ones that leave something out.
+
+- An offset or ``Z`` in the timestamp wins.
+- No offset: the timestamp is local time of the source's ``time_zone`` (Source setting,
+  UTC unless set).
+- No year (RFC 3164 ``Feb 21 21:54:44``): the year that puts the timestamp nearest before
+  the moment it was received, allowing it to be up to one day ahead (clock skew); so a
+  ``Dec 31`` line received on 1 January is last year's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+FUTURE_SKEW = timedelta(days=1)
+
+_BSD = re.compile(
+    r"(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})"
+    r"(?:\.(?P<frac>\d{1,6}))?"
+)
+
+
+def with_zone(moment: datetime, zone: tzinfo) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def parse_iso(text: str, zone: tzinfo = UTC) -> datetime:
+    """RFC 3339 / ISO 8601, with ``Z``, ``+hh:mm``, ``+hhmm`` or no offset."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    # Python wants +hh:mm; syslog writers also use +hhmm.
+    value = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
+    # More than microseconds (nanoseconds from Go or Zeek) is cut to what Python holds.
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
+    moment = datetime.fromisoformat(value)
+    return with_zone(moment, zone)
+
+
+def resolve_year(
+    month: int,
+    day: int,
+    hour: int,
+    minute: int,
+    second: int,
+    micro: int,
+    zone: tzinfo,
+    received_at: datetime,
+) -> datetime:
+    received_local = received_at.astimezone(zone)
+    for year in (received_local.year, received_local.year - 1):
+        try:
+            candidate = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+        except ValueError:  # 29 February in a common year
+            continue
+        if candidate <= received_at + FUTURE_SKEW:
+            return candidate
+    raise ValueError(f"no year makes {month}/{day} a real date before {received_at:%Y-%m-%d}")
+
+
+def parse_bsd(text: str, zone: tzinfo, received_at: datetime) -> datetime:
+    """``Mmm dd hh:mm:ss[.ffffff]``, with the year rule above."""
+    match = _BSD.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"not a BSD timestamp: {text!r}")
+    month = MONTHS.get(match["mon"].lower())
+    if month is None:
+        raise ValueError(f"unknown month {match['mon']!r}")
+    micro = int((match["frac"] or "0").ljust(6, "0"))
+    return resolve_year(
+        month,
+        int(match["day"]),
+        int(match["h"]),
+        int(match["m"]),
+        int(match["s"]),
+        micro,
+        zone,
+        received_at,
+    )
+
+
+def from_epoch(value: float | int | str) -> datetime:
+    seconds = float(value)
+    if seconds > 1e11:  # milliseconds
+        seconds /= 1000.0
+    return datetime.fromtimestamp(seconds, tz=UTC)

@@ -1,0 +1,128 @@
+"""Turning what transports receive (request bodies, files, quarantined bytes) into the
+records parsers read. Every refusal here is a quarantine reason, never an exception.
+
+- Text formats (syslog, cef, leef, access) read lines.
+- JSON formats (json, suricata, cloudtrail, windows exports) read NDJSON lines, a JSON
+  array, or one object; CloudTrail's ``{"Records": [...]}`` files are opened up.
+- Zeek reads JSON lines and TSV lines (with their ``#fields`` headers) alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .parsers.base import RawRecord, Rejected
+
+TEXT_FORMATS = frozenset({"syslog", "cef", "leef", "access"})
+JSON_FORMATS = frozenset({"json", "suricata", "cloudtrail", "windows"})
+MAX_RECORD_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+
+@dataclass
+class Decoded:
+    records: list[RawRecord] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def decode_text(line: bytes) -> tuple[str, bytes | None]:
+    """Text of a line, plus the original bytes when they were not valid UTF-8."""
+    try:
+        return line.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return line.decode("utf-8", errors="replace"), line
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
+
+
+def _json_records(number: int, value: Any, original: bytes) -> Iterator[RawRecord | Rejected]:
+    if isinstance(value, dict) and isinstance(value.get("Records"), list):
+        value = value["Records"]  # a CloudTrail log file
+    items = value if isinstance(value, list) else [value]
+    for offset, item in enumerate(items):
+        at = number + offset
+        if not isinstance(item, dict):
+            yield Rejected(at, orjson.dumps(item), "expected a JSON object")
+        elif too_deep(item):
+            yield Rejected(at, original[:4096], f"JSON nested deeper than {MAX_DEPTH} levels")
+        else:
+            yield RawRecord(at, item)
+
+
+def read_lines(lines: Iterable[bytes], log_format: str, first_number: int = 1) -> Decoded:
+    """One record per line (NDJSON for JSON formats)."""
+    decoded = Decoded()
+    json_wanted = log_format in JSON_FORMATS
+    for number, line in enumerate(lines, first_number):
+        body = line.rstrip(b"\r\n")
+        if not body.strip():
+            continue
+        if len(body) > MAX_RECORD_BYTES:
+            decoded.rejected.append(
+                Rejected(number, body[:4096], f"record longer than {MAX_RECORD_BYTES} bytes")
+            )
+            continue
+        if json_wanted or (log_format == "zeek" and body.lstrip()[:1] == b"{"):
+            try:
+                value = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                decoded.rejected.append(Rejected(number, body, f"not JSON: {exc}"))
+                continue
+            for item in _json_records(number, value, body):
+                _add(decoded, item)
+            continue
+        text, original = decode_text(body)
+        decoded.records.append(RawRecord(number, text, original))
+    return decoded
+
+
+def read_json_document(data: bytes) -> Decoded:
+    """A JSON array of objects, one object, or a CloudTrail ``{"Records": [...]}`` file."""
+    decoded = Decoded()
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        decoded.rejected.append(Rejected(1, data[:4096], f"not JSON: {exc}"))
+        return decoded
+    for item in _json_records(1, value, data):
+        _add(decoded, item)
+    return decoded
+
+
+def _add(decoded: Decoded, item: RawRecord | Rejected) -> None:
+    (decoded.rejected if isinstance(item, Rejected) else decoded.records).append(item)  # type: ignore[arg-type]
+
+
+def read_body(data: bytes, log_format: str, content_type: str = "") -> Decoded:
+    """A request body or a file's content, by its media type or its first character."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    stripped = data.lstrip()
+    if kind == "application/json" or (
+        not kind.startswith("text/")
+        and kind != "application/x-ndjson"
+        and log_format in JSON_FORMATS
+        and stripped[:1] == b"["
+    ):
+        return read_json_document(data)
+    if (
+        log_format in ("json", "cloudtrail")
+        and stripped[:1] == b"{"
+        and b'"Records"' in data[:4096]
+    ):
+        return read_json_document(data)
+    return read_lines(data.splitlines(), log_format)
