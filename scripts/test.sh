@@ -8,6 +8,17 @@ if [[ -f .env ]]; then set -a; . ./.env; set +a; fi
 # Tests create their own databases (test_<name>) on the configured server.
 .venv/bin/python scripts/services.py --no-create-db
 
+# Real syslog clients for the listener's tests: util-linux logger and Debian's rsyslog.
+if ! command -v rsyslogd >/dev/null || ! command -v logger >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        echo "==> installing rsyslog and logger (apt-get) for the syslog listener tests"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q rsyslog bsdutils >/dev/null
+    else
+        echo "!! rsyslog/logger missing: the tests that use them will be skipped." >&2
+        echo "   Install them with: sudo apt-get install -y rsyslog bsdutils" >&2
+    fi
+fi
+
 PY=.venv/bin/python
 export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
 

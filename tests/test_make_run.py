@@ -87,13 +87,15 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
     database = f"test_makerun_{os.getpid()}"
     redis_url = settings.TEST_WORKER_BROKER_URL
     redis.Redis.from_url(redis_url).flushdb()
-    port = free_port()
+    port, syslog_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY"))}
     env.update(
         PORT=str(port),
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
+        SYSLOG_UDP_PORT=str(syslog_port),
+        SYSLOG_TCP_PORT=str(syslog_port),
     )
     proc = subprocess.Popen(
         ["make", "run"],
@@ -121,7 +123,7 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
             )
         )
         assert set(creds) == {"admin", "analyst"}
-        for name in ("web", "worker", "beat"):
+        for name in ("web", "worker", "beat", "syslog"):
             assert f"{name:>6} | " in out.text
 
         base = f"http://127.0.0.1:{port}"
@@ -137,6 +139,28 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         assert alerts["count"] >= 2
         analyst = Browser(base)
         assert analyst.login("analyst", creds["analyst"])[1] == base + "/"
+
+        # The syslog listener takes a message, and the analyst finds it through the API.
+        subprocess.run(
+            [
+                "logger",
+                "-n",
+                "127.0.0.1",
+                "-P",
+                str(syslog_port),
+                "-T",
+                "-t",
+                "sshd",
+                "Failed password for root from 192.0.2.201 port 4040 ssh2",
+            ],
+            check=True,
+        )
+        found = wait_until(
+            lambda: json.loads(analyst.get("/api/v1/events/?source_ip=192.0.2.201")[2])["results"],
+            timeout=30,
+            what="the logger message in /api/v1/events/",
+        )
+        assert found[0]["event_type"] == "ssh_login_failed"
 
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         proc.wait(timeout=60)

@@ -92,6 +92,8 @@ def read_request_body(request: Request) -> bytes:
             raise ValueError(f"the gzip body is corrupt: {exc}") from exc
         if len(data) > limit or inflater.unconsumed_tail:
             raise BodyTooLarge
+        if not inflater.eof:
+            raise ValueError("the gzip body is truncated")
     return data
 
 

@@ -20,13 +20,14 @@ _HEADER = re.compile(
 _KV = re.compile(r"""(\w[\w-]*)=("(?:[^"]*)"|'(?:[^']*)'|\S*)""")
 _HEX = re.compile(r"^(?:[0-9A-F]{2})+$")
 HEX_FIELDS = {"cmd", "comm", "exe", "cwd", "name", "proctitle", "path", "data", "acct"}
+HEX_ARG = re.compile(r"^a\d+$")
 USER_LOGIN_TYPES = {"USER_LOGIN", "USER_AUTH", "USER_ERR", "USER_START", "USER_END"}
 
 
 def _value(key: str, raw: str) -> str:
     if raw[:1] in ('"', "'"):
         return raw[1:-1]
-    if key in HEX_FIELDS and _HEX.match(raw) and len(raw) >= 4:
+    if (key in HEX_FIELDS or HEX_ARG.match(key)) and _HEX.match(raw) and len(raw) >= 4:
         try:
             return bytes.fromhex(raw).decode("utf-8", errors="replace").replace("\x00", " ")
         except ValueError:
@@ -77,9 +78,12 @@ def _to_ecs(doc: dict[str, Any], record_type: str, fields: dict[str, str]) -> No
     if account:
         put(doc, "user.name", account)
         add_related(doc, "user", account)
-    address = ip_or_none(fields.get("addr"))
+    address = ip_or_none(fields.get("addr")) or ip_or_none(fields.get("src"))
     put(doc, "source.ip", address)
     add_related(doc, "ip", address)
+    destination = ip_or_none(fields.get("dst")) or ip_or_none(fields.get("laddr"))
+    put(doc, "destination.ip", destination)
+    add_related(doc, "ip", destination)
     result = fields.get("res") or fields.get("success")
     if result:
         outcome = {
@@ -91,6 +95,15 @@ def _to_ecs(doc: dict[str, Any], record_type: str, fields: dict[str, str]) -> No
             "0": "failure",
         }.get(result, result)
         put(doc, "event.outcome", outcome)
+    if record_type == "EXECVE":
+        args = [
+            fields[f"a{i}"]
+            for i in range(int_or_none(fields.get("argc")) or 0)
+            if f"a{i}" in fields
+        ]
+        put(doc, "process.args", args or None)
+        put(doc, "process.args_count", len(args) or None)
+        put(doc, "process.executable", args[0] if args else None)
     if record_type in USER_LOGIN_TYPES:
         put(doc, "event.category", ["authentication"])
     elif record_type in ("SYSCALL", "EXECVE"):

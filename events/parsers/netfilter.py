@@ -12,7 +12,8 @@ from typing import Any
 
 from .base import add_related, int_or_none, ip_or_none, port_or_none, put
 
-_START = re.compile(r"(?:\[\s*\d+\.\d+\]\s*)?(?P<prefix>.*?)\s*IN=(?P<rest>\S*.*)$")
+# The packet's KEY=value pairs start at the first upper-case key; before it is the prefix.
+_START = re.compile(r"(?:\[\s*\d+\.\d+\]\s*)?(?P<prefix>.*?)\s*(?P<rest>\b[A-Z]+=.*)$")
 _KV = re.compile(r"([A-Z]+)=(\S*)")
 _FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
 DENIED = ("drop", "deny", "reject", "block", "denied", "refuse")
@@ -21,9 +22,9 @@ ALLOWED = ("accept", "allow", "pass", "audit")
 
 def kernel(message: str, doc: dict[str, Any]) -> str | None:
     match = _START.match(message)
-    if not match or "SRC=" not in message:
+    if not match or not ("SRC=" in message or "PROTO=" in message):
         return None
-    fields = dict(_KV.findall("IN=" + match["rest"]))
+    fields = dict(_KV.findall(match["rest"]))
     words = message.split()
     prefix = match["prefix"].strip().strip("[]:").strip()
     put(doc, "event.dataset", "iptables.log")

@@ -35,15 +35,29 @@ _RFC5424 = re.compile(
     r"(?P<msgid>\S+) ?(?P<rest>.*)",
     re.DOTALL,
 )
-_BSD_TS = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
+_BSD_TS = re.compile(r"[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
 _ISO_TS = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
 )
+# Some devices (Ubiquiti, some Cisco) write "facility.severity" between host and tag.
+_FACILITY_LEVEL = re.compile(r"(?P<facility>[a-z0-9]+)\.(?P<level>[a-z]+) ")
 _TAG = re.compile(r"(?P<app>[^\s\[\]:]{1,128})(?:\[(?P<pid>[^\]\s]{1,32})\])?:(?: |$)")
 _SD_ELEMENT = re.compile(r'\[([^\s=\]"]+)((?:\s+[^\s=\]"]+="(?:[^"\\]|\\.)*")*)\s*\]')
 _SD_PARAM = re.compile(r'([^\s=\]"]+)="((?:[^"\\]|\\.)*)"')
 _SD_UNESCAPE = re.compile(r"\\([\"\\\]])")
 
+_LEVEL_NAMES = {
+    "emerg",
+    "alert",
+    "crit",
+    "err",
+    "error",
+    "warn",
+    "warning",
+    "notice",
+    "info",
+    "debug",
+}
 FACILITIES = [
     "kern",
     "user",
@@ -212,6 +226,11 @@ def _rfc3164(text: str, doc: dict[str, Any], context: ParseContext):  # type: ig
         put(doc, "host.hostname", first)
         put(doc, "log.syslog.hostname", first)
         text = after
+    level = _FACILITY_LEVEL.match(text)
+    if level and level["level"] in _LEVEL_NAMES:
+        put(doc, "log.syslog.facility.name", level["facility"])
+        put(doc, "log.syslog.severity.name", level["level"])
+        text = text[level.end() :]
     tag = _TAG.match(text)
     if tag:
         put(doc, "process.name", tag["app"])
