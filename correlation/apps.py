@@ -5,3 +5,8 @@ class CorrelationConfig(AppConfig):
     name = "correlation"
     verbose_name = "Detection and correlation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registered at start-up, so tasks sent by name (from lower apps) resolve in every
+        # process, and eager test runs execute them in-process.
+        from . import tasks  # noqa: F401

@@ -9,6 +9,6 @@ class EventsConfig(AppConfig):
     def ready(self) -> None:
         from socapp.metrics import register_metric_source
 
-        from . import metrics
+        from . import metrics, tasks  # noqa: F401  (tasks: registered at start-up)
 
         register_metric_source("events", metrics.collect)

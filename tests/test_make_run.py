@@ -167,7 +167,7 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         assert "stopping socapp" in out.text
         time.sleep(0.5)
         with pytest.raises(OSError):
-            urllib.request.urlopen(base + "/health", timeout=2)  # noqa: S310
+            urllib.request.urlopen(base + "/health", timeout=2)
         leftovers = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
         assert leftovers.stdout.strip() == "", "processes outlived Ctrl-C"
     finally:

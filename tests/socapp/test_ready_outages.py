@@ -113,7 +113,7 @@ class ThrowawayRedis:
 
 def ready(url: str) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url + "/ready", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(url + "/ready", timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -178,7 +178,7 @@ def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp
 
 def _listening(url: str) -> bool:
     try:
-        urllib.request.urlopen(url + "/health", timeout=2)  # noqa: S310
+        urllib.request.urlopen(url + "/health", timeout=2)
         return True
     except OSError:
         return False
