@@ -92,37 +92,71 @@ def read_lines(lines: Iterable[bytes], log_format: str, first_number: int = 1) -
 
 
 def read_json_document(data: bytes) -> Decoded:
-    """A JSON array of objects, one object, or a CloudTrail ``{"Records": [...]}`` file."""
+    """A JSON array of objects, one object, a CloudTrail ``{"Records": [...]}`` file, or
+    several pretty-printed objects one after the other."""
     decoded = Decoded()
     try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        decoded.rejected.append(Rejected(1, data[:4096], f"not JSON: {exc}"))
-        return decoded
-    for item in _json_records(1, value, data):
-        _add(decoded, item)
+        values = [orjson.loads(data)]
+    except orjson.JSONDecodeError:
+        values, problem = _concatenated(data)
+        if problem:
+            decoded.rejected.append(Rejected(len(values) + 1, data[:4096], problem))
+    number = 1
+    for value in values:
+        for item in _json_records(number, value, data):
+            _add(decoded, item)
+        number += len(value) if isinstance(value, list) else 1
     return decoded
+
+
+def _concatenated(data: bytes) -> tuple[list[Any], str | None]:
+    """JSON values written one after another (``{...}{...}`` or pretty-printed)."""
+    import json
+
+    text, _ = decode_text(data)
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return values, None
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            return values, f"not JSON: {exc}"
+        values.append(value)
 
 
 def _add(decoded: Decoded, item: RawRecord | Rejected) -> None:
     (decoded.rejected if isinstance(item, Rejected) else decoded.records).append(item)  # type: ignore[arg-type]
 
 
-def read_body(data: bytes, log_format: str, content_type: str = "") -> Decoded:
-    """A request body or a file's content, by its media type or its first character."""
-    kind = content_type.split(";", 1)[0].strip().lower()
+def is_json_document(data: bytes) -> bool:
+    """A JSON array, or one object spread over several lines (pretty-printed), as opposed
+    to NDJSON (one object per line)."""
     stripped = data.lstrip()
+    if stripped[:1] == b"[":
+        return True
+    if stripped[:1] != b"{":
+        return False
+    first_line = stripped.split(b"\n", 1)[0]
+    try:
+        orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return True
+    return b'"Records"' in first_line[:4096] and b"\n" not in stripped.strip()
+
+
+def read_body(data: bytes, log_format: str, content_type: str = "") -> Decoded:
+    """A request body or a file's content, by its media type or by its shape."""
+    kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/json" or (
-        not kind.startswith("text/")
+        log_format in JSON_FORMATS | {"zeek"}
         and kind != "application/x-ndjson"
-        and log_format in JSON_FORMATS
-        and stripped[:1] == b"["
-    ):
-        return read_json_document(data)
-    if (
-        log_format in ("json", "cloudtrail")
-        and stripped[:1] == b"{"
-        and b'"Records"' in data[:4096]
+        and not kind.startswith("text/")
+        and is_json_document(data)
     ):
         return read_json_document(data)
     return read_lines(data.splitlines(), log_format)

@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
+from . import access, cef, cloudtrail, jsonlog, leef, suricata, syslog, windows, zeek
 from .base import ParseContext, ParsedEvent, Parser, RawRecord, Rejected
-from .syslog import parse as parse_syslog
 
 PARSERS: dict[str, Parser] = {
-    "syslog": parse_syslog,
+    "syslog": syslog.parse,
+    "cef": cef.parse,
+    "leef": leef.parse,
+    "json": jsonlog.parse,
+    "suricata": suricata.parse,
+    "zeek": zeek.parse,
+    "access": access.parse,
+    "windows": windows.parse,
+    "cloudtrail": cloudtrail.parse,
 }
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .base import ParseContext, ParsedEvent, RecordError, add_related, int_or_none, ip_or_none, put
+from .base import (
+    ParseContext,
+    ParsedEvent,
+    RecordError,
+    add_related,
+    int_or_none,
+    ip_or_none,
+    put,
+    tidy,
+)
 from .timestamps import from_epoch
 
 _HEADER = re.compile(
@@ -55,6 +64,7 @@ def parse_record(line: str, context: ParseContext) -> ParsedEvent:
     _to_ecs(doc, record_type, fields)
     put(doc, "auditd.log.sequence", int(match["seq"]))
     put(doc, "message", match["body"])
+    tidy(doc)
     return ParsedEvent(
         timestamp=from_epoch(match["ts"]),
         event_type=f"auditd_{record_type.lower()}",

@@ -122,6 +122,8 @@ def per_record(
 
     def parse(records: Iterable[RawRecord], context: ParseContext) -> Iterator[ParseResult]:
         for record in records:
+            if isinstance(record.data, str) and not record.data.strip():
+                continue  # blank lines carry nothing
             try:
                 result = parse_one(record, context)
             except RecordError as exc:
@@ -131,6 +133,7 @@ def per_record(
                 continue
             for event in result if isinstance(result, list) else [result]:
                 event.number = record.number
+                tidy(event.fields)
                 yield event
 
     return parse
@@ -176,6 +179,17 @@ def add_related(doc: dict[str, Any], kind: str, *values: Any) -> None:
     for value in values:
         if value not in (None, "", "-") and value not in found:
             found.append(value)
+
+
+def tidy(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty ``related.*`` lists (and ``related`` itself when nothing is left)."""
+    related = doc.get("related")
+    if isinstance(related, dict):
+        for key in [k for k, v in related.items() if not v]:
+            del related[key]
+        if not related:
+            del doc["related"]
+    return doc
 
 
 def keep_originals(doc: dict[str, Any], originals: dict[str, Any], namespace: str) -> None:

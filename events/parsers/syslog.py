@@ -24,6 +24,7 @@ from .base import (
     add_related,
     int_or_none,
     put,
+    tidy,
 )
 from .timestamps import parse_bsd, parse_iso
 
@@ -185,10 +186,17 @@ def _rfc5424(header: re.Match, doc: dict[str, Any], context: ParseContext):  # t
     if rest.startswith("-"):
         message = rest[2:] if rest.startswith("- ") else rest[1:]
     elif rest.startswith("["):
-        structured, message = _structured_data(rest)
-        put(doc, "log.syslog.structured_data", structured)
+        try:
+            structured, message = _structured_data(rest)
+            put(doc, "log.syslog.structured_data", structured)
+        except RecordError as exc:
+            # Some devices (Check Point, for one) write their own bracketed syntax here. The
+            # message is still worth keeping whole and searchable; say why it is unparsed.
+            message = rest
+            put(doc, "tags", ["syslog_structured_data_unparsed"])
+            put(doc, "error.message", str(exc))
     else:
-        raise RecordError("RFC 5424 message without STRUCTURED-DATA ('-' or '[...]')")
+        message = rest  # a missing SD field: keep the rest as the message
     return timestamp, message.lstrip("\ufeff")
 
 
@@ -273,11 +281,7 @@ def _finish(
         handler = syslog_programs.pam
     if handler is not None:
         event_type = handler(message, doc) or event_type
-    if not doc["related"]["hosts"]:
-        del doc["related"]["hosts"]
-    if not doc["related"]:
-        del doc["related"]
-    return ParsedEvent(timestamp=timestamp, event_type=event_type, fields=doc, raw=line)
+    return ParsedEvent(timestamp=timestamp, event_type=event_type, fields=tidy(doc), raw=line)
 
 
 def syslog_hostname(line: str) -> str | None:

@@ -215,6 +215,17 @@ def test_escaped_structured_data_and_a_nil_timestamp():
     assert event.fields["log"]["syslog"]["structured_data"]["meta"]["note"] == 'say "hi" ] ok'
 
 
+def test_device_specific_structured_data_is_kept_as_the_message():
+    line = (
+        '<134>1 2020-03-30T07:20:35Z gw-da58d3 CheckPoint 7776 - [action:"Accept"; '
+        'flags:"444676"; ifdir:"outbound"]'
+    )
+    event = parse_one("syslog", line)
+    assert event.fields["message"].startswith('[action:"Accept"')
+    assert event.fields["tags"] == ["syslog_structured_data_unparsed"]
+    assert event.fields["host"]["hostname"] == "gw-da58d3"
+
+
 def test_a_year_less_timestamp_takes_the_year_before_receipt():
     new_year = datetime(2027, 1, 1, 0, 5, tzinfo=UTC)
     event = parse_one("syslog", "Dec 31 23:59:00 h app: late line", received_at=new_year)
@@ -248,7 +259,6 @@ def test_continuation_lines_join_their_message():
     [
         ("just some words", "no <PRI> and no timestamp"),
         ("<999>1 2003-10-11T22:14:15Z h a - - - x", "out of range"),
-        ("<14>1 2003-10-11T22:14:15Z h a - - [unterminated x", "STRUCTURED-DATA"),
     ],
 )
 def test_what_is_not_syslog_is_rejected_with_a_reason(line, reason):  # type: ignore[no-untyped-def]

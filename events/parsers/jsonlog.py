@@ -1,0 +1,216 @@
+"""``json``: one JSON object per event, ECS-shaped or not.
+
+ECS-shaped input (``@timestamp``, ``event``/``source``/... objects, or dotted keys such as
+``"source.ip"``) is kept as is, dotted keys expanded. Anything else keeps its own field
+names, and the usual suspects (``src_ip``, ``user``, ``timestamp``, ...) are also copied to
+their ECS places so searches and pivots work the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from .base import (
+    ECS_ROOTS,
+    ParseContext,
+    ParsedEvent,
+    RawRecord,
+    RecordError,
+    add_related,
+    get,
+    ip_or_none,
+    per_record,
+    port_or_none,
+    put,
+)
+from .timestamps import from_epoch, parse_iso
+
+TIME_KEYS = (
+    "@timestamp",
+    "timestamp",
+    "time",
+    "ts",
+    "eventTime",
+    "event_time",
+    "datetime",
+    "date",
+    "created_at",
+    "createdAt",
+    "EventTime",
+    "TimeCreated",
+)
+ALIASES = {
+    "source.ip": (
+        "src_ip",
+        "srcip",
+        "source_ip",
+        "src",
+        "client_ip",
+        "clientip",
+        "remote_addr",
+        "SourceAddress",
+        "SourceIp",
+    ),
+    "destination.ip": (
+        "dest_ip",
+        "dst_ip",
+        "dstip",
+        "destination_ip",
+        "dst",
+        "server_ip",
+        "DestAddress",
+        "DestinationIp",
+    ),
+    "source.port": ("src_port", "srcport", "sport", "source_port", "SourcePort"),
+    "destination.port": (
+        "dest_port",
+        "dst_port",
+        "dstport",
+        "dport",
+        "destination_port",
+        "DestPort",
+        "DestinationPort",
+    ),
+    "user.name": ("user", "username", "user_name", "userName", "UserName", "account"),
+    "host.name": ("host", "hostname", "Hostname", "computer", "Computer"),
+    "message": ("msg", "Message", "log"),
+    "network.transport": ("proto", "protocol", "transport"),
+    "url.original": ("url", "uri", "request_uri"),
+    "http.request.method": ("method", "http_method", "request_method"),
+    "user_agent.original": ("user_agent", "useragent", "http_user_agent"),
+}
+TYPE_KEYS = ("event.action", "event_type", "eventName", "type", "action", "EventID")
+
+
+def as_object(record: RawRecord) -> dict[str, Any]:
+    if isinstance(record.data, dict):
+        return record.data
+    try:
+        value = orjson.loads(record.data)
+    except orjson.JSONDecodeError as exc:
+        raise RecordError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise RecordError("expected a JSON object")
+    return value
+
+
+def expand_dotted(value: dict[str, Any]) -> dict[str, Any]:
+    """``{"source.ip": x}`` as ``{"source": {"ip": x}}`` (nested objects merged)."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        item = expand_dotted(item) if isinstance(item, dict) else item
+        if "." in key and not key.startswith(".") and not key.endswith("."):
+            head, rest = key.split(".", 1)
+            existing = out.get(head)
+            nested = expand_dotted({rest: item})
+            if isinstance(existing, dict):
+                _merge(existing, nested)
+            elif existing is None:
+                out[head] = nested
+            else:
+                out[key] = item
+        elif isinstance(item, dict) and isinstance(out.get(key), dict):
+            _merge(out[key], item)
+        else:
+            out[key] = item
+    return out
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def timestamp_of(value: Any, context: ParseContext) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return from_epoch(value)
+    if isinstance(value, str) and value:
+        text = value.strip()
+        if text.replace(".", "", 1).isdigit():
+            return from_epoch(float(text))
+        try:
+            return parse_iso(
+                text.replace(" ", "T", 1) if "T" not in text else text, context.time_zone
+            )
+        except ValueError:
+            return None
+    if isinstance(value, dict):  # {"#attributes": {"SystemTime": ...}} and the like
+        for inner in value.values():
+            found = timestamp_of(inner, context)
+            if found:
+                return found
+    return None
+
+
+def find_timestamp(
+    doc: dict[str, Any], original: dict[str, Any], context: ParseContext
+) -> datetime | None:
+    for key in TIME_KEYS:
+        for source in (original, doc):
+            if key in source:
+                found = timestamp_of(source[key], context)
+                if found:
+                    return found
+    return None
+
+
+def _promote(doc: dict[str, Any], original: dict[str, Any]) -> None:
+    for ecs_name, candidates in ALIASES.items():
+        if get(doc, ecs_name) is not None:
+            continue
+        for key in candidates:
+            value = original.get(key)
+            if value in (None, "", "-") or isinstance(value, dict | list):
+                continue
+            if ecs_name.endswith(".ip"):
+                value = ip_or_none(str(value))
+            elif ecs_name.endswith(".port"):
+                value = port_or_none(value)
+            elif ecs_name == "network.transport":
+                value = str(value).lower()
+            elif not isinstance(value, str):
+                value = str(value)
+            if value is not None:
+                put(doc, ecs_name, value)
+                break
+
+
+def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
+    original = as_object(record)
+    expanded = expand_dotted(original)
+    doc: dict[str, Any] = {}
+    for key, value in expanded.items():
+        if key in ECS_ROOTS and (
+            isinstance(value, dict) or key in ("@timestamp", "message", "tags")
+        ):
+            doc[key] = value
+        elif key in ECS_ROOTS:
+            doc.setdefault("json", {})[key] = value  # a non-ECS value under an ECS name
+        else:
+            doc[key] = value
+    _promote(doc, original)
+    event = doc.setdefault("event", {})
+    if isinstance(event, dict):
+        event.setdefault("kind", "event")
+        event.setdefault("dataset", "json")
+    add_related(doc, "ip", get(doc, "source.ip"), get(doc, "destination.ip"))
+    add_related(doc, "user", get(doc, "user.name"))
+    event_type = "json"
+    for key in TYPE_KEYS:
+        value = get(doc, key) if "." in key else original.get(key)
+        if isinstance(value, str | int) and str(value):
+            event_type = str(value)
+            break
+    raw = record.data if isinstance(record.data, str) else orjson.dumps(original).decode()
+    return ParsedEvent(
+        timestamp=find_timestamp(doc, original, context), event_type=event_type, fields=doc, raw=raw
+    )
+
+
+parse = per_record(_parse)
