@@ -173,7 +173,7 @@ def file_ingest(
                 transport=transport,
                 log_format=fmt,
                 idempotency_key=chunk.key,
-                digest=chunk.key,
+                digest=hashlib.sha256(chunk.key.encode()).hexdigest(),
                 size=chunk.size,
             )
             report.add(result, chunk.size)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -91,12 +92,18 @@ def _replay(source: Source, key: str, digest: str) -> IngestResult | None:
 
 _type_ids: dict[str, Any] = {}
 _type_lock = threading.Lock()
+_types_loaded = time.monotonic()
+TYPE_CACHE_SECONDS = 300.0  # an admin may delete or rename a type
 _CATEGORIES = set(EventCategory.values)
 
 
 def event_type_id(name: str, category: str | None) -> Any:
     """The EventType row for ``name``, made on first sight (outside any transaction)."""
+    global _types_loaded
     with _type_lock:
+        if time.monotonic() - _types_loaded > TYPE_CACHE_SECONDS:
+            _type_ids.clear()
+            _types_loaded = time.monotonic()
         if name in _type_ids:
             return _type_ids[name]
     chosen = category if category in _CATEGORIES else EventCategory.OTHER
@@ -327,11 +334,13 @@ class ReprocessReport:
 
 
 def quarantine_reprocess(*, records: Any, actor: Any, now: datetime) -> ReprocessReport:
-    """Run quarantined records through their source's parser again (after a fix).
+    """Run quarantined records through their source's parser again: after a parser fix,
+    or after correcting the source (a wrong format, a wrong time zone).
 
-    Each source's records go in as one new batch; what parses is stored, what still
-    fails is quarantined anew with today's reason, and the old rows are marked
-    reprocessed either way, so the quarantine shows only what is still a problem.
+    The source's *current* format is used. Each source's records go in as one new batch;
+    what parses is stored, what still fails is quarantined anew with today's reason, and
+    the old rows are marked reprocessed either way, so the quarantine shows only what is
+    still a problem.
     """
     from socapp.audit import audit_record
 
@@ -343,13 +352,13 @@ def quarantine_reprocess(*, records: Any, actor: Any, now: datetime) -> Reproces
         by_source.setdefault(record.source_id, []).append(record)
     for rows in by_source.values():
         source = rows[0].source
-        decoded = read_lines([bytes(r.raw) for r in rows], rows[0].parser)
+        decoded = read_lines([bytes(r.raw) for r in rows], source.format)
         result = events_ingest(
             source=source,
             records=decoded.records,
             rejected=decoded.rejected,
             transport="reprocess",
-            log_format=rows[0].parser,
+            log_format=source.format,
         )
         QuarantinedRecord.objects.filter(pk__in=[r.pk for r in rows]).update(reprocessed_at=now)
         report.attempted += len(rows)

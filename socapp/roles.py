@@ -47,6 +47,7 @@ def _view(models: tuple[str, ...]) -> set[str]:
 READ_SOC_DATA = _view(SOC_DATA_MODELS) | {"auth.view_user"}
 
 ANALYST_PERMS = READ_SOC_DATA | {
+    "events.add_ingestbatch",  # upload a log file for an investigation
     "incidents.change_alert",
     "incidents.add_incident",
     "incidents.change_incident",
@@ -65,6 +66,7 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
 }
 
 INTEGRATION_PERMS = READ_SOC_DATA | {
+    "events.add_ingestbatch",
     "incidents.change_alert",
     "incidents.add_incident",
     "incidents.change_incident",

@@ -31,6 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():  # type: ignore[no-untyped-def]
+    """Caches that outlive a test's rolled-back transaction must not carry ids from it."""
+    from events.ingest import forget_event_types
+
+    forget_event_types()
+    yield
+    forget_event_types()
+
+
 @pytest.fixture
 def reference_data(db) -> None:  # type: ignore[no-untyped-def]
     """Severities, roles and the default team, as `manage.py bootstrap` makes them.
