@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -46,6 +47,14 @@ def project_copy(dest: Path) -> Path:
             shutil.copy2(src, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 class Output:
@@ -141,6 +150,8 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         assert analyst.login("analyst", creds["analyst"])[1] == base + "/"
 
         # The syslog listener takes a message, and the analyst finds it through the API.
+        # (It may still be starting when the web banner appears: wait for its port.)
+        wait_until(lambda: _accepts(syslog_port), timeout=30, what="the syslog listener")
         subprocess.run(
             [
                 "logger",
