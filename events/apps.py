@@ -12,3 +12,4 @@ class EventsConfig(AppConfig):
         from . import metrics, tasks  # noqa: F401  (tasks: registered at start-up)
 
         register_metric_source("events", metrics.collect)
+        register_metric_source("ingestion", metrics.collect_ingestion)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.cache import cache
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from .partitions import PARTITIONED_TABLES, list_partitions
 from .tasks import SUMMARY_REFRESHED_KEY
@@ -32,3 +32,53 @@ def collect() -> Iterable[Metric]:
             "When hourly_event_summary was last refreshed.",
             value=refreshed,
         )
+
+
+def collect_ingestion() -> Iterable[Metric]:
+    from .models import IngestBatch, Source
+    from .syslogd.server import STATS_KEY
+
+    events = CounterMetricFamily(
+        "socapp_source_records",
+        "Records received per source, by what became of them.",
+        labels=["source", "outcome"],
+    )
+    received = CounterMetricFamily(
+        "socapp_source_bytes", "Bytes received per source.", labels=["source"]
+    )
+    seen = GaugeMetricFamily(
+        "socapp_source_last_seen_timestamp_seconds",
+        "When each source last sent anything.",
+        labels=["source"],
+    )
+    for name, accepted, duplicates, quarantined, size, last_seen in Source.objects.values_list(
+        "name",
+        "accepted_count",
+        "duplicate_count",
+        "quarantined_count",
+        "bytes_received",
+        "last_seen",
+    ):
+        events.add_metric([name, "accepted"], accepted)
+        events.add_metric([name, "duplicate"], duplicates)
+        events.add_metric([name, "quarantined"], quarantined)
+        received.add_metric([name], size)
+        if last_seen is not None:
+            seen.add_metric([name], last_seen.timestamp())
+    yield events
+    yield received
+    yield seen
+    yield GaugeMetricFamily(
+        "socapp_uncorrelated_batches",
+        "Committed ingest batches the correlation worker has not confirmed yet.",
+        value=IngestBatch.objects.filter(correlated_at__isnull=True).count(),
+    )
+    syslog = CounterMetricFamily(
+        "socapp_syslog_messages",
+        "Syslog listener counts (all listener processes), by what happened.",
+        labels=["outcome"],
+    )
+    client = cache._cache.get_client(write=False)
+    for name, value in (client.hgetall(cache.make_key(STATS_KEY)) or {}).items():
+        syslog.add_metric([name.decode() if isinstance(name, bytes) else name], float(value))
+    yield syslog

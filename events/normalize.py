@@ -8,7 +8,9 @@ from typing import Any
 
 import orjson
 
-from .parsers.base import ParsedEvent, get, ip_or_none, port_or_none
+from socapp.ids import uuid7
+
+from .parsers.base import ParsedEvent, ip_or_none, port_or_none
 from .services import EventRecord
 
 # Timestamps further in the future than this (clock skew) or before 1970 are not
@@ -52,39 +54,55 @@ def json_for_postgres(document: dict[str, Any]) -> bytes:
     return encoded
 
 
+def _side(fields: dict[str, Any], name: str) -> tuple[str | None, int | None]:
+    side = fields.get(name)
+    if type(side) is not dict:
+        return None, None
+    return ip_or_none(side.get("ip")), port_or_none(side.get("port"))
+
+
 def to_record(
-    event: ParsedEvent, *, received_at: datetime, event_type_id: Any = None, batch_id: Any = None
+    event: ParsedEvent,
+    *,
+    received_at: datetime,
+    event_type_id: Any = None,
+    batch_id: Any = None,
+    received_iso: str | None = None,
 ) -> EventRecord:
+    """``received_iso`` is ``received_at`` already formatted (a batch shares one)."""
     fields = event.fields
     moment, replaced = settle_timestamp(event.timestamp, received_at)
     fields["@timestamp"] = _iso(moment)
-    fields.setdefault("event", {})
-    if isinstance(fields["event"], dict):
-        fields["event"].setdefault("kind", "event")
-        fields["event"]["ingested"] = _iso(received_at)
+    event_object = fields.get("event")
+    if type(event_object) is not dict:
+        if event_object is not None:
+            fields.setdefault("socapp", {})["event"] = event_object  # not ECS-shaped: keep it
+        event_object = fields["event"] = {}
+    event_object.setdefault("kind", "event")
+    event_object["ingested"] = received_iso or _iso(received_at)
     if replaced:
         fields.setdefault("socapp", {})["claimed_timestamp"] = _iso(event.timestamp)  # type: ignore[arg-type]
         tags = fields.get("tags") if isinstance(fields.get("tags"), list) else []
         fields["tags"] = [*tags, "timestamp_replaced"]
-    transport = get(fields, "network.transport") or get(fields, "network.protocol") or ""
+    network = fields.get("network")
+    transport = (
+        (network.get("transport") or network.get("protocol") or "") if type(network) is dict else ""
+    )
+    source_ip, source_port = _side(fields, "source")
+    dest_ip, dest_port = _side(fields, "destination")
+    raw = event.raw
     return EventRecord(
-        event_id=_new_id(moment),
+        event_id=uuid7(),
         event_time=moment,
         event_type=event.event_type[:100],
         normalized_data=fields,
-        raw_data=event.raw.replace(NUL, "\ufffd") if NUL in event.raw else event.raw,
-        source_ip=ip_or_none(get(fields, "source.ip")),
-        dest_ip=ip_or_none(get(fields, "destination.ip")),
-        source_port=port_or_none(get(fields, "source.port")),
-        dest_port=port_or_none(get(fields, "destination.port")),
+        raw_data=raw.replace(NUL, "\ufffd") if NUL in raw else raw,
+        source_ip=source_ip,
+        dest_ip=dest_ip,
+        source_port=source_port,
+        dest_port=dest_port,
         protocol=str(transport)[:20].lower(),
         event_type_id=event_type_id,
         batch_id=batch_id,
         dedupe_key=event.dedupe_key[:200] if event.dedupe_key else None,
     )
-
-
-def _new_id(moment: datetime):  # type: ignore[no-untyped-def]
-    from socapp.ids import uuid7
-
-    return uuid7()

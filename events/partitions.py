@@ -198,6 +198,16 @@ def _create_ranges(table: PartitionedTable, ranges: set[tuple[datetime, datetime
     return created
 
 
+def partition_covering(table: PartitionedTable, moment: datetime) -> Partition | None:
+    """The partition this process knows of that covers ``moment`` (no query unless the
+    cached list is stale)."""
+    known = _cached_partitions(table)
+    if known is None:
+        known = list_partitions(table)
+        _remember(table, known)
+    return next((part for part in known if part.covers(moment)), None)
+
+
 def ensure_partitions(
     table: PartitionedTable, moments: Iterable[datetime], interval: str | None = None
 ) -> list[str]:

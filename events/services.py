@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+import psycopg
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -19,7 +20,7 @@ from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
 
 from .models import Source
-from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions
+from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions, partition_covering
 
 EVENT_COLUMNS = (
     "event_id", "event_time", "source_ip", "dest_ip", "source_port", "dest_port", "protocol",
@@ -101,6 +102,112 @@ def events_write(*, source_id: Any, records: Sequence[EventRecord]) -> WriteResu
             stored += _write_deduplicated(cursor, source_id, keyed)
         _copy_attributes(cursor, ordered)
     return WriteResult(stored_ids=stored, duplicates=len(keyed) - (len(stored) - len(plain)))
+
+
+class StreamingWriter:
+    """COPY events into ``events`` while they are still being parsed, in the caller's
+    transaction.
+
+    The database works on the rows already sent while Python parses the next ones, so
+    the two cores overlap instead of taking turns (parse everything, then COPY). Rows go
+    straight into ``events``, natural keys included: a key already stored for this source
+    (an overlapping re-send, rare) makes the COPY fail on the unique constraint, and then
+    the batch is written again through the de-duplicating path of ``events_write``.
+    Repeats of a key inside the batch are dropped as they arrive. A row whose time no
+    known partition covers ends the COPY, gets its partition, and a new COPY carries on
+    (a new statement sees the new partition).
+    """
+
+    def __init__(self, source_id: Any) -> None:
+        self.source_id = source_id
+        self.records: list[EventRecord] = []
+        self.in_batch_duplicates = 0
+        self._partition: Any = None  # the last partition written to: usually the next one
+        self._keys: set[tuple[str, datetime]] = set()
+        self._cursor: Any = None
+        self._copy: Any = None
+        self._copy_context: Any = None
+        self._savepoint: Any = None
+        self._conflict = False  # a stored key was hit: only collect, rewrite at the end
+
+    def __enter__(self) -> StreamingWriter:
+        self._savepoint = transaction.atomic()
+        self._savepoint.__enter__()
+        self._cursor = connection.cursor()
+        return self
+
+    def _open(self) -> None:
+        self._copy_context = self._cursor.cursor.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN")
+        self._copy = self._copy_context.__enter__()
+
+    def _close(self) -> None:
+        """End the current COPY; a natural-key conflict switches to collecting only."""
+        if self._copy_context is None:
+            return
+        context, self._copy_context, self._copy = self._copy_context, None, None
+        try:
+            context.__exit__(None, None, None)
+        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            self._conflict = True
+            self._savepoint.__exit__(type(exc), exc, exc.__traceback__)
+
+    def add(self, record: EventRecord) -> None:
+        if record.dedupe_key is not None:
+            key = (record.dedupe_key, record.event_time)
+            if key in self._keys:
+                self.in_batch_duplicates += 1
+                return
+            self._keys.add(key)
+        self.records.append(record)
+        if self._conflict:
+            return
+        if self._partition is None or not self._partition.covers(record.event_time):
+            self._partition = partition_covering(EVENTS, record.event_time)
+            if self._partition is None:
+                self._close()  # a new COPY statement will see the new partition
+                ensure_partitions(EVENTS, [record.event_time])
+                self._partition = partition_covering(EVENTS, record.event_time)
+                if self._conflict:
+                    return
+        if self._copy is None:
+            self._open()
+        try:
+            self._copy.write_row(_row(self.source_id, record))
+        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            # The server may report the conflict while rows are still being sent.
+            self._copy_context = self._copy = None
+            self._conflict = True
+            self._savepoint.__exit__(type(exc), exc, exc.__traceback__)
+
+    def finish(self) -> WriteResult:
+        """End the COPY; after a natural-key conflict, write again without duplicates."""
+        try:
+            self._close()
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self._cursor.close()
+        if self._conflict:
+            result = events_write(source_id=self.source_id, records=self.records)
+            return WriteResult(
+                stored_ids=result.stored_ids,
+                duplicates=result.duplicates + self.in_batch_duplicates,
+            )
+        self._savepoint.__exit__(None, None, None)
+        if any(r.attributes for r in self.records):
+            ensure_partitions(EVENT_ATTRIBUTES, [r.event_time for r in self.records])
+            with connection.cursor() as cursor:
+                _copy_attributes(cursor, self.records)
+        return WriteResult(
+            stored_ids=[r.event_id for r in self.records], duplicates=self.in_batch_duplicates
+        )
+
+    def abort(self, exc: BaseException) -> None:
+        """Give up: roll back what this writer sent (the caller re-raises ``exc``)."""
+        self._copy_context = self._copy = None
+        if not self._conflict:
+            self._savepoint.__exit__(type(exc), exc, exc.__traceback__)
+        self._cursor.close()
 
 
 def _write_deduplicated(cursor: Any, source_id: Any, records: Sequence[EventRecord]) -> list:

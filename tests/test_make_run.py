@@ -132,8 +132,14 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
             )
         )
         assert set(creds) == {"admin", "analyst"}
-        for name in ("web", "worker", "beat", "syslog"):
-            assert f"{name:>6} | " in out.text
+        # Every process speaks (the web may answer before the worker has said a word).
+        wait_until(
+            lambda: all(
+                f"{name:>6} | " in out.text for name in ("web", "worker", "beat", "syslog")
+            ),
+            timeout=60,
+            what="output from web, worker, beat and syslog",
+        )
 
         base = f"http://127.0.0.1:{port}"
         status, url, page = Browser(base).get("/")

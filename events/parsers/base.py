@@ -8,6 +8,7 @@ with the reason. It never touches the database; the ingest service stores what i
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -150,15 +151,28 @@ def raw_of(record: RawRecord) -> str:
 # ---- building documents ---------------------------------------------------------------
 
 
+_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def _split(path: str) -> tuple[tuple[str, ...], str]:
+    """``"a.b.c"`` -> ``(("a", "b"), "c")``, remembered: the same few hundred paths are
+    written millions of times."""
+    split = _PATHS.get(path)
+    if split is None:
+        *parents, leaf = path.split(".")
+        split = _PATHS[path] = (tuple(parents), leaf)
+    return split
+
+
 def put(doc: dict[str, Any], path: str, value: Any) -> None:
     """``put(d, "source.ip", v)`` sets ``d["source"]["ip"]``; empty values are skipped."""
     if value is None or value == "" or value == []:
         return
-    *parents, leaf = path.split(".")
+    parents, leaf = _split(path)
     node = doc
     for key in parents:
         child = node.get(key)
-        if not isinstance(child, dict):
+        if type(child) is not dict:
             child = node[key] = {}
         node = child
     node[leaf] = value
@@ -204,10 +218,18 @@ def keep_originals(doc: dict[str, Any], originals: dict[str, Any], namespace: st
             doc[key] = value
 
 
+# A dotted quad without leading zeros is already in canonical form: no need to ask ipaddress.
+_IPV4 = re.compile(
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+)
+
+
 def ip_or_none(value: Any) -> str | None:
     """A normalized IP address, or None for anything that is not one ("-", hostnames)."""
     if not isinstance(value, str) or not value:
         return None
+    if _IPV4.fullmatch(value):
+        return value
     text = value.strip().strip("[]")
     if "%" in text:  # IPv6 zone id
         text = text.split("%", 1)[0]

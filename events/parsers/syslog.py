@@ -21,7 +21,6 @@ from .base import (
     RawRecord,
     RecordError,
     Rejected,
-    add_related,
     int_or_none,
     put,
     tidy,
@@ -152,11 +151,22 @@ def _put_priority(doc: dict[str, Any], priority: int) -> None:
     if priority > 191:
         raise RecordError(f"PRI {priority} is out of range (0-191)")
     facility, severity = divmod(priority, 8)
-    put(doc, "log.syslog.priority", priority)
-    put(doc, "log.syslog.facility.code", facility)
-    put(doc, "log.syslog.facility.name", FACILITIES[facility])
-    put(doc, "log.syslog.severity.code", severity)
-    put(doc, "log.syslog.severity.name", SEVERITIES[severity])
+    doc.setdefault("log", {})["syslog"] = {
+        "priority": priority,
+        "facility": {"code": facility, "name": FACILITIES[facility]},
+        "severity": {"code": severity, "name": SEVERITIES[severity]},
+    }
+
+
+def _syslog(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ``log.syslog`` object of ``doc`` (made when missing)."""
+    log = doc.get("log")
+    if log is None:
+        log = doc["log"] = {}
+    syslog = log.get("syslog")
+    if syslog is None:
+        syslog = log["syslog"] = {}
+    return syslog
 
 
 def _looks_like_rfc5424_time(value: str) -> bool:
@@ -215,37 +225,48 @@ def _structured_data(text: str) -> tuple[dict[str, dict[str, str]], str]:
 
 def _rfc3164(text: str, doc: dict[str, Any], context: ParseContext):  # type: ignore[no-untyped-def]
     timestamp = None
-    iso = _ISO_TS.match(text)
-    bsd = None if iso else _BSD_TS.match(text)
+    bsd = _BSD_TS.match(text)
+    iso = None if bsd else _ISO_TS.match(text)
     try:
-        if iso:
+        if bsd:
+            timestamp = parse_bsd(bsd.group(0), context.time_zone, context.received_at)
+            text = text[bsd.end() :].lstrip(" ")
+        elif iso:
             timestamp = parse_iso(
                 iso.group(0).replace(" ", "T", 1).replace(",", "."), context.time_zone
             )
             text = text[iso.end() :].lstrip(" ")
-        elif bsd:
-            timestamp = parse_bsd(bsd.group(0), context.time_zone, context.received_at)
-            text = text[bsd.end() :].lstrip(" ")
     except ValueError as exc:
         raise RecordError(f"bad timestamp: {exc}") from exc
     # HOSTNAME is optional in practice: if the first word is already a TAG, there is none.
-    first, _, after = text.partition(" ")
-    if timestamp is not None and first and not _TAG.match(text) and not first.endswith(":"):
-        put(doc, "host.hostname", first)
-        put(doc, "log.syslog.hostname", first)
-        text = after
-    level = _FACILITY_LEVEL.match(text)
-    if level and level["level"] in _LEVEL_NAMES:
-        put(doc, "log.syslog.facility.name", level["facility"])
-        put(doc, "log.syslog.severity.name", level["level"])
-        text = text[level.end() :]
     tag = _TAG.match(text)
+    if timestamp is not None and tag is None:
+        first, _, after = text.partition(" ")
+        if first and not first.endswith(":"):
+            doc["host"] = {"hostname": first}
+            _syslog(doc)["hostname"] = first
+            text = after
+            tag = _TAG.match(text)
+    if tag is None:
+        level = _FACILITY_LEVEL.match(text)
+        if level and level["level"] in _LEVEL_NAMES:
+            syslog = _syslog(doc)
+            syslog.setdefault("facility", {})["name"] = level["facility"]
+            syslog.setdefault("severity", {})["name"] = level["level"]
+            text = text[level.end() :]
+            tag = _TAG.match(text)
     if tag:
-        put(doc, "process.name", tag["app"])
-        put(doc, "log.syslog.appname", tag["app"])
-        if tag["pid"]:
-            put(doc, "process.pid", int_or_none(tag["pid"]))
-            put(doc, "log.syslog.procid", tag["pid"])
+        app = tag["app"]
+        process: dict[str, Any] = {"name": app}
+        syslog = _syslog(doc)
+        syslog["appname"] = app
+        pid = tag["pid"]
+        if pid:
+            number = int_or_none(pid)
+            if number is not None:
+                process["pid"] = number
+            syslog["procid"] = pid
+        doc["process"] = process
         text = text[tag.end() :]
     return timestamp, text
 
@@ -271,10 +292,13 @@ def _finish(
     doc: dict[str, Any], timestamp: Any, message: str, line: str, context: ParseContext
 ) -> ParsedEvent:
     message = message.strip()
-    put(doc, "message", message)
-    host = doc.get("host", {}).get("hostname")
-    add_related(doc, "hosts", host)
-    program = (doc.get("process", {}).get("name") or "").lower()
+    if message:
+        doc["message"] = message
+    host = doc.get("host")
+    if host and host.get("hostname"):
+        doc["related"] = {"hosts": [host["hostname"]]}
+    process = doc.get("process")
+    program = process["name"].lower() if process else ""
     event_type = "syslog"
     handler = PROGRAM_PARSERS.get(program)
     if handler is None and "pam_" in message:

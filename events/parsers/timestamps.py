@@ -65,8 +65,22 @@ def resolve_year(
     raise ValueError(f"no year makes {month}/{day} a real date before {received_at:%Y-%m-%d}")
 
 
+_bsd_cache: dict[tuple, datetime] = {}
+
+
 def parse_bsd(text: str, zone: tzinfo, received_at: datetime) -> datetime:
-    """``Mmm dd hh:mm:ss[.ffffff]``, with the year rule above."""
+    """``Mmm dd hh:mm:ss[.ffffff]``, with the year rule above. Remembered per day of
+    receipt: a busy sender repeats the same second many times."""
+    key = (text, zone, received_at.date())
+    cached = _bsd_cache.get(key)
+    if cached is None:
+        if len(_bsd_cache) > 50_000:
+            _bsd_cache.clear()
+        cached = _bsd_cache[key] = _parse_bsd(text, zone, received_at)
+    return cached
+
+
+def _parse_bsd(text: str, zone: tzinfo, received_at: datetime) -> datetime:
     match = _BSD.fullmatch(text.strip())
     if not match:
         raise ValueError(f"not a BSD timestamp: {text!r}")

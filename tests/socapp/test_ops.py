@@ -92,3 +92,22 @@ def test_home_shows_the_queue_to_a_role_and_a_hint_without_one(analyst_a, nobody
     assert "<script>alert(1)" not in page
     client.force_login(nobody)
     assert "No role yet" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_ingestion_figures_are_in_the_metrics():
+    from events.ingest import events_ingest
+    from events.parsers import RawRecord
+    from tests.factories import SourceFactory
+
+    source = SourceFactory(name="metrics-fw", format="syslog")
+    events_ingest(
+        source=source,
+        transport="api",
+        records=[RawRecord(1, "<13>Nov 28 04:03:59 h app: one"), RawRecord(2, "not syslog")],
+    )
+    body = Client().get("/metrics").content.decode()
+    assert 'socapp_source_records_total{outcome="accepted",source="metrics-fw"} 1.0' in body
+    assert 'socapp_source_records_total{outcome="quarantined",source="metrics-fw"} 1.0' in body
+    assert "socapp_uncorrelated_batches" in body
+    assert 'socapp_metric_source_up{source="ingestion"} 1.0' in body

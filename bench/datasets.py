@@ -1,0 +1,99 @@
+"""Synthetic but realistic ingest loads, built from the shared real samples.
+
+- sshd: RFC 3164 sshd lines (failed/accepted/invalid user/disconnect), many source IPs.
+- suricata: the real EVE alerts of ../shared/data/suricata, re-timed and re-addressed.
+- windows: the Sigma regression events (evtx_dump JSON), with fresh record ids.
+Nothing of ../shared/data is copied: it is read from there at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def _times(count: int) -> list[datetime]:
+    start = datetime.now(tz=UTC) - timedelta(hours=1)
+    step = timedelta(seconds=3600 / max(count, 1))
+    return [start + step * n for n in range(count)]
+
+
+def sshd(count: int, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    users = ["root", "admin", "deploy", "ubuntu", "oracle", "test", "git", "postgres"]
+    lines = []
+    for n, moment in enumerate(_times(count)):
+        octets = (
+            rng.randint(1, 223),
+            rng.randint(0, 255),
+            rng.randint(0, 255),
+            rng.randint(1, 254),
+        )
+        ip = ".".join(map(str, octets))
+        user = rng.choice(users)
+        port = rng.randint(1024, 65535)
+        kind = rng.random()
+        if kind < 0.6:
+            text = f"Failed password for {user} from {ip} port {port} ssh2"
+        elif kind < 0.8:
+            text = f"Invalid user {user}{n % 97} from {ip} port {port}"
+        elif kind < 0.9:
+            text = f"Accepted publickey for {user} from {ip} port {port} ssh2: RSA SHA256:abc{n}"
+        else:
+            text = f"Disconnected from authenticating user {user} {ip} port {port} [preauth]"
+        lines.append(
+            f"<38>{moment:%b %d %H:%M:%S} web{n % 20:02d} sshd[{1000 + n % 5000}]: {text}".encode()
+        )
+    return lines
+
+
+def suricata(count: int, seed: int = 2) -> list[bytes]:
+    rng = random.Random(seed)
+    templates = []
+    for path in sorted((DATA / "suricata" / "samples").glob("*/alerts-only.json")):
+        templates += json.loads(path.read_text())
+    lines = []
+    for n, moment in enumerate(_times(count)):
+        record = dict(rng.choice(templates))
+        record["timestamp"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+        record["flow_id"] = 10**15 + n
+        record["src_ip"] = f"198.51.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        lines.append(json.dumps(record).encode())
+    return lines
+
+
+def windows(count: int, seed: int = 3) -> list[bytes]:
+    rng = random.Random(seed)
+    templates = []
+    for path in sorted((DATA / "sigma" / "regression_data").rglob("*.json")):
+        text = path.read_text()
+        decoder, position = json.JSONDecoder(), 0
+        while position < len(text.rstrip()):
+            while text[position].isspace():
+                position += 1
+            value, position = decoder.raw_decode(text, position)
+            templates.append(value)
+            if position >= len(text.rstrip()):
+                break
+    lines = []
+    for n, moment in enumerate(_times(count)):
+        record = json.loads(json.dumps(rng.choice(templates)))
+        system = record["Event"]["System"]
+        system["EventRecordID"] = n + 1
+        system["Computer"] = f"host{n % 50:02d}"
+        system["TimeCreated"] = {
+            "#attributes": {"SystemTime": moment.isoformat().replace("+00:00", "Z")}
+        }
+        lines.append(json.dumps(record).encode())
+    return lines
+
+
+DATASETS = {
+    "sshd": ("syslog", sshd),
+    "suricata": ("suricata", suricata),
+    "windows": ("windows", windows),
+}

@@ -1,0 +1,334 @@
+"""End-to-end ingest throughput against a raw COPY of the same rows, measured in one run.
+
+    .venv/bin/python bench/ingest_bench.py [--events 100000] [--runs 3] [--batch 5000]
+
+For each dataset (sshd syslog, Suricata EVE, Windows JSON) and each run:
+
+- copy_raw: the rows the pipeline produces for this dataset, rendered to COPY text
+  beforehand, COPY'd into the same partitioned table with all its indexes (the
+  database's ceiling: what no pipeline in front of it can beat);
+- file: ``file_ingest`` in this process (read, parse, normalize, COPY, commit);
+- rest: HTTP POSTs of --batch records to a live uvicorn process (the REST path, the
+  answer after commit), correlation paused (no worker running);
+- rest+worker: the same with a Celery worker consuming the correlation queue.
+
+Every measurement starts from an empty events table. The script prints a Markdown table
+of medians with each method's ratio to copy_raw in the same run, and writes the raw
+numbers as JSON lines to bench/results/. It uses its own database (socapp_bench) on the
+configured server and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+BIN = ROOT / ".venv" / "bin"
+DB_NAME = "socapp_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_database(base_url: str) -> str:
+    import psycopg
+
+    url = base_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    with psycopg.connect(base_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    env = {**os.environ, "DATABASE_URL": url}
+    for command in (["migrate", "--noinput", "-v0"], ["bootstrap"]):
+        subprocess.run(
+            [str(BIN / "python"), "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return url
+
+
+def drop_database(base_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def empty_tables() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE events, event_attributes, ingest_batches, quarantine")
+        cursor.execute("CHECKPOINT")
+
+
+def raw_copy_rows(source, lines: list[bytes], log_format: str) -> bytes:  # type: ignore[no-untyped-def]
+    """The pipeline's rows for ``lines``, as COPY text (rendered outside the timing)."""
+    from django.utils import timezone
+
+    from events.ingest import parse_batch
+    from events.normalize import json_for_postgres
+    from events.readers import read_lines
+    from socapp.ids import uuid7
+
+    decoded = read_lines(lines, log_format)
+    records, _ = parse_batch(
+        source, decoded.records, log_format=log_format, received_at=timezone.now(), batch_id=uuid7()
+    )
+    records.sort(key=lambda r: r.event_time)
+
+    def text(value) -> str:  # type: ignore[no-untyped-def]
+        if value is None:
+            return "\\N"
+        return (
+            str(value)
+            .replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+
+    out = io.StringIO()
+    for r in records:
+        row = [
+            r.event_id,
+            r.event_time.isoformat(),
+            r.source_ip,
+            r.dest_ip,
+            r.source_port,
+            r.dest_port,
+            r.protocol,
+            r.event_type,
+            r.raw_data,
+            json_for_postgres(r.normalized_data).decode(),
+            source.pk,
+            r.event_type_id,
+            r.asset_id,
+            r.batch_id,
+            r.dedupe_key,
+        ]
+        out.write("\t".join(text(v) for v in row) + "\n")
+    return out.getvalue().encode()
+
+
+def measure_copy(payload: bytes) -> float:
+    from django.db import connection, transaction
+
+    from events.services import _COLUMN_LIST
+
+    started = time.perf_counter()
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as copy,
+    ):
+        copy.write(payload)
+    return time.perf_counter() - started
+
+
+def measure_file(source, lines: list[bytes]) -> float:  # type: ignore[no-untyped-def]
+    from events.files import file_ingest
+
+    data = b"\n".join(lines) + b"\n"
+    started = time.perf_counter()
+    report = file_ingest(source=source, name=f"bench-{time.time_ns()}.log", data=data)
+    elapsed = time.perf_counter() - started
+    assert report.quarantined == 0, report.errors[:3]
+    return elapsed
+
+
+def post_batches(url: str, token: str, bodies: list[bytes]) -> float:
+    started = time.perf_counter()
+    for body in bodies:
+        request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
+            url,
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310
+            result = json.loads(response.read())
+            assert result["quarantined"] == 0, result["errors"][:3]
+    return time.perf_counter() - started
+
+
+def wait_for(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, {system}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--datasets", default="sshd,suricata,windows")
+    args = parser.parse_args()
+
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socapp")
+    url = prepare_database(base_url)
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "socapp.settings.base"
+    import django
+
+    django.setup()
+    from datasets import DATASETS
+    from django.conf import settings
+
+    from events.services import source_create
+    from socapp.models import Team
+
+    broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/12"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": broker,
+        "REDIS_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/12",
+    }
+    import redis
+
+    results: list[dict] = []
+    team = Team.objects.get(name="SOC")
+    for name in args.datasets.split(","):
+        log_format, make = DATASETS[name]
+        lines = make(args.events)
+        source, token = source_create(
+            name=f"bench-{name}", log_format=log_format, team=team, actor=None
+        )
+        bodies = [b"\n".join(lines[i : i + args.batch]) for i in range(0, len(lines), args.batch)]
+        payload = raw_copy_rows(source, lines, log_format)
+        port = free_port()
+        web = subprocess.Popen(
+            [
+                str(BIN / "uvicorn"),
+                "socapp.asgi:application",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        ingest_url = f"http://127.0.0.1:{port}/api/v1/ingest/"
+        try:
+            wait_for(f"http://127.0.0.1:{port}/health")
+            for run in range(1, args.runs + 1):
+                row = {"dataset": name, "run": run, "events": len(lines)}
+                empty_tables()
+                row["copy_raw"] = len(lines) / measure_copy(payload)
+                empty_tables()
+                row["file"] = len(lines) / measure_file(source, lines)
+                empty_tables()
+                redis.Redis.from_url(broker).flushdb()
+                row["rest"] = len(lines) / post_batches(ingest_url, token, bodies)
+                empty_tables()
+                worker = subprocess.Popen(
+                    [
+                        str(BIN / "celery"),
+                        "-A",
+                        "socapp",
+                        "worker",
+                        "--queues",
+                        "correlation",
+                        "--concurrency",
+                        "1",
+                        "--loglevel",
+                        "WARNING",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                )
+                time.sleep(4)
+                row["rest_worker"] = len(lines) / post_batches(ingest_url, token, bodies)
+                worker.terminate()
+                worker.wait(timeout=30)
+                print(json.dumps(row), flush=True)
+                results.append(row)
+        finally:
+            web.terminate()
+            web.wait(timeout=30)
+    version = postgres_version()
+    from django.db import connections
+
+    connections.close_all()
+    drop_database(base_url)
+    report(results, args, version)
+
+
+def report(results: list[dict], args: argparse.Namespace, version: str) -> None:
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    (out_dir / f"ingest-{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
+    print(
+        f"\n{datetime.now(tz=UTC):%Y-%m-%d}, {machine()}, PostgreSQL "
+        f"{version}, {args.events:,} events per run, {args.runs} runs, "
+        f"batches of {args.batch:,}\n"
+    )
+    print("| dataset | method | median events/s | runs (events/s) | median ratio to copy_raw |")
+    print("|---|---|---|---|---|")
+    for name in dict.fromkeys(r["dataset"] for r in results):
+        rows = [r for r in results if r["dataset"] == name]
+        for method in ("copy_raw", "file", "rest", "rest_worker"):
+            values = [r[method] for r in rows]
+            ratios = [r[method] / r["copy_raw"] for r in rows]
+            print(
+                f"| {name} | {method} | {statistics.median(values):,.0f} | "
+                f"{', '.join(f'{v:,.0f}' for v in values)} | {statistics.median(ratios):.2f} |"
+            )
+
+
+def postgres_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
+
+
+if __name__ == "__main__":
+    main()
