@@ -29,18 +29,7 @@ class SourceAdmin(AuditedModelAdmin):
     ]
     list_filter = ["source_type", "format", "is_active", "team"]
     search_fields = ["name", "description", "ip_address"]
-    readonly_fields = [
-        "token_prefix",
-        "token_created_at",
-        "token_revoked_at",
-        "last_seen",
-        "accepted_count",
-        "duplicate_count",
-        "quarantined_count",
-        "bytes_received",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = [*Source.MANAGED_FIELDS, "created_at", "updated_at"]
     list_select_related = ["team"]
     actions = ["issue_token", "revoke_token"]
 

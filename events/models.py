@@ -72,6 +72,18 @@ class Source(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # Fields socapp keeps up to date itself: shown, never edited by hand.
+    MANAGED_FIELDS = (
+        "token_prefix",
+        "token_created_at",
+        "token_revoked_at",
+        "last_seen",
+        "accepted_count",
+        "duplicate_count",
+        "quarantined_count",
+        "bytes_received",
+    )
+
     @property
     def has_usable_token(self) -> bool:
         return bool(self.token_digest) and self.token_revoked_at is None

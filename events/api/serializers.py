@@ -45,16 +45,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            "token_prefix",
-            "token_created_at",
-            "token_revoked_at",
-            "last_seen",
-            "accepted_count",
-            "duplicate_count",
-            "quarantined_count",
-            "bytes_received",
-        ]
+        read_only_fields = list(Source.MANAGED_FIELDS)
 
     def validate_time_zone(self, value: str) -> str:
         import zoneinfo

@@ -18,14 +18,12 @@ from .base import (
     RawRecord,
     RecordError,
     add_related,
-    int_or_none,
     ip_or_none,
     per_record,
-    port_or_none,
     put,
     transport_name,
 )
-from .keyvalue import device_time, split_escaped
+from .keyvalue import copy_to_ecs, device_time, put_observer, split_escaped
 
 SHORT_NAMES = {
     "act": "deviceAction",
@@ -237,22 +235,10 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     put(doc, "cef.name", name)
     put(doc, "cef.severity", severity)
     put(doc, "cef.extensions", values or None)
-    put(doc, "observer.vendor", vendor)
-    put(doc, "observer.product", product)
-    put(doc, "observer.version", device_version)
+    put_observer(doc, vendor, product, device_version)
     put(doc, "event.severity", _severity(severity))
     put(doc, "message", values.get("message") or name)
-    for cef_name, ecs_name in ECS.items():
-        value = values.get(cef_name)
-        if value in (None, ""):
-            continue
-        if ecs_name.endswith((".ip",)):
-            value = ip_or_none(str(value))
-        elif ecs_name.endswith(".port"):
-            value = port_or_none(value)
-        elif ecs_name.endswith((".pid", ".bytes", ".size")):
-            value = int_or_none(value)
-        put(doc, ecs_name, value)
+    copy_to_ecs(doc, values, ECS)
     _labelled_ipv6(doc, values)
     put(doc, "network.transport", transport_name(values.get("transportProtocol")))
     user = values.get("sourceUserName") or values.get("destinationUserName")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
+from .base import int_or_none, ip_or_none, port_or_none, put, transport_name
 from .timestamps import from_epoch, parse_iso, with_zone
 
 _DATE_FORMATS = (
@@ -64,3 +66,27 @@ def device_time(
             moment = moment.replace(year=received_at.year)
         return with_zone(moment, zone)
     return None
+
+
+def copy_to_ecs(doc: dict[str, Any], values: dict[str, Any], mapping: dict[str, str]) -> None:
+    """Copy ``values[name]`` to ``doc`` at ``mapping[name]`` for every name present, typed
+    by what the ECS field holds (addresses, ports, counts, transports)."""
+    for name, ecs_name in mapping.items():
+        value = values.get(name)
+        if value is None or value == "":
+            continue
+        if ecs_name.endswith(".ip"):
+            value = ip_or_none(str(value))
+        elif ecs_name.endswith(".port"):
+            value = port_or_none(value)
+        elif ecs_name.endswith((".pid", ".bytes", ".size", ".packets")):
+            value = int_or_none(value)
+        elif ecs_name == "network.transport":
+            value = transport_name(value)
+        put(doc, ecs_name, value)
+
+
+def put_observer(doc: dict[str, Any], vendor: str, product: str, version: str) -> None:
+    put(doc, "observer.vendor", vendor)
+    put(doc, "observer.product", product)
+    put(doc, "observer.version", version)

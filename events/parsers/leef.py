@@ -16,13 +16,10 @@ from .base import (
     RecordError,
     add_related,
     int_or_none,
-    ip_or_none,
     per_record,
-    port_or_none,
     put,
-    transport_name,
 )
-from .keyvalue import device_time, split_escaped
+from .keyvalue import copy_to_ecs, device_time, put_observer, split_escaped
 
 ECS = {
     "src": "source.ip",
@@ -99,22 +96,8 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     put(doc, "leef.product_version", product_version)
     put(doc, "leef.event_id", event_id)
     put(doc, "leef.attributes", values or None)
-    put(doc, "observer.vendor", vendor)
-    put(doc, "observer.product", product)
-    put(doc, "observer.version", product_version)
-    for name, ecs_name in ECS.items():
-        value = values.get(name)
-        if not value:
-            continue
-        if ecs_name.endswith(".ip"):
-            value = ip_or_none(value)
-        elif ecs_name.endswith(".port"):
-            value = port_or_none(value)
-        elif ecs_name.endswith((".bytes", ".packets")):
-            value = int_or_none(value)
-        elif ecs_name == "network.transport":
-            value = transport_name(value)
-        put(doc, ecs_name, value)
+    put_observer(doc, vendor, product, product_version)
+    copy_to_ecs(doc, values, ECS)
     put(doc, "event.severity", int_or_none(values.get("sev")))
     put(doc, "event.category", [values["cat"]] if values.get("cat") else None)
     add_related(doc, "ip", doc.get("source", {}).get("ip"), doc.get("destination", {}).get("ip"))
