@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from socapp.shared_data import shared_data_dir
+
+DATA = shared_data_dir()
 
 
 def _times(count: int) -> list[datetime]:

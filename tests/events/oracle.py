@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from events.parsers import ParseContext, RawRecord, Rejected, parser_for
+from socapp.shared_data import shared_data_dir
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = shared_data_dir()
 BEATS = DATA / "beats-module-tests"
 
 
