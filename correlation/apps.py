@@ -9,4 +9,11 @@ class CorrelationConfig(AppConfig):
     def ready(self) -> None:
         # Registered at start-up, so tasks sent by name (from lower apps) resolve in every
         # process, and eager test runs execute them in-process.
-        from . import tasks  # noqa: F401
+        from socapp.metrics import register_metric_source
+
+        from . import (
+            metrics,
+            tasks,  # noqa: F401
+        )
+
+        register_metric_source("correlation", metrics.collect)

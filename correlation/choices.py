@@ -24,3 +24,12 @@ class RuleStatus(models.TextChoices):
     EXPERIMENTAL = "experimental", "Experimental"
     DEPRECATED = "deprecated", "Deprecated"
     UNSUPPORTED = "unsupported", "Unsupported"
+
+
+class SuppressionMode(models.TextChoices):
+    """How further hits of a rule fold into an alert already raised for the same key."""
+
+    NONE = "none", "None: every hit is its own alert"
+    WINDOW = "window", "Per time window (from the first hit)"
+    UNTIL_CLOSED = "until_closed", "Until the alert is closed"
+    RISES = "rises", "Re-alert only when the count or severity rises"

@@ -10,7 +10,7 @@ from django.db import models
 
 from incidents.choices import SeverityName
 
-from .choices import RuleStatus, RuleType
+from .choices import RuleStatus, RuleType, SuppressionMode
 
 
 class CorrelationRule(models.Model):
@@ -20,6 +20,41 @@ class CorrelationRule(models.Model):
     name = models.CharField(max_length=255, unique=True)
     sigma_id = models.UUIDField(
         null=True, blank=True, unique=True, help_text="The Sigma rule's own id."
+    )
+    sigma_name = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Sigma ``name``: how correlation rules and filters refer to this rule.",
+    )
+    logsource = models.JSONField(default=dict, blank=True, help_text="Sigma ``logsource``.")
+    tags = models.JSONField(default=list, blank=True, help_text="Sigma ``tags``.")
+    generate = models.BooleanField(
+        default=True,
+        help_text="Whether the rule's own hits raise alerts. A Sigma correlation with "
+        "``generate: false`` (the default) turns this off for the rules it uses.",
+    )
+    suppression_mode = models.CharField(
+        max_length=20, choices=SuppressionMode.choices, default=SuppressionMode.NONE
+    )
+    suppression_window = models.PositiveIntegerField(
+        default=3600, help_text="Seconds, for the per-window mode."
+    )
+    suppress_by = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Event fields whose values make the suppression key (a correlation's "
+        "group-by when empty).",
+    )
+    origin = models.CharField(
+        max_length=500, blank=True, help_text="Where the rule was imported from."
+    )
+    uses = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        related_name="used_by",
+        blank=True,
+        help_text="The rules a correlation rule counts (its Sigma ``rules``).",
     )
     description = models.TextField(blank=True)
     definition = models.TextField(help_text="The rule as Sigma YAML.")
@@ -61,9 +96,83 @@ class CorrelationRule(models.Model):
     class Meta:
         db_table = "correlation_rules"
         ordering = ["name"]
+        permissions = [
+            ("backtest_correlationrule", "Can backtest rules over stored events"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleVersion(models.Model):
+    """Every definition a rule has had: kept, queryable, never edited."""
+
+    id = models.BigAutoField(primary_key=True)
+    rule = models.ForeignKey(CorrelationRule, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    definition = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "correlation_rule_versions"
+        ordering = ["rule", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "version"], name="rule_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
+
+class RuleFilter(models.Model):
+    """An exception: a Sigma filter (``original AND NOT filter``) attached to rules."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, unique=True)
+    sigma_id = models.UUIDField(null=True, blank=True, unique=True)
+    description = models.TextField(blank=True)
+    definition = models.TextField(help_text="The filter as Sigma YAML.")
+    rules = models.ManyToManyField(CorrelationRule, related_name="filters", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "correlation_rule_filters"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleStats(models.Model):
+    """How a rule is doing in the engine: kept by the workers, shown on its health page."""
+
+    rule = models.OneToOneField(
+        CorrelationRule, on_delete=models.CASCADE, primary_key=True, related_name="stats"
+    )
+    evaluations = models.BigIntegerField(default=0, help_text="Events evaluated.")
+    errors = models.BigIntegerField(default=0)
+    time_spent = models.FloatField(default=0.0, help_text="Seconds spent evaluating.")
+    hits = models.BigIntegerField(default=0)
+    alerts = models.BigIntegerField(default=0)
+    suppressed = models.BigIntegerField(default=0)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "correlation_rule_stats"
+        verbose_name_plural = "rule stats"
+
+    def __str__(self) -> str:
+        return f"stats of {self.rule_id}"
 
 
 class Correlation(models.Model):

@@ -2,9 +2,15 @@
 
 from celery import shared_task
 
-from .services import batch_correlate
+from .services import batch_correlate, close_windows
 
 
 @shared_task(name="correlation.tasks.correlate_batch", acks_late=True)
 def correlate_batch(batch_id: str) -> int:
     return batch_correlate(batch_id=batch_id)
+
+
+@shared_task(name="correlation.tasks.close_correlation_windows", acks_late=True)
+def close_correlation_windows() -> int:
+    """Decide correlation windows whose time is up ("fewer than", absence)."""
+    return close_windows()

@@ -9,13 +9,19 @@ class AlertFilterSet(django_filters.FilterSet):
     severity = django_filters.CharFilter(field_name="severity__name")
     team = django_filters.CharFilter(field_name="team__name")
     assignee = django_filters.CharFilter(field_name="assignee__username")
-    rule = django_filters.UUIDFilter(field_name="rule__sigma_id")
+    rule = django_filters.UUIDFilter(field_name="rule__sigma_id", help_text="The rule's Sigma id.")
+    source = django_filters.CharFilter(
+        method="filter_source", help_text="Name of a source whose events are behind the alert."
+    )
     since = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
 
     class Meta:
         model = Alert
-        fields = ["status", "severity", "team", "assignee", "rule", "since", "until"]
+        fields = ["status", "severity", "team", "assignee", "rule", "source", "since", "until"]
+
+    def filter_source(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset.filter(details__sources__contains=[value])
 
 
 class IncidentFilterSet(django_filters.FilterSet):

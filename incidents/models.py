@@ -80,6 +80,9 @@ class Alert(models.Model):
         max_length=255, blank=True, help_text="The entity values the rule grouped by."
     )
     count = models.PositiveIntegerField(default=1, help_text="Rule hits folded into this alert.")
+    suppressed_count = models.PositiveIntegerField(
+        default=0, help_text="Hits folded in by the rule's suppression instead of new alerts."
+    )
     triggered_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)

@@ -79,3 +79,31 @@ def response_actions_visible_to(user: Any) -> QuerySet[ResponseAction]:
 
 def severities_all() -> QuerySet[Severity]:
     return Severity.objects.all()
+
+
+def alert_to_fold(
+    *, rule_id: Any, group_key: str, mode: str, at: Any, window_seconds: int
+) -> Alert | None:
+    """The engine's question for suppression: which existing alert of this rule and key
+    would a hit at ``at`` fold into? (None: raise a new one.) Called under the caller's
+    per-(rule, key) lock, so two workers never both answer "none"."""
+    from datetime import timedelta
+
+    alerts = Alert.objects.select_related("severity", "correlation").filter(
+        rule_id=rule_id, group_key=group_key
+    )
+    if mode == "window":
+        return (
+            alerts.filter(
+                triggered_at__lte=at, triggered_at__gt=at - timedelta(seconds=window_seconds)
+            )
+            .order_by("-triggered_at")
+            .first()
+        )
+    if mode in ("until_closed", "rises"):
+        return alerts.exclude(status="closed").order_by("-triggered_at").first()
+    return None
+
+
+def severity_by_name(name: str) -> Severity:
+    return Severity.objects.get(name=name)

@@ -76,6 +76,79 @@ def alert_create(
     return alert
 
 
+def alert_raise(
+    *,
+    alert_id: uuid.UUID,
+    title: str,
+    severity: Severity,
+    team: Any,
+    rule: Any,
+    correlation: Any,
+    group_key: str,
+    description: str = "",
+    details: dict[str, Any] | None = None,
+    triggered_at: Any,
+    count: int = 1,
+) -> tuple[Alert, bool]:
+    """Raise the engine's alert ``alert_id`` unless it exists: ids are derived from the
+    rule and the events, so a replayed batch finds its alert instead of making a second.
+    Returns (alert, created)."""
+    with transaction.atomic():
+        alert, created = Alert.objects.get_or_create(
+            id=alert_id,
+            defaults={
+                "title": title[:255],
+                "severity": severity,
+                "team_id": getattr(team, "pk", team),
+                "description": description,
+                "details": details or {},
+                "rule": rule,
+                "correlation": correlation,
+                "group_key": group_key[:255],
+                "triggered_at": triggered_at,
+                "last_seen_at": triggered_at,
+                "count": count,
+            },
+        )
+        if created:
+            audit_record(
+                actor=None,
+                action="alert.create",
+                target=alert,
+                changes={"severity": severity.name, "rule": str(getattr(rule, "pk", ""))},
+            )
+            _push_alert("alert.created", alert)
+    return alert, created
+
+
+def alert_fold(
+    *,
+    alert: Alert,
+    hits: int,
+    last_seen_at: Any,
+    suppressed: bool = True,
+    severity: Severity | None = None,
+) -> Alert:
+    """Fold ``hits`` further rule hits into ``alert`` (suppression). With ``suppressed``
+    false the alert is raised again: it is reopened and pushed as updated, so the queue
+    shows it rise (the "re-alert when count or severity rises" policy)."""
+    fields = ["count", "last_seen_at", "updated_at"]
+    alert.count += hits
+    if last_seen_at > alert.last_seen_at:
+        alert.last_seen_at = last_seen_at
+    if suppressed:
+        alert.suppressed_count += hits
+        fields.append("suppressed_count")
+    if severity is not None and severity.level > alert.severity.level:
+        alert.severity = severity
+        fields.append("severity")
+    with transaction.atomic():
+        alert.save(update_fields=fields)
+        if not suppressed:
+            _push_alert("alert.updated", alert)
+    return alert
+
+
 def _alert_state(alert: Alert) -> dict[str, Any]:
     return {
         "status": alert.status,

@@ -145,6 +145,17 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         expires_seconds=55,
         interval=every_minute,
     )
+    every_ten_seconds, _ = IntervalSchedule.objects.get_or_create(
+        every=10, period=IntervalSchedule.SECONDS
+    )
+    _schedule_task(
+        report,
+        "close correlation windows",
+        "correlation.tasks.close_correlation_windows",
+        queue="correlation",
+        expires_seconds=9,
+        interval=every_ten_seconds,
+    )
     _schedule_task(
         report,
         "refresh hourly event summary",

@@ -34,14 +34,17 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():  # type: ignore[no-untyped-def]
     """Caches that outlive a test's rolled-back transaction must not carry ids from it."""
+    from correlation.engine import ruleset
     from events.enrichment import assets
     from events.ingest import forget_event_types
 
     forget_event_types()
     assets.forget()
+    ruleset.forget()
     yield
     forget_event_types()
     assets.forget()
+    ruleset.forget()
 
 
 @pytest.fixture

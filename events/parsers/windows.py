@@ -57,7 +57,22 @@ def _event_data(data: Any) -> dict[str, Any]:
             else:
                 out[f"Data{index}"] = item
         return out
-    return {k: _text(v) for k, v in data.items() if k != "#attributes"}
+    fields = {k: _text(v) for k, v in data.items() if k != "#attributes"}
+    # Defender and a few others name fields with spaces ("Threat Name"); Sigma's rules use
+    # the names without them (ThreatName): keep both.
+    for key in [k for k in fields if " " in k]:
+        fields.setdefault(key.replace(" ", ""), fields[key])
+    return fields
+
+
+def _user_data(data: Any) -> dict[str, Any]:
+    """UserData wraps its fields in one provider-named element
+    (``{"Operation_ClientFailure": {"Operation": ...}}``): Sigma names the inner fields."""
+    fields = _event_data(data)
+    inner = [v for v in fields.values() if isinstance(v, dict)]
+    if len(fields) == 1 and len(inner) == 1:
+        return _event_data(inner[0])
+    return fields
 
 
 def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -73,7 +88,7 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         execution = execution.get("#attributes", execution) if isinstance(execution, dict) else {}
         security = system.get("Security") or {}
         security = security.get("#attributes", security) if isinstance(security, dict) else {}
-        data = _event_data(event.get("EventData")) or _event_data(event.get("UserData"))
+        data = _event_data(event.get("EventData")) or _user_data(event.get("UserData"))
         sys_fields = {
             "EventID": _text(system.get("EventID")),
             "Channel": system.get("Channel"),

@@ -1,6 +1,7 @@
 """Shapes and validation only; changes go through incidents/services.py."""
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from socapp.models import Team
@@ -21,6 +22,12 @@ class RuleRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     sigma_id = serializers.UUIDField(allow_null=True)
     name = serializers.CharField()
+    title = serializers.CharField(source="name", help_text="The Sigma rule's title.")
+
+
+class AlertEventSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    event_time = serializers.DateTimeField()
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -30,6 +37,9 @@ class AlertSerializer(serializers.ModelSerializer):
     acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     incident = serializers.SlugRelatedField(slug_field="number", read_only=True)
     rule = RuleRefSerializer(read_only=True, allow_null=True)
+    events = serializers.SerializerMethodField(
+        help_text="The events behind the alert (the first 100; ``count`` says how many)."
+    )
 
     class Meta:
         model = Alert
@@ -47,6 +57,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "incident",
             "group_key",
             "count",
+            "suppressed_count",
+            "events",
             "details",
             "triggered_at",
             "last_seen_at",
@@ -57,6 +69,14 @@ class AlertSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+    @extend_schema_field(AlertEventSerializer(many=True))
+    def get_events(self, alert: Alert) -> list[dict]:
+        if alert.correlation_id is None:
+            return []
+        links = alert.correlation.event_links.all()[:100]
+        return [{"event_id": link.event_id, "event_time": link.event_time} for link in links]
 
 
 class AlertTriageSerializer(serializers.Serializer):

@@ -305,6 +305,10 @@ EVENTS_PARTITION_PREMAKE = env.int("EVENTS_PARTITION_PREMAKE", default=2)
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
 HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", default=300)
 
+# Detection: how late (seconds of event time) a hit may arrive and still count in its
+# correlation window; older hits are counted as late and dropped.
+CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=300)
+
 # Largest file the upload page takes (bigger ones: manage.py ingest).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 1024 * 1024)
 # Largest ingest request body, before and after gzip (413 beyond).

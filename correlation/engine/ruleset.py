@@ -1,0 +1,303 @@
+"""The active rule set, compiled, indexed and cached per worker process.
+
+Every change to rules or filters bumps a generation counter in Redis (on commit). A worker
+checks the counter at most once a second and recompiles when it moved, so an edit made in
+the UI reaches every worker within seconds; between checks it costs nothing.
+
+The index: each rule variant (logsource mapping) requires exact values of a few fields
+(``Channel``+``EventID``, ``event.dataset``...). Rules are filed under those values, and an
+event only meets the rules filed under its own values - a Sysmon process-creation event
+never reaches a CloudTrail rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sigma.correlations import SigmaCorrelationRule, SigmaExtendedCorrelationCondition
+from sigma.filters import SigmaFilter
+from sigma.rule import SigmaRule
+
+from socapp.kv import kv
+
+from ..sigma.documents import RuleInvalid, parse_documents
+from ..sigma.logsources import PRODUCT_FIELD, Variant, resolve
+from ..sigma.matcher import compile_detections, compile_rule
+from ..sigma.values import CompileError, EventView, Predicate
+from .spec import CorrelationSpec
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "socapp:rules:generation"
+CHECK_INTERVAL = 1.0  # seconds between generation checks in a worker
+
+
+@dataclass
+class CompiledRule:
+    id: str
+    sigma_id: str | None
+    name: str
+    title: str
+    level: str
+    rule_type: str
+    team_id: Any
+    emits: bool  # its own hits raise alerts
+    suppression_mode: str
+    suppression_window: int
+    suppress_by: list[str]
+    techniques: list[str]
+    description: str
+    variants: list[tuple[Variant, Predicate]] = field(default_factory=list)
+    exceptions: list[Predicate] = field(default_factory=list)
+    correlation: CorrelationSpec | None = None
+    parents: list[str] = field(default_factory=list)  # correlation rules that use this one
+
+    def excepted(self, view: EventView) -> bool:
+        return any(predicate(view) for predicate in self.exceptions)
+
+
+def _key(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = value[0] if value else None
+        if value is None:
+            return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).lower()
+
+
+def product_of(view: EventView) -> str | None:
+    event = view.doc.get("event")
+    if isinstance(event, dict):
+        module = event.get("module")
+        if isinstance(module, str) and module:
+            return module.lower()
+        dataset = event.get("dataset")
+        if isinstance(dataset, str) and dataset:
+            root = dataset.split(".", 1)[0].lower()
+            if root == "windows" or "Channel" not in view.doc:
+                return root
+    if "Channel" in view.doc:
+        return "windows"
+    return None
+
+
+class RuleSet:
+    def __init__(self, rules: list[CompiledRule], generation: int) -> None:
+        self.generation = generation
+        self.rules = {rule.id: rule for rule in rules}
+        self.everywhere: list[tuple[CompiledRule, Predicate]] = []
+        self.index: dict[tuple[str, ...], dict[tuple[str | None, ...], list]] = {}
+        for rule in rules:
+            if rule.correlation is not None:
+                continue
+            for variant, predicate in rule.variants:
+                if not variant.where:
+                    self.everywhere.append((rule, predicate))
+                    continue
+                fields = variant.where_fields
+                table = self.index.setdefault(fields, {})
+                for combo in itertools.product(*(values for _, values in variant.where)):
+                    table.setdefault(tuple(_key(v) for v in combo), []).append((rule, predicate))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, view: EventView) -> Iterable[tuple[CompiledRule, Predicate]]:
+        """The (rule, predicate) pairs whose logsource fits this event."""
+        yield from self.everywhere
+        for fields, table in self.index.items():
+            key = tuple(
+                product_of(view) if name == PRODUCT_FIELD else _key(view.lookup(name))
+                for name in fields
+            )
+            found = table.get(key)
+            if found:
+                yield from found
+
+    def correlations_using(self, rule_id: str) -> list[CompiledRule]:
+        rule = self.rules.get(rule_id)
+        return [self.rules[p] for p in rule.parents if p in self.rules] if rule else []
+
+
+# ---- building ------------------------------------------------------------------------
+
+
+def compile_variants(sigma: SigmaRule) -> list[tuple[Variant, Predicate]]:
+    """One predicate per logsource variant; a rule without a mapping matches everywhere."""
+    variants = resolve(sigma.logsource.to_dict() if sigma.logsource else {})
+    if not variants:
+        return [(Variant(()), compile_rule(sigma))]
+    return [(variant, compile_rule(sigma, variant.map_field)) for variant in variants]
+
+
+def compile_filter(sigma: SigmaFilter) -> Predicate:
+    return compile_detections(sigma.filter)
+
+
+def correlation_spec(
+    rule_id: str, sigma: SigmaCorrelationRule, refs: dict[str, str]
+) -> CorrelationSpec:
+    """The engine's form of a correlation rule; ``refs`` maps Sigma ids/names to rule ids.
+    Raises CompileError naming a reference that is not there."""
+
+    def ref(name: str) -> str:
+        if name not in refs:
+            raise CompileError(f"references rule '{name}', which does not exist")
+        return refs[name]
+
+    names = [r.reference for r in sigma.rules or []]
+    expression = None
+    if isinstance(sigma.condition, SigmaExtendedCorrelationCondition):
+        expression = sigma.condition.parsed
+        names = names or sigma.condition.get_referenced_rules()
+    condition: dict[str, float] = {}
+    value_fields: list[str] = []
+    percentile = None
+    raw_condition = getattr(sigma, "_raw_condition", None)
+    if raw_condition is None and sigma.condition is not None and expression is None:
+        raw_condition = sigma.condition.to_dict()
+    if isinstance(raw_condition, dict):
+        for op in ("gt", "gte", "lt", "lte", "eq", "neq"):
+            if op in raw_condition:
+                condition[op] = float(raw_condition[op])
+        fieldref = raw_condition.get("field")
+        value_fields = [fieldref] if isinstance(fieldref, str) else list(fieldref or [])
+        percentile = raw_condition.get("percentile")
+    kind = str(getattr(sigma.type, "name", sigma.type)).lower()
+    if kind in ("temporal", "temporal_ordered") and not condition and expression is None:
+        condition = {"gte": float(len(names))}
+    aliases = {
+        alias.alias: {ref(r.reference): name for r, name in alias.mapping.items()}
+        for alias in sigma.aliases
+    }
+    return CorrelationSpec(
+        rule_id=rule_id,
+        kind=kind,
+        rules=[ref(n) for n in names],
+        group_by=list(sigma.group_by or []),
+        timespan=int(sigma.timespan.seconds),
+        condition=condition,
+        value_fields=value_fields,
+        percentile=int(percentile) if percentile is not None else None,
+        aliases=aliases,
+        expression=expression,
+        expression_names={n: ref(n) for n in names} if expression is not None else {},
+    )
+
+
+def build(rows: list[Any], filters: list[Any], generation: int) -> RuleSet:
+    """Compile rule rows (CorrelationRule) and filter rows (RuleFilter) into a RuleSet.
+    A rule that fails to compile is left out and logged; validation on save keeps this rare."""
+    refs: dict[str, str] = {}
+    for row in rows:
+        if row.sigma_id:
+            refs[str(row.sigma_id)] = str(row.pk)
+        if row.sigma_name:
+            refs[row.sigma_name] = str(row.pk)
+    compiled: list[CompiledRule] = []
+    for row in rows:
+        try:
+            compiled.append(compile_row(row, refs))
+        except (RuleInvalid, CompileError) as exc:
+            logger.warning("rule %s (%s) left out of the rule set: %s", row.name, row.pk, exc)
+    by_id = {rule.id: rule for rule in compiled}
+    for rule in compiled:
+        spec = rule.correlation
+        if spec is None:
+            continue
+        for child in spec.rules:
+            if child in by_id:
+                by_id[child].parents.append(rule.id)
+                if not getattr(rule, "_generate_children", True):
+                    by_id[child].emits = False
+    for row in filters:
+        try:
+            predicate = compile_filter(parse_documents(row.definition)[0].sigma)
+        except (RuleInvalid, CompileError) as exc:
+            logger.warning("filter %s left out: %s", row.name, exc)
+            continue
+        for rule_id in row.rule_ids:
+            if str(rule_id) in by_id:
+                by_id[str(rule_id)].exceptions.append(predicate)
+    return RuleSet(compiled, generation)
+
+
+def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
+    document = parse_documents(row.definition)[0]
+    sigma = document.sigma
+    rule = CompiledRule(
+        id=str(row.pk),
+        sigma_id=str(row.sigma_id) if row.sigma_id else None,
+        name=row.name,
+        title=document.title or row.name,
+        level=row.level,
+        rule_type=row.rule_type,
+        team_id=row.team_id,
+        emits=row.generate,
+        suppression_mode=row.suppression_mode,
+        suppression_window=row.suppression_window,
+        suppress_by=list(row.suppress_by or []),
+        techniques=list(row.techniques or []),
+        description=row.description,
+    )
+    if isinstance(sigma, SigmaCorrelationRule):
+        raw = (document.data.get("correlation") or {}).get("condition")
+        sigma._raw_condition = raw if isinstance(raw, dict) else None  # type: ignore[attr-defined]
+        rule.correlation = correlation_spec(rule.id, sigma, refs)
+        rule._generate_children = bool(document.data.get("generate", False))  # type: ignore[attr-defined]
+    elif isinstance(sigma, SigmaRule):
+        rule.variants = compile_variants(sigma)
+    else:
+        raise CompileError("a filter is not a rule")
+    return rule
+
+
+# ---- the per-process cache ------------------------------------------------------------
+
+
+class _Cache:
+    ruleset: RuleSet | None = None
+    checked_at: float = 0.0
+
+
+_cache = _Cache()
+
+
+def current_generation() -> int:
+    return int(kv().get(GENERATION_KEY) or 0)
+
+
+def bump_generation() -> int:
+    """Tell every worker the rule set changed (call on commit of a rule change)."""
+    return int(kv().incr(GENERATION_KEY))
+
+
+def active_ruleset(*, force: bool = False) -> RuleSet:
+    """This process's compiled rule set, rebuilt when the generation moved."""
+    now = time.monotonic()
+    cached = _cache.ruleset
+    if cached is not None and not force and now - _cache.checked_at < CHECK_INTERVAL:
+        return cached
+    generation = current_generation()
+    _cache.checked_at = now
+    if cached is not None and not force and cached.generation == generation:
+        return cached
+    from ..selectors import engine_filter_rows, engine_rule_rows
+
+    _cache.ruleset = build(engine_rule_rows(), engine_filter_rows(), generation)
+    logger.info("rule set generation %s: %d rules", generation, len(_cache.ruleset))
+    return _cache.ruleset
+
+
+def forget() -> None:
+    """Drop this process's compiled rule set (tests; a rolled-back rule change)."""
+    _cache.ruleset = None
+    _cache.checked_at = 0.0

@@ -1,0 +1,442 @@
+"""Running the engine over committed batches: hits become correlations and alerts.
+
+Alert identity is derived, never random: a single-event alert is ``uuid5(rule, event)``,
+a correlation's is ``uuid5(rule, group key, window start)``, a suppression window's is
+``uuid5(rule, key, first hit)``. Re-evaluating the same events (a replayed batch, a worker
+killed half way, the sweeper re-sending) finds the same alerts; links between alerts and
+events are unique, so folding the same hit twice counts it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from events.models import Event, IngestBatch, Source
+from incidents.selectors import alert_to_fold, severity_by_name
+from incidents.services import alert_fold, alert_raise
+
+from ..choices import SuppressionMode
+from ..engine.evaluate import Evaluation, Hit, StoredEvent, evaluate
+from ..engine.ruleset import CompiledRule, RuleSet, active_ruleset
+from ..engine.windows import MAX_LINKED, Firing, Fold, Windows, close_timer, due_timers
+from ..models import Correlation, CorrelationEvent, CorrelationRule, RuleStats
+
+logger = logging.getLogger(__name__)
+
+ALERT_NS = uuid.UUID("6f1c6c1e-8a51-4c1b-9a57-3b7d1a0e5c2a")
+CORRELATION_NS = uuid.UUID("0b3e8f2d-5d7c-4a8e-b1f4-9c2d7e6a1f30")
+
+
+def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
+    """Evaluate one committed batch against the active rules; idempotent (a batch already
+    marked correlated is skipped). Returns the number of events evaluated."""
+    with transaction.atomic():
+        batch = (
+            IngestBatch.objects.select_for_update(skip_locked=True)
+            .filter(pk=batch_id, correlated_at__isnull=True)
+            .first()
+        )
+        if batch is None:  # already done, or another worker has it right now
+            return 0
+        events = list(_batch_events(batch))
+        correlate_events(events, active_ruleset())
+        batch.correlated_at = timezone.now()
+        batch.save(update_fields=["correlated_at"])
+    logger.debug("batch %s: %d events evaluated", batch_id, len(events))
+    return len(events)
+
+
+def _batch_events(batch: IngestBatch) -> Iterable[StoredEvent]:
+    events = Event.objects.filter(batch_id=batch.pk)
+    if batch.first_event_time and batch.last_event_time:
+        events = events.filter(
+            event_time__gte=batch.first_event_time, event_time__lte=batch.last_event_time
+        )
+    for event_id, event_time, source_id, doc, raw in events.values_list(
+        "event_id", "event_time", "source_id", "normalized_data", "raw_data"
+    ).iterator(chunk_size=2000):
+        yield StoredEvent(str(event_id), event_time, source_id, doc or {}, raw or "")
+
+
+def correlate_events(events: list[StoredEvent], ruleset: RuleSet) -> Evaluation:
+    """Match ``events``, feed correlation windows, raise and fold alerts, keep stats."""
+    started = time.perf_counter()
+    evaluation = evaluate(ruleset, events)
+    recorder = _Recorder(ruleset)
+    for hit in evaluation.hits:
+        recorder.hit(hit)
+    recorder.close_due_windows()
+    _save_stats(evaluation, recorder)
+    logger.debug(
+        "%d events, %d hits in %.3fs",
+        len(events),
+        len(evaluation.hits),
+        time.perf_counter() - started,
+    )
+    return evaluation
+
+
+def close_windows() -> int:
+    """Decide the correlation windows whose time is up (the periodic task)."""
+    recorder = _Recorder(active_ruleset())
+    count = recorder.close_due_windows()
+    _save_stats(Evaluation(), recorder)
+    return count
+
+
+class _Recorder:
+    """Turns hits, firings and folds into rows, and counts what it did per rule."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.teams: dict[Any, Any] = {}
+        self.alerts: dict[str, int] = {}
+        self.suppressed: dict[str, int] = {}
+        self.fired_at: dict[str, datetime] = {}
+        self.chain_hits: dict[str, int] = {}
+        self.source_names: dict[Any, str | None] = {}
+
+    # -- single events ------------------------------------------------------------
+
+    def hit(self, hit: Hit) -> None:
+        rule = hit.rule
+        if rule.emits:
+            self._detection_alert(rule, hit.event)
+        for parent in self.ruleset.correlations_using(rule.id):
+            self._feed(parent, rule.id, hit.event)
+
+    def _source_names(self, source_ids: list[Any]) -> list[str]:
+        names = []
+        for source_id in source_ids:
+            if source_id not in self.source_names:
+                self.source_names[source_id] = (
+                    Source.objects.filter(pk=source_id).values_list("name", flat=True).first()
+                )
+            if self.source_names[source_id]:
+                names.append(self.source_names[source_id])
+        return sorted(set(names))
+
+    def _team_of(self, rule: CompiledRule, event: StoredEvent) -> Any:
+        if rule.team_id:
+            return rule.team_id
+        if event.source_id not in self.teams:
+            self.teams[event.source_id] = (
+                Source.objects.filter(pk=event.source_id).values_list("team_id", flat=True).first()
+            )
+        team = self.teams[event.source_id]
+        if team is None:
+            from socapp.models import DEFAULT_TEAM, Team
+
+            team = Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
+        return team
+
+    def _detection_alert(self, rule: CompiledRule, event: StoredEvent) -> None:
+        from ..sigma.values import EventView
+
+        view = EventView(event.doc, event.raw)
+        key_values = {name: view.lookup(name) for name in rule.suppress_by}
+        group_key = ", ".join(f"{k}={v}" for k, v in key_values.items() if v is not None)
+        details = {
+            "sigma_id": rule.sigma_id,
+            "event_ids": [event.event_id],
+            "entities": _entities(event.doc),
+            "sources": self._source_names([event.source_id]),
+        }
+        self._raise_or_fold(
+            rule,
+            group_key=group_key,
+            at=event.event_time,
+            links=[(event.event_id, event.event_time)],
+            identity=f"{rule.id}:{event.event_id}",
+            window=(event.event_time, event.event_time),
+            team=self._team_of(rule, event),
+            details=details,
+            metric=1.0,
+        )
+
+    # -- correlations -------------------------------------------------------------
+
+    def _feed(self, parent: CompiledRule, child_id: str, event: StoredEvent) -> None:
+        from ..sigma.values import EventView
+
+        spec = parent.correlation
+        assert spec is not None
+        view = EventView(event.doc, event.raw)
+        result = Windows(spec).feed(child_id, event.event_id, event.event_time, view.lookup)
+        for fold in result.folds:
+            self._fold_into_firing(parent, fold, event)
+        for firing in result.firings:
+            self._correlation_alert(parent, firing, event)
+
+    def _firing_identity(self, rule: CompiledRule, firing: Firing) -> str:
+        return f"{rule.id}:{firing.group_key}:{firing.window_start.isoformat()}"
+
+    def _correlation_alert(
+        self, rule: CompiledRule, firing: Firing, event: StoredEvent | None
+    ) -> None:
+        spec = rule.correlation
+        assert spec is not None
+        links = [(m.event_id, m.time) for m in firing.members]
+        details = {
+            "sigma_id": rule.sigma_id,
+            "correlation_type": spec.kind,
+            "group_by": firing.group_values,
+            "metric": firing.metric,
+            "condition": spec.condition,
+            "timespan": spec.timespan,
+            "window": [firing.window_start.isoformat(), firing.window_end.isoformat()],
+            "event_ids": [m.event_id for m in firing.members[:100]],
+            "sources": _sources_of_events(firing),
+        }
+        team = rule.team_id or (self._team_of(rule, event) if event else None)
+        if team is None:
+            team = self._team_for_links(links)
+        if rule.emits:
+            self._raise_or_fold(
+                rule,
+                group_key=firing.group_key,
+                at=firing.at,
+                links=links,
+                identity=self._firing_identity(rule, firing),
+                window=(firing.window_start, firing.window_end),
+                team=team,
+                details=details,
+                metric=firing.metric,
+                confidence=_confidence(spec.condition, firing.metric),
+            )
+        # chaining: this firing is a hit for the correlations that count this rule
+        chained = StoredEvent(
+            event_id=str(uuid.uuid5(CORRELATION_NS, self._firing_identity(rule, firing))),
+            event_time=firing.at,
+            source_id=event.source_id if event else None,
+            doc=dict(firing.group_values),
+        )
+        for parent in self.ruleset.correlations_using(rule.id):
+            self.chain_hits[rule.id] = self.chain_hits.get(rule.id, 0) + 1
+            self._feed(parent, rule.id, chained)
+
+    def _fold_into_firing(self, rule: CompiledRule, fold: Fold, event: StoredEvent) -> None:
+        if not rule.emits:
+            return
+        alert_id = uuid.uuid5(ALERT_NS, self._firing_identity(rule, fold.firing))
+        from incidents.models import Alert
+
+        if not Alert.objects.filter(pk=alert_id).exists():
+            # the firing was decided but its alert never committed (a worker died): raise it
+            self._correlation_alert(rule, fold.firing, event)
+        correlation_id = uuid.uuid5(CORRELATION_NS, self._firing_identity(rule, fold.firing))
+        added = _link(correlation_id, [(fold.member.event_id, fold.member.time)])
+        if added:
+            alert = Alert.objects.select_related("severity").get(pk=alert_id)
+            alert_fold(alert=alert, hits=added, last_seen_at=fold.member.time)
+            self.suppressed[rule.id] = self.suppressed.get(rule.id, 0) + added
+
+    def close_due_windows(self) -> int:
+        closed = 0
+        for rule_id, key, start in due_timers(time.time()):
+            rule = self.ruleset.rules.get(rule_id)
+            if rule is None or rule.correlation is None:
+                continue
+            firing = close_timer(rule.correlation, key, start)
+            closed += 1
+            if firing is not None:
+                self._correlation_alert(rule, firing, None)
+        return closed
+
+    def _team_for_links(self, links: list[tuple[str, datetime]]) -> Any:
+        if links:
+            event_id, event_time = links[0]
+            source_id = (
+                Event.objects.filter(event_id=event_id, event_time=event_time)
+                .values_list("source_id", flat=True)
+                .first()
+            )
+            if source_id is not None:
+                return Source.objects.filter(pk=source_id).values_list("team_id", flat=True).first()
+        from socapp.models import DEFAULT_TEAM, Team
+
+        return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
+
+    # -- alerts -------------------------------------------------------------------
+
+    def _raise_or_fold(
+        self,
+        rule: CompiledRule,
+        *,
+        group_key: str,
+        at: datetime,
+        links: list[tuple[str, datetime]],
+        identity: str,
+        window: tuple[datetime, datetime],
+        team: Any,
+        details: dict[str, Any],
+        metric: float,
+        confidence: float = 1.0,
+    ) -> None:
+        mode = rule.suppression_mode
+        with transaction.atomic():
+            if mode != SuppressionMode.NONE:
+                _lock(rule.id, group_key)
+                existing = alert_to_fold(
+                    rule_id=rule.id,
+                    group_key=group_key,
+                    mode=mode,
+                    at=at,
+                    window_seconds=rule.suppression_window,
+                )
+                if existing is not None and existing.correlation_id is not None:
+                    added = _link(existing.correlation_id, links)
+                    if added:
+                        rises = mode == SuppressionMode.RISES and metric > existing.count
+                        alert_fold(
+                            alert=existing, hits=added, last_seen_at=at, suppressed=not rises
+                        )
+                        if not rises:
+                            self.suppressed[rule.id] = self.suppressed.get(rule.id, 0) + added
+                    return
+                identity = f"{rule.id}:{group_key}:{identity}"
+            correlation = _correlation(rule, identity, window, links, confidence, details)
+            _alert, created = alert_raise(
+                alert_id=uuid.uuid5(ALERT_NS, identity),
+                title=rule.title,
+                severity=severity_by_name(rule.level),
+                team=team,
+                rule=CorrelationRule(pk=rule.id),
+                correlation=correlation,
+                group_key=group_key,
+                description=rule.description,
+                details={**details, "techniques": rule.techniques},
+                triggered_at=at,
+                count=max(1, len(links)),
+            )
+            if created:
+                self.alerts[rule.id] = self.alerts.get(rule.id, 0) + 1
+                self.fired_at[rule.id] = max(at, self.fired_at.get(rule.id, at))
+
+
+def _sources_of_events(firing: Firing) -> list[str]:
+    """Names of the sources behind a correlation's events (searched within its window,
+    so only the partitions that can hold them are read)."""
+    ids = [m.event_id for m in firing.members[:MAX_LINKED]]
+    names = (
+        Event.objects.filter(
+            event_id__in=ids,
+            event_time__gte=firing.window_start,
+            event_time__lte=firing.window_end,
+        )
+        .values_list("source__name", flat=True)
+        .distinct()
+    )
+    return sorted(n for n in names if n)
+
+
+def _confidence(condition: dict[str, float], metric: float) -> float:
+    """How far past its threshold a correlation fired: 0.5 at the threshold, towards 1."""
+    thresholds = [t for op, t in condition.items() if op in ("gt", "gte") and t > 0]
+    if not thresholds:
+        return 1.0
+    return round(min(1.0, 0.5 + 0.5 * (metric - thresholds[0]) / thresholds[0]), 3)
+
+
+def _lock(rule_id: str, key: str) -> None:
+    """Serialize suppression decisions for one (rule, key) across workers (this
+    transaction only)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{rule_id}|{key}"]
+        )
+
+
+def _correlation(
+    rule: CompiledRule,
+    identity: str,
+    window: tuple[datetime, datetime],
+    links: list[tuple[str, datetime]],
+    confidence: float,
+    details: dict[str, Any],
+) -> Correlation:
+    correlation, created = Correlation.objects.get_or_create(
+        id=uuid.uuid5(CORRELATION_NS, identity),
+        defaults={
+            "name": rule.title[:255],
+            "rule_id": rule.id,
+            "start_time": window[0],
+            "end_time": window[1],
+            "event_count": len(links),
+            "confidence_score": confidence,
+            "metadata": {k: v for k, v in details.items() if k != "event_ids"},
+        },
+    )
+    if created:
+        _link(correlation.pk, links, count=False)
+    return correlation
+
+
+def _link(correlation_id: Any, links: list[tuple[str, datetime]], *, count: bool = True) -> int:
+    """Link events to a correlation; returns how many links are new (and, with ``count``,
+    adds them to its event count)."""
+    if not links:
+        return 0
+    rows = [
+        CorrelationEvent(correlation_id=correlation_id, event_id=e, event_time=t) for e, t in links
+    ]
+    before = CorrelationEvent.objects.filter(correlation_id=correlation_id).count()
+    CorrelationEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    added = CorrelationEvent.objects.filter(correlation_id=correlation_id).count() - before
+    if count and added:
+        Correlation.objects.filter(pk=correlation_id).update(
+            event_count=F("event_count") + added, end_time=max(t for _, t in links)
+        )
+    return added
+
+
+def _entities(doc: dict[str, Any]) -> dict[str, Any]:
+    """The entities an analyst pivots on, for the alert's details."""
+    from events.parsers.base import get
+
+    found = {
+        "source.ip": get(doc, "source.ip"),
+        "destination.ip": get(doc, "destination.ip"),
+        "user.name": get(doc, "user.name") or doc.get("User") or doc.get("TargetUserName"),
+        "host.name": get(doc, "host.name") or doc.get("Computer"),
+        "process.executable": get(doc, "process.executable") or doc.get("Image"),
+    }
+    return {k: v for k, v in found.items() if v not in (None, "")}
+
+
+def _save_stats(evaluation: Evaluation, recorder: _Recorder) -> None:
+    rule_ids = set(evaluation.tallies) | set(recorder.alerts) | set(recorder.suppressed)
+    if not rule_ids:
+        return
+    existing = set(RuleStats.objects.filter(rule_id__in=rule_ids).values_list("rule_id", flat=True))
+    missing = [RuleStats(rule_id=r) for r in rule_ids if uuid.UUID(r) not in existing]
+    RuleStats.objects.bulk_create(missing, ignore_conflicts=True)
+    for rule_id in rule_ids:
+        tally = evaluation.tallies.get(rule_id)
+        changes: dict[str, Any] = {}
+        if tally is not None:
+            changes.update(
+                evaluations=F("evaluations") + tally.evaluations,
+                errors=F("errors") + tally.errors,
+                time_spent=F("time_spent") + tally.time_spent,
+                hits=F("hits") + tally.hits,
+            )
+            if tally.last_error:
+                changes["last_error"] = tally.last_error
+        if rule_id in recorder.alerts:
+            changes["alerts"] = F("alerts") + recorder.alerts[rule_id]
+            changes["last_fired_at"] = recorder.fired_at[rule_id]
+        if rule_id in recorder.suppressed:
+            changes["suppressed"] = F("suppressed") + recorder.suppressed[rule_id]
+        if changes:
+            changes["updated_at"] = timezone.now()
+            RuleStats.objects.filter(rule_id=rule_id).update(**changes)

@@ -1,0 +1,271 @@
+"""Saving rules: validation (the rule must parse, compile and find the rules it
+references), versions, audit, and telling the workers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from sigma.correlations import SigmaCorrelationRule
+from sigma.rule import SigmaRule
+
+from socapp.audit import audit_record
+
+from ..choices import RuleStatus, RuleType
+from ..engine.ruleset import bump_generation, compile_variants, correlation_spec
+from ..models import CorrelationRule, RuleFilter, RuleVersion
+from ..sigma.documents import RuleInvalid, RuleProblem, SigmaDocument, parse_documents
+from ..sigma.values import CompileError
+
+_TECHNIQUE = re.compile(r"^attack\.(t\d{4}(?:\.\d{3})?)$", re.IGNORECASE)
+SKIPPED_STATUSES = (RuleStatus.DEPRECATED, RuleStatus.UNSUPPORTED)
+
+
+class RuleUnsupported(ValueError):
+    """A valid Sigma rule this engine will not run (the reason says why)."""
+
+
+@dataclass
+class SaveResult:
+    rule: CorrelationRule | RuleFilter
+    outcome: str  # "imported" (new), "updated" (new version), "unchanged"
+
+
+def techniques_of(tags: list[str]) -> list[str]:
+    return sorted({m.group(1).upper() for t in tags if (m := _TECHNIQUE.match(str(t)))})
+
+
+def _references(doc: SigmaDocument, pending: dict[str, str] | None) -> dict[str, str]:
+    """Sigma ids and names -> rule ids, for the references a correlation makes."""
+    refs = dict(pending or {})
+    sigma = doc.sigma
+    names = [r.reference for r in getattr(sigma, "rules", None) or []]
+    condition = getattr(sigma, "condition", None)
+    if hasattr(condition, "get_referenced_rules"):
+        names += condition.get_referenced_rules()
+    for name in names:
+        if name in refs:
+            continue
+        found = _lookup(name)
+        if found is not None:
+            refs[name] = str(found.pk)
+    return refs
+
+
+def _lookup(name: str) -> CorrelationRule | None:
+    rules = CorrelationRule.objects.all()
+    try:
+        return rules.filter(sigma_id=uuid.UUID(name)).first()
+    except ValueError:
+        return rules.filter(sigma_name=name).first()
+
+
+def check_document(doc: SigmaDocument, pending: dict[str, str] | None = None) -> list[str]:
+    """Compile ``doc`` as a worker would; raise RuleInvalid at the offending line, or
+    RuleUnsupported. Returns the rule ids a correlation uses."""
+    try:
+        if isinstance(doc.sigma, SigmaRule):
+            compile_variants(doc.sigma)
+            return []
+        if isinstance(doc.sigma, SigmaCorrelationRule):
+            doc.sigma._raw_condition = (doc.data.get("correlation") or {}).get("condition")  # type: ignore[attr-defined]
+            spec = correlation_spec("new", doc.sigma, _references(doc, pending))
+            return spec.rules
+    except CompileError as exc:
+        message = str(exc)
+        if "references rule" in message:
+            raise RuleInvalid([doc.problem(message, "correlation", "rules")]) from None
+        if "placeholder" in message:
+            raise RuleUnsupported(message) from None
+        raise RuleInvalid([doc.problem(message, "detection")]) from None
+    return []
+
+
+def _rule_fields(doc: SigmaDocument) -> dict[str, Any]:
+    data = doc.data
+    fields: dict[str, Any] = {
+        "description": str(data.get("description") or ""),
+        "definition": doc.text,
+        "level": str(data.get("level") or "medium").lower(),
+        "status": str(data.get("status") or RuleStatus.EXPERIMENTAL).lower(),
+        "sigma_name": str(data.get("name") or ""),
+        "logsource": data.get("logsource") or {},
+        "tags": [str(t) for t in data.get("tags") or []],
+        "techniques": techniques_of(data.get("tags") or []),
+        "rule_type": RuleType.DETECTION,
+        "time_window": 0,
+        "threshold": 1,
+    }
+    correlation = data.get("correlation")
+    if isinstance(correlation, dict):
+        fields["rule_type"] = str(correlation.get("type") or "event_count")
+        fields["time_window"] = int(doc.sigma.timespan.seconds)  # type: ignore[union-attr]
+        condition = correlation.get("condition")
+        if isinstance(condition, dict):
+            numbers = [v for k, v in condition.items() if k in ("gt", "gte", "eq", "lt", "lte")]
+            fields["threshold"] = max(1, int(numbers[0])) if numbers else 1
+        fields["logsource"] = {}
+    return fields
+
+
+def _unique_name(title: str, sigma_id: str | None, current: CorrelationRule | None) -> str:
+    name = (title or "Untitled rule")[:230]
+    clash = CorrelationRule.objects.filter(name=name)
+    if current is not None:
+        clash = clash.exclude(pk=current.pk)
+    if clash.exists():
+        name = f"{name} ({(sigma_id or uuid.uuid4().hex)[:8]})"
+    return name
+
+
+def save_document(
+    doc: SigmaDocument,
+    *,
+    actor: Any,
+    rule: CorrelationRule | None = None,
+    is_active: bool | None = None,
+    team: Any = None,
+    origin: str = "",
+    pending: dict[str, str] | None = None,
+) -> SaveResult:
+    """Create or update the rule (or filter) ``doc`` describes. A rule is found by the
+    given ``rule``, else by its Sigma id; a changed definition makes a new version."""
+    if doc.kind == "filter":
+        return _save_filter(doc, actor=actor, pending=pending)
+    uses = check_document(doc, pending)
+    sigma_id = doc.sigma_id
+    if rule is None and sigma_id:
+        rule = CorrelationRule.objects.filter(sigma_id=sigma_id).first()
+    fields = _rule_fields(doc)
+    with transaction.atomic():
+        if rule is None:
+            rule = CorrelationRule(
+                sigma_id=sigma_id,
+                created_by=actor,
+                is_active=True if is_active is None else is_active,
+                team=team,
+                origin=origin,
+                name=_unique_name(doc.title, sigma_id, None),
+                **fields,
+            )
+            rule.save()
+            outcome, action = "imported", "rule.create"
+        elif rule.definition == doc.text and (is_active is None or rule.is_active == is_active):
+            return SaveResult(rule, "unchanged")
+        else:
+            changed_text = rule.definition != doc.text
+            for name, value in fields.items():
+                setattr(rule, name, value)
+            rule.sigma_id = sigma_id or rule.sigma_id
+            rule.name = _unique_name(doc.title, sigma_id, rule)
+            if is_active is not None:
+                rule.is_active = is_active
+            if team is not None:
+                rule.team = team
+            if changed_text:
+                rule.version += 1
+            rule.save()
+            outcome, action = "updated", "rule.update"
+        if not RuleVersion.objects.filter(rule=rule, version=rule.version).exists():
+            RuleVersion.objects.create(
+                rule=rule, version=rule.version, definition=doc.text, created_by=actor
+            )
+        rule.uses.set(uses)
+        audit_record(
+            actor=actor,
+            action=action,
+            target=rule,
+            changes={"version": rule.version, "active": rule.is_active, "origin": origin},
+        )
+        transaction.on_commit(bump_generation)
+    return SaveResult(rule, outcome)
+
+
+def _save_filter(doc: SigmaDocument, *, actor: Any, pending: dict[str, str] | None) -> SaveResult:
+    sigma = doc.sigma
+    targets: list[str] = []
+    refs = dict(pending or {})
+    for reference in getattr(sigma.filter, "rules", None) or []:  # type: ignore[union-attr]
+        name = getattr(reference, "reference", reference)
+        found = refs.get(name) or getattr(_lookup(name), "pk", None)
+        if found is None:
+            raise RuleInvalid(
+                [
+                    doc.problem(
+                        f"filter names rule '{name}', which does not exist", "filter", "rules"
+                    )
+                ]
+            )
+        targets.append(str(found))
+    with transaction.atomic():
+        existing = (
+            RuleFilter.objects.filter(sigma_id=doc.sigma_id).first() if doc.sigma_id else None
+        )
+        outcome = "updated" if existing else "imported"
+        if existing is not None and existing.definition == doc.text:
+            return SaveResult(existing, "unchanged")
+        row = existing or RuleFilter(sigma_id=doc.sigma_id, created_by=actor)
+        row.name = (doc.title or "Untitled filter")[:255]
+        row.description = str(doc.data.get("description") or "")
+        row.definition = doc.text
+        row.save()
+        row.rules.set(targets)
+        audit_record(
+            actor=actor,
+            action=f"rule_filter.{'update' if existing else 'create'}",
+            target=row,
+            changes={"rules": targets},
+        )
+        transaction.on_commit(bump_generation)
+    return SaveResult(row, outcome)
+
+
+def rule_save(
+    *,
+    actor: Any,
+    definition: str,
+    rule: CorrelationRule | None = None,
+    is_active: bool | None = None,
+    team: Any = None,
+) -> CorrelationRule:
+    """Create or edit one rule from its Sigma YAML (the API and the rule editor)."""
+    documents = parse_documents(definition)
+    if len(documents) != 1:
+        raise RuleInvalid(
+            [
+                RuleProblem(
+                    documents[1].first_line, "one rule per definition (import files with several)"
+                )
+            ]
+        )
+    doc = documents[0]
+    if doc.kind == "filter":
+        raise RuleInvalid([doc.problem("this is a filter: save it as an exception", "filter")])
+    if rule is not None and doc.sigma_id and rule.sigma_id and str(rule.sigma_id) != doc.sigma_id:
+        other = CorrelationRule.objects.filter(sigma_id=doc.sigma_id).exclude(pk=rule.pk)
+        if other.exists():
+            raise RuleInvalid([doc.problem("another rule already has this id", "id")])
+    try:
+        result = save_document(doc, actor=actor, rule=rule, is_active=is_active, team=team)
+    except RuleUnsupported as exc:
+        raise RuleInvalid([doc.problem(str(exc), "detection")]) from None
+    return result.rule  # type: ignore[return-value]
+
+
+def rule_set_active(*, rule: CorrelationRule, actor: Any, active: bool) -> CorrelationRule:
+    if rule.is_active == active:
+        return rule
+    with transaction.atomic():
+        rule.is_active = active
+        rule.save(update_fields=["is_active", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="rule.enable" if active else "rule.disable",
+            target=rule,
+            changes={"active": active},
+        )
+        transaction.on_commit(bump_generation)
+    return rule

@@ -1,0 +1,124 @@
+"""Compile a Sigma detection (pySigma's condition tree) into one Python predicate.
+
+pySigma resolves the condition grammar (``1 of selection_*``, ``all of them``, ``not``,
+precedence) and applies the value modifiers; what it hands us is a tree of AND/OR/NOT over
+``field = value`` and keyword leaves, which we turn into closures. Lists of plain strings
+on one field (``Image|endswith: [...]``, the commonest shape in SigmaHQ) collapse into a
+single test over a tuple or a set, so a rule with fifty alternatives costs one field lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.rule import SigmaDetections, SigmaRule
+from sigma.types import SigmaCasedString, SigmaString
+
+from .values import (
+    CompileError,
+    EventView,
+    Predicate,
+    all_of,
+    any_of,
+    field_predicate,
+    keyword_predicate,
+    text_test,
+)
+
+FieldMap = Callable[[str], str]
+
+
+def _identity(name: str) -> str:
+    return name
+
+
+def compile_rule(rule: SigmaRule, field_map: FieldMap = _identity) -> Predicate:
+    """The rule's detection as a predicate; a list of conditions means any of them."""
+    return compile_detections(rule.detection, field_map)
+
+
+def compile_detections(detections: SigmaDetections, field_map: FieldMap = _identity) -> Predicate:
+    trees = [condition.parse(postprocess=True) for condition in detections.parsed_condition]
+    predicates = [compile_tree(tree, field_map) for tree in trees]
+    return any_of(predicates) if predicates else (lambda view: False)
+
+
+def compile_tree(node: Any, field_map: FieldMap) -> Predicate:
+    if node is None:  # a detection emptied by processing: it matches nothing
+        return lambda view: False
+    if isinstance(node, ConditionNOT):
+        inner = compile_tree(node.args[0], field_map)
+        return lambda view: not inner(view)
+    if isinstance(node, ConditionAND):
+        return all_of(compile_tree(arg, field_map) for arg in node.args)
+    if isinstance(node, ConditionOR):
+        return any_of(_merged_alternatives(node.args, field_map))
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return field_predicate(field_map(node.field), node.value)
+    if isinstance(node, ConditionValueExpression):
+        return keyword_predicate(node.value)
+    raise CompileError(f"condition element {type(node).__name__} is not supported")
+
+
+def _merged_alternatives(args: list[Any], field_map: FieldMap) -> list[Predicate]:
+    """OR's children, with plain-string tests on the same field grouped into one test."""
+    groups: dict[tuple[str, bool], dict[str, list[Any]]] = {}
+    others: list[Predicate] = []
+    for arg in args:
+        value = getattr(arg, "value", None)
+        if isinstance(arg, ConditionFieldEqualsValueExpression) and type(value) in (
+            SigmaString,
+            SigmaCasedString,
+        ):
+            try:
+                kind, needle = text_test(value, lower=type(value) is SigmaString)
+            except CompileError:
+                raise
+            if kind in ("eq", "contains", "startswith", "endswith"):
+                key = (field_map(arg.field), type(value) is SigmaCasedString)
+                groups.setdefault(key, {}).setdefault(kind, []).append(needle)
+                continue
+        others.append(compile_tree(arg, field_map))
+    for (field, cased), tests in groups.items():
+        others.insert(0, _grouped_test(field, cased, tests))
+    return others
+
+
+def _grouped_test(field: str, cased: bool, tests: dict[str, list[Any]]) -> Predicate:
+    equals = frozenset(tests.get("eq", ()))
+    starts = tuple(tests.get("startswith", ()))
+    ends = tuple(tests.get("endswith", ()))
+    contains = tuple(tests.get("contains", ()))
+
+    def test_text(text: str) -> bool:
+        return (
+            (text in equals)
+            or (bool(starts) and text.startswith(starts))
+            or (bool(ends) and text.endswith(ends))
+            or any(needle in text for needle in contains)
+        )
+
+    if cased:
+        return lambda view: any(test_text(s) for s in view.strings(field))
+    return lambda view: any(test_text(s) for s in view.lowered(field))
+
+
+def fields_used(node: Any, field_map: FieldMap = _identity) -> set[str]:
+    """The event fields a condition tree reads (for the rule index and backtest pushdown)."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return {field_map(node.field)}
+    found: set[str] = set()
+    for arg in getattr(node, "args", ()) or ():
+        found |= fields_used(arg, field_map)
+    return found
+
+
+__all__ = ["CompileError", "EventView", "compile_detections", "compile_rule", "fields_used"]

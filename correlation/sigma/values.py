@@ -1,0 +1,422 @@
+"""Leaf predicates: one Sigma value (after pySigma applied the modifiers) tested against one
+field of an event. Sigma's defaults: strings compare case-insensitively and whole-value
+unless wildcards say otherwise; regular expressions are case-sensitive unless ``|re|i``;
+a list-valued field matches when any of its values does."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SigmaTimestampPart,
+    SpecialChars,
+    TimestampPart,
+)
+
+MISSING = object()
+
+
+class CompileError(ValueError):
+    """A rule our matcher cannot run (an unresolved placeholder, a backend-only type)."""
+
+
+class EventView:
+    """An event as the matcher sees it: its normalized document and raw text, with field
+    lookups and lower-cased renderings cached, since a thousand rules ask for the same
+    few fields of the same event."""
+
+    __slots__ = ("_lowered", "_text", "_values", "doc", "raw")
+
+    def __init__(self, doc: dict[str, Any], raw: str = "") -> None:
+        self.doc = doc
+        self.raw = raw
+        self._values: dict[str, list[Any] | None] = {}
+        self._lowered: dict[str, list[str]] = {}
+        self._text: list[str] | None = None
+
+    def lookup(self, field: str) -> Any:
+        """The field's value: a top-level key first (Sigma's Windows names, dotted keys of
+        flat JSON), then the dotted path through nested objects (ECS)."""
+        doc = self.doc
+        value = doc.get(field, MISSING)
+        if value is MISSING and "." in field:
+            node: Any = doc
+            for part in field.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    return MISSING
+                node = node[part]
+            return node
+        return value
+
+    def values(self, field: str) -> list[Any] | None:
+        """The field's scalar values (a list flattened), or None when absent or null."""
+        if field in self._values:
+            return self._values[field]
+        value = self.lookup(field)
+        if value is MISSING or value is None:
+            result = None
+        elif isinstance(value, list):
+            result = [v for v in value if v is not None and not isinstance(v, dict | list)]
+        elif isinstance(value, dict):
+            result = []
+        else:
+            result = [value]
+        self._values[field] = result
+        return result
+
+    def strings(self, field: str) -> list[str]:
+        return [_as_text(v) for v in self.values(field) or ()]
+
+    def lowered(self, field: str) -> list[str]:
+        cached = self._lowered.get(field)
+        if cached is None:
+            cached = self._lowered[field] = [s.lower() for s in self.strings(field)]
+        return cached
+
+    def text(self) -> list[str]:
+        """What keyword searches look at: the raw log and every string value (lower-cased)."""
+        if self._text is None:
+            found = [self.raw.lower()] if self.raw else []
+            _collect_strings(self.doc, found)
+            self._text = found
+        return self._text
+
+
+def _collect_strings(node: Any, into: list[str]) -> None:
+    if isinstance(node, dict):
+        for value in node.values():
+            _collect_strings(value, into)
+    elif isinstance(node, list):
+        for value in node:
+            _collect_strings(value, into)
+    elif isinstance(node, str):
+        into.append(node.lower())
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+Predicate = Callable[[EventView], bool]
+TextTest = Callable[[str], bool]
+
+
+# ---- strings and wildcards ----------------------------------------------------------------
+
+
+def string_parts(value: SigmaString) -> list[str | SpecialChars]:
+    parts: list[str | SpecialChars] = []
+    for part in value.s:
+        if isinstance(part, Placeholder):
+            raise CompileError(
+                f"placeholder %{part.name}% has no value here (define it or drop '|expand')"
+            )
+        parts.append(part)
+    return parts
+
+
+def text_test(value: SigmaString, *, lower: bool) -> tuple[str, Any]:
+    """How to test a string against ``value``: ("eq"|"startswith"|"endswith"|"contains",
+    needle), ("any", None) for a lone ``*``, or ("regex", compiled pattern)."""
+    parts = string_parts(value)
+    multi, single = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
+
+    def fold(text: str) -> str:
+        return text.lower() if lower else text
+
+    if not any(isinstance(p, SpecialChars) for p in parts):
+        return "eq", fold("".join(parts))  # type: ignore[arg-type]
+    if parts == [multi]:
+        return "any", None
+    if single not in parts:
+        if (
+            len(parts) == 3
+            and parts[0] is multi
+            and parts[2] is multi
+            and isinstance(parts[1], str)
+        ):
+            return "contains", fold(parts[1])
+        if len(parts) == 2 and parts[1] is multi and isinstance(parts[0], str):
+            return "startswith", fold(parts[0])
+        if len(parts) == 2 and parts[0] is multi and isinstance(parts[1], str):
+            return "endswith", fold(parts[1])
+    pattern = "".join(
+        ".*" if p is multi else "." if p is single else re.escape(fold(p))  # type: ignore[arg-type]
+        for p in parts
+    )
+    return "regex", re.compile(pattern, re.DOTALL)
+
+
+def make_text_test(kind: str, needle: Any) -> TextTest:
+    if kind == "eq":
+        return needle.__eq__
+    if kind == "contains":
+        return lambda s: needle in s
+    if kind == "startswith":
+        return lambda s: s.startswith(needle)
+    if kind == "endswith":
+        return lambda s: s.endswith(needle)
+    if kind == "any":
+        return lambda s: True
+    return lambda s: needle.fullmatch(s) is not None
+
+
+def keyword_test(value: SigmaString) -> TextTest:
+    """Keywords search the whole event: a keyword without wildcards at its ends matches
+    anywhere in a value (full-text search), as Sigma's keyword lists are written."""
+    parts = string_parts(value)
+    if not parts or parts[0] is not SpecialChars.WILDCARD_MULTI:
+        parts = [SpecialChars.WILDCARD_MULTI, *parts]
+    if parts[-1] is not SpecialChars.WILDCARD_MULTI:
+        parts = [*parts, SpecialChars.WILDCARD_MULTI]
+    wrapped = SigmaString()
+    wrapped.s = parts
+    return make_text_test(*text_test(wrapped, lower=not isinstance(value, SigmaCasedString)))
+
+
+# ---- field predicates ---------------------------------------------------------------------
+
+
+def field_predicate(field: str, value: Any) -> Predicate:
+    """A predicate for ``field`` compared with one Sigma value."""
+    if isinstance(value, SigmaExpansion):
+        subs = [field_predicate(field, v) for v in value.values]
+        return lambda view: any(p(view) for p in subs)
+    if isinstance(value, SigmaNull):
+        return lambda view: view.values(field) is None
+    if isinstance(value, SigmaExists):
+        expected = bool(value.exists)
+        return lambda view: (view.lookup(field) not in (MISSING, None)) is expected
+    if isinstance(value, SigmaTimestampPart):
+        return _timestamp_part(field, value)
+    if isinstance(value, SigmaBool):
+        return _bool(field, value.boolean)
+    if isinstance(value, SigmaNumber):
+        return _number(field, value.number)
+    if isinstance(value, SigmaString):
+        cased = isinstance(value, SigmaCasedString)
+        test = make_text_test(*text_test(value, lower=not cased))
+        if cased:
+            return lambda view: any(test(s) for s in view.strings(field))
+        return lambda view: any(test(s) for s in view.lowered(field))
+    if isinstance(value, SigmaRegularExpression):
+        return _regex(field, value)
+    if isinstance(value, SigmaCIDRExpression):
+        return _cidr(field, value)
+    if isinstance(value, SigmaCompareExpression):
+        return _compare(field, value)
+    if isinstance(value, SigmaFieldReference):
+        return _field_reference(field, value)
+    raise CompileError(f"values of type {type(value).__name__} cannot be matched")
+
+
+def keyword_predicate(value: Any) -> Predicate:
+    if isinstance(value, SigmaExpansion):
+        subs = [keyword_predicate(v) for v in value.values]
+        return lambda view: any(p(view) for p in subs)
+    if isinstance(value, SigmaString):
+        test = keyword_test(value)
+        if isinstance(value, SigmaCasedString):
+            return lambda view: bool(view.raw) and test(view.raw)
+        return lambda view: any(test(s) for s in view.text())
+    if isinstance(value, SigmaRegularExpression):
+        pattern = compile_regex(value)
+        return lambda view: pattern.search(view.raw) is not None
+    if isinstance(value, SigmaNumber):
+        needle = _as_text(value.number).lower()
+        return lambda view: any(needle in s for s in view.text())
+    raise CompileError(f"keyword values of type {type(value).__name__} cannot be matched")
+
+
+_RE_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
+    SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
+    SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
+}
+
+
+def compile_regex(value: SigmaRegularExpression) -> re.Pattern[str]:
+    flags = 0
+    for flag in value.flags:
+        flags |= _RE_FLAGS[flag]
+    if value.regexp.contains_placeholder():
+        raise CompileError("placeholders in regular expressions are not supported")
+    try:
+        return re.compile(str(value.regexp), flags)
+    except re.error as exc:
+        raise CompileError(f"regular expression {str(value.regexp)!r}: {exc}") from None
+
+
+def _regex(field: str, value: SigmaRegularExpression) -> Predicate:
+    pattern = compile_regex(value)
+    # Sigma leaves anchoring to the rule (``^``/``$``): the expression is searched for.
+    return lambda view: any(pattern.search(s) for s in view.strings(field))
+
+
+def _cidr(field: str, value: SigmaCIDRExpression) -> Predicate:
+    network = value.network
+
+    def test(view: EventView) -> bool:
+        for text in view.strings(field):
+            try:
+                if ipaddress.ip_address(text.strip("[]")) in network:
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    return test
+
+
+def _to_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _number(field: str, number: int | float) -> Predicate:
+    text = _as_text(number).lower()
+    target = float(number)
+
+    def test(view: EventView) -> bool:
+        for value in view.values(field) or ():
+            as_number = _to_number(value)
+            if as_number is not None and as_number == target:
+                return True
+            if isinstance(value, str) and value.strip().lower() == text:
+                return True
+        return False
+
+    return test
+
+
+def _bool(field: str, expected: bool) -> Predicate:
+    text = "true" if expected else "false"
+
+    def test(view: EventView) -> bool:
+        for value in view.values(field) or ():
+            if isinstance(value, bool) and value is expected:
+                return True
+            if isinstance(value, str) and value.strip().lower() == text:
+                return True
+        return False
+
+    return test
+
+
+_COMPARE: dict[CompareOperators, Callable[[float, float], bool]] = {
+    CompareOperators.LT: lambda a, b: a < b,
+    CompareOperators.LTE: lambda a, b: a <= b,
+    CompareOperators.GT: lambda a, b: a > b,
+    CompareOperators.GTE: lambda a, b: a >= b,
+    CompareOperators.NEQ: lambda a, b: a != b,
+}
+
+
+def _compare(field: str, value: SigmaCompareExpression) -> Predicate:
+    op = _COMPARE[value.op]
+    target = float(value.number.number)
+
+    def test(view: EventView) -> bool:
+        for item in view.values(field) or ():
+            number = _to_number(item)
+            if number is not None and op(number, target):
+                return True
+        return False
+
+    return test
+
+
+def _field_reference(field: str, value: SigmaFieldReference) -> Predicate:
+    other = value.field
+
+    def test(view: EventView) -> bool:
+        theirs = view.lowered(other)
+        if not theirs:
+            return False
+        for mine in view.lowered(field):
+            for their in theirs:
+                if value.starts_with and mine.startswith(their):
+                    return True
+                if value.ends_with and mine.endswith(their):
+                    return True
+                if not (value.starts_with or value.ends_with) and mine == their:
+                    return True
+        return False
+
+    return test
+
+
+_PART_OF: dict[TimestampPart, Callable[[datetime], int]] = {
+    TimestampPart.MINUTE: lambda d: d.minute,
+    TimestampPart.HOUR: lambda d: d.hour,
+    TimestampPart.DAY: lambda d: d.day,
+    TimestampPart.WEEK: lambda d: d.isocalendar()[1],
+    TimestampPart.MONTH: lambda d: d.month,
+    TimestampPart.YEAR: lambda d: d.year,
+}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _timestamp_part(field: str, value: SigmaTimestampPart) -> Predicate:
+    part = _PART_OF[value.timestamp_part]
+    target = int(value.number)
+
+    def test(view: EventView) -> bool:
+        for item in view.values(field) or ():
+            moment = _parse_time(item)
+            if moment is not None and part(moment) == target:
+                return True
+        return False
+
+    return test
+
+
+def any_of(predicates: Iterable[Predicate]) -> Predicate:
+    items = tuple(predicates)
+    if len(items) == 1:
+        return items[0]
+    return lambda view: any(p(view) for p in items)
+
+
+def all_of(predicates: Iterable[Predicate]) -> Predicate:
+    items = tuple(predicates)
+    if len(items) == 1:
+        return items[0]
+    return lambda view: all(p(view) for p in items)

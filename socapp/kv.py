@@ -1,0 +1,20 @@
+"""The shared Redis connection (rule-set generation, correlation windows, counters)."""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+from django.conf import settings
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+def kv() -> redis.Redis:
+    """A client for settings.REDIS_URL (one pool per process and URL)."""
+    return _client(settings.REDIS_URL)
