@@ -2,13 +2,33 @@ from rest_framework import serializers
 
 from socapp.models import Team
 
-from ..models import Correlation, CorrelationEvent, CorrelationRule
+from ..models import Correlation, CorrelationEvent, CorrelationRule, RuleStats, RuleVersion
+
+
+class RuleStatsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RuleStats
+        fields = [
+            "evaluations",
+            "errors",
+            "time_spent",
+            "hits",
+            "alerts",
+            "suppressed",
+            "last_fired_at",
+            "last_error",
+        ]
+        read_only_fields = fields
 
 
 class CorrelationRuleSerializer(serializers.ModelSerializer):
+    """A rule. Writes take the Sigma YAML (``definition``); everything else that comes
+    from the rule (title, level, status, type, window, techniques) is read from it."""
+
     team = serializers.SlugRelatedField(
         slug_field="name", queryset=Team.objects.all(), required=False, allow_null=True
     )
+    stats = RuleStatsSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = CorrelationRule
@@ -16,6 +36,7 @@ class CorrelationRuleSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "sigma_id",
+            "sigma_name",
             "description",
             "definition",
             "rule_type",
@@ -23,14 +44,74 @@ class CorrelationRuleSerializer(serializers.ModelSerializer):
             "threshold",
             "level",
             "status",
+            "logsource",
+            "tags",
             "techniques",
             "team",
             "is_active",
+            "generate",
+            "suppression_mode",
+            "suppression_window",
+            "suppress_by",
             "version",
+            "origin",
+            "stats",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["version"]
+        read_only_fields = [
+            "id",
+            "name",
+            "sigma_id",
+            "sigma_name",
+            "description",
+            "rule_type",
+            "time_window",
+            "threshold",
+            "level",
+            "status",
+            "logsource",
+            "tags",
+            "techniques",
+            "version",
+            "origin",
+            "stats",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class RuleVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = RuleVersion
+        fields = ["version", "definition", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class RuleProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
+class RuleTestSerializer(serializers.Serializer):
+    definition = serializers.CharField(help_text="A Sigma detection rule (YAML).")
+    event = serializers.JSONField(
+        help_text="An event as stored: its normalized document (ECS fields and the "
+        "source's own names), e.g. a Windows event with EventID, Channel, Image..."
+    )
+    raw = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RuleTestResultSerializer(serializers.Serializer):
+    matched = serializers.BooleanField()
+    logsource_fits = serializers.BooleanField(
+        help_text="Whether the event is one the rule's logsource applies to."
+    )
+    detection_matches = serializers.BooleanField(
+        help_text="Whether the detection matches, ignoring the logsource."
+    )
 
 
 class CorrelationEventSerializer(serializers.ModelSerializer):

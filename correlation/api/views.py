@@ -1,15 +1,162 @@
-from socapp.api.viewsets import AuditedModelViewSet, ReadOnlyViewSet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from socapp.api.viewsets import ReadOnlyViewSet
+
+from ..engine.ruleset import compile_variants, index_key, product_of
 from ..filters import CorrelationFilterSet, CorrelationRuleFilterSet
 from ..models import Correlation, CorrelationRule
-from .serializers import CorrelationRuleSerializer, CorrelationSerializer
+from ..selectors import rules_visible_to
+from ..services import rule_save, rule_set_active
+from ..sigma.documents import RuleInvalid, parse_documents
+from ..sigma.logsources import PRODUCT_FIELD
+from ..sigma.values import CompileError, EventView
+from .serializers import (
+    CorrelationRuleSerializer,
+    CorrelationSerializer,
+    RuleProblemSerializer,
+    RuleTestResultSerializer,
+    RuleTestSerializer,
+    RuleVersionSerializer,
+)
 
 
-class CorrelationRuleViewSet(AuditedModelViewSet):
-    queryset = CorrelationRule.objects.select_related("team")
+def invalid(exc: RuleInvalid) -> Response:
+    """400 naming each problem with its line, in DRF's field-error shape plus the lines."""
+    problems = [{"line": p.line, "message": p.message} for p in exc.problems]
+    return Response(
+        {"definition": [str(p) for p in exc.problems], "problems": problems},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+RULE_INVALID = OpenApiResponse(
+    RuleProblemSerializer(many=True), description="The rule does not validate."
+)
+
+
+class CorrelationRuleViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Detection and correlation rules, written in Sigma. Create and update take the YAML
+    in ``definition``; a rule that does not parse, uses an unknown modifier or references
+    a missing rule is refused with 400 and the line at fault. Disable rules rather than
+    delete them: their alerts keep pointing at them."""
+
+    queryset = CorrelationRule.objects.none()  # the model, for permissions and the schema
     serializer_class = CorrelationRuleSerializer
     filterset_class = CorrelationRuleFilterSet
     ordering_fields = ["name", "updated_at", "level"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    action_permissions = {
+        "enable": ["correlation.change_correlationrule"],
+        "disable": ["correlation.change_correlationrule"],
+        "versions": ["correlation.view_correlationrule"],
+        "test_event": ["correlation.view_correlationrule"],
+    }
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return rules_visible_to(self.request.user)
+
+    def _save(self, request: Request, rule: CorrelationRule | None, partial: bool) -> Response:
+        serializer = self.get_serializer(rule, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        definition = data.get("definition", rule.definition if rule else "")
+        try:
+            saved = rule_save(
+                actor=request.user,
+                definition=definition,
+                rule=rule,
+                is_active=data.get("is_active"),
+                team=data.get("team"),
+            )
+        except RuleInvalid as exc:
+            return invalid(exc)
+        extra = {
+            k: data[k]
+            for k in ("generate", "suppression_mode", "suppression_window", "suppress_by")
+            if k in data
+        }
+        if extra:
+            for name, value in extra.items():
+                setattr(saved, name, value)
+            saved.save(update_fields=[*extra, "updated_at"])
+            from ..engine.ruleset import bump_generation
+
+            bump_generation()
+        code = status.HTTP_201_CREATED if rule is None else status.HTTP_200_OK
+        return Response(self.get_serializer(saved).data, status=code)
+
+    @extend_schema(responses={201: CorrelationRuleSerializer, 400: RULE_INVALID})
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        return self._save(request, None, partial=False)
+
+    @extend_schema(responses={200: CorrelationRuleSerializer, 400: RULE_INVALID})
+    def update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
+
+    @extend_schema(request=None, responses=CorrelationRuleSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, pk: str | None = None) -> Response:
+        rule = rule_set_active(rule=self.get_object(), actor=request.user, active=True)
+        return Response(self.get_serializer(rule).data)
+
+    @extend_schema(request=None, responses=CorrelationRuleSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request: Request, pk: str | None = None) -> Response:
+        rule = rule_set_active(rule=self.get_object(), actor=request.user, active=False)
+        return Response(self.get_serializer(rule).data)
+
+    @extend_schema(responses=RuleVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        return Response(RuleVersionSerializer(rule.versions.all(), many=True).data)
+
+    @extend_schema(
+        request=RuleTestSerializer,
+        responses={200: RuleTestResultSerializer, 400: RULE_INVALID},
+    )
+    @action(detail=False, methods=["post"], url_path="test")
+    def test_event(self, request: Request) -> Response:
+        """Try a detection rule on one pasted event, without saving anything."""
+        form = RuleTestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        event = form.validated_data["event"]
+        if not isinstance(event, dict):
+            return Response({"event": ["An event is a JSON object."]}, status=400)
+        try:
+            document = parse_documents(form.validated_data["definition"])[0]
+            if document.kind != "detection":
+                raise RuleInvalid([document.problem("only detection rules test on one event")])
+            variants = compile_variants(document.sigma)  # type: ignore[arg-type]
+        except RuleInvalid as exc:
+            return invalid(exc)
+        except CompileError as exc:
+            return Response({"definition": [str(exc)]}, status=400)
+        view = EventView(event, form.validated_data["raw"])
+        fits = [v for v, _ in variants if _fits(v, view)]
+        detection = any(p(view) for _, p in variants)
+        matched = any(p(view) for v, p in variants if v in fits)
+        return Response(
+            {"matched": matched, "logsource_fits": bool(fits), "detection_matches": detection}
+        )
+
+
+def _fits(variant, view: EventView) -> bool:  # type: ignore[no-untyped-def]
+    for name, values in variant.where:
+        actual = product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
+        if actual not in {index_key(v) for v in values}:
+            return False
+    return True
 
 
 class CorrelationViewSet(ReadOnlyViewSet):

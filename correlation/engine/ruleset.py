@@ -61,7 +61,7 @@ class CompiledRule:
         return any(predicate(view) for predicate in self.exceptions)
 
 
-def _key(value: Any) -> str | None:
+def index_key(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, list):
@@ -105,7 +105,8 @@ class RuleSet:
                 fields = variant.where_fields
                 table = self.index.setdefault(fields, {})
                 for combo in itertools.product(*(values for _, values in variant.where)):
-                    table.setdefault(tuple(_key(v) for v in combo), []).append((rule, predicate))
+                    key = tuple(index_key(v) for v in combo)
+                    table.setdefault(key, []).append((rule, predicate))
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -115,7 +116,7 @@ class RuleSet:
         yield from self.everywhere
         for fields, table in self.index.items():
             key = tuple(
-                product_of(view) if name == PRODUCT_FIELD else _key(view.lookup(name))
+                product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
                 for name in fields
             )
             found = table.get(key)

@@ -70,7 +70,6 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-
     @extend_schema_field(AlertEventSerializer(many=True))
     def get_events(self, alert: Alert) -> list[dict]:
         if alert.correlation_id is None:

@@ -66,3 +66,23 @@ def test_a_batch_with_nothing_stored_needs_no_correlation():
     batch = IngestBatch.objects.get(pk=result.batch_id)
     assert (batch.accepted, batch.quarantined) == (0, 1)
     assert batch.correlated_at is not None
+
+
+def lag_metric() -> float:
+    from django.test import Client
+
+    text = Client().get("/metrics").content.decode()
+    (line,) = [x for x in text.splitlines() if x.startswith("socapp_correlation_lag_seconds ")]
+    return float(line.split()[1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_correlation_lag_is_the_age_of_the_oldest_unevaluated_batch(reference_data):  # type: ignore[no-untyped-def]
+    result = ingest(SourceFactory())
+    assert lag_metric() == 0.0  # evaluated right after commit
+    IngestBatch.objects.filter(pk=result.batch_id).update(
+        correlated_at=None, committed_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert 299 <= lag_metric() <= 330
+    batch_correlate(batch_id=result.batch_id)
+    assert lag_metric() == 0.0

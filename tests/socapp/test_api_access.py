@@ -74,7 +74,13 @@ ADMIN_ONLY_CREATES = [
     ("api:eventtype-list", {"name": "vpn_login", "category": "authentication"}),
     ("api:assettype-list", {"name": "router"}),
     ("api:threatintel-list", {"source_name": "abuse.ch feed", "intel_type": "feed"}),
-    ("api:correlationrule-list", {"name": "r1", "definition": "title: r1"}),
+    (
+        "api:correlationrule-list",
+        {
+            "definition": "title: r1\nlogsource: {product: linux, service: auth}\n"
+            "detection:\n  sel:\n    event.action: failed\n  condition: sel\n"
+        },
+    ),
 ]
 
 
