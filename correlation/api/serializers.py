@@ -21,6 +21,17 @@ class RuleStatsSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+WRITABLE_RULE_FIELDS = (
+    "definition",
+    "team",
+    "is_active",
+    "generate",
+    "suppression_mode",
+    "suppression_window",
+    "suppress_by",
+)
+
+
 class CorrelationRuleSerializer(serializers.ModelSerializer):
     """A rule. Writes take the Sigma YAML (``definition``); everything else that comes
     from the rule (title, level, status, type, window, techniques) is read from it."""
@@ -59,26 +70,8 @@ class CorrelationRuleSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            "id",
-            "name",
-            "sigma_id",
-            "sigma_name",
-            "description",
-            "rule_type",
-            "time_window",
-            "threshold",
-            "level",
-            "status",
-            "logsource",
-            "tags",
-            "techniques",
-            "version",
-            "origin",
-            "stats",
-            "created_at",
-            "updated_at",
-        ]
+        # everything but the definition and the settings Sigma has no word for
+        read_only_fields = [f for f in fields if f not in WRITABLE_RULE_FIELDS]
 
 
 class RuleVersionSerializer(serializers.ModelSerializer):
