@@ -70,6 +70,11 @@ class CorrelationRuleViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         definition = data.get("definition", rule.definition if rule else "")
+        engine_settings = {
+            k: data[k]
+            for k in ("generate", "suppression_mode", "suppression_window", "suppress_by")
+            if k in data
+        }
         try:
             saved = rule_save(
                 actor=request.user,
@@ -77,21 +82,10 @@ class CorrelationRuleViewSet(
                 rule=rule,
                 is_active=data.get("is_active"),
                 team=data.get("team"),
+                engine_settings=engine_settings,
             )
         except RuleInvalid as exc:
             return invalid(exc)
-        extra = {
-            k: data[k]
-            for k in ("generate", "suppression_mode", "suppression_window", "suppress_by")
-            if k in data
-        }
-        if extra:
-            for name, value in extra.items():
-                setattr(saved, name, value)
-            saved.save(update_fields=[*extra, "updated_at"])
-            from ..engine.ruleset import bump_generation
-
-            bump_generation()
         code = status.HTTP_201_CREATED if rule is None else status.HTTP_200_OK
         return Response(self.get_serializer(saved).data, status=code)
 

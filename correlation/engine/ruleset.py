@@ -56,6 +56,8 @@ class CompiledRule:
     exceptions: list[Predicate] = field(default_factory=list)
     correlation: CorrelationSpec | None = None
     parents: list[str] = field(default_factory=list)  # correlation rules that use this one
+    # a correlation's Sigma ``generate``: whether the rules it counts raise alerts too
+    generate_children: bool = True
 
     def excepted(self, view: EventView) -> bool:
         return any(predicate(view) for predicate in self.exceptions)
@@ -217,7 +219,7 @@ def build(rows: list[Any], filters: list[Any], generation: int) -> RuleSet:
         for child in spec.rules:
             if child in by_id:
                 by_id[child].parents.append(rule.id)
-                if not getattr(rule, "_generate_children", True):
+                if not rule.generate_children:
                     by_id[child].emits = False
     for row in filters:
         try:
@@ -253,7 +255,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
         raw = (document.data.get("correlation") or {}).get("condition")
         sigma._raw_condition = raw if isinstance(raw, dict) else None  # type: ignore[attr-defined]
         rule.correlation = correlation_spec(rule.id, sigma, refs)
-        rule._generate_children = bool(document.data.get("generate", False))  # type: ignore[attr-defined]
+        rule.generate_children = bool(document.data.get("generate", False))
     elif isinstance(sigma, SigmaRule):
         rule.variants = compile_variants(sigma)
     else:

@@ -225,7 +225,7 @@ class Windows:
             if member.ts < newest - lateness():
                 result.late += 1
                 return result
-            self._remember(base, member, values)
+            self._remember(base, member, values, max(newest, member.ts))
             fired = self.redis.get(f"{base}:fired")
             if fired is not None:
                 last = _firing_from(fired)
@@ -240,13 +240,12 @@ class Windows:
                     result.firings.append(firing)
         return result
 
-    def _remember(self, base: str, member: Member, values: dict[str, Any]) -> None:
+    def _remember(self, base: str, member: Member, values: dict[str, Any], newest: float) -> None:
         ttl = self.spec.timespan * 2 + lateness() + 3600
         pipe = self.redis.pipeline()
         pipe.zadd(f"{base}:m", {_encode(member): member.ts})
         pipe.expire(f"{base}:m", ttl)
         pipe.set(f"{base}:g", json.dumps(values, default=str), ex=ttl)
-        newest = max(float(self.redis.get(f"{base}:x") or 0.0), member.ts)
         pipe.set(f"{base}:x", newest, ex=ttl)
         # forget what no window can reach any more
         pipe.zremrangebyscore(f"{base}:m", "-inf", newest - self.spec.timespan - lateness() - 1)

@@ -132,12 +132,7 @@ class _Recorder:
             self.teams[event.source_id] = (
                 Source.objects.filter(pk=event.source_id).values_list("team_id", flat=True).first()
             )
-        team = self.teams[event.source_id]
-        if team is None:
-            from socapp.models import DEFAULT_TEAM, Team
-
-            team = Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
-        return team
+        return self.teams[event.source_id] or _default_team()
 
     def _detection_alert(self, rule: CompiledRule, event: StoredEvent) -> None:
         from ..sigma.values import EventView
@@ -262,9 +257,7 @@ class _Recorder:
             )
             if source_id is not None:
                 return Source.objects.filter(pk=source_id).values_list("team_id", flat=True).first()
-        from socapp.models import DEFAULT_TEAM, Team
-
-        return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
+        return _default_team()
 
     # -- alerts -------------------------------------------------------------------
 
@@ -321,6 +314,12 @@ class _Recorder:
             if created:
                 self.alerts[rule.id] = self.alerts.get(rule.id, 0) + 1
                 self.fired_at[rule.id] = max(at, self.fired_at.get(rule.id, at))
+
+
+def _default_team() -> Any:
+    from socapp.models import DEFAULT_TEAM, Team
+
+    return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
 
 
 def _sources_of_events(firing: Firing) -> list[str]:

@@ -230,8 +230,10 @@ def rule_save(
     rule: CorrelationRule | None = None,
     is_active: bool | None = None,
     team: Any = None,
+    engine_settings: dict[str, Any] | None = None,
 ) -> CorrelationRule:
-    """Create or edit one rule from its Sigma YAML (the API and the rule editor)."""
+    """Create or edit one rule from its Sigma YAML (the API and the rule editor).
+    ``engine_settings``: what Sigma has no word for (``generate``, the suppression ones)."""
     documents = parse_documents(definition)
     if len(documents) != 1:
         raise RuleInvalid(
@@ -248,11 +250,20 @@ def rule_save(
         other = CorrelationRule.objects.filter(sigma_id=doc.sigma_id).exclude(pk=rule.pk)
         if other.exists():
             raise RuleInvalid([doc.problem("another rule already has this id", "id")])
-    try:
-        result = save_document(doc, actor=actor, rule=rule, is_active=is_active, team=team)
-    except RuleUnsupported as exc:
-        raise RuleInvalid([doc.problem(str(exc), "detection")]) from None
-    return result.rule  # type: ignore[return-value]
+    with transaction.atomic():
+        try:
+            result = save_document(doc, actor=actor, rule=rule, is_active=is_active, team=team)
+        except RuleUnsupported as exc:
+            raise RuleInvalid([doc.problem(str(exc), "detection")]) from None
+        saved: CorrelationRule = result.rule  # type: ignore[assignment]
+        changed = {k: v for k, v in (engine_settings or {}).items() if getattr(saved, k) != v}
+        if changed:
+            for name, value in changed.items():
+                setattr(saved, name, value)
+            saved.save(update_fields=[*changed, "updated_at"])
+            audit_record(actor=actor, action="rule.update", target=saved, changes=changed)
+            transaction.on_commit(bump_generation)
+    return saved
 
 
 def rule_set_active(*, rule: CorrelationRule, actor: Any, active: bool) -> CorrelationRule:

@@ -78,10 +78,7 @@ def _merged_alternatives(args: list[Any], field_map: FieldMap) -> list[Predicate
             SigmaString,
             SigmaCasedString,
         ):
-            try:
-                kind, needle = text_test(value, lower=type(value) is SigmaString)
-            except CompileError:
-                raise
+            kind, needle = text_test(value, lower=type(value) is SigmaString)
             if kind in ("eq", "contains", "startswith", "endswith"):
                 key = (field_map(arg.field), type(value) is SigmaCasedString)
                 groups.setdefault(key, {}).setdefault(kind, []).append(needle)
