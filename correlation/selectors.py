@@ -29,27 +29,39 @@ def rule_by_reference(reference: str) -> CorrelationRule | None:
 def engine_rule_rows() -> list[CorrelationRule]:
     """Active rules, plus the rules active correlations count (even inactive ones: a
     correlation needs its inputs evaluated)."""
-    rows = {rule.pk: rule for rule in CorrelationRule.objects.filter(is_active=True)}
-    wanted = set(
-        CorrelationRule.uses.through.objects.filter(
-            from_correlationrule__in=list(rows)
-        ).values_list("to_correlationrule", flat=True)
-    )
+    return _with_inputs({rule.pk: rule for rule in CorrelationRule.objects.filter(is_active=True)})
+
+
+def rule_with_inputs(rule: CorrelationRule) -> list[CorrelationRule]:
+    """A rule and every rule it counts, through chains (what a backtest evaluates)."""
+    return _with_inputs({rule.pk: rule})
+
+
+def _with_inputs(rows: dict[Any, CorrelationRule]) -> list[CorrelationRule]:
+    wanted = _inputs_of(rows)
     depth = 0
     while wanted - set(rows) and depth < 8:  # chains of correlations
         extra = CorrelationRule.objects.filter(pk__in=wanted - set(rows))
         rows.update({rule.pk: rule for rule in extra})
-        wanted |= set(
-            CorrelationRule.uses.through.objects.filter(
-                from_correlationrule__in=list(rows)
-            ).values_list("to_correlationrule", flat=True)
-        )
+        wanted |= _inputs_of(rows)
         depth += 1
     return list(rows.values())
 
 
-def engine_filter_rows() -> list[RuleFilter]:
-    filters = list(RuleFilter.objects.filter(is_active=True).prefetch_related("rules"))
-    for row in filters:
+def _inputs_of(rows: dict[Any, CorrelationRule]) -> set[Any]:
+    return set(
+        CorrelationRule.uses.through.objects.filter(
+            from_correlationrule__in=list(rows)
+        ).values_list("to_correlationrule", flat=True)
+    )
+
+
+def engine_filter_rows(rule_ids: list[Any] | None = None) -> list[RuleFilter]:
+    """Active exceptions (those attached to ``rule_ids`` when given)."""
+    filters = RuleFilter.objects.filter(is_active=True)
+    if rule_ids is not None:
+        filters = filters.filter(rules__in=rule_ids).distinct()
+    rows = list(filters.prefetch_related("rules"))
+    for row in rows:
         row.rule_ids = [rule.pk for rule in row.rules.all()]  # type: ignore[attr-defined]
-    return filters
+    return rows

@@ -71,3 +71,4 @@ class Transport(models.TextChoices):
     FILE = "file", "File (ingest command)"
     UPLOAD = "upload", "Upload (web UI)"
     REPROCESS = "reprocess", "Quarantine reprocessing"
+    HEALTH = "health", "Source health check (socapp itself)"

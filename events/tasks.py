@@ -62,3 +62,11 @@ def sweep_uncorrelated_batches() -> int:
     if count:
         logger.info("re-sent %d uncorrelated batch(es) to correlation", count)
     return count
+
+
+@shared_task(name="events.tasks.check_source_health")
+def check_source_health() -> int:
+    """Record a health event for each source quiet for longer than its setting."""
+    from .health import report_silent_sources
+
+    return report_silent_sources()

@@ -158,12 +158,35 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
     )
     _schedule_task(
         report,
+        "check source health",
+        "events.tasks.check_source_health",
+        queue="maintenance",
+        expires_seconds=55,
+        interval=every_minute,
+    )
+    _schedule_task(
+        report,
         "refresh hourly event summary",
         "events.tasks.refresh_hourly_event_summary",
         queue="maintenance",
         expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
         interval=refresh,
     )
+
+
+def ensure_rule_pack(report: BootstrapReport) -> None:
+    """Load the default Sigma rule pack. A pack rule an admin disabled stays disabled;
+    one whose shipped definition changed gets a new version."""
+    from correlation.services.importing import RULE_PACK, import_rules
+
+    result = import_rules([RULE_PACK], actor=None, active=None, origin_root=RULE_PACK.parent)
+    if result.errors or result.skipped:
+        problems = result.errors or result.skipped
+        raise RuntimeError(f"the default rule pack does not load: {problems}")
+    if result.imported:
+        report.note(True, f"rule pack: {result.imported} rules")
+    if result.updated:
+        report.note(False, f"rule pack: {result.updated} rules")
 
 
 def bootstrap() -> BootstrapReport:
@@ -175,6 +198,7 @@ def bootstrap() -> BootstrapReport:
         ensure_roles(report)
         ensure_default_team(report)
         ensure_periodic_tasks(report)
+        ensure_rule_pack(report)
     for name in create_partitions_ahead():
         report.note(True, f"partition {name}")
     return report

@@ -219,7 +219,10 @@ def build(rows: list[Any], filters: list[Any], generation: int) -> RuleSet:
         for child in spec.rules:
             if child in by_id:
                 by_id[child].parents.append(rule.id)
-                if not rule.generate_children:
+                # Sigma's ``generate`` is about the referred *detection* rules; a counted
+                # correlation (brute force, counted again by "brute force then success")
+                # keeps raising its own alerts unless its own ``generate`` is off.
+                if not rule.generate_children and by_id[child].correlation is None:
                     by_id[child].emits = False
     for row in filters:
         try:

@@ -26,6 +26,10 @@ import bisect
 import hashlib
 import json
 import statistics
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,8 +41,37 @@ from socapp.kv import kv
 from .spec import CorrelationSpec, evaluate_expression
 
 PREFIX = "socapp:corr"
-TIMERS = f"{PREFIX}:timers"
-WATERMARK = f"{PREFIX}:watermark"
+# The live engine's windows live under PREFIX; a backtest keeps its own in a scratch
+# namespace (see ``scratch_namespace``) so it neither reads nor disturbs live state.
+_namespace: ContextVar[str] = ContextVar("correlation_namespace", default=PREFIX)
+
+
+def _prefix() -> str:
+    return _namespace.get()
+
+
+def _timers() -> str:
+    return f"{_namespace.get()}:timers"
+
+
+def _watermark() -> str:
+    return f"{_namespace.get()}:watermark"
+
+
+@contextmanager
+def scratch_namespace() -> Iterator[str]:
+    """Keep correlation windows in a private namespace for the duration; dropped after."""
+    name = f"socapp:scratch:{uuid.uuid4().hex}"
+    token = _namespace.set(name)
+    try:
+        yield name
+    finally:
+        _namespace.reset(token)
+        redis = kv()
+        for key in redis.scan_iter(f"{name}:*", count=1000):
+            redis.delete(key)
+
+
 MAX_LINKED = 1000  # events linked to one correlation (the alert says how many in all)
 
 
@@ -92,7 +125,7 @@ def group_key_of(values: dict[str, Any]) -> str:
 
 def _base(rule_id: str, group_key: str) -> str:
     digest = hashlib.sha1(group_key.encode(), usedforsecurity=False).hexdigest()[:20]
-    return f"{PREFIX}:{rule_id}:{digest}"
+    return f"{_prefix()}:{rule_id}:{digest}"
 
 
 def _scalar(value: Any) -> Any:
@@ -250,7 +283,7 @@ class Windows:
         # forget what no window can reach any more
         pipe.zremrangebyscore(f"{base}:m", "-inf", newest - self.spec.timespan - lateness() - 1)
         pipe.execute()
-        self.redis.set(WATERMARK, max(float(self.redis.get(WATERMARK) or 0.0), member.ts))
+        self.redis.set(_watermark(), max(float(self.redis.get(_watermark()) or 0.0), member.ts))
 
     def _members(self, base: str, low: float, high: float) -> list[Member]:
         rows = self.redis.zrangebyscore(f"{base}:m", low, high, withscores=True)
@@ -320,17 +353,17 @@ class Windows:
             start = None
         if start is None or member.ts < start:
             if start is not None:
-                self.redis.zrem(TIMERS, f"{self.spec.rule_id}|{key}|{start}")
+                self.redis.zrem(_timers(), f"{self.spec.rule_id}|{key}|{start}")
             start = member.ts
             self.redis.set(f"{base}:open", start, ex=self.spec.timespan * 2 + lateness() + 3600)
             self.redis.zadd(
-                TIMERS, {f"{self.spec.rule_id}|{key}|{start}": start + self.spec.timespan}
+                _timers(), {f"{self.spec.rule_id}|{key}|{start}": start + self.spec.timespan}
             )
         return firings
 
     def close(self, base: str, key: str, start: float) -> Firing | None:
         """Decide the window opened at ``start`` and forget it."""
-        self.redis.zrem(TIMERS, f"{self.spec.rule_id}|{key}|{start}")
+        self.redis.zrem(_timers(), f"{self.spec.rule_id}|{key}|{start}")
         self.redis.delete(f"{base}:open")
         window = self._members(base, start, start + self.spec.timespan)
         if not window:
@@ -347,8 +380,8 @@ def due_timers(now: float) -> list[tuple[str, str, float]]:
     """(rule id, group key, window start) of windows whose end plus lateness has passed,
     by event time (the newest hit seen) or by the wall clock."""
     redis = kv()
-    watermark = max(float(redis.get(WATERMARK) or 0.0), now)
-    due = redis.zrangebyscore(TIMERS, "-inf", watermark - lateness())
+    watermark = max(float(redis.get(_watermark()) or 0.0), now)
+    due = redis.zrangebyscore(_timers(), "-inf", watermark - lateness())
     timers = []
     for raw in due:
         parts = raw.decode().split("|")
@@ -368,8 +401,8 @@ def close_timer(spec: CorrelationSpec, key: str, start: float) -> Firing | None:
 def forget_rule(rule_id: str) -> None:
     """Drop every window of a rule (used by tests and when a rule is deleted)."""
     redis = kv()
-    for name in redis.scan_iter(f"{PREFIX}:{rule_id}:*"):
+    for name in redis.scan_iter(f"{_prefix()}:{rule_id}:*"):
         redis.delete(name)
-    for raw in redis.zrange(TIMERS, 0, -1):
+    for raw in redis.zrange(_timers(), 0, -1):
         if raw.decode().startswith(f"{rule_id}|"):
-            redis.zrem(TIMERS, raw)
+            redis.zrem(_timers(), raw)

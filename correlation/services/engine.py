@@ -67,14 +67,27 @@ def _batch_events(batch: IngestBatch) -> Iterable[StoredEvent]:
         yield StoredEvent(str(event_id), event_time, source_id, doc or {}, raw or "")
 
 
-def correlate_events(events: list[StoredEvent], ruleset: RuleSet) -> Evaluation:
-    """Match ``events``, feed correlation windows, raise and fold alerts, keep stats."""
+def correlate_events(
+    events: list[StoredEvent],
+    ruleset: RuleSet,
+    *,
+    raised: list[tuple[uuid.UUID, bool]] | None = None,
+    close_all: bool = False,
+) -> Evaluation:
+    """Match ``events``, feed correlation windows, raise and fold alerts, keep stats.
+
+    ``raised`` collects (alert id, created) for every alert raised or folded into (a
+    backtest reads them before rolling back); ``close_all`` decides every open window
+    now, whatever the clock says (the end of a backtest)."""
     started = time.perf_counter()
+    # Event-time order: lateness is measured against the newest hit of a key, so a batch
+    # spanning more than the allowed lateness must not be fed newest first.
+    events = sorted(events, key=lambda e: e.event_time)
     evaluation = evaluate(ruleset, events)
-    recorder = _Recorder(ruleset)
+    recorder = _Recorder(ruleset, raised)
     for hit in evaluation.hits:
         recorder.hit(hit)
-    recorder.close_due_windows()
+    recorder.close_due_windows(float("inf") if close_all else None)
     _save_stats(evaluation, recorder)
     logger.debug(
         "%d events, %d hits in %.3fs",
@@ -96,8 +109,11 @@ def close_windows() -> int:
 class _Recorder:
     """Turns hits, firings and folds into rows, and counts what it did per rule."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(
+        self, ruleset: RuleSet, raised: list[tuple[uuid.UUID, bool]] | None = None
+    ) -> None:
         self.ruleset = ruleset
+        self.raised = raised if raised is not None else []
         self.teams: dict[Any, Any] = {}
         self.alerts: dict[str, int] = {}
         self.suppressed: dict[str, int] = {}
@@ -235,9 +251,9 @@ class _Recorder:
             alert_fold(alert=alert, hits=added, last_seen_at=fold.member.time)
             self.suppressed[rule.id] = self.suppressed.get(rule.id, 0) + added
 
-    def close_due_windows(self) -> int:
+    def close_due_windows(self, now: float | None = None) -> int:
         closed = 0
-        for rule_id, key, start in due_timers(time.time()):
+        for rule_id, key, start in due_timers(time.time() if now is None else now):
             rule = self.ruleset.rules.get(rule_id)
             if rule is None or rule.correlation is None:
                 continue
@@ -288,6 +304,7 @@ class _Recorder:
                 )
                 if existing is not None and existing.correlation_id is not None:
                     added = _link(existing.correlation_id, links)
+                    self.raised.append((existing.pk, False))
                     if added:
                         rises = mode == SuppressionMode.RISES and metric > existing.count
                         alert_fold(
@@ -298,7 +315,7 @@ class _Recorder:
                     return
                 identity = f"{rule.id}:{group_key}:{identity}"
             correlation = _correlation(rule, identity, window, links, confidence, details)
-            _alert, created = alert_raise(
+            alert, created = alert_raise(
                 alert_id=uuid.uuid5(ALERT_NS, identity),
                 title=rule.title,
                 severity=severity_by_name(rule.level),
@@ -311,6 +328,7 @@ class _Recorder:
                 triggered_at=at,
                 count=max(1, len(links)),
             )
+            self.raised.append((alert.pk, created))
             if created:
                 self.alerts[rule.id] = self.alerts.get(rule.id, 0) + 1
                 self.fired_at[rule.id] = max(at, self.fired_at.get(rule.id, at))

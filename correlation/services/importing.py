@@ -13,6 +13,8 @@ from ..sigma.documents import RuleInvalid, SigmaDocument, parse_documents
 from .rules import SKIPPED_STATUSES, RuleUnsupported, save_document
 
 RULE_SUFFIXES = (".yml", ".yaml")
+# socapp's default rule pack (loaded by ``manage.py bootstrap``).
+RULE_PACK = Path(__file__).resolve().parent.parent / "rulepack"
 
 
 @dataclass
@@ -45,10 +47,18 @@ def rule_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str,
 
 
 def import_rules(
-    paths: Iterable[str | Path], *, actor: Any, active: bool = True, team: Any = None
+    paths: Iterable[str | Path],
+    *,
+    actor: Any,
+    active: bool | None = True,
+    team: Any = None,
+    origin_root: Path | None = None,
 ) -> ImportReport:
     """Load every Sigma document under ``paths``. Detection rules first, then filters and
-    correlations, so a correlation finds the rules it counts wherever they are."""
+    correlations, so a correlation finds the rules it counts wherever they are.
+
+    ``active``: None keeps an existing rule's enabled/disabled state (new rules start
+    active). ``origin_root``: record origins relative to it."""
     report = ImportReport()
     files, missing = rule_files(paths)
     report.errors.extend(missing)
@@ -60,7 +70,8 @@ def import_rules(
             report.errors.append((str(path), f"cannot read: {exc}"))
             continue
         try:
-            documents.extend((str(path), doc) for doc in parse_documents(text))
+            where = str(path.relative_to(origin_root)) if origin_root else str(path)
+            documents.extend((where, doc) for doc in parse_documents(text))
         except RuleInvalid as exc:
             for problem in exc.problems:
                 report.errors.append((f"{path}:{problem.line or 1}", problem.message))
@@ -78,7 +89,7 @@ def _import_one(
     report: ImportReport,
     *,
     actor: Any,
-    active: bool,
+    active: bool | None,
     team: Any,
     pending: dict[str, str],
 ) -> None:

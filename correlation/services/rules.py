@@ -14,7 +14,7 @@ from sigma.rule import SigmaRule
 
 from socapp.audit import audit_record
 
-from ..choices import RuleStatus, RuleType
+from ..choices import RuleStatus, RuleType, SuppressionMode
 from ..engine.ruleset import bump_generation, compile_variants, correlation_spec
 from ..models import CorrelationRule, RuleFilter, RuleVersion
 from ..sigma.documents import RuleInvalid, RuleProblem, SigmaDocument, parse_documents
@@ -108,7 +108,53 @@ def _rule_fields(doc: SigmaDocument) -> dict[str, Any]:
             numbers = [v for k, v in condition.items() if k in ("gt", "gte", "eq", "lt", "lte")]
             fields["threshold"] = max(1, int(numbers[0])) if numbers else 1
         fields["logsource"] = {}
+    fields.update(engine_settings_of(doc))
     return fields
+
+
+def engine_settings_of(doc: SigmaDocument) -> dict[str, Any]:
+    """The rule's own ``socapp:`` block: the engine settings Sigma has no word for
+    (suppression), so a rule file carries them and stays the single source of truth."""
+    block = doc.data.get("socapp")
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise RuleInvalid([doc.problem("'socapp' must be a mapping of engine settings", "socapp")])
+    unknown = sorted(set(block) - {"suppression", "suppression_window", "suppress_by"})
+    if unknown:
+        raise RuleInvalid(
+            [doc.problem(f"unknown socapp setting '{unknown[0]}'", "socapp", unknown[0])]
+        )
+    settings: dict[str, Any] = {}
+    if "suppression" in block:
+        mode = str(block["suppression"])
+        if mode not in SuppressionMode.values:
+            choices = ", ".join(SuppressionMode.values)
+            raise RuleInvalid(
+                [doc.problem(f"suppression must be one of {choices}", "socapp", "suppression")]
+            )
+        settings["suppression_mode"] = mode
+    if "suppression_window" in block:
+        window = block["suppression_window"]
+        if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+            raise RuleInvalid(
+                [
+                    doc.problem(
+                        "suppression_window must be a number of seconds",
+                        "socapp",
+                        "suppression_window",
+                    )
+                ]
+            )
+        settings["suppression_window"] = window
+    if "suppress_by" in block:
+        names = block["suppress_by"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise RuleInvalid(
+                [doc.problem("suppress_by must be a list of field names", "socapp", "suppress_by")]
+            )
+        settings["suppress_by"] = names
+    return settings
 
 
 def _unique_name(title: str, sigma_id: str | None, current: CorrelationRule | None) -> str:

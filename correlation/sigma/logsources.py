@@ -223,6 +223,9 @@ def resolve(logsource: dict[str, Any] | None) -> list[Variant]:
     service = logsource.get("service")
     if not logsource:
         return []
+    if product is None and service is None and category in CATEGORIES:
+        # a generic category (no product) means every sensor that reports it, Sysmon too
+        return CATEGORIES[category] + WINDOWS_CATEGORIES.get(category, [])  # type: ignore[operator]
     if product == "windows" or (product is None and category in WINDOWS_CATEGORIES):
         return _windows(category, service)
     if (product, service) in PRODUCT_SERVICES:

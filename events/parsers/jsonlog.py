@@ -208,8 +208,14 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
             event_type = str(value)
             break
     raw = record.data if isinstance(record.data, str) else orjson.dumps(original).decode()
+    # ECS ``event.id`` is the sender's unique id for the event: re-sending it is a duplicate.
+    event_id = get(doc, "event.id")
     return ParsedEvent(
-        timestamp=find_timestamp(doc, original, context), event_type=event_type, fields=doc, raw=raw
+        timestamp=find_timestamp(doc, original, context),
+        event_type=event_type,
+        fields=doc,
+        raw=raw,
+        dedupe_key=f"id:{event_id}" if isinstance(event_id, str | int) and str(event_id) else None,
     )
 
 

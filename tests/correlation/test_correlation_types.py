@@ -243,3 +243,15 @@ def test_a_and_not_b_within_the_window(source):  # type: ignore[no-untyped-def]
     assert alerts_of(rule) == []
     run(event(source, 3600, "start", **USER))
     assert len(alerts_of(rule)) == 1
+
+
+@pytest.mark.django_db
+def test_one_batch_is_evaluated_in_event_time_order_whatever_its_row_order(source):
+    # A batch spanning more than the allowed lateness (300 s), delivered newest first.
+    base_rule("failed", "failed")
+    rule = correlation(
+        "  type: event_count\n  rules: [failed]\n  group-by: [user.name]\n  timespan: 1h\n"
+        "  condition: {gte: 3}\n"
+    )
+    run(*(event(source, s, "failed", **USER) for s in (1200, 600, 0)))
+    assert len(alerts_of(rule)) == 1
