@@ -131,3 +131,40 @@ class CorrelationSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class BacktestRequestSerializer(serializers.Serializer):
+    since = serializers.CharField(help_text="ISO 8601, or relative to now: 7d, 24h, 30m.")
+    until = serializers.CharField(
+        default="0s", help_text="ISO 8601, or relative to now (default: now)."
+    )
+
+
+class WouldRaiseSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The alert id the live engine uses for this firing.")
+    title = serializers.CharField()
+    severity = serializers.CharField()
+    triggered_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    group_key = serializers.CharField()
+    count = serializers.IntegerField()
+    existing = serializers.BooleanField(help_text="The live engine already raised it.")
+    event_ids = serializers.ListField(child=serializers.CharField())
+
+
+class BacktestResultSerializer(serializers.Serializer):
+    rule_id = serializers.UUIDField()
+    sigma_id = serializers.UUIDField(allow_null=True)
+    title = serializers.CharField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    events_in_range = serializers.IntegerField()
+    events_read = serializers.IntegerField(
+        help_text="Events the rule's pushed-down condition let through to the matcher."
+    )
+    hits = serializers.DictField(child=serializers.IntegerField(), help_text="Per rule name.")
+    alerts_total = serializers.IntegerField()
+    alerts_existing = serializers.IntegerField()
+    alerts_new = serializers.IntegerField()
+    first_matches = WouldRaiseSerializer(many=True)
+    pushdown = serializers.CharField(help_text="The SQL condition the backtest read with.")

@@ -10,11 +10,13 @@ from ..engine.ruleset import compile_variants, index_key, product_of
 from ..filters import CorrelationFilterSet, CorrelationRuleFilterSet
 from ..models import Correlation, CorrelationRule
 from ..selectors import rules_visible_to
-from ..services import rule_save, rule_set_active
+from ..services import BacktestError, parse_moment, rule_backtest, rule_save, rule_set_active
 from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.logsources import PRODUCT_FIELD
 from ..sigma.values import CompileError, EventView
 from .serializers import (
+    BacktestRequestSerializer,
+    BacktestResultSerializer,
     CorrelationRuleSerializer,
     CorrelationSerializer,
     RuleProblemSerializer,
@@ -60,6 +62,7 @@ class CorrelationRuleViewSet(
         "disable": ["correlation.change_correlationrule"],
         "versions": ["correlation.view_correlationrule"],
         "test_event": ["correlation.view_correlationrule"],
+        "backtest": ["correlation.backtest_correlationrule"],
     }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -114,6 +117,28 @@ class CorrelationRuleViewSet(
     def versions(self, request: Request, pk: str | None = None) -> Response:
         rule = self.get_object()
         return Response(RuleVersionSerializer(rule.versions.all(), many=True).data)
+
+    @extend_schema(
+        request=BacktestRequestSerializer,
+        responses={200: BacktestResultSerializer, 400: OpenApiResponse(description="Bad times.")},
+    )
+    @action(detail=True, methods=["post"])
+    def backtest(self, request: Request, pk: str | None = None) -> Response:
+        """Run the rule over stored events and report what it would have raised, with the
+        alert ids the live engine uses; nothing is raised or stored."""
+        rule = self.get_object()
+        form = BacktestRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = rule_backtest(
+                actor=request.user,
+                rule=rule,
+                since=parse_moment(form.validated_data["since"]),
+                until=parse_moment(form.validated_data["until"]),
+            )
+        except BacktestError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(BacktestResultSerializer(result.as_dict()).data)
 
     @extend_schema(
         request=RuleTestSerializer,

@@ -1,17 +1,22 @@
 """Correlation services: rule management (``rules``, ``importing``) and running the engine
-over committed batches (``engine``)."""
+over committed batches (``engine``) and over history (``backtest``)."""
 
+from .backtest import BacktestError, BacktestResult, parse_moment, rule_backtest
 from .engine import batch_correlate, close_windows, correlate_events
 from .importing import ImportReport, import_rules
 from .rules import RuleUnsupported, rule_save, rule_set_active
 
 __all__ = [
+    "BacktestError",
+    "BacktestResult",
     "ImportReport",
     "RuleUnsupported",
     "batch_correlate",
     "close_windows",
     "correlate_events",
     "import_rules",
+    "parse_moment",
+    "rule_backtest",
     "rule_save",
     "rule_set_active",
 ]
