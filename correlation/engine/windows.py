@@ -173,6 +173,45 @@ def _metric(spec: CorrelationSpec, members: list[Member]) -> float:
     raise ValueError(f"unknown correlation type {kind}")
 
 
+def _prefix_metrics(spec: CorrelationSpec, members: list[Member]) -> Iterator[float]:
+    """The metric of each leading part of ``members`` (1, 2, ... members), computed as
+    it grows where the metric allows it."""
+    kind = spec.kind
+    if kind == "event_count":
+        yield from (float(n) for n in range(1, len(members) + 1))
+    elif kind in ("value_count", "temporal"):
+        seen: set[str] = set()
+        for member in members:
+            seen.add(
+                json.dumps(member.value, default=str) if kind == "value_count" else member.rule_id
+            )
+            yield float(len(seen))
+    elif kind in ("value_sum", "value_avg"):
+        total, count = 0.0, 0
+        for member in members:
+            if isinstance(member.value, int | float):
+                total, count = total + float(member.value), count + 1
+            yield (total if kind == "value_sum" else total / count) if count else 0.0
+    else:
+        yield from (_metric(spec, members[:n]) for n in range(1, len(members) + 1))
+
+
+def _first_satisfying(spec: CorrelationSpec, window: list[Member]) -> tuple[int, float] | None:
+    """The length and metric of the shortest leading part of ``window`` that satisfies the
+    condition: when, in event time, the window started to hold. A firing is made of that
+    part, so it comes out the same however the hits arrived (in order, late, replayed)."""
+    if spec.expression is not None:
+        for end in range(1, len(window) + 1):
+            ok, metric = _satisfied(spec, window[:end])
+            if ok:
+                return end, metric
+        return None
+    for end, metric in enumerate(_prefix_metrics(spec, window), start=1):
+        if spec.holds(metric):
+            return end, metric
+    return None
+
+
 def _satisfied(spec: CorrelationSpec, members: list[Member]) -> tuple[bool, float]:
     if spec.expression is not None:
         present = {m.rule_id for m in members}
@@ -271,6 +310,9 @@ class Windows:
                 firing = self._decide(base, key, values, member)
                 if firing is not None:
                     result.firings.append(firing)
+                    if all(m.event_id != member.event_id for m in firing.members):
+                        # the window already held before this hit (a replay): it folds in
+                        result.folds.append(Fold(firing, member))
         return result
 
     def _remember(self, base: str, member: Member, values: dict[str, Any], newest: float) -> None:
@@ -310,9 +352,11 @@ class Windows:
             window = members[start_index:end_index]
             if not any(m.event_id == member.event_id for m in window):
                 continue
-            ok, metric = _satisfied(self.spec, window)
-            if ok:
-                return self._fire(base, key, values, window, start, metric, member.time)
+            found = _first_satisfying(self.spec, window)
+            if found is not None:
+                length, metric = found
+                part = window[:length]
+                return self._fire(base, key, values, part, start, metric, part[-1].time)
         return None
 
     def _fire(

@@ -94,8 +94,15 @@ class BacktestResult:
 
 
 def rule_backtest(
-    *, actor: Any, rule: CorrelationRule, since: datetime, until: datetime
+    *,
+    actor: Any,
+    rule: CorrelationRule,
+    since: datetime,
+    until: datetime,
+    first_matches: int = FIRST_MATCHES,
 ) -> BacktestResult:
+    """What ``rule`` would have raised over events in [since, until]; lists up to
+    ``first_matches`` of those alerts, earliest first."""
     if until <= since:
         raise BacktestError("'until' must be after 'since'")
     if until - since > MAX_SPAN:
@@ -120,7 +127,8 @@ def rule_backtest(
                 read += _run(chunk, ruleset, raised, hits)
                 chunk = []
         read += _run(chunk, ruleset, raised, hits, close_all=True)
-        result = _result(rule, ruleset, since, until, raised, hits, read, condition)
+        result = _result(rule, ruleset, (since, until), raised, hits, read, condition)
+        result.first_matches = result.first_matches[:first_matches]
         transaction.set_rollback(True)
     result.events_in_range = in_range.count()
     audit_record(
@@ -175,8 +183,7 @@ def _run(
 def _result(
     rule: CorrelationRule,
     ruleset: RuleSet,
-    since: datetime,
-    until: datetime,
+    span: tuple[datetime, datetime],
     raised: list[tuple[uuid.UUID, bool]],
     hits: dict[str, int],
     read: int,
@@ -197,15 +204,15 @@ def _result(
         rule_id=str(rule.pk),
         sigma_id=str(rule.sigma_id) if rule.sigma_id else None,
         title=ruleset.rules[str(rule.pk)].title,
-        since=since.isoformat(),
-        until=until.isoformat(),
+        since=span[0].isoformat(),
+        until=span[1].isoformat(),
         events_in_range=0,
         events_read=read,
         hits=hits,
         alerts_total=len(alerts),
         alerts_existing=sum(1 for a in alerts if a.pk in existing),
         alerts_new=sum(1 for a in alerts if a.pk not in existing),
-        first_matches=[_would_raise(a, a.pk in existing) for a in alerts[:FIRST_MATCHES]],
+        first_matches=[_would_raise(a, a.pk in existing) for a in alerts],
         pushdown=condition.sql,
     )
 

@@ -183,10 +183,10 @@ class _Recorder:
         assert spec is not None
         view = EventView(event.doc, event.raw)
         result = Windows(spec).feed(child_id, event.event_id, event.event_time, view.lookup)
-        for fold in result.folds:
-            self._fold_into_firing(parent, fold, event)
         for firing in result.firings:
             self._correlation_alert(parent, firing, event)
+        for fold in result.folds:
+            self._fold_into_firing(parent, fold, event)
 
     def _firing_identity(self, rule: CompiledRule, firing: Firing) -> str:
         return f"{rule.id}:{firing.group_key}:{firing.window_start.isoformat()}"

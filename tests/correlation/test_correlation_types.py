@@ -255,3 +255,35 @@ def test_one_batch_is_evaluated_in_event_time_order_whatever_its_row_order(sourc
     )
     run(*(event(source, s, "failed", **USER) for s in (1200, 600, 0)))
     assert len(alerts_of(rule)) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("done_before_dying", [2, 3, 5])
+def test_a_replay_after_a_worker_died_mid_batch_raises_the_same_alert(
+    source, failed_three_in_a_minute, done_before_dying
+):
+    from django.db import transaction
+
+    events = [event(source, s, "failed", **USER) for s in (0, 10, 20, 30, 40)]
+    with transaction.atomic():  # the worker's batch transaction, never committed
+        run(*events[:done_before_dying])
+        transaction.set_rollback(True)
+    assert alerts_of(failed_three_in_a_minute) == []  # Redis remembers; the database does not
+    run(*events)  # the batch again, as the sweeper or a redelivery replays it
+    (alert,) = alerts_of(failed_three_in_a_minute)
+    assert alert.triggered_at == T0 + timedelta(seconds=20)  # when the third failure came
+    assert alert.details["metric"] == 3
+    assert (alert.count, alert.suppressed_count) == (5, 2)
+    assert alert.correlation.event_links.count() == 5
+
+
+@pytest.mark.django_db
+def test_a_late_hit_completing_a_window_dates_the_alert_by_event_time(
+    source, failed_three_in_a_minute
+):
+    for second in (40, 30, 20):  # newest first, each in its own batch, all within lateness
+        run(event(source, second, "failed", **USER))
+    (alert,) = alerts_of(failed_three_in_a_minute)
+    # the window [20 s, 80 s] held once all three were there: at 40 s in event time
+    assert alert.triggered_at == T0 + timedelta(seconds=40)
+    assert alert.correlation.start_time == T0 + timedelta(seconds=20)
