@@ -14,6 +14,53 @@ def rules_visible_to(user: Any) -> QuerySet[CorrelationRule]:
     return CorrelationRule.objects.select_related("team", "stats")
 
 
+LIST_ORDERS = {
+    "name": "name",
+    "hits": "-stats__hits",
+    "alerts": "-stats__alerts",
+    "errors": "-stats__errors",
+    "time": "-stats__time_spent",
+    "fired": "-stats__last_fired_at",
+}
+
+
+def rules_for_list(user: Any, params: Any) -> tuple[QuerySet[CorrelationRule], dict[str, str]]:
+    """The rule list page: search (name, Sigma name, technique), state, type, order."""
+    from django.db.models import F, Q
+
+    filters = {
+        "q": str(params.get("q") or "").strip(),
+        "state": str(params.get("state") or ""),
+        "type": str(params.get("type") or ""),
+        "order": str(params.get("order") or "name"),
+    }
+    rules = rules_visible_to(user)
+    if filters["q"]:
+        q = filters["q"]
+        rules = rules.filter(
+            Q(name__icontains=q) | Q(sigma_name__icontains=q) | Q(techniques__contains=[q.upper()])
+        )
+    if filters["state"] in ("active", "inactive"):
+        rules = rules.filter(is_active=filters["state"] == "active")
+    if filters["type"] == "detection":
+        rules = rules.filter(rule_type="detection")
+    elif filters["type"] == "correlation":
+        rules = rules.exclude(rule_type="detection")
+    order = LIST_ORDERS.get(filters["order"], "name")
+    if order.startswith("-stats__"):
+        rules = rules.order_by(F(order[1:]).desc(nulls_last=True), "name")
+    else:
+        rules = rules.order_by(order)
+    return rules, filters
+
+
+def rule_inputs_and_users(
+    rule: CorrelationRule,
+) -> tuple[list[CorrelationRule], list[CorrelationRule]]:
+    """The rules this one counts, and the correlations that count it."""
+    return list(rule.uses.order_by("name")), list(rule.used_by.order_by("name"))
+
+
 def rule_by_reference(reference: str) -> CorrelationRule | None:
     """A rule by its id, its Sigma id or its Sigma name."""
     import uuid

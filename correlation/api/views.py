@@ -6,14 +6,18 @@ from rest_framework.response import Response
 
 from socapp.api.viewsets import ReadOnlyViewSet
 
-from ..engine.ruleset import compile_variants, index_key, product_of
 from ..filters import CorrelationFilterSet, CorrelationRuleFilterSet
 from ..models import Correlation, CorrelationRule
 from ..selectors import rules_visible_to
-from ..services import BacktestError, parse_moment, rule_backtest, rule_save, rule_set_active
-from ..sigma.documents import RuleInvalid, parse_documents
-from ..sigma.logsources import PRODUCT_FIELD
-from ..sigma.values import CompileError, EventView
+from ..services import (
+    BacktestError,
+    parse_moment,
+    rule_backtest,
+    rule_save,
+    rule_set_active,
+    rule_try,
+)
+from ..sigma.documents import RuleInvalid
 from .serializers import (
     BacktestRequestSerializer,
     BacktestResultSerializer,
@@ -153,29 +157,14 @@ class CorrelationRuleViewSet(
         if not isinstance(event, dict):
             return Response({"event": ["An event is a JSON object."]}, status=400)
         try:
-            document = parse_documents(form.validated_data["definition"])[0]
-            if document.kind != "detection":
-                raise RuleInvalid([document.problem("only detection rules test on one event")])
-            variants = compile_variants(document.sigma)  # type: ignore[arg-type]
+            result = rule_try(
+                definition=form.validated_data["definition"],
+                event=event,
+                raw=form.validated_data["raw"],
+            )
         except RuleInvalid as exc:
             return invalid(exc)
-        except CompileError as exc:
-            return Response({"definition": [str(exc)]}, status=400)
-        view = EventView(event, form.validated_data["raw"])
-        fits = [v for v, _ in variants if _fits(v, view)]
-        detection = any(p(view) for _, p in variants)
-        matched = any(p(view) for v, p in variants if v in fits)
-        return Response(
-            {"matched": matched, "logsource_fits": bool(fits), "detection_matches": detection}
-        )
-
-
-def _fits(variant, view: EventView) -> bool:  # type: ignore[no-untyped-def]
-    for name, values in variant.where:
-        actual = product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
-        if actual not in {index_key(v) for v in values}:
-            return False
-    return True
+        return Response(result.as_dict())
 
 
 class CorrelationViewSet(ReadOnlyViewSet):

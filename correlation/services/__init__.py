@@ -5,12 +5,14 @@ from .backtest import BacktestError, BacktestResult, parse_moment, rule_backtest
 from .engine import batch_correlate, close_windows, correlate_events
 from .importing import ImportReport, import_rules
 from .rules import RuleUnsupported, rule_save, rule_set_active
+from .trying import TryResult, rule_try
 
 __all__ = [
     "BacktestError",
     "BacktestResult",
     "ImportReport",
     "RuleUnsupported",
+    "TryResult",
     "batch_correlate",
     "close_windows",
     "correlate_events",
@@ -19,4 +21,5 @@ __all__ = [
     "rule_backtest",
     "rule_save",
     "rule_set_active",
+    "rule_try",
 ]
