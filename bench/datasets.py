@@ -2,7 +2,10 @@
 
 - sshd: RFC 3164 sshd lines (failed/accepted/invalid user/disconnect), many source IPs.
 - suricata: the real EVE alerts of ../shared/data/suricata, re-timed and re-addressed.
-- windows: the Sigma regression events (evtx_dump JSON), with fresh record ids.
+- windows: the Sigma regression events (evtx_dump JSON), with fresh record ids: every
+  one an attack sample (a stress case for detection: a large share of them alert).
+- otrf: OTRF's recorded Windows hosts (Security, Sysmon, PowerShell channels; mostly the
+  background activity of a workstation around a simulated attack), re-timed.
 Nothing of ../shared/data is copied: it is read from there at run time.
 """
 
@@ -93,8 +96,30 @@ def windows(count: int, seed: int = 3) -> list[bytes]:
     return lines
 
 
+def otrf(count: int, seed: int = 4) -> list[bytes]:
+    import zipfile
+
+    templates = []
+    for path in sorted((DATA / "otrf" / "datasets").rglob("*.zip")):
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                templates += [json.loads(line) for line in archive.read(name).splitlines() if line]
+    rng = random.Random(seed)
+    lines = []
+    for n, moment in enumerate(_times(count)):
+        record = dict(
+            templates[n % len(templates)] if n < len(templates) else rng.choice(templates)
+        )
+        record["TimeCreated"] = moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        record["EventRecordID"] = n + 1
+        record["Hostname"] = f"ws{n % 50:02d}.example.org"
+        lines.append(json.dumps(record).encode())
+    return lines
+
+
 DATASETS = {
     "sshd": ("syslog", sshd),
     "suricata": ("suricata", suricata),
     "windows": ("windows", windows),
+    "otrf": ("windows", otrf),
 }

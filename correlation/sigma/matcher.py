@@ -30,6 +30,8 @@ from .values import (
     any_of,
     field_predicate,
     keyword_predicate,
+    keywords_test,
+    plain_keyword,
     text_test,
 )
 
@@ -69,8 +71,10 @@ def compile_tree(node: Any, field_map: FieldMap) -> Predicate:
 
 
 def _merged_alternatives(args: list[Any], field_map: FieldMap) -> list[Predicate]:
-    """OR's children, with plain-string tests on the same field grouped into one test."""
+    """OR's children, with plain-string tests on the same field grouped into one test,
+    and plain keywords grouped into one search of the event's text."""
     groups: dict[tuple[str, bool], dict[str, list[Any]]] = {}
+    keywords: list[str] = []
     others: list[Predicate] = []
     for arg in args:
         value = getattr(arg, "value", None)
@@ -83,7 +87,14 @@ def _merged_alternatives(args: list[Any], field_map: FieldMap) -> list[Predicate
                 key = (field_map(arg.field), type(value) is SigmaCasedString)
                 groups.setdefault(key, {}).setdefault(kind, []).append(needle)
                 continue
+        if isinstance(arg, ConditionValueExpression) and type(value) is SigmaString:
+            needle = plain_keyword(value)
+            if needle is not None:
+                keywords.append(needle)
+                continue
         others.append(compile_tree(arg, field_map))
+    if keywords:
+        others.insert(0, keywords_test(*keywords))
     for (field, cased), tests in groups.items():
         others.insert(0, _grouped_test(field, cased, tests))
     return others
@@ -96,26 +107,21 @@ def _grouped_test(field: str, cased: bool, tests: dict[str, list[Any]]) -> Predi
     contains = tuple(tests.get("contains", ()))
 
     def test_text(text: str) -> bool:
-        return (
-            (text in equals)
-            or (bool(starts) and text.startswith(starts))
-            or (bool(ends) and text.endswith(ends))
-            or any(needle in text for needle in contains)
-        )
+        if text in equals:
+            return True
+        if starts and text.startswith(starts):
+            return True
+        if ends and text.endswith(ends):
+            return True
+        for needle in contains:  # noqa: SIM110 - no generator on the hot path
+            if needle in text:
+                return True
+        return False
 
-    if cased:
-        return lambda view: any(test_text(s) for s in view.strings(field))
-    return lambda view: any(test_text(s) for s in view.lowered(field))
+    def test(view: EventView) -> bool:
+        for text in view.strings(field) if cased else view.lowered(field):
+            if test_text(text):
+                return True
+        return False
 
-
-def fields_used(node: Any, field_map: FieldMap = _identity) -> set[str]:
-    """The event fields a condition tree reads (for the rule index and backtest pushdown)."""
-    if isinstance(node, ConditionFieldEqualsValueExpression):
-        return {field_map(node.field)}
-    found: set[str] = set()
-    for arg in getattr(node, "args", ()) or ():
-        found |= fields_used(arg, field_map)
-    return found
-
-
-__all__ = ["CompileError", "EventView", "compile_detections", "compile_rule", "fields_used"]
+    return test

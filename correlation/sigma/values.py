@@ -43,7 +43,7 @@ class EventView:
     lookups and lower-cased renderings cached, since a thousand rules ask for the same
     few fields of the same event."""
 
-    __slots__ = ("_lowered", "_text", "_values", "doc", "raw")
+    __slots__ = ("_joined", "_lowered", "_text", "_values", "doc", "raw")
 
     def __init__(self, doc: dict[str, Any], raw: str = "") -> None:
         self.doc = doc
@@ -51,6 +51,7 @@ class EventView:
         self._values: dict[str, list[Any] | None] = {}
         self._lowered: dict[str, list[str]] = {}
         self._text: list[str] | None = None
+        self._joined: str | None = None
 
     def lookup(self, field: str) -> Any:
         """The field's value: a top-level key first (Sigma's Windows names, dotted keys of
@@ -94,21 +95,44 @@ class EventView:
     def text(self) -> list[str]:
         """What keyword searches look at: the raw log and every string value (lower-cased)."""
         if self._text is None:
-            found = [self.raw.lower()] if self.raw else []
+            found = [self.raw] if self.raw else []
             _collect_strings(self.doc, found)
-            self._text = found
+            self._text = [s.lower() for s in found]
         return self._text
+
+    def joined_text(self) -> str:
+        """``text()`` as one string, NUL-separated: a keyword without NUL is in some value
+        exactly when it is in this, and one C-level search beats one per value."""
+        if self._joined is None:
+            if self._text is not None:
+                self._joined = "\0".join(self._text)
+            else:
+                found = [self.raw] if self.raw else []
+                _collect_strings(self.doc, found)
+                self._joined = "\0".join(found).lower()
+        return self._joined
 
 
 def _collect_strings(node: Any, into: list[str]) -> None:
-    if isinstance(node, dict):
+    """Every string in ``node``, depth first (type checks by identity: this runs for
+    every event a keyword rule meets)."""
+    kind = type(node)
+    if kind is dict:
         for value in node.values():
-            _collect_strings(value, into)
-    elif isinstance(node, list):
+            kind = type(value)
+            if kind is str:
+                into.append(value)
+            elif kind is dict or kind is list:
+                _collect_strings(value, into)
+    elif kind is list:
         for value in node:
-            _collect_strings(value, into)
-    elif isinstance(node, str):
-        into.append(node.lower())
+            kind = type(value)
+            if kind is str:
+                into.append(value)
+            elif kind is dict or kind is list:
+                _collect_strings(value, into)
+    elif kind is str:
+        into.append(node)
 
 
 def _as_text(value: Any) -> str:
@@ -183,7 +207,7 @@ def make_text_test(kind: str, needle: Any) -> TextTest:
     return lambda s: needle.fullmatch(s) is not None
 
 
-def keyword_test(value: SigmaString) -> TextTest:
+def _as_keyword(value: SigmaString) -> SigmaString:
     """Keywords search the whole event: a keyword without wildcards at its ends matches
     anywhere in a value (full-text search), as Sigma's keyword lists are written."""
     parts = string_parts(value)
@@ -193,7 +217,40 @@ def keyword_test(value: SigmaString) -> TextTest:
         parts = [*parts, SpecialChars.WILDCARD_MULTI]
     wrapped = SigmaString()
     wrapped.s = parts
-    return make_text_test(*text_test(wrapped, lower=not isinstance(value, SigmaCasedString)))
+    return wrapped
+
+
+def _wildcard_keyword(value: SigmaString) -> Predicate:
+    """An uncased keyword with wildcards inside (``foo*bar``): one search of the joined
+    text, the wildcards kept within a value (they never cross the NUL separators), after
+    a cheap check that its longest literal piece is there at all."""
+    parts = string_parts(_as_keyword(value))
+    literals = [p.lower() for p in parts if isinstance(p, str)]
+    if any("\0" in piece for piece in literals):
+        test = keyword_test(value)
+        return lambda view: any(test(s) for s in view.text())
+    pattern = re.compile(
+        "".join(
+            "[^\0]*"
+            if p is SpecialChars.WILDCARD_MULTI
+            else "[^\0]"
+            if p is SpecialChars.WILDCARD_SINGLE
+            else re.escape(p.lower())  # type: ignore[union-attr]
+            for p in parts
+        )
+    )
+    longest = max(literals, key=len, default="")
+
+    def test(view: EventView) -> bool:
+        text = view.joined_text()
+        return longest in text and pattern.search(text) is not None
+
+    return test
+
+
+def keyword_test(value: SigmaString) -> TextTest:
+    lower = not isinstance(value, SigmaCasedString)
+    return make_text_test(*text_test(_as_keyword(value), lower=lower))
 
 
 # ---- field predicates ---------------------------------------------------------------------
@@ -217,10 +274,8 @@ def field_predicate(field: str, value: Any) -> Predicate:
         return _number(field, value.number)
     if isinstance(value, SigmaString):
         cased = isinstance(value, SigmaCasedString)
-        test = make_text_test(*text_test(value, lower=not cased))
-        if cased:
-            return lambda view: any(test(s) for s in view.strings(field))
-        return lambda view: any(test(s) for s in view.lowered(field))
+        kind, needle = text_test(value, lower=not cased)
+        return strings_test(field, cased, kind, needle)
     if isinstance(value, SigmaRegularExpression):
         return _regex(field, value)
     if isinstance(value, SigmaCIDRExpression):
@@ -237,10 +292,13 @@ def keyword_predicate(value: Any) -> Predicate:
         subs = [keyword_predicate(v) for v in value.values]
         return lambda view: any(p(view) for p in subs)
     if isinstance(value, SigmaString):
-        test = keyword_test(value)
         if isinstance(value, SigmaCasedString):
+            test = keyword_test(value)
             return lambda view: bool(view.raw) and test(view.raw)
-        return lambda view: any(test(s) for s in view.text())
+        needles = plain_keyword(value)
+        if needles is not None:
+            return keywords_test(needles)
+        return _wildcard_keyword(value)
     if isinstance(value, SigmaRegularExpression):
         pattern = compile_regex(value)
         return lambda view: pattern.search(view.raw) is not None
@@ -408,15 +466,96 @@ def _timestamp_part(field: str, value: SigmaTimestampPart) -> Predicate:
     return test
 
 
+# The combinators and loops below are written out (no generator in ``any``): they run a
+# few million times a second, and a generator's setup costs more than the test itself.
+
+
 def any_of(predicates: Iterable[Predicate]) -> Predicate:
     items = tuple(predicates)
     if len(items) == 1:
         return items[0]
-    return lambda view: any(p(view) for p in items)
+    if len(items) == 2:
+        first, second = items
+        return lambda view: bool(first(view) or second(view))
+
+    def test(view: EventView) -> bool:
+        for predicate in items:  # noqa: SIM110 - hot path
+            if predicate(view):
+                return True
+        return False
+
+    return test
 
 
 def all_of(predicates: Iterable[Predicate]) -> Predicate:
     items = tuple(predicates)
     if len(items) == 1:
         return items[0]
-    return lambda view: all(p(view) for p in items)
+    if len(items) == 2:
+        first, second = items
+        return lambda view: bool(first(view) and second(view))
+
+    def test(view: EventView) -> bool:
+        for predicate in items:  # noqa: SIM110 - hot path
+            if not predicate(view):
+                return False
+        return True
+
+    return test
+
+
+def strings_test(field: str, cased: bool, kind: str, needle: Any) -> Predicate:
+    """Some value of ``field`` (lower-cased unless ``cased``) passes one string test."""
+
+    def values(view: EventView) -> list[str]:
+        return view.strings(field) if cased else view.lowered(field)
+
+    if kind == "eq":
+        return lambda view: needle in values(view)
+    if kind == "any":
+        return lambda view: bool(values(view))
+    if kind in ("startswith", "endswith"):
+
+        def affix(view: EventView) -> bool:
+            for text in values(view):
+                if (text.startswith if kind == "startswith" else text.endswith)(needle):
+                    return True
+            return False
+
+        return affix
+    test = make_text_test(kind, needle)
+
+    def loop(view: EventView) -> bool:
+        for text in values(view):  # noqa: SIM110 - hot path
+            if test(text):
+                return True
+        return False
+
+    return loop
+
+
+def plain_keyword(value: SigmaString) -> str | None:
+    """The lower-cased needle of an uncased keyword that is a plain substring search
+    (no inner wildcard, no NUL), or None."""
+    if isinstance(value, SigmaCasedString):
+        return None
+    kind, needle = text_test(_as_keyword(value), lower=True)
+    if kind == "contains" and needle and "\0" not in needle:
+        return needle
+    return None
+
+
+def keywords_test(*needles: str) -> Predicate:
+    """Any of these substrings anywhere in the event (the raw log or any string value)."""
+    if len(needles) == 1:
+        (needle,) = needles
+        return lambda view: needle in view.joined_text()
+
+    def test(view: EventView) -> bool:
+        text = view.joined_text()
+        for needle in needles:  # noqa: SIM110 - hot path
+            if needle in text:
+                return True
+        return False
+
+    return test

@@ -148,6 +148,28 @@ def test_keywords_search_the_raw_log_and_every_value() -> None:
     assert not matches(detection, {"message": "Accepted password"})
 
 
+@pytest.mark.parametrize(
+    ("keywords", "event", "raw", "expected"),
+    [
+        (["'session opened*root'"], {"m": "pam: session opened for user ROOT"}, "", True),
+        # a wildcard never spans two values
+        (["'session opened*root'"], {"a": "session opened", "b": "root"}, "", False),
+        (["'user ?oot'"], {"m": "user root"}, "", True),
+        (["'user ?oot'"], {"m": "user  oot"}, "", True),
+        (["'user ?oot'"], {"m": "user oot"}, "", False),
+        (["'*.exe -enc *'"], {}, "cmd: X.EXE -ENC aGk=", True),
+        (["'alpha'", "'beta*gamma'", "'delta'"], {"x": ["z", "Beta and Gamma"]}, "", True),
+        (["'alpha'", "'beta*gamma'", "'delta'"], {"x": ["beta", "gamma"]}, "", False),
+        (["'a\\*b'"], {"m": "xa*by"}, "", True),  # an escaped star is a literal
+        (["'a\\*b'"], {"m": "axxb"}, "", False),
+        (["'|cased'"], {"m": "|CASED"}, "", True),  # keywords are case-insensitive
+    ],
+)
+def test_keyword_lists_wildcards_and_values(keywords, event, raw, expected) -> None:  # type: ignore[no-untyped-def]
+    listed = "".join(f"\n    - {k}" for k in keywords)
+    assert matches(f"  keywords:{listed}\n  condition: keywords", event, raw) is expected
+
+
 def test_lists_in_the_event_match_when_any_value_does() -> None:
     assert matches("  sel:\n    tags: beta\n  condition: sel", {"tags": ["alpha", "beta"]})
 
