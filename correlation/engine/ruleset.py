@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +60,9 @@ class CompiledRule:
 
     def excepted(self, view: EventView) -> bool:
         return any(predicate(view) for predicate in self.exceptions)
+
+
+SIGNATURE_CACHE = 10_000  # distinct kinds of event remembered per rule set
 
 
 def index_key(value: Any) -> str | None:
@@ -109,21 +111,34 @@ class RuleSet:
                 for combo in itertools.product(*(values for _, values in variant.where)):
                     key = tuple(index_key(v) for v in combo)
                     table.setdefault(key, []).append((rule, predicate))
+        # Every field some table routes on, looked up once per event; events that agree on
+        # all of them (the same channel, event id, dataset...) share one candidate list.
+        self.index_fields = tuple(sorted({name for fields in self.index for name in fields}))
+        self._positions = [
+            (tuple(self.index_fields.index(name) for name in fields), table)
+            for fields, table in self.index.items()
+        ]
+        self._by_signature: dict[tuple[str | None, ...], list] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def candidates(self, view: EventView) -> Iterable[tuple[CompiledRule, Predicate]]:
+    def candidates(self, view: EventView) -> list[tuple[CompiledRule, Predicate]]:
         """The (rule, predicate) pairs whose logsource fits this event."""
-        yield from self.everywhere
-        for fields, table in self.index.items():
-            key = tuple(
-                product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
-                for name in fields
-            )
-            found = table.get(key)
-            if found:
-                yield from found
+        signature = tuple(
+            product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
+            for name in self.index_fields
+        )
+        found = self._by_signature.get(signature)
+        if found is None:
+            found = list(self.everywhere)
+            for positions, table in self._positions:
+                pairs = table.get(tuple(signature[i] for i in positions))
+                if pairs:
+                    found.extend(pairs)
+            if len(self._by_signature) < SIGNATURE_CACHE:
+                self._by_signature[signature] = found
+        return found
 
     def correlations_using(self, rule_id: str) -> list[CompiledRule]:
         rule = self.rules.get(rule_id)

@@ -78,16 +78,21 @@ def _merged_alternatives(args: list[Any], field_map: FieldMap) -> list[Predicate
     others: list[Predicate] = []
     for arg in args:
         value = getattr(arg, "value", None)
-        if isinstance(arg, ConditionFieldEqualsValueExpression) and type(value) in (
-            SigmaString,
-            SigmaCasedString,
+        if (
+            isinstance(arg, ConditionFieldEqualsValueExpression)
+            and type(value) in (SigmaString, SigmaCasedString)
+            and not value.contains_placeholder()
         ):
             kind, needle = text_test(value, lower=type(value) is SigmaString)
             if kind in ("eq", "contains", "startswith", "endswith"):
                 key = (field_map(arg.field), type(value) is SigmaCasedString)
                 groups.setdefault(key, {}).setdefault(kind, []).append(needle)
                 continue
-        if isinstance(arg, ConditionValueExpression) and type(value) is SigmaString:
+        if (
+            isinstance(arg, ConditionValueExpression)
+            and type(value) is SigmaString
+            and not value.contains_placeholder()
+        ):
             needle = plain_keyword(value)
             if needle is not None:
                 keywords.append(needle)

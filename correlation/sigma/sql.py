@@ -74,7 +74,7 @@ def _leaf(name: str, value: Any) -> Condition:
             f"({path} IS NOT NULL AND (jsonb_typeof({path}) <> 'number' OR ({path})::numeric = %s))"
         )
         return Condition(sql, [*params, *params, *params, value.number])
-    if type(value) not in (SigmaString, SigmaCasedString):
+    if type(value) not in (SigmaString, SigmaCasedString) or value.contains_placeholder():
         return Condition()
     cased = type(value) is SigmaCasedString
     kind, needle = text_test(value, lower=not cased)

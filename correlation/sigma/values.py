@@ -150,6 +150,26 @@ TextTest = Callable[[str], bool]
 # ---- strings and wildcards ----------------------------------------------------------------
 
 
+def expand_placeholders(value: SigmaString) -> list[SigmaString]:
+    """The strings ``value`` stands for once its %placeholders% take their configured
+    values (settings.SIGMA_PLACEHOLDERS); CompileError naming one that has none."""
+    from django.conf import settings
+
+    defined: dict[str, Any] = getattr(settings, "SIGMA_PLACEHOLDERS", {}) or {}
+
+    def values_of(placeholder: Placeholder) -> list[SigmaString]:
+        values = defined.get(placeholder.name)
+        if values is None:
+            raise CompileError(
+                f"placeholder %{placeholder.name}% has no value here "
+                "(define it in SIGMA_PLACEHOLDERS or drop '|expand')"
+            )
+        items = values if isinstance(values, list) else [values]
+        return [SigmaString(str(item)) for item in items]
+
+    return list(value.replace_placeholders(values_of))
+
+
 def string_parts(value: SigmaString) -> list[str | SpecialChars]:
     parts: list[str | SpecialChars] = []
     for part in value.s:
@@ -272,6 +292,8 @@ def field_predicate(field: str, value: Any) -> Predicate:
         return _bool(field, value.boolean)
     if isinstance(value, SigmaNumber):
         return _number(field, value.number)
+    if isinstance(value, SigmaString) and value.contains_placeholder():
+        return any_of(field_predicate(field, v) for v in expand_placeholders(value))
     if isinstance(value, SigmaString):
         cased = isinstance(value, SigmaCasedString)
         kind, needle = text_test(value, lower=not cased)
@@ -291,6 +313,8 @@ def keyword_predicate(value: Any) -> Predicate:
     if isinstance(value, SigmaExpansion):
         subs = [keyword_predicate(v) for v in value.values]
         return lambda view: any(p(view) for p in subs)
+    if isinstance(value, SigmaString) and value.contains_placeholder():
+        return any_of(keyword_predicate(v) for v in expand_placeholders(value))
     if isinstance(value, SigmaString):
         if isinstance(value, SigmaCasedString):
             test = keyword_test(value)

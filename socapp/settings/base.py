@@ -308,6 +308,9 @@ HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", defau
 # Detection: how late (seconds of event time) a hit may arrive and still count in its
 # correlation window; older hits are counted as late and dropped.
 CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=300)
+# Values of Sigma's |expand placeholders (%name%), as JSON: {"name": ["value", ...]}.
+# A rule whose placeholders have no value here is skipped on import, refused on save.
+SIGMA_PLACEHOLDERS = env.json("SIGMA_PLACEHOLDERS", default={})
 
 # Largest file the upload page takes (bigger ones: manage.py ingest).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 1024 * 1024)

@@ -214,3 +214,47 @@ def test_invalid_rules_are_rejected_at_the_line_at_fault(text: str, line: int, r
     problem = caught.value.problems[0]
     assert problem.line == line, problem
     assert reason.lower() in problem.message.lower()
+
+
+PLACEHOLDER_RULE = (
+    "  admins:\n    Computer|expand: '%Admins_Workstations%'\n"
+    "  logon:\n    EventID: 4624\n  condition: logon and not admins"
+)
+
+
+def test_expand_placeholders_take_their_configured_values(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SIGMA_PLACEHOLDERS = {"Admins_Workstations": ["ADMIN-PC1", "jump-*"]}
+    assert not matches(PLACEHOLDER_RULE, {"EventID": 4624, "Computer": "admin-pc1"})
+    assert not matches(PLACEHOLDER_RULE, {"EventID": 4624, "Computer": "JUMP-07"})
+    assert matches(PLACEHOLDER_RULE, {"EventID": 4624, "Computer": "ws-42"})
+
+
+def test_a_placeholder_without_a_value_is_refused_by_name(settings) -> None:  # type: ignore[no-untyped-def]
+    from correlation.sigma.values import CompileError
+
+    settings.SIGMA_PLACEHOLDERS = {}
+    with pytest.raises(CompileError, match="%Admins_Workstations% has no value"):
+        rule(PLACEHOLDER_RULE)
+
+
+@pytest.mark.django_db
+def test_sigmahqs_placeholder_rules_import_once_their_values_are_set(settings, reference_data):  # type: ignore[no-untyped-def]
+    import re
+
+    from correlation.services import import_rules
+    from socapp.shared_data import shared_data_dir
+
+    folder = shared_data_dir() / "sigma" / "rules-placeholder"
+    names = {
+        m.group(1)
+        for path in folder.rglob("*.yml")
+        for m in re.finditer(r"%([A-Za-z_-]+)%", path.read_text())
+    }
+    settings.SIGMA_PLACEHOLDERS = {}
+    without = import_rules([folder], actor=None, active=False)
+    assert without.imported == 0 and without.errors == []
+    assert all("has no value" in reason for _, reason in without.skipped)
+    settings.SIGMA_PLACEHOLDERS = {name: ["example-value"] for name in names}
+    report = import_rules([folder], actor=None, active=False)
+    assert report.errors == [] and report.skipped == []
+    assert report.imported == len(without.skipped)
