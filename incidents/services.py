@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from socapp.audit import audit_record, model_changes
+from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.models import Team
 from socapp.realtime import publish_on_commit
 
@@ -89,36 +89,74 @@ def alert_raise(
     details: dict[str, Any] | None = None,
     triggered_at: Any,
     count: int = 1,
+    audit: list[AuditItem] | None = None,
 ) -> tuple[Alert, bool]:
     """Raise the engine's alert ``alert_id`` unless it exists: ids are derived from the
     rule and the events, so a replayed batch finds its alert instead of making a second.
-    Returns (alert, created)."""
-    with transaction.atomic():
-        alert, created = Alert.objects.get_or_create(
-            id=alert_id,
-            defaults={
-                "title": title[:255],
-                "severity": severity,
-                "team_id": getattr(team, "pk", team),
-                "description": description,
-                "details": details or {},
-                "rule": rule,
-                "correlation": correlation,
-                "group_key": group_key[:255],
-                "triggered_at": triggered_at,
-                "last_seen_at": triggered_at,
-                "count": count,
-            },
+    Returns (alert, created). ``audit``: collect the audit entry there, for the caller to
+    write with its others at the end of its transaction (``audit_record_many``).
+
+    No savepoint: the engine raises an id from one worker at a time (the batch lock and
+    the window lock see to it); should two ever race, the loser's batch fails and is
+    replayed, and finds the alert."""
+    alert = Alert.objects.filter(pk=alert_id).select_related("severity").first()
+    if alert is not None:
+        return alert, False
+    with transaction.atomic(savepoint=False):
+        alert = _create_engine_alert(
+            alert_id=alert_id,
+            title=title,
+            severity=severity,
+            team=team,
+            rule=rule,
+            correlation=correlation,
+            group_key=group_key,
+            description=description,
+            details=details,
+            triggered_at=triggered_at,
+            count=count,
         )
-        if created:
-            audit_record(
-                actor=None,
-                action="alert.create",
-                target=alert,
-                changes={"severity": severity.name, "rule": str(getattr(rule, "pk", ""))},
-            )
-            _push_alert("alert.created", alert)
-    return alert, created
+        item = AuditItem(
+            "alert.create",
+            alert,
+            {"severity": severity.name, "rule": str(getattr(rule, "pk", ""))},
+        )
+        if audit is not None:
+            audit.append(item)
+        else:
+            audit_record_many(actor=None, items=[item])
+        _push_alert("alert.created", alert)
+    return alert, True
+
+
+def _create_engine_alert(
+    *,
+    alert_id: uuid.UUID,
+    title: str,
+    severity: Severity,
+    team: Any,
+    rule: Any,
+    correlation: Any,
+    group_key: str,
+    description: str,
+    details: dict[str, Any] | None,
+    triggered_at: Any,
+    count: int,
+) -> Alert:
+    return Alert.objects.create(
+        id=alert_id,
+        title=title[:255],
+        severity=severity,
+        team_id=getattr(team, "pk", team),
+        description=description,
+        details=details or {},
+        rule=rule,
+        correlation=correlation,
+        group_key=group_key[:255],
+        triggered_at=triggered_at,
+        last_seen_at=triggered_at,
+        count=count,
+    )
 
 
 def alert_fold(

@@ -53,6 +53,15 @@ def _object_identity(target: Model | None) -> tuple[str, str, str]:
     return f"{meta.app_label}.{meta.model_name}", str(target.pk), str(target)[:200]
 
 
+@dataclass(frozen=True)
+class AuditItem:
+    """One entry to append (``audit_record_many`` takes several under one lock)."""
+
+    action: str
+    target: Model | None = None
+    changes: dict[str, Any] | None = None
+
+
 def audit_record(
     *,
     actor: Any,
@@ -62,28 +71,48 @@ def audit_record(
     remote_addr: str | None = None,
 ) -> AuditEntry:
     """Append one entry. ``actor`` is a user, or None for the system itself."""
-    object_type, object_id, object_repr = _object_identity(target)
+    (entry,) = audit_record_many(
+        actor=actor, items=[AuditItem(action, target, changes)], remote_addr=remote_addr
+    )
+    return entry
+
+
+def audit_record_many(
+    *, actor: Any, items: list[AuditItem], remote_addr: str | None = None
+) -> list[AuditEntry]:
+    """Append entries in order. The chain's lock is held from here to the end of the
+    caller's transaction, so long transactions (a correlation batch) call this once, at
+    their end, rather than once per change."""
+    if not items:
+        return []
     user_id = getattr(actor, "pk", None)
+    entries = []
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         head = AuditEntry.objects.order_by("-seq").only("seq", "mac").first()
-        entry = AuditEntry(
-            seq=(head.seq + 1) if head else 1,
-            at=timezone.now(),
-            actor_id=user_id,
-            actor_name=getattr(actor, "username", "") or "",
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            object_repr=object_repr,
-            changes=_jsonable(changes or {}),
-            remote_addr=remote_addr,
-            prev_mac=head.mac if head else GENESIS_MAC,
-        )
-        entry.mac = _mac(entry.prev_mac, entry)
-        entry.save(force_insert=True)
-    return entry
+        seq, prev_mac = (head.seq, head.mac) if head else (0, GENESIS_MAC)
+        now = timezone.now()
+        for item in items:
+            object_type, object_id, object_repr = _object_identity(item.target)
+            seq += 1
+            entry = AuditEntry(
+                seq=seq,
+                at=now,
+                actor_id=user_id,
+                actor_name=getattr(actor, "username", "") or "",
+                action=item.action,
+                object_type=object_type,
+                object_id=object_id,
+                object_repr=object_repr,
+                changes=_jsonable(item.changes or {}),
+                remote_addr=remote_addr,
+                prev_mac=prev_mac,
+            )
+            entry.mac = prev_mac = _mac(entry.prev_mac, entry)
+            entries.append(entry)
+        AuditEntry.objects.bulk_create(entries)
+    return entries
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from events.models import Event, IngestBatch, Source
 from incidents.selectors import alert_to_fold, severity_by_name
 from incidents.services import alert_fold, alert_raise
+from socapp.audit import AuditItem, audit_record_many
 
 from ..choices import SuppressionMode
 from ..engine.evaluate import Evaluation, Hit, StoredEvent, evaluate
@@ -102,6 +103,7 @@ def correlate_events(
     for hit in evaluation.hits:
         recorder.hit(hit)
     recorder.close_due_windows(float("inf") if close_all else None)
+    audit_record_many(actor=None, items=recorder.audit)
     _save_stats(evaluation, recorder)
     logger.debug(
         "%d events, %d hits in %.3fs",
@@ -115,8 +117,10 @@ def correlate_events(
 def close_windows() -> int:
     """Decide the correlation windows whose time is up (the periodic task)."""
     recorder = _Recorder(active_ruleset())
-    count = recorder.close_due_windows()
-    _save_stats(Evaluation(), recorder)
+    with transaction.atomic():
+        count = recorder.close_due_windows()
+        audit_record_many(actor=None, items=recorder.audit)
+        _save_stats(Evaluation(), recorder)
     return count
 
 
@@ -128,6 +132,7 @@ class _Recorder:
     ) -> None:
         self.ruleset = ruleset
         self.raised = raised if raised is not None else []
+        self.audit: list[AuditItem] = []  # written once, at the end (the chain's lock)
         self.teams: dict[Any, Any] = {}
         self.alerts: dict[str, int] = {}
         self.suppressed: dict[str, int] = {}
@@ -306,7 +311,7 @@ class _Recorder:
         confidence: float = 1.0,
     ) -> None:
         mode = rule.suppression_mode
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             if mode != SuppressionMode.NONE:
                 _lock(rule.id, group_key)
                 existing = alert_to_fold(
@@ -341,6 +346,7 @@ class _Recorder:
                 details={**details, "techniques": rule.techniques},
                 triggered_at=at,
                 count=max(1, len(links)),
+                audit=self.audit,
             )
             self.raised.append((alert.pk, created))
             if created:
@@ -395,20 +401,22 @@ def _correlation(
     confidence: float,
     details: dict[str, Any],
 ) -> Correlation:
-    correlation, created = Correlation.objects.get_or_create(
-        id=uuid.uuid5(CORRELATION_NS, identity),
-        defaults={
-            "name": rule.title[:255],
-            "rule_id": rule.id,
-            "start_time": window[0],
-            "end_time": window[1],
-            "event_count": len(links),
-            "confidence_score": confidence,
-            "metadata": {k: v for k, v in details.items() if k != "event_ids"},
-        },
+    correlation_id = uuid.uuid5(CORRELATION_NS, identity)
+    existing = Correlation.objects.filter(pk=correlation_id).first()
+    if existing is not None:
+        return existing
+    # no savepoint (as for alerts): one worker at a time decides a given firing
+    correlation = Correlation.objects.create(
+        id=correlation_id,
+        name=rule.title[:255],
+        rule_id=rule.id,
+        start_time=window[0],
+        end_time=window[1],
+        event_count=len(links),
+        confidence_score=confidence,
+        metadata={k: v for k, v in details.items() if k != "event_ids"},
     )
-    if created:
-        _link(correlation.pk, links, count=False)
+    _link(correlation.pk, links, count=False)
     return correlation
 
 

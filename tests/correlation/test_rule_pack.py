@@ -150,6 +150,12 @@ def test_ssh_brute_force_fires_on_ten_failures_in_five_minutes(pack, t0):
     (alert,) = alerts("socapp_ssh_brute_force")
     assert alert.group_key == f"source.ip={ATTACKER}" and alert.count == 10
     assert alerts("socapp_ssh_auth_failure") == []  # base rules raise nothing themselves
+    # the engine's alert is in the audit trail (written once, at the end of the batch)
+    from socapp.audit import audit_verify
+    from socapp.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="alert.create", object_id=str(alert.pk)).exists()
+    assert audit_verify() == []
 
 
 @pytest.mark.django_db
