@@ -103,17 +103,18 @@ def alert_raise(
     if alert is not None:
         return alert, False
     with transaction.atomic(savepoint=False):
-        alert = _create_engine_alert(
-            alert_id=alert_id,
-            title=title,
+        alert = Alert.objects.create(
+            id=alert_id,
+            title=title[:255],
             severity=severity,
-            team=team,
+            team_id=getattr(team, "pk", team),
+            description=description,
+            details=details or {},
             rule=rule,
             correlation=correlation,
-            group_key=group_key,
-            description=description,
-            details=details,
+            group_key=group_key[:255],
             triggered_at=triggered_at,
+            last_seen_at=triggered_at,
             count=count,
         )
         item = AuditItem(
@@ -127,36 +128,6 @@ def alert_raise(
             audit_record_many(actor=None, items=[item])
         _push_alert("alert.created", alert)
     return alert, True
-
-
-def _create_engine_alert(
-    *,
-    alert_id: uuid.UUID,
-    title: str,
-    severity: Severity,
-    team: Any,
-    rule: Any,
-    correlation: Any,
-    group_key: str,
-    description: str,
-    details: dict[str, Any] | None,
-    triggered_at: Any,
-    count: int,
-) -> Alert:
-    return Alert.objects.create(
-        id=alert_id,
-        title=title[:255],
-        severity=severity,
-        team_id=getattr(team, "pk", team),
-        description=description,
-        details=details or {},
-        rule=rule,
-        correlation=correlation,
-        group_key=group_key[:255],
-        triggered_at=triggered_at,
-        last_seen_at=triggered_at,
-        count=count,
-    )
 
 
 def alert_fold(

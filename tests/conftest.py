@@ -192,3 +192,40 @@ def start_process(procs: list, cmd: list[str], env: dict[str, str], log: Path) -
 
 
 VENV_BIN = Path(sys.executable).parent
+
+
+def start_celery_worker(
+    procs: list,
+    env: dict[str, str],
+    log: Path,
+    *,
+    queues: str,
+    name: str = "worker",
+    pool: str = "prefork",
+    concurrency: int = 1,
+) -> subprocess.Popen:
+    """A real Celery worker process (started as `make run` starts one)."""
+    return start_process(
+        procs,
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "socapp",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--queues",
+            queues,
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"{name}@%h",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+        log,
+    )

@@ -22,7 +22,7 @@ from events.parsers import RawRecord
 from incidents.models import Alert
 from socapp.bootstrap import BootstrapReport, ensure_rule_pack
 from socapp.kv import kv
-from tests.conftest import VENV_BIN, app_env, start_process, wait_until
+from tests.conftest import app_env, start_celery_worker, wait_until
 from tests.correlation.test_rule_pack import failed
 from tests.factories import SourceFactory
 
@@ -41,29 +41,8 @@ def worker_env():  # type: ignore[no-untyped-def]
 
 
 def start_worker(process_group, env, log, name: str, pool: str = "solo", concurrency: int = 1):  # type: ignore[no-untyped-def]
-    return start_process(
-        process_group,
-        [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "socapp",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            "correlation",
-            "--pool",
-            pool,
-            "--concurrency",
-            str(concurrency),
-            "--hostname",
-            f"{name}@%h",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env,
-        log,
+    return start_celery_worker(
+        process_group, env, log, queues="correlation", name=name, pool=pool, concurrency=concurrency
     )
 
 

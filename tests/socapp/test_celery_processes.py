@@ -13,7 +13,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from events.partitions import EVENTS, interval_after, interval_start, list_partitions
 from events.tasks import SUMMARY_REFRESHED_KEY
-from tests.conftest import VENV_BIN, app_env, start_process, wait_until
+from tests.conftest import VENV_BIN, app_env, start_celery_worker, start_process, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -34,25 +34,8 @@ def worker_env():  # type: ignore[no-untyped-def]
 
 
 def start_worker(process_group, env, tmp_path):  # type: ignore[no-untyped-def]
-    return start_process(
-        process_group,
-        [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "socapp",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            "default,maintenance",
-            "--concurrency",
-            "1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env,
-        tmp_path / "worker.log",
+    return start_celery_worker(
+        process_group, env, tmp_path / "worker.log", queues="default,maintenance"
     )
 
 
