@@ -174,7 +174,7 @@ def _run(
     *,
     close_all: bool = False,
 ) -> int:
-    evaluation = correlate_events(chunk, ruleset, raised=raised, close_all=close_all)
+    evaluation = correlate_events(chunk, ruleset, raised=raised, close_all=close_all, dry=True)
     for hit in evaluation.hits:
         hits[hit.rule.name] = hits.get(hit.rule.name, 0) + 1
     return len(chunk)

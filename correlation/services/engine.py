@@ -88,23 +88,27 @@ def correlate_events(
     *,
     raised: list[tuple[uuid.UUID, bool]] | None = None,
     close_all: bool = False,
+    dry: bool = False,
 ) -> Evaluation:
     """Match ``events``, feed correlation windows, raise and fold alerts, keep stats.
 
     ``raised`` collects (alert id, created) for every alert raised or folded into (a
     backtest reads them before rolling back); ``close_all`` decides every open window
-    now, whatever the clock says (the end of a backtest)."""
+    now, whatever the clock says (the end of a backtest). ``dry``: a run that will be
+    rolled back (a backtest) takes none of the locks live workers share — the audit
+    chain's, the rule statistics rows, the suppression keys — and writes neither."""
     started = time.perf_counter()
     # Event-time order: lateness is measured against the newest hit of a key, so a batch
     # spanning more than the allowed lateness must not be fed newest first.
     events = sorted(events, key=lambda e: e.event_time)
     evaluation = evaluate(ruleset, events)
-    recorder = _Recorder(ruleset, raised)
+    recorder = _Recorder(ruleset, raised, dry=dry)
     for hit in evaluation.hits:
         recorder.hit(hit)
     recorder.close_due_windows(float("inf") if close_all else None)
-    audit_record_many(actor=None, items=recorder.audit)
-    _save_stats(evaluation, recorder)
+    if not dry:
+        audit_record_many(actor=None, items=recorder.audit)
+        _save_stats(evaluation, recorder)
     logger.debug(
         "%d events, %d hits in %.3fs",
         len(events),
@@ -128,9 +132,14 @@ class _Recorder:
     """Turns hits, firings and folds into rows, and counts what it did per rule."""
 
     def __init__(
-        self, ruleset: RuleSet, raised: list[tuple[uuid.UUID, bool]] | None = None
+        self,
+        ruleset: RuleSet,
+        raised: list[tuple[uuid.UUID, bool]] | None = None,
+        *,
+        dry: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        self.dry = dry
         self.raised = raised if raised is not None else []
         self.audit: list[AuditItem] = []  # written once, at the end (the chain's lock)
         self.teams: dict[Any, Any] = {}
@@ -313,7 +322,8 @@ class _Recorder:
         mode = rule.suppression_mode
         with transaction.atomic(savepoint=False):
             if mode != SuppressionMode.NONE:
-                _lock(rule.id, group_key)
+                if not self.dry:
+                    _lock(rule.id, group_key)
                 existing = alert_to_fold(
                     rule_id=rule.id,
                     group_key=group_key,
