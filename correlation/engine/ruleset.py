@@ -160,6 +160,13 @@ def compile_filter(sigma: SigmaFilter) -> Predicate:
     return compile_detections(sigma.filter)
 
 
+def max_jitter_of(data: dict[str, Any]) -> float | None:
+    """The ``socapp: {max_jitter: ...}`` of a correlation rule (validated on save)."""
+    block = data.get("socapp")
+    value = block.get("max_jitter") if isinstance(block, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def correlation_spec(
     rule_id: str, sigma: SigmaCorrelationRule, refs: dict[str, str]
 ) -> CorrelationSpec:
@@ -273,6 +280,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
         raw = (document.data.get("correlation") or {}).get("condition")
         sigma._raw_condition = raw if isinstance(raw, dict) else None  # type: ignore[attr-defined]
         rule.correlation = correlation_spec(rule.id, sigma, refs)
+        rule.correlation.max_jitter = max_jitter_of(document.data)
         rule.generate_children = bool(document.data.get("generate", False))
     elif isinstance(sigma, SigmaRule):
         rule.variants = compile_variants(sigma)

@@ -34,6 +34,9 @@ class CorrelationSpec:
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # alias -> rule id -> field
     expression: Any = None  # a parsed temporal boolean condition, or None
     expression_names: dict[str, str] = field(default_factory=dict)  # name in expression -> id
+    # socapp's extension for event_count: the hits must also be evenly spaced, the
+    # intervals between them varying by at most this fraction of their mean (beacons)
+    max_jitter: float | None = None
 
     @property
     def decided_at_close(self) -> bool:

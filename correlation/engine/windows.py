@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import json
 import statistics
 import uuid
@@ -207,9 +208,22 @@ def _first_satisfying(spec: CorrelationSpec, window: list[Member]) -> tuple[int,
                 return end, metric
         return None
     for end, metric in enumerate(_prefix_metrics(spec, window), start=1):
-        if spec.holds(metric):
+        if spec.holds(metric) and (
+            spec.max_jitter is None or _evenly_spaced(window[:end], spec.max_jitter)
+        ):
             return end, metric
     return None
+
+
+def _evenly_spaced(members: list[Member], max_jitter: float) -> bool:
+    """Whether the gaps between the hits vary by at most ``max_jitter`` of their mean
+    (coefficient of variation): what a beacon's check-ins look like, and people's
+    browsing does not."""
+    gaps = [b.ts - a.ts for a, b in itertools.pairwise(members)]
+    if len(gaps) < 2:
+        return False
+    mean = statistics.fmean(gaps)
+    return mean > 0 and statistics.pstdev(gaps) / mean <= max_jitter
 
 
 def _satisfied(spec: CorrelationSpec, members: list[Member]) -> tuple[bool, float]:

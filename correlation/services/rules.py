@@ -120,7 +120,9 @@ def engine_settings_of(doc: SigmaDocument) -> dict[str, Any]:
         return {}
     if not isinstance(block, dict):
         raise RuleInvalid([doc.problem("'socapp' must be a mapping of engine settings", "socapp")])
-    unknown = sorted(set(block) - {"suppression", "suppression_window", "suppress_by"})
+    unknown = sorted(
+        set(block) - {"suppression", "suppression_window", "suppress_by", "max_jitter"}
+    )
     if unknown:
         raise RuleInvalid(
             [doc.problem(f"unknown socapp setting '{unknown[0]}'", "socapp", unknown[0])]
@@ -154,7 +156,22 @@ def engine_settings_of(doc: SigmaDocument) -> dict[str, Any]:
                 [doc.problem("suppress_by must be a list of field names", "socapp", "suppress_by")]
             )
         settings["suppress_by"] = names
+    if "max_jitter" in block:
+        _check_max_jitter(doc, block["max_jitter"])
     return settings
+
+
+def _check_max_jitter(doc: SigmaDocument, value: Any) -> None:
+    """``max_jitter`` (read by the engine from the definition): event_count rules only."""
+    correlation = doc.data.get("correlation")
+    if not isinstance(correlation, dict) or correlation.get("type") != "event_count":
+        raise RuleInvalid(
+            [doc.problem("max_jitter applies to event_count correlations", "socapp", "max_jitter")]
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise RuleInvalid(
+            [doc.problem("max_jitter must be a number above 0, at most 1", "socapp", "max_jitter")]
+        )
 
 
 def _unique_name(title: str, sigma_id: str | None, current: CorrelationRule | None) -> str:

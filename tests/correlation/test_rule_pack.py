@@ -371,15 +371,28 @@ def test_large_internal_transfers_are_not_exfiltration(pack, t0):
 
 @pytest.mark.django_db
 def test_beaconing_small_regular_connections_to_one_destination(pack, t0):
+    jitter = [0, 4, -3, 6, -5, 2]  # a check-in every minute, give or take a few seconds
     beacons = [
         conn(t, f"K{n}", "10.4.4.4", "203.0.113.66", 8443, sent=512)
-        for n, t in enumerate(seconds(t0, *[x * 60 for x in range(30)]))
+        for n, t in enumerate(seconds(t0, *[x * 60 + jitter[x % 6] for x in range(30)]))
     ]
     ingest("zeek", beacons)
     (alert,) = alerts("socapp_beaconing")
     assert alert.group_key == (
         "source.ip=10.4.4.4, destination.ip=203.0.113.66, destination.port=8443"
     )
+
+
+@pytest.mark.django_db
+def test_many_irregular_small_connections_are_not_beaconing(pack, t0):
+    # a person clicking around one site: bursts of requests, then minutes of nothing
+    moments = [burst * 600 + click * 7 for burst in range(6) for click in range(6)]
+    visits = [
+        conn(t, f"V{n}", "10.4.4.5", "203.0.113.67", 443, sent=700)
+        for n, t in enumerate(seconds(t0, *moments))
+    ]
+    ingest("zeek", visits)
+    assert alerts("socapp_beaconing") == []
 
 
 @pytest.mark.django_db

@@ -126,3 +126,20 @@ def test_alerts_from_ingested_events_are_filterable_and_show_their_events(  # ty
     assert alert["rule"]["title"] == "Suspicious whoami" and alert["count"] == 1
     assert len(alert["events"]) == 1
     assert reader.get(url, {"source": "elsewhere"}).data["results"] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("socapp:\n  suppression: sometimes\n", "suppression must be one of"),
+        ("socapp:\n  max_jitter: 0.2\n", "max_jitter applies to event_count"),
+        ("socapp:\n  colour: blue\n", "unknown socapp setting 'colour'"),
+    ],
+)
+def test_engine_settings_in_the_file_are_checked_at_their_line(soc_admin, block, message):  # type: ignore[no-untyped-def]
+    response = client_for(soc_admin).post(RULES, {"definition": RULE + block}, format="json")
+    assert response.status_code == 400
+    (problem,) = response.data["problems"]
+    # RULE is ten lines; "socapp:" is line 11 and the offending setting line 12
+    assert message in problem["message"] and problem["line"] == 12
