@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from .models import CorrelationRule, RuleFilter
 
@@ -26,8 +26,6 @@ LIST_ORDERS = {
 
 def rules_for_list(user: Any, params: Any) -> tuple[QuerySet[CorrelationRule], dict[str, str]]:
     """The rule list page: search (name, Sigma name, technique), state, type, order."""
-    from django.db.models import F, Q
-
     filters = {
         "q": str(params.get("q") or "").strip(),
         "state": str(params.get("state") or ""),

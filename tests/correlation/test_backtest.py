@@ -19,7 +19,6 @@ from events.ingest import events_ingest
 from events.models import IngestBatch
 from events.parsers import RawRecord
 from incidents.models import Alert
-from socapp.bootstrap import BootstrapReport, ensure_rule_pack
 from socapp.models import AuditEntry
 from tests.conftest import client_for
 from tests.correlation.test_rule_pack import conn, dns, failed, sshd
@@ -28,11 +27,6 @@ from tests.factories import SourceFactory
 BRUTE_FORCE = "6121fce9-63cc-4c2e-8a21-2125ab495d71"
 BREACH = "e752b8d1-7dbb-411f-bf63-25e4bb57ab27"
 DOMAIN = "3651da04-2e58-4638-b8b6-af83076f6503"
-
-
-@pytest.fixture
-def pack(reference_data) -> None:  # type: ignore[no-untyped-def]
-    ensure_rule_pack(BootstrapReport())
 
 
 @pytest.fixture

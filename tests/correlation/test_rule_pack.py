@@ -24,11 +24,6 @@ ATTACKER = "198.51.100.9"
 
 
 @pytest.fixture
-def pack(reference_data) -> None:  # type: ignore[no-untyped-def]
-    ensure_rule_pack(BootstrapReport())
-
-
-@pytest.fixture
 def t0() -> datetime:
     """A recent minute, so events land in existing partitions and inside lateness."""
     return (timezone.now() - timedelta(hours=2)).replace(second=0, microsecond=0)

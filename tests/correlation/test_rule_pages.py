@@ -16,7 +16,6 @@ from correlation.models import CorrelationRule
 from correlation.services import batch_correlate, rule_save
 from events.ingest import events_ingest
 from events.parsers import RawRecord
-from socapp.bootstrap import BootstrapReport, ensure_rule_pack
 from tests.correlation.test_rule_pack import failed
 from tests.factories import SourceFactory
 
@@ -48,11 +47,6 @@ def browser(user) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def pack(reference_data) -> None:  # type: ignore[no-untyped-def]
-    ensure_rule_pack(BootstrapReport())
 
 
 def pack_rule(name: str) -> CorrelationRule:
