@@ -28,6 +28,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 class Syslogd:
     def __init__(self, process_group, tmp_path: Path, *extra: str, env: dict | None = None):  # type: ignore[no-untyped-def]
         self.udp, self.tcp = free_port(), free_port()
+        # every TCP port it was given must accept before a test talks to it
+        self.tcp_ports = [self.tcp]
+        if "--tls-port" in extra:
+            self.tcp_ports.append(int(extra[extra.index("--tls-port") + 1]))
         self.log = tmp_path / "syslogd.log"
         self.proc = start_process(
             process_group,
@@ -54,7 +58,8 @@ class Syslogd:
         if self.proc.poll() is not None:
             raise AssertionError(f"syslogd exited: {self.output()}")
         try:
-            socket.create_connection(("127.0.0.1", self.tcp), timeout=0.5).close()
+            for port in self.tcp_ports:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return True
         except OSError:
             return False
