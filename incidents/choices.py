@@ -23,6 +23,7 @@ class CloseReason(models.TextChoices):
     FALSE_POSITIVE = "false_positive", "False positive"
     BENIGN_TRUE_POSITIVE = "benign_true_positive", "Benign true positive"
     DUPLICATE = "duplicate", "Duplicate"
+    MUTED = "muted", "Muted"  # closed by an analyst's mute of similar alerts, not by hand
 
 
 class IncidentStatus(models.TextChoices):
@@ -76,4 +77,33 @@ class TimelineKind(models.TextChoices):
     STATUS_CHANGED = "status_changed", "Status changed"
     ASSIGNED = "assigned", "Assigned"
     ALERT_LINKED = "alert_linked", "Alert linked"
+    ALERT_GROUPED = "alert_grouped", "Alert grouped in automatically"
+    EVENT_LINKED = "event_linked", "Event linked"
+    ASSET_LINKED = "asset_linked", "Asset linked"
+    IOC_LINKED = "ioc_linked", "IOC linked"
+    COMMENTED = "commented", "Comment"
+    TASK_ADDED = "task_added", "Task added"
+    TASK_UPDATED = "task_updated", "Task updated"
+    EVIDENCE_ADDED = "evidence_added", "Evidence added"
     ACTION_REQUESTED = "action_requested", "Response action requested"
+    ACTION_DECIDED = "action_decided", "Response action approved or rejected"
+    ACTION_FINISHED = "action_finished", "Response action finished"
+
+
+class IncidentType(models.TextChoices):
+    """What kind of case this is; picks the case template (its starting tasks)."""
+
+    MALWARE = "malware", "Malware"
+    PHISHING = "phishing", "Phishing"
+    INTRUSION = "intrusion", "Intrusion / unauthorized access"
+    ACCOUNT_COMPROMISE = "account_compromise", "Account compromise"
+    DATA_EXFILTRATION = "data_exfiltration", "Data exfiltration"
+    DENIAL_OF_SERVICE = "denial_of_service", "Denial of service"
+    POLICY_VIOLATION = "policy_violation", "Policy violation"
+    OTHER = "other", "Other"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Not needed"

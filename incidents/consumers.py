@@ -1,8 +1,15 @@
-"""The live alert stream: ``/ws/alerts/``.
+"""The live stream of the console: ``/ws/live/`` (also answered at ``/ws/alerts/``).
 
-A connection joins the group of each team its user belongs to, or the all-teams group
-when the user may see every team's alerts; the alert service sends to those groups
-after commit. Users without a role are refused.
+A connection joins, for each kind of thing its user may see:
+- alerts: the group of each of the user's teams, or the all-teams group for users who
+  may see every team's alerts;
+- incidents: the same, by ``view_incident`` / ``view_all_incidents``;
+- its own user group, which carries notifications ("INC-2026-0042 was assigned to you")
+  and the changes of incidents shared with the user one by one (guardian grants).
+
+Messages are nudges (ids and a kind); pages fetch what changed over HTTP, through the
+same selectors as every other read, so a push can never show what a fetch would not.
+Users without a role are refused (close code 4403).
 """
 
 from __future__ import annotations
@@ -15,22 +22,41 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from socapp.permissions import user_has_role
 
 ALL_ALERTS_GROUP = "alerts.all"
+ALL_INCIDENTS_GROUP = "incidents.all"
 
 
 def team_group(team_id: Any) -> str:
     return f"alerts.team.{team_id}"
 
 
+def incident_team_group(team_id: Any) -> str:
+    return f"incidents.team.{team_id}"
+
+
+def user_group(user_id: Any) -> str:
+    return f"user.{user_id}"
+
+
 @database_sync_to_async
 def _groups_for(user: Any) -> list[str] | None:
-    if not user_has_role(user) or not user.has_perm("incidents.view_alert"):
+    if not user_has_role(user):
         return None
-    if user.is_superuser or user.has_perm("incidents.view_all_alerts"):
-        return [ALL_ALERTS_GROUP]
-    return [team_group(pk) for pk in user.teams.values_list("pk", flat=True)]
+    teams = list(user.teams.values_list("pk", flat=True))
+    groups = [user_group(user.pk)]
+    if user.has_perm("incidents.view_alert"):
+        if user.is_superuser or user.has_perm("incidents.view_all_alerts"):
+            groups.append(ALL_ALERTS_GROUP)
+        else:
+            groups += [team_group(pk) for pk in teams]
+    if user.has_perm("incidents.view_incident"):
+        if user.is_superuser or user.has_perm("incidents.view_all_incidents"):
+            groups.append(ALL_INCIDENTS_GROUP)
+        else:
+            groups += [incident_team_group(pk) for pk in teams]
+    return groups
 
 
-class AlertStreamConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -50,3 +76,12 @@ class AlertStreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def alert_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["payload"])
+
+    async def incident_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["payload"])
+
+    async def notification(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["payload"])
+
+
+AlertStreamConsumer = LiveConsumer  # the name it had before incidents joined the stream

@@ -1,39 +1,136 @@
-import django_filters
+"""One FilterSet per model: the API lists, the console's pages and exports share them."""
 
-from .choices import AlertStatus, IncidentPriority, IncidentStatus
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .choices import AlertStatus, IncidentPriority, IncidentStatus, SeverityName
+from .entities import entity_candidates
 from .models import Alert, Incident, ResponseAction
+
+RANGES = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(days=1),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+OPEN_STATUSES = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.IN_PROGRESS]
 
 
 class AlertFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices)
-    severity = django_filters.CharFilter(field_name="severity__name")
+    severity = django_filters.MultipleChoiceFilter(
+        field_name="severity__name", choices=SeverityName.choices
+    )
     team = django_filters.CharFilter(field_name="team__name")
-    assignee = django_filters.CharFilter(field_name="assignee__username")
-    rule = django_filters.UUIDFilter(field_name="rule__sigma_id", help_text="The rule's Sigma id.")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", help_text='A username, "me", or "none" for unassigned alerts.'
+    )
+    rule = django_filters.UUIDFilter(
+        method="filter_rule", help_text="The rule's id or its Sigma id."
+    )
+    entity = django_filters.CharFilter(
+        method="filter_entity",
+        help_text='An IP, a user or a host the alert is about: "10.0.0.5", "user:root", '
+        '"host:web1" (a bare name matches a host or a user).',
+    )
     source = django_filters.CharFilter(
         method="filter_source", help_text="Name of a source whose events are behind the alert."
     )
+    incident = django_filters.CharFilter(
+        method="filter_incident", help_text='An incident number, or "none" for unlinked alerts.'
+    )
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
+    range = django_filters.ChoiceFilter(
+        method="filter_range",
+        choices=[(k, f"last {k}") for k in RANGES],
+        help_text="Last seen within 1h, 24h, 7d or 30d.",
+    )
     since = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    changed_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gt",
+        help_text="Alerts created or changed after this moment: the live queue's catch-up.",
+    )
 
     class Meta:
         model = Alert
-        fields = ["status", "severity", "team", "assignee", "rule", "source", "since", "until"]
+        fields = [
+            "status",
+            "severity",
+            "team",
+            "assignee",
+            "rule",
+            "entity",
+            "source",
+            "incident",
+            "q",
+            "range",
+            "since",
+            "until",
+            "changed_since",
+        ]
 
-    def filter_source(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "me":
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assignee=user) if user else queryset.none()
+        return queryset.filter(assignee__username=value)
+
+    def filter_rule(self, queryset: QuerySet, name: str, value) -> QuerySet:  # type: ignore[no-untyped-def]
+        return queryset.filter(Q(rule_id=value) | Q(rule__sigma_id=value))
+
+    def filter_entity(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        candidates = entity_candidates(value)
+        return queryset.filter(entities__overlap=candidates) if candidates else queryset.none()
+
+    def filter_source(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(details__sources__contains=[value])
+
+    def filter_incident(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "none":
+            return queryset.filter(incident__isnull=True)
+        return queryset.filter(incident__number=value)
+
+    def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(last_seen_at__gte=timezone.now() - RANGES[value])
 
 
 class IncidentFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IncidentStatus.choices)
     priority = django_filters.MultipleChoiceFilter(choices=IncidentPriority.choices)
     team = django_filters.CharFilter(field_name="team__name")
-    assigned_to = django_filters.CharFilter(field_name="assigned_to__username")
+    assigned_to = django_filters.CharFilter(
+        method="filter_assigned_to", help_text='A username, "me", or "none".'
+    )
     number = django_filters.CharFilter()
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
+    open = django_filters.BooleanFilter(method="filter_open", help_text="Not closed.")
 
     class Meta:
         model = Incident
-        fields = ["status", "priority", "team", "assigned_to", "number"]
+        fields = ["status", "priority", "team", "assigned_to", "number", "q", "open"]
+
+    def filter_assigned_to(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        if value == "me":
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assigned_to=user) if user else queryset.none()
+        return queryset.filter(assigned_to__username=value)
+
+    def filter_open(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        closed = Q(status=IncidentStatus.CLOSED)
+        return queryset.exclude(closed) if value else queryset.filter(closed)
 
 
 class ResponseActionFilterSet(django_filters.FilterSet):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -16,9 +18,11 @@ from .choices import (
     CloseReason,
     IncidentPriority,
     IncidentStatus,
+    IncidentType,
     ResponseActionStatus,
     ResponseActionType,
     SeverityName,
+    TaskStatus,
     TimelineKind,
 )
 
@@ -79,6 +83,22 @@ class Alert(models.Model):
     group_key = models.CharField(
         max_length=255, blank=True, help_text="The entity values the rule grouped by."
     )
+    entities = ArrayField(
+        models.CharField(max_length=300),
+        default=list,
+        blank=True,
+        help_text='What the alert is about, as "kind:value" ("ip:10.0.0.5", "user:root", '
+        '"host:web1", "asset:<id>"): the queue\'s entity filter, related alerts and '
+        "incident grouping all match on it.",
+    )
+    muted_by = models.ForeignKey(
+        "AlertMute",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        help_text="The mute that closed this alert as it was raised.",
+    )
     count = models.PositiveIntegerField(default=1, help_text="Rule hits folded into this alert.")
     suppressed_count = models.PositiveIntegerField(
         default=0, help_text="Hits folded in by the rule's suppression instead of new alerts."
@@ -108,6 +128,8 @@ class Alert(models.Model):
             models.Index(fields=["team", "status", "-triggered_at"], name="alerts_team_queue_idx"),
             # "since/until" on the last-seen time (API filter, catch-up after reconnect).
             models.Index(fields=["-last_seen_at"], name="alerts_last_seen_idx"),
+            # Entity filter, related alerts, incident grouping (array overlap / contains).
+            GinIndex(fields=["entities"], name="alerts_entities_idx"),
         ]
 
     def __str__(self) -> str:
@@ -128,6 +150,9 @@ class Incident(models.Model):
         max_length=20, choices=IncidentPriority.choices, default=IncidentPriority.MEDIUM
     )
     tlp = models.CharField("TLP", max_length=20, choices=TLP.choices, default=TLP.AMBER)
+    incident_type = models.CharField(
+        max_length=32, choices=IncidentType.choices, default=IncidentType.OTHER
+    )
     team = models.ForeignKey("socapp.Team", on_delete=models.PROTECT, related_name="incidents")
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -143,6 +168,8 @@ class Incident(models.Model):
         blank=True,
         related_name="+",
     )
+    assets = models.ManyToManyField("assets.Asset", related_name="incidents", blank=True)
+    iocs = models.ManyToManyField("intel.IOC", related_name="incidents", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -237,6 +264,188 @@ class ResponseAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_type_display()} for {self.incident.number}"
+
+
+class AlertComment(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "alert_comments"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment on {self.alert_id}"
+
+
+class AlertMute(models.Model):
+    """ "Mute similar alerts": new alerts of ``rule`` whose entities include all of
+    ``entities`` are recorded but closed at once (reason "muted") until ``expires_at``.
+    Nothing is dropped: a muted alert is still stored, counted and searchable."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rule = models.ForeignKey(
+        "correlation.CorrelationRule",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mutes",
+    )
+    title = models.CharField(
+        max_length=255, blank=True, help_text="Matched instead of the rule when there is none."
+    )
+    entities = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    team = models.ForeignKey("socapp.Team", on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "alert_mutes"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["rule", "expires_at"], name="alert_mutes_rule_idx")]
+
+    def __str__(self) -> str:
+        return f"mute {self.rule or self.title} {' '.join(self.entities)}"
+
+
+class LinkedEvent(models.Model):
+    """An event attached to an incident as evidence. Events are partitioned, so this
+    refers to one by (event_id, event_time) without a database foreign key."""
+
+    id = models.BigAutoField(primary_key=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="linked_events")
+    event_id = models.UUIDField()
+    event_time = models.DateTimeField()
+    summary = models.CharField(max_length=500, blank=True, help_text="Kept if the event ages out.")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "incident_linked_events"
+        ordering = ["event_time"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "event_id"], name="incident_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}: {self.event_id}"
+
+
+class CaseTemplate(models.Model):
+    """The tasks a new incident of ``incident_type`` starts with (editable in the admin)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    incident_type = models.CharField(max_length=32, choices=IncidentType.choices, unique=True)
+    name = models.CharField(max_length=255)
+    tasks = models.JSONField(
+        default=list, help_text='A list of {"title": ..., "description": ...} in order.'
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "case_templates"
+        ordering = ["incident_type"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IncidentTask(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    position = models.PositiveIntegerField(default=0)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="incident_tasks",
+    )
+    from_template = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "incident_tasks"
+        ordering = ["position", "created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentComment(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "incident_comments"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment on {self.incident_id}"
+
+
+class Evidence(models.Model):
+    """A file attached to an incident. Stored under EVIDENCE_ROOT (outside the web root,
+    never served as static); the SHA-256 is taken while the upload is written."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="evidence")
+    name = models.CharField(max_length=255, help_text="The uploaded file's name, as given.")
+    stored_as = models.CharField(max_length=255, editable=False)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "incident_evidence"
+        ordering = ["uploaded_at"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # django-guardian object permissions on incidents, with direct foreign keys (guardian's

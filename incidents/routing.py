@@ -1,7 +1,8 @@
 from django.urls import path
 
-from .consumers import AlertStreamConsumer
+from .consumers import LiveConsumer
 
 websocket_urlpatterns = [
-    path("ws/alerts/", AlertStreamConsumer.as_asgi()),
+    path("ws/live/", LiveConsumer.as_asgi()),
+    path("ws/alerts/", LiveConsumer.as_asgi()),  # the first name of the stream
 ]

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
+from events.models import Event
+from events.selectors import events_visible_to
+
+from .choices import AlertStatus, IncidentStatus
 from .models import (
     Alert,
+    AlertMute,
     Incident,
     IncidentEvent,
     IncidentGroupObjectPermission,
@@ -107,3 +113,114 @@ def alert_to_fold(
 
 def severity_by_name(name: str) -> Severity:
     return Severity.objects.get(name=name)
+
+
+# ---- the console's pages --------------------------------------------------------------
+
+QUEUE_PAGE = 50
+
+
+def alert_queue_page(alerts: QuerySet[Alert], before: str | None) -> tuple[list[Alert], str]:
+    """Newest first, keyset-paginated: ``before`` is the cursor of the last row of the
+    previous page ("<triggered_at iso>|<id>"); returns the rows and the next cursor.
+    No COUNT and no OFFSET, so page 1 and page 500 cost the same."""
+    from django.utils.dateparse import parse_datetime
+
+    alerts = alerts.order_by("-triggered_at", "-id")
+    if before:
+        at, _, pk = before.partition("|")
+        moment = parse_datetime(at)
+        if moment is not None and pk:
+            alerts = alerts.filter(Q(triggered_at__lt=moment) | Q(triggered_at=moment, id__lt=pk))
+    rows = list(alerts[: QUEUE_PAGE + 1])
+    more = len(rows) > QUEUE_PAGE
+    rows = rows[:QUEUE_PAGE]
+    cursor = f"{rows[-1].triggered_at.isoformat()}|{rows[-1].pk}" if more else ""
+    return rows, cursor
+
+
+def alerts_related(user: Any, alert: Alert, limit: int = 20) -> QuerySet[Alert]:
+    """Other alerts the user may see that share an entity with ``alert``."""
+    if not alert.entities:
+        return Alert.objects.none()
+    return (
+        alerts_visible_to(user)
+        .filter(entities__overlap=alert.entities)
+        .exclude(pk=alert.pk)
+        .order_by("-last_seen_at")[:limit]
+    )
+
+
+def alert_events(alert: Alert, user: Any, limit: int = 100) -> list[Event]:
+    """The stored events behind an alert (by the correlation's links, which carry each
+    event's time, so only the partitions holding them are read)."""
+    pairs: list[tuple[Any, Any]] = []
+    if alert.correlation_id is not None:
+        pairs = list(
+            alert.correlation.event_links.order_by("event_time").values_list(
+                "event_id", "event_time"
+            )[:limit]
+        )
+    if not pairs:
+        return []
+    times = [t for _, t in pairs]
+    return list(
+        events_visible_to(user)
+        .filter(
+            event_id__in=[e for e, _ in pairs],
+            event_time__gte=min(times),
+            event_time__lte=max(times),
+        )
+        .order_by("event_time")
+    )
+
+
+def alert_mutes_active(user: Any) -> QuerySet[AlertMute]:
+    from django.utils import timezone
+
+    mutes = AlertMute.objects.select_related("rule", "team", "created_by").filter(
+        lifted_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    if user.is_superuser or user.has_perm("incidents.view_all_alerts"):
+        return mutes
+    return mutes.filter(team__in=_teams_of(user))
+
+
+def assignable_users(team_id: Any) -> QuerySet:
+    """Who an alert or incident of ``team_id`` can be assigned to: the team's members
+    with a role, and the incident managers."""
+    users = get_user_model().objects.filter(is_active=True, groups__isnull=False)
+    managers = Q(groups__permissions__codename="manage_all_incidents")
+    return users.filter(Q(teams=team_id) | managers).distinct().order_by("username")
+
+
+def incidents_open_for_merge(user: Any, team_id: Any) -> QuerySet[Incident]:
+    """Open incidents an alert of ``team_id`` could be merged into."""
+    return (
+        incidents_visible_to(user)
+        .filter(team_id=team_id)
+        .exclude(status=IncidentStatus.CLOSED)
+        .order_by("-created_at")[:50]
+    )
+
+
+def incident_detail(user: Any, number: str) -> Incident | None:
+    return (
+        incidents_visible_to(user).prefetch_related("assets", "iocs").filter(number=number).first()
+    )
+
+
+def incident_alerts(incident: Incident) -> QuerySet[Alert]:
+    return incident.alerts.select_related("severity", "rule").order_by("-triggered_at")
+
+
+def open_alert_counts(user: Any) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = (
+        alerts_visible_to(user)
+        .filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.IN_PROGRESS])
+        .values_list("severity__name")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)

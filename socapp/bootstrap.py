@@ -189,6 +189,18 @@ def ensure_rule_pack(report: BootstrapReport) -> None:
         report.note(False, f"rule pack: {result.updated} rules")
 
 
+def ensure_case_templates(report: BootstrapReport) -> None:
+    """The default case templates, created when missing (an edited one is kept)."""
+    from incidents.casetemplates import DEFAULT_TEMPLATES
+    from incidents.models import CaseTemplate
+
+    for incident_type, (name, tasks) in DEFAULT_TEMPLATES.items():
+        _, created = CaseTemplate.objects.get_or_create(
+            incident_type=incident_type, defaults={"name": name, "tasks": tasks}
+        )
+        report.note(created, f"case template {name}")
+
+
 def bootstrap() -> BootstrapReport:
     from events.partitions import create_partitions_ahead
 
@@ -199,6 +211,7 @@ def bootstrap() -> BootstrapReport:
         ensure_default_team(report)
         ensure_periodic_tasks(report)
         ensure_rule_pack(report)
+        ensure_case_templates(report)
     for name in create_partitions_ahead():
         report.note(True, f"partition {name}")
     return report

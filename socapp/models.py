@@ -107,3 +107,32 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.actor_name or 'system'} {self.action} {self.object_repr}"
+
+
+class SavedView(models.Model):
+    """A named filter of a list page (the alert queue, event search), kept per user and
+    optionally shared with everyone who can open that page."""
+
+    class Page(models.TextChoices):
+        ALERTS = "alerts", "Alert queue"
+        EVENTS = "events", "Event search"
+        INCIDENTS = "incidents", "Incidents"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    page = models.CharField(max_length=20, choices=Page.choices)
+    name = models.CharField(max_length=100)
+    query = models.TextField(help_text="The page's query string, e.g. status=open&severity=high.")
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["page", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "page", "name"], name="saved_view_name_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_page_display()}: {self.name}"

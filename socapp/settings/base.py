@@ -312,6 +312,18 @@ CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=3
 # A rule whose placeholders have no value here is skipped on import, refused on save.
 SIGMA_PLACEHOLDERS = env.json("SIGMA_PLACEHOLDERS", default={})
 
+# The console. Incident grouping: a new alert joins an open incident of its team holding
+# an alert that shares an entity of these kinds, seen within the window, while the
+# incident has fewer than max_alerts alerts. {"keys": []} turns grouping off.
+INCIDENT_GROUPING = env.json(
+    "INCIDENT_GROUPING",
+    default={"keys": ["ip", "user", "host"], "window_hours": 24, "max_alerts": 50},
+)
+# Evidence files live here: outside the web root, served only through the incident's
+# permission check, as downloads.
+EVIDENCE_ROOT = Path(env.str("EVIDENCE_ROOT", default=str(BASE_DIR / "var" / "evidence")))
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=50 * 1024 * 1024)
+
 # Largest file the upload page takes (bigger ones: manage.py ingest).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 1024 * 1024)
 # Largest ingest request body, before and after gzip (413 beyond).

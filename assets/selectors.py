@@ -1,0 +1,52 @@
+"""Reading assets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+
+from .models import Asset
+
+
+def asset_names_for(*, ips: Iterable[str], hosts: Iterable[str]) -> dict[str, str]:
+    """Asset names by entity ("ip:10.0.0.5", "host:web1") for the given addresses and
+    (lower-case) host names, in one query."""
+    ips, hosts = set(ips), set(hosts)
+    if not ips and not hosts:
+        return {}
+    rows = (
+        Asset.objects.annotate(host=Lower("hostname"))
+        .filter(Q(ip_address__in=ips) | Q(host__in=hosts))
+        .values_list("name", "ip_address", "host")
+    )
+    found: dict[str, str] = {}
+    for name, ip, host in rows:
+        if ip in ips:
+            found[f"ip:{ip}"] = name
+        if host in hosts:
+            found[f"host:{host}"] = name
+    return found
+
+
+def assets_for_entities(entities: Iterable[str]) -> QuerySet[Asset]:
+    ips = [e[3:] for e in entities if e.startswith("ip:")]
+    hosts = [e[5:] for e in entities if e.startswith("host:")]
+    return (
+        Asset.objects.select_related("asset_type", "team")
+        .annotate(host=Lower("hostname"))
+        .filter(Q(ip_address__in=ips) | Q(host__in=hosts))
+    )
+
+
+def asset_find(value: str) -> Asset | None:
+    """An asset by name, host name or IP address (what a user types to link one)."""
+    import contextlib
+    import ipaddress
+
+    value = value.strip()
+    q = Q(name__iexact=value) | Q(hostname__iexact=value)
+    with contextlib.suppress(ValueError):
+        q |= Q(ip_address=str(ipaddress.ip_address(value)))
+    return Asset.objects.filter(q).first()

@@ -1,0 +1,169 @@
+"""The console's forms: validation only; the changes go through incidents/services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from socapp.models import Team
+
+from .choices import TLP, CloseReason, IncidentPriority, IncidentStatus, IncidentType, TaskStatus
+from .models import Incident, Severity
+
+User = get_user_model()
+
+MUTE_DURATIONS = {
+    "1h": timedelta(hours=1),
+    "8h": timedelta(hours=8),
+    "24h": timedelta(days=1),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+CLOSE_REASONS = [c for c in CloseReason.choices if c[0] != CloseReason.MUTED]
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:  # type: ignore[no-untyped-def]
+        return obj.get_username()
+
+
+class AssignForm(forms.Form):
+    assignee = UserChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        to_field_name="username",
+        empty_label="— nobody —",
+    )
+
+
+class SeverityForm(forms.Form):
+    severity = forms.ModelChoiceField(queryset=Severity.objects.all(), to_field_name="name")
+
+
+class CloseForm(forms.Form):
+    close_reason = forms.ChoiceField(choices=CLOSE_REASONS, label="Reason")
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000)
+
+
+class MuteForm(forms.Form):
+    duration = forms.ChoiceField(choices=[(k, k) for k in MUTE_DURATIONS], initial="24h")
+    reason = forms.CharField(max_length=2000)
+
+    def clean_duration(self) -> timedelta:
+        return MUTE_DURATIONS[self.cleaned_data["duration"]]
+
+
+class EscalateForm(forms.Form):
+    title = forms.CharField(max_length=255, required=False)
+    priority = forms.ChoiceField(
+        choices=[("", "from the severity"), *IncidentPriority.choices], required=False
+    )
+    incident_type = forms.ChoiceField(choices=IncidentType.choices, initial=IncidentType.OTHER)
+
+
+class MergeForm(forms.Form):
+    incident = forms.ModelChoiceField(queryset=Incident.objects.all(), to_field_name="number")
+
+
+BULK_ACTIONS = [
+    ("acknowledge", "Acknowledge"),
+    ("assign", "Assign to"),
+    ("close", "Close as"),
+    ("escalate", "Escalate into one new incident"),
+    ("merge", "Add to incident"),
+]
+
+
+class BulkForm(forms.Form):
+    """The queue's bulk bar; the selected alerts come as ``ids`` (see ``selected_ids``)."""
+
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    assignee = UserChoiceField(
+        queryset=User.objects.filter(is_active=True), required=False, to_field_name="username"
+    )
+    close_reason = forms.ChoiceField(choices=CLOSE_REASONS, required=False)
+    incident = forms.CharField(required=False, help_text="Incident number, for 'add to'.")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        action = data.get("action")
+        if action == "close" and not data.get("close_reason"):
+            self.add_error("close_reason", "Closing needs a reason.")
+        if action == "merge" and not data.get("incident"):
+            self.add_error("incident", "Say which incident to add the alerts to.")
+        return data
+
+
+def selected_ids(post) -> list[str]:  # type: ignore[no-untyped-def]
+    """The alert ids ticked in the queue; malformed ones are dropped (they match nothing)."""
+    import uuid
+
+    ids = []
+    for value in post.getlist("ids"):
+        try:
+            ids.append(str(uuid.UUID(value)))
+        except ValueError:
+            continue
+    return ids
+
+
+class IncidentForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = ["title", "team", "incident_type", "priority", "tlp", "description"]
+
+    def __init__(self, *args, teams=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"].queryset = teams
+
+
+class IncidentEditForm(forms.Form):
+    title = forms.CharField(max_length=255)
+    incident_type = forms.ChoiceField(choices=IncidentType.choices)
+    priority = forms.ChoiceField(choices=IncidentPriority.choices)
+    tlp = forms.ChoiceField(choices=TLP.choices, label="TLP")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=IncidentStatus.choices)
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=255)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TaskStatusForm(forms.Form):
+    task = forms.UUIDField()
+    status = forms.ChoiceField(choices=TaskStatus.choices)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField()
+    description = forms.CharField(required=False, max_length=2000)
+
+
+class LinkForm(forms.Form):
+    """An asset (name, host name or IP) or an IOC value to attach to an incident."""
+
+    kind = forms.ChoiceField(choices=[("asset", "Asset"), ("ioc", "IOC")])
+    value = forms.CharField(max_length=2048)
+
+
+class LinkEventForm(forms.Form):
+    event_id = forms.UUIDField()
+    event_time = forms.DateTimeField()
+    summary = forms.CharField(required=False, max_length=500)
+
+
+def teams_field_queryset(user) -> object:  # type: ignore[no-untyped-def]
+    if user.is_superuser or user.has_perm("incidents.manage_all_incidents"):
+        return Team.objects.all()
+    return user.teams.all()

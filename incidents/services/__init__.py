@@ -1,0 +1,58 @@
+"""Changing alerts and incidents. Each service takes the acting user explicitly, runs in
+one transaction, records the change on the incident timeline and in the audit log, and
+nudges the live pages after commit."""
+
+from .alerts import (
+    alert_comment,
+    alert_create,
+    alert_fold,
+    alert_raise,
+    alert_update,
+    alerts_bulk_update,
+)
+from .cases import (
+    EDITABLE_INCIDENT_FIELDS,
+    WORKFLOW,
+    allowed_next_statuses,
+    incident_add_alerts,
+    incident_assign,
+    incident_create,
+    incident_escalate,
+    incident_link_asset,
+    incident_link_event,
+    incident_link_ioc,
+    incident_update,
+)
+from .grouping import grouping_policy, incident_for
+from .mutes import alert_mute, alert_mute_lift, mute_for
+from .work import evidence_add, evidence_path, incident_comment, task_add, task_update
+
+__all__ = [
+    "EDITABLE_INCIDENT_FIELDS",
+    "WORKFLOW",
+    "alert_comment",
+    "alert_create",
+    "alert_fold",
+    "alert_mute",
+    "alert_mute_lift",
+    "alert_raise",
+    "alert_update",
+    "alerts_bulk_update",
+    "allowed_next_statuses",
+    "evidence_add",
+    "evidence_path",
+    "grouping_policy",
+    "incident_add_alerts",
+    "incident_assign",
+    "incident_comment",
+    "incident_create",
+    "incident_escalate",
+    "incident_for",
+    "incident_link_asset",
+    "incident_link_event",
+    "incident_link_ioc",
+    "incident_update",
+    "mute_for",
+    "task_add",
+    "task_update",
+]

@@ -1,0 +1,238 @@
+"""Raising and triaging alerts. Each service takes the acting user explicitly, runs in
+one transaction and records the change in the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
+from socapp.models import Team
+
+from ..choices import AlertStatus
+from ..entities import alert_entities
+from ..models import Alert, AlertComment, Severity
+from .grouping import group_into_incident
+from .live import push_alert
+from .mutes import mute_for
+
+
+def _after_raise(alert: Alert, audit: list[AuditItem]) -> None:
+    """A new alert meets the mutes, then the grouping policy."""
+    mute = mute_for(alert)
+    if mute is not None:
+        alert.status = AlertStatus.CLOSED
+        alert.close_reason = "muted"
+        alert.closed_at = timezone.now()
+        alert.muted_by = mute
+        alert.save(update_fields=["status", "close_reason", "closed_at", "muted_by"])
+        audit.append(AuditItem("alert.muted", alert, {"mute": str(mute.pk)}))
+        return
+    group_into_incident(alert, audit)
+
+
+def alert_create(
+    *,
+    title: str,
+    severity: Severity,
+    team: Team,
+    description: str = "",
+    details: dict[str, Any] | None = None,
+    rule: Any = None,
+    correlation: Any = None,
+    group_key: str = "",
+    alert_id: uuid.UUID | None = None,
+    triggered_at: Any = None,
+) -> Alert:
+    """Raise an alert by hand or from an integration (the engine uses ``alert_raise``)."""
+    now = timezone.now()
+    details = details or {}
+    with transaction.atomic():
+        alert = Alert.objects.create(
+            id=alert_id or uuid.uuid4(),
+            title=title,
+            severity=severity,
+            team=team,
+            description=description,
+            details=details,
+            entities=alert_entities(details),
+            rule=rule,
+            correlation=correlation,
+            group_key=group_key,
+            triggered_at=triggered_at or now,
+            last_seen_at=triggered_at or now,
+        )
+        audit = [AuditItem("alert.create", alert, {"severity": severity.name, "team": team.name})]
+        _after_raise(alert, audit)
+        audit_record_many(actor=None, items=audit)
+        push_alert("alert.created", alert)
+    return alert
+
+
+def alert_raise(
+    *,
+    alert_id: uuid.UUID,
+    title: str,
+    severity: Severity,
+    team: Any,
+    rule: Any,
+    correlation: Any,
+    group_key: str,
+    description: str = "",
+    details: dict[str, Any] | None = None,
+    triggered_at: Any,
+    count: int = 1,
+    audit: list[AuditItem] | None = None,
+) -> tuple[Alert, bool]:
+    """Raise the engine's alert ``alert_id`` unless it exists: ids are derived from the
+    rule and the events, so a replayed batch finds its alert instead of making a second.
+    Returns (alert, created). ``audit``: collect the audit entries there, for the caller
+    to write with its others at the end of its transaction (``audit_record_many``).
+
+    No savepoint: the engine raises an id from one worker at a time (the batch lock and
+    the window lock see to it); should two ever race, the loser's batch fails and is
+    replayed, and finds the alert."""
+    alert = Alert.objects.filter(pk=alert_id).select_related("severity").first()
+    if alert is not None:
+        return alert, False
+    details = details or {}
+    items: list[AuditItem] = audit if audit is not None else []
+    with transaction.atomic(savepoint=False):
+        alert = Alert.objects.create(
+            id=alert_id,
+            title=title[:255],
+            severity=severity,
+            team_id=getattr(team, "pk", team),
+            description=description,
+            details=details,
+            entities=alert_entities(details),
+            rule=rule,
+            correlation=correlation,
+            group_key=group_key[:255],
+            triggered_at=triggered_at,
+            last_seen_at=triggered_at,
+            count=count,
+        )
+        items.append(
+            AuditItem(
+                "alert.create",
+                alert,
+                {"severity": severity.name, "rule": str(getattr(rule, "pk", ""))},
+            )
+        )
+        _after_raise(alert, items)
+        if audit is None:
+            audit_record_many(actor=None, items=items)
+        push_alert("alert.created", alert)
+    return alert, True
+
+
+def alert_fold(
+    *,
+    alert: Alert,
+    hits: int,
+    last_seen_at: Any,
+    suppressed: bool = True,
+    severity: Severity | None = None,
+) -> Alert:
+    """Fold ``hits`` further rule hits into ``alert`` (suppression). With ``suppressed``
+    false the alert is raised again: it is reopened and pushed as updated, so the queue
+    shows it rise (the "re-alert when count or severity rises" policy)."""
+    fields = ["count", "last_seen_at", "updated_at"]
+    alert.count += hits
+    if last_seen_at > alert.last_seen_at:
+        alert.last_seen_at = last_seen_at
+    if suppressed:
+        alert.suppressed_count += hits
+        fields.append("suppressed_count")
+    if severity is not None and severity.level > alert.severity.level:
+        alert.severity = severity
+        fields.append("severity")
+    with transaction.atomic():
+        alert.save(update_fields=fields)
+        if not suppressed:
+            push_alert("alert.updated", alert)
+    return alert
+
+
+def _alert_state(alert: Alert) -> dict[str, Any]:
+    return {
+        "status": alert.status,
+        "close_reason": alert.close_reason,
+        "assignee": alert.assignee.username if alert.assignee else None,
+        "severity": alert.severity.name,
+    }
+
+
+def _apply_status(alert: Alert, actor: Any, status: str, close_reason: str | None) -> None:
+    now = timezone.now()
+    if status == AlertStatus.CLOSED:
+        if not (close_reason or alert.close_reason):
+            raise ValidationError({"close_reason": "Closing an alert needs a reason."})
+        alert.closed_at = now
+    else:
+        alert.closed_at = None
+        alert.close_reason = ""
+    if status != AlertStatus.OPEN and alert.acknowledged_at is None:
+        # Acknowledging, or any step past "open", counts as the first response (MTTA).
+        alert.acknowledged_at = now
+        alert.acknowledged_by = actor
+    alert.status = status
+
+
+def alert_update(
+    *,
+    alert: Alert,
+    actor: Any,
+    status: str | None = None,
+    close_reason: str | None = None,
+    assignee: Any = None,
+    severity: Severity | None = None,
+    unassign: bool = False,
+) -> Alert:
+    """Triage an alert: change its status, assignee or severity.
+
+    Acknowledging records who and when; closing needs a reason.
+    """
+    before = _alert_state(alert)
+    if status is not None and status != alert.status:
+        _apply_status(alert, actor, status, close_reason)
+    if close_reason is not None and (status or alert.status) == AlertStatus.CLOSED:
+        alert.close_reason = close_reason
+    if assignee is not None:
+        alert.assignee = assignee
+    elif unassign:
+        alert.assignee = None
+    if severity is not None:
+        alert.severity = severity
+    with transaction.atomic():
+        alert.save()
+        changes = model_changes(before, _alert_state(alert))
+        if changes:
+            audit_record(actor=actor, action="alert.update", target=alert, changes=changes)
+            push_alert("alert.updated", alert)
+    return alert
+
+
+def alerts_bulk_update(*, alerts: list[Alert], actor: Any, **changes: Any) -> int:
+    """The queue's bulk actions: the same triage on each alert, all or none."""
+    with transaction.atomic():
+        for alert in alerts:
+            alert_update(alert=alert, actor=actor, **changes)
+    return len(alerts)
+
+
+def alert_comment(*, alert: Alert, actor: Any, body: str) -> AlertComment:
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "A comment cannot be empty."})
+    with transaction.atomic():
+        comment = AlertComment.objects.create(alert=alert, author=actor, body=body)
+        Alert.objects.filter(pk=alert.pk).update(updated_at=timezone.now())
+        audit_record(actor=actor, action="alert.comment", target=alert, changes={"body": body})
+        push_alert("alert.updated", alert)
+    return comment

@@ -1,0 +1,367 @@
+"""Opening, changing and assigning incidents, and what they hold (alerts, events,
+assets, IOCs). Every change lands on the incident's append-only timeline, in the audit
+log, and as a nudge to the pages that show the incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from socapp.audit import audit_record, model_changes
+from socapp.models import Team
+
+from ..choices import AlertStatus, IncidentPriority, IncidentStatus, IncidentType, TimelineKind
+from ..models import (
+    Alert,
+    CaseTemplate,
+    Incident,
+    IncidentEvent,
+    IncidentTask,
+    LinkedEvent,
+)
+from .live import notify_user, push_alert, push_incident
+
+# The workflow, in order. An incident moves forward (skipping steps is allowed: a false
+# positive goes from triage straight to closed), one step back when a step was
+# declared too early, and a closed incident may be reopened into triage.
+WORKFLOW = [
+    IncidentStatus.NEW,
+    IncidentStatus.TRIAGE,
+    IncidentStatus.CONTAINMENT,
+    IncidentStatus.ERADICATION,
+    IncidentStatus.RECOVERY,
+    IncidentStatus.CLOSED,
+]
+
+
+def allowed_next_statuses(current: str) -> list[str]:
+    at = WORKFLOW.index(IncidentStatus(current))
+    if current == IncidentStatus.CLOSED:
+        return [IncidentStatus.TRIAGE]
+    later = WORKFLOW[at + 1 :]
+    earlier = [WORKFLOW[at - 1]] if at > 0 else []
+    return [*earlier, *later]
+
+
+def _next_incident_number(year: int) -> str:
+    # One statement, so two incidents opened at once can never get the same number.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO incident_counters (year, last) VALUES (%s, 1)
+            ON CONFLICT (year) DO UPDATE SET last = incident_counters.last + 1
+            RETURNING last
+            """,
+            [year],
+        )
+        (sequence,) = cursor.fetchone()
+    return f"INC-{year}-{sequence:04d}"
+
+
+def timeline(incident: Incident, kind: str, actor: Any, **data: Any) -> IncidentEvent:
+    """Append to the timeline and tell the incident's viewers (after commit)."""
+    entry = IncidentEvent.objects.create(incident=incident, kind=kind, actor=actor, data=data)
+    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+    push_incident(f"incident.{kind}", incident)
+    return entry
+
+
+def incident_url(incident: Incident) -> str:
+    return reverse("incidents:detail", args=[incident.number])
+
+
+def _may_open_for(actor: Any, team: Team) -> bool:
+    return bool(
+        actor.is_superuser
+        or actor.has_perm("incidents.manage_all_incidents")
+        or actor.teams.filter(pk=team.pk).exists()
+    )
+
+
+def _tasks_from_template(incident: Incident, actor: Any) -> None:
+    template = CaseTemplate.objects.filter(
+        incident_type=incident.incident_type, is_active=True
+    ).first()
+    if template is None:
+        return
+    IncidentTask.objects.bulk_create(
+        IncidentTask(
+            incident=incident,
+            title=str(task.get("title", ""))[:255],
+            description=str(task.get("description", "")),
+            position=position,
+            from_template=True,
+            created_by=actor,
+        )
+        for position, task in enumerate(template.tasks)
+        if task.get("title")
+    )
+    timeline(
+        incident, TimelineKind.TASK_ADDED, actor, template=template.name, tasks=len(template.tasks)
+    )
+
+
+def incident_create(
+    *,
+    actor: Any,
+    title: str,
+    team: Team,
+    description: str = "",
+    priority: str = IncidentPriority.MEDIUM,
+    tlp: str | None = None,
+    incident_type: str = IncidentType.OTHER,
+    assigned_to: Any = None,
+    alerts: list[Alert] | tuple[Alert, ...] = (),
+) -> Incident:
+    """Open an incident for ``team``; only its members (or managers) may do that. The
+    case template of its type gives it its first tasks."""
+    if not _may_open_for(actor, team):
+        raise PermissionDenied(f"You can only open incidents for your own teams, not {team}.")
+    with transaction.atomic():
+        incident = Incident(
+            number=_next_incident_number(timezone.now().year),
+            title=title,
+            team=team,
+            description=description,
+            priority=priority,
+            incident_type=incident_type,
+            assigned_to=assigned_to,
+            created_by=actor,
+        )
+        if tlp:
+            incident.tlp = tlp
+        incident.full_clean()
+        incident.save()
+        timeline(incident, TimelineKind.CREATED, actor, title=title, priority=priority)
+        if assigned_to is not None:
+            timeline(incident, TimelineKind.ASSIGNED, actor, assignee=assigned_to.username)
+            _notify_assignee(incident, assigned_to, actor)
+        _tasks_from_template(incident, actor)
+        _link_alerts(incident, list(alerts), actor)
+        audit_record(
+            actor=actor,
+            action="incident.create",
+            target=incident,
+            changes={"team": team.name, "priority": priority, "type": incident_type},
+        )
+    return incident
+
+
+def _link_alerts(incident: Incident, alerts: list[Alert], actor: Any) -> list[Alert]:
+    linked = []
+    for alert in alerts:
+        if alert.team_id != incident.team_id and not (
+            actor.is_superuser or actor.has_perm("incidents.manage_all_incidents")
+        ):
+            raise PermissionDenied(
+                f"Alert {alert.pk} belongs to another team than {incident.number}."
+            )
+        if alert.incident_id == incident.pk:
+            continue
+        alert.incident = incident
+        if alert.status in (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED):
+            alert.status = AlertStatus.IN_PROGRESS
+            if alert.acknowledged_at is None:
+                alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor
+        alert.save()
+        timeline(incident, TimelineKind.ALERT_LINKED, actor, alert=str(alert.pk), title=alert.title)
+        push_alert("alert.updated", alert)
+        linked.append(alert)
+    return linked
+
+
+def incident_escalate(
+    *,
+    alert: Alert,
+    actor: Any,
+    title: str = "",
+    priority: str | None = None,
+    incident_type: str = IncidentType.OTHER,
+    description: str = "",
+) -> Incident:
+    """Open a new incident from ``alert`` (its team, a priority from its severity)."""
+    if alert.incident_id:
+        raise ValidationError(f"This alert is already part of {alert.incident.number}.")
+    priority = priority or _priority_for(alert.severity.name)
+    return incident_create(
+        actor=actor,
+        title=title or alert.title,
+        team=alert.team,
+        description=description or alert.description,
+        priority=priority,
+        incident_type=incident_type,
+        alerts=[alert],
+    )
+
+
+def _priority_for(severity: str) -> str:
+    return {
+        "critical": IncidentPriority.CRITICAL,
+        "high": IncidentPriority.HIGH,
+        "medium": IncidentPriority.MEDIUM,
+    }.get(severity, IncidentPriority.LOW)
+
+
+def incident_add_alerts(*, incident: Incident, alerts: list[Alert], actor: Any) -> list[Alert]:
+    """Merge alerts into an existing incident."""
+    if incident.status == IncidentStatus.CLOSED:
+        raise ValidationError(f"{incident.number} is closed; reopen it first.")
+    with transaction.atomic():
+        linked = _link_alerts(incident, alerts, actor)
+        if linked:
+            audit_record(
+                actor=actor,
+                action="incident.link_alerts",
+                target=incident,
+                changes={"alerts": [str(a.pk) for a in linked]},
+            )
+    return linked
+
+
+EDITABLE_INCIDENT_FIELDS = ("title", "description", "status", "priority", "tlp", "incident_type")
+
+
+def incident_update(*, incident: Incident, actor: Any, **changes: Any) -> Incident:
+    unknown = set(changes) - set(EDITABLE_INCIDENT_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")
+    new_status = changes.get("status")
+    allowed = allowed_next_statuses(incident.status)
+    if new_status and new_status != incident.status and new_status not in allowed:
+        raise ValidationError(
+            {"status": f"From {incident.status} an incident can move to: {', '.join(allowed)}."}
+        )
+    before = {name: getattr(incident, name) for name in EDITABLE_INCIDENT_FIELDS}
+    for name, value in changes.items():
+        setattr(incident, name, value)
+    if incident.status == IncidentStatus.CLOSED and incident.resolved_at is None:
+        incident.resolved_at = timezone.now()
+    elif incident.status != IncidentStatus.CLOSED:
+        incident.resolved_at = None
+    incident.full_clean()
+    after = {name: getattr(incident, name) for name in EDITABLE_INCIDENT_FIELDS}
+    diff = model_changes(before, after)
+    with transaction.atomic():
+        incident.save()
+        if "status" in diff:
+            timeline(
+                incident,
+                TimelineKind.STATUS_CHANGED,
+                actor,
+                old=diff["status"][0],
+                new=diff["status"][1],
+            )
+        other = {k: v for k, v in diff.items() if k != "status"}
+        if other:
+            timeline(incident, TimelineKind.UPDATED, actor, changes=other)
+        if diff:
+            audit_record(actor=actor, action="incident.update", target=incident, changes=diff)
+            if incident.assigned_to_id and incident.assigned_to_id != getattr(actor, "pk", None):
+                notify_user(
+                    incident.assigned_to_id,
+                    text=f"{incident.number} was changed by {actor}: {', '.join(sorted(diff))}",
+                    url=incident_url(incident),
+                )
+    return incident
+
+
+def _notify_assignee(incident: Incident, assignee: Any, actor: Any) -> None:
+    if assignee is None or assignee.pk == getattr(actor, "pk", None):
+        return
+    notify_user(
+        assignee.pk,
+        text=f"{incident.number} “{incident.title}” was assigned to you by {actor}.",
+        url=incident_url(incident),
+        kind="incident.assigned",
+    )
+
+
+def incident_assign(*, incident: Incident, assignee: Any, actor: Any) -> Incident:
+    previous = incident.assigned_to
+    if previous == assignee:
+        return incident
+    with transaction.atomic():
+        incident.assigned_to = assignee
+        incident.save(update_fields=["assigned_to", "updated_at"])
+        timeline(
+            incident,
+            TimelineKind.ASSIGNED,
+            actor,
+            assignee=assignee.username if assignee else None,
+            previous=previous.username if previous else None,
+        )
+        audit_record(
+            actor=actor,
+            action="incident.assign",
+            target=incident,
+            changes={
+                "assigned_to": [
+                    previous.username if previous else None,
+                    assignee.username if assignee else None,
+                ]
+            },
+        )
+        _notify_assignee(incident, assignee, actor)
+    return incident
+
+
+def incident_link_event(
+    *, incident: Incident, actor: Any, event_id: Any, event_time: Any, summary: str = ""
+) -> LinkedEvent:
+    with transaction.atomic():
+        link, created = LinkedEvent.objects.get_or_create(
+            incident=incident,
+            event_id=event_id,
+            defaults={"event_time": event_time, "summary": summary[:500], "added_by": actor},
+        )
+        if created:
+            timeline(
+                incident,
+                TimelineKind.EVENT_LINKED,
+                actor,
+                event=str(event_id),
+                summary=summary[:200],
+            )
+            audit_record(
+                actor=actor,
+                action="incident.link_event",
+                target=incident,
+                changes={"event": str(event_id)},
+            )
+    return link
+
+
+def incident_link_asset(*, incident: Incident, actor: Any, asset: Any) -> None:
+    with transaction.atomic():
+        if incident.assets.filter(pk=asset.pk).exists():
+            return
+        incident.assets.add(asset)
+        timeline(incident, TimelineKind.ASSET_LINKED, actor, asset=str(asset.pk), name=asset.name)
+        audit_record(
+            actor=actor,
+            action="incident.link_asset",
+            target=incident,
+            changes={"asset": asset.name},
+        )
+
+
+def incident_link_ioc(*, incident: Incident, actor: Any, ioc: Any) -> None:
+    with transaction.atomic():
+        if incident.iocs.filter(pk=ioc.pk).exists():
+            return
+        incident.iocs.add(ioc)
+        timeline(
+            incident,
+            TimelineKind.IOC_LINKED,
+            actor,
+            ioc=str(ioc.pk),
+            value=ioc.value,
+            type=ioc.ioc_type,
+        )
+        audit_record(
+            actor=actor, action="incident.link_ioc", target=incident, changes={"ioc": ioc.value}
+        )

@@ -1,0 +1,32 @@
+"""The console's alert pages (/alerts/) and incident pages (/incidents/)."""
+
+from django.urls import path
+
+from .views import alerts, cases
+
+alert_urlpatterns = (
+    [
+        path("", alerts.queue, name="queue"),
+        path("rows/", alerts.queue_rows, name="rows"),
+        path("bulk/", alerts.bulk, name="bulk"),
+        path("views/", alerts.save_view, name="save_view"),
+        path("views/<uuid:pk>/delete/", alerts.delete_view, name="delete_view"),
+        path("mutes/", alerts.mutes, name="mutes"),
+        path("mutes/<uuid:pk>/lift/", alerts.lift_mute, name="lift_mute"),
+        path("<uuid:pk>/", alerts.detail, name="detail"),
+        path("<uuid:pk>/<slug:action>/", alerts.triage, name="triage"),
+    ],
+    "alerts",
+)
+
+incident_urlpatterns = (
+    [
+        path("", cases.incident_list, name="list"),
+        path("new/", cases.incident_new, name="new"),
+        path("<str:number>/", cases.incident_page, name="detail"),
+        path("<str:number>/timeline/", cases.incident_timeline_part, name="timeline"),
+        path("<str:number>/evidence/<uuid:pk>/", cases.evidence_download, name="evidence"),
+        path("<str:number>/<slug:action>/", cases.incident_change, name="change"),
+    ],
+    "incidents",
+)

@@ -1,0 +1,1 @@
+"""The console's alert and incident pages (thin: services change, selectors read)."""

@@ -1,0 +1,306 @@
+"""The incident pages: list, open, detail (workflow, assignment, tasks, comments,
+evidence, linked alerts, events, assets and IOCs, the timeline)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from assets.selectors import asset_find
+from intel.models import IOC
+
+from .. import services
+from ..choices import TaskStatus
+from ..filters import IncidentFilterSet
+from ..forms import (
+    AssignForm,
+    CommentForm,
+    EvidenceForm,
+    IncidentEditForm,
+    IncidentForm,
+    LinkEventForm,
+    LinkForm,
+    StatusForm,
+    TaskForm,
+    TaskStatusForm,
+    teams_field_queryset,
+)
+from ..models import Incident
+from ..selectors import (
+    assignable_users,
+    incident_alerts,
+    incident_can_change,
+    incident_detail,
+    incident_timeline,
+    incidents_visible_to,
+)
+from .common import attempt, form_errors
+
+VIEW = "incidents.view_incident"
+
+
+def _incident(request: HttpRequest, number: str) -> Incident:
+    incident = incident_detail(request.user, number)
+    if incident is None:
+        raise Http404("No such incident, or not one you may see.")
+    return incident
+
+
+def _require_change(request: HttpRequest, incident: Incident) -> None:
+    if not incident_can_change(request.user, incident):
+        raise PermissionDenied("You may read this incident but not change it.")
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def incident_list(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    if not params:
+        params["open"] = "true"
+    filters = IncidentFilterSet(
+        params, queryset=incidents_visible_to(request.user), request=request
+    )
+    incidents = filters.qs.order_by("-created_at")[:200]
+    return render(
+        request, "incidents/incident_list.html", {"incidents": incidents, "filters": filters}
+    )
+
+
+@login_required
+@permission_required("incidents.add_incident", raise_exception=True)
+def incident_new(request: HttpRequest) -> HttpResponse:
+    teams = teams_field_queryset(request.user)
+    form = IncidentForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        incident = attempt(
+            request,
+            lambda: services.incident_create(
+                actor=request.user,
+                title=data["title"],
+                team=data["team"],
+                description=data["description"],
+                priority=data["priority"],
+                tlp=data["tlp"],
+                incident_type=data["incident_type"],
+            ),
+            "",
+        )
+        if incident is not None:
+            messages.success(request, f"Opened {incident.number}.")
+            return redirect("incidents:detail", incident.number)
+    return render(request, "incidents/incident_new.html", {"form": form})
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def incident_page(request: HttpRequest, number: str) -> HttpResponse:
+    incident = _incident(request, number)
+    user = request.user
+    return render(
+        request,
+        "incidents/incident_detail.html",
+        {
+            "incident": incident,
+            "alerts": incident_alerts(incident),
+            "timeline": incident_timeline(incident),
+            "tasks": incident.tasks.select_related("assignee", "completed_by"),
+            "comments": incident.comments.select_related("author"),
+            "evidence": incident.evidence.select_related("uploaded_by"),
+            "linked_events": incident.linked_events.all(),
+            "next_statuses": services.allowed_next_statuses(incident.status),
+            "edit_form": IncidentEditForm(
+                initial={
+                    "title": incident.title,
+                    "incident_type": incident.incident_type,
+                    "priority": incident.priority,
+                    "tlp": incident.tlp,
+                    "description": incident.description,
+                }
+            ),
+            "assignees": assignable_users(incident.team_id),
+            "can_change": incident_can_change(user, incident),
+            "can_assign": user.has_perm("incidents.assign_incident")
+            and incident_can_change(user, incident),
+            "task_statuses": TaskStatus.choices,
+        },
+    )
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def incident_timeline_part(request: HttpRequest, number: str) -> HttpResponse:
+    """The timeline alone, for the page to refresh when a live nudge says it changed."""
+    incident = _incident(request, number)
+    return render(
+        request, "incidents/partials/timeline.html", {"timeline": incident_timeline(incident)}
+    )
+
+
+def _change(request: HttpRequest, incident: Incident, action: str) -> None:
+    user, post = request.user, request.POST
+    if action == "edit":
+        form = IncidentEditForm(post)
+        if form.is_valid():
+            attempt(
+                request,
+                lambda: services.incident_update(
+                    incident=incident, actor=user, **form.cleaned_data
+                ),
+                "Saved.",
+            )
+            return
+    elif action == "status":
+        form = StatusForm(post)
+        if form.is_valid():
+            attempt(
+                request,
+                lambda: services.incident_update(
+                    incident=incident, actor=user, status=form.cleaned_data["status"]
+                ),
+                "Status changed.",
+            )
+            return
+    elif action == "assign":
+        if not user.has_perm("incidents.assign_incident"):
+            raise PermissionDenied("Only incident managers assign incidents.")
+        form = AssignForm(post)
+        if form.is_valid():
+            who = form.cleaned_data["assignee"]
+            attempt(
+                request,
+                lambda: services.incident_assign(incident=incident, assignee=who, actor=user),
+                f"Assigned to {who or 'nobody'}.",
+            )
+            return
+    elif action == "comment":
+        form = CommentForm(post)
+        if form.is_valid():
+            attempt(
+                request,
+                lambda: services.incident_comment(
+                    incident=incident, actor=user, body=form.cleaned_data["body"]
+                ),
+                "",
+            )
+            return
+    elif action == "task":
+        form = TaskForm(post)
+        if form.is_valid():
+            attempt(
+                request,
+                lambda: services.task_add(incident=incident, actor=user, **form.cleaned_data),
+                "Task added.",
+            )
+            return
+    elif action == "task-status":
+        form = TaskStatusForm(post)
+        if form.is_valid():
+            task = get_object_or_404(incident.tasks, pk=form.cleaned_data["task"])
+            attempt(
+                request,
+                lambda: services.task_update(
+                    task=task, actor=user, status=form.cleaned_data["status"]
+                ),
+                "",
+            )
+            return
+    elif action == "evidence":
+        form = EvidenceForm(post, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            attempt(
+                request,
+                lambda: services.evidence_add(
+                    incident=incident,
+                    actor=user,
+                    name=upload.name,
+                    content=upload,
+                    content_type=upload.content_type or "",
+                    description=form.cleaned_data["description"],
+                ),
+                "Evidence stored.",
+            )
+            return
+    elif action == "link":
+        form = LinkForm(post)
+        if form.is_valid():
+            _link(request, incident, form.cleaned_data["kind"], form.cleaned_data["value"])
+            return
+    elif action == "link-event":
+        form = LinkEventForm(post)
+        if form.is_valid():
+            attempt(
+                request,
+                lambda: services.incident_link_event(
+                    incident=incident, actor=user, **form.cleaned_data
+                ),
+                "Event added to the incident.",
+            )
+            return
+    else:
+        messages.error(request, f"Unknown action {action!r}.")
+        return
+    messages.error(request, form_errors(form))
+
+
+def _link(request: HttpRequest, incident: Incident, kind: str, value: str) -> None:
+    if kind == "asset":
+        asset = asset_find(value)
+        if asset is None:
+            messages.error(request, f"No asset named or addressed {value!r}.")
+            return
+        services.incident_link_asset(incident=incident, actor=request.user, asset=asset)
+        messages.success(request, f"Linked asset {asset.name}.")
+        return
+    ioc = IOC.objects.filter(value=value.strip()).first()
+    if ioc is None:
+        messages.error(request, f"No IOC with the value {value!r}.")
+        return
+    services.incident_link_ioc(incident=incident, actor=request.user, ioc=ioc)
+    messages.success(request, f"Linked IOC {ioc.value}.")
+
+
+@login_required
+@permission_required("incidents.change_incident", raise_exception=True)
+@require_POST
+def incident_change(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    incident = _incident(request, number)
+    _require_change(request, incident)
+    _change(request, incident, action)
+    return redirect("incidents:detail", incident.number)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def evidence_download(request: HttpRequest, number: str, pk: uuid.UUID) -> FileResponse:
+    """Evidence goes only to those who may see the incident, always as a download (an
+    HTML file an attacker planted must never render in our origin)."""
+    incident = _incident(request, number)
+    evidence = get_object_or_404(incident.evidence, pk=pk)
+    path = services.evidence_path(evidence)
+    if not path.is_file():
+        raise Http404("The file of this evidence is missing from the evidence store.")
+    from socapp.audit import audit_record
+
+    audit_record(
+        actor=request.user,
+        action="incident.evidence_download",
+        target=incident,
+        changes={"evidence": evidence.name, "sha256": evidence.sha256},
+    )
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=evidence.name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
