@@ -200,7 +200,7 @@ def incidents_open_for_merge(user: Any, team_id: Any) -> QuerySet[Incident]:
         incidents_visible_to(user)
         .filter(team_id=team_id)
         .exclude(status=IncidentStatus.CLOSED)
-        .order_by("-created_at")[:50]
+        .order_by("-created_at")
     )
 
 

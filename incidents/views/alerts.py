@@ -79,6 +79,9 @@ def _decorate(alerts: list[Alert]) -> list[Alert]:
     names = _assets_by_entity(alerts)
     for alert in alerts:
         alert.asset_names = sorted({names[e] for e in alert.entities if e in names})
+        alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(
+            "techniques", []
+        )
     return alerts
 
 
@@ -161,7 +164,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "close_reasons": CLOSE_REASONS,
             "mute_form": MuteForm(),
             "escalate_form": EscalateForm(initial={"title": alert.title}),
-            "merge_into": incidents_open_for_merge(request.user, alert.team_id),
+            "merge_into": incidents_open_for_merge(request.user, alert.team_id)[:50],
             "can_change": request.user.has_perm(CHANGE),
             "can_escalate": request.user.has_perm("incidents.add_incident"),
             "can_link": alert.incident is not None

@@ -1,0 +1,146 @@
+"""A running console for browser tests: uvicorn (web + websockets) and a Celery worker
+as `make run` starts them, on this test's database, with static files collected, and
+a headless Debian Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import (
+    PASSWORD,
+    ROOT,
+    VENV_BIN,
+    app_env,
+    free_port,
+    start_celery_worker,
+    start_process,
+    wait_until,
+)
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def chromium_path() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(
+        "Browser tests need Debian's chromium (apt-get install chromium); `make test` "
+        "installs it when run as root."
+    )
+
+
+@dataclass
+class LiveConsole:
+    url: str
+    logs: Path
+
+    def ingest(self, token: str, lines: list[str]) -> float:
+        """POST raw lines to the ingest API; returns the moment the answer arrived."""
+        request = urllib.request.Request(
+            f"{self.url}/api/v1/ingest/",
+            data="\n".join(lines).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status in (200, 201, 202), response.read()
+        return time.monotonic()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def live_console(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[LiveConsole]:  # type: ignore[no-untyped-def]
+    import redis
+
+    logs = tmp_path_factory.mktemp("live-console")
+    redis.Redis.from_url(settings.TEST_WORKER_BROKER_URL).flushdb()
+    with django_db_blocker.unblock():
+        env = app_env(
+            CELERY_BROKER_URL=settings.TEST_WORKER_BROKER_URL,
+            STATIC_ROOT=str(logs / "static"),
+            EVIDENCE_ROOT=str(logs / "evidence"),
+        )
+    subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT, env=env, check=True,
+    )  # fmt: skip
+    port = free_port()
+    procs: list[subprocess.Popen] = []
+    web = [str(VENV_BIN / "uvicorn"), "socapp.asgi:application", "--host", "127.0.0.1",
+           "--port", str(port), "--lifespan", "off", "--no-access-log"]  # fmt: skip
+    start_process(procs, web, env, logs / "web.log")
+    start_celery_worker(procs, env, logs / "worker.log", queues="default,ingest,correlation")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _healthy(url), timeout=60, what="the web process")
+        yield LiveConsole(url=url, logs=logs)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator:  # type: ignore[type-arg]
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, so Django takes
+    # the test's own ORM calls for calls from async code; they are not (Django's docs
+    # name this setting for exactly such environments).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
+            )
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def web_passwords(settings, *users) -> None:  # type: ignore[no-untyped-def]
+    """Test settings hash with MD5 for speed; the web process only knows the production
+    hashers, so the people who log in through the browser get an Argon2 hash."""
+    from socapp.settings import base
+
+    settings.PASSWORD_HASHERS = base.PASSWORD_HASHERS
+    for user in users:
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+
+
+def log_in(browser, console: LiveConsole, username: str):  # type: ignore[no-untyped-def]
+    """A fresh browser context, logged in through the login form like a person."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{console.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{console.url}/")
+    return page
