@@ -19,6 +19,18 @@ if ! command -v rsyslogd >/dev/null || ! command -v logger >/dev/null; then
     fi
 fi
 
+# A real browser for the console's browser tests: Debian's chromium, driven by Playwright
+# (which cannot download its own browsers here).
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        echo "==> installing chromium (apt-get) for the browser tests"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    else
+        echo "!! chromium missing: the browser tests will fail." >&2
+        echo "   Install it with: sudo apt-get install -y chromium" >&2
+    fi
+fi
+
 PY=.venv/bin/python
 export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
 

@@ -61,8 +61,11 @@ class ModelPermissions(permissions.DjangoModelPermissions):
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
             return False
         # Extra actions (POST /incidents/{id}/assign/) say what they need instead of the
-        # method's default (POST would otherwise mean "add").
+        # method's default (POST would otherwise mean "add"): a list for every method, or
+        # a dict by method (reading an incident's comments needs less than adding one).
         needed = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+        if isinstance(needed, dict):
+            needed = needed.get(request.method, needed.get("*"))
         if needed is not None:
             return request.user.has_perms(needed)
         return super().has_permission(request, view)

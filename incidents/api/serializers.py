@@ -6,8 +6,17 @@ from rest_framework import serializers
 
 from socapp.models import Team
 
-from ..choices import AlertStatus, CloseReason
-from ..models import Alert, Incident, IncidentEvent, ResponseAction, Severity
+from ..choices import AlertStatus, CloseReason, IncidentPriority, IncidentType, TaskStatus
+from ..models import (
+    Alert,
+    AlertMute,
+    Evidence,
+    Incident,
+    IncidentEvent,
+    IncidentTask,
+    ResponseAction,
+    Severity,
+)
 
 User = get_user_model()
 
@@ -56,6 +65,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "correlation",
             "incident",
             "group_key",
+            "entities",
+            "muted_by",
             "count",
             "suppressed_count",
             "events",
@@ -108,6 +119,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "status",
             "priority",
             "tlp",
+            "incident_type",
             "team",
             "assigned_to",
             "created_by",
@@ -131,7 +143,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 class IncidentUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Incident
-        fields = ["title", "description", "status", "priority", "tlp"]
+        fields = ["title", "description", "status", "priority", "tlp", "incident_type"]
         extra_kwargs = {name: {"required": False} for name in fields}
 
 
@@ -170,3 +182,117 @@ class ResponseActionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True, allow_null=True)
+    body = serializers.CharField(max_length=20000)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AlertMuteSerializer(serializers.ModelSerializer):
+    rule = serializers.PrimaryKeyRelatedField(read_only=True)
+    team = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AlertMute
+        fields = [
+            "id",
+            "rule",
+            "title",
+            "entities",
+            "team",
+            "reason",
+            "created_by",
+            "created_at",
+            "expires_at",
+            "lifted_at",
+        ]
+        read_only_fields = fields
+
+
+class MuteRequestSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(
+        min_value=1, max_value=90 * 24 * 60, help_text="How long the mute lasts."
+    )
+    reason = serializers.CharField(max_length=2000)
+
+
+class EscalateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    priority = serializers.ChoiceField(
+        choices=IncidentPriority.choices,
+        required=False,
+        help_text="Default: from the alert's severity.",
+    )
+    incident_type = serializers.ChoiceField(choices=IncidentType.choices, default="other")
+
+
+class LinkAlertsSerializer(serializers.Serializer):
+    alerts = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentTask
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "position",
+            "assignee",
+            "from_template",
+            "created_at",
+            "completed_at",
+            "completed_by",
+        ]
+        read_only_fields = [
+            "id",
+            "position",
+            "from_template",
+            "created_at",
+            "completed_at",
+            "completed_by",
+        ]
+
+
+class TaskUpdateSerializer(serializers.Serializer):
+    task = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False
+    )
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "name",
+            "size",
+            "sha256",
+            "content_type",
+            "description",
+            "uploaded_by",
+            "uploaded_at",
+        ]
+        read_only_fields = fields
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -1,8 +1,15 @@
-from .views import AlertViewSet, IncidentViewSet, ResponseActionViewSet, SeverityViewSet
+from .views import (
+    AlertMuteViewSet,
+    AlertViewSet,
+    IncidentViewSet,
+    ResponseActionViewSet,
+    SeverityViewSet,
+)
 
 routes = [
     ("severities", SeverityViewSet, "severity"),
     ("alerts", AlertViewSet, "alert"),
+    ("alert-mutes", AlertMuteViewSet, "alertmute"),
     ("incidents", IncidentViewSet, "incident"),
     ("response-actions", ResponseActionViewSet, "responseaction"),
 ]

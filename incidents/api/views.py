@@ -1,8 +1,15 @@
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -10,8 +17,10 @@ from socapp.api.viewsets import ReadOnlyViewSet
 
 from .. import services
 from ..filters import AlertFilterSet, IncidentFilterSet, ResponseActionFilterSet
-from ..models import Alert, Incident, ResponseAction
+from ..models import Alert, AlertMute, Incident, ResponseAction
 from ..selectors import (
+    alert_mutes_active,
+    alerts_related,
     alerts_visible_to,
     incident_can_change,
     incident_timeline,
@@ -20,15 +29,39 @@ from ..selectors import (
     severities_all,
 )
 from .serializers import (
+    AlertMuteSerializer,
     AlertSerializer,
     AlertTriageSerializer,
+    CommentSerializer,
+    EscalateSerializer,
+    EvidenceSerializer,
+    EvidenceUploadSerializer,
     IncidentAssignSerializer,
     IncidentEventSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
+    LinkAlertsSerializer,
+    MuteRequestSerializer,
     ResponseActionSerializer,
     SeveritySerializer,
+    TaskSerializer,
+    TaskUpdateSerializer,
 )
+
+
+def refusal(exc: DjangoValidationError) -> ValidationError:
+    """A service's refusal as a 400 with its message (never a 500)."""
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    return ValidationError(detail)
+
+
+def call(change):  # type: ignore[no-untyped-def]
+    try:
+        return change()
+    except DjangoValidationError as exc:
+        raise refusal(exc) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
 
 
 class SeverityViewSet(ReadOnlyViewSet):
@@ -50,7 +83,12 @@ class AlertViewSet(
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
     ordering_fields = ["triggered_at", "last_seen_at", "severity__level", "count"]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    action_permissions = {
+        "comments": {"GET": ["incidents.view_alert"], "*": ["incidents.change_alert"]},
+        "mute": ["incidents.change_alert"],
+        "escalate": ["incidents.change_alert", "incidents.add_incident"],
+    }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return alerts_visible_to(self.request.user)
@@ -72,6 +110,89 @@ class AlertViewSet(
         )
         return Response(AlertSerializer(alert).data)
 
+    @extend_schema(request=CommentSerializer, responses=CommentSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def comments(self, request: Request, pk: str | None = None) -> Response:
+        """The alert's comments; POST adds one."""
+        alert = self.get_object()
+        if request.method == "POST":
+            body = CommentSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            call(
+                lambda: services.alert_comment(
+                    alert=alert, actor=request.user, body=body.validated_data["body"]
+                )
+            )
+        comments = alert.comments.select_related("author")
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        return Response(CommentSerializer(comments, many=True).data, status=code)
+
+    @extend_schema(request=MuteRequestSerializer, responses={201: AlertMuteSerializer})
+    @action(detail=True, methods=["post"])
+    def mute(self, request: Request, pk: str | None = None) -> Response:
+        """Mute alerts like this one (its rule and entities) for a while; the open ones
+        are closed with reason "muted"."""
+        alert = self.get_object()
+        body = MuteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mute = call(
+            lambda: services.alert_mute(
+                alert=alert,
+                actor=request.user,
+                duration=timedelta(minutes=body.validated_data["minutes"]),
+                reason=body.validated_data["reason"],
+            )
+        )
+        return Response(AlertMuteSerializer(mute).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EscalateSerializer, responses={201: IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, pk: str | None = None) -> Response:
+        """Open a new incident from this alert."""
+        alert = self.get_object()
+        body = EscalateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        incident = call(
+            lambda: services.incident_escalate(
+                alert=alert,
+                actor=request.user,
+                title=data.get("title", ""),
+                priority=data.get("priority"),
+                incident_type=data["incident_type"],
+            )
+        )
+        return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=AlertSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def related(self, request: Request, pk: str | None = None) -> Response:
+        """Other alerts sharing an entity with this one (newest first, at most 20)."""
+        alert = self.get_object()
+        return Response(AlertSerializer(alerts_related(request.user, alert), many=True).data)
+
+
+class AlertMuteViewSet(ReadOnlyViewSet):
+    """Active mutes of the teams the caller sees; POST …/lift/ ends one early."""
+
+    queryset = AlertMute.objects.none()
+    serializer_class = AlertMuteSerializer
+    # Mutes go with the alert permissions (there is no separate right for them).
+    action_permissions = {
+        "list": ["incidents.view_alert"],
+        "retrieve": ["incidents.view_alert"],
+        "lift": ["incidents.change_alert"],
+    }
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return alert_mutes_active(self.request.user)
+
+    @extend_schema(request=None, responses=AlertMuteSerializer)
+    @action(detail=True, methods=["post"])
+    def lift(self, request: Request, pk: str | None = None) -> Response:
+        mute = services.alert_mute_lift(mute=self.get_object(), actor=request.user)
+        return Response(AlertMuteSerializer(mute).data)
+
 
 class IncidentViewSet(
     mixins.ListModelMixin,
@@ -87,6 +208,11 @@ class IncidentViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
     action_permissions = {
         "assign": ["incidents.change_incident", "incidents.assign_incident"],
+        "alerts": {"*": ["incidents.change_incident"]},
+        "comments": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
+        "tasks": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
+        "evidence": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
+        "evidence_download": ["incidents.view_incident"],
     }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -108,6 +234,7 @@ class IncidentViewSet(
                 description=data.get("description", ""),
                 priority=data.get("priority", "medium"),
                 tlp=data.get("tlp"),
+                incident_type=data.get("incident_type", "other"),
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from exc
@@ -119,8 +246,10 @@ class IncidentViewSet(
         self._require_change(incident)
         changes = IncidentUpdateSerializer(incident, data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        incident = services.incident_update(
-            incident=incident, actor=request.user, **changes.validated_data
+        incident = call(
+            lambda: services.incident_update(
+                incident=incident, actor=request.user, **changes.validated_data
+            )
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -141,6 +270,147 @@ class IncidentViewSet(
     def timeline(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         return Response(IncidentEventSerializer(incident_timeline(incident), many=True).data)
+
+    def _changeable(self) -> Incident:
+        incident = self.get_object()
+        if self.request.method != "GET":
+            self._require_change(incident)
+        return incident
+
+    @extend_schema(request=LinkAlertsSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def alerts(self, request: Request, pk: str | None = None) -> Response:
+        """Merge alerts (ids) into this incident."""
+        incident = self._changeable()
+        body = LinkAlertsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        wanted = body.validated_data["alerts"]
+        found = list(alerts_visible_to(request.user).filter(pk__in=wanted))
+        if len(found) != len(set(wanted)):
+            raise ValidationError(
+                {"alerts": "Some of these alerts do not exist or are not visible to you."}
+            )
+        call(
+            lambda: services.incident_add_alerts(
+                incident=incident, alerts=found, actor=request.user
+            )
+        )
+        incident.refresh_from_db()
+        return Response(IncidentSerializer(incident).data)
+
+    @extend_schema(request=CommentSerializer, responses=CommentSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def comments(self, request: Request, pk: str | None = None) -> Response:
+        incident = self._changeable()
+        if request.method == "POST":
+            body = CommentSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            call(
+                lambda: services.incident_comment(
+                    incident=incident, actor=request.user, body=body.validated_data["body"]
+                )
+            )
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        comments = incident.comments.select_related("author")
+        return Response(CommentSerializer(comments, many=True).data, status=code)
+
+    @extend_schema(request=TaskSerializer, responses=TaskSerializer(many=True))
+    @extend_schema(
+        methods=["PATCH"], request=TaskUpdateSerializer, responses=TaskSerializer(many=True)
+    )
+    @action(
+        detail=True, methods=["get", "post", "patch"], pagination_class=None, filterset_class=None
+    )
+    def tasks(self, request: Request, pk: str | None = None) -> Response:
+        """The incident's tasks; POST adds one, PATCH changes one (``task``: its id)."""
+        incident = self._changeable()
+        if request.method == "POST":
+            body = TaskSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            call(
+                lambda: services.task_add(
+                    incident=incident, actor=request.user, **body.validated_data
+                )
+            )
+        elif request.method == "PATCH":
+            body = TaskUpdateSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+            task = get_object_or_404(incident.tasks, pk=data["task"])
+            call(
+                lambda: services.task_update(
+                    task=task,
+                    actor=request.user,
+                    status=data.get("status"),
+                    assignee=data.get("assignee"),
+                )
+            )
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        tasks = incident.tasks.select_related("assignee", "completed_by")
+        return Response(TaskSerializer(tasks, many=True).data, status=code)
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses=EvidenceSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        pagination_class=None,
+        filterset_class=None,
+        parser_classes=[MultiPartParser],
+    )
+    def evidence(self, request: Request, pk: str | None = None) -> Response:
+        """Evidence files (metadata); POST uploads one (multipart, field ``file``)."""
+        incident = self._changeable()
+        if request.method == "POST":
+            body = EvidenceUploadSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            upload = body.validated_data["file"]
+            call(
+                lambda: services.evidence_add(
+                    incident=incident,
+                    actor=request.user,
+                    name=upload.name,
+                    content=upload,
+                    content_type=upload.content_type or "",
+                    description=body.validated_data.get("description", ""),
+                )
+            )
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        files = incident.evidence.select_related("uploaded_by")
+        return Response(EvidenceSerializer(files, many=True).data, status=code)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file, as a download."
+            )
+        }
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"evidence/(?P<evidence_id>[0-9a-f-]{36})",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def evidence_download(
+        self, request: Request, pk: str | None = None, evidence_id: str | None = None
+    ) -> FileResponse:
+        incident = self.get_object()
+        evidence = get_object_or_404(incident.evidence, pk=evidence_id)
+        path = services.evidence_path(evidence)
+        if not path.is_file():
+            raise Http404("The file of this evidence is missing from the evidence store.")
+        response = FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=evidence.name,
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class ResponseActionViewSet(ReadOnlyViewSet):

@@ -265,6 +265,7 @@ def incident_update(*, incident: Incident, actor: Any, **changes: Any) -> Incide
                     incident.assigned_to_id,
                     text=f"{incident.number} was changed by {actor}: {', '.join(sorted(diff))}",
                     url=incident_url(incident),
+                    topic="changed",
                 )
     return incident
 
@@ -276,7 +277,7 @@ def _notify_assignee(incident: Incident, assignee: Any, actor: Any) -> None:
         assignee.pk,
         text=f"{incident.number} “{incident.title}” was assigned to you by {actor}.",
         url=incident_url(incident),
-        kind="incident.assigned",
+        topic="assigned",
     )
 
 

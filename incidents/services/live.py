@@ -55,9 +55,7 @@ def push_incident(kind: str, incident: Incident) -> None:
     publish_on_commit(groups, {"type": "incident.event", "payload": payload})
 
 
-def notify_user(user_id: Any, *, text: str, url: str, kind: str = "notification") -> None:
+def notify_user(user_id: Any, *, text: str, url: str, topic: str) -> None:
     """A message for one person (shown as a toast on whatever page they have open)."""
-    publish_on_commit(
-        [user_group(user_id)],
-        {"type": "notification", "payload": {"kind": kind, "text": text, "url": url}},
-    )
+    payload = {"kind": "notification", "topic": topic, "text": text, "url": url}
+    publish_on_commit([user_group(user_id)], {"type": "notification", "payload": payload})

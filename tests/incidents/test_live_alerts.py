@@ -95,3 +95,33 @@ def test_users_without_a_role_are_refused(nobody):  # type: ignore[no-untyped-de
 
     connected, code = async_to_sync(scenario)()
     assert not connected and code == 4403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assignment_notifies_the_assignee_and_incident_changes_reach_their_viewers(
+    analyst_a, analyst_b, manager, team_a
+):
+    from incidents.services import incident_assign, incident_create
+
+    incident = incident_create(actor=analyst_a, title="case", team=team_a)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        a, ok_a, _ = await _connect(analyst_a)
+        b, ok_b, _ = await _connect(analyst_b)
+        assert ok_a and ok_b
+        await _in_thread(
+            lambda: incident_assign(incident=incident, assignee=analyst_a, actor=manager)
+        )
+        heard_a = await _receive_all(a, 3)  # team group, own user group, the notification
+        heard_b = await _receive_all(b, 0)
+        for c in (a, b):
+            await c.disconnect()
+        return heard_a, heard_b
+
+    heard_a, heard_b = async_to_sync(scenario)()
+    notices = [m for m in heard_a if m["kind"] == "notification"]
+    assert len(notices) == 1 and notices[0]["topic"] == "assigned"
+    assert incident.number in notices[0]["text"] and "assigned to you" in notices[0]["text"]
+    assert notices[0]["url"] == f"/incidents/{incident.number}/"
+    assert [m["kind"] for m in heard_a].count("incident.assigned") == 2
+    assert heard_b == []
