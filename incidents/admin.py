@@ -3,7 +3,16 @@ from guardian.admin import GuardedModelAdminMixin
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 
-from .models import Alert, Incident, IncidentEvent, ResponseAction, Severity
+from .models import (
+    Alert,
+    AlertMute,
+    CaseTemplate,
+    Evidence,
+    Incident,
+    IncidentEvent,
+    ResponseAction,
+    Severity,
+)
 
 
 @admin.register(Severity)
@@ -28,7 +37,7 @@ class AlertAdmin(AuditedModelAdmin):
     list_filter = ["status", "severity", "team", "close_reason"]
     search_fields = ["title", "description", "group_key"]
     list_select_related = ["severity", "team", "assignee", "rule"]
-    raw_id_fields = ["correlation", "rule", "incident"]
+    raw_id_fields = ["correlation", "rule", "incident", "muted_by"]
     date_hierarchy = "triggered_at"
 
 
@@ -84,3 +93,25 @@ class IncidentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["incident__number"]
     list_select_related = ["incident", "actor"]
+
+
+@admin.register(CaseTemplate)
+class CaseTemplateAdmin(AuditedModelAdmin):
+    """The first tasks of a new incident, per type: a JSON list of {title, description}."""
+
+    list_display = ["name", "incident_type", "is_active"]
+    list_filter = ["is_active"]
+
+
+@admin.register(AlertMute)
+class AlertMuteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Mutes are made and lifted by analysts in the console (audited there)."""
+
+    list_display = ["__str__", "team", "reason", "created_by", "expires_at", "lifted_at"]
+    list_filter = ["team"]
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "incident", "size", "sha256", "uploaded_by", "uploaded_at"]
+    search_fields = ["name", "sha256", "incident__number"]

@@ -154,11 +154,10 @@ def incident_create(
 def _link_alerts(incident: Incident, alerts: list[Alert], actor: Any) -> list[Alert]:
     linked = []
     for alert in alerts:
-        if alert.team_id != incident.team_id and not (
-            actor.is_superuser or actor.has_perm("incidents.manage_all_incidents")
-        ):
-            raise PermissionDenied(
-                f"Alert {alert.pk} belongs to another team than {incident.number}."
+        if alert.team_id != incident.team_id:
+            # Even for managers: the incident's team would read the other team's alert.
+            raise ValidationError(
+                f"Alert “{alert.title}” belongs to another team than {incident.number}."
             )
         if alert.incident_id == incident.pk:
             continue

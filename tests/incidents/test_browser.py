@@ -104,8 +104,13 @@ def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chro
     analyst.select_option("form[action$='/status/'] select", "triage")
     analyst.click("form[action$='/status/'] button")
     timeline = analyst.inner_text("#timeline")
-    for step in ("opened the incident", "added alert", "tasks from the template",
-                 "assigned it to analyst_a", "moved it from new to triage"):  # fmt: skip
+    for step in (
+        "opened the incident",
+        "added alert",
+        "tasks from the template",
+        "assigned it to analyst_a",
+        "moved it from new to triage",
+    ):
         assert step in timeline, f"{step!r} missing from the timeline:\n{timeline}"
     assert RULE_TITLE in timeline
     _no_markup_ran(analyst, dialogs)

@@ -28,8 +28,9 @@ def test_an_integration_escalates_comments_and_merges_alerts(integration, team_a
     again = api.post(f"/api/v1/alerts/{first.pk}/escalate/", {})
     assert again.status_code == 400 and "already part of" in str(again.json())
 
-    merged = api.post(f"/api/v1/incidents/{incident['id']}/alerts/",
-                      {"alerts": [str(second.pk)]}, format="json")  # fmt: skip
+    merged = api.post(
+        f"/api/v1/incidents/{incident['id']}/alerts/", {"alerts": [str(second.pk)]}, format="json"
+    )
     assert merged.status_code == 200 and str(second.pk) in merged.json()["alerts"]
     said = api.post(f"/api/v1/alerts/{first.pk}/comments/", {"body": "seen on the proxy"})
     assert said.status_code == 201 and said.json()[0]["author"] == "integration"
@@ -69,8 +70,9 @@ def test_tasks_evidence_and_workflow_over_the_api(
     assert done.json()[0]["status"] == "done" and done.json()[0]["completed_by"] == "analyst_a"
 
     body = b"pcap bytes"
-    stored = api.post(base + "evidence/", {"file": SimpleUploadedFile("a.pcap", body)},
-                      format="multipart")  # fmt: skip
+    stored = api.post(
+        base + "evidence/", {"file": SimpleUploadedFile("a.pcap", body)}, format="multipart"
+    )
     assert stored.status_code == 201, stored.content
     evidence = stored.json()[0]
     assert evidence["sha256"] == hashlib.sha256(body).hexdigest()
@@ -87,3 +89,14 @@ def test_tasks_evidence_and_workflow_over_the_api(
     assert Incident.objects.get().status == "recovery"
     kinds = [e["kind"] for e in api.get(base + "timeline/").json()]
     assert kinds == ["created", "task_added", "task_updated", "evidence_added", "status_changed"]
+
+
+def test_an_incident_never_takes_another_teams_alert(manager, team_a, team_b):
+    api = client_for(manager)  # sees both teams, still may not mix them
+    incident = api.post("/api/v1/incidents/", {"title": "case", "team": "Team A"}).json()
+    theirs = raise_alert(team_b, "team B's")
+    refused = api.post(
+        f"/api/v1/incidents/{incident['id']}/alerts/", {"alerts": [str(theirs.pk)]}, format="json"
+    )
+    assert refused.status_code == 400 and "another team" in str(refused.json())
+    assert Alert.objects.get(pk=theirs.pk).incident is None

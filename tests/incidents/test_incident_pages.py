@@ -67,9 +67,11 @@ def test_the_workflow_moves_forward_one_step_back_and_reopens(analyst_a, team_a)
     assert move("triage") == "triage" and incident.resolved_at is None
     changes = IncidentEvent.objects.filter(incident=incident, kind="status_changed")
     assert [(e.data["old"], e.data["new"]) for e in changes] == [
-        ("new", "containment"), ("containment", "triage"), ("triage", "closed"),
+        ("new", "containment"),
+        ("containment", "triage"),
+        ("triage", "closed"),
         ("closed", "triage"),
-    ]  # fmt: skip
+    ]
 
 
 def test_only_incident_managers_assign_and_the_assignee_sees_it_in_the_timeline(

@@ -1,0 +1,380 @@
+"""The console's figures, measured against the real stack.
+
+    .venv/bin/python bench/console_bench.py [--runs 15] [--events 1000000] [--alerts 20000]
+
+1. Live latency: uvicorn and a Celery worker (as `make run` starts them) on a database of
+   their own; headless Chromium (Debian's, through Playwright) logged in as an analyst
+   with the alert queue open. Each run ingests one sshd line that fires a rule and times
+   from the ingest answer to the alert's row in the page. Baseline, for the same alert
+   in the same run: a REST client polling /api/v1/alerts/ every 10 ms from the same
+   moment (the pipeline without the push and the page).
+2. Server time at scale: --events events and --alerts alerts stored, then the alert
+   queue page, its filtered and catch-up forms, the REST list and an alert's page,
+   each requested 20 times in-process (Django's test client: view, queries, rendering;
+   no network). Baseline: the severities list (one tiny query) in the same run.
+
+Prints medians and p95 as Markdown, writes raw numbers to bench/results/ as JSON lines.
+Uses its own database (socapp_bench) and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import ingest_bench  # noqa: E402
+from ingest_bench import BIN, free_port, machine, wait_for  # noqa: E402
+
+PASSWORD = "bench only password 1"  # noqa: S105 - a throwaway user in a throwaway database
+RULE = """
+title: Root login accepted (console bench)
+id: {id}
+logsource: {{product: linux, service: sshd}}
+detection:
+  selection: {{event.action: ssh_login, event.outcome: success, user.name: root}}
+  condition: selection
+level: high
+"""
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def setup(url: str) -> dict[str, str]:
+    redis_url = "redis://127.0.0.1:6379/13"
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="socapp.settings.base",
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+    )
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    import django
+
+    django.setup()
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    return dict(os.environ)
+
+
+def personas():  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from correlation.services import rule_save
+    from events.services import source_create
+    from socapp import roles
+    from socapp.models import Team
+
+    team = Team.objects.get(name="SOC")
+    User = get_user_model()
+    analyst = User.objects.create_user("bench_analyst", password=PASSWORD)
+    analyst.groups.add(Group.objects.get(name=roles.ANALYST))
+    team.members.add(analyst)
+    admin = User.objects.create_superuser("bench_admin", password=PASSWORD)
+    rule_save(actor=admin, definition=RULE.format(id=uuid.uuid4()), is_active=True)
+    source, token = source_create(name="bench-sshd", log_format="syslog", team=team, actor=None)
+    return analyst, source, token
+
+
+def _line(ip: str) -> bytes:
+    now = datetime.now(UTC).isoformat()
+    return f"<38>1 {now} srv1 sshd 1 - - Accepted password for root from {ip} port 22 ssh2".encode()
+
+
+def _ingest(url: str, token: str, ip: str) -> float:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{url}/api/v1/ingest/",
+        data=_line(ip),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        response.read()
+    return time.perf_counter()
+
+
+def _poll_rest(url: str, api_token: str, ip: str, out: dict) -> None:
+    """The baseline: how soon the alert can be read at all."""
+    deadline = time.perf_counter() + 30
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{url}/api/v1/alerts/?entity={ip}", headers={"Authorization": f"Bearer {api_token}"}
+    )
+    while time.perf_counter() < deadline:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            if json.loads(response.read())["results"]:
+                out["rest"] = time.perf_counter()
+                return
+        time.sleep(0.01)
+
+
+def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    from socapp.services import api_token_create
+    from tests.live_console import chromium_path
+
+    api_token = api_token_create(user=analyst, name="bench", actor=analyst, expires_days=1)[1]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    procs = [
+        subprocess.Popen(
+            [
+                str(BIN / "uvicorn"),
+                "socapp.asgi:application",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        ),
+        subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "socapp",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--queues",
+                "default,ingest,correlation",
+                "--concurrency",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+        ),
+    ]
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop; see live_console
+    rows = []
+    try:
+        wait_for(f"{url}/health")
+        time.sleep(3)  # the worker's first connection to the broker
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path(), args=["--no-sandbox"]
+            )
+            page = browser.new_page()
+            page.goto(f"{url}/accounts/login/")
+            page.fill("input[name=username]", analyst.username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{url}/")
+            page.goto(f"{url}/alerts/")
+            page.wait_for_selector("#live-state.on")
+            for run in range(1, runs + 2):
+                ip = f"198.18.{run // 250}.{run % 250 + 1}"
+                seen: dict = {}
+                answered = _ingest(url, token, ip)
+                poller = threading.Thread(target=_poll_rest, args=(url, api_token, ip, seen))
+                poller.start()
+                page.wait_for_selector(f"#alert-queue tr:has-text('ip:{ip}')", timeout=30_000)
+                in_page = time.perf_counter()
+                poller.join()
+                if run == 1:
+                    continue  # warm-up: first connections, first compiled ruleset
+                rows.append(
+                    {
+                        "run": run - 1,
+                        "page_s": in_page - answered,
+                        "rest_s": seen["rest"] - answered,
+                    }
+                )
+            browser.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return rows
+
+
+def load_scale(source, events: int, alerts: int, analyst) -> None:  # type: ignore[no-untyped-def]
+    from datasets import DATASETS
+    from django.db import connection
+    from django.db.models import F
+
+    from events.ingest import events_ingest
+    from events.parsers import RawRecord
+    from incidents.entities import alert_entities
+    from incidents.models import Alert, Severity
+
+    _, make = DATASETS["sshd"]
+    lines = make(events)
+    for start in range(0, len(lines), 5000):
+        chunk = lines[start : start + 5000]
+        result = events_ingest(
+            source=source,
+            records=[RawRecord(n, line.decode()) for n, line in enumerate(chunk, 1)],
+            transport="api",
+        )
+        assert result.quarantined == 0, result.errors[:3]
+    severities = list(Severity.objects.all())
+    now = datetime.now(UTC)
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                title=f"bench alert {n}",
+                severity=severities[n % len(severities)],
+                team_id=source.team_id,
+                status=("open", "acknowledged", "closed")[n % 3],
+                close_reason="resolved" if n % 3 == 2 else "",
+                details={
+                    "entities": {
+                        "source.ip": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
+                        "user.name": f"user{n % 500}",
+                    }
+                },
+                entities=alert_entities(
+                    {
+                        "entities": {
+                            "source.ip": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
+                            "user.name": f"user{n % 500}",
+                        }
+                    }
+                ),
+                triggered_at=now - timedelta(seconds=n * 30),
+                last_seen_at=now - timedelta(seconds=n * 30),
+            )
+            for n in range(alerts)
+        ],
+        batch_size=5000,
+    )
+    # As if raised over time: each alert last changed when it was last seen, so the live
+    # catch-up below reads what changed recently, not the whole bulk load.
+    Alert.objects.update(updated_at=F("last_seen_at"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from incidents.models import Alert
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(analyst)
+    newest = Alert.objects.filter(title__startswith="bench alert").order_by("-triggered_at")[0]
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    pages = {
+        "baseline: GET /api/v1/severities/": "/api/v1/severities/",
+        "alert queue (open alerts)": "/alerts/",
+        "alert queue, entity filter": "/alerts/?entity=user:user42&status=open",
+        "alert queue, 20th page": None,
+        "live catch-up (rows changed in 5 min)": f"/alerts/rows/?status=open&changed_since={since}",
+        "REST /api/v1/alerts/?status=open": "/api/v1/alerts/?status=open",
+        "alert page (with its events)": f"/alerts/{newest.pk}/",
+    }
+    older = Alert.objects.order_by("-triggered_at", "-id")[50 * 19]
+    pages["alert queue, 20th page"] = f"/alerts/?before={older.triggered_at.isoformat()}|{older.pk}"
+    times: dict[str, list[float]] = {}
+    for name, path in pages.items():
+        client.get(path)  # warm
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            response = client.get(path)
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200, (path, response.status_code)
+        times[name] = samples
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--alerts", type=int, default=20_000)
+    args = parser.parse_args()
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socapp")
+    url = ingest_bench.prepare_database(base_url)
+    env = setup(url)
+    try:
+        analyst, source, token = personas()
+        latency = live_latency(env, args.runs, analyst, token)
+        load_scale(source, args.events, args.alerts, analyst)
+        times = server_times(analyst)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        ingest_bench.drop_database(base_url)
+    report(latency, times, args)
+
+
+def report(latency: list[dict], times: dict[str, list[float]], args) -> None:  # type: ignore[no-untyped-def]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    page = [r["page_s"] for r in latency]
+    rest = [r["rest_s"] for r in latency]
+    print(f"\n## Console ({stamp}; {machine()})\n")
+    print(f"Ingest answer → alert row in the open queue, {len(page)} runs:\n")
+    print("| path | median | p95 | ratio to REST poll |\n|---|---|---|---|")
+    print(
+        f"| REST poll (baseline) | {statistics.median(rest) * 1000:.0f} ms | "
+        f"{p95(rest) * 1000:.0f} ms | 1.00 |"
+    )
+    print(
+        f"| browser row | {statistics.median(page) * 1000:.0f} ms | {p95(page) * 1000:.0f} ms"
+        f" | {statistics.median(page) / statistics.median(rest):.2f} |"
+    )
+    base = statistics.median(times["baseline: GET /api/v1/severities/"])
+    print(
+        f"\nServer time with {args.events:,} events and {args.alerts:,} alerts stored "
+        "(20 requests each):\n"
+    )
+    print("| request | median | p95 | ratio to baseline |\n|---|---|---|---|")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(
+            f"| {name} | {median * 1000:.1f} ms | {p95(samples) * 1000:.1f} ms | "
+            f"{median / base:.1f} |"
+        )
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    with (out / "console.jsonl").open("a") as fh:
+        fh.write(
+            json.dumps(
+                {
+                    "at": stamp,
+                    "latency": latency,
+                    "times": times,
+                    "events": args.events,
+                    "alerts": args.alerts,
+                }
+            )
+            + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
