@@ -31,6 +31,7 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -290,7 +291,8 @@ def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type:
         "alert queue (open alerts)": "/alerts/",
         "alert queue, entity filter": "/alerts/?entity=user:user42&status=open",
         "alert queue, 20th page": None,
-        "live catch-up (rows changed in 5 min)": f"/alerts/rows/?status=open&changed_since={since}",
+        "live catch-up (rows changed in 5 min)": "/alerts/rows/?"
+        + urlencode({"status": "open", "changed_since": since}),
         "REST /api/v1/alerts/?status=open": "/api/v1/alerts/?status=open",
         "alert page (with its events)": f"/alerts/{newest.pk}/",
     }

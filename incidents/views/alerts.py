@@ -44,7 +44,7 @@ from ..selectors import (
     incident_can_change,
     incidents_open_for_merge,
 )
-from .common import attempt, form_errors
+from .common import attempt, form_errors, submit
 
 VIEW = "incidents.view_alert"
 CHANGE = "incidents.change_alert"
@@ -173,107 +173,79 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     )
 
 
+def _triage_steps(alert: Alert, user) -> dict:  # type: ignore[no-untyped-def]
+    """action -> (form, the service call given the form's data, what to say when done)."""
+
+    def update(changes):  # type: ignore[no-untyped-def]
+        return lambda data: services.alert_update(alert=alert, actor=user, **changes(data))
+
+    return {
+        "acknowledge": (
+            None,
+            update(lambda d: {"status": AlertStatus.ACKNOWLEDGED}),
+            "Acknowledged.",
+        ),
+        "reopen": (None, update(lambda d: {"status": AlertStatus.OPEN}), "Reopened."),
+        "assign": (
+            AssignForm,
+            update(lambda d: {"assignee": d["assignee"], "unassign": d["assignee"] is None}),
+            "Assignee changed.",
+        ),
+        "severity": (
+            SeverityForm,
+            update(lambda d: {"severity": d["severity"]}),
+            "Severity changed.",
+        ),
+        "close": (
+            CloseForm,
+            update(lambda d: {"status": AlertStatus.CLOSED, "close_reason": d["close_reason"]}),
+            "Closed.",
+        ),
+        "comment": (
+            CommentForm,
+            lambda d: services.alert_comment(alert=alert, actor=user, body=d["body"]),
+            "",
+        ),
+        "mute": (
+            MuteForm,
+            lambda d: services.alert_mute(
+                alert=alert, actor=user, duration=d["duration"], reason=d["reason"]
+            ),
+            "Similar alerts are muted.",
+        ),
+    }
+
+
 def _triage(request: HttpRequest, alert: Alert, action: str) -> HttpResponse | None:
     """One triage step; returns a response to send instead of the alert page, if any."""
-    user, post = request.user, request.POST
-    if action == "acknowledge":
-        attempt(
-            request,
-            lambda: services.alert_update(alert=alert, actor=user, status=AlertStatus.ACKNOWLEDGED),
-            "Acknowledged.",
-        )
-    elif action == "reopen":
-        attempt(
-            request,
-            lambda: services.alert_update(alert=alert, actor=user, status=AlertStatus.OPEN),
-            "Reopened.",
-        )
-    elif action == "assign":
-        form = AssignForm(post)
-        if form.is_valid():
-            who = form.cleaned_data["assignee"]
-            attempt(
-                request,
-                lambda: services.alert_update(
-                    alert=alert, actor=user, assignee=who, unassign=who is None
-                ),
-                f"Assigned to {who or 'nobody'}.",
-            )
-        else:
-            messages.error(request, form_errors(form))
-    elif action == "severity":
-        form = SeverityForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.alert_update(
-                    alert=alert, actor=user, severity=form.cleaned_data["severity"]
-                ),
-                "Severity changed.",
-            )
-        else:
-            messages.error(request, form_errors(form))
-    elif action == "close":
-        form = CloseForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.alert_update(
-                    alert=alert,
-                    actor=user,
-                    status=AlertStatus.CLOSED,
-                    close_reason=form.cleaned_data["close_reason"],
-                ),
-                "Closed.",
-            )
-        else:
-            messages.error(request, form_errors(form))
-    elif action == "comment":
-        form = CommentForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.alert_comment(
-                    alert=alert, actor=user, body=form.cleaned_data["body"]
-                ),
-                "",
-            )
-        else:
-            messages.error(request, form_errors(form))
-    elif action == "mute":
-        form = MuteForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.alert_mute(
-                    alert=alert,
-                    actor=user,
-                    duration=form.cleaned_data["duration"],
-                    reason=form.cleaned_data["reason"],
-                ),
-                "Similar alerts are muted.",
-            )
-        else:
-            messages.error(request, form_errors(form))
-    elif action == "escalate":
+    if action == "escalate":
         return _escalate(request, alert)
-    elif action == "merge":
-        form = MergeForm(post)
-        form.fields["incident"].queryset = incidents_open_for_merge(user, alert.team_id)
-        if not form.is_valid():
-            messages.error(request, form_errors(form))
-            return None
-        incident = form.cleaned_data["incident"]
-        if not incident_can_change(user, incident):
-            raise PermissionDenied("You may read this incident but not change it.")
-        attempt(
-            request,
-            lambda: services.incident_add_alerts(incident=incident, alerts=[alert], actor=user),
-            f"Added to {incident.number}.",
-        )
-    else:
+    if action == "merge":
+        _merge(request, alert)
+        return None
+    step = _triage_steps(alert, request.user).get(action)
+    if step is None:
         messages.error(request, f"Unknown action {action!r}.")
+        return None
+    form_class, change, done = step
+    submit(request, form_class, change, done)
     return None
+
+
+def _merge(request: HttpRequest, alert: Alert) -> None:
+    form = MergeForm(request.POST)
+    form.fields["incident"].queryset = incidents_open_for_merge(request.user, alert.team_id)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return
+    incident = form.cleaned_data["incident"]
+    if not incident_can_change(request.user, incident):
+        raise PermissionDenied("You may read this incident but not change it.")
+    attempt(
+        request,
+        lambda: services.incident_add_alerts(incident=incident, alerts=[alert], actor=request.user),
+        f"Added to {incident.number}.",
+    )
 
 
 def _escalate(request: HttpRequest, alert: Alert) -> HttpResponse | None:

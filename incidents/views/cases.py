@@ -40,7 +40,7 @@ from ..selectors import (
     incident_timeline,
     incidents_visible_to,
 )
-from .common import attempt, form_errors
+from .common import attempt, submit
 
 VIEW = "incidents.view_incident"
 
@@ -143,111 +143,72 @@ def incident_timeline_part(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
+def _change_steps(request: HttpRequest, incident: Incident) -> dict:
+    """action -> (form, the service call given the form's data, what to say when done)."""
+    user = request.user
+
+    def task_status(data: dict):  # type: ignore[no-untyped-def]
+        task = get_object_or_404(incident.tasks, pk=data["task"])
+        return services.task_update(task=task, actor=user, status=data["status"])
+
+    def evidence(data: dict):  # type: ignore[no-untyped-def]
+        upload = data["file"]
+        return services.evidence_add(
+            incident=incident,
+            actor=user,
+            name=upload.name,
+            content=upload,
+            content_type=upload.content_type or "",
+            description=data["description"],
+        )
+
+    return {
+        "edit": (
+            IncidentEditForm,
+            lambda d: services.incident_update(incident=incident, actor=user, **d),
+            "Saved.",
+        ),
+        "status": (
+            StatusForm,
+            lambda d: services.incident_update(incident=incident, actor=user, status=d["status"]),
+            "Status changed.",
+        ),
+        "assign": (
+            AssignForm,
+            lambda d: services.incident_assign(
+                incident=incident, assignee=d["assignee"], actor=user
+            ),
+            "Assignee changed.",
+        ),
+        "comment": (
+            CommentForm,
+            lambda d: services.incident_comment(incident=incident, actor=user, body=d["body"]),
+            "",
+        ),
+        "task": (
+            TaskForm,
+            lambda d: services.task_add(incident=incident, actor=user, **d),
+            "Task added.",
+        ),
+        "task-status": (TaskStatusForm, task_status, ""),
+        "evidence": (EvidenceForm, evidence, "Evidence stored."),
+        "link": (LinkForm, lambda d: _link(request, incident, d["kind"], d["value"]), ""),
+        "link-event": (
+            LinkEventForm,
+            lambda d: services.incident_link_event(incident=incident, actor=user, **d),
+            "Event added to the incident.",
+        ),
+    }
+
+
 def _change(request: HttpRequest, incident: Incident, action: str) -> None:
-    user, post = request.user, request.POST
-    if action == "edit":
-        form = IncidentEditForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.incident_update(
-                    incident=incident, actor=user, **form.cleaned_data
-                ),
-                "Saved.",
-            )
-            return
-    elif action == "status":
-        form = StatusForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.incident_update(
-                    incident=incident, actor=user, status=form.cleaned_data["status"]
-                ),
-                "Status changed.",
-            )
-            return
-    elif action == "assign":
-        if not user.has_perm("incidents.assign_incident"):
-            raise PermissionDenied("Only incident managers assign incidents.")
-        form = AssignForm(post)
-        if form.is_valid():
-            who = form.cleaned_data["assignee"]
-            attempt(
-                request,
-                lambda: services.incident_assign(incident=incident, assignee=who, actor=user),
-                f"Assigned to {who or 'nobody'}.",
-            )
-            return
-    elif action == "comment":
-        form = CommentForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.incident_comment(
-                    incident=incident, actor=user, body=form.cleaned_data["body"]
-                ),
-                "",
-            )
-            return
-    elif action == "task":
-        form = TaskForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.task_add(incident=incident, actor=user, **form.cleaned_data),
-                "Task added.",
-            )
-            return
-    elif action == "task-status":
-        form = TaskStatusForm(post)
-        if form.is_valid():
-            task = get_object_or_404(incident.tasks, pk=form.cleaned_data["task"])
-            attempt(
-                request,
-                lambda: services.task_update(
-                    task=task, actor=user, status=form.cleaned_data["status"]
-                ),
-                "",
-            )
-            return
-    elif action == "evidence":
-        form = EvidenceForm(post, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            attempt(
-                request,
-                lambda: services.evidence_add(
-                    incident=incident,
-                    actor=user,
-                    name=upload.name,
-                    content=upload,
-                    content_type=upload.content_type or "",
-                    description=form.cleaned_data["description"],
-                ),
-                "Evidence stored.",
-            )
-            return
-    elif action == "link":
-        form = LinkForm(post)
-        if form.is_valid():
-            _link(request, incident, form.cleaned_data["kind"], form.cleaned_data["value"])
-            return
-    elif action == "link-event":
-        form = LinkEventForm(post)
-        if form.is_valid():
-            attempt(
-                request,
-                lambda: services.incident_link_event(
-                    incident=incident, actor=user, **form.cleaned_data
-                ),
-                "Event added to the incident.",
-            )
-            return
-    else:
+    if action == "assign" and not request.user.has_perm("incidents.assign_incident"):
+        raise PermissionDenied("Only incident managers assign incidents.")
+    step = _change_steps(request, incident).get(action)
+    if step is None:
         messages.error(request, f"Unknown action {action!r}.")
         return
-    messages.error(request, form_errors(form))
+    submit(request, *step)
 
 
 def _link(request: HttpRequest, incident: Incident, kind: str, value: str) -> None:

@@ -33,3 +33,16 @@ def attempt(request: HttpRequest, change: Callable[[], Any], done: str) -> Any:
 
 def form_errors(form: Any) -> str:
     return " ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+
+
+def submit(request: HttpRequest, form_class: Any, change: Callable[[dict], Any], done: str) -> Any:
+    """Validate the posted form (if the step has one), then run the service call with its
+    data; either refusal becomes a message."""
+    data: dict = {}
+    if form_class is not None:
+        form = form_class(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, form_errors(form))
+            return None
+        data = form.cleaned_data
+    return attempt(request, lambda: change(data), done)
