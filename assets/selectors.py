@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from .models import Asset
@@ -28,16 +28,6 @@ def asset_names_for(*, ips: Iterable[str], hosts: Iterable[str]) -> dict[str, st
         if host in hosts:
             found[f"host:{host}"] = name
     return found
-
-
-def assets_for_entities(entities: Iterable[str]) -> QuerySet[Asset]:
-    ips = [e[3:] for e in entities if e.startswith("ip:")]
-    hosts = [e[5:] for e in entities if e.startswith("host:")]
-    return (
-        Asset.objects.select_related("asset_type", "team")
-        .annotate(host=Lower("hostname"))
-        .filter(Q(ip_address__in=ips) | Q(host__in=hosts))
-    )
 
 
 def asset_find(value: str) -> Asset | None:

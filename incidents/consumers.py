@@ -82,6 +82,3 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def notification(self, message: dict[str, Any]) -> None:
         await self.send_json(message["payload"])
-
-
-AlertStreamConsumer = LiveConsumer  # the name it had before incidents joined the stream

@@ -7,8 +7,6 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 
-from socapp.models import Team
-
 from .choices import TLP, CloseReason, IncidentPriority, IncidentStatus, IncidentType, TaskStatus
 from .models import Incident, Severity
 
@@ -161,9 +159,3 @@ class LinkEventForm(forms.Form):
     event_id = forms.UUIDField()
     event_time = forms.DateTimeField()
     summary = forms.CharField(required=False, max_length=500)
-
-
-def teams_field_queryset(user) -> object:  # type: ignore[no-untyped-def]
-    if user.is_superuser or user.has_perm("incidents.manage_all_incidents"):
-        return Team.objects.all()
-    return user.teams.all()

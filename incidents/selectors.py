@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from events.models import Event
 from events.selectors import events_visible_to
 
-from .choices import AlertStatus, IncidentStatus
+from .choices import IncidentStatus
 from .models import (
     Alert,
     AlertMute,
@@ -204,6 +204,26 @@ def incidents_open_for_merge(user: Any, team_id: Any) -> QuerySet[Incident]:
     )
 
 
+def teams_user_may_open_for(user: Any) -> QuerySet:
+    """The teams ``user`` may open incidents for (what ``incident_create`` accepts)."""
+    from socapp.models import Team
+
+    if user.is_superuser or user.has_perm("incidents.manage_all_incidents"):
+        return Team.objects.all()
+    return user.teams.all()
+
+
+def saved_views_for(user: Any, page: str) -> QuerySet:
+    """The user's own saved views of ``page`` and those others shared."""
+    from socapp.models import SavedView
+
+    return (
+        SavedView.objects.filter(page=page)
+        .filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+    )
+
+
 def incident_detail(user: Any, number: str) -> Incident | None:
     return (
         incidents_visible_to(user).prefetch_related("assets", "iocs").filter(number=number).first()
@@ -212,15 +232,3 @@ def incident_detail(user: Any, number: str) -> Incident | None:
 
 def incident_alerts(incident: Incident) -> QuerySet[Alert]:
     return incident.alerts.select_related("severity", "rule").order_by("-triggered_at")
-
-
-def open_alert_counts(user: Any) -> dict[str, int]:
-    from django.db.models import Count
-
-    rows = (
-        alerts_visible_to(user)
-        .filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.IN_PROGRESS])
-        .values_list("severity__name")
-        .annotate(n=Count("id"))
-    )
-    return dict(rows)

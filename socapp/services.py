@@ -1,4 +1,4 @@
-"""Services of the floor: personal API tokens."""
+"""Services of the floor: personal API tokens, saved views."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit_record
-from .models import ApiToken
+from .models import ApiToken, SavedView
 from .tokens import PERSONAL_PREFIX, token_generate
 
 MAX_TOKEN_DAYS = 3650
@@ -54,3 +54,14 @@ def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
                 changes={"user": token.user.username},
             )
     return token
+
+
+def saved_view_save(*, owner: Any, page: str, name: str, query: str, shared: bool) -> SavedView:
+    """Keep (or replace) the owner's view ``name`` of ``page``."""
+    name = name.strip()[:100]
+    if not name:
+        raise ValidationError({"name": "Give the view a name."})
+    view, _ = SavedView.objects.update_or_create(
+        owner=owner, page=page, name=name, defaults={"query": query, "shared": shared}
+    )
+    return view

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -28,6 +28,7 @@ from ..selectors import (
     response_actions_visible_to,
     severities_all,
 )
+from ..views.common import evidence_response
 from .serializers import (
     AlertMuteSerializer,
     AlertSerializer,
@@ -400,17 +401,7 @@ class IncidentViewSet(
     ) -> FileResponse:
         incident = self.get_object()
         evidence = get_object_or_404(incident.evidence, pk=evidence_id)
-        path = services.evidence_path(evidence)
-        if not path.is_file():
-            raise Http404("The file of this evidence is missing from the evidence store.")
-        response = FileResponse(
-            path.open("rb"),
-            as_attachment=True,
-            filename=evidence.name,
-            content_type="application/octet-stream",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return evidence_response(evidence, request.user)
 
 
 class ResponseActionViewSet(ReadOnlyViewSet):

@@ -18,6 +18,7 @@ from .cases import (
     incident_assign,
     incident_create,
     incident_escalate,
+    incident_escalate_many,
     incident_link_asset,
     incident_link_event,
     incident_link_ioc,
@@ -25,7 +26,14 @@ from .cases import (
 )
 from .grouping import grouping_policy, incident_for
 from .mutes import alert_mute, alert_mute_lift, mute_for
-from .work import evidence_add, evidence_path, incident_comment, task_add, task_update
+from .work import (
+    evidence_add,
+    evidence_open,
+    evidence_path,
+    incident_comment,
+    task_add,
+    task_update,
+)
 
 __all__ = [
     "EDITABLE_INCIDENT_FIELDS",
@@ -40,6 +48,7 @@ __all__ = [
     "alerts_bulk_update",
     "allowed_next_statuses",
     "evidence_add",
+    "evidence_open",
     "evidence_path",
     "grouping_policy",
     "incident_add_alerts",
@@ -47,6 +56,7 @@ __all__ = [
     "incident_comment",
     "incident_create",
     "incident_escalate",
+    "incident_escalate_many",
     "incident_for",
     "incident_link_asset",
     "incident_link_event",

@@ -197,6 +197,19 @@ def incident_escalate(
     )
 
 
+def incident_escalate_many(*, alerts: list[Alert], actor: Any) -> Incident:
+    """One new incident holding ``alerts`` (one team's), named after the most severe."""
+    if len({a.team_id for a in alerts}) != 1:
+        raise ValidationError("Alerts of different teams cannot go into one incident.")
+    first = max(alerts, key=lambda a: a.severity.level)
+    with transaction.atomic():
+        incident = incident_escalate(alert=first, actor=actor)
+        incident_add_alerts(
+            incident=incident, alerts=[a for a in alerts if a != first], actor=actor
+        )
+    return incident
+
+
 def _priority_for(severity: str) -> str:
     return {
         "critical": IncidentPriority.CRITICAL,

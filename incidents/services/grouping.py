@@ -54,12 +54,12 @@ def incident_for(alert: Alert) -> Incident | None:
     ids = list(dict.fromkeys(candidates))
     if not ids:
         return None
-    sizes = dict(
-        Incident.objects.filter(pk__in=ids).annotate(n=Count("alerts")).values_list("pk", "n")
-    )
+    incidents = {
+        i.pk: i for i in Incident.objects.filter(pk__in=ids).annotate(size=Count("alerts"))
+    }
     for incident_id in ids:
-        if sizes.get(incident_id, 0) < int(policy["max_alerts"]):
-            return Incident.objects.get(pk=incident_id)
+        if incidents[incident_id].size < int(policy["max_alerts"]):
+            return incidents[incident_id]
     return None
 
 

@@ -95,6 +95,19 @@ def evidence_path(evidence: Evidence) -> Path:
     return Path(settings.EVIDENCE_ROOT) / evidence.stored_as
 
 
+def evidence_open(*, evidence: Evidence, actor: Any) -> IO[bytes]:
+    """The evidence file for reading, the access audited. FileNotFoundError when the
+    file is gone from the store (the row stays: its hash still says what it was)."""
+    handle = evidence_path(evidence).open("rb")
+    audit_record(
+        actor=actor,
+        action="incident.evidence_download",
+        target=evidence.incident,
+        changes={"evidence": evidence.name, "sha256": evidence.sha256},
+    )
+    return handle
+
+
 def evidence_add(
     *,
     incident: Incident,

@@ -8,7 +8,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from socapp.models import SavedView, Team
+from socapp.services import saved_view_save
 
 from .. import services
 from ..choices import AlertStatus
@@ -43,6 +43,7 @@ from ..selectors import (
     assignable_users,
     incident_can_change,
     incidents_open_for_merge,
+    saved_views_for,
 )
 from .common import attempt, form_errors, submit
 
@@ -91,9 +92,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     params = _queue_params(request)
     filters = AlertFilterSet(params, queryset=alerts_visible_to(request.user), request=request)
     alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"))
-    saved = SavedView.objects.filter(page=SavedView.Page.ALERTS).filter(
-        owner=request.user
-    ) | SavedView.objects.filter(page=SavedView.Page.ALERTS, shared=True)
     return render(
         request,
         "incidents/alert_queue.html",
@@ -104,7 +102,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "next_cursor": next_cursor,
             "is_first_page": not request.GET.get("before"),
             "live_cursor": _cursor(),
-            "saved_views": saved.select_related("owner").distinct(),
+            "saved_views": saved_views_for(request.user, SavedView.Page.ALERTS),
             "severities": Severity.objects.all(),
             "teams": Team.objects.filter(pk__in=alerts_visible_to(request.user).values("team")),
             "statuses": AlertStatus.choices,
@@ -354,20 +352,9 @@ def _merge_target(request: HttpRequest, number: str):  # type: ignore[no-untyped
 def _bulk_escalate(request: HttpRequest, alerts: list[Alert], back: str) -> HttpResponse:
     if not request.user.has_perm("incidents.add_incident"):
         raise PermissionDenied("Your role cannot open incidents.")
-    if len({a.team_id for a in alerts}) != 1:
-        messages.error(request, "Alerts of different teams cannot go into one incident.")
-        return redirect(back)
-    first = max(alerts, key=lambda a: a.severity.level)
-
-    def escalate():  # type: ignore[no-untyped-def]
-        with transaction.atomic():
-            incident = services.incident_escalate(alert=first, actor=request.user)
-            services.incident_add_alerts(
-                incident=incident, alerts=[a for a in alerts if a != first], actor=request.user
-            )
-            return incident
-
-    incident = attempt(request, escalate, "")
+    incident = attempt(
+        request, lambda: services.incident_escalate_many(alerts=alerts, actor=request.user), ""
+    )
     if incident is None:
         return redirect(back)
     messages.success(request, f"Escalated {len(alerts)} alerts to {incident.number}.")
@@ -378,21 +365,18 @@ def _bulk_escalate(request: HttpRequest, alerts: list[Alert], back: str) -> Http
 @permission_required(VIEW, raise_exception=True)
 @require_POST
 def save_view(request: HttpRequest) -> HttpResponse:
-    name = request.POST.get("name", "").strip()[:100]
     query = request.POST.get("query", "")
-    if not name:
-        messages.error(request, "Give the view a name.")
-    else:
-        try:
-            SavedView.objects.update_or_create(
-                owner=request.user,
-                page=SavedView.Page.ALERTS,
-                name=name,
-                defaults={"query": query, "shared": bool(request.POST.get("shared"))},
-            )
-            messages.success(request, f"Saved view “{name}”.")
-        except IntegrityError:
-            messages.error(request, "A view of that name exists.")
+    attempt(
+        request,
+        lambda: saved_view_save(
+            owner=request.user,
+            page=SavedView.Page.ALERTS,
+            name=request.POST.get("name", ""),
+            query=query,
+            shared=bool(request.POST.get("shared")),
+        ),
+        "View saved.",
+    )
     return redirect(reverse("alerts:queue") + "?" + query)
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from assets.selectors import asset_find
-from intel.models import IOC
+from intel.selectors import ioc_find
 
 from .. import services
 from ..choices import TaskStatus
@@ -29,7 +29,6 @@ from ..forms import (
     StatusForm,
     TaskForm,
     TaskStatusForm,
-    teams_field_queryset,
 )
 from ..models import Incident
 from ..selectors import (
@@ -39,8 +38,9 @@ from ..selectors import (
     incident_detail,
     incident_timeline,
     incidents_visible_to,
+    teams_user_may_open_for,
 )
-from .common import attempt, submit
+from .common import attempt, evidence_response, submit
 
 VIEW = "incidents.view_incident"
 
@@ -75,7 +75,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("incidents.add_incident", raise_exception=True)
 def incident_new(request: HttpRequest) -> HttpResponse:
-    teams = teams_field_queryset(request.user)
+    teams = teams_user_may_open_for(request.user)
     form = IncidentForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -220,7 +220,7 @@ def _link(request: HttpRequest, incident: Incident, kind: str, value: str) -> No
         services.incident_link_asset(incident=incident, actor=request.user, asset=asset)
         messages.success(request, f"Linked asset {asset.name}.")
         return
-    ioc = IOC.objects.filter(value=value.strip()).first()
+    ioc = ioc_find(value)
     if ioc is None:
         messages.error(request, f"No IOC with the value {value!r}.")
         return
@@ -241,27 +241,6 @@ def incident_change(request: HttpRequest, number: str, action: str) -> HttpRespo
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def evidence_download(request: HttpRequest, number: str, pk: uuid.UUID) -> FileResponse:
-    """Evidence goes only to those who may see the incident, always as a download (an
-    HTML file an attacker planted must never render in our origin)."""
+    """Evidence goes only to those who may see the incident."""
     incident = _incident(request, number)
-    evidence = get_object_or_404(incident.evidence, pk=pk)
-    path = services.evidence_path(evidence)
-    if not path.is_file():
-        raise Http404("The file of this evidence is missing from the evidence store.")
-    from socapp.audit import audit_record
-
-    audit_record(
-        actor=request.user,
-        action="incident.evidence_download",
-        target=incident,
-        changes={"evidence": evidence.name, "sha256": evidence.sha256},
-    )
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=evidence.name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return evidence_response(get_object_or_404(incident.evidence, pk=pk), request.user)

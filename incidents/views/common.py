@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 
 
 def error_text(exc: ValidationError) -> str:
@@ -46,3 +46,20 @@ def submit(request: HttpRequest, form_class: Any, change: Callable[[dict], Any],
             return None
         data = form.cleaned_data
     return attempt(request, lambda: change(data), done)
+
+
+def evidence_response(evidence: Any, actor: Any) -> FileResponse:
+    """An evidence file, always as a download: an HTML file an attacker planted must
+    never render in our origin (octet-stream, nosniff, and a sandbox should it open)."""
+    from .. import services
+
+    try:
+        handle = services.evidence_open(evidence=evidence, actor=actor)
+    except FileNotFoundError as exc:
+        raise Http404("The file of this evidence is missing from the evidence store.") from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=evidence.name, content_type="application/octet-stream"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

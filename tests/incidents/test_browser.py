@@ -7,7 +7,6 @@ and rule names full of markup render as text everywhere."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -71,10 +70,9 @@ def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chro
         page.goto(f"{live_console.url}/alerts/")
         page.wait_for_selector("#live-state.on")
 
-    answered = live_console.ingest(stage, [_line("203.0.113.50")])
-    row = analyst.wait_for_selector("#alert-queue tr[data-id]", timeout=10_000)
-    seconds = time.monotonic() - answered
-    assert seconds < 5, f"the alert took {seconds:.2f}s to appear"
+    # How fast is for bench/console_bench.py; here it must arrive, without a reload.
+    live_console.ingest(stage, [_line("203.0.113.50")])
+    row = analyst.wait_for_selector("#alert-queue tr[data-id]", timeout=15_000)
     assert RULE_TITLE in row.inner_text()  # the markup shows as text
     assert "ip:203.0.113.50" in row.inner_text() and "High" in row.inner_text()
     _no_markup_ran(analyst, dialogs)
