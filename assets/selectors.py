@@ -40,3 +40,13 @@ def asset_find(value: str) -> Asset | None:
     with contextlib.suppress(ValueError):
         q |= Q(ip_address=str(ipaddress.ip_address(value)))
     return Asset.objects.filter(q).first()
+
+
+def assets_for_entity(kind: str, value: str) -> list[Asset]:
+    """The assets an IP address or a host name belongs to (none for a user)."""
+    assets = Asset.objects.select_related("asset_type", "team")
+    if kind == "ip":
+        return list(assets.filter(ip_address=value))
+    if kind == "host":
+        return list(assets.filter(Q(hostname__iexact=value) | Q(name__iexact=value)))
+    return []

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from events.search import QueryError
 from incidents.selectors import alerts_visible_to
 
 from .attack import coverage_matrix
@@ -28,6 +29,7 @@ from .services import (
     rule_try,
 )
 from .sigma.documents import RuleInvalid, RuleProblem
+from .sigma.from_search import rule_from_search
 
 VIEW = "correlation.view_correlationrule"
 
@@ -84,6 +86,25 @@ def numbered(text: str, problems: list[RuleProblem]) -> list[tuple[int, str, lis
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+def _new_rule_initial(request: HttpRequest) -> dict[str, Any]:
+    """A blank rule, or the draft of an event search ("Make a rule of it"), saved
+    inactive so that it is backtested before it raises anything."""
+    query = request.GET.get("from_search", "")
+    if query:
+        try:
+            definition = rule_from_search(query)
+        except (QueryError, ValueError) as exc:
+            messages.error(request, f"That search cannot become a rule: {exc}")
+        else:
+            messages.info(
+                request,
+                "A draft from your search: save it (inactive), backtest "
+                "it on the rule's page, then switch it on.",
+            )
+            return {"definition": definition, "is_active": False}
+    return {"definition": RULE_TEMPLATE.format(id=uuid.uuid4()), "is_active": True}
+
+
 def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse:
     rule = _rule(request, pk) if pk else None
     needed = "correlation.change_correlationrule" if rule else "correlation.add_correlationrule"
@@ -91,7 +112,7 @@ def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse
     initial = (
         {"definition": rule.definition, "is_active": rule.is_active, "team": rule.team}
         if rule
-        else {"definition": RULE_TEMPLATE.format(id=uuid.uuid4()), "is_active": True}
+        else _new_rule_initial(request)
     )
     form = RuleForm(request.POST or None, initial=initial)
     try_form = TryForm(request.POST if "try" in request.POST else None)

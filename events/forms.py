@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from .choices import LogFormat
 from .models import Source
@@ -24,3 +27,39 @@ class UploadForm(forms.Form):
                 "`manage.py ingest` for files this size."
             )
         return upload
+
+
+SEARCH_RANGES = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(days=1),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+
+
+class SearchForm(forms.Form):
+    """An event search: the query and its time range (a preset, or from/to)."""
+
+    q = forms.CharField(required=False, max_length=2000, label="Query")
+    range = forms.ChoiceField(
+        choices=[(k, f"last {k}") for k in SEARCH_RANGES] + [("custom", "from … to …")],
+        required=False,
+        initial="24h",
+    )
+    since = forms.DateTimeField(required=False, label="From")
+    until = forms.DateTimeField(required=False, label="To")
+    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        now = timezone.now()
+        preset = data.get("range") or "24h"
+        if preset == "custom":
+            data["since"] = data.get("since") or now - SEARCH_RANGES["24h"]
+            data["until"] = data.get("until") or now
+        else:
+            data["since"], data["until"] = now - SEARCH_RANGES[preset], now
+        if data["since"] >= data["until"]:
+            raise forms.ValidationError("The range must start before it ends.")
+        return data

@@ -6,4 +6,6 @@ app_name = "events"
 
 urlpatterns = [
     path("upload/", views.upload, name="upload"),
+    path("search/", views.search, name="search"),
+    path("search/save/", views.save_search, name="save_search"),
 ]

@@ -213,17 +213,6 @@ def teams_user_may_open_for(user: Any) -> QuerySet:
     return user.teams.all()
 
 
-def saved_views_for(user: Any, page: str) -> QuerySet:
-    """The user's own saved views of ``page`` and those others shared."""
-    from socapp.models import SavedView
-
-    return (
-        SavedView.objects.filter(page=page)
-        .filter(Q(owner=user) | Q(shared=True))
-        .select_related("owner")
-    )
-
-
 def incident_detail(user: Any, number: str) -> Incident | None:
     return (
         incidents_visible_to(user).prefetch_related("assets", "iocs").filter(number=number).first()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import alerts, cases
+from .views import alerts, cases, entities
 
 alert_urlpatterns = (
     [
@@ -29,4 +29,13 @@ incident_urlpatterns = (
         path("<str:number>/<slug:action>/", cases.incident_change, name="change"),
     ],
     "incidents",
+)
+
+entity_urlpatterns = (
+    [
+        path("ip/<str:value>/", entities.entity_page, {"kind": "ip"}, name="ip"),
+        path("user/<path:value>/", entities.entity_page, {"kind": "user"}, name="user"),
+        path("host/<path:value>/", entities.entity_page, {"kind": "host"}, name="host"),
+    ],
+    "entities",
 )

@@ -12,7 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from events.api.urls import hec_urlpatterns
 from events.api.urls import urlpatterns as events_api_urlpatterns
-from incidents.urls import alert_urlpatterns, incident_urlpatterns
+from incidents.urls import alert_urlpatterns, entity_urlpatterns, incident_urlpatterns
 
 from . import views
 from .api.routers import build_router
@@ -39,6 +39,7 @@ urlpatterns = [
     path("rules/", include("correlation.urls")),
     path("alerts/", include(alert_urlpatterns)),
     path("incidents/", include(incident_urlpatterns)),
+    path("entities/", include(entity_urlpatterns)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The documentation pages are for people: they send a browser to the login page.

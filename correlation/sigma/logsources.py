@@ -221,7 +221,8 @@ def resolve(logsource: dict[str, Any] | None) -> list[Variant]:
     product = logsource.get("product")
     category = logsource.get("category")
     service = logsource.get("service")
-    if not logsource:
+    if not logsource or logsource == {"category": "any"}:
+        # socapp's "category: any": every event (rules made from an event search)
         return []
     if product is None and service is None and category in CATEGORIES:
         # a generic category (no product) means every sensor that reports it, Sysmon too

@@ -132,3 +132,27 @@ class QuarantinedRecordSerializer(serializers.ModelSerializer):
             "reprocessed_at",
         ]
         read_only_fields = fields
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="The query (docs/SEARCH.md); empty: every event.",
+    )
+    since = serializers.DateTimeField(required=False, help_text="Default: 24 hours ago.")
+    until = serializers.DateTimeField(required=False, help_text="Default: now.")
+    cursor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="``next_cursor`` of the previous page.",
+    )
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=1000)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    next_cursor = serializers.CharField(help_text="Empty on the last page.")

@@ -1,6 +1,10 @@
+from datetime import timedelta
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -9,13 +13,16 @@ from socapp.pagination import NewestFirstCursorPagination
 
 from ..filters import EventFilterSet, EventTypeFilterSet, SourceFilterSet
 from ..models import Event, EventAttribute, QuarantinedRecord, Source
-from ..selectors import event_types_all, events_visible_to, sources_visible_to
+from ..search import QueryError
+from ..selectors import event_types_all, events_search, events_visible_to, sources_visible_to
 from ..services import source_issue_token
 from .serializers import (
     EventAttributeSerializer,
     EventSerializer,
     EventTypeSerializer,
     QuarantinedRecordSerializer,
+    SearchParamsSerializer,
+    SearchResultSerializer,
     SourceCreatedSerializer,
     SourceSerializer,
     SourceTokenSerializer,
@@ -85,6 +92,34 @@ class EventViewSet(ReadOnlyViewSet):
         event = self.get_object()
         rows = EventAttribute.objects.filter(event_id=event.event_id, event_time=event.event_time)
         return Response(EventAttributeSerializer(rows, many=True).data)
+
+    @extend_schema(parameters=[SearchParamsSerializer], responses=SearchResultSerializer)
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def search(self, request: Request) -> Response:
+        """Events matching a query of the search language over a time range, newest
+        first, cursor-paginated. A query that does not parse is a 400 naming the column."""
+        params = SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        until = data.get("until") or timezone.now()
+        since = data.get("since") or until - timedelta(days=1)
+        try:
+            page = events_search(
+                request.user,
+                query=data["q"],
+                since=since,
+                until=until,
+                cursor=data["cursor"],
+                limit=data["limit"],
+            )
+        except QueryError as exc:
+            raise ValidationError({"q": [str(exc)]}) from exc
+        return Response(
+            {
+                "results": EventSerializer(page.events, many=True).data,
+                "next_cursor": page.next_cursor,
+            }
+        )
 
 
 class QuarantineViewSet(ReadOnlyViewSet):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from socapp.models import SavedView, Team
+from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
 
 from .. import services
@@ -43,7 +44,6 @@ from ..selectors import (
     assignable_users,
     incident_can_change,
     incidents_open_for_merge,
-    saved_views_for,
 )
 from .common import attempt, form_errors, submit
 

@@ -1,0 +1,6 @@
+"""Event search: socapp's query language, parsed and compiled to PostgreSQL."""
+
+from .query import Comparison, FreeText, Node, Not, Op, QueryError, parse
+from .sql import compile_query
+
+__all__ = ["Comparison", "FreeText", "Node", "Not", "Op", "QueryError", "compile_query", "parse"]

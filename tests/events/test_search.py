@@ -1,0 +1,216 @@
+"""Event search: the language (parse errors name the column), its meaning on stored
+events through the REST API and the page, cursor pages, and rules made from a search."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events.search import QueryError, parse
+from events.services import events_store
+from tests.conftest import client_for
+from tests.factories import SourceFactory, event_record
+
+NOW = datetime.now(tz=UTC).replace(microsecond=0)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ('user.name:"root', "An unclosed quote (at column 11)"),
+        ("(a:1 OR b:2", "A parenthesis is not closed (at column 1)"),
+        ("a:1 OR", "The query ends where a term was expected"),
+        ("a:1 )", "Unexpected ) (at column 5)"),
+        ("OR a:1", "Unexpected OR (at column 1)"),
+        ("destination.port:", "Expected a value after the field (at column 1)"),
+    ],
+)
+def test_malformed_queries_say_what_and_where(query: str, message: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse(query)
+    assert message in str(caught.value)
+
+
+def test_and_binds_tighter_than_or_and_not_binds_tightest() -> None:
+    tree = parse("a:1 OR b:2 c:3 AND NOT d:4")
+    assert tree.op == "OR" and tree.nodes[0].field == "a"
+    right = tree.nodes[1]
+    assert right.op == "AND" and [type(n).__name__ for n in right.nodes] == [
+        "Comparison",
+        "Comparison",
+        "Not",
+    ]
+
+
+@pytest.fixture
+def stored(reference_data):  # type: ignore[no-untyped-def]
+    """Six events a hunter might look through."""
+    source = SourceFactory(name="fw-1")
+    other = SourceFactory(name="proxy-7")
+
+    def at(minutes: int) -> datetime:
+        return NOW - timedelta(minutes=minutes)
+
+    rows = {
+        "root_fail": event_record(
+            at(1),
+            source_ip="10.1.2.3",
+            dest_port=22,
+            raw_data="Failed password for root from 10.1.2.3",
+        ),
+        "svc_ok": event_record(
+            at(2),
+            source_ip="10.9.9.9",
+            dest_port=22,
+            event_type="authentication_success",
+            raw_data="Accepted password for svc backup",
+            normalized_data={
+                "event": {"outcome": "success"},
+                "user": {"name": "svc backup"},
+                "related": {"user": ["svc backup", "admin"]},
+            },
+        ),
+        "web": event_record(
+            at(3),
+            source_ip="192.0.2.44",
+            dest_ip="198.51.100.1",
+            dest_port=8443,
+            event_type="http_request",
+            raw_data="GET /<script>x</script> 200",
+            normalized_data={
+                "http": {"response": {"status_code": 200}},
+                "url": {"path": "/admin/login.php"},
+            },
+        ),
+        "low_port": event_record(
+            at(4),
+            source_ip="192.0.2.45",
+            dest_port=443,
+            event_type="http_request",
+            raw_data="GET / 500",
+            normalized_data={"http": {"response": {"status_code": 500}}},
+        ),
+        "v6": event_record(at(5), source_ip="2001:db8::7", dest_port=53, raw_data="dns query"),
+        "old": event_record(at(60 * 30), source_ip="10.1.2.3", raw_data="Failed password for root"),
+    }
+    events_store(
+        source=source, records=[rows[k] for k in ("root_fail", "svc_ok", "web", "v6", "old")]
+    )
+    events_store(source=other, records=[rows["low_port"]])
+    return {name: rec.raw_data for name, rec in rows.items()}
+
+
+def _search(user, q: str, **params):  # type: ignore[no-untyped-def]
+    return client_for(user).get("/api/v1/events/search/", {"q": q, **params})
+
+
+def _found(user, q: str, stored: dict, **params) -> set[str]:  # type: ignore[no-untyped-def]
+    response = _search(user, q, **params)
+    assert response.status_code == 200, response.content
+    raws = {e["raw_data"] for e in response.json()["results"]}
+    return {name for name, raw in stored.items() if raw in raws}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("source.ip:10.0.0.0/8", {"root_fail", "svc_ok"}),
+        ("source.ip:2001:db8::/32", {"v6"}),
+        ("source.ip:192.0.2.*", {"web", "low_port"}),
+        ("destination.port>=1024", {"web"}),
+        ("destination.port<100 AND NOT source.ip:10.0.0.0/8", {"v6"}),
+        ('user.name:"svc backup"', {"svc_ok"}),
+        ("related.user:admin", {"svc_ok"}),  # a value inside a list
+        ("user.name:ro*", {"root_fail", "v6"}),
+        ("http.response.status_code>=500", {"low_port"}),
+        ("http.response.status_code:200", {"web"}),
+        ("url.path:*", {"web"}),
+        ('"failed PASSWORD"', {"root_fail"}),  # free text, any case, on the raw log
+        (
+            "event.outcome:success OR (event.type:http_request AND source:proxy-7)",
+            {"svc_ok", "low_port"},
+        ),
+        ("NOT event.outcome:failure", {"svc_ok", "web", "low_port"}),  # no outcome: kept
+        ("", {"root_fail", "svc_ok", "web", "low_port", "v6"}),  # the old one is out of range
+    ],
+)
+def test_queries_find_exactly_the_matching_events_in_the_range(analyst_a, stored, query, expected):  # type: ignore[no-untyped-def]
+    assert _found(analyst_a, query, stored) == expected
+
+
+@pytest.mark.django_db
+def test_the_range_and_cursor_pages_cover_everything_once(analyst_a, stored):  # type: ignore[no-untyped-def]
+    since = (NOW - timedelta(days=2)).isoformat()
+    seen, cursor = [], ""
+    while True:
+        page = _search(analyst_a, "", since=since, limit=2, cursor=cursor).json()
+        seen += [e["raw_data"] for e in page["results"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [stored[k] for k in ("root_fail", "svc_ok", "web", "low_port", "v6", "old")]
+
+
+@pytest.mark.django_db
+def test_bad_queries_are_400s_with_the_reason(analyst_a, stored):  # type: ignore[no-untyped-def]
+    response = _search(analyst_a, "source.ip:not-an-ip")
+    assert response.status_code == 400
+    assert "needs an IP address" in response.json()["q"][0]
+    assert _search(analyst_a, "(a:1").status_code == 400
+    assert _search(analyst_a, "x", limit=0).status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_search_page_renders_results_escaped_and_explains_errors(analyst_a, stored):  # type: ignore[no-untyped-def]
+    from tests.incidents.conftest import browser_for
+
+    client = browser_for(analyst_a)
+    page = client.get("/events/search/", {"q": "event.type:http_request"}).content.decode()
+    assert "GET /&lt;script&gt;x&lt;/script&gt; 200" in page and "<script>x" not in page
+    assert "/entities/ip/198.51.100.1/" in page
+    wrong = client.get("/events/search/", {"q": 'user.name:"x'})
+    assert wrong.status_code == 400 and "An unclosed quote" in wrong.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_search_becomes_an_inactive_rule_that_matches_what_it_found(soc_admin, analyst_a, stored):  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from correlation.services import rule_try
+
+    query = "source.ip:10.0.0.0/8 AND NOT user.name:root"
+    client = Client()
+    client.force_login(soc_admin)
+    editor = client.get("/rules/new/", {"from_search": query}).content.decode()
+    assert "term1:" in editor and "source.ip|cidr: 10.0.0.0/8" in editor
+    assert "backtest" in editor
+    from correlation.sigma.from_search import rule_from_search
+
+    definition = rule_from_search(query)
+    assert rule_try(
+        definition=definition, event={"source": {"ip": "10.9.9.9"}, "user": {"name": "svc"}}
+    ).matched
+    assert not rule_try(
+        definition=definition, event={"source": {"ip": "10.9.9.9"}, "user": {"name": "root"}}
+    ).matched
+    assert not rule_try(definition=definition, event={"source": {"ip": "192.0.2.1"}}).matched
+
+
+@pytest.mark.django_db
+def test_saved_searches(analyst_a, manager, stored):  # type: ignore[no-untyped-def]
+    from socapp.models import SavedView
+    from tests.incidents.conftest import browser_for
+
+    browser_for(analyst_a).post(
+        "/events/search/save/", {"name": "ssh", "query": "q=destination.port%3A22"}
+    )
+    assert SavedView.objects.get().page == "events"
+    assert (
+        "ssh"
+        not in browser_for(manager)
+        .get("/events/search/")
+        .content.decode()
+        .split("Saved searches")[1][:300]
+    )
