@@ -277,6 +277,34 @@ def load_scale(source, events: int, alerts: int, analyst) -> None:  # type: igno
         cursor.execute("ANALYZE")
 
 
+def _search_pages() -> dict[str, str]:
+    """Event searches over the last 24 hours (all the stored events), from the rare to
+    the common, indexed and not."""
+    from events.models import Event
+
+    sample = Event.objects.exclude(source_ip=None).order_by("event_time")[1000]
+    ip, user = sample.source_ip, "oracle"
+
+    def search(q: str) -> str:
+        return "/events/search/?" + urlencode({"q": q, "range": "24h"})
+
+    return {
+        "search: everything (newest 50)": search(""),
+        "search: source.ip, one address (column index)": search(f"source.ip:{ip}"),
+        "search: source.ip:10.0.0.0/8 (CIDR)": search("source.ip:10.0.0.0/8"),
+        "search: user.name (jsonb GIN, 1 in 10)": search(f"user.name:{user}"),
+        "search: user and outcome, OR and NOT": search(
+            f"(user.name:{user} OR user.name:git) AND NOT event.outcome:failure"
+        ),
+        "search: port comparison": search("source.port>=60000"),
+        "search: host wildcard": search("host.name:web0*"),
+        "search: free text, common": search('"Invalid user"'),
+        "search: free text, rare (whole range scanned)": search("SHA256:abc999999"),
+        "REST search: user.name": "/api/v1/events/search/?" + urlencode({"q": f"user.name:{user}"}),
+        "entity page: an IP": f"/entities/ip/{ip}/",
+    }
+
+
 def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
     from django.test import Client
 
@@ -296,6 +324,7 @@ def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type:
         "REST /api/v1/alerts/?status=open": "/api/v1/alerts/?status=open",
         "alert page (with its events)": f"/alerts/{newest.pk}/",
     }
+    pages.update(_search_pages())
     older = Alert.objects.order_by("-triggered_at", "-id")[50 * 19]
     pages["alert queue, 20th page"] = f"/alerts/?before={older.triggered_at.isoformat()}|{older.pk}"
     times: dict[str, list[float]] = {}
