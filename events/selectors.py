@@ -7,14 +7,17 @@ and incidents (incidents/selectors.py), which is where analysts' work lives.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from .models import Event, EventType, HourlyEventSummary, Source
-from .search import QueryError, compile_query, parse
+from .search import QueryError, compile_query, parse, uses_an_index
 
 
 def sources_visible_to(user: Any) -> QuerySet[Source]:
@@ -58,6 +61,11 @@ def syslog_sender_table() -> list[tuple[int, str, str]]:
 
 
 SEARCH_PAGE = 50
+# A query no index can narrow (free text, wildcards, NOT alone) reads its range newest
+# first in slices that double in length, and stops when a page is full or this much
+# time has gone: the answer then says how far back it searched and continues from
+# there, instead of holding the request until a month of events has been read.
+FIRST_SLICE = timedelta(minutes=15)
 
 
 @dataclass
@@ -65,16 +73,42 @@ class SearchPage:
     events: list[Event]
     next_cursor: str
     sql: str  # the WHERE the query became, for the curious and for "explain"
+    # Set when the time budget ran out before the range was read: events older than
+    # this were not searched yet, and next_cursor continues from here.
+    searched_back_to: datetime | None = None
 
 
-def _cursor_filter(cursor: str) -> Q:
+@dataclass(frozen=True)
+class _Position:
+    """Where a page ends: before ``at`` (and, at ``at`` itself, before ``event_id``),
+    and for a sliced search the length of the next slice to read."""
+
+    at: datetime
+    event_id: str = ""
+    next_slice: timedelta | None = None
+
+    def older(self) -> Q:
+        if not self.event_id:
+            return Q(event_time__lt=self.at)
+        return Q(event_time__lt=self.at) | Q(event_time=self.at, event_id__lt=self.event_id)
+
+    def cursor(self) -> str:
+        seconds = int(self.next_slice.total_seconds()) if self.next_slice else ""
+        return f"{self.at.isoformat()}|{self.event_id}|{seconds}"
+
+
+def _position(cursor: str, until: datetime) -> _Position:
     from django.utils.dateparse import parse_datetime
 
-    at, _, event_id = cursor.partition("|")
+    if not cursor:
+        return _Position(until)
+    at, _, rest = cursor.partition("|")
+    event_id, _, seconds = rest.partition("|")
     moment = parse_datetime(at)
-    if moment is None or not event_id:
+    if moment is None or not (seconds == "" or seconds.isdigit()):
         raise QueryError("The cursor is not one this page gave out")
-    return Q(event_time__lt=moment) | Q(event_time=moment, event_id__lt=event_id)
+    next_slice = timedelta(seconds=int(seconds)) if seconds else None
+    return _Position(min(moment, until), event_id, next_slice)
 
 
 def events_search(
@@ -82,17 +116,36 @@ def events_search(
 ) -> SearchPage:
     """Events matching ``query`` (the search language, events/search/query.py) between
     ``since`` and ``until``, newest first, ``limit`` at a time; ``cursor`` continues
-    where the previous page ended. Raises QueryError for a query that does not parse."""
-    where, params = compile_query(parse(query))
-    events = events_visible_to(user).filter(event_time__gte=since, event_time__lt=until)
+    where the previous page ended. Raises QueryError for a query that does not parse.
+
+    A page may hold fewer than ``limit`` events and still have a ``next_cursor``: the
+    time budget (``SEARCH_TIME_BUDGET_MS``) ran out; ``searched_back_to`` says where."""
+    tree = parse(query)
+    where, params = compile_query(tree)
+    events = events_visible_to(user)
     if where != "TRUE":
         # Only our compiler's SQL text, every user value a parameter.
         condition = RawSQL(where, params, output_field=BooleanField())  # noqa: S611
         events = events.filter(condition)
-    if cursor:
-        events = events.filter(_cursor_filter(cursor))
-    rows = list(events.order_by("-event_time", "-event_id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = f"{rows[-1].event_time.isoformat()}|{rows[-1].event_id}" if more else ""
-    return SearchPage(rows, next_cursor, where)
+    position = _position(cursor, until)
+    # An index finds the candidates of the whole range at once; otherwise read slices.
+    span = (position.at - since) if uses_an_index(tree) else (position.next_slice or FIRST_SLICE)
+    budget = settings.SEARCH_TIME_BUDGET_MS / 1000
+    started, found = time.monotonic(), []
+    while position.at > since:
+        lower = max(since, position.at - span)
+        window = events.filter(position.older(), event_time__gte=lower)
+        sliced_at = time.monotonic()
+        found += window.order_by("-event_time", "-event_id")[: limit + 1 - len(found)]
+        if len(found) > limit:
+            last = found[limit - 1]
+            page = found[:limit]
+            end = _Position(last.event_time, last.event_id, next_slice=span)
+            return SearchPage(page, end.cursor(), where)
+        span *= 2
+        position = _Position(lower, next_slice=span)
+        # The next slice is twice as long; expect it to take twice as long as this one.
+        took = time.monotonic() - sliced_at
+        if position.at > since and time.monotonic() - started + 2 * took > budget:
+            return SearchPage(found, position.cursor(), where, searched_back_to=position.at)
+    return SearchPage(found, "", where)

@@ -155,4 +155,12 @@ class SearchParamsSerializer(serializers.Serializer):
 
 class SearchResultSerializer(serializers.Serializer):
     results = EventSerializer(many=True)
-    next_cursor = serializers.CharField(help_text="Empty on the last page.")
+    next_cursor = serializers.CharField(
+        help_text="Empty on the last page. Follow it until it is empty: a page may hold "
+        "fewer results than asked (even none) when the search's time budget ran out."
+    )
+    searched_back_to = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Set when the time budget ran out before the range was read: events "
+        "older than this were not searched yet; next_cursor continues from here.",
+    )

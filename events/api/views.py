@@ -118,6 +118,7 @@ class EventViewSet(ReadOnlyViewSet):
             {
                 "results": EventSerializer(page.events, many=True).data,
                 "next_cursor": page.next_cursor,
+                "searched_back_to": page.searched_back_to,
             }
         )
 

@@ -129,6 +129,26 @@ def _comparison(term: Comparison) -> Fragment:
     return {INET: _inet, INT: _int, TEXT: _text}[kind](term, name)
 
 
+def _term_uses_an_index(term: Comparison) -> bool:
+    if term.has_wildcard:
+        return False
+    if term.field == "source" or term.field in COLUMNS:
+        return True
+    # Exact values of document fields are jsonb containment, which the GIN index serves.
+    return term.op == Op.EQ and term.value != "*"
+
+
+def uses_an_index(node: Node | None) -> bool:
+    """Can an index find this query's candidate events, or must the range be read?
+    An AND needs one indexed part, an OR all of them; NOT and free text never can."""
+    if isinstance(node, Comparison):
+        return _term_uses_an_index(node)
+    if isinstance(node, BoolOp):
+        parts = [uses_an_index(n) for n in node.nodes]
+        return any(parts) if node.op == "AND" else all(parts)
+    return False
+
+
 def compile_query(node: Node | None) -> Fragment:
     if node is None:
         return "TRUE", []

@@ -312,6 +312,11 @@ CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=3
 # A rule whose placeholders have no value here is skipped on import, refused on save.
 SIGMA_PLACEHOLDERS = env.json("SIGMA_PLACEHOLDERS", default={})
 
+# Event search: a query no index narrows reads its range in slices, newest first, and
+# answers with what it found once this much time has gone (the page says how far back
+# it searched and continues from there). See docs/SEARCH.md.
+SEARCH_TIME_BUDGET_MS = env.int("SEARCH_TIME_BUDGET_MS", default=250)
+
 # The console. Incident grouping: a new alert joins an open incident of its team holding
 # an alert that shares an entity of these kinds, seen within the window, while the
 # incident has fewer than max_alerts alerts. {"keys": []} turns grouping off.

@@ -214,3 +214,38 @@ def test_saved_searches(analyst_a, manager, stored):  # type: ignore[no-untyped-
         .content.decode()
         .split("Saved searches")[1][:300]
     )
+
+
+@pytest.mark.django_db
+def test_an_unindexed_search_answers_within_its_budget_and_continues_where_it_stopped(
+    analyst_a, stored, settings
+):  # type: ignore[no-untyped-def]
+    """Free text reads the range in slices; with no time to spare each answer covers one
+    slice, says how far back it searched, and following the cursors finds every match
+    once, in order."""
+    settings.SEARCH_TIME_BUDGET_MS = 0
+    since = (NOW - timedelta(days=2)).isoformat()
+    seen, cursor, partial_pages = [], "", 0
+    for _ in range(20):
+        page = _search(analyst_a, '"Failed password"', since=since, cursor=cursor).json()
+        seen += [e["raw_data"] for e in page["results"]]
+        partial_pages += page["searched_back_to"] is not None
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [stored["root_fail"], stored["old"]]
+    assert partial_pages >= 2  # stopped early, more than once, and lost nothing
+
+    # An indexed query is answered whole, whatever the budget.
+    whole = _search(analyst_a, "source.ip:10.1.2.3", since=since).json()
+    assert len(whole["results"]) == 2 and whole["searched_back_to"] is None
+
+
+@pytest.mark.django_db
+def test_the_search_page_says_how_far_back_it_searched(analyst_a, stored, settings):  # type: ignore[no-untyped-def]
+    from tests.incidents.conftest import browser_for
+
+    settings.SEARCH_TIME_BUDGET_MS = 0
+    page = browser_for(analyst_a).get("/events/search/", {"q": '"dns query"', "range": "7d"})
+    html = page.content.decode()
+    assert "Searched back to" in html and "Search further back" in html
