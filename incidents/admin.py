@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from guardian.admin import GuardedModelAdminMixin
 
@@ -7,9 +8,12 @@ from .models import (
     Alert,
     AlertMute,
     CaseTemplate,
+    Connector,
     Evidence,
     Incident,
     IncidentEvent,
+    NotificationDelivery,
+    NotificationRule,
     ResponseAction,
     Severity,
 )
@@ -71,20 +75,76 @@ class IncidentAdmin(GuardedModelAdminMixin, AuditedModelAdmin):
 
 
 @admin.register(ResponseAction)
-class ResponseActionAdmin(AuditedModelAdmin):
+class ResponseActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A record of what was done: requested, approved and run through the console or
+    the API only, never edited here."""
+
     list_display = [
         "incident",
         "action_type",
+        "connector",
         "status",
         "requested_by",
-        "performed_by",
+        "decided_by",
         "performed_at",
-        "created_at",
+        "finished_at",
     ]
     list_filter = ["action_type", "status"]
     search_fields = ["incident__number", "description"]
-    list_select_related = ["incident", "requested_by", "performed_by"]
-    raw_id_fields = ["incident"]
+    list_select_related = ["incident", "connector", "requested_by", "decided_by"]
+
+
+class ConnectorForm(forms.ModelForm):
+    """The signing secret is write-only: the form never shows it, and a blank field
+    keeps the stored one."""
+
+    url = forms.URLField(required=False, assume_scheme="https", help_text="Webhook: where to POST.")
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="HMAC-SHA256 key for webhooks. Leave blank to keep the current one.",
+    )
+
+    class Meta:
+        model = Connector
+        fields = [
+            "name",
+            "kind",
+            "enabled",
+            "action_types",
+            "url",
+            "payload_format",
+            "secret",
+            "recipients",
+            "command",
+            "timeout_seconds",
+        ]
+
+    def clean_secret(self) -> str:
+        return self.cleaned_data["secret"] or (self.instance.secret if self.instance.pk else "")
+
+
+@admin.register(Connector)
+class ConnectorAdmin(AuditedModelAdmin):
+    form = ConnectorForm
+    list_display = ["name", "kind", "enabled", "action_types", "timeout_seconds"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(AuditedModelAdmin):
+    list_display = ["name", "enabled", "topics", "min_severity", "connector", "throttle_max"]
+    list_filter = ["enabled", "min_severity"]
+    filter_horizontal = ["teams", "rules"]
+    search_fields = ["name"]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "rule", "topic", "subject", "status"]
+    list_filter = ["status", "topic"]
+    list_select_related = ["rule"]
 
 
 @admin.register(IncidentEvent)

@@ -71,6 +71,26 @@ class ResponseActionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ConnectorKind(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook (HTTP POST)"
+    EMAIL = "email", "E-mail"
+    COMMAND = "command", "Command"
+
+
+class NotificationTopic(models.TextChoices):
+    ALERT_RAISED = "alert_raised", "New alert"
+    INCIDENT_OPENED = "incident_opened", "New incident"
+    INCIDENT_ASSIGNED = "incident_assigned", "Incident assigned"
+    INCIDENT_STATUS = "incident_status", "Incident status changed"
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    THROTTLED = "throttled", "Held back (throttled)"
+    FAILED = "failed", "Failed"
+
+
 class TimelineKind(models.TextChoices):
     CREATED = "created", "Created"
     UPDATED = "updated", "Updated"

@@ -7,8 +7,17 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .choices import TLP, CloseReason, IncidentPriority, IncidentStatus, IncidentType, TaskStatus
-from .models import Incident, Severity
+from .choices import (
+    TLP,
+    CloseReason,
+    IncidentPriority,
+    IncidentStatus,
+    IncidentType,
+    ResponseActionType,
+    TaskStatus,
+)
+from .models import Connector, Incident, Severity
+from .response.targets import TARGET_PARAMETER
 
 User = get_user_model()
 
@@ -159,3 +168,38 @@ class LinkEventForm(forms.Form):
     event_id = forms.UUIDField()
     event_time = forms.DateTimeField()
     summary = forms.CharField(required=False, max_length=500)
+
+
+class ActionRequestForm(forms.Form):
+    """One field for what the action acts on (an IP, an account, a host); the service
+    files it under the parameter the action type expects and checks it."""
+
+    action_type = forms.ChoiceField(
+        choices=ResponseActionType.choices, widget=forms.Select(attrs={"aria-label": "Action"})
+    )
+    connector = forms.ModelChoiceField(
+        queryset=Connector.objects.filter(enabled=True), required=False, to_field_name="name"
+    )
+    target = forms.CharField(max_length=255, required=False)
+    note = forms.CharField(max_length=4000, required=False)
+    description = forms.CharField(max_length=4000, required=False)
+
+
+def action_request_arguments(data: dict) -> dict:
+    """ActionRequestForm's data as the arguments of services.action_request."""
+    parameters = {"note": data["note"]}
+    name = TARGET_PARAMETER.get(data["action_type"])
+    if name:
+        parameters[name] = data["target"]
+    return {
+        "action_type": data["action_type"],
+        "connector": data["connector"],
+        "parameters": parameters,
+        "description": data["description"],
+    }
+
+
+class ActionDecideForm(forms.Form):
+    action = forms.UUIDField()
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    note = forms.CharField(max_length=2000, required=False)

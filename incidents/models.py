@@ -12,13 +12,18 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from socapp.crypto import EncryptedTextField
+
 from .choices import (
     TLP,
     AlertStatus,
     CloseReason,
+    ConnectorKind,
+    DeliveryStatus,
     IncidentPriority,
     IncidentStatus,
     IncidentType,
+    NotificationTopic,
     ResponseActionStatus,
     ResponseActionType,
     SeverityName,
@@ -253,9 +258,27 @@ class ResponseAction(models.Model):
         blank=True,
         related_name="+",
     )
-    performed_at = models.DateTimeField(null=True, blank=True)
+    performed_at = models.DateTimeField(null=True, blank=True, help_text="When it started.")
     results = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    connector = models.ForeignKey(
+        "Connector",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="actions",
+        help_text="Where the action is carried out; none for a manual step.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "response_actions"
@@ -264,6 +287,13 @@ class ResponseAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_type_display()} for {self.incident.number}"
+
+    @property
+    def target(self) -> str:
+        """What the action acts on (an IP, an account, a host), or ""."""
+        from .response.targets import target_of
+
+        return target_of(self.action_type, self.parameters)
 
 
 class AlertComment(models.Model):
@@ -450,6 +480,131 @@ class Evidence(models.Model):
 
 # django-guardian object permissions on incidents, with direct foreign keys (guardian's
 # "performance" guide): joins on a real FK instead of a varchar object_pk.
+class Connector(models.Model):
+    """A place where response actions and notifications are carried out: a webhook, a
+    mailbox or a command on the worker host. Configured by admins; handlers in
+    ``incidents/response/`` know how to deliver to each kind."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=ConnectorKind.choices)
+    enabled = models.BooleanField(default=True)
+    action_types = ArrayField(
+        models.CharField(max_length=32, choices=ResponseActionType.choices),
+        default=list,
+        blank=True,
+        help_text="Response actions this connector carries out (none: notifications only).",
+    )
+    url = models.URLField(blank=True, help_text="Webhook: where to POST.")
+    payload_format = models.CharField(
+        max_length=10,
+        choices=[("socapp", "socapp JSON (signed)"), ("slack", "Slack-compatible JSON")],
+        default="socapp",
+    )
+    secret = EncryptedTextField(
+        blank=True, help_text="Webhook: the HMAC-SHA256 signing key (stored encrypted)."
+    )
+    recipients = ArrayField(
+        models.EmailField(), default=list, blank=True, help_text="E-mail: who receives it."
+    )
+    command = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Command: the argument list, e.g. ["/usr/local/sbin/block", "{ip}"]. '
+        "Placeholders are filled per argument; no shell is involved.",
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "connectors"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.kind == ConnectorKind.WEBHOOK and not self.url:
+            raise ValidationError({"url": "A webhook connector needs a URL."})
+        if self.kind == ConnectorKind.EMAIL and not self.recipients:
+            raise ValidationError({"recipients": "An e-mail connector needs recipients."})
+        if self.kind == ConnectorKind.COMMAND and not (
+            isinstance(self.command, list)
+            and self.command
+            and all(isinstance(part, str) for part in self.command)
+        ):
+            raise ValidationError({"command": "A command is a non-empty list of strings."})
+
+
+class NotificationRule(models.Model):
+    """Which alert and incident happenings go to which connector, and how often at most."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True)
+    topics = ArrayField(
+        models.CharField(max_length=32, choices=NotificationTopic.choices),
+        default=list,
+        help_text="What is announced: new alerts, new incidents, assignments, status changes.",
+    )
+    min_severity = models.CharField(
+        max_length=20,
+        choices=SeverityName.choices,
+        default=SeverityName.HIGH,
+        help_text="Alerts at or above this severity; incidents at or above this priority.",
+    )
+    teams = models.ManyToManyField(
+        "socapp.Team", blank=True, related_name="+", help_text="None selected: every team."
+    )
+    rules = models.ManyToManyField(
+        "correlation.CorrelationRule",
+        blank=True,
+        related_name="+",
+        help_text="Alerts of these rules only (none selected: every rule).",
+    )
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="+")
+    throttle_max = models.PositiveIntegerField(
+        default=10, help_text="At most this many messages per window; the rest are counted."
+    )
+    throttle_window_seconds = models.PositiveIntegerField(default=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "notification_rules"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NotificationDelivery(models.Model):
+    """One notification a rule sent, held back (throttled) or failed to send. The unique
+    key makes a redelivered task find its row instead of sending twice."""
+
+    id = models.BigAutoField(primary_key=True)
+    rule = models.ForeignKey(NotificationRule, on_delete=models.CASCADE, related_name="deliveries")
+    topic = models.CharField(max_length=32, choices=NotificationTopic.choices)
+    subject = models.CharField(max_length=100, help_text="What it is about: alert or timeline id.")
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "notification_deliveries"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "topic", "subject"], name="notification_once_per_subject"
+            )
+        ]
+        indexes = [models.Index(fields=["rule", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.topic} {self.subject}: {self.status}"
+
+
 class IncidentUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Incident, on_delete=models.CASCADE)
 

@@ -78,8 +78,14 @@ def incident_timeline(incident: Incident) -> QuerySet[IncidentEvent]:
 
 
 def response_actions_visible_to(user: Any) -> QuerySet[ResponseAction]:
-    return ResponseAction.objects.select_related("incident", "requested_by", "performed_by").filter(
-        incident__in=incidents_visible_to(user).values("pk")
+    return ResponseAction.objects.select_related(
+        "incident", "requested_by", "performed_by", "decided_by", "connector"
+    ).filter(incident__in=incidents_visible_to(user).values("pk"))
+
+
+def incident_actions(incident: Incident) -> QuerySet[ResponseAction]:
+    return incident.response_actions.select_related(
+        "connector", "requested_by", "decided_by", "performed_by"
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import alerts, cases, entities
+from .views import alerts, cases, entities, reports
 
 alert_urlpatterns = (
     [
@@ -26,9 +26,20 @@ incident_urlpatterns = (
         path("<str:number>/", cases.incident_page, name="detail"),
         path("<str:number>/timeline/", cases.incident_timeline_part, name="timeline"),
         path("<str:number>/evidence/<uuid:pk>/", cases.evidence_download, name="evidence"),
+        path("<str:number>/report.pdf", reports.incident_report, {"fmt": "pdf"}, name="report_pdf"),
+        path("<str:number>/report.csv", reports.incident_report, {"fmt": "csv"}, name="report_csv"),
         path("<str:number>/<slug:action>/", cases.incident_change, name="change"),
     ],
     "incidents",
+)
+
+report_urlpatterns = (
+    [
+        path("", reports.index, name="index"),
+        path("summary.pdf", reports.summary, {"fmt": "pdf"}, name="summary_pdf"),
+        path("summary.csv", reports.summary, {"fmt": "csv"}, name="summary_csv"),
+    ],
+    "reports",
 )
 
 entity_urlpatterns = (

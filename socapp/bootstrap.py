@@ -172,6 +172,14 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
         interval=refresh,
     )
+    _schedule_task(
+        report,
+        "resume approved response actions",
+        "incidents.tasks.resume_response_actions",
+        queue="default",
+        expires_seconds=55,
+        interval=every_minute,
+    )
 
 
 def ensure_rule_pack(report: BootstrapReport) -> None:

@@ -55,6 +55,7 @@ ANALYST_PERMS = READ_SOC_DATA | {
     "incidents.change_alert",
     "incidents.add_incident",
     "incidents.change_incident",
+    "incidents.add_responseaction",  # request one; above the approval priority it waits
     "intel.add_ioc",
     "intel.change_ioc",
 }
@@ -64,7 +65,6 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "incidents.view_all_incidents",
     "incidents.manage_all_incidents",
     "incidents.assign_incident",
-    "incidents.add_responseaction",
     "incidents.change_responseaction",
     "incidents.approve_responseaction",
 }
@@ -74,6 +74,7 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
     "incidents.change_alert",
     "incidents.add_incident",
     "incidents.change_incident",
+    "incidents.add_responseaction",
     "intel.add_ioc",
     "intel.change_ioc",
     "assets.add_asset",

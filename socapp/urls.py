@@ -12,7 +12,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from events.api.urls import hec_urlpatterns
 from events.api.urls import urlpatterns as events_api_urlpatterns
-from incidents.urls import alert_urlpatterns, entity_urlpatterns, incident_urlpatterns
+from incidents.urls import (
+    alert_urlpatterns,
+    entity_urlpatterns,
+    incident_urlpatterns,
+    report_urlpatterns,
+)
 
 from . import views
 from .api.routers import build_router
@@ -28,6 +33,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -39,6 +45,7 @@ urlpatterns = [
     path("rules/", include("correlation.urls")),
     path("alerts/", include(alert_urlpatterns)),
     path("incidents/", include(incident_urlpatterns)),
+    path("reports/", include(report_urlpatterns)),
     path("entities/", include(entity_urlpatterns)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

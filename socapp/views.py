@@ -12,6 +12,7 @@ from incidents.choices import AlertStatus, IncidentStatus
 from incidents.models import Severity
 from incidents.selectors import alerts_visible_to, incidents_visible_to
 
+from .dashboard import ALLOWED_HOURS, dashboard_data
 from .permissions import user_has_role
 
 
@@ -31,3 +32,20 @@ def home(request: HttpRequest) -> HttpResponse:
             sources=sources_visible_to(user).order_by("-last_seen")[:10],
         )
     return render(request, "socapp/home.html", context)
+
+
+RANGES = [(24, "24 h"), (168, "7 d")]
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The charts; drawn by static/js/dashboard.js from the JSON embedded here, then
+    refreshed from /api/v1/dashboard/ every 30 s and on live alert nudges."""
+    user = request.user
+    wanted = request.GET.get("hours", "")
+    # The range switch's links only ever send 24 or 168; anything else shows a day.
+    hours = int(wanted) if wanted.isdigit() and int(wanted) in ALLOWED_HOURS else 24
+    context: dict = {"has_role": user_has_role(user), "hours": hours, "ranges": RANGES}
+    if context["has_role"]:
+        context["data"] = dashboard_data(user, hours=hours)
+    return render(request, "socapp/dashboard.html", context)

@@ -27,6 +27,9 @@ from socapp import roles
 from socapp.bootstrap import BootstrapReport, ensure_default_team, ensure_roles, ensure_severities
 from tests.factories import TeamFactory, UserFactory
 
+# Local webhook and SMTP receivers (fixtures webhook_receiver, smtp_receiver).
+pytest_plugins = ["tests.receivers"]
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 

@@ -12,7 +12,7 @@ from assets.models import Asset, AssetType
 from correlation.models import Correlation, CorrelationRule
 from events.models import EventType, Source
 from events.services import EventRecord
-from incidents.models import Alert, Incident, Severity
+from incidents.models import Alert, Connector, Incident, Severity
 from intel.models import IOC, ThreatIntel
 from socapp.models import Team
 
@@ -145,3 +145,15 @@ def event_record(at: datetime, **overrides) -> EventRecord:  # type: ignore[no-u
     }
     fields.update(overrides)
     return EventRecord(**fields)
+
+
+class ConnectorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connector
+
+    name = factory.Sequence(lambda n: f"connector {n}")
+    kind = "webhook"
+    url = "http://127.0.0.1:9/hook"
+    secret = "shared signing secret"
+    action_types = ["webhook", "block_ip", "disable_account", "isolate_host"]
+    timeout_seconds = 5

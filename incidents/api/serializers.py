@@ -6,10 +6,18 @@ from rest_framework import serializers
 
 from socapp.models import Team
 
-from ..choices import AlertStatus, CloseReason, IncidentPriority, IncidentType, TaskStatus
+from ..choices import (
+    AlertStatus,
+    CloseReason,
+    IncidentPriority,
+    IncidentType,
+    ResponseActionType,
+    TaskStatus,
+)
 from ..models import (
     Alert,
     AlertMute,
+    Connector,
     Evidence,
     Incident,
     IncidentEvent,
@@ -163,7 +171,9 @@ class IncidentEventSerializer(serializers.ModelSerializer):
 
 class ResponseActionSerializer(serializers.ModelSerializer):
     incident = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    connector = serializers.SlugRelatedField(slug_field="name", read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     performed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -172,16 +182,42 @@ class ResponseActionSerializer(serializers.ModelSerializer):
             "id",
             "incident",
             "action_type",
+            "connector",
             "description",
             "status",
             "parameters",
             "requested_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
             "performed_by",
             "performed_at",
+            "finished_at",
             "results",
-            "created_at",
         ]
         read_only_fields = fields
+
+
+class ActionRequestSerializer(serializers.Serializer):
+    """A response action to run on the incident. ``parameters`` holds what it acts on:
+    ``ip`` (block_ip), ``user`` (disable_account), ``host`` (isolate_host), and an
+    optional ``note`` passed on to the receiver."""
+
+    action_type = serializers.ChoiceField(choices=ResponseActionType.choices)
+    connector = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Connector.objects.filter(enabled=True),
+        required=False,
+        allow_null=True,
+        help_text="The connector's name; none for a manual step.",
+    )
+    parameters = serializers.DictField(child=serializers.CharField(), required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class ActionDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class CommentSerializer(serializers.Serializer):

@@ -1,3 +1,4 @@
+from .reports import IncidentReportViewSet, SummaryReportViewSet
 from .views import (
     AlertMuteViewSet,
     AlertViewSet,
@@ -12,4 +13,6 @@ routes = [
     ("alert-mutes", AlertMuteViewSet, "alertmute"),
     ("incidents", IncidentViewSet, "incident"),
     ("response-actions", ResponseActionViewSet, "responseaction"),
+    ("reports/incident", IncidentReportViewSet, "incident-report"),
+    ("reports/summary", SummaryReportViewSet, "summary-report"),
 ]

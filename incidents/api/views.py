@@ -22,6 +22,7 @@ from ..selectors import (
     alert_mutes_active,
     alerts_related,
     alerts_visible_to,
+    incident_actions,
     incident_can_change,
     incident_timeline,
     incidents_visible_to,
@@ -30,6 +31,8 @@ from ..selectors import (
 )
 from ..views.common import evidence_response
 from .serializers import (
+    ActionDecisionSerializer,
+    ActionRequestSerializer,
     AlertMuteSerializer,
     AlertSerializer,
     AlertTriageSerializer,
@@ -214,6 +217,7 @@ class IncidentViewSet(
         "tasks": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
         "evidence": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
         "evidence_download": ["incidents.view_incident"],
+        "actions": {"GET": ["incidents.view_incident"], "*": ["incidents.add_responseaction"]},
     }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -315,6 +319,30 @@ class IncidentViewSet(
         comments = incident.comments.select_related("author")
         return Response(CommentSerializer(comments, many=True).data, status=code)
 
+    @extend_schema(request=ActionRequestSerializer, responses=ResponseActionSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def actions(self, request: Request, pk: str | None = None) -> Response:
+        """The incident's response actions; POST requests one (it runs, or waits for an
+        incident manager's approval when the incident's priority asks for it)."""
+        incident = self.get_object()
+        if request.method == "POST":
+            body = ActionRequestSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+            call(
+                lambda: services.action_request(
+                    incident=incident,
+                    actor=request.user,
+                    action_type=data["action_type"],
+                    connector=data.get("connector"),
+                    parameters=data.get("parameters") or {},
+                    description=data.get("description", ""),
+                )
+            )
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        actions = incident_actions(incident)
+        return Response(ResponseActionSerializer(actions, many=True).data, status=code)
+
     @extend_schema(request=TaskSerializer, responses=TaskSerializer(many=True))
     @extend_schema(
         methods=["PATCH"], request=TaskUpdateSerializer, responses=TaskSerializer(many=True)
@@ -408,6 +436,35 @@ class ResponseActionViewSet(ReadOnlyViewSet):
     queryset = ResponseAction.objects.none()
     serializer_class = ResponseActionSerializer
     filterset_class = ResponseActionFilterSet
+    action_permissions = {
+        "approve": ["incidents.approve_responseaction"],
+        "reject": ["incidents.approve_responseaction"],
+    }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return response_actions_visible_to(self.request.user)
+
+    def _decide(self, request: Request, approve: bool) -> Response:
+        action = self.get_object()
+        body = ActionDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = body.validated_data.get("note", "")
+        call(
+            lambda: services.action_decide(
+                action=action, actor=request.user, approve=approve, note=note
+            )
+        )
+        action.refresh_from_db()
+        return Response(ResponseActionSerializer(action).data)
+
+    @extend_schema(request=ActionDecisionSerializer, responses=ResponseActionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve an action waiting for approval; it runs at once (incident managers)."""
+        return self._decide(request, approve=True)
+
+    @extend_schema(request=ActionDecisionSerializer, responses=ResponseActionSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Reject an action waiting for approval; it never runs."""
+        return self._decide(request, approve=False)

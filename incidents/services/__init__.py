@@ -2,6 +2,7 @@
 one transaction, records the change on the incident timeline and in the audit log, and
 nudges the live pages after commit."""
 
+from .actions import action_decide, action_request, action_run, approval_needed, may_approve
 from .alerts import (
     alert_comment,
     alert_create,
@@ -38,6 +39,9 @@ from .work import (
 __all__ = [
     "EDITABLE_INCIDENT_FIELDS",
     "WORKFLOW",
+    "action_decide",
+    "action_request",
+    "action_run",
     "alert_comment",
     "alert_create",
     "alert_fold",
@@ -47,6 +51,7 @@ __all__ = [
     "alert_update",
     "alerts_bulk_update",
     "allowed_next_statuses",
+    "approval_needed",
     "evidence_add",
     "evidence_open",
     "evidence_path",
@@ -62,6 +67,7 @@ __all__ = [
     "incident_link_event",
     "incident_link_ioc",
     "incident_update",
+    "may_approve",
     "mute_for",
     "task_add",
     "task_update",

@@ -13,12 +13,13 @@ from django.utils import timezone
 from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.models import Team
 
-from ..choices import AlertStatus
+from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
 from ..models import Alert, AlertComment, Severity
 from .grouping import group_into_incident
 from .live import push_alert
 from .mutes import mute_for
+from .notifications import announce
 
 
 def _after_raise(alert: Alert, audit: list[AuditItem]) -> None:
@@ -33,6 +34,7 @@ def _after_raise(alert: Alert, audit: list[AuditItem]) -> None:
         audit.append(AuditItem("alert.muted", alert, {"mute": str(mute.pk)}))
         return
     group_into_incident(alert, audit)
+    announce(NotificationTopic.ALERT_RAISED, alert)
 
 
 def alert_create(

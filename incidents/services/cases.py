@@ -24,6 +24,7 @@ from ..models import (
     LinkedEvent,
 )
 from .live import notify_user, push_alert, push_incident
+from .notifications import announce_timeline
 
 # The workflow, in order. An incident moves forward (skipping steps is allowed: a false
 # positive goes from triage straight to closed), one step back when a step was
@@ -67,6 +68,7 @@ def timeline(incident: Incident, kind: str, actor: Any, **data: Any) -> Incident
     entry = IncidentEvent.objects.create(incident=incident, kind=kind, actor=actor, data=data)
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
     push_incident(f"incident.{kind}", incident)
+    announce_timeline(entry)
     return entry
 
 

@@ -19,6 +19,8 @@ from .. import services
 from ..choices import TaskStatus
 from ..filters import IncidentFilterSet
 from ..forms import (
+    ActionDecideForm,
+    ActionRequestForm,
     AssignForm,
     CommentForm,
     EvidenceForm,
@@ -29,10 +31,12 @@ from ..forms import (
     StatusForm,
     TaskForm,
     TaskStatusForm,
+    action_request_arguments,
 )
 from ..models import Incident
 from ..selectors import (
     assignable_users,
+    incident_actions,
     incident_alerts,
     incident_can_change,
     incident_detail,
@@ -129,6 +133,11 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
             "can_assign": user.has_perm("incidents.assign_incident")
             and incident_can_change(user, incident),
             "task_statuses": TaskStatus.choices,
+            "actions": incident_actions(incident),
+            "action_form": ActionRequestForm(),
+            "can_request_actions": user.has_perm("incidents.add_responseaction")
+            and incident_can_change(user, incident),
+            "can_approve": services.may_approve(user) and incident_can_change(user, incident),
         },
     )
 
@@ -161,6 +170,19 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
             content_type=upload.content_type or "",
             description=data["description"],
         )
+
+    def request_action(data: dict):  # type: ignore[no-untyped-def]
+        arguments = action_request_arguments(data)
+        action = services.action_request(incident=incident, actor=user, **arguments)
+        state = action.get_status_display().lower()
+        messages.success(request, f"{action.get_action_type_display()}: {state}.")
+        return action
+
+    def decide_action(data: dict):  # type: ignore[no-untyped-def]
+        action = get_object_or_404(incident.response_actions, pk=data["action"])
+        approve = data["decision"] == "approve"
+        services.action_decide(action=action, actor=user, approve=approve, note=data["note"])
+        messages.success(request, "Approved: the action runs now." if approve else "Rejected.")
 
     return {
         "edit": (
@@ -198,6 +220,8 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
             lambda d: services.incident_link_event(incident=incident, actor=user, **d),
             "Event added to the incident.",
         ),
+        "action": (ActionRequestForm, request_action, ""),
+        "action-decide": (ActionDecideForm, decide_action, ""),
     }
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .dashboard import DashboardView
 from .views import MeView, TeamViewSet, UserViewSet
 
 routes = [
@@ -9,4 +10,5 @@ routes = [
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
 ]

@@ -328,6 +328,22 @@ INCIDENT_GROUPING = env.json(
 # permission check, as downloads.
 EVIDENCE_ROOT = Path(env.str("EVIDENCE_ROOT", default=str(BASE_DIR / "var" / "evidence")))
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=50 * 1024 * 1024)
+# Response actions on incidents of this priority or above wait for an incident manager's
+# approval (low, medium, high, critical; "none" never asks).
+RESPONSE_APPROVAL_PRIORITY = env.str("RESPONSE_APPROVAL_PRIORITY", default="high")
+# Connector kind -> handler (docs/RESPONSE.md): replace one or add a kind here.
+RESPONSE_HANDLERS = {
+    "webhook": "incidents.response.webhook.deliver",
+    "email": "incidents.response.mail.deliver",
+    "command": "incidents.response.command.deliver",
+    **env.json("RESPONSE_HANDLERS_EXTRA", default={}),
+}
+# Links in notifications and webhook bodies point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Outgoing mail (e-mail connectors): smtp://user:password@host:port, smtp+tls://…,
+# or consolemail:// to print messages instead of sending them.
+vars().update(env.email_url("EMAIL_URL", default="smtp://127.0.0.1:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="socapp@localhost")
 
 # Largest file the upload page takes (bigger ones: manage.py ingest).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 1024 * 1024)

@@ -90,8 +90,15 @@
     box.replaceChildren(holder.content);
   }
 
+  // Other scripts of the page (the dashboard) listen for these instead of opening a
+  // second socket: "socapp:live" carries each nudge, "socapp:live-open" each (re)connect.
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+
   function onMessage(message) {
     const kind = message.kind || "";
+    announce("socapp:live", message);
     if (kind.startsWith("alert.")) catchUp();
     if (kind.startsWith("incident.") && incident && message.id === incident.dataset.incidentId) {
       refreshIncident();
@@ -105,6 +112,7 @@
     socket.onopen = () => {
       retry = 1000;
       setState("live", "on");
+      announce("socapp:live-open", null);
       catchUp();
       refreshIncident();
     };

@@ -113,6 +113,8 @@ def test_bootstrap_schedules_the_maintenance_tasks():
     ):
         assert tasks[name].queue == "maintenance"
         assert tasks[name].expire_seconds
+    # Approved response actions whose task was lost are queued again every minute.
+    assert tasks["incidents.tasks.resume_response_actions"].queue == "default"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,99 @@
+"""GET /api/v1/dashboard/: the SOC dashboard's figures (a roof view: socapp/dashboard.py
+reads from several apps, so this module is imported by the URL roof only)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..dashboard import ALLOWED_HOURS, dashboard_data
+from ..permissions import IsAuthenticatedWithRole
+
+
+class DashboardQuerySerializer(serializers.Serializer):
+    hours = serializers.ChoiceField(
+        choices=ALLOWED_HOURS,
+        default=ALLOWED_HOURS[0],
+        help_text="The range: the last 24 hours (hourly bars) or 168 (7 days, 6-hour bars).",
+    )
+
+
+# The serializers below describe the response for the OpenAPI schema; the view returns
+# dashboard_data() as it is (already plain JSON).
+
+
+class DashboardSeriesSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text='An event type or source name, or "other".')
+    counts = serializers.ListField(
+        child=serializers.IntegerField(), help_text="One count per bucket of `buckets`."
+    )
+
+
+class DashboardSeveritySeriesSerializer(DashboardSeriesSerializer):
+    label = serializers.CharField()
+    color = serializers.CharField(help_text="The severity's colour, #rrggbb.")
+
+
+class DashboardTopItemSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField(help_text="Alerts in the range.")
+
+
+class DashboardTopRuleSerializer(DashboardTopItemSerializer):
+    id = serializers.UUIDField(help_text="The rule's id.")
+
+
+class DashboardTopSerializer(serializers.Serializer):
+    source_ips = DashboardTopItemSerializer(many=True)
+    destination_ips = DashboardTopItemSerializer(many=True)
+    users = DashboardTopItemSerializer(many=True)
+    rules = DashboardTopRuleSerializer(many=True)
+
+
+class DashboardPriorityCountSerializer(serializers.Serializer):
+    priority = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class DashboardResponseTimeSerializer(serializers.Serializer):
+    mean_seconds = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField(help_text="How many alerts or incidents it is over.")
+
+
+class DashboardSerializer(serializers.Serializer):
+    hours = serializers.IntegerField()
+    bucket_seconds = serializers.IntegerField(help_text="The width of one bar.")
+    since = serializers.DateTimeField(help_text="Start of the first bucket.")
+    until = serializers.DateTimeField(help_text="Now (the last bucket is partly filled).")
+    buckets = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="Start of each bucket, oldest first."
+    )
+    summary_refreshed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the hourly event summary was last refreshed."
+    )
+    events_by_type = DashboardSeriesSerializer(many=True)
+    events_by_source = DashboardSeriesSerializer(many=True)
+    alerts_by_severity = DashboardSeveritySeriesSerializer(many=True)
+    top = DashboardTopSerializer()
+    open_incidents_by_priority = DashboardPriorityCountSerializer(many=True)
+    mtta = DashboardResponseTimeSerializer(allow_null=True, help_text="Mean time to acknowledge.")
+    mttr = DashboardResponseTimeSerializer(allow_null=True, help_text="Mean time to resolve.")
+
+
+class DashboardView(APIView):
+    """The dashboard's figures for the caller: event volumes (from the hourly summary),
+    alerts by severity over time, top IPs, users and rules, open incidents by priority,
+    MTTA and MTTR. Alert and incident figures count only what the caller may see."""
+
+    permission_classes = [IsAuthenticatedWithRole]
+
+    @extend_schema(parameters=[DashboardQuerySerializer], responses=DashboardSerializer)
+    def get(self, request: Request) -> Response:
+        query = DashboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(dashboard_data(request.user, hours=query.validated_data["hours"]))
