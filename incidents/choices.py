@@ -82,6 +82,7 @@ class NotificationTopic(models.TextChoices):
     INCIDENT_OPENED = "incident_opened", "New incident"
     INCIDENT_ASSIGNED = "incident_assigned", "Incident assigned"
     INCIDENT_STATUS = "incident_status", "Incident status changed"
+    ACTION_APPROVAL = "action_approval", "Response action awaiting approval"
 
 
 class DeliveryStatus(models.TextChoices):

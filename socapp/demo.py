@@ -109,6 +109,7 @@ class _DemoData:
         self._sources_and_types()
         self._events()
         self._detections()
+        self._connectors()
 
     # ---- inventory and intel --------------------------------------------------------
 
@@ -471,6 +472,22 @@ class _DemoData:
                 description="Brute force from a Tor exit ended in a login as deploy.",
                 alerts=[brute_alert],
             )
+
+    # ---- response -------------------------------------------------------------------
+
+    def _connectors(self) -> None:
+        """A connector every response action can use on a laptop: it runs echo, so the
+        demo shows an action's exit status and output without touching a firewall."""
+        from incidents.models import Connector
+
+        Connector.objects.get_or_create(
+            name="demo: echo",
+            defaults={
+                "kind": "command",
+                "command": ["echo", "demo would act on", "{target}", "for", "{incident}"],
+                "action_types": ["block_ip", "disable_account", "isolate_host"],
+            },
+        )
 
 
 DEMO_BRUTE_FORCE_RULE = """\

@@ -184,15 +184,16 @@ def action_decide(
         )
         if approve:
             _enqueue(action)
-    if action.requested_by_id and action.requested_by_id != actor.pk:
-        verdict = "approved" if approve else "rejected"
-        notify_user(
-            action.requested_by_id,
-            text=f"{actor} {verdict} {action}.",
-            url=incident_url(action.incident),
-            topic="action",
-        )
+    if action.requested_by_id != actor.pk:
+        _tell_requester(action, f"{actor} {'approved' if approve else 'rejected'} {action}.")
     return action
+
+
+def _tell_requester(action: ResponseAction, text: str) -> None:
+    if action.requested_by_id:
+        notify_user(
+            action.requested_by_id, text=text, url=incident_url(action.incident), topic="action"
+        )
 
 
 def _message(action: ResponseAction) -> Message:
@@ -222,7 +223,12 @@ def _message(action: ResponseAction) -> Message:
             "url": url,
         },
     }
-    arguments = {**action.parameters, "incident": incident.number, "action_id": str(action.pk)}
+    arguments = {
+        **action.parameters,
+        "target": target,  # whichever of ip, user, host the action has
+        "incident": incident.number,
+        "action_id": str(action.pk),
+    }
     return Message(subject, text, payload, delivery_id=f"action-{action.pk}", arguments=arguments)
 
 
@@ -257,13 +263,7 @@ def action_run(action_id: Any) -> ResponseAction | None:
             "incident.action_finished",
             summary=outcome.summary,
         )
-    if action.requested_by_id:
-        notify_user(
-            action.requested_by_id,
-            text=f"{action}: {action.get_status_display().lower()}",
-            url=incident_url(action.incident),
-            topic="action",
-        )
+    _tell_requester(action, f"{action}: {action.get_status_display().lower()}")
     return action
 
 

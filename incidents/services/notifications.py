@@ -60,6 +60,8 @@ def announce(topic: str, subject: Alert | IncidentEvent) -> None:
 
 def announce_timeline(entry: IncidentEvent) -> None:
     topic = TIMELINE_TOPICS.get(entry.kind)
+    if entry.kind == TimelineKind.ACTION_REQUESTED and entry.data.get("needs_approval"):
+        topic = NotificationTopic.ACTION_APPROVAL  # someone must decide: tell the managers
     if topic:
         announce(topic, entry)
 

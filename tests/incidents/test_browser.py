@@ -58,7 +58,8 @@ def stage(settings, soc_admin, team_a, analyst_a, analyst_b, manager, case_templ
 def _no_markup_ran(page, dialogs: list) -> None:  # type: ignore[no-untyped-def]
     assert dialogs == [], f"script from log content ran: {dialogs}"
     assert page.locator("img[src=x]").count() == 0
-    assert page.locator("script:not([src])").count() == 0
+    # Data islands (json_script) are inert; any other script without a src was injected.
+    assert page.locator("script:not([src]):not([type='application/json'])").count() == 0
 
 
 def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chromium, stage):  # noqa: F811
@@ -112,6 +113,31 @@ def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chro
         assert step in timeline, f"{step!r} missing from the timeline:\n{timeline}"
     assert RULE_TITLE in timeline
     _no_markup_ran(analyst, dialogs)
+
+    # A response action from the incident page: recorded, on the timeline, markup as text.
+    analyst.select_option("select[name=action_type]", "manual")
+    analyst.fill("input[name=description]", PAYLOAD)
+    analyst.click("button:text-is('Run action')")
+    analyst.wait_for_selector("#timeline li.kind-action_finished")
+    assert PAYLOAD in analyst.inner_text("section[aria-label='Response actions']")
+    _no_markup_ran(analyst, dialogs)
+
+    # Every other page that shows the log line or the rule's name shows them as text.
+    rule = Alert.objects.get().rule
+    for path in (
+        "/",
+        "/dashboard/",
+        "/incidents/",
+        "/events/search/?q=user.name:root&range=24h",
+        "/entities/ip/203.0.113.50/",
+        f"/rules/{rule.pk}/",
+    ):
+        analyst.goto(f"{live_console.url}{path}")
+        analyst.wait_for_load_state("networkidle")
+        _no_markup_ran(analyst, dialogs)
+    analyst.goto(f"{live_console.url}/events/search/?q=user.name:root&range=24h")
+    analyst.click("#search-results details summary")
+    assert PAYLOAD in analyst.inner_text("#search-results pre.raw >> nth=0")
 
     # Team B's analyst: nothing arrived live, and direct links are 404.
     alert = Alert.objects.get()

@@ -136,3 +136,26 @@ def test_a_disabled_rule_or_connector_sends_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         raise_alert(team_a)
     assert webhook_receiver.calls == []
+
+
+def test_an_action_waiting_for_approval_is_announced_to_the_managers(
+    team_a, analyst_a, smtp_receiver, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    from incidents.services import action_request
+    from tests.factories import IncidentFactory
+
+    managers = ConnectorFactory(
+        name="managers", kind="email", recipients=["soc-managers@example.org"], action_types=[]
+    )
+    firewall = ConnectorFactory(name="firewall")
+    route(managers, ["action_approval"], min_severity="low")
+    incident = IncidentFactory(team=team_a, priority="critical", title="C2 beacon")
+    with django_capture_on_commit_callbacks(execute=True):
+        action_request(
+            incident=incident, actor=analyst_a, action_type="block_ip",
+            connector=firewall, parameters={"ip": "203.0.113.9"},
+        )  # fmt: skip
+    [message] = smtp_receiver.messages
+    assert message["Subject"].strip().endswith("response action awaiting approval")
+    body = message.get_content()
+    assert "target: 203.0.113.9/32" in body and "By: analyst_a" in body

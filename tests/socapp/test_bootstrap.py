@@ -136,6 +136,20 @@ def test_demo_creates_working_logins_and_a_story_once(settings, tmp_path, monkey
         Source.objects.count(),
     )
     assert counts[0] > 100 and counts[1] >= 2 and counts[2] >= 1
+    # The demo's connector carries out a response action on a laptop (it runs echo).
+    from incidents.models import Connector
+    from incidents.services import action_request
+
+    action = action_request(
+        incident=Incident.objects.first(),
+        actor=authenticate(username="admin", password=creds["admin"]),
+        action_type="isolate_host",
+        connector=Connector.objects.get(name="demo: echo"),
+        parameters={"host": "web-01"},
+    )
+    action.refresh_from_db()
+    assert action.status == "succeeded"
+    assert action.results["stdout"].startswith("demo would act on web-01 for INC-")
 
     again = run_bootstrap("--demo")
     assert "already present" in again
