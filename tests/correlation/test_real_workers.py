@@ -47,7 +47,8 @@ def start_worker(process_group, env, log, name: str, pool: str = "solo", concurr
 
 
 def send_correlation(batch_ids: list) -> None:  # type: ignore[type-arg]
-    client = Celery("test-client", broker=settings.TEST_WORKER_BROKER_URL)
+    # Not the current app: shared tasks of later (eager) tests must keep using socapp's.
+    client = Celery("test-client", broker=settings.TEST_WORKER_BROKER_URL, set_as_current=False)
     for batch_id in batch_ids:
         client.send_task(
             "correlation.tasks.correlate_batch", args=[str(batch_id)], queue="correlation"
