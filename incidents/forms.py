@@ -178,7 +178,10 @@ class ActionRequestForm(forms.Form):
         choices=ResponseActionType.choices, widget=forms.Select(attrs={"aria-label": "Action"})
     )
     connector = forms.ModelChoiceField(
-        queryset=Connector.objects.filter(enabled=True), required=False, to_field_name="name"
+        # Notification-only connectors (no action types) are not offered.
+        queryset=Connector.objects.filter(enabled=True).exclude(action_types=[]),
+        required=False,
+        to_field_name="name",
     )
     target = forms.CharField(max_length=255, required=False)
     note = forms.CharField(max_length=4000, required=False)
