@@ -133,6 +133,11 @@ class Alert(models.Model):
             models.Index(fields=["team", "status", "-triggered_at"], name="alerts_team_queue_idx"),
             # "since/until" on the last-seen time (API filter, catch-up after reconnect).
             models.Index(fields=["-last_seen_at"], name="alerts_last_seen_idx"),
+            # The live catch-up: rows created or changed since the page's cursor.
+            models.Index(fields=["-updated_at"], name="alerts_changed_idx"),
+            # Ranges over when alerts were raised whatever their status (dashboard, MTTA,
+            # the SOC summary).
+            models.Index(fields=["-triggered_at"], name="alerts_triggered_idx"),
             # Entity filter, related alerts, incident grouping (array overlap / contains).
             GinIndex(fields=["entities"], name="alerts_entities_idx"),
         ]

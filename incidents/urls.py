@@ -25,6 +25,7 @@ incident_urlpatterns = (
         path("new/", cases.incident_new, name="new"),
         path("<str:number>/", cases.incident_page, name="detail"),
         path("<str:number>/timeline/", cases.incident_timeline_part, name="timeline"),
+        path("<str:number>/actions/", cases.incident_actions_part, name="actions"),
         path("<str:number>/evidence/<uuid:pk>/", cases.evidence_download, name="evidence"),
         path("<str:number>/report.pdf", reports.incident_report, {"fmt": "pdf"}, name="report_pdf"),
         path("<str:number>/report.csv", reports.incident_report, {"fmt": "csv"}, name="report_csv"),

@@ -152,6 +152,21 @@ def incident_timeline_part(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def incident_actions_part(request: HttpRequest, number: str) -> HttpResponse:
+    """The response actions table alone: the page refreshes it when a live nudge says an
+    action was decided or finished."""
+    incident = _incident(request, number)
+    user = request.user
+    context = {
+        "incident": incident,
+        "actions": incident_actions(incident),
+        "can_approve": services.may_approve(user) and incident_can_change(user, incident),
+    }
+    return render(request, "incidents/partials/actions.html", context)
+
+
 def _change_steps(request: HttpRequest, incident: Incident) -> dict:
     """action -> (form, the service call given the form's data, what to say when done)."""
     user = request.user

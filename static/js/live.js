@@ -80,14 +80,23 @@
     return fetching;
   }
 
-  async function refreshIncident() {
-    if (!incident) return;
-    const response = await fetch(incident.dataset.timelineUrl, { credentials: "same-origin" });
+  // Server-rendered (escaped) parts of the incident page, swapped in when it changes.
+  async function refreshPart(url, boxId) {
+    const box = document.getElementById(boxId);
+    if (!url || !box) return;
+    const response = await fetch(url, { credentials: "same-origin" });
     if (!response.ok) return;
-    const box = document.getElementById("timeline-box");
     const holder = document.createElement("template");
     holder.innerHTML = await response.text();
     box.replaceChildren(holder.content);
+  }
+
+  async function refreshIncident() {
+    if (!incident) return;
+    await Promise.all([
+      refreshPart(incident.dataset.timelineUrl, "timeline-box"),
+      refreshPart(incident.dataset.actionsUrl, "actions-box"),
+    ]);
   }
 
   // Other scripts of the page (the dashboard) listen for these instead of opening a

@@ -15,7 +15,7 @@ from django.utils import timezone
 from correlation.services import rule_save
 from events.services import source_issue_token
 from incidents.models import Alert, Incident
-from tests.factories import SourceFactory
+from tests.factories import ConnectorFactory, SourceFactory
 from tests.live_console import chromium, live_console, log_in, web_passwords  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -121,6 +121,28 @@ def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chro
     analyst.wait_for_selector("#timeline li.kind-action_finished")
     assert PAYLOAD in analyst.inner_text("section[aria-label='Response actions']")
     _no_markup_ran(analyst, dialogs)
+
+    # Blocking the attacker: the incident is high, so the manager approves, live on both
+    # pages, and the worker runs the firewall command; its output shows without a reload.
+    ConnectorFactory(
+        name="edge firewall", kind="command", command=["echo", "blocked", "{ip}"],
+        action_types=["block_ip"],
+    )  # fmt: skip
+    analyst.reload()  # the new connector appears in the form
+    boss.goto(f"{live_console.url}/incidents/{incident.number}/")
+    boss.wait_for_selector("#live-state.on")
+    analyst.select_option("select[name=action_type]", "block_ip")
+    analyst.select_option("select[name=connector]", "edge firewall")
+    analyst.fill("input[name=target]", "203.0.113.50")
+    analyst.fill("input[name=description]", "")
+    analyst.click("button:text-is('Run action')")
+    analyst.wait_for_selector("#actions-box tr.action-awaiting_approval")
+    analyst.wait_for_selector("#live-state.on")
+    boss.click("#actions-box button[value=approve]", timeout=10_000)  # arrived live
+    analyst.wait_for_selector(
+        "#actions-box tr.action-succeeded >> text=exited with 0", timeout=15_000
+    )
+    assert "blocked 203.0.113.50/32" in analyst.text_content("#actions-box")  # in <details>
 
     # Every other page that shows the log line or the rule's name shows them as text.
     rule = Alert.objects.get().rule

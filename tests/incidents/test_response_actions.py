@@ -326,3 +326,22 @@ def test_the_incident_page_requests_approves_and_shows_actions(
     html = boss.get(page).content.decode()
     assert "Succeeded" in html and "answered 200" in html
     assert webhook_receiver.calls[0].json()["action"]["parameters"]["ip"] == "203.0.113.50/32"
+
+
+def test_the_actions_part_the_page_refreshes_live_follows_the_incidents_permissions(
+    manager,
+    analyst_b,
+    auditor,
+    case,
+    firewall,
+    webhook_receiver,
+    django_capture_on_commit_callbacks,
+):  # type: ignore[no-untyped-def]
+    request_action(
+        manager, case, django_capture_on_commit_callbacks,
+        action_type="block_ip", connector="firewall", parameters={"ip": "192.0.2.8"},
+    )  # fmt: skip
+    part = f"/incidents/{case.number}/actions/"
+    shown = browser_for(auditor).get(part)
+    assert shown.status_code == 200 and "192.0.2.8/32" in shown.content.decode()
+    assert browser_for(analyst_b).get(part).status_code == 404
