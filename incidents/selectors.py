@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -87,6 +88,41 @@ def incident_actions(incident: Incident) -> QuerySet[ResponseAction]:
     return incident.response_actions.select_related(
         "connector", "requested_by", "decided_by", "performed_by"
     )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What may apply to a newly raised alert, learnt in one round trip, so the common
+    case (no mute, no open case, no notification rule) costs one query, not three."""
+
+    may_be_muted: bool
+    may_be_grouped: bool
+    is_announced: bool
+
+
+def alert_arrival(alert: Alert) -> Arrival:
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from socapp.models import Team
+
+    from .choices import NotificationTopic
+    from .models import NotificationRule
+
+    mutes = AlertMute.objects.filter(
+        team=OuterRef("pk"), lifted_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    cases = Incident.objects.filter(team=OuterRef("pk")).exclude(status=IncidentStatus.CLOSED)
+    rules = NotificationRule.objects.filter(
+        enabled=True, topics__contains=[NotificationTopic.ALERT_RAISED]
+    )
+    row = (
+        Team.objects.filter(pk=alert.team_id)
+        .annotate(muted=Exists(mutes), grouped=Exists(cases), announced=Exists(rules))
+        .values_list("muted", "grouped", "announced")
+        .first()
+    )
+    return Arrival(*row) if row else Arrival(False, False, False)
 
 
 def severities_all() -> QuerySet[Severity]:

@@ -16,6 +16,7 @@ from socapp.models import Team
 from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
 from ..models import Alert, AlertComment, Severity
+from ..selectors import alert_arrival
 from .grouping import group_into_incident
 from .live import push_alert
 from .mutes import mute_for
@@ -23,8 +24,9 @@ from .notifications import announce
 
 
 def _after_raise(alert: Alert, audit: list[AuditItem]) -> None:
-    """A new alert meets the mutes, then the grouping policy."""
-    mute = mute_for(alert)
+    """A new alert meets the mutes, then the grouping policy, then notification rules."""
+    arrival = alert_arrival(alert)
+    mute = mute_for(alert) if arrival.may_be_muted else None
     if mute is not None:
         alert.status = AlertStatus.CLOSED
         alert.close_reason = "muted"
@@ -33,8 +35,10 @@ def _after_raise(alert: Alert, audit: list[AuditItem]) -> None:
         alert.save(update_fields=["status", "close_reason", "closed_at", "muted_by"])
         audit.append(AuditItem("alert.muted", alert, {"mute": str(mute.pk)}))
         return
-    group_into_incident(alert, audit)
-    announce(NotificationTopic.ALERT_RAISED, alert)
+    if arrival.may_be_grouped:
+        group_into_incident(alert, audit)
+    if arrival.is_announced:
+        announce(NotificationTopic.ALERT_RAISED, alert, checked=True)
 
 
 def alert_create(

@@ -48,9 +48,10 @@ def _rules_listening(topic: str) -> Any:
     return NotificationRule.objects.filter(enabled=True, topics__contains=[topic])
 
 
-def announce(topic: str, subject: Alert | IncidentEvent) -> None:
-    """Queue the notifications for ``subject`` once the current transaction commits."""
-    if not _rules_listening(topic).exists():
+def announce(topic: str, subject: Alert | IncidentEvent, *, checked: bool = False) -> None:
+    """Queue the notifications for ``subject`` once the current transaction commits
+    (``checked``: the caller already knows some rule listens to ``topic``)."""
+    if not checked and not _rules_listening(topic).exists():
         return
     from ..tasks import send_notifications
 
