@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from events.models import Event
 from events.selectors import events_visible_to
+from socapp.models import Team
 
-from .choices import IncidentStatus
+from .choices import IncidentStatus, NotificationTopic
 from .models import (
     Alert,
     AlertMute,
@@ -27,6 +29,7 @@ from .models import (
     IncidentEvent,
     IncidentGroupObjectPermission,
     IncidentUserObjectPermission,
+    NotificationRule,
     ResponseAction,
     Severity,
 )
@@ -101,14 +104,6 @@ class Arrival:
 
 
 def alert_arrival(alert: Alert) -> Arrival:
-    from django.db.models import Exists, OuterRef
-    from django.utils import timezone
-
-    from socapp.models import Team
-
-    from .choices import NotificationTopic
-    from .models import NotificationRule
-
     mutes = AlertMute.objects.filter(
         team=OuterRef("pk"), lifted_at__isnull=True, expires_at__gt=timezone.now()
     )
@@ -218,8 +213,6 @@ def alert_events(alert: Alert, user: Any, limit: int = 100) -> list[Event]:
 
 
 def alert_mutes_active(user: Any) -> QuerySet[AlertMute]:
-    from django.utils import timezone
-
     mutes = AlertMute.objects.select_related("rule", "team", "created_by").filter(
         lifted_at__isnull=True, expires_at__gt=timezone.now()
     )
