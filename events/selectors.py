@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +34,16 @@ def events_visible_to(user: Any) -> QuerySet[Event]:
 
 def hourly_summary() -> QuerySet[HourlyEventSummary]:
     return HourlyEventSummary.objects.select_related("source")
+
+
+def hourly_summary_refreshed_at() -> datetime | None:
+    """When beat last refreshed ``hourly_event_summary`` (None: not since Redis started)."""
+    from django.core.cache import cache
+
+    from .tasks import SUMMARY_REFRESHED_KEY
+
+    stamp = cache.get(SUMMARY_REFRESHED_KEY)
+    return None if stamp is None else datetime.fromtimestamp(stamp, tz=UTC)
 
 
 def source_for_token(token: str) -> Source | None:

@@ -93,6 +93,10 @@ def incident_actions(incident: Incident) -> QuerySet[ResponseAction]:
     )
 
 
+def notification_rules_listening(topic: str) -> QuerySet[NotificationRule]:
+    return NotificationRule.objects.filter(enabled=True, topics__contains=[topic])
+
+
 @dataclass(frozen=True)
 class Arrival:
     """What may apply to a newly raised alert, learnt in one round trip, so the common
@@ -108,9 +112,7 @@ def alert_arrival(alert: Alert) -> Arrival:
         team=OuterRef("pk"), lifted_at__isnull=True, expires_at__gt=timezone.now()
     )
     cases = Incident.objects.filter(team=OuterRef("pk")).exclude(status=IncidentStatus.CLOSED)
-    rules = NotificationRule.objects.filter(
-        enabled=True, topics__contains=[NotificationTopic.ALERT_RAISED]
-    )
+    rules = notification_rules_listening(NotificationTopic.ALERT_RAISED)
     row = (
         Team.objects.filter(pk=alert.team_id)
         .annotate(muted=Exists(mutes), grouped=Exists(cases), announced=Exists(rules))

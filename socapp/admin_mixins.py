@@ -6,11 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from socapp.audit import audit_record
-
-
-def _addr(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+from socapp.audit import audit_record, request_addr
 
 
 class AuditedAdminMixin:
@@ -20,7 +16,7 @@ class AuditedAdminMixin:
             action="admin.create",
             target=obj,
             changes={"message": message},
-            remote_addr=_addr(request),
+            remote_addr=request_addr(request),
         )
         return super().log_addition(request, obj, message)  # type: ignore[misc]
 
@@ -30,14 +26,17 @@ class AuditedAdminMixin:
             action="admin.update",
             target=obj,
             changes={"message": message},
-            remote_addr=_addr(request),
+            remote_addr=request_addr(request),
         )
         return super().log_change(request, obj, message)  # type: ignore[misc]
 
     def log_deletions(self, request: Any, queryset: Any) -> Any:
         for obj in queryset:
             audit_record(
-                actor=request.user, action="admin.delete", target=obj, remote_addr=_addr(request)
+                actor=request.user,
+                action="admin.delete",
+                target=obj,
+                remote_addr=request_addr(request),
             )
         return super().log_deletions(request, queryset)  # type: ignore[misc]
 

@@ -25,6 +25,11 @@ GENESIS_MAC = "0" * 64
 _LOCK_KEY = 0x50C_A0D17  # any constant shared by all writers of the chain
 
 
+def request_addr(request: Any) -> str | None:
+    """The client address an audit entry records for a request (page, admin or API)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def _canonical(entry: AuditEntry) -> bytes:
     body = {
         "seq": entry.seq,

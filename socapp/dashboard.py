@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, DateTimeField, F, Func, QuerySet, Sum, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from events.selectors import hourly_summary, sources_visible_to
-from events.tasks import SUMMARY_REFRESHED_KEY
+from events.selectors import hourly_summary, hourly_summary_refreshed_at, sources_visible_to
 from incidents.choices import IncidentPriority, IncidentStatus
 from incidents.kpis import mtta, mttr
 from incidents.models import Alert
@@ -122,8 +120,8 @@ def dashboard_data(user: Any, *, hours: int) -> dict[str, Any]:
 
 
 def _summary_refreshed_at() -> str | None:
-    stamp = cache.get(SUMMARY_REFRESHED_KEY)
-    return None if stamp is None else datetime.fromtimestamp(stamp, tz=UTC).isoformat()
+    refreshed = hourly_summary_refreshed_at()
+    return None if refreshed is None else refreshed.isoformat()
 
 
 # ---- events (the hourly summary view) ---------------------------------------------------

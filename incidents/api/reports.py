@@ -22,13 +22,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
-from socapp.api.viewsets import client_addr
+from socapp.audit import request_addr
 from socapp.permissions import HasSocRole
 
 from .. import reports
 from ..models import Incident
 from ..selectors import incidents_visible_to
-from ..views.reports import download
+from ..views.common import report_download
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):
@@ -88,9 +88,9 @@ class IncidentReportViewSet(_ReportViewSet):
             actor=request.user,
             incident=self.get_object(),
             fmt=fmt,
-            remote_addr=client_addr(request),
+            remote_addr=request_addr(request),
         )
-        return download(file)
+        return report_download(file)
 
 
 class CanViewIncidents(permissions.BasePermission):
@@ -131,6 +131,6 @@ class SummaryReportViewSet(_ReportViewSet):
             actor=request.user,
             period=form.cleaned_data["period"],
             fmt=fmt,
-            remote_addr=client_addr(request),
+            remote_addr=request_addr(request),
         )
-        return download(file)
+        return report_download(file)

@@ -56,11 +56,6 @@ def _name(user: Any) -> str:
     return user.get_username() if user is not None else ""
 
 
-def _label(choices: Any, value: str) -> str:
-    """The display label, or the raw value for a choice this code does not know yet."""
-    return dict(choices).get(value, value)
-
-
 # Keys of timeline data that only carry database ids: noise in a report.
 _ID_KEYS = {"alert", "task", "asset", "comment", "ioc", "evidence", "action", "event"}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)

@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
-from events.selectors import hourly_summary, sources_visible_to
-from events.tasks import SUMMARY_REFRESHED_KEY
+from events.selectors import hourly_summary, hourly_summary_refreshed_at, sources_visible_to
 
 from ..choices import AlertStatus, CloseReason, IncidentPriority
 from ..kpis import ResponseTime, mtta, mttr
@@ -81,10 +79,9 @@ def _coverage_note(period: Period) -> str:
             f"Volumes before {_stamp(kept_from)} are not counted: the hourly event "
             "summary keeps 7 days."
         )
-    refreshed = cache.get(SUMMARY_REFRESHED_KEY)
+    refreshed = hourly_summary_refreshed_at()
     if refreshed:
-        at = datetime.fromtimestamp(refreshed, tz=timezone.get_current_timezone())
-        notes.append(f"The summary was last refreshed at {_stamp(at)}.")
+        notes.append(f"The summary was last refreshed at {_stamp(refreshed)}.")
     return " ".join(notes)
 
 

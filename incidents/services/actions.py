@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from socapp.audit import audit_record
@@ -30,7 +29,7 @@ from ..response.targets import clean_parameters, target_of
 from ..selectors import incident_can_change
 from .cases import incident_url, timeline
 from .live import notify_user
-from .notifications import severity_rank
+from .notifications import absolute_url, severity_rank
 
 
 def approval_needed(incident: Incident) -> bool:
@@ -198,7 +197,7 @@ def _tell_requester(action: ResponseAction, text: str) -> None:
 
 def _message(action: ResponseAction) -> Message:
     incident = action.incident
-    url = settings.SITE_URL + reverse("incidents:detail", args=[incident.number])
+    url = absolute_url(incident_url(incident))
     target = target_of(action.action_type, action.parameters)
     subject = f"[socapp] {action.get_action_type_display()} {target} for {incident.number}".replace(
         "  ", " "

@@ -22,6 +22,7 @@ from django.utils import timezone
 from ..choices import DeliveryStatus, NotificationTopic, SeverityName, TimelineKind
 from ..models import Alert, IncidentEvent, NotificationDelivery, NotificationRule
 from ..response import Message, deliver
+from ..selectors import notification_rules_listening
 
 # Incident timeline entries that are announced, and as what.
 TIMELINE_TOPICS = {
@@ -44,14 +45,15 @@ class Subject:
     message: Message
 
 
-def _rules_listening(topic: str) -> Any:
-    return NotificationRule.objects.filter(enabled=True, topics__contains=[topic])
+def absolute_url(path: str) -> str:
+    """A link for messages read outside the console (mail, chat, a ticketing system)."""
+    return settings.SITE_URL + path
 
 
 def announce(topic: str, subject: Alert | IncidentEvent, *, checked: bool = False) -> None:
     """Queue the notifications for ``subject`` once the current transaction commits
     (``checked``: the caller already knows some rule listens to ``topic``)."""
-    if not checked and not _rules_listening(topic).exists():
+    if not checked and not notification_rules_listening(topic).exists():
         return
     from ..tasks import send_notifications
 
@@ -69,7 +71,7 @@ def announce_timeline(entry: IncidentEvent) -> None:
 
 def _alert_subject(alert_id: str) -> Subject:
     alert = Alert.objects.select_related("severity", "team", "rule").get(pk=alert_id)
-    url = settings.SITE_URL + reverse("alerts:detail", args=[alert.pk])
+    url = absolute_url(reverse("alerts:detail", args=[alert.pk]))
     headline = f"[{alert.severity.name.upper()}] {alert.title}"
     text = (
         f"{headline}\nTeam: {alert.team}\nRule: {alert.rule or '-'}\n"
@@ -99,7 +101,7 @@ def _incident_subject(topic: str, entry_id: str) -> Subject:
         "incident__team", "incident__assigned_to", "actor"
     ).get(pk=entry_id)
     incident = entry.incident
-    url = settings.SITE_URL + reverse("incidents:detail", args=[incident.number])
+    url = absolute_url(reverse("incidents:detail", args=[incident.number]))
     what = NotificationTopic(topic).label
     headline = (
         f"[{incident.get_priority_display()}] {incident.number} {incident.title}: {what.lower()}"
@@ -129,7 +131,7 @@ def _incident_subject(topic: str, entry_id: str) -> Subject:
 
 
 def _matching_rules(topic: str, subject: Subject) -> list[NotificationRule]:
-    rules = _rules_listening(topic).filter(Q(teams=None) | Q(teams=subject.team_id))
+    rules = notification_rules_listening(topic).filter(Q(teams=None) | Q(teams=subject.team_id))
     if topic == NotificationTopic.ALERT_RAISED:
         rules = rules.filter(Q(rules=None) | Q(rules=subject.rule_id))
     return [

@@ -4,6 +4,7 @@ evidence, linked alerts, events, assets and IOCs, the timeline)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -133,11 +134,10 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
             "can_assign": user.has_perm("incidents.assign_incident")
             and incident_can_change(user, incident),
             "task_statuses": TaskStatus.choices,
-            "actions": incident_actions(incident),
+            **_actions_context(user, incident),
             "action_form": ActionRequestForm(),
             "can_request_actions": user.has_perm("incidents.add_responseaction")
             and incident_can_change(user, incident),
-            "can_approve": services.may_approve(user) and incident_can_change(user, incident),
         },
     )
 
@@ -158,13 +158,15 @@ def incident_actions_part(request: HttpRequest, number: str) -> HttpResponse:
     """The response actions table alone: the page refreshes it when a live nudge says an
     action was decided or finished."""
     incident = _incident(request, number)
-    user = request.user
-    context = {
-        "incident": incident,
+    context = {"incident": incident, **_actions_context(request.user, incident)}
+    return render(request, "incidents/partials/actions.html", context)
+
+
+def _actions_context(user: Any, incident: Incident) -> dict:
+    return {
         "actions": incident_actions(incident),
         "can_approve": services.may_approve(user) and incident_can_change(user, incident),
     }
-    return render(request, "incidents/partials/actions.html", context)
 
 
 def _change_steps(request: HttpRequest, incident: Incident) -> dict:

@@ -6,26 +6,15 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.http import content_disposition_header
+
+from socapp.audit import request_addr
 
 from .. import reports
 from ..reports.period import MAX_DAYS
 from ..selectors import incident_detail
+from .common import report_download
 
 VIEW = "incidents.view_incident"
-
-
-def download(file: reports.ReportFile) -> HttpResponse:
-    """A report as an attachment, never rendered inline nor kept by a shared cache."""
-    response = HttpResponse(file.content, content_type=file.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, file.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _remote_addr(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @login_required
@@ -36,9 +25,9 @@ def incident_report(request: HttpRequest, number: str, fmt: str) -> HttpResponse
     if incident is None:
         raise Http404("No such incident, or not one you may see.")
     file = reports.incident_report_file(
-        actor=request.user, incident=incident, fmt=fmt, remote_addr=_remote_addr(request)
+        actor=request.user, incident=incident, fmt=fmt, remote_addr=request_addr(request)
     )
-    return download(file)
+    return report_download(file)
 
 
 def _page(request: HttpRequest, form: reports.PeriodForm, status: int = 200) -> HttpResponse:
@@ -72,6 +61,6 @@ def summary(request: HttpRequest, fmt: str) -> HttpResponse:
         actor=request.user,
         period=form.cleaned_data["period"],
         fmt=fmt,
-        remote_addr=_remote_addr(request),
+        remote_addr=request_addr(request),
     )
-    return download(file)
+    return report_download(file)

@@ -14,11 +14,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from rest_framework import mixins, viewsets
 
-from socapp.audit import audit_record, model_changes
-
-
-def client_addr(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+from socapp.audit import audit_record, model_changes, request_addr
 
 
 def _snapshot(instance: Any) -> dict[str, Any]:
@@ -34,7 +30,7 @@ class AuditedModelViewSet(viewsets.ModelViewSet):
                 action="create",
                 target=instance,
                 changes=model_changes({}, _snapshot(instance)),
-                remote_addr=client_addr(self.request),
+                remote_addr=request_addr(self.request),
             )
 
     def perform_update(self, serializer: Any) -> None:
@@ -46,7 +42,7 @@ class AuditedModelViewSet(viewsets.ModelViewSet):
                 action="update",
                 target=instance,
                 changes=model_changes(before, _snapshot(instance)),
-                remote_addr=client_addr(self.request),
+                remote_addr=request_addr(self.request),
             )
 
     def perform_destroy(self, instance: Any) -> None:
@@ -56,7 +52,7 @@ class AuditedModelViewSet(viewsets.ModelViewSet):
                 action="delete",
                 target=instance,
                 changes=model_changes(_snapshot(instance), {}),
-                remote_addr=client_addr(self.request),
+                remote_addr=request_addr(self.request),
             )
             instance.delete()
 
