@@ -19,7 +19,9 @@ REDIS_URL = env.str("TEST_REDIS_URL", default=f"redis://127.0.0.1:6379/{15 - _wo
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]  # noqa: F405
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default=REDIS_URL)
-TEST_WORKER_BROKER_URL = f"redis://127.0.0.1:6379/{11 - _worker}"
+TEST_WORKER_BROKER_URL = env.str(
+    "TEST_WORKER_BROKER_URL", default=f"redis://127.0.0.1:6379/{11 - _worker}"
+)
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
