@@ -65,7 +65,10 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live_console(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[LiveConsole]:  # type: ignore[no-untyped-def]
+def live_console(
+    request, tmp_path_factory, django_db_setup, django_db_blocker
+) -> Iterator[LiveConsole]:  # type: ignore[no-untyped-def]
+    """A test module may set LIVE_CONSOLE_ENV (a dict) for settings of its processes."""
     import redis
 
     logs = tmp_path_factory.mktemp("live-console")
@@ -75,6 +78,7 @@ def live_console(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterat
             CELERY_BROKER_URL=settings.TEST_WORKER_BROKER_URL,
             STATIC_ROOT=str(logs / "static"),
             EVIDENCE_ROOT=str(logs / "evidence"),
+            **getattr(request.module, "LIVE_CONSOLE_ENV", {}),
         )
     subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -338,6 +339,16 @@ RESPONSE_HANDLERS = {
     "command": "incidents.response.command.deliver",
     **env.json("RESPONSE_HANDLERS_EXTRA", default={}),
 }
+# Outbound requests to URLs people configure (webhook connectors, threat-intel feeds) go
+# through socapp.netguard, which refuses loopback, link-local, private, multicast and
+# reserved addresses. Ranges listed here (CIDRs, comma-separated) are allowed anyway,
+# e.g. an internal ticketing system: OUTBOUND_ALLOWED_NETWORKS=10.20.0.0/16
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+for _network in OUTBOUND_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"OUTBOUND_ALLOWED_NETWORKS: {_exc}") from _exc
 # Links in notifications and webhook bodies point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Outgoing mail (e-mail connectors): smtp://user:password@host:port, smtp+tls://…,
