@@ -78,6 +78,7 @@ MIDDLEWARE = [
     # Answers /health and /ready before host checks, redirects or sessions run.
     "socapp.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "socapp.headers.SecurityHeadersMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,7 +242,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from validator.swagger.io: the pages load nothing from elsewhere.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SERVE_PERMISSIONS": ["socapp.permissions.IsAuthenticatedWithRole"],
     "SERVE_AUTHENTICATION": [
         "socapp.authentication.ApiTokenAuthentication",
@@ -276,6 +278,53 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (socapp.headers): no inline script or style anywhere, nothing
+# from other origins; the websocket origin of the request's host is added to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+# Additions for one path prefix (the first that matches), for third-party pages we do
+# not template. Swagger UI's stylesheet draws its icons as data: images (the page shows
+# only the API schema, never data from logs or users).
+CONTENT_SECURITY_POLICY_PATHS = {
+    "/api/docs/": {"img-src": ["data:"]},
+}
+# true: browsers report violations (console) but block nothing; for trying a change.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", False)
+# Browser features no socapp page uses are denied to every page and frame.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
