@@ -82,6 +82,11 @@ def make_certificate(hostnames: list[str]) -> tuple[bytes, bytes]:
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        # Strict verifiers (OpenSSL's X509_STRICT: urllib3 2, Python 3.13) want both.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(
