@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from socapp import netguard
 from socapp.crypto import EncryptedTextField
 
 from .choices import (
@@ -533,6 +534,12 @@ class Connector(models.Model):
 
         if self.kind == ConnectorKind.WEBHOOK and not self.url:
             raise ValidationError({"url": "A webhook connector needs a URL."})
+        if self.kind == ConnectorKind.WEBHOOK:
+            # Checked again at every call (socapp.netguard); this tells the admin now.
+            try:
+                netguard.check_url(self.url)
+            except netguard.OutboundRefused as exc:
+                raise ValidationError({"url": f"socapp will not call this URL: {exc}"}) from exc
         if self.kind == ConnectorKind.EMAIL and not self.recipients:
             raise ValidationError({"recipients": "An e-mail connector needs recipients."})
         if self.kind == ConnectorKind.COMMAND and not (

@@ -31,6 +31,19 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
     fi
 fi
 
+# nginx for the docker-compose front-door test (tests/test_nginx_tls.py): Debian's binary
+# unpacked into var/tools/ rather than installed, so no nginx service starts on port 80.
+NGINX_DIR=var/tools/nginx
+if ! command -v nginx >/dev/null && [[ ! -x $NGINX_DIR/usr/sbin/nginx ]] && command -v apt-get >/dev/null; then
+    echo "==> unpacking Debian's nginx into $NGINX_DIR for the front-door test"
+    scratch=$(mktemp -d)
+    if (cd "$scratch" && apt-get download -q nginx >/dev/null 2>&1) \
+        && mkdir -p "$NGINX_DIR" && dpkg-deb -x "$scratch"/nginx_*.deb "$NGINX_DIR"; then :; else
+        echo "!! could not fetch Debian's nginx: the front-door test will be skipped." >&2
+    fi
+    rm -rf "$scratch"
+fi
+
 PY=.venv/bin/python
 export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
 
@@ -44,6 +57,7 @@ $PY manage.py makemigrations --check --dry-run 2>/dev/null
 echo "==> manage.py check --deploy (production settings)"
 SECRET_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))') \
 FIELD_ENCRYPTION_KEYS=$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+METRICS_TOKEN=$($PY -c 'import secrets; print(secrets.token_urlsafe(32))') \
 ALLOWED_HOSTS=soc.example.com DEBUG=false \
     $PY manage.py check --deploy --fail-level WARNING --settings=socapp.settings.production
 echo "==> OpenAPI schema (spectacular --validate --fail-on-warn)"

@@ -8,7 +8,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
 
 from events.api.urls import hec_urlpatterns
 from events.api.urls import urlpatterns as events_api_urlpatterns
@@ -18,6 +22,7 @@ from incidents.urls import (
     incident_urlpatterns,
     report_urlpatterns,
 )
+from incidents.views.styles import severity_stylesheet
 
 from . import views
 from .api.routers import build_router
@@ -34,6 +39,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("severities.css", severity_stylesheet, name="severity-css"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -50,16 +56,19 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The documentation pages are for people: they send a browser to the login page.
+    # Swagger UI's init script is served from ?script= rather than inline (CSP).
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema", template_name="socapp/swagger_ui.html"
+            )
+        ),
         name="api-docs",
     ),
-    path(
-        "api/redoc/",
-        login_required(SpectacularRedocView.as_view(url_name="schema")),
-        name="api-redoc",
-    ),
+    # Redoc was here: it needs inline styles, a blob: worker and a logo from its CDN on
+    # every page, so it cannot keep the CSP (docs/SECURITY.md); old links land on Swagger.
+    path("api/redoc/", RedirectView.as_view(pattern_name="api-docs"), name="api-redoc"),
     # Splunk HEC-compatible intake, where existing shippers expect it.
     *hec_urlpatterns,
 ]

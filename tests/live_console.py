@@ -65,7 +65,10 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live_console(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[LiveConsole]:  # type: ignore[no-untyped-def]
+def live_console(
+    request, tmp_path_factory, django_db_setup, django_db_blocker
+) -> Iterator[LiveConsole]:  # type: ignore[no-untyped-def]
+    """A test module may set LIVE_CONSOLE_ENV (a dict) for settings of its processes."""
     import redis
 
     logs = tmp_path_factory.mktemp("live-console")
@@ -75,6 +78,7 @@ def live_console(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterat
             CELERY_BROKER_URL=settings.TEST_WORKER_BROKER_URL,
             STATIC_ROOT=str(logs / "static"),
             EVIDENCE_ROOT=str(logs / "evidence"),
+            **getattr(request.module, "LIVE_CONSOLE_ENV", {}),
         )
     subprocess.run(
         [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
@@ -132,9 +136,55 @@ def web_passwords(settings, *users) -> None:  # type: ignore[no-untyped-def]
         user.save(update_fields=["password"])
 
 
-def log_in(browser, console: LiveConsole, username: str):  # type: ignore[no-untyped-def]
-    """A fresh browser context, logged in through the login form like a person."""
+# Reports every Content-Security-Policy violation of a page to the test (a binding
+# and an init script are Playwright's own channel: the page's CSP does not apply).
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__socappPolicyViolation({
+    page: location.href, directive: e.effectiveDirective, blocked: e.blockedURI,
+    source: e.sourceFile + ":" + e.lineNumber, sample: e.sample,
+  });
+});
+"""
+# What Chromium says on the console when a page breaks one of its policies.
+_POLICY_WORDS = ("Content Security Policy", "Permissions-Policy", "Permissions policy")
+
+
+def watched_context(browser):  # type: ignore[no-untyped-def]
+    """A browser context whose pages collect CSP violations (``securitypolicyviolation``
+    events) and policy complaints on the console into ``policy_violations(page)``."""
     context = browser.new_context()
+    found: list[dict] = []  # type: ignore[type-arg]
+    context.expose_binding("__socappPolicyViolation", lambda source, report: found.append(report))
+    context.add_init_script(_REPORT_VIOLATIONS)
+
+    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+        if any(words in message.text for words in _POLICY_WORDS):
+            found.append({"console": message.type, "text": message.text})
+
+    context.on("console", on_console)
+    _violations[id(context)] = found
+    return context
+
+
+_violations: dict[int, list[dict]] = {}  # type: ignore[type-arg]
+
+
+def policy_violations(page) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    """Every policy violation of the page's context so far, in order."""
+    page.evaluate("0")  # a round trip: reports the page sent before it have arrived
+    return _violations[id(page.context)]
+
+
+def assert_no_policy_violations(page) -> None:  # type: ignore[no-untyped-def]
+    violations = policy_violations(page)
+    assert violations == [], f"policy violations on {page.url}: {violations}"
+
+
+def log_in(browser, console: LiveConsole, username: str):  # type: ignore[no-untyped-def]
+    """A fresh browser context, logged in through the login form like a person; its
+    pages report policy violations (``assert_no_policy_violations``)."""
+    context = watched_context(browser)
     page = context.new_page()
     page.goto(f"{console.url}/accounts/login/")
     page.fill("input[name=username]", username)

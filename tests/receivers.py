@@ -1,6 +1,10 @@
 """Real local receivers for what socapp sends out: an HTTP server that records webhook
 calls and an SMTP server (aiosmtpd) that records mail. Both listen on free ports of
-127.0.0.1 for the length of a test."""
+127.0.0.1 for the length of a test.
+
+The outbound guard (socapp.netguard) refuses loopback addresses, so a test that uses
+the webhook receiver allows exactly 127.0.0.1/32, as an admin would allow an internal
+range with OUTBOUND_ALLOWED_NETWORKS (processes a test starts get RECEIVER_ENV)."""
 
 from __future__ import annotations
 
@@ -49,8 +53,13 @@ def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+# What a socapp process started by a test needs to reach the receivers.
+RECEIVER_ENV = {"OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}
+
+
 @pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
+def webhook_receiver(settings) -> Iterator[WebhookReceiver]:  # type: ignore[no-untyped-def]
+    settings.OUTBOUND_ALLOWED_NETWORKS = [RECEIVER_ENV["OUTBOUND_ALLOWED_NETWORKS"]]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(WebhookReceiver("")))
     receiver = WebhookReceiver(f"http://127.0.0.1:{server.server_port}/hook")
     server.RequestHandlerClass = _handler(receiver)

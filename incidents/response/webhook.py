@@ -4,6 +4,11 @@ Headers: ``X-Socapp-Delivery`` (stable id, for de-duplication), ``X-Socapp-Times
 (Unix seconds) and ``X-Socapp-Signature: sha256=<hex>`` over ``<timestamp>.<body>``,
 so a receiver can refuse old or forged calls. Redirects are not followed: a 3xx is a
 failure, because following one would send the signed body somewhere not configured.
+
+The call goes through ``socapp.netguard``: a URL that leads to loopback, link-local,
+private or other non-public addresses (unless an admin allows the range) is not called
+at all, and the refusal is the outcome. At most 64 KB of the answer are read, within
+the connector's timeout.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
+from socapp import netguard
+
 from .contract import Message, Outcome, excerpt
+
+# What is read of a receiver's answer (an excerpt of it is kept with the result).
+MAX_ANSWER_BYTES = 64_000
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -35,17 +43,7 @@ def slack_body(message: Message) -> dict[str, Any]:
     }
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _request(connector: Any, message: Message) -> urllib.request.Request:
-    if not connector.url.lower().startswith(("https://", "http://")):
-        raise ValueError(f"A webhook URL must be http(s): {connector.url!r}")
+def _body_and_headers(connector: Any, message: Message) -> tuple[bytes, dict[str, str]]:
     document = slack_body(message) if connector.payload_format == "slack" else message.payload
     body = json.dumps(document, sort_keys=True, default=str).encode()
     timestamp = str(int(time.time()))
@@ -57,17 +55,28 @@ def _request(connector: Any, message: Message) -> urllib.request.Request:
     }
     if connector.secret:
         headers["X-Socapp-Signature"] = signature(connector.secret, timestamp, body)
-    # The scheme is checked above (no file: or custom schemes).
-    return urllib.request.Request(connector.url, data=body, headers=headers, method="POST")  # noqa: S310
+    return body, headers
 
 
 def deliver(connector: Any, message: Message) -> Outcome:
-    request = _request(connector, message)
+    body, headers = _body_and_headers(connector, message)
     try:
-        with _opener.open(request, timeout=connector.timeout_seconds) as response:
-            status, text = response.status, response.read(64_000)
-    except urllib.error.HTTPError as exc:
-        status, text = exc.code, exc.read(64_000)
-    detail = {"url": connector.url, "http_status": status, "response": excerpt(text)}
+        answer = netguard.request(
+            "POST",
+            connector.url,
+            body=body,
+            headers=headers,
+            timeout=connector.timeout_seconds,
+            max_bytes=MAX_ANSWER_BYTES,
+            max_redirects=0,
+        )
+    except netguard.OutboundRefused as exc:
+        return Outcome(
+            False,
+            f"Not sent to {connector.url}: {exc.reason}",
+            {"url": connector.url, "refused": exc.reason},
+        )
+    status = answer.status
+    detail = {"url": connector.url, "http_status": status, "response": excerpt(answer.body)}
     ok = 200 <= status < 300
     return Outcome(ok, f"POST {connector.url} answered {status}", detail)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     # Answers /health and /ready before host checks, redirects or sessions run.
     "socapp.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "socapp.headers.SecurityHeadersMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -240,7 +242,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from validator.swagger.io: the pages load nothing from elsewhere.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SERVE_PERMISSIONS": ["socapp.permissions.IsAuthenticatedWithRole"],
     "SERVE_AUTHENTICATION": [
         "socapp.authentication.ApiTokenAuthentication",
@@ -275,6 +278,53 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (socapp.headers): no inline script or style anywhere, nothing
+# from other origins; the websocket origin of the request's host is added to connect-src.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+# Additions for one path prefix (the first that matches), for third-party pages we do
+# not template. Swagger UI's stylesheet draws its icons as data: images (the page shows
+# only the API schema, never data from logs or users).
+CONTENT_SECURITY_POLICY_PATHS = {
+    "/api/docs/": {"img-src": ["data:"]},
+}
+# true: browsers report violations (console) but block nothing; for trying a change.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", False)
+# Browser features no socapp page uses are denied to every page and frame.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
@@ -338,6 +388,16 @@ RESPONSE_HANDLERS = {
     "command": "incidents.response.command.deliver",
     **env.json("RESPONSE_HANDLERS_EXTRA", default={}),
 }
+# Outbound requests to URLs people configure (webhook connectors, threat-intel feeds) go
+# through socapp.netguard, which refuses loopback, link-local, private, multicast and
+# reserved addresses. Ranges listed here (CIDRs, comma-separated) are allowed anyway,
+# e.g. an internal ticketing system: OUTBOUND_ALLOWED_NETWORKS=10.20.0.0/16
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+for _network in OUTBOUND_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"OUTBOUND_ALLOWED_NETWORKS: {_exc}") from _exc
 # Links in notifications and webhook bodies point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Outgoing mail (e-mail connectors): smtp://user:password@host:port, smtp+tls://…,

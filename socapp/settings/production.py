@@ -1,7 +1,11 @@
 """Production: everything of ``base`` plus HTTPS-only cookies, HSTS and redirects.
 
 `manage.py check --deploy --settings=socapp.settings.production` must stay clean; CI
-runs it. Run behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+runs it. Run behind a TLS-terminating proxy that sets X-Forwarded-Proto (and overwrites
+whatever a client sent in it): docker-compose's nginx does, as does the k8s Ingress.
+
+Every process refuses to start without the secrets production needs, with the reason:
+a deployment that forgot one fails at once rather than running open.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +20,17 @@ if not env.list("FIELD_ENCRYPTION_KEYS", default=[]):
     raise ImproperlyConfigured(
         "FIELD_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, "
         "newest first); generate one with `python manage.py generate_fernet_key`"
+    )
+
+# /metrics tells whoever reads it the sources, volumes, rule health and queue depths of
+# the installation: never open in production. Prometheus sends the same token.
+METRICS_TOKEN_MIN_LENGTH = 32
+if len(env.str("METRICS_TOKEN", default="")) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be set in production, at least {METRICS_TOKEN_MIN_LENGTH} "
+        "characters: /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. "
+        "Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'` "
+        "and give Prometheus the same token (docs/OPERATIONS.md)."
     )
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -16,7 +16,13 @@ from correlation.services import rule_save
 from events.services import source_issue_token
 from incidents.models import Alert, Incident
 from tests.factories import ConnectorFactory, SourceFactory
-from tests.live_console import chromium, live_console, log_in, web_passwords  # noqa: F401
+from tests.live_console import (  # noqa: F401
+    assert_no_policy_violations,
+    chromium,
+    live_console,
+    log_in,
+    web_passwords,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -60,6 +66,8 @@ def _no_markup_ran(page, dialogs: list) -> None:  # type: ignore[no-untyped-def]
     assert page.locator("img[src=x]").count() == 0
     # Data islands (json_script) are inert; any other script without a src was injected.
     assert page.locator("script:not([src]):not([type='application/json'])").count() == 0
+    # The pages keep to their Content-Security-Policy (no inline script or style).
+    assert_no_policy_violations(page)
 
 
 def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chromium, stage):  # noqa: F811
@@ -168,3 +176,5 @@ def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chro
         assert other.goto(f"{live_console.url}{path}").status == 404
     other.goto(f"{live_console.url}/incidents/")
     assert incident.number not in other.inner_text("main")
+    for page in (analyst, other, boss):
+        assert_no_policy_violations(page)

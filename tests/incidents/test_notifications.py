@@ -159,3 +159,22 @@ def test_an_action_waiting_for_approval_is_announced_to_the_managers(
     assert message["Subject"].strip().endswith("response action awaiting approval")
     body = message.get_content()
     assert "target: 203.0.113.9/32" in body and "By: analyst_a" in body
+
+
+def test_a_notification_to_a_refused_address_is_recorded_with_the_reason(
+    team_a, webhook_receiver, settings, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    metadata = ConnectorFactory(
+        name="metadata", url="http://169.254.169.254/latest/meta-data/", action_types=[]
+    )
+    local = ConnectorFactory(name="local", url=webhook_receiver.url, action_types=[])
+    route(metadata, ["alert_raised"], min_severity="low")
+    route(local, ["alert_raised"], min_severity="low")
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alert(team_a, "Beaconing", level="high")
+    assert webhook_receiver.calls == []
+    deliveries = {d.rule.connector.name: d for d in NotificationDelivery.objects.all()}
+    assert {d.status for d in deliveries.values()} == {"failed"}
+    assert "169.254.169.254, a link-local address" in deliveries["metadata"].detail["refused"]
+    assert "127.0.0.1, a loopback address" in deliveries["local"].detail["refused"]

@@ -170,10 +170,11 @@ def test_a_receiver_error_is_recorded_as_a_failure(
 
 
 def test_an_unreachable_receiver_is_a_failure_not_a_crash(
-    manager, case, django_capture_on_commit_callbacks
+    manager, case, settings, django_capture_on_commit_callbacks
 ):  # type: ignore[no-untyped-def]
     from tests.conftest import free_port
 
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # so the connection is tried
     ConnectorFactory(name="gone", url=f"http://127.0.0.1:{free_port()}/hook")
     request_action(
         manager, case, django_capture_on_commit_callbacks,
@@ -345,3 +346,71 @@ def test_the_actions_part_the_page_refreshes_live_follows_the_incidents_permissi
     shown = browser_for(auditor).get(part)
     assert shown.status_code == 200 and "192.0.2.8/32" in shown.content.decode()
     assert browser_for(analyst_b).get(part).status_code == 404
+
+
+def test_a_webhook_to_socapps_own_neighbours_is_refused_and_recorded(
+    manager, case, webhook_receiver, settings, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    """The receiver listens on 127.0.0.1; with no range allowed, nothing reaches it and
+    the action says why (the outbound guard, docs/RESPONSE.md)."""
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    ConnectorFactory(name="internal", url=webhook_receiver.url.replace("127.0.0.1", "localhost"))
+    request_action(
+        manager, case, django_capture_on_commit_callbacks,
+        action_type="block_ip", connector="internal", parameters={"ip": "198.51.100.7"},
+    )  # fmt: skip
+    action = ResponseAction.objects.get()
+    assert action.status == "failed"
+    assert webhook_receiver.calls == []
+    assert "localhost resolves to 127.0.0.1, a loopback address" in action.results["refused"]
+    assert "OUTBOUND_ALLOWED_NETWORKS" in action.results["summary"]
+    assert "response" not in action.results  # nothing was read, so nothing is shown
+    finished = IncidentEvent.objects.get(kind="action_finished").data["summary"]
+    assert finished.startswith(f"Not sent to {action.connector.url}: localhost resolves to")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://127.0.0.1:5432/", "loopback"),
+        ("http://[::1]:6379/", "loopback"),
+        ("http://10.1.2.3/hook", "private"),
+        ("http://user:pw@hooks.example.org/", "credentials"),
+    ],
+)
+def test_the_admin_refuses_to_save_a_webhook_socapp_would_not_call(soc_admin, url, reason):  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from incidents.models import Connector
+
+    admin = Client()
+    admin.force_login(soc_admin)
+    response = admin.post(
+        "/admin/incidents/connector/add/",
+        {"name": "metadata", "kind": "webhook", "enabled": "on", "url": url,
+         "payload_format": "socapp", "secret": "", "recipients": "", "command": "[]",
+         "timeout_seconds": "5"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, with the error
+    errors = response.context["adminform"].form.errors["url"]
+    assert any("socapp will not call this URL" in e and reason in e for e in errors), errors
+    assert not Connector.objects.exists()
+
+
+def test_the_admin_saves_a_webhook_in_an_allowed_range(soc_admin, settings):  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from incidents.models import Connector
+
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["10.20.0.0/16"]
+    admin = Client()
+    admin.force_login(soc_admin)
+    response = admin.post(
+        "/admin/incidents/connector/add/",
+        {"name": "ticketing", "kind": "webhook", "enabled": "on",
+         "url": "http://10.20.3.4/hook", "payload_format": "socapp", "secret": "",
+         "recipients": "", "command": "[]", "timeout_seconds": "5"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Connector.objects.get().url == "http://10.20.3.4/hook"

@@ -17,8 +17,11 @@ from socapp.services import api_token_create
 from tests.conftest import wait_until
 from tests.factories import ConnectorFactory, IncidentFactory
 from tests.live_console import live_console  # noqa: F401
+from tests.receivers import RECEIVER_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# The worker delivers to the local receiver, on 127.0.0.1: allowed for this module only.
+LIVE_CONSOLE_ENV = RECEIVER_ENV
 
 
 def call(console, token: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:  # type: ignore[no-untyped-def, type-arg]

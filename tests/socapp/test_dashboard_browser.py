@@ -12,7 +12,13 @@ from django.utils import timezone
 from incidents.entities import alert_entities
 from incidents.services import alert_create
 from tests.factories import AlertFactory, CorrelationRuleFactory, severity
-from tests.live_console import chromium, live_console, log_in, web_passwords  # noqa: F401
+from tests.live_console import (  # noqa: F401
+    assert_no_policy_violations,
+    chromium,
+    live_console,
+    log_in,
+    web_passwords,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -69,3 +75,4 @@ def test_dashboard_draws_escaped_charts_and_follows_new_alerts(
     assert page.locator("#chart-alerts svg rect").count() == 2
     assert "updated" in page.inner_text("#dash-state")
     assert dialogs == []
+    assert_no_policy_violations(page)  # charts, live nudges and all, under the CSP
