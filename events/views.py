@@ -20,6 +20,7 @@ from .search import QueryError
 from .selectors import events_search
 
 
+@login_required
 @permission_required("events.add_ingestbatch", raise_exception=True)
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload a log file into a source: the same path as `manage.py ingest`."""
