@@ -138,9 +138,7 @@ def test_analysts_may_test_rules_but_not_save_them(pack, analyst_a):
 
 
 @pytest.mark.django_db
-def test_people_without_a_role_neither_read_a_rule_in_the_editor_nor_run_its_tester(
-    pack, nobody
-):
+def test_people_without_a_role_neither_read_a_rule_in_the_editor_nor_run_its_tester(pack, nobody):
     rule = pack_rule("socapp_ssh_auth_failure")
     editor = browser(nobody)
     page = editor.get(f"/rules/{rule.pk}/edit/")

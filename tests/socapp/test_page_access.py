@@ -68,9 +68,7 @@ SAMPLE_ARGUMENTS = {
 }
 
 
-def _patterns(
-    patterns: list, prefix: str = "", namespace: str = ""
-) -> Iterator[tuple[str, str]]:
+def _patterns(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
