@@ -67,6 +67,7 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "incidents.assign_incident",
     "incidents.change_responseaction",
     "incidents.approve_responseaction",
+    "events.ingest_any_source",  # upload logs into any team's source, as for every case
 }
 
 INTEGRATION_PERMS = READ_SOC_DATA | {
