@@ -87,11 +87,12 @@ NEVER_GRANTED = {"socapp.add_auditentry", "socapp.change_auditentry", "socapp.de
 
 
 def soc_admin_perms(all_perms: set[str]) -> set[str]:
-    """Everything in our apps, user and role management, and the beat schedule."""
+    """Everything in our apps, user and role management, the beat schedule, and login
+    lockouts (axes: see and clear them)."""
     wanted = {
         p
         for p in all_perms
-        if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian")
+        if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian", "axes")
         or p in {"admin.view_logentry"}
     }
     return wanted - NEVER_GRANTED
@@ -103,7 +104,7 @@ def auditor_perms(all_perms: set[str]) -> set[str]:
         p
         for p in all_perms
         if p.split(".")[1].startswith("view_")
-        and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin")
+        and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin", "axes")
     }
     return reads | {"incidents.view_all_alerts", "incidents.view_all_incidents"}
 
