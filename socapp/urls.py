@@ -34,6 +34,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("audit/", include(([path("", views.audit_log_page, name="log")], "audit"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -425,5 +425,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Lockouts are warnings; axes' per-login info lines (values masked) say nothing.
+        "axes": {"level": "WARNING"},
     },
 }

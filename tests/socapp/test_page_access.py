@@ -51,6 +51,7 @@ PAGES = {
     "reports:index": "read",
     "reports:summary_pdf": "read",
     "reports:summary_csv": "read",
+    "audit:log": "read",
     "entities:ip": "read",
     "entities:user": "read",
     "entities:host": "read",
