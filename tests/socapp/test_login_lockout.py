@@ -134,3 +134,16 @@ def test_soc_admins_see_and_clear_a_lock_in_the_admin(analyst_a, soc_admin, audi
     admin.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
     assert not AccessAttempt.objects.exists()
     assert log_in(Client(), "analyst_a", PASSWORD, REMOTE_ADDR=ATTACKER).status_code == 302
+
+
+def test_hammering_a_locked_address_stores_nothing_more(settings):
+    from axes.models import AccessAttempt
+    from django.db.models import Sum
+
+    for n in range(200):
+        log_in(Client(), f"user{n}", "x", REMOTE_ADDR=ATTACKER, HTTP_USER_AGENT=f"bot/{n}")
+    stored = AccessAttempt.objects.aggregate(failures=Sum("failures_since_start"))
+    # Failures stop being recorded once the address is locked: the table holds what it
+    # took to lock it, whatever the attacker sends next.
+    assert stored["failures"] == settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
+    assert AccessAttempt.objects.count() == settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
