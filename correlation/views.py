@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -84,8 +85,6 @@ def numbered(text: str, problems: list[RuleProblem]) -> list[tuple[int, str, lis
     return [(n, line, by_line.get(n, [])) for n, line in enumerate(lines, 1)]
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
 def _new_rule_initial(request: HttpRequest) -> dict[str, Any]:
     """A blank rule, or the draft of an event search ("Make a rule of it"), saved
     inactive so that it is backtested before it raises anything."""
@@ -105,10 +104,22 @@ def _new_rule_initial(request: HttpRequest) -> dict[str, Any]:
     return {"definition": RULE_TEMPLATE.format(id=uuid.uuid4()), "is_active": True}
 
 
+def _may_save(user: Any, pk: uuid.UUID | None) -> bool:
+    """Writing rules is for SOC admins: ``change_`` for an existing rule, ``add_`` for a
+    new one (docs/SECURITY.md)."""
+    needed = "correlation.change_correlationrule" if pk else "correlation.add_correlationrule"
+    return bool(user.has_perm(needed))
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
 def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse:
+    """The editor. Reading a rule and its tester need what the API's
+    ``POST /rules/test/`` needs (``view_correlationrule``); saving needs add/change."""
+    can_save = _may_save(request.user, pk)
+    if request.method == "POST" and "try" not in request.POST and not can_save:
+        raise PermissionDenied("Writing rules is for SOC admins.")
     rule = _rule(request, pk) if pk else None
-    needed = "correlation.change_correlationrule" if rule else "correlation.add_correlationrule"
-    can_save = request.user.has_perm(needed)
     initial = (
         {"definition": rule.definition, "is_active": rule.is_active, "team": rule.team}
         if rule
@@ -131,8 +142,6 @@ def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse
                     )
                 else:
                     status = 400
-            elif not can_save:
-                return HttpResponse("You may not save rules.", status=403)
             else:
                 saved = rule_save(
                     actor=request.user,

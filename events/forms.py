@@ -1,7 +1,9 @@
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .choices import LogFormat
@@ -10,7 +12,12 @@ from .models import Source
 
 class UploadForm(forms.Form):
     source = forms.ModelChoiceField(
-        queryset=Source.objects.filter(is_active=True), help_text="The source the events belong to."
+        queryset=Source.objects.none(),
+        help_text="The source the events belong to.",
+        error_messages={
+            "invalid_choice": "Choose an active source of one of your teams; events cannot "
+            "be sent into another team's source."
+        },
     )
     log_format = forms.ChoiceField(
         choices=[("", "The source's format"), *LogFormat.choices],
@@ -18,6 +25,11 @@ class UploadForm(forms.Form):
         label="Format",
     )
     file = forms.FileField(help_text="A log file, .gz, .zip, .jsonl/.json or .evtx.")
+
+    def __init__(self, *args: Any, sources: QuerySet[Source], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Both the choices shown and the ones accepted: a posted id outside them is refused.
+        self.fields["source"].queryset = sources
 
     def clean_file(self):  # type: ignore[no-untyped-def]
         upload = self.cleaned_data["file"]

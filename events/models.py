@@ -68,6 +68,11 @@ class Source(models.Model):
     class Meta:
         db_table = "sources"
         ordering = ["name"]
+        permissions = [
+            # Without it, a person sends events by hand only into their teams' sources:
+            # forged events in another team's source would feed that team's detections.
+            ("ingest_any_source", "Can upload events into any team's source"),
+        ]
 
     def __str__(self) -> str:
         return self.name

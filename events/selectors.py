@@ -24,6 +24,16 @@ def sources_visible_to(user: Any) -> QuerySet[Source]:
     return Source.objects.select_related("team")
 
 
+def sources_user_may_ingest_into(user: Any) -> QuerySet[Source]:
+    """The active sources a person may send events into by hand (the upload page):
+    their teams' sources, or every one with ``events.ingest_any_source``. Machines
+    send with a source's own ingest token, which names the source itself."""
+    sources = Source.objects.select_related("team").filter(is_active=True)
+    if user.is_superuser or user.has_perm("events.ingest_any_source"):
+        return sources
+    return sources.filter(team__in=user.teams.values("pk"))
+
+
 def event_types_all() -> QuerySet[EventType]:
     return EventType.objects.all()
 

@@ -17,14 +17,20 @@ from socapp.services import saved_view_save
 from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .search import QueryError
-from .selectors import events_search
+from .selectors import events_search, sources_user_may_ingest_into
 
 
+@login_required
 @permission_required("events.add_ingestbatch", raise_exception=True)
 def upload(request: HttpRequest) -> HttpResponse:
-    """Upload a log file into a source: the same path as `manage.py ingest`."""
+    """Upload a log file into a source of the user's teams: the same path as
+    `manage.py ingest`."""
     report = None
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        sources=sources_user_may_ingest_into(request.user),
+    )
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
         report = file_ingest(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from .choices import (
     TLP,
@@ -37,12 +39,22 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 class AssignForm(forms.Form):
+    """Who takes an alert or incident: one of ``assignees`` (``assignable_users``)."""
+
     assignee = UserChoiceField(
-        queryset=User.objects.filter(is_active=True),
+        queryset=User.objects.none(),
         required=False,
         to_field_name="username",
         empty_label="— nobody —",
+        error_messages={
+            "invalid_choice": "This person cannot be assigned: only members of the team "
+            "whose role works its cases, or people who work every team's, can."
+        },
     )
+
+    def __init__(self, *args: Any, assignees: QuerySet, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees
 
 
 class SeverityForm(forms.Form):

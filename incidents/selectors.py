@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -223,12 +224,38 @@ def alert_mutes_active(user: Any) -> QuerySet[AlertMute]:
     return mutes.filter(team__in=_teams_of(user))
 
 
-def assignable_users(team_id: Any) -> QuerySet:
-    """Who an alert or incident of ``team_id`` can be assigned to: the team's members
-    with a role, and the incident managers."""
-    users = get_user_model().objects.filter(is_active=True, groups__isnull=False)
-    managers = Q(groups__permissions__codename="manage_all_incidents")
-    return users.filter(Q(teams=team_id) | managers).distinct().order_by("username")
+def _holders_of(perm: str) -> Q:
+    """Users granted ``perm`` through a role or directly (superusers aside)."""
+    app_label, codename = perm.split(".")
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    user_model = get_user_model()
+    by_role = user_model.groups.through.objects.filter(group__permissions__in=granted)
+    by_user = user_model.user_permissions.through.objects.filter(permission__in=granted)
+    return Q(pk__in=by_role.values("user_id")) | Q(pk__in=by_user.values("user_id"))
+
+
+def assignable_users(target: Alert | Incident | Team) -> QuerySet:
+    """Who may be given ``target`` to work: active users who may change it and work its
+    team's cases, as members of the team or through an all-teams permission.
+
+    Being an incident's assignee lets one read and change it and download its
+    evidence, so forms, API serializers and services all ask here. An incident is
+    given by itself or, before it exists, by its team.
+    """
+    if isinstance(target, Alert):
+        team_id = target.team_id
+        work, every_team = "incidents.change_alert", "incidents.view_all_alerts"
+    else:
+        team_id = target.pk if isinstance(target, Team) else target.team_id
+        work, every_team = "incidents.change_incident", "incidents.manage_all_incidents"
+    members = Team.members.through.objects.filter(team_id=team_id).values("user_id")
+    may_work = _holders_of(work) & (Q(pk__in=members) | _holders_of(every_team))
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | may_work)
+        .order_by("username")
+    )
 
 
 def incidents_open_for_merge(user: Any, team_id: Any) -> QuerySet[Incident]:

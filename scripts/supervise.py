@@ -31,6 +31,7 @@ def commands(host: str, port: str) -> dict[str, list[str]]:
             "--lifespan",
             "off",
             "--no-access-log",
+            "--no-proxy-headers",  # socapp reads X-Forwarded-For itself (TRUSTED_PROXIES)
         ],
         "worker": [
             str(BIN / "celery"),

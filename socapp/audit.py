@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from .client_address import client_address
 from .models import AuditEntry
 
 GENESIS_MAC = "0" * 64
@@ -26,8 +27,10 @@ _LOCK_KEY = 0x50C_A0D17  # any constant shared by all writers of the chain
 
 
 def request_addr(request: Any) -> str | None:
-    """The client address an audit entry records for a request (page, admin or API)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client address of a request (page, admin or API): the one helper that audit
+    entries, login lockout and token throttling all use. Behind TRUSTED_PROXIES it is
+    read from X-Forwarded-For; otherwise it is the peer (socapp/client_address.py)."""
+    return client_address(request.META)
 
 
 def _canonical(entry: AuditEntry) -> bytes:

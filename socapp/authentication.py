@@ -1,4 +1,7 @@
-"""DRF authentication by personal API token (``Authorization: Bearer socapp_pat_...``)."""
+"""DRF authentication by personal API token (``Authorization: Bearer socapp_pat_...``).
+
+Refused tokens are counted per client address; past the limit the address gets 429
+with Retry-After before any lookup (socapp/throttling.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from .audit import request_addr
 from .models import ApiToken
+from .throttling import TOO_MANY, token_failure_record, token_failures_wait
 from .tokens import PERSONAL_PREFIX, SOURCE_PREFIX, bearer_token_from_header, token_digest
 
 # last_used_at is informational; writing it on every request would turn reads into writes.
@@ -23,6 +28,20 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = bearer_token_from_header(request.META.get("HTTP_AUTHORIZATION"))
         if token is None:
             return None
+        address = request_addr(request)
+        wait = token_failures_wait(address)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail=TOO_MANY)
+        try:
+            api_token = self._valid_token(token)
+        except exceptions.AuthenticationFailed:
+            token_failure_record(address)
+            raise
+        self._touch(api_token)
+        return api_token.user, api_token
+
+    @staticmethod
+    def _valid_token(token: str) -> ApiToken:
         if token.startswith(SOURCE_PREFIX):
             raise exceptions.AuthenticationFailed(
                 "This is a source ingest token; it can only send events to the ingest "
@@ -41,8 +60,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API token has expired.")
         if not api_token.user.is_active:
             raise exceptions.AuthenticationFailed("The user of this API token is deactivated.")
-        self._touch(api_token)
-        return api_token.user, api_token
+        return api_token
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

@@ -90,7 +90,7 @@ class AuditEntry(models.Model):
         related_name="+",
         db_constraint=False,  # the log outlives the users it names
     )
-    actor_name = models.CharField(max_length=150, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True, db_index=True)  # audit log filter
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=100, blank=True, db_index=True)
     object_id = models.CharField(max_length=64, blank=True, db_index=True)

@@ -67,6 +67,7 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "incidents.assign_incident",
     "incidents.change_responseaction",
     "incidents.approve_responseaction",
+    "events.ingest_any_source",  # upload logs into any team's source, as for every case
 }
 
 INTEGRATION_PERMS = READ_SOC_DATA | {
@@ -81,17 +82,20 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
     "assets.change_asset",
 }
 
+# Reading the audit log (its page and /api/v1/audit/) is for auditors and SOC admins.
+READ_AUDIT_LOG = "socapp.view_auditentry"
 # Nobody may alter the audit log, not even an admin; the database enforces it as well.
 NEVER_GRANTED = {"socapp.add_auditentry", "socapp.change_auditentry", "socapp.delete_auditentry"}
 
 
 def soc_admin_perms(all_perms: set[str]) -> set[str]:
-    """Everything in our apps, user and role management, and the beat schedule."""
+    """Everything in our apps, user and role management, the beat schedule, and login
+    lockouts (axes: see and clear them)."""
     wanted = {
         p
         for p in all_perms
-        if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian")
-        or p in {"admin.view_logentry"}
+        if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian", "axes")
+        or p in {"admin.view_logentry", READ_AUDIT_LOG}
     }
     return wanted - NEVER_GRANTED
 
@@ -102,9 +106,13 @@ def auditor_perms(all_perms: set[str]) -> set[str]:
         p
         for p in all_perms
         if p.split(".")[1].startswith("view_")
-        and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin")
+        and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin", "axes")
     }
-    return reads | {"incidents.view_all_alerts", "incidents.view_all_incidents"}
+    return reads | {
+        "incidents.view_all_alerts",
+        "incidents.view_all_incidents",
+        READ_AUDIT_LOG,
+    }
 
 
 def role_permissions(all_perms: set[str]) -> dict[str, set[str]]:

@@ -6,7 +6,13 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from .models import SavedView
+from .models import AuditEntry, SavedView
+
+
+def audit_log() -> QuerySet[AuditEntry]:
+    """The audit log, newest first: for holders of ``socapp.view_auditentry`` (auditors,
+    SOC admins), which the page and the API check before they ask here."""
+    return AuditEntry.objects.order_by("-seq")
 
 
 def saved_views_for(user: Any, page: str) -> QuerySet[SavedView]:

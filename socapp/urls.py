@@ -40,6 +40,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("severities.css", severity_stylesheet, name="severity-css"),
+    path("audit/", include(([path("", views.audit_log_page, name="log")], "audit"))),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,8 +1,11 @@
-"""The console's start page (a roof view: it reads from several apps)."""
+"""The console's start page (a roof view: it reads from several apps) and the audit log."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,7 +16,10 @@ from incidents.models import Severity
 from incidents.selectors import alerts_visible_to, incidents_visible_to
 
 from .dashboard import ALLOWED_HOURS, dashboard_data
+from .filters import AuditEntryFilterSet
+from .models import AuditEntry
 from .permissions import user_has_role
+from .selectors import audit_log
 
 
 @login_required
@@ -49,3 +55,56 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if context["has_role"]:
         context["data"] = dashboard_data(user, hours=hours)
     return render(request, "socapp/dashboard.html", context)
+
+
+AUDIT_PAGE = 50
+# The fields shown as columns; every other field of an entry (those added later too) is
+# listed under its "more" disclosure, so the page never hides what the log records.
+AUDIT_COLUMNS = (
+    "seq",
+    "at",
+    "actor_name",
+    "remote_addr",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+)
+
+
+def _other_fields(entry: AuditEntry) -> list[tuple[str, Any]]:
+    rows = []
+    for field in AuditEntry._meta.concrete_fields:
+        if field.name in AUDIT_COLUMNS:
+            continue
+        value = field.value_from_object(entry)
+        if isinstance(value, dict | list):
+            value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        rows.append((field.verbose_name, value))
+    return rows
+
+
+@login_required
+@permission_required("socapp.view_auditentry", raise_exception=True)
+def audit_log_page(request: HttpRequest) -> HttpResponse:
+    """The audit log for auditors and SOC admins: filters by actor, action, object and
+    time; newest first, 50 a page, keyset-paginated on the sequence number (``before``),
+    so the thousandth page costs what the first does."""
+    params = request.GET.copy()
+    before = params.pop("before", [""])[-1]
+    filters = AuditEntryFilterSet(params, queryset=audit_log())
+    entries = filters.qs if filters.is_valid() else AuditEntry.objects.none()
+    if before.isdigit():
+        entries = entries.filter(seq__lt=int(before))
+    rows = list(entries[: AUDIT_PAGE + 1])
+    page = rows[:AUDIT_PAGE]
+    context = {
+        "filters": filters,
+        "entries": [(entry, _other_fields(entry)) for entry in page],
+        "older": page[-1].seq if len(rows) > AUDIT_PAGE else None,
+        "query_string": params.urlencode(),
+        "paged": bool(before),
+    }
+    return render(
+        request, "socapp/audit_log.html", context, status=200 if filters.is_valid() else 400
+    )

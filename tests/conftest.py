@@ -50,6 +50,18 @@ def _fresh_process_caches():  # type: ignore[no-untyped-def]
     ruleset.forget()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_token_throttle():  # type: ignore[no-untyped-def]
+    """Refused-token counts live in Redis, beyond a test's transaction: each test starts
+    with none, as if its client's address had never sent a bad token."""
+    from socapp.kv import kv
+
+    client = kv()
+    for key in client.scan_iter(match="socapp:token-failures:*"):
+        client.delete(key)
+    yield
+
+
 @pytest.fixture
 def reference_data(db) -> None:  # type: ignore[no-untyped-def]
     """Severities, roles and the default team, as `manage.py bootstrap` makes them.

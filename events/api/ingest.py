@@ -1,6 +1,7 @@
 """Ingestion over HTTP: ``POST /api/v1/ingest/`` and the Splunk HEC-compatible intake.
 
-Both authenticate a *source* by its ingest token, read the body (gzip accepted, size
+Both authenticate a *source* by its ingest token (refused tokens count against the
+client address: past the limit, 429 with Retry-After), read the body (gzip accepted, size
 bounded), decode it into records and call ``events_ingest``, which returns only after the
 batch is committed: a 200 means the events are stored.
 """
@@ -26,6 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from socapp.audit import request_addr
+from socapp.throttling import TOO_MANY, token_failure_record, token_failures_wait
 from socapp.tokens import PERSONAL_PREFIX, SOURCE_PREFIX
 
 from ..ingest import IdempotencyConflict, body_digest, events_ingest
@@ -52,6 +55,17 @@ def authenticate_source(
     token = _token_from(request, schemes)
     if token is None:
         return _error(401, "Send the source's ingest token: 'Authorization: Bearer <token>'.")
+    address = request_addr(request)
+    wait = token_failures_wait(address)
+    if wait is not None:
+        return _error(429, TOO_MANY, retry_after=wait)
+    source = _source_for(token)
+    if isinstance(source, Response) and source.status_code == 401:
+        token_failure_record(address)  # a token we do not know (an inactive source's we do)
+    return source
+
+
+def _source_for(token: str) -> Source | Response:
     if token.startswith(PERSONAL_PREFIX):
         return _error(
             401,
@@ -66,12 +80,14 @@ def authenticate_source(
     return source
 
 
-def _error(code: int, detail: str, **extra: Any) -> Response:
+def _error(code: int, detail: str, *, retry_after: int | None = None, **extra: Any) -> Response:
     response = Response({"detail": detail, **extra}, status=code)
     if code == 401:
         response["WWW-Authenticate"] = 'Bearer realm="ingest"'
     if code == 503:
         response["Retry-After"] = RETRY_AFTER
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -180,6 +196,7 @@ class IngestView(APIView):
                     (403, "inactive source"),
                     (409, "idempotency key reused"),
                     (413, "body too large"),
+                    (429, "too many refused tokens from this address; Retry-After"),
                     (503, "database down; Retry-After"),
                 )
             },
@@ -211,16 +228,22 @@ class IngestView(APIView):
 HEC_SCHEMES = ("splunk", "bearer")
 
 
-def _hec(code: int, text: str, hec_code: int, **extra: Any) -> Response:
+def _hec(
+    code: int, text: str, hec_code: int, *, retry_after: str | None = None, **extra: Any
+) -> Response:
     response = Response({"text": text, "code": hec_code, **extra}, status=code)
     if code == 503:
         response["Retry-After"] = RETRY_AFTER
+    if retry_after is not None:
+        response["Retry-After"] = retry_after
     return response
 
 
 def _hec_auth(request: Request) -> Source | Response:
     source = authenticate_source(request, HEC_SCHEMES)
     if isinstance(source, Response):
+        if source.status_code == 429:
+            return _hec(429, TOO_MANY, 9, retry_after=source["Retry-After"])
         if source.status_code == 401:
             return _hec(
                 401,

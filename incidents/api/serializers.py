@@ -29,6 +29,28 @@ from ..models import (
 User = get_user_model()
 
 
+class AssigneeField(serializers.SlugRelatedField):
+    """A username among those who may be given the alert, incident or task: the view
+    passes ``assignable_users(...)`` as the serializer's ``assignees`` context (none
+    passed: nobody is accepted)."""
+
+    default_error_messages = {
+        "does_not_exist": "{value} cannot be assigned: only active members of the team "
+        "whose role works its cases, or people who work every team's, can.",
+    }
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault(
+            "help_text",
+            "The username of someone who can work the team's cases: an active member of "
+            "the team whose role works them, or someone who works every team's.",
+        )
+        super().__init__(slug_field="username", queryset=User.objects.none(), **kwargs)
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return self.context.get("assignees", User.objects.none())
+
+
 class SeveritySerializer(serializers.ModelSerializer):
     class Meta:
         model = Severity
@@ -100,12 +122,7 @@ class AlertSerializer(serializers.ModelSerializer):
 class AlertTriageSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
     close_reason = serializers.ChoiceField(choices=CloseReason.choices, required=False)
-    assignee = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
-    )
+    assignee = AssigneeField(required=False, allow_null=True)
     severity = serializers.SlugRelatedField(
         slug_field="name", queryset=Severity.objects.all(), required=False
     )
@@ -156,9 +173,7 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
 
 
 class IncidentAssignSerializer(serializers.Serializer):
-    assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True), allow_null=True
-    )
+    assignee = AssigneeField(allow_null=True)
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
@@ -271,12 +286,7 @@ class LinkAlertsSerializer(serializers.Serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    assignee = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
-    )
+    assignee = AssigneeField(required=False, allow_null=True)
     completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -306,9 +316,7 @@ class TaskSerializer(serializers.ModelSerializer):
 class TaskUpdateSerializer(serializers.Serializer):
     task = serializers.UUIDField()
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
-    assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True), required=False
-    )
+    assignee = AssigneeField(required=False)
 
 
 class EvidenceSerializer(serializers.ModelSerializer):

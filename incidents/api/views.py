@@ -22,6 +22,7 @@ from ..selectors import (
     alert_mutes_active,
     alerts_related,
     alerts_visible_to,
+    assignable_users,
     incident_actions,
     incident_can_change,
     incident_timeline,
@@ -100,17 +101,21 @@ class AlertViewSet(
     @extend_schema(request=AlertTriageSerializer, responses=AlertSerializer)
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         alert = self.get_object()
-        triage = AlertTriageSerializer(data=request.data)
+        triage = AlertTriageSerializer(
+            data=request.data, context={"assignees": assignable_users(alert)}
+        )
         triage.is_valid(raise_exception=True)
         data = triage.validated_data
-        alert = services.alert_update(
-            alert=alert,
-            actor=request.user,
-            status=data.get("status"),
-            close_reason=data.get("close_reason"),
-            assignee=data.get("assignee"),
-            unassign="assignee" in data and data["assignee"] is None,
-            severity=data.get("severity"),
+        alert = call(
+            lambda: services.alert_update(
+                alert=alert,
+                actor=request.user,
+                status=data.get("status"),
+                close_reason=data.get("close_reason"),
+                assignee=data.get("assignee"),
+                unassign="assignee" in data and data["assignee"] is None,
+                severity=data.get("severity"),
+            )
         )
         return Response(AlertSerializer(alert).data)
 
@@ -263,10 +268,14 @@ class IncidentViewSet(
     def assign(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         self._require_change(incident)
-        body = IncidentAssignSerializer(data=request.data)
+        body = IncidentAssignSerializer(
+            data=request.data, context={"assignees": assignable_users(incident)}
+        )
         body.is_valid(raise_exception=True)
-        incident = services.incident_assign(
-            incident=incident, assignee=body.validated_data["assignee"], actor=request.user
+        incident = call(
+            lambda: services.incident_assign(
+                incident=incident, assignee=body.validated_data["assignee"], actor=request.user
+            )
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -353,8 +362,9 @@ class IncidentViewSet(
     def tasks(self, request: Request, pk: str | None = None) -> Response:
         """The incident's tasks; POST adds one, PATCH changes one (``task``: its id)."""
         incident = self._changeable()
+        assignees = {"assignees": assignable_users(incident)}
         if request.method == "POST":
-            body = TaskSerializer(data=request.data)
+            body = TaskSerializer(data=request.data, context=assignees)
             body.is_valid(raise_exception=True)
             call(
                 lambda: services.task_add(
@@ -362,7 +372,7 @@ class IncidentViewSet(
                 )
             )
         elif request.method == "PATCH":
-            body = TaskUpdateSerializer(data=request.data)
+            body = TaskUpdateSerializer(data=request.data, context=assignees)
             body.is_valid(raise_exception=True)
             data = body.validated_data
             task = get_object_or_404(incident.tasks, pk=data["task"])

@@ -17,6 +17,7 @@ from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
 from ..models import Alert, AlertComment, Severity
 from ..selectors import alert_arrival
+from .assignment import require_assignable
 from .grouping import group_into_incident
 from .live import push_alert
 from .mutes import mute_for
@@ -204,6 +205,8 @@ def alert_update(
 
     Acknowledging records who and when; closing needs a reason.
     """
+    if assignee is not None and assignee != alert.assignee:
+        require_assignable(alert, assignee)
     before = _alert_state(alert)
     if status is not None and status != alert.status:
         _apply_status(alert, actor, status, close_reason)

@@ -23,6 +23,7 @@ from ..models import (
     IncidentTask,
     LinkedEvent,
 )
+from .assignment import require_assignable
 from .live import notify_user, push_alert, push_incident
 from .notifications import announce_timeline
 
@@ -123,6 +124,7 @@ def incident_create(
     case template of its type gives it its first tasks."""
     if not _may_open_for(actor, team):
         raise PermissionDenied(f"You can only open incidents for your own teams, not {team}.")
+    require_assignable(team, assigned_to, field="assigned_to")
     with transaction.atomic():
         incident = Incident(
             number=_next_incident_number(timezone.now().year),
@@ -296,9 +298,12 @@ def _notify_assignee(incident: Incident, assignee: Any, actor: Any) -> None:
 
 
 def incident_assign(*, incident: Incident, assignee: Any, actor: Any) -> Incident:
+    """Give the incident to ``assignee`` (None: to nobody); only someone who may work the
+    team's cases (``assignable_users``) can take it."""
     previous = incident.assigned_to
     if previous == assignee:
         return incident
+    require_assignable(incident, assignee)
     with transaction.atomic():
         incident.assigned_to = assignee
         incident.save(update_fields=["assigned_to", "updated_at"])

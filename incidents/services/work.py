@@ -16,6 +16,7 @@ from socapp.audit import audit_record
 
 from ..choices import TaskStatus, TimelineKind
 from ..models import Evidence, Incident, IncidentComment, IncidentTask
+from .assignment import require_assignable
 from .cases import timeline
 
 
@@ -38,6 +39,7 @@ def task_add(
     title = title.strip()
     if not title:
         raise ValidationError({"title": "A task needs a title."})
+    require_assignable(incident, assignee)
     with transaction.atomic():
         last = incident.tasks.order_by("-position").values_list("position", flat=True).first()
         task = IncidentTask.objects.create(
@@ -58,6 +60,8 @@ def task_add(
 def task_update(
     *, task: IncidentTask, actor: Any, status: str | None = None, assignee: Any = None
 ) -> IncidentTask:
+    if assignee is not None and assignee != task.assignee:
+        require_assignable(task.incident, assignee)
     changes: dict[str, Any] = {}
     if status is not None and status != task.status:
         if status not in TaskStatus.values:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -156,8 +157,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             "events": alert_events(alert, request.user),
             "related": _decorate(list(alerts_related(request.user, alert))),
             "comments": alert.comments.select_related("author"),
-            "assign_form": AssignForm(initial={"assignee": alert.assignee}),
-            "assignees": assignable_users(alert.team_id),
+            "assignees": assignable_users(alert),
             "severities": Severity.objects.all(),
             "close_reasons": CLOSE_REASONS,
             "mute_form": MuteForm(),
@@ -185,7 +185,7 @@ def _triage_steps(alert: Alert, user) -> dict:  # type: ignore[no-untyped-def]
         ),
         "reopen": (None, update(lambda d: {"status": AlertStatus.OPEN}), "Reopened."),
         "assign": (
-            AssignForm,
+            partial(AssignForm, assignees=assignable_users(alert)),
             update(lambda d: {"assignee": d["assignee"], "unassign": d["assignee"] is None}),
             "Assignee changed.",
         ),

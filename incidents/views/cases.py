@@ -4,6 +4,7 @@ evidence, linked alerts, events, assets and IOCs, the timeline)."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -129,7 +130,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
                     "description": incident.description,
                 }
             ),
-            "assignees": assignable_users(incident.team_id),
+            "assignees": assignable_users(incident),
             "can_change": incident_can_change(user, incident),
             "can_assign": user.has_perm("incidents.assign_incident")
             and incident_can_change(user, incident),
@@ -213,7 +214,7 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
             "Status changed.",
         ),
         "assign": (
-            AssignForm,
+            partial(AssignForm, assignees=assignable_users(incident)),
             lambda d: services.incident_assign(
                 incident=incident, assignee=d["assignee"], actor=user
             ),

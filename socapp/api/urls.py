@@ -1,11 +1,12 @@
 from django.urls import path
 
 from .dashboard import DashboardView
-from .views import MeView, TeamViewSet, UserViewSet
+from .views import AuditEntryViewSet, MeView, TeamViewSet, UserViewSet
 
 routes = [
     ("teams", TeamViewSet, "team"),
     ("users", UserViewSet, "user"),
+    ("audit", AuditEntryViewSet, "auditentry"),
 ]
 
 urlpatterns = [

@@ -5,9 +5,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..api.viewsets import ReadOnlyViewSet
-from ..models import Team
+from ..filters import AuditEntryFilterSet
+from ..models import AuditEntry, Team
+from ..pagination import NewestFirstCursorPagination
 from ..permissions import IsAuthenticatedWithRole
-from .serializers import MeSerializer, TeamSerializer, UserSerializer
+from ..selectors import audit_log
+from .serializers import AuditEntrySerializer, MeSerializer, TeamSerializer, UserSerializer
 
 User = get_user_model()
 
@@ -39,3 +42,22 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
+
+
+class AuditPagination(NewestFirstCursorPagination):
+    ordering = "-seq"
+
+
+class AuditEntryViewSet(ReadOnlyViewSet):
+    """The audit log, newest first, read-only: every change (and access) socapp records,
+    with its actor, address, object and changes. For auditors and SOC admins
+    (``socapp.view_auditentry``); anyone else gets 403."""
+
+    queryset = AuditEntry.objects.none()  # the model, for permissions and the schema
+    serializer_class = AuditEntrySerializer
+    filterset_class = AuditEntryFilterSet
+    pagination_class = AuditPagination
+    ordering_fields: list[str] = []  # the cursor fixes the order
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return audit_log()

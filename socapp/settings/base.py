@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from socapp.client_address import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     "django_celery_beat",
     "channels",
     # Our apps, lowest layer first: socapp (floor) <- assets, intel <- events
@@ -88,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "socapp.middleware.RequestMetricsMiddleware",
+    # Last: turns a login refused by the lockout into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "socapp.urls"
@@ -172,6 +178,8 @@ CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
 # --- Auth, permissions ---------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses logins from a locked-out account or address before any password check.
+    "socapp.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -206,6 +214,44 @@ LOGIN_EXEMPT_PREFIXES = (
 )
 
 API_TOKEN_DEFAULT_EXPIRY_DAYS = env.int("API_TOKEN_DEFAULT_EXPIRY_DAYS", default=90)
+
+# The client address (audit entries, login lockout, token throttling) is the TCP peer,
+# unless the peer is one of these proxies (CIDRs): then X-Forwarded-For is read from the
+# right, past our own proxies. Empty (the default): the header is never believed.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+
+# Login lockout (django-axes, pages and admin): after LOGIN_FAILURE_LIMIT failed logins
+# for one account from one address, or LOGIN_FAILURE_LIMIT_PER_ADDRESS from one address
+# for any accounts, within LOGIN_LOCKOUT_MINUTES, logins from there are refused (429,
+# the right password too) until that many minutes pass without a failure counted.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_HANDLER = "socapp.lockout.LoginLockoutHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+# Order matters to LoginLockoutHandler: (account, address) first, then the address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "socapp.audit.request_addr"
+AXES_LOCKOUT_CALLABLE = "socapp.lockout.locked_out_response"
+AXES_RESET_ON_SUCCESS = True  # that account at that address only (LoginLockoutHandler)
+# Failures while locked out are refused without being stored: the lock ends on time and
+# an attacker hammering a locked login adds no rows.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # successful logins belong in the audit log, not here
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+
+# Bearer tokens (personal API tokens and source ingest tokens): after
+# TOKEN_FAILURE_LIMIT refused tokens from one address within TOKEN_FAILURE_WINDOW
+# seconds, every bearer token from that address is answered 429 with Retry-After until
+# the window ends. Tokens are 256-bit random, so this bounds load, not guessing odds.
+TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", default=20)
+TOKEN_FAILURE_WINDOW = env.int("TOKEN_FAILURE_WINDOW", default=300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -439,5 +485,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Lockouts are warnings; axes' per-login info lines (values masked) say nothing.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -138,6 +138,42 @@ def test_analysts_may_test_rules_but_not_save_them(pack, analyst_a):
 
 
 @pytest.mark.django_db
+def test_people_without_a_role_neither_read_a_rule_in_the_editor_nor_run_its_tester(pack, nobody):
+    rule = pack_rule("socapp_ssh_auth_failure")
+    editor = browser(nobody)
+    page = editor.get(f"/rules/{rule.pk}/edit/")
+    assert page.status_code == 403
+    assert rule.sigma_name not in page.content.decode()
+    tried = editor.post(
+        f"/rules/{rule.pk}/edit/",
+        {"definition": rule.definition, "event": json.dumps({"user": {"name": "x"}}), "try": "1"},
+    )
+    assert tried.status_code == 403 and "Matches" not in tried.content.decode()
+    assert editor.get("/rules/new/").status_code == 403
+    assert Client().get(f"/rules/{rule.pk}/edit/").status_code == 302  # to the login page
+
+
+@pytest.mark.django_db
+def test_auditors_read_and_test_rules_in_the_editor_but_save_nothing(pack, auditor):
+    rule = pack_rule("socapp_ssh_auth_failure")
+    editor = browser(auditor)
+    assert editor.get(f"/rules/{rule.pk}/edit/").status_code == 200
+    tried = editor.post(
+        f"/rules/{rule.pk}/edit/",
+        {"definition": rule.definition, "event": json.dumps({"user": {"name": "x"}}), "try": "1"},
+    )
+    assert tried.status_code == 200 and 'id="try-result"' in tried.content.decode()
+    changed = rule.definition.replace("level: informational", "level: critical")
+    saved = editor.post(f"/rules/{rule.pk}/edit/", {"definition": changed, "save": ""})
+    assert saved.status_code == 403
+    new = editor.post("/rules/new/", {"definition": GOOD.format(id=uuid.uuid4()), "save": ""})
+    assert new.status_code == 403
+    rule.refresh_from_db()
+    assert rule.level == "informational"
+    assert CorrelationRule.objects.filter(name__startswith="Sudo to root").count() == 0
+
+
+@pytest.mark.django_db
 def test_editing_makes_a_new_version(pack, soc_admin):
     rule = pack_rule("socapp_ssh_brute_force")
     changed = rule.definition.replace("gte: 10", "gte: 20")

@@ -135,3 +135,39 @@ def test_upload_escapes_what_the_log_says(analyst_a, team_a):  # type: ignore[no
         reverse("events:upload"), {"source": source.pk, "file": upload}
     ).content.decode()
     assert "<script>alert(1)</script>" not in body
+
+
+@pytest.mark.django_db
+def test_the_upload_page_takes_only_sources_of_the_users_teams(analyst_b, team_a, team_b):  # type: ignore[no-untyped-def]
+    theirs = SourceFactory(name="team-a-hosts", format="syslog", team=team_a)
+    ours = SourceFactory(name="team-b-hosts", format="syslog", team=team_b)
+    client = Client()
+    client.force_login(analyst_b)
+    page = client.get(reverse("events:upload")).content.decode()
+    assert "team-b-hosts" in page and "team-a-hosts" not in page
+    forged = SimpleUploadedFile("auth.log", AUTH_LOG.read_bytes())
+    response = client.post(reverse("events:upload"), {"source": theirs.pk, "file": forged})
+    assert response.status_code == 400
+    assert "cannot be sent into another team&#x27;s source" in response.content.decode()
+    assert not Event.objects.filter(source=theirs).exists()
+    upload = SimpleUploadedFile("auth.log", AUTH_LOG.read_bytes())
+    accepted = client.post(reverse("events:upload"), {"source": ours.pk, "file": upload})
+    assert accepted.status_code == 200
+    assert Event.objects.filter(source=ours).exists()
+
+
+@pytest.mark.django_db
+def test_managers_and_admins_upload_into_any_teams_source(manager, soc_admin, team_a):  # type: ignore[no-untyped-def]
+    source = SourceFactory(name="team-a-hosts", format="syslog", team=team_a)
+    inactive = SourceFactory(name="retired", format="syslog", team=team_a, is_active=False)
+    for person, name in ((manager, "m.log"), (soc_admin, "a.log")):
+        client = Client()
+        client.force_login(person)
+        upload = SimpleUploadedFile(name, AUTH_LOG.read_bytes())
+        response = client.post(reverse("events:upload"), {"source": source.pk, "file": upload})
+        assert response.status_code == 200, person
+        late = SimpleUploadedFile(name, AUTH_LOG.read_bytes())
+        refused = client.post(reverse("events:upload"), {"source": inactive.pk, "file": late})
+        assert refused.status_code == 400
+    assert Event.objects.filter(source=source).exists()
+    assert not Event.objects.filter(source=inactive).exists()
