@@ -58,7 +58,7 @@ PAGES = {
 }
 # Pages for everyone logged in (they say so when the user has no role), and paths that
 # authenticate on their own (API, admin, Splunk HEC, the login page itself).
-OPEN_TO_ANY_LOGIN = {"home", "dashboard", "api-docs", "api-redoc", "logout"}
+OPEN_TO_ANY_LOGIN = {"home", "dashboard", "api-docs", "api-redoc", "logout", "severity-css"}
 OWN_AUTHENTICATION = ("api/", "admin/", "services/", "accounts/login/")
 
 SAMPLE_ARGUMENTS = {
