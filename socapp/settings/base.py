@@ -42,7 +42,7 @@ def _derived_key(purpose: str) -> bytes:
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
     base64.urlsafe_b64encode(_derived_key("field-encryption")).decode()
 ]
-# Key of the audit log's HMAC chain; keep it outside the database.
+# Key of the audit log's HMAC chain (and of its anchors); keep it outside the database.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="") or _derived_key("audit").hex()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -163,6 +163,7 @@ CELERY_TASK_ROUTES = {
     "events.tasks.drop_expired_event_partitions": {"queue": "maintenance"},
     "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
     "events.tasks.sweep_uncorrelated_batches": {"queue": "maintenance"},
+    "socapp.tasks.audit_checkpoint": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
@@ -371,6 +372,13 @@ READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)
 # When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --- Audit log (docs/SECURITY.md) -------------------------------------------------------
+
+# How often the beat task anchors the audit chain (head, MAC and count: stored, logged).
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=300)
+# Also send the anchor lines to this syslog receiver (host:port, UDP), off the machine.
+AUDIT_ANCHOR_SYSLOG = env.str("AUDIT_ANCHOR_SYSLOG", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -379,5 +387,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # One JSON line per anchor: keep this logger's output (it is the evidence that
+        # the newest audit entries existed); see docs/OPERATIONS.md.
+        "socapp.audit.anchor": {"level": "INFO"},
     },
 }
+if AUDIT_ANCHOR_SYSLOG:
+    _host, _, _port = AUDIT_ANCHOR_SYSLOG.rpartition(":")
+    if not _host or not _port.isdigit():
+        raise ImproperlyConfigured("AUDIT_ANCHOR_SYSLOG must be host:port")
+    LOGGING["handlers"]["audit_anchor_syslog"] = {
+        "class": "logging.handlers.SysLogHandler",
+        "address": (_host, int(_port)),
+        "formatter": "plain",
+    }
+    LOGGING["loggers"]["socapp.audit.anchor"]["handlers"] = ["audit_anchor_syslog"]
