@@ -119,6 +119,11 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The role the application runs as, which `manage.py db_roles` (run by the owner role,
+# after migrate) creates and grants: DML, but only SELECT and INSERT on the audit log.
+# DB_APP_PASSWORD is set on it when given. See docs/SECURITY.md.
+DB_APP_ROLE = env.str("DB_APP_ROLE", default="")
+DB_APP_PASSWORD = env.str("DB_APP_PASSWORD", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
