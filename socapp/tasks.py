@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .audit_access import audit_flush_suppressed
 from .audit_anchor import audit_anchor_write
 
 
 @shared_task(name="socapp.tasks.audit_checkpoint")
 def audit_checkpoint() -> int:
-    """Anchor the audit chain's head (stored, and logged to socapp.audit.anchor).
-    Idempotent enough: a second run only adds a second anchor of the same head."""
+    """Write the summaries of failures that were only counted, then anchor the audit
+    chain's head (stored, and logged to socapp.audit.anchor). Running it twice only adds
+    a second anchor of the same head."""
+    audit_flush_suppressed()
     return audit_anchor_write().head_seq

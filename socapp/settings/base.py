@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Address and user agent for every audit entry; refusals and reads (socapp/audit_access.py).
+    "socapp.audit_access.AuditMiddleware",
     "socapp.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -383,6 +385,12 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=300)
 # Also send the anchor lines to this syslog receiver (host:port, UDP), off the machine.
 AUDIT_ANCHOR_SYSLOG = env.str("AUDIT_ANCHOR_SYSLOG", default="")
+# Record reads of alerts, incidents and their parts (one entry per request).
+AUDIT_READS = env.bool("AUDIT_READS", default=True)
+# Failed logins, failed tokens and refusals come from anyone: per kind, at most this many
+# entries per window; the rest are counted per client and summarised in one entry.
+AUDIT_FAILURE_BURST = env.int("AUDIT_FAILURE_BURST", default=20)
+AUDIT_FAILURE_WINDOW_SECONDS = env.int("AUDIT_FAILURE_WINDOW_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,
