@@ -60,8 +60,12 @@ def prepare(base_url: str) -> str:
 
     django.setup()
     from socapp.audit_access import forget_bounds
-    from socapp.bootstrap import BootstrapReport, ensure_default_team, ensure_roles
-    from socapp.bootstrap import ensure_severities
+    from socapp.bootstrap import (
+        BootstrapReport,
+        ensure_default_team,
+        ensure_roles,
+        ensure_severities,
+    )
 
     report = BootstrapReport()
     ensure_severities(report)

@@ -254,18 +254,17 @@ def _take(kind: str, client: str | None, window: int) -> int:
     seconds = settings.AUDIT_FAILURE_WINDOW_SECONDS
     keep = max(3600, 4 * seconds)  # a summary may wait for the anchor task
     key = f"{_PREFIX}:{kind}:{window}"
+    take = kv().register_script(_TAKE)  # EVALSHA, the script sent again only if unknown
     return int(
-        kv().eval(
-            _TAKE,
-            3,
-            f"{key}:n",
-            f"{key}:by",
-            _PENDING,
-            settings.AUDIT_FAILURE_BURST,
-            client or "(unknown)",
-            TOP_CLIENTS,
-            keep,
-            f"{kind}:{window}",
+        take(
+            keys=[f"{key}:n", f"{key}:by", _PENDING],
+            args=[
+                settings.AUDIT_FAILURE_BURST,
+                client or "(unknown)",
+                TOP_CLIENTS,
+                keep,
+                f"{kind}:{window}",
+            ],
         )
     )
 
