@@ -199,7 +199,8 @@ def _logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: Any
 
 @receiver(user_logged_out, dispatch_uid="socapp.audit.logout")
 def _logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
-    audit_record(actor=user, action="auth.logout", target=None)
+    if user is not None:  # logging out a session that had no login is no event
+        audit_record(actor=user, action="auth.logout", target=None)
 
 
 @receiver(user_login_failed, dispatch_uid="socapp.audit.login_failed")
