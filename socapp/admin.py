@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from .admin_mixins import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdminMixin
-from .models import ApiToken, AuditEntry, Role, Team
+from .models import ApiToken, AuditAnchor, AuditEntry, Role, Team
 from .services import api_token_create, api_token_revoke
 
 User = get_user_model()
@@ -146,8 +146,17 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "action",
         "object_type",
         "object_repr",
+        "result",
         "remote_addr",
     ]
-    list_filter = ["action", "object_type"]
+    list_filter = ["result", "action", "object_type"]
     search_fields = ["actor_name", "object_repr", "object_id", "action"]
+    date_hierarchy = "at"
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Checkpoints of the audit chain's head (manage.py audit_verify checks against them)."""
+
+    list_display = ["at", "head_seq", "entry_count", "head_mac"]
     date_hierarchy = "at"

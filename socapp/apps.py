@@ -7,4 +7,5 @@ class SocappConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import audit_access  # noqa: F401  audits logins, logouts, failed logins
         from .api import schema  # noqa: F401  registers the OpenAPI auth extension

@@ -13,6 +13,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from .audit import request_addr
+from .audit_access import audit_token_failure
 from .models import ApiToken
 from .throttling import TOO_MANY, token_failure_record, token_failures_wait
 from .tokens import PERSONAL_PREFIX, SOURCE_PREFIX, bearer_token_from_header, token_digest
@@ -33,7 +34,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if wait is not None:
             raise exceptions.Throttled(wait=wait, detail=TOO_MANY)
         try:
-            api_token = self._valid_token(token)
+            api_token = self._valid_token(request, token)
         except exceptions.AuthenticationFailed:
             token_failure_record(address)
             raise
@@ -41,25 +42,28 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return api_token.user, api_token
 
     @staticmethod
-    def _valid_token(token: str) -> ApiToken:
+    def _valid_token(request: Request, token: str) -> ApiToken:
         if token.startswith(SOURCE_PREFIX):
-            raise exceptions.AuthenticationFailed(
+            raise _refused(
+                request,
+                token,
                 "This is a source ingest token; it can only send events to the ingest "
-                "endpoints. Use a personal API token (manage.py token_create)."
+                "endpoints. Use a personal API token (manage.py token_create).",
             )
         if not token.startswith(PERSONAL_PREFIX):
-            raise exceptions.AuthenticationFailed("Malformed API token.")
+            raise _refused(request, token, "Malformed API token.")
         api_token = (
             ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
         )
         if api_token is None:
-            raise exceptions.AuthenticationFailed("Unknown API token.")
-        if api_token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("This API token has been revoked.")
-        if api_token.is_expired:
-            raise exceptions.AuthenticationFailed("This API token has expired.")
-        if not api_token.user.is_active:
-            raise exceptions.AuthenticationFailed("The user of this API token is deactivated.")
+            raise _refused(request, token, "Unknown API token.")
+        for refused, reason in (
+            (api_token.revoked_at is not None, "This API token has been revoked."),
+            (api_token.is_expired, "This API token has expired."),
+            (not api_token.user.is_active, "The user of this API token is deactivated."),
+        ):
+            if refused:
+                raise _refused(request, token, reason, api_token)
         return api_token
 
     def authenticate_header(self, request: Request) -> str:
@@ -70,3 +74,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_GRANULARITY:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+
+
+def _refused(
+    request: Request, token: str, reason: str, api_token: ApiToken | None = None
+) -> exceptions.AuthenticationFailed:
+    """The 401 for a token that did not get in, its use audited (bounded: see
+    socapp.audit_access)."""
+    audit_token_failure(
+        request,
+        reason=reason,
+        presented=token,
+        user=api_token.user if api_token else None,
+        target=api_token,
+    )
+    return exceptions.AuthenticationFailed(reason)

@@ -172,6 +172,17 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
         interval=refresh,
     )
+    audit_anchor_every, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.AUDIT_ANCHOR_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    _schedule_task(
+        report,
+        "anchor the audit log",
+        "socapp.tasks.audit_checkpoint",
+        queue="maintenance",
+        expires_seconds=max(30, settings.AUDIT_ANCHOR_INTERVAL_SECONDS - 10),
+        interval=audit_anchor_every,
+    )
     _schedule_task(
         report,
         "resume approved response actions",

@@ -75,10 +75,16 @@ class ApiToken(models.Model):
 class AuditEntry(models.Model):
     """One append-only, HMAC-chained record of an access or change.
 
-    ``mac = HMAC(AUDIT_HMAC_KEY, prev_mac || canonical JSON of this row)``; a database
-    trigger refuses UPDATE and DELETE, and ``audit_verify`` detects any edit, deletion
-    or reordering done around it (see socapp/audit.py).
+    ``mac = HMAC(AUDIT_HMAC_KEY, prev_mac || canonical form of this row)``; database
+    triggers refuse UPDATE, DELETE and TRUNCATE, ``AuditAnchor`` checkpoints the head,
+    and ``audit_verify`` detects any edit, deletion, truncation or reordering done
+    around them (see socapp/audit.py and socapp/audit_canonical.py).
     """
+
+    class Result(models.TextChoices):
+        ALLOWED = "allowed", "allowed"
+        DENIED = "denied", "denied"  # a permission refusal (403)
+        FAILED = "failed", "failed"  # a failed login or token
 
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -97,6 +103,13 @@ class AuditEntry(models.Model):
     object_repr = models.CharField(max_length=200, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    result = models.CharField(
+        max_length=10, choices=Result.choices, default=Result.ALLOWED, db_index=True
+    )
+    # Which canonical form the MAC covers (socapp/audit_canonical.py); 1 = before
+    # user_agent and result existed, kept so that old chains still verify.
+    mac_version = models.PositiveSmallIntegerField(default=2)
     prev_mac = models.CharField(max_length=64)
     mac = models.CharField(max_length=64)
 
@@ -107,6 +120,27 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.actor_name or 'system'} {self.action} {self.object_repr}"
+
+
+class AuditAnchor(models.Model):
+    """A signed checkpoint of the audit chain's head: which entry was newest, its MAC
+    and how many entries there were. Written every few minutes (and to the log stream,
+    which leaves the machine), so deleting or truncating the newest entries leaves a
+    chain shorter than an anchor saw. Append-only like the log itself."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(db_index=True)
+    head_seq = models.BigIntegerField()
+    head_mac = models.CharField(max_length=64)
+    entry_count = models.BigIntegerField()
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = "audit anchor"
+
+    def __str__(self) -> str:
+        return f"anchor {self.at:%Y-%m-%d %H:%M:%S} #{self.head_seq} ({self.entry_count} entries)"
 
 
 class SavedView(models.Model):

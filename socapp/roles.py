@@ -84,8 +84,13 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
 
 # Reading the audit log (its page and /api/v1/audit/) is for auditors and SOC admins.
 READ_AUDIT_LOG = "socapp.view_auditentry"
-# Nobody may alter the audit log, not even an admin; the database enforces it as well.
-NEVER_GRANTED = {"socapp.add_auditentry", "socapp.change_auditentry", "socapp.delete_auditentry"}
+# Nobody may alter the audit log or its anchors, not even an admin; the database enforces
+# it as well (triggers, and the application role's grants: docs/SECURITY.md).
+NEVER_GRANTED = {
+    f"socapp.{verb}_{model}"
+    for verb in ("add", "change", "delete")
+    for model in ("auditentry", "auditanchor")
+}
 
 
 def soc_admin_perms(all_perms: set[str]) -> set[str]:

@@ -15,6 +15,7 @@ from incidents.choices import AlertStatus, IncidentStatus
 from incidents.models import Severity
 from incidents.selectors import alerts_visible_to, incidents_visible_to
 
+from .audit_access import note_list
 from .dashboard import ALLOWED_HOURS, dashboard_data
 from .filters import AuditEntryFilterSet
 from .models import AuditEntry
@@ -29,12 +30,18 @@ def home(request: HttpRequest) -> HttpResponse:
     if context["has_role"]:
         open_alerts = alerts_visible_to(user).exclude(status=AlertStatus.CLOSED)
         by_severity = dict(open_alerts.values_list("severity__name").annotate(n=Count("id")))
+        recent_alerts = list(open_alerts.order_by("-triggered_at")[:10])
+        open_incidents = list(
+            incidents_visible_to(user)
+            .exclude(status=IncidentStatus.CLOSED)
+            .order_by("-created_at")[:10]
+        )
+        note_list(request, "home.read", "alerts", recent_alerts)
+        note_list(request, "home.read", "incidents", open_incidents)
         context.update(
             severities=[(s, by_severity.get(s.name, 0)) for s in Severity.objects.all()],
-            recent_alerts=open_alerts.order_by("-triggered_at")[:10],
-            open_incidents=incidents_visible_to(user)
-            .exclude(status=IncidentStatus.CLOSED)
-            .order_by("-created_at")[:10],
+            recent_alerts=recent_alerts,
+            open_incidents=open_incidents,
             sources=sources_visible_to(user).order_by("-last_seen")[:10],
         )
     return render(request, "socapp/home.html", context)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import urlparse
 
 import kubernetes_validate
 import pytest
@@ -416,3 +417,51 @@ def test_kubernetes_runs_production_settings_with_the_metrics_token_in_the_secre
     create_secret = create_secret[: create_secret.index("```")]
     for secret in PRODUCTION_SECRETS:
         assert f"--from-literal={secret}=" in create_secret, secret
+
+
+# ---- the database roles (docs/SECURITY.md): owner migrates, the application does not own
+
+
+def _db_user(url: str) -> str:
+    return urlparse(url).username or ""
+
+
+def _ends_with_db_roles(command: list[str]) -> None:
+    steps = [s.strip() for s in " ".join(command).split("&&")]
+    assert [re.search(r"manage\.py (\w+)", s).group(1) for s in steps] == [
+        "migrate",
+        "bootstrap",
+        "db_roles",
+    ], steps
+
+
+def test_compose_runs_the_application_as_the_role_db_roles_grants():
+    services = compose_services()
+    migrate = services["migrate"]
+    _ends_with_db_roles(migrate["command"])
+    owner = _db_user(migrate["environment"]["DATABASE_URL"])
+    app_role = migrate["environment"]["DB_APP_ROLE"]
+    assert owner == services["postgres"]["environment"]["POSTGRES_USER"]
+    assert app_role and app_role != owner
+    assert "DB_APP_PASSWORD" in migrate["environment"]
+    for name in ("web", "worker", "beat", "syslog"):
+        assert _db_user(services[name]["environment"]["DATABASE_URL"]) == app_role, name
+
+
+def test_kubernetes_runs_the_application_as_the_role_db_roles_grants():
+    by_name = dict(containers())
+    job = by_name["migrate-job.yaml:migrate"]
+    _ends_with_db_roles(job["command"])
+    (override,) = [e for e in job["env"] if e["name"] == "DATABASE_URL"]
+    assert override["valueFrom"]["secretKeyRef"]["key"] == "MIGRATE_DATABASE_URL"
+    for name, container in by_name.items():
+        if name != "migrate-job.yaml:migrate":
+            assert "DATABASE_URL" not in {e["name"] for e in container.get("env", [])}, name
+    (config,) = [d for _, d in k8s_documents() if d["kind"] == "ConfigMap"]
+    app_role = config["data"]["DB_APP_ROLE"]
+    readme = (K8S / "README.md").read_text()
+    secret_users = dict(
+        re.findall(r"--from-literal=(\w*DATABASE_URL)=\"?postgres://(\w+):", readme)
+    )
+    assert secret_users["DATABASE_URL"] == app_role
+    assert secret_users["MIGRATE_DATABASE_URL"] not in ("", app_role)

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from socapp.audit import request_addr
+from socapp.audit_access import audit_token_failure
 from socapp.throttling import TOO_MANY, token_failure_record, token_failures_wait
 from socapp.tokens import PERSONAL_PREFIX, SOURCE_PREFIX
 
@@ -59,25 +60,37 @@ def authenticate_source(
     wait = token_failures_wait(address)
     if wait is not None:
         return _error(429, TOO_MANY, retry_after=wait)
-    source = _source_for(token)
+    source = _source_for(request, token)
     if isinstance(source, Response) and source.status_code == 401:
         token_failure_record(address)  # a token we do not know (an inactive source's we do)
     return source
 
 
-def _source_for(token: str) -> Source | Response:
+def _source_for(request: Request, token: str) -> Source | Response:
     if token.startswith(PERSONAL_PREFIX):
-        return _error(
+        return _refused(
+            request,
+            token,
             401,
             "This is a personal API token; ingestion takes a source ingest "
             "token (manage.py source_create, or the source's admin page).",
         )
     source = source_for_token(token) if token.startswith(SOURCE_PREFIX) else None
     if source is None:
-        return _error(401, "Unknown or revoked ingest token.")
+        return _refused(request, token, 401, "Unknown or revoked ingest token.")
     if not source.is_active:
-        return _error(403, f"Source {source.name!r} is inactive; an admin can reactivate it.")
+        reason = f"Source {source.name!r} is inactive; an admin can reactivate it."
+        return _refused(request, token, 403, reason, source)
     return source
+
+
+def _refused(
+    request: Request, token: str, code: int, detail: str, source: Source | None = None
+) -> Response:
+    """The answer to a token that did not get in, its use audited (a flood of them
+    writes a bounded number of entries: socapp.audit_access)."""
+    audit_token_failure(request, reason=detail, presented=token, target=source)
+    return _error(code, detail)
 
 
 def _error(code: int, detail: str, *, retry_after: int | None = None, **extra: Any) -> Response:

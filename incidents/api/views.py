@@ -13,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from socapp.api.viewsets import ReadOnlyViewSet
+from socapp.api.viewsets import AuditedReadMixin, ReadOnlyViewSet
 
 from .. import services
 from ..filters import AlertFilterSet, IncidentFilterSet, ResponseActionFilterSet
@@ -76,6 +76,7 @@ class SeverityViewSet(ReadOnlyViewSet):
 
 
 class AlertViewSet(
+    AuditedReadMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -85,6 +86,7 @@ class AlertViewSet(
     severity)."""
 
     queryset = Alert.objects.none()  # the model, for permissions and the schema
+    audit_kind = "alert"
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
     ordering_fields = ["triggered_at", "last_seen_at", "severity__level", "count"]
@@ -204,6 +206,7 @@ class AlertMuteViewSet(ReadOnlyViewSet):
 
 
 class IncidentViewSet(
+    AuditedReadMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -211,6 +214,7 @@ class IncidentViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Incident.objects.none()
+    audit_kind = "incident"
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
     ordering_fields = ["created_at", "updated_at", "priority", "status"]
@@ -442,8 +446,9 @@ class IncidentViewSet(
         return evidence_response(evidence, request.user)
 
 
-class ResponseActionViewSet(ReadOnlyViewSet):
+class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
     queryset = ResponseAction.objects.none()
+    audit_kind = "responseaction"
     serializer_class = ResponseActionSerializer
     filterset_class = ResponseActionFilterSet
     action_permissions = {

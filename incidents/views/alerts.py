@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from socapp.audit_access import note_list, note_read
 from socapp.models import SavedView, Team
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
@@ -93,6 +94,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     params = _queue_params(request)
     filters = AlertFilterSet(params, queryset=alerts_visible_to(request.user), request=request)
     alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"))
+    note_list(request, "alert.list", "alerts", alerts)
     return render(
         request,
         "incidents/alert_queue.html",
@@ -130,6 +132,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
     changed_ids = [a.pk for a in changed]
     matching = AlertFilterSet(params, queryset=visible.filter(pk__in=changed_ids), request=request)
     rows = _decorate(list(matching.qs.order_by("-triggered_at")))
+    note_list(request, "alert.list", "alerts", rows)
     gone = set(changed_ids) - {a.pk for a in rows}
     response = render(
         request,
@@ -148,6 +151,7 @@ def _alert(request: HttpRequest, pk: uuid.UUID) -> Alert:
 @permission_required(VIEW, raise_exception=True)
 def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     alert = _alert(request, pk)
+    note_read(request, "alert.read", alert)
     _decorate([alert])
     return render(
         request,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from assets.selectors import asset_find
 from intel.selectors import ioc_find
+from socapp.audit_access import note_list, note_read
 
 from .. import services
 from ..choices import TaskStatus
@@ -72,7 +73,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     filters = IncidentFilterSet(
         params, queryset=incidents_visible_to(request.user), request=request
     )
-    incidents = filters.qs.order_by("-created_at")[:200]
+    incidents = list(filters.qs.order_by("-created_at")[:200])
+    note_list(request, "incident.list", "incidents", incidents)
     return render(
         request, "incidents/incident_list.html", {"incidents": incidents, "filters": filters}
     )
@@ -108,6 +110,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 def incident_page(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(request, number)
+    note_read(request, "incident.read", incident)
     user = request.user
     return render(
         request,
@@ -148,6 +151,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
 def incident_timeline_part(request: HttpRequest, number: str) -> HttpResponse:
     """The timeline alone, for the page to refresh when a live nudge says it changed."""
     incident = _incident(request, number)
+    note_read(request, "incident.read", incident, part="timeline")
     return render(
         request, "incidents/partials/timeline.html", {"timeline": incident_timeline(incident)}
     )
@@ -159,6 +163,7 @@ def incident_actions_part(request: HttpRequest, number: str) -> HttpResponse:
     """The response actions table alone: the page refreshes it when a live nudge says an
     action was decided or finished."""
     incident = _incident(request, number)
+    note_read(request, "incident.read", incident, part="actions")
     context = {"incident": incident, **_actions_context(request.user, incident)}
     return render(request, "incidents/partials/actions.html", context)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from assets.selectors import assets_for_entity
 from events.selectors import events_search
+from socapp.audit_access import note_list
 
 from ..entities import entity
 from ..selectors import alerts_visible_to, incidents_visible_to
@@ -59,12 +60,14 @@ def entity_page(request: HttpRequest, kind: str, value: str) -> HttpResponse:
         .filter(entities__contains=[canonical])
         .order_by("-last_seen_at")[:50]
     )
-    incidents = (
+    incidents = list(
         incidents_visible_to(request.user)
         .filter(alerts__entities__contains=[canonical])
         .distinct()
         .order_by("-created_at")[:20]
     )
+    note_list(request, "entity.read", "alerts", alerts)
+    note_list(request, "entity.read", "incidents", incidents)
     return render(
         request,
         "incidents/entity.html",

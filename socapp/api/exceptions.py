@@ -8,9 +8,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..audit_access import note_denial_reason
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +20,9 @@ RETRY_AFTER_SECONDS = 5
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, exceptions.PermissionDenied) and context.get("request") is not None:
+        # The 403 is audited on its way out (socapp.audit_access.AuditMiddleware).
+        note_denial_reason(context["request"], str(exc.detail))
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response

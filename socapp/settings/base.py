@@ -46,7 +46,7 @@ def _derived_key(purpose: str) -> bytes:
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
     base64.urlsafe_b64encode(_derived_key("field-encryption")).decode()
 ]
-# Key of the audit log's HMAC chain; keep it outside the database.
+# Key of the audit log's HMAC chain (and of its anchors); keep it outside the database.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="") or _derived_key("audit").hex()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Address and user agent for every audit entry; refusals and reads (socapp/audit_access.py).
+    "socapp.audit_access.AuditMiddleware",
     "socapp.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -127,6 +129,11 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The role the application runs as, which `manage.py db_roles` (run by the owner role,
+# after migrate) creates and grants: DML, but only SELECT and INSERT on the audit log.
+# DB_APP_PASSWORD is set on it when given. See docs/SECURITY.md.
+DB_APP_ROLE = env.str("DB_APP_ROLE", default="")
+DB_APP_PASSWORD = env.str("DB_APP_PASSWORD", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -171,6 +178,7 @@ CELERY_TASK_ROUTES = {
     "events.tasks.drop_expired_event_partitions": {"queue": "maintenance"},
     "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
     "events.tasks.sweep_uncorrelated_batches": {"queue": "maintenance"},
+    "socapp.tasks.audit_checkpoint": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
@@ -477,6 +485,19 @@ READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)
 # When set, /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --- Audit log (docs/SECURITY.md) -------------------------------------------------------
+
+# How often the beat task anchors the audit chain (head, MAC and count: stored, logged).
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=300)
+# Also send the anchor lines to this syslog receiver (host:port, UDP), off the machine.
+AUDIT_ANCHOR_SYSLOG = env.str("AUDIT_ANCHOR_SYSLOG", default="")
+# Record reads of alerts, incidents and their parts (one entry per request).
+AUDIT_READS = env.bool("AUDIT_READS", default=True)
+# Failed logins, failed tokens and refusals come from anyone: per kind, at most this many
+# entries per window; the rest are counted per client and summarised in one entry.
+AUDIT_FAILURE_BURST = env.int("AUDIT_FAILURE_BURST", default=20)
+AUDIT_FAILURE_WINDOW_SECONDS = env.int("AUDIT_FAILURE_WINDOW_SECONDS", default=60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -487,5 +508,18 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Lockouts are warnings; axes' per-login info lines (values masked) say nothing.
         "axes": {"level": "WARNING"},
+        # One JSON line per anchor: keep this logger's output (it is the evidence that
+        # the newest audit entries existed); see docs/OPERATIONS.md.
+        "socapp.audit.anchor": {"level": "INFO"},
     },
 }
+if AUDIT_ANCHOR_SYSLOG:
+    _host, _, _port = AUDIT_ANCHOR_SYSLOG.rpartition(":")
+    if not _host or not _port.isdigit():
+        raise ImproperlyConfigured("AUDIT_ANCHOR_SYSLOG must be host:port")
+    LOGGING["handlers"]["audit_anchor_syslog"] = {
+        "class": "logging.handlers.SysLogHandler",
+        "address": (_host, int(_port)),
+        "formatter": "plain",
+    }
+    LOGGING["loggers"]["socapp.audit.anchor"]["handlers"] = ["audit_anchor_syslog"]

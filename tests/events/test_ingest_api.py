@@ -197,3 +197,24 @@ def test_hec_errors_speak_hec(api, syslog_source):  # type: ignore[no-untyped-de
     # "x" is not syslog, and what follows the first object is not JSON: both quarantined.
     response = hec(api, "/services/collector/event", token, '{"event": "x"} not json')
     assert response.status_code == 200 and response.json()["quarantined"] == 2
+
+
+@pytest.mark.django_db
+def test_token_failures_on_ingest_are_audited_once_each(api, syslog_source):  # type: ignore[no-untyped-def]
+    from socapp.audit_access import forget_bounds
+    from socapp.models import AuditEntry
+
+    forget_bounds()
+    source, token = syslog_source
+    assert post(api, "socapp_src_" + "n" * 43, SSHD).status_code == 401
+    Source.objects.filter(pk=source.pk).update(is_active=False)
+    assert post(api, token, SSHD).status_code == 403
+    unknown, inactive = AuditEntry.objects.filter(action="auth.token_failed").order_by("seq")
+    assert unknown.changes["reason"] == "Unknown or revoked ingest token."
+    assert unknown.changes["token"] == "socapp_src_nnnnnn"
+    assert (inactive.object_type, inactive.object_id) == ("events.source", str(source.pk))
+    assert "inactive" in inactive.changes["reason"] and inactive.result == "failed"
+    assert inactive.changes["path"] == "/api/v1/ingest/"
+    # The 403 is that same failure, not a second entry.
+    assert not AuditEntry.objects.filter(action="access.denied").exists()
+    forget_bounds()

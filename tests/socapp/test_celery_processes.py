@@ -85,3 +85,50 @@ def test_beat_schedules_the_summary_refresh_from_the_database(process_group, wor
         timeout=60,
         what=f"beat -> worker -> refresh (logs: {(tmp_path / 'beat.log').read_text()[-2000:]})",
     )
+
+
+def test_beat_anchors_the_audit_log_and_the_worker_logs_the_anchor(  # type: ignore[no-untyped-def]
+    process_group, worker_env, tmp_path, settings, reference_data
+):
+    import json
+
+    from socapp.audit import audit_record
+    from socapp.bootstrap import BootstrapReport, ensure_periodic_tasks
+    from socapp.models import AuditAnchor
+
+    head = audit_record(actor=None, action="test.before_anchor")
+    settings.AUDIT_ANCHOR_INTERVAL_SECONDS = 1
+    ensure_periodic_tasks(BootstrapReport())
+    PeriodicTask.objects.exclude(task="socapp.tasks.audit_checkpoint").update(enabled=False)
+    start_worker(process_group, worker_env, tmp_path)
+    start_process(
+        process_group,
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "socapp",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+        ],
+        worker_env,
+        tmp_path / "beat.log",
+    )
+    anchor = wait_until(
+        lambda: AuditAnchor.objects.order_by("at", "id").first(),  # the first of them
+        timeout=60,
+        what=f"an anchor (logs: {(tmp_path / 'beat.log').read_text()[-2000:]})",
+    )
+    assert (anchor.head_seq, anchor.head_mac) == (head.seq, head.mac)
+    logged = wait_until(
+        lambda: [
+            json.loads(line[line.index("{") :])
+            for line in (tmp_path / "worker.log").read_text().splitlines()
+            if "socapp.audit_anchor" in line
+        ],
+        timeout=30,
+        what="the anchor's line in the worker's log",
+    )
+    assert logged[0]["head_mac"] == head.mac and logged[0]["signature"] == anchor.signature

@@ -1,18 +1,43 @@
-"""manage.py audit_verify: recompute the audit log's HMAC chain."""
+"""manage.py audit_verify [--anchors FILE]: recompute the audit log's HMAC chain and hold
+it against its anchors."""
+
+import sys
+from argparse import FileType
 
 from django.core.management.base import BaseCommand, CommandError
 
 from socapp.audit import audit_verify
-from socapp.models import AuditEntry
+from socapp.models import AuditAnchor, AuditEntry
 
 
 class Command(BaseCommand):
-    help = "Check that no audit entry was edited, deleted or reordered. Exit 1 if any was."
+    help = (
+        "Check that no audit entry was edited, deleted, reordered or truncated away: the "
+        "chain must be intact and as long as every anchor saw. Exit 1 if not."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--anchors",
+            type=FileType("r", encoding="utf-8"),
+            metavar="FILE",
+            help="also check against the anchors of FILE ('-' for stdin): an export of "
+            "`manage.py audit_anchor --export`, or a shipped log holding the lines of the "
+            "socapp.audit.anchor logger",
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
-        problems = audit_verify()
+        lines = options["anchors"] or ()
+        try:
+            problems = audit_verify(lines)
+        finally:
+            if options["anchors"] not in (None, sys.stdin):
+                options["anchors"].close()
         for problem in problems:
-            self.stderr.write(f"#{problem.seq}: {problem.reason}")
+            self.stderr.write(str(problem))
         if problems:
             raise CommandError(f"audit chain broken ({len(problems)} problem(s))")
-        self.stdout.write(f"audit chain intact: {AuditEntry.objects.count()} entries")
+        self.stdout.write(
+            f"audit chain intact: {AuditEntry.objects.count()} entries, "
+            f"{AuditAnchor.objects.count()} stored anchors"
+        )
