@@ -36,18 +36,25 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():  # type: ignore[no-untyped-def]
-    """Caches that outlive a test's rolled-back transaction must not carry ids from it."""
+    """Caches and Redis counts that outlive a test's rolled-back transaction must not
+    carry over into the next test."""
     from correlation.engine import ruleset
     from events.enrichment import assets
     from events.ingest import forget_event_types
+    from socapp.audit_access import forget_bounds
+    from socapp.throttling import forget_token_failures
 
-    forget_event_types()
-    assets.forget()
-    ruleset.forget()
+    def forget() -> None:
+        forget_event_types()
+        assets.forget()
+        ruleset.forget()
+        # Counts kept in Redis by client address (127.0.0.1 for every test client).
+        forget_bounds()
+        forget_token_failures()
+
+    forget()
     yield
-    forget_event_types()
-    assets.forget()
-    ruleset.forget()
+    forget()
 
 
 @pytest.fixture(autouse=True)
