@@ -80,7 +80,7 @@ def table(rows: list[dict], examples: int, seconds: float) -> str:
         f"| **all** | | | {totals['requests']} | {totals['2xx']} | {totals['4xx']} | "
         f"{totals['5xx']} | {totals['violations']} |"
     )
-    lines.append(f"\n{seconds:.0f} s wall ({os.cpu_count()} cores, {platform.processor()}).")
+    lines.append(f"\n{seconds:.0f} s wall ({os.cpu_count()} cores, {platform.machine()}).")
     return "\n".join(lines)
 
 
