@@ -1,5 +1,7 @@
 import django_filters
 
+from socapp.filters import IPAddressFilter
+
 from .models import Asset, AssetType
 
 
@@ -14,7 +16,7 @@ class AssetTypeFilterSet(django_filters.FilterSet):
 class AssetFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     hostname = django_filters.CharFilter(lookup_expr="iexact")
-    ip_address = django_filters.CharFilter()
+    ip_address = IPAddressFilter()
     asset_type = django_filters.CharFilter(field_name="asset_type__name")
     team = django_filters.CharFilter(field_name="team__name")
 

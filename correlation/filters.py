@@ -1,5 +1,7 @@
 import django_filters
 
+from socapp.filters import DateTimeFilter
+
 from .models import Correlation, CorrelationRule
 
 
@@ -14,8 +16,8 @@ class CorrelationRuleFilterSet(django_filters.FilterSet):
 
 class CorrelationFilterSet(django_filters.FilterSet):
     rule = django_filters.UUIDFilter(field_name="rule__id")
-    since = django_filters.IsoDateTimeFilter(field_name="end_time", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="end_time", lookup_expr="lt")
+    since = DateTimeFilter(field_name="end_time", lookup_expr="gte")
+    until = DateTimeFilter(field_name="end_time", lookup_expr="lt")
 
     class Meta:
         model = Correlation

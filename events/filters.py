@@ -1,6 +1,6 @@
 import django_filters
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_ipv46_address
+
+from socapp.filters import DateTimeFilter, IPAddressFilter
 
 from .models import Event, EventType, Source
 
@@ -23,11 +23,11 @@ class EventTypeFilterSet(django_filters.FilterSet):
 
 
 class EventFilterSet(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="event_time", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="event_time", lookup_expr="lt")
+    since = DateTimeFilter(field_name="event_time", lookup_expr="gte")
+    until = DateTimeFilter(field_name="event_time", lookup_expr="lt")
     source = django_filters.CharFilter(field_name="source__name")
-    source_ip = django_filters.CharFilter(method="filter_ip")
-    dest_ip = django_filters.CharFilter(method="filter_ip")
+    source_ip = IPAddressFilter()
+    dest_ip = IPAddressFilter()
     event_type = django_filters.CharFilter()
     protocol = django_filters.CharFilter(lookup_expr="iexact")
     dest_port = django_filters.NumberFilter()
@@ -44,10 +44,3 @@ class EventFilterSet(django_filters.FilterSet):
             "protocol",
             "dest_port",
         ]
-
-    def filter_ip(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        try:
-            validate_ipv46_address(value)
-        except ValidationError:
-            return queryset.none()
-        return queryset.filter(**{name: value})

@@ -8,6 +8,7 @@ and incidents (incidents/selectors.py), which is where analysts' work lives.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,18 +118,39 @@ class _Position:
         return f"{self.at.isoformat()}|{self.event_id}|{seconds}"
 
 
-def _position(cursor: str, until: datetime) -> _Position:
-    from django.utils.dateparse import parse_datetime
+# A cursor's slice length is ours (at most the range searched); anything longer is forged.
+MAX_CURSOR_SLICE = timedelta(days=366 * 10_000)
 
+
+def _position(cursor: str, until: datetime) -> _Position:
     if not cursor:
         return _Position(until)
+    try:
+        return _parse_cursor(cursor, until)
+    except (ValueError, OverflowError):
+        raise QueryError("The cursor is not one this page gave out") from None
+
+
+def _parse_cursor(cursor: str, until: datetime) -> _Position:
+    """``at|event_id|seconds`` as ``_Position.cursor`` writes it; ValueError otherwise."""
+    from django.utils.dateparse import parse_datetime
+
     at, _, rest = cursor.partition("|")
     event_id, _, seconds = rest.partition("|")
     moment = parse_datetime(at)
-    if moment is None or not (seconds == "" or seconds.isdigit()):
-        raise QueryError("The cursor is not one this page gave out")
-    next_slice = timedelta(seconds=int(seconds)) if seconds else None
-    return _Position(min(moment, until), event_id, next_slice)
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(at)
+    if event_id:
+        event_id = str(uuid.UUID(event_id))
+    next_slice = None
+    if seconds:
+        if not (seconds.isascii() and seconds.isdigit()):
+            raise ValueError(seconds)
+        next_slice = timedelta(seconds=int(seconds))
+        if not timedelta(0) < next_slice <= MAX_CURSOR_SLICE:
+            raise ValueError(seconds)
+    # In UTC: PostgreSQL takes no offset beyond 15:59, Python up to 23:59.
+    return _Position(min(moment.astimezone(UTC), until), event_id, next_slice)
 
 
 def events_search(
@@ -153,7 +175,8 @@ def events_search(
     budget = settings.SEARCH_TIME_BUDGET_MS / 1000
     started, found = time.monotonic(), []
     while position.at > since:
-        lower = max(since, position.at - span)
+        # Never compute a moment before `since` (near year 1 it would not exist).
+        lower = since if position.at - since <= span else position.at - span
         window = events.filter(position.older(), event_time__gte=lower)
         sliced_at = time.monotonic()
         found += window.order_by("-event_time", "-event_id")[: limit + 1 - len(found)]

@@ -8,6 +8,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from socapp.filters import DateTimeFilter
+
 from .choices import AlertStatus, IncidentPriority, IncidentStatus, SeverityName
 from .entities import entity_candidates
 from .models import Alert, Incident, ResponseAction
@@ -50,9 +52,9 @@ class AlertFilterSet(django_filters.FilterSet):
         choices=[(k, f"last {k}") for k in RANGES],
         help_text="Last seen within 1h, 24h, 7d or 30d.",
     )
-    since = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
-    changed_since = django_filters.IsoDateTimeFilter(
+    since = DateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
+    until = DateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    changed_since = DateTimeFilter(
         field_name="updated_at",
         lookup_expr="gt",
         help_text="Alerts created or changed after this moment: the live queue's catch-up.",

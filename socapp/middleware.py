@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
+from .api.exceptions import JSON_PREFIXES
 from .metrics import http_requests
 from .ops import health_response, metrics_response, ready_response
+from .text import NUL, NUL_MESSAGE, printable
 
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/health": lambda request: health_response(),
@@ -54,3 +56,32 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         http_requests.labels(request.method, f"{response.status_code // 100}xx").inc()
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL character in the path or the query string is a 400 naming the parameter.
+
+    PostgreSQL stores no NUL in text; a filter or lookup holding one would fail in the
+    database (a 500) on any page or endpoint. Bodies are checked by the API's parsers
+    (socapp.api.parsers) and by services for what they store.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = self._nul_parameter(request)
+        if name is None:
+            return self.get_response(request)
+        if request.path_info.startswith(JSON_PREFIXES):
+            return JsonResponse({name: [NUL_MESSAGE]}, status=400)
+        return HttpResponseBadRequest(f"{name}: {NUL_MESSAGE}", content_type="text/plain")
+
+    @staticmethod
+    def _nul_parameter(request: HttpRequest) -> str | None:
+        if NUL in request.path_info:
+            return "path"
+        for key, values in request.GET.lists():
+            if NUL in key or any(NUL in value for value in values):
+                return printable(key)
+        return None

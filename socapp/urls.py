@@ -73,3 +73,8 @@ urlpatterns = [
     # Splunk HEC-compatible intake, where existing shippers expect it.
     *hec_urlpatterns,
 ]
+
+# An /api/ client gets JSON errors even from outside DRF (an unknown URL, a refused request).
+handler400 = "socapp.api.exceptions.bad_request"
+handler404 = "socapp.api.exceptions.not_found"
+handler500 = "socapp.api.exceptions.server_error"

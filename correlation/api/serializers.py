@@ -75,7 +75,9 @@ class CorrelationRuleSerializer(serializers.ModelSerializer):
 
 
 class RuleVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RuleVersion
@@ -86,6 +88,14 @@ class RuleVersionSerializer(serializers.ModelSerializer):
 class RuleProblemSerializer(serializers.Serializer):
     line = serializers.IntegerField(allow_null=True)
     message = serializers.CharField()
+
+
+class RuleInvalidSerializer(serializers.Serializer):
+    """A 400 about a rule: each problem with its line, beside DRF's field errors (a
+    request that misses a field answers with that field's errors alone)."""
+
+    definition = serializers.ListField(child=serializers.CharField(), required=False)
+    problems = RuleProblemSerializer(many=True, required=False)
 
 
 class RuleTestSerializer(serializers.Serializer):

@@ -23,7 +23,7 @@ from .serializers import (
     BacktestResultSerializer,
     CorrelationRuleSerializer,
     CorrelationSerializer,
-    RuleProblemSerializer,
+    RuleInvalidSerializer,
     RuleTestResultSerializer,
     RuleTestSerializer,
     RuleVersionSerializer,
@@ -39,9 +39,7 @@ def invalid(exc: RuleInvalid) -> Response:
     )
 
 
-RULE_INVALID = OpenApiResponse(
-    RuleProblemSerializer(many=True), description="The rule does not validate."
-)
+RULE_INVALID = OpenApiResponse(RuleInvalidSerializer, description="The rule does not validate.")
 
 
 class CorrelationRuleViewSet(
@@ -117,7 +115,7 @@ class CorrelationRuleViewSet(
         return Response(self.get_serializer(rule).data)
 
     @extend_schema(responses=RuleVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def versions(self, request: Request, pk: str | None = None) -> Response:
         rule = self.get_object()
         return Response(RuleVersionSerializer(rule.versions.all(), many=True).data)

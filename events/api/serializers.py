@@ -1,3 +1,6 @@
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from socapp.models import Team
@@ -134,6 +137,10 @@ class QuarantinedRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+DEFAULT_RANGE = timedelta(days=1)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
 class SearchParamsSerializer(serializers.Serializer):
     q = serializers.CharField(
         required=False,
@@ -151,6 +158,13 @@ class SearchParamsSerializer(serializers.Serializer):
         help_text="``next_cursor`` of the previous page.",
     )
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=1000)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs["until"] = attrs.get("until") or timezone.now()
+        if "since" not in attrs:
+            # A day before `until`, or the earliest moment there is for an `until` in year 1.
+            attrs["since"] = max(attrs["until"], EARLIEST + DEFAULT_RANGE) - DEFAULT_RANGE
+        return attrs
 
 
 class SearchResultSerializer(serializers.Serializer):

@@ -1,6 +1,3 @@
-from datetime import timedelta
-
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -101,14 +98,12 @@ class EventViewSet(ReadOnlyViewSet):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        until = data.get("until") or timezone.now()
-        since = data.get("since") or until - timedelta(days=1)
         try:
             page = events_search(
                 request.user,
                 query=data["q"],
-                since=since,
-                until=until,
+                since=data["since"],
+                until=data["until"],
                 cursor=data["cursor"],
                 limit=data["limit"],
             )

@@ -16,11 +16,16 @@ Keywords are upper case (``and`` is a word to search for). Errors name the colum
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
 MAX_QUERY = 2000
 MAX_TERMS = 64
+# Parentheses and NOTs inside one another. The parser, the compiler and every walk of
+# the tree recurse once per level: bounded here, a query cannot exhaust the stack.
+MAX_DEPTH = 32
 
 
 class QueryError(ValueError):
@@ -139,6 +144,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.at = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -147,6 +153,18 @@ class _Parser:
         token = self.tokens[self.at]
         self.at += 1
         return token
+
+    @contextmanager
+    def nested(self, token: _Token) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(
+                f"A query nests parentheses and NOT at most {MAX_DEPTH} deep", token.column
+            )
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def parse_or(self) -> Node:
         nodes = [self.parse_and()]
@@ -170,10 +188,12 @@ class _Parser:
             raise QueryError("The query ends where a term was expected", last)
         if token.kind == "not":
             self.take()
-            return Not(self.parse_unary())
+            with self.nested(token):
+                return Not(self.parse_unary())
         if token.kind == "lparen":
             self.take()
-            node = self.parse_or()
+            with self.nested(token):
+                node = self.parse_or()
             closing = self.peek()
             if closing is None or closing.kind != "rparen":
                 raise QueryError("A parenthesis is not closed", token.column)

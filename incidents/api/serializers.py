@@ -72,10 +72,16 @@ class AlertEventSerializer(serializers.Serializer):
 class AlertSerializer(serializers.ModelSerializer):
     severity = serializers.SlugRelatedField(slug_field="name", read_only=True)
     team = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    incident = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    incident = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     rule = RuleRefSerializer(read_only=True, allow_null=True)
+    # Declared: a read-only model field loses `blank`, and "" (not closed) is an answer.
+    close_reason = serializers.ChoiceField(
+        choices=CloseReason.choices, allow_blank=True, read_only=True
+    )
     events = serializers.SerializerMethodField(
         help_text="The events behind the alert (the first 100; ``count`` says how many)."
     )
@@ -130,8 +136,12 @@ class AlertTriageSerializer(serializers.Serializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="name", queryset=Team.objects.all())
-    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     alerts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -177,7 +187,7 @@ class IncidentAssignSerializer(serializers.Serializer):
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = IncidentEvent
@@ -185,11 +195,17 @@ class IncidentEventSerializer(serializers.ModelSerializer):
 
 
 class ResponseActionSerializer(serializers.ModelSerializer):
-    incident = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    connector = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    performed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    incident = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    connector = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    performed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ResponseAction
@@ -243,9 +259,11 @@ class CommentSerializer(serializers.Serializer):
 
 
 class AlertMuteSerializer(serializers.ModelSerializer):
-    rule = serializers.PrimaryKeyRelatedField(read_only=True)
+    rule = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     team = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AlertMute
@@ -287,7 +305,9 @@ class LinkAlertsSerializer(serializers.Serializer):
 
 class TaskSerializer(serializers.ModelSerializer):
     assignee = AssigneeField(required=False, allow_null=True)
-    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    completed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = IncidentTask
@@ -303,7 +323,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "completed_at",
             "completed_by",
         ]
+        # A new task is open; `status` changes through PATCH (TaskUpdateSerializer).
         read_only_fields = [
+            "status",
             "id",
             "position",
             "from_template",
@@ -320,7 +342,9 @@ class TaskUpdateSerializer(serializers.Serializer):
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Evidence

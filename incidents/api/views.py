@@ -9,10 +9,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from socapp.api.parsers import MultiPartParser
 from socapp.api.viewsets import AuditedReadMixin, ReadOnlyViewSet
 
 from .. import services
@@ -121,7 +121,10 @@ class AlertViewSet(
         )
         return Response(AlertSerializer(alert).data)
 
-    @extend_schema(request=CommentSerializer, responses=CommentSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=CommentSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=CommentSerializer, responses={201: CommentSerializer(many=True)}
+    )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def comments(self, request: Request, pk: str | None = None) -> Response:
         """The alert's comments; POST adds one."""
@@ -316,7 +319,10 @@ class IncidentViewSet(
         incident.refresh_from_db()
         return Response(IncidentSerializer(incident).data)
 
-    @extend_schema(request=CommentSerializer, responses=CommentSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=CommentSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=CommentSerializer, responses={201: CommentSerializer(many=True)}
+    )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def comments(self, request: Request, pk: str | None = None) -> Response:
         incident = self._changeable()
@@ -332,7 +338,12 @@ class IncidentViewSet(
         comments = incident.comments.select_related("author")
         return Response(CommentSerializer(comments, many=True).data, status=code)
 
-    @extend_schema(request=ActionRequestSerializer, responses=ResponseActionSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=ResponseActionSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=ActionRequestSerializer,
+        responses={201: ResponseActionSerializer(many=True)},
+    )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def actions(self, request: Request, pk: str | None = None) -> Response:
         """The incident's response actions; POST requests one (it runs, or waits for an
@@ -356,7 +367,10 @@ class IncidentViewSet(
         actions = incident_actions(incident)
         return Response(ResponseActionSerializer(actions, many=True).data, status=code)
 
-    @extend_schema(request=TaskSerializer, responses=TaskSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=TaskSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=TaskSerializer, responses={201: TaskSerializer(many=True)}
+    )
     @extend_schema(
         methods=["PATCH"], request=TaskUpdateSerializer, responses=TaskSerializer(many=True)
     )
@@ -370,9 +384,14 @@ class IncidentViewSet(
         if request.method == "POST":
             body = TaskSerializer(data=request.data, context=assignees)
             body.is_valid(raise_exception=True)
+            data = body.validated_data
             call(
                 lambda: services.task_add(
-                    incident=incident, actor=request.user, **body.validated_data
+                    incident=incident,
+                    actor=request.user,
+                    title=data["title"],
+                    description=data.get("description", ""),
+                    assignee=data.get("assignee"),
                 )
             )
         elif request.method == "PATCH":
@@ -392,9 +411,11 @@ class IncidentViewSet(
         tasks = incident.tasks.select_related("assignee", "completed_by")
         return Response(TaskSerializer(tasks, many=True).data, status=code)
 
+    @extend_schema(methods=["GET"], responses=EvidenceSerializer(many=True))
     @extend_schema(
+        methods=["POST"],
         request={"multipart/form-data": EvidenceUploadSerializer},
-        responses=EvidenceSerializer(many=True),
+        responses={201: EvidenceSerializer(many=True)},
     )
     @action(
         detail=True,

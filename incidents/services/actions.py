@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from socapp.audit import audit_record
+from socapp.text import refuse_nul
 
 from ..choices import ResponseActionStatus as Status
 from ..choices import ResponseActionType, TimelineKind
@@ -79,6 +80,7 @@ def action_request(
         raise PermissionDenied("You may not start response actions on this incident.")
     if action_type not in ResponseActionType.values:
         raise ValidationError({"action_type": f"Unknown action type {action_type!r}."})
+    refuse_nul(parameters=parameters, description=description)
     _check_connector(action_type, connector)
     cleaned = clean_parameters(action_type, parameters or {})
     description = description.strip()
@@ -157,6 +159,7 @@ def action_decide(
     *, action: ResponseAction, actor: Any, approve: bool, note: str = ""
 ) -> ResponseAction:
     """An incident manager approves (the action is queued) or rejects a held action."""
+    refuse_nul(note=note)
     if not may_approve(actor):
         raise PermissionDenied("Only incident managers may approve response actions.")
     if not incident_can_change(actor, action.incident):

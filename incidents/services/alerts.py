@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.models import Team
+from socapp.text import refuse_nul
 
 from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
@@ -236,6 +237,7 @@ def alerts_bulk_update(*, alerts: list[Alert], actor: Any, **changes: Any) -> in
 
 
 def alert_comment(*, alert: Alert, actor: Any, body: str) -> AlertComment:
+    refuse_nul(body=body)
     body = body.strip()
     if not body:
         raise ValidationError({"body": "A comment cannot be empty."})

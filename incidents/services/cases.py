@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from socapp.audit import audit_record, model_changes
 from socapp.models import Team
+from socapp.text import refuse_nul
 
 from ..choices import AlertStatus, IncidentPriority, IncidentStatus, IncidentType, TimelineKind
 from ..models import (
@@ -122,6 +123,7 @@ def incident_create(
 ) -> Incident:
     """Open an incident for ``team``; only its members (or managers) may do that. The
     case template of its type gives it its first tasks."""
+    refuse_nul(title=title, description=description)
     if not _may_open_for(actor, team):
         raise PermissionDenied(f"You can only open incidents for your own teams, not {team}.")
     require_assignable(team, assigned_to, field="assigned_to")
@@ -242,6 +244,7 @@ EDITABLE_INCIDENT_FIELDS = ("title", "description", "status", "priority", "tlp",
 
 
 def incident_update(*, incident: Incident, actor: Any, **changes: Any) -> Incident:
+    refuse_nul(**changes)
     unknown = set(changes) - set(EDITABLE_INCIDENT_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from socapp.audit import audit_record
+from socapp.text import refuse_nul
 
 from ..choices import AlertStatus
 from ..models import Alert, AlertMute
@@ -48,6 +49,7 @@ def mute_for(alert: Alert) -> AlertMute | None:
 def alert_mute(*, alert: Alert, actor: Any, duration: timedelta, reason: str) -> AlertMute:
     """Mute alerts like ``alert`` (its rule, its entities) for ``duration``; the open
     ones already in the queue are closed with it, so the noise goes at once."""
+    refuse_nul(reason=reason)
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why these alerts may be muted."})

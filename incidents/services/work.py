@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from socapp.audit import audit_record
+from socapp.text import refuse_nul
 
 from ..choices import TaskStatus, TimelineKind
 from ..models import Evidence, Incident, IncidentComment, IncidentTask
@@ -21,6 +22,7 @@ from .cases import timeline
 
 
 def incident_comment(*, incident: Incident, actor: Any, body: str) -> IncidentComment:
+    refuse_nul(body=body)
     body = body.strip()
     if not body:
         raise ValidationError({"body": "A comment cannot be empty."})
@@ -36,6 +38,7 @@ def incident_comment(*, incident: Incident, actor: Any, body: str) -> IncidentCo
 def task_add(
     *, incident: Incident, actor: Any, title: str, description: str = "", assignee: Any = None
 ) -> IncidentTask:
+    refuse_nul(title=title, description=description)
     title = title.strip()
     if not title:
         raise ValidationError({"title": "A task needs a title."})
@@ -123,6 +126,7 @@ def evidence_add(
 ) -> Evidence:
     """Store an evidence file: written in chunks under EVIDENCE_ROOT with a name of our
     own (never the uploader's), hashed as it is written, refused past the size limit."""
+    refuse_nul(name=name, content_type=content_type, description=description)
     limit = settings.EVIDENCE_MAX_BYTES
     evidence_id = uuid.uuid4()
     relative = f"{incident.pk}/{evidence_id}"

@@ -20,6 +20,9 @@ class ApiRootView(routers.APIRootView):
 
 class SocRouter(routers.DefaultRouter):
     APIRootView = ApiRootView
+    # No `.json` URL suffixes: the API renders JSON only, and the @action routes take no
+    # `format` argument (a suffix on one was a 500). `/alerts.json` is a plain 404.
+    include_format_suffixes = False
 
 
 def build_router() -> SocRouter:

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Answers /health and /ready before host checks, redirects or sessions run.
     "socapp.middleware.ProbeMiddleware",
+    # A NUL in a path or query string is a 400 before any view or filter sees it.
+    "socapp.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "socapp.headers.SecurityHeadersMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
@@ -280,6 +282,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "socapp.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three, refusing NUL characters anywhere in a body (PostgreSQL stores none).
+    "DEFAULT_PARSER_CLASSES": [
+        "socapp.api.parsers.JSONParser",
+        "socapp.api.parsers.FormParser",
+        "socapp.api.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "socapp.api.exceptions.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
@@ -304,10 +312,15 @@ SPECTACULAR_SETTINGS = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "socapp.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "incidents.choices.AlertStatus",
         "IncidentStatusEnum": "incidents.choices.IncidentStatus",
         "ResponseActionStatusEnum": "incidents.choices.ResponseActionStatus",
+        "TaskStatusEnum": "incidents.choices.TaskStatus",
         "RuleStatusEnum": "correlation.choices.RuleStatus",
         "IocStatusEnum": "intel.choices.IocStatus",
         "LevelEnum": "incidents.choices.SeverityName",

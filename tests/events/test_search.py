@@ -3,7 +3,7 @@ events through the REST API and the page, cursor pages, and rules made from a se
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -249,3 +249,79 @@ def test_the_search_page_says_how_far_back_it_searched(analyst_a, stored, settin
     page = browser_for(analyst_a).get("/events/search/", {"q": '"dns query"', "range": "7d"})
     html = page.content.decode()
     assert "Searched back to" in html and "Search further back" in html
+
+
+# ---- odd input the API fuzz run found (issue 11): 400s with the reason, never 500s --------
+
+
+def test_deep_nesting_is_refused_before_it_can_exhaust_the_stack() -> None:
+    deepest = "(" * 32 + "a:1" + ")" * 32
+    assert parse(deepest) == parse("a:1")
+    for query in ("(" * 300 + "a:1" + ")" * 300, "NOT " * 40 + "a:1"):
+        with pytest.raises(QueryError) as caught:
+            parse(query)
+        assert "at most 32 deep" in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_search_is_a_400_naming_the_limit(analyst_a, stored):  # type: ignore[no-untyped-def]
+    response = _search(analyst_a, "(" * 300 + "a:1" + ")" * 300)
+    assert response.status_code == 400
+    assert "at most 32 deep (at column 33)" in response.json()["q"][0]
+
+
+@pytest.mark.django_db
+def test_a_range_back_to_year_11_searches_it_all(analyst_a, stored):  # type: ignore[no-untyped-def]
+    """Slices doubling back from now used to reach before year 1 (an OverflowError)."""
+    found = _found(analyst_a, '"Failed password"', stored, since="0011-01-01T00:00:00+22:12")
+    assert found == {"root_fail", "old"}
+    # An `until` in year 1: its default `since` (a day before) does not exist.
+    empty = _search(analyst_a, "", until="0001-01-01T00:30:00Z")
+    assert empty.status_code == 200 and empty.json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_offsets_beyond_sixteen_hours_mean_the_same_moment(analyst_a, stored):  # type: ignore[no-untyped-def]
+    """PostgreSQL takes offsets up to 15:59; the moment is turned into UTC first."""
+    since = (NOW - timedelta(minutes=3, seconds=30)).astimezone(
+        timezone(timedelta(hours=23, minutes=30))
+    )
+    assert since.isoformat().endswith("+23:30")
+    assert _found(analyst_a, "", stored, since=since.isoformat()) == {
+        "root_fail",
+        "svc_ok",
+        "web",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "2026-01-01T00:00:00|||",  # naive moment
+        "2026-01-01T00:00:00+00:00|not-a-uuid|",
+        "2026-01-01T00:00:00+00:00||-900",
+        "2026-01-01T00:00:00+00:00||\N{SUPERSCRIPT TWO}",
+        "2026-01-01T00:00:00+00:00||99999999999999999999",
+        "2026-13-01T00:00:00+00:00||900",
+    ],
+)
+def test_a_forged_cursor_is_a_400_under_q(analyst_a, stored, cursor):  # type: ignore[no-untyped-def]
+    response = _search(analyst_a, '"Failed password"', cursor=cursor)
+    assert response.status_code == 400, response.content
+    assert response.json()["q"] == ["The cursor is not one this page gave out"]
+
+
+@pytest.mark.django_db
+def test_event_filters_check_addresses_and_take_any_offset(analyst_a, stored):  # type: ignore[no-untyped-def]
+    api = client_for(analyst_a)
+    refused = api.get("/api/v1/events/", {"source_ip": "garbage"})
+    assert refused.status_code == 400 and "source_ip" in refused.json()
+    far_east = (NOW - timedelta(minutes=1, seconds=30)).astimezone(timezone(timedelta(hours=20)))
+    newest = api.get("/api/v1/events/", {"since": far_east.isoformat()})
+    assert newest.status_code == 200
+    assert [e["raw_data"] for e in newest.json()["results"]] == [stored["root_fail"]]
+    out_of_range = api.get("/api/v1/events/", {"until": "0001-01-01T01:00:00+05:00"})
+    assert out_of_range.status_code == 400
+    assert out_of_range.json() == {"until": ["This moment is out of range."]}

@@ -100,3 +100,31 @@ def test_an_incident_never_takes_another_teams_alert(manager, team_a, team_b):
     )
     assert refused.status_code == 400 and "another team" in str(refused.json())
     assert Alert.objects.get(pk=theirs.pk).incident is None
+
+
+def test_a_task_posted_with_a_status_is_created_open(analyst_a, team_a):  # type: ignore[no-untyped-def]
+    """`status` reached task_add() as an unexpected argument: a 500. A new task is open;
+    its status changes through PATCH."""
+    api = client_for(analyst_a)
+    incident = api.post("/api/v1/incidents/", {"title": "case", "team": "Team A"}).json()
+    base = f"/api/v1/incidents/{incident['id']}/tasks/"
+    created = api.post(base, {"title": "Collect logs", "status": "done"}, format="json")
+    assert created.status_code == 201, created.content
+    assert [(t["title"], t["status"]) for t in created.json()] == [("Collect logs", "open")]
+
+
+def test_nullable_fields_answer_null_as_the_schema_says(analyst_a, team_a):  # type: ignore[no-untyped-def]
+    """An unassigned, unacknowledged alert and a fresh task answered `null` where the
+    schema promised a string; the schema now says `nullable`."""
+    from tests.test_openapi_schema import generated_schema
+
+    schemas = generated_schema()["components"]["schemas"]
+    alert = raise_alert(team_a)
+    body = client_for(analyst_a).get(f"/api/v1/alerts/{alert.pk}/").json()
+    for field in ("assignee", "acknowledged_by", "incident"):
+        assert body[field] is None
+        assert schemas["Alert"]["properties"][field]["nullable"] is True
+    assert body["close_reason"] == ""
+    assert {"$ref": "#/components/schemas/BlankEnum"} in schemas["Alert"]["properties"][
+        "close_reason"
+    ]["oneOf"]

@@ -98,3 +98,39 @@ def test_analysts_cannot_assign(analyst_a, team_a):  # type: ignore[no-untyped-d
         format="json",
     )
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_services_refuse_nul_in_what_they_store(analyst_a, team_a):  # type: ignore[no-untyped-def]
+    """Forms and serializers refuse NUL first; a service reached another way (a task, a
+    command) must not send it to PostgreSQL, which stores none: a ValidationError naming
+    the field, and nothing stored."""
+    from django.core.exceptions import ValidationError
+
+    from incidents.services import alert_comment, incident_comment, task_add
+    from incidents.services.actions import action_request
+    from incidents.services.cases import incident_create
+
+    alert = AlertFactory(team=team_a)
+    incident = incident_create(actor=analyst_a, title="case", team=team_a)
+    attempts = {
+        "body": lambda: alert_comment(alert=alert, actor=analyst_a, body="a\x00b"),
+        "title": lambda: task_add(incident=incident, actor=analyst_a, title="\x00"),
+        "parameters": lambda: action_request(
+            incident=incident,
+            actor=analyst_a,
+            action_type="block_ip",
+            parameters={"ip": "192.0.2.1", "note": "x\x00"},
+        ),
+        "description": lambda: incident_create(
+            actor=analyst_a, title="t", team=team_a, description="\x00"
+        ),
+    }
+    for field, attempt in attempts.items():
+        with pytest.raises(ValidationError) as caught:
+            attempt()
+        assert caught.value.message_dict == {field: ["Null characters are not allowed."]}
+    with pytest.raises(ValidationError):
+        incident_comment(incident=incident, actor=analyst_a, body="\x00")
+    assert not alert.comments.exists() and not incident.comments.exists()
+    assert not incident.tasks.exists() and Incident.objects.count() == 1
