@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +36,16 @@ from rest_framework.views import APIView
 
 from socapp.tokens import PERSONAL_PREFIX, SOURCE_PREFIX
 
-from ..inflate import BLOCK, Budget, GzipReader, InputRefused, Limits, Stream, read_head
+from ..inflate import (
+    BLOCK,
+    Budget,
+    GzipReader,
+    InputRefused,
+    Limits,
+    Prefixed,
+    Stream,
+    read_head,
+)
 from ..ingest import IdempotencyConflict, events_ingest
 from ..models import Source
 from ..parsers.base import RawRecord, Rejected
@@ -113,21 +122,21 @@ class RequestBody:
             return plain
         return GzipReader(plain, Budget(Limits.for_requests()), "The gzip body")
 
-    def survey(self, *, lines: bool) -> None:
+    def survey(self, *, lines: Callable[[bytes], bool]) -> None:
         """The first pass: inflate (bounded), hash, measure and, when the records are
-        lines, count them, so that an oversized body is refused before anything is
-        parsed. Raises ``TooLarge``, ``TooManyRecords`` or ``Damaged``."""
-        stream = _Measured(self.open())
-        if lines:
+        lines (``lines`` looks at the head), count them, so that an oversized body is
+        refused before anything is parsed. Raises ``TooLarge``, ``TooManyRecords`` or
+        ``Damaged``."""
+        measured = _Measured(self.open())
+        head = read_head(measured, MAX_RECORD_BYTES + 1)
+        if lines(head):
             limit = settings.INGEST_MAX_RECORDS
-            if count_lines(stream, limit) > limit:
+            if count_lines(Prefixed(head, measured), limit) > limit:
                 raise too_many_records(limit)
-        while stream.read(BLOCK):
+        while measured.read(BLOCK):
             pass
-        self.digest, self.size, self.blank = stream.sha256.hexdigest(), stream.size, stream.blank
-
-    def head(self) -> bytes:
-        return read_head(self.open(), MAX_RECORD_BYTES + 1)
+        self.digest = measured.sha256.hexdigest()
+        self.size, self.blank = measured.size, measured.blank
 
 
 class _Measured:
@@ -264,8 +273,7 @@ class IngestView(APIView):
         content_type = request.META.get("CONTENT_TYPE", "")
         try:
             body = read_request_body(request)
-            document = is_document(body.head(), source.format, content_type)
-            body.survey(lines=not document)
+            body.survey(lines=lambda head: not is_document(head, source.format, content_type))
         except BodyTooLarge:
             return _error(
                 413,
@@ -359,7 +367,7 @@ class HecEventView(APIView):
             return source
         try:
             body = read_request_body(request)
-            body.survey(lines=self.raw)
+            body.survey(lines=lambda head: self.raw)
         except BodyTooLarge:
             return _hec(413, "Content too large", 27)
         except InputRefused as exc:
