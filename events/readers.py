@@ -31,6 +31,9 @@ JSON_FORMATS = frozenset({"json", "suricata", "cloudtrail", "windows"})
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 SAMPLE_BYTES = 4096  # what the quarantine keeps of a record it refuses for its size
+# Lines are split a block at a time; a block of newlines becomes a list of one pointer per
+# byte, so this block stays small (2 MiB of list at worst).
+LINE_BLOCK = 256 * 1024
 
 Item = RawRecord | Rejected
 _CONTENT = re.compile(rb"\S[^\n]*")  # from a line's first non-space to its end
@@ -98,106 +101,103 @@ def _count_of(value: Any) -> int:
 # ---- lines -----------------------------------------------------------------------------
 
 
-def nonblank_lines(
-    stream: Stream, *, broken: str | None = None
-) -> Iterator[tuple[int, bytes] | Rejected]:
-    """``(line number, line)`` for each line of ``stream`` that is not blank, without its
-    line end; a line over MAX_RECORD_BYTES comes out as a ``Rejected`` (its head) and the
-    rest of it is skipped unread. ``broken`` says why the stream stops early: its last
-    line, cut short, is then refused with that reason rather than passed on as a record."""
-    number = 1  # of the line at the start of ``data``
-    data = b""
+def _blocks_of_lines(stream: Stream) -> Iterator[tuple[Iterable[tuple[int, bytes]], bool]]:
+    """The lines of ``stream`` a block at a time, without their newlines, numbered:
+    ``((number, line), ...), the last one has no newline``. Blank lines may be left out.
+    A line that grows past MAX_RECORD_BYTES without a newline comes out as its first
+    part (which the reader refuses by its length) and the rest of it is skipped unread."""
+    number = 1
+    carry = b""  # the line that goes on in the next block
     skipping = False  # inside an over-long line, until its newline
-    ended = False
-    while not ended:
-        block = stream.read(BLOCK)
-        ended = not block
-        data = data + block if data else block
+    while block := stream.read(LINE_BLOCK):
         if skipping:
-            newline = data.find(b"\n")
+            newline = block.find(b"\n")
             if newline < 0:
-                data = b""
                 continue
-            data, number, skipping = data[newline + 1 :], number + 1, False
-        cut = len(data) if ended else data.rfind(b"\n") + 1
-        position = 0
-        for match in _CONTENT.finditer(data, 0, cut):
-            start = data.rfind(b"\n", position, match.start()) + 1 or position
-            number += data.count(b"\n", position, start)
-            position = start
-            line = data[start : match.end()].rstrip(b"\r")
-            if len(line) > MAX_RECORD_BYTES:
-                yield Rejected(
-                    number, line[:SAMPLE_BYTES], f"record longer than {MAX_RECORD_BYTES} bytes"
-                )
-            elif broken and ended and match.end() == len(data):
-                reason = f"the input breaks off in this line: {broken}"
-                yield Rejected(number, line[:SAMPLE_BYTES], reason)
-            else:
-                yield number, line
-        number += data.count(b"\n", position, cut)
-        data = data[cut:]
-        if len(data) > MAX_RECORD_BYTES:
-            yield Rejected(
-                number, data[:SAMPLE_BYTES], f"record longer than {MAX_RECORD_BYTES} bytes"
-            )
-            data, skipping = b"", True
+            block, number, skipping = block[newline + 1 :], number + 1, False
+        data = carry + block if carry else block
+        newlines = data.count(b"\n")
+        if newlines * 8 > len(data):  # mostly blank or tiny lines: let the regex find text
+            cut = data.rfind(b"\n") + 1
+            yield _lines_with_text(data, cut, number), False
+            carry = data[cut:]
+        else:
+            lines = data.split(b"\n")
+            carry = lines.pop()
+            yield enumerate(lines, number), False
+        number += newlines
+        if len(carry) > MAX_RECORD_BYTES:
+            yield [(number, carry)], False
+            carry, skipping = b"", True
+    if carry:
+        yield [(number, carry)], True
+
+
+def _lines_with_text(data: bytes, end: int, number: int) -> Iterator[tuple[int, bytes]]:
+    """The lines of ``data[:end]`` that are not blank; blank runs are skipped in C."""
+    position = 0  # the start of the line ``number``
+    for match in _CONTENT.finditer(data, 0, end):
+        start = data.rfind(b"\n", position, match.start()) + 1 or position
+        number += data.count(b"\n", position, start)
+        position = start
+        yield number, data[start : match.end()]
 
 
 def count_lines(stream: Stream, at_most: int) -> int:
-    """Lines that are not blank, counted up to ``at_most + 1`` (then it stops reading)."""
+    """Lines that are not blank, counted up to past ``at_most`` (then it stops reading)."""
     count = 0
-    for _ in nonblank_lines(stream):
-        count += 1
+    for lines, _ in _blocks_of_lines(stream):
+        count += sum(1 for _, line in lines if line and not line.isspace())
         if count > at_most:
             break
     return count
 
 
-def _line_items(
-    numbered: Iterable[tuple[int, bytes] | Rejected], log_format: str
+def _records_of(
+    blocks: Iterable[tuple[Iterable[tuple[int, bytes]], bool]], log_format: str, broken: str | None
 ) -> Iterator[Item]:
+    """One record per line that is not blank (NDJSON for JSON formats). ``broken``: why
+    the input stops early; its last line, cut short, is refused with that reason.
+    (The hot path of every line-based transport: one generator, locals only.)"""
     json_wanted = log_format in JSON_FORMATS
     zeek = log_format == "zeek"
-    for entry in numbered:
-        if isinstance(entry, Rejected):
-            yield entry
-            continue
-        number, body = entry
-        if json_wanted or (zeek and body.lstrip()[:1] == b"{"):
-            try:
-                value = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                yield Rejected(number, body, f"not JSON: {exc}")
+    limit = MAX_RECORD_BYTES
+    for lines, cut_short in blocks:
+        for number, line in lines:
+            if not line or line.isspace():
                 continue
-            yield from _json_records(number, value, body)
-            continue
-        text, original = decode_text(body)
-        yield RawRecord(number, text, original)
+            if line[-1] in (10, 13):  # CR of CRLF (and LF, in lines given as a list)
+                line = line.rstrip(b"\r\n")
+            if len(line) > limit:
+                reason = f"record longer than {limit} bytes"
+                yield Rejected(number, line[:SAMPLE_BYTES], reason)
+            elif cut_short and broken:
+                reason = f"the input breaks off in this line: {broken}"
+                yield Rejected(number, line[:SAMPLE_BYTES], reason)
+            elif json_wanted or (zeek and line.lstrip()[:1] == b"{"):
+                try:
+                    value = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield Rejected(number, line, f"not JSON: {exc}")
+                    continue
+                yield from _json_records(number, value, line)
+            else:
+                try:
+                    yield RawRecord(number, line.decode("utf-8"))
+                except UnicodeDecodeError:
+                    yield RawRecord(number, line.decode("utf-8", errors="replace"), line)
 
 
 def line_records(stream: Stream, log_format: str, *, broken: str | None = None) -> Iterator[Item]:
-    """One record per line of ``stream`` (NDJSON for JSON formats)."""
-    return _line_items(nonblank_lines(stream, broken=broken), log_format)
-
-
-def _numbered(lines: Iterable[bytes], first_number: int) -> Iterator[tuple[int, bytes] | Rejected]:
-    for number, line in enumerate(lines, first_number):
-        body = line.rstrip(b"\r\n")
-        if not body.strip():
-            continue
-        if len(body) > MAX_RECORD_BYTES:
-            yield Rejected(
-                number, body[:SAMPLE_BYTES], f"record longer than {MAX_RECORD_BYTES} bytes"
-            )
-            continue
-        yield number, body
+    """One record per line of ``stream``. ``broken``: why the stream stops early; its last
+    line, cut short, is then refused with that reason rather than read as a record."""
+    return _records_of(_blocks_of_lines(stream), log_format, broken)
 
 
 def read_lines(lines: Iterable[bytes], log_format: str, first_number: int = 1) -> Decoded:
     """One record per line of a list (quarantined records, the benchmark)."""
     decoded = Decoded()
-    for item in _line_items(_numbered(lines, first_number), log_format):
+    for item in _records_of([(enumerate(lines, first_number), False)], log_format, None):
         _add(decoded, item)
     return decoded
 
