@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/hostile_ingest_bench.py [--runs 3] [--cases rest-gzip-bomb,...]
 
-Starts ``uvicorn socapp.asgi:application`` on a free port against a scratch database
-(socapp_hostile_bench, or $BENCH_DATABASE, dropped at the end) and sends each case to it
-over HTTP: the REST API and HEC with a source token, the upload page as a logged-in
-analyst. For each run it resets the process's peak RSS (``/proc/<pid>/clear_refs``),
-times the request, reads the new peak (VmHWM) and counts the rows written. It prints a
-Markdown table of medians and writes the runs as JSON lines to bench/results/.
+For each run of each case it starts a fresh ``uvicorn socapp.asgi:application`` on a
+free port against a scratch database (socapp_hostile_bench, or $BENCH_DATABASE, dropped
+at the end), warms it up with one small upload, resets its peak RSS
+(``/proc/<pid>/clear_refs``), sends the case over HTTP (the REST API and HEC with a
+source token, the upload page as a logged-in analyst), times the answer, reads the new
+peak (VmHWM) and counts the rows written. A fresh process per run, so that memory freed
+by one case cannot hide the growth of the next. It prints a Markdown table of medians and
+writes the runs as JSON lines to bench/results/.
 
 The inputs are built here, never stored: tests/events/hostile.py.
 """
@@ -15,6 +17,7 @@ The inputs are built here, never stored: tests/events/hostile.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -27,7 +30,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,6 +252,32 @@ def setup_people() -> tuple[str, str]:
     return str(source.pk), token
 
 
+@contextlib.contextmanager
+def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web]:
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            str(BIN / "uvicorn"),
+            "socapp.asgi:application",
+            *("--port", str(port), "--lifespan", "off", "--no-access-log"),
+            *("--log-level", "error"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health")
+        client = Web(f"http://127.0.0.1:{port}", web.pid, token, source_id)
+        client.login("bench-analyst")
+        client.upload("warm.log", SSHD % 1)  # what every later request uses is loaded now
+        client.ingest(SSHD % 2)
+        empty_tables()
+        yield client
+    finally:
+        web.terminate()
+        web.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -265,32 +294,19 @@ def main() -> None:
     django.setup()
     source_id, token = setup_people()
     chosen = [c for c in cases() if not args.cases or c.name in args.cases.split(",")]
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "socapp.asgi:application",
-            *("--port", str(port), "--lifespan", "off", "--no-access-log"),
-            *("--log-level", "warning"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-    )
+    env = {**os.environ, "DATABASE_URL": url}
     results: list[dict] = []
     try:
-        wait_for(f"http://127.0.0.1:{port}/health")
-        client = Web(f"http://127.0.0.1:{port}", web.pid, token, source_id)
-        client.login("bench-analyst")
-        client.upload("warm.log", SSHD)  # the first request loads what every later one uses
         for case in chosen:
             for run in range(1, args.runs + 1):
                 empty_tables()
-                before = rss(web.pid, "VmRSS")
-                reset_peak(web.pid)
-                started = time.perf_counter()
-                status, text = case.send(client)
-                elapsed = time.perf_counter() - started
-                peak = rss(web.pid, "VmHWM")
+                with running_web(env, token, source_id) as client:
+                    before = rss(client.pid, "VmRSS")
+                    reset_peak(client.pid)
+                    started = time.perf_counter()
+                    status, text = case.send(client)
+                    elapsed = time.perf_counter() - started
+                    peak = rss(client.pid, "VmHWM")
                 row = {
                     "case": case.name,
                     "run": run,
@@ -303,8 +319,6 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 results.append(row)
     finally:
-        web.terminate()
-        web.wait(timeout=60)
         version = postgres_version()
         from django.db import connections
 

@@ -183,9 +183,11 @@ def _records_of(
                 yield from _json_records(number, value, line)
             else:
                 try:
-                    yield RawRecord(number, line.decode("utf-8"))
-                except UnicodeDecodeError:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError:  # the quarantine would keep the bytes as sent
                     yield RawRecord(number, line.decode("utf-8", errors="replace"), line)
+                else:
+                    yield RawRecord(number, text)
 
 
 def line_records(stream: Stream, log_format: str, *, broken: str | None = None) -> Iterator[Item]:
