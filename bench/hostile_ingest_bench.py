@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class Case:
     name: str
     what: str
     send: Callable[[Web], tuple[int, str]]
+    settings: dict[str, str] = field(default_factory=dict)  # for this case's web process
 
 
 class Web:
@@ -198,6 +199,25 @@ def cases() -> list[Case]:
             f"50,000 sshd lines ({len(good) / MiB:.1f} MiB): the records limit",
             lambda w: w.ingest(good),
         ),
+        # With the ratio guard off, the size caps alone (a bomb built to inflate 199 times).
+        Case(
+            "rest-gzip-bomb-no-ratio",
+            "the 1 GiB bomb, DECOMPRESSION_MAX_RATIO off",
+            lambda w: w.ingest(bomb, **gzipped),
+            {"DECOMPRESSION_MAX_RATIO": str(10**9)},
+        ),
+        Case(
+            "upload-gzip-bomb-no-ratio",
+            "the 1 GiB bomb as logs.gz, DECOMPRESSION_MAX_RATIO off",
+            lambda w: w.upload("logs.gz", bomb),
+            {"DECOMPRESSION_MAX_RATIO": str(10**9)},
+        ),
+        Case(
+            "upload-64MiB-newlines-no-ratio",
+            "64 MiB of newlines .gz, DECOMPRESSION_MAX_RATIO off",
+            lambda w: w.upload("empty.log.gz", newlines),
+            {"DECOMPRESSION_MAX_RATIO": str(10**9)},
+        ),
         Case(
             "upload-1M-garbage",
             "1,048,576 lines that are not syslog, a 2 MiB plain upload",
@@ -300,7 +320,7 @@ def main() -> None:
         for case in chosen:
             for run in range(1, args.runs + 1):
                 empty_tables()
-                with running_web(env, token, source_id) as client:
+                with running_web({**env, **case.settings}, token, source_id) as client:
                     before = rss(client.pid, "VmRSS")
                     reset_peak(client.pid)
                     started = time.perf_counter()

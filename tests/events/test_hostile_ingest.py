@@ -347,3 +347,16 @@ def test_the_command_can_be_trusted_with_a_larger_file(tmp_path, reference_data,
         "--source", "hosts", "--max-inflated-bytes", "10000000", str(tmp_path / "auth.log.gz")
     )
     assert code == 0 and Event.objects.count() == AUTH_LINES
+
+
+def test_uploads_spooled_to_disk_are_read_in_place(analyst_a, team_a, settings):  # type: ignore[no-untyped-def]
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every upload becomes a temporary file
+    source = SourceFactory(name="hosts", format="syslog", team=team_a)
+    archive = zip_of(
+        {"a.log": AUTH_LOG, "b.log.gz": gzip.compress(AUTH_LOG.replace(b"localhost", b"b"))}
+    )
+    response = upload(analyst_a, source, "logs.zip", archive)
+    assert response.status_code == 200
+    assert Event.objects.filter(source=source).count() == 2 * AUTH_LINES
+    assert upload(analyst_a, source, "logs.zip", archive).status_code == 200  # again:
+    assert Event.objects.filter(source=source).count() == 2 * AUTH_LINES  # nothing new
