@@ -14,8 +14,9 @@ For each dataset (sshd syslog, Suricata EVE, Windows JSON) and each run:
 
 Every measurement starts from an empty events table. The script prints a Markdown table
 of medians with each method's ratio to copy_raw in the same run, and writes the raw
-numbers as JSON lines to bench/results/. It uses its own database (socapp_bench) on the
-configured server and drops it at the end.
+numbers as JSON lines to bench/results/. It uses its own database (socapp_bench, or
+$BENCH_DATABASE when several runs share a server) on the configured server and drops it at
+the end.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 BIN = ROOT / ".venv" / "bin"
-DB_NAME = "socapp_bench"
+DB_NAME = os.environ.get("BENCH_DATABASE", "socapp_bench")
 
 
 def free_port() -> int:
@@ -202,6 +203,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--datasets", default="sshd,suricata,windows")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="skip rest+worker (a busy machine: the REST path alone)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -265,6 +271,10 @@ def main() -> None:
                 empty_tables()
                 redis.Redis.from_url(broker).flushdb()
                 row["rest"] = len(lines) / post_batches(ingest_url, token, bodies)
+                print(json.dumps(row), flush=True)
+                results.append(row)
+                if args.no_worker:
+                    continue
                 empty_tables()
                 worker = subprocess.Popen(
                     [
@@ -287,7 +297,6 @@ def main() -> None:
                 worker.terminate()
                 worker.wait(timeout=30)
                 print(json.dumps(row), flush=True)
-                results.append(row)
         finally:
             web.terminate()
             web.wait(timeout=30)
@@ -314,6 +323,8 @@ def report(results: list[dict], args: argparse.Namespace, version: str) -> None:
     for name in dict.fromkeys(r["dataset"] for r in results):
         rows = [r for r in results if r["dataset"] == name]
         for method in ("copy_raw", "file", "rest", "rest_worker"):
+            if any(method not in r for r in rows):
+                continue
             values = [r[method] for r in rows]
             ratios = [r[method] / r["copy_raw"] for r in rows]
             print(

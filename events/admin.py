@@ -131,10 +131,29 @@ class IngestBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["source"]
 
 
+class SummaryRowFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [("record", "records kept whole"), ("summary", "summaries of records not kept")]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        if self.value() == "record":
+            return queryset.filter(omitted=0)
+        if self.value() == "summary":
+            return queryset.filter(omitted__gt=0)
+        return queryset
+
+
 @admin.register(QuarantinedRecord)
 class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What could not be parsed, with why. "Reprocess" runs the selection through the
-    source's parser again (after a parser fix); what still fails stays here."""
+    source's parser again (after a parser fix); what still fails stays here.
+
+    A batch keeps QUARANTINE_MAX_PER_BATCH records whole; the rest of its rejects are one
+    summary row ("omitted": how many, counted per reason, with their first and last
+    line). A summary has no bytes to reprocess: resend those records after the fix."""
 
     list_display = [
         "received_at",
@@ -143,9 +162,15 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "line_number",
         "reason",
         "preview",
+        "omitted",
         "reprocessed_at",
     ]
-    list_filter = ["parser", "source", ("reprocessed_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "parser",
+        "source",
+        ("reprocessed_at", admin.EmptyFieldListFilter),
+        SummaryRowFilter,
+    ]
     search_fields = ["reason"]
     readonly_fields = [
         "source",
@@ -156,6 +181,8 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "received_at",
         "reprocessed_at",
         "raw_text",
+        "omitted",
+        "summary",
     ]
     fields = readonly_fields
     list_select_related = ["source"]
@@ -163,6 +190,8 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="raw (first 120 characters)")
     def preview(self, record: QuarantinedRecord) -> str:
+        if record.omitted:
+            return f"(summary of {record.omitted:,} records not kept)"
         return record.raw_text[:120]
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
@@ -177,8 +206,14 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             actor=request.user,
             now=timezone.now(),
         )
+        skipped = (
+            f" {report.summaries_skipped} summary row(s) skipped: their records were "
+            "counted, not kept; resend them."
+            if report.summaries_skipped
+            else ""
+        )
         self.message_user(
             request,
             f"Reprocessed {report.attempted}: {report.stored} stored as "
-            f"events, {report.still_failing} still quarantined.",
+            f"events, {report.still_failing} still quarantined.{skipped}",
         )

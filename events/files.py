@@ -1,25 +1,52 @@
 """Ingesting files: log files, ``.gz``, ``.zip`` (every member), NDJSON/JSON, ``.evtx``.
 
-Files are read in chunks; each chunk is one ingest batch whose idempotency key is the
-file's SHA-256 and the chunk's position, so ingesting the same file again (by command or
-upload) stores nothing new, while the same lines in a different file are new events.
+A file is read twice, as a stream both times, never whole in memory:
+
+1. the survey inflates every member (``events.inflate``: bounded bytes, ratio, nesting and
+   member count) and hashes it. Over a limit, the file is refused before anything of it
+   is stored. A member that breaks off (truncated, corrupt) is noted with the point where
+   it does.
+2. the ingest reads each member again, a block at a time, and stores it in chunks of
+   CHUNK_RECORDS records; each chunk is one ingest batch whose idempotency key is the
+   member's SHA-256 and the chunk's position, so ingesting the same file again (by
+   command or upload) stores nothing new, while the same lines in a different file are
+   new events. Of a broken member, what was readable is stored; its last line, cut
+   short, is quarantined with the reason, and the report lists the problem.
 """
 
 from __future__ import annotations
 
-import gzip
+import contextlib
 import hashlib
 import io
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .inflate import (
+    BLOCK,
+    Budget,
+    Damaged,
+    Limited,
+    Limits,
+    Member,
+    Prefixed,
+    Stream,
+    read_head,
+    spool,
+    walk,
+)
 from .ingest import events_ingest
 from .models import Source
 from .parsers.base import RawRecord, Rejected
-from .readers import JSON_FORMATS, is_json_document, read_json_document, read_lines
+from .readers import (
+    MAX_RECORD_BYTES,
+    SAMPLE_BYTES,
+    is_document,
+    json_document_records,
+    line_records,
+)
 
 CHUNK_RECORDS = 5000
 ZEEK_HEADERS = (
@@ -31,6 +58,9 @@ ZEEK_HEADERS = (
     "#fields",
     "#types",
 )
+EVTX_MAGIC = b"ElfFile\x00"
+
+Opener = Callable[[], contextlib.AbstractContextManager[IO[bytes]]]
 
 
 @dataclass
@@ -51,6 +81,7 @@ class FileReport:
     already_ingested: int = 0  # records of chunks whose key was seen before
     bytes: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # members that could not be read whole
 
     def add(self, result: Any, size: int) -> None:
         self.batches += 1
@@ -65,35 +96,62 @@ class FileReport:
 
 
 @dataclass(frozen=True)
-class InputFile:
+class MemberSurvey:
     name: str
-    data: bytes
+    digest: str  # SHA-256 of what is readable
+    size: int  # bytes readable
+    problem: str | None  # why it stops there, or why it cannot be read at all
 
 
-def expand(name: str, data: bytes) -> Iterator[InputFile]:
-    """Unpack .gz and .zip (recursively); everything else is one file."""
-    lower = name.lower()
-    if lower.endswith(".gz") or data[:2] == b"\x1f\x8b":
-        yield from expand(name.removesuffix(".gz"), gzip.decompress(data))
-    elif lower.endswith(".zip") or data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in archive.infolist():
-                if not member.is_dir():
-                    yield from expand(f"{name}/{member.filename}", archive.read(member))
-    else:
-        yield InputFile(name, data)
+# ---- reading -------------------------------------------------------------------------
 
 
-def _evtx_records(data: bytes) -> Iterator[RawRecord | Rejected]:
+def survey(name: str, opener: Opener, limits: Limits) -> list[MemberSurvey]:
+    """Every member of the input, inflated once and hashed; ``TooLarge`` over a limit."""
+    found: list[MemberSurvey] = []
+    with opener() as source:
+        for member in walk(name, source, Budget(limits), seekable=_seekable(source)):
+            if member.stream is None:
+                found.append(MemberSurvey(member.name, "", 0, member.problem))
+                continue
+            digest, size, problem = hashlib.sha256(), 0, None
+            try:
+                while data := member.stream.read(BLOCK):
+                    digest.update(data)
+                    size += len(data)
+            except Damaged as exc:
+                problem = str(exc)
+            found.append(MemberSurvey(member.name, digest.hexdigest(), size, problem))
+    return found
+
+
+def _seekable(source: IO[bytes]) -> IO[bytes] | None:
+    try:
+        return source if source.seekable() else None
+    except (AttributeError, ValueError):
+        return None
+
+
+def _evtx_records(file: IO[bytes]) -> Iterator[RawRecord | Rejected]:
     import orjson
     from evtx import PyEvtxParser
 
-    parser = PyEvtxParser(io.BytesIO(data))
-    for number, record in enumerate(parser.records_json(), 1):
-        try:
-            yield RawRecord(number, orjson.loads(record["data"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            yield Rejected(number, str(record)[:4096].encode(), f"unreadable EVTX record: {exc}")
+    number = 0
+    try:
+        for number, record in enumerate(PyEvtxParser(file).records_json(), 1):
+            if isinstance(record, Exception):  # a record the reader could not decode
+                yield Rejected(
+                    number, str(record)[:SAMPLE_BYTES].encode(), f"unreadable EVTX record: {record}"
+                )
+                continue
+            try:
+                yield RawRecord(number, orjson.loads(record["data"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                yield Rejected(
+                    number, str(record)[:SAMPLE_BYTES].encode(), f"unreadable EVTX record: {exc}"
+                )
+    except (RuntimeError, OSError, ValueError) as exc:  # the file itself is not EVTX
+        yield Rejected(number + 1, b"", f"not a readable EVTX file from here on: {exc}")
 
 
 def _chunks_of(
@@ -116,75 +174,123 @@ def _chunks_of(
         yield Chunk(records, rejected, f"{key_base}:{index}", size if index == 0 else 0)
 
 
+def _zeek_headers(
+    items: Iterable[RawRecord | Rejected], seen: list[RawRecord]
+) -> Iterator[RawRecord | Rejected]:
+    """Remember Zeek's ``#fields``-style headers as they pass: every chunk after the
+    first starts with them again, so each batch can be parsed on its own."""
+    for item in items:
+        if (
+            isinstance(item, RawRecord)
+            and isinstance(item.data, str)
+            and item.data.startswith(ZEEK_HEADERS)
+        ):
+            kind = item.data.split(maxsplit=1)[0]
+            seen[:] = [h for h in seen if not h.data.startswith(kind)]  # type: ignore[union-attr]
+            seen.append(item)
+        yield item
+
+
+def member_chunks(member: Member, info: MemberSurvey, log_format: str) -> Iterator[Chunk]:
+    """The chunks of one member, read as a stream up to what the survey found readable."""
+    key_base = f"file:{info.digest}"
+    stream: Stream = Limited(member.stream, info.size)  # type: ignore[arg-type]
+    head = read_head(stream, MAX_RECORD_BYTES + 1)
+    stream = Prefixed(head, stream)
+    if info.name.lower().endswith(".evtx") or head[:8] == EVTX_MAGIC:
+        file = member.seekable if member.seekable is not None else spool(stream)
+        file.seek(0)
+        try:
+            yield from _chunks_of(_evtx_records(file), key_base, info.size)
+        finally:
+            if file is not member.seekable:
+                file.close()
+        return
+    if is_document(head, log_format):
+        yield from _chunks_of(json_document_records(stream), key_base, info.size)
+        return
+    items = line_records(stream, log_format, broken=info.problem)
+    if log_format != "zeek":
+        yield from _chunks_of(items, key_base, info.size)
+        return
+    seen: list[RawRecord] = []
+    yield from _chunks_of(_zeek_headers(items, seen), key_base, info.size, lambda: list(seen))
+
+
 def chunks(name: str, data: bytes, log_format: str) -> Iterator[Chunk]:
-    key_base = "file:" + hashlib.sha256(data).hexdigest()
-    if name.lower().endswith(".evtx") or data[:8] == b"ElfFile\x00":
-        yield from _chunks_of(_evtx_records(data), key_base, len(data))
-        return
-    if log_format in JSON_FORMATS | {"zeek"} and is_json_document(data):
-        decoded = read_json_document(data)
-        yield from _chunks_of([*decoded.records, *decoded.rejected], key_base, len(data))
-        return
-    lines = data.splitlines()
-    decoded = read_lines(lines, log_format)
-    items = sorted([*decoded.records, *decoded.rejected], key=lambda r: r.number)
-    seen_headers: list[RawRecord] = []
+    """The chunks of one plain file given as bytes (tests and tools)."""
+    info = MemberSurvey(name, hashlib.sha256(data).hexdigest(), len(data), None)
+    yield from member_chunks(
+        Member(name, io.BytesIO(data), seekable=io.BytesIO(data)), info, log_format
+    )
 
-    def headers() -> list[RawRecord]:
-        return list(seen_headers)
 
-    def remember(stream: Iterable[RawRecord | Rejected]) -> Iterator[RawRecord | Rejected]:
-        for item in stream:
-            if (
-                log_format == "zeek"
-                and isinstance(item, RawRecord)
-                and isinstance(item.data, str)
-                and item.data.startswith(ZEEK_HEADERS)
-            ):
-                seen_headers[:] = [
-                    h for h in seen_headers if not h.data.startswith(item.data.split(maxsplit=1)[0])
-                ]  # type: ignore[union-attr]
-                seen_headers.append(item)
-            yield item
+# ---- the service ---------------------------------------------------------------------
 
-    yield from _chunks_of(remember(items), key_base, len(data), headers)
+
+def opener_for(
+    *, data: bytes | None = None, path: Path | None = None, upload: IO[bytes] | None = None
+) -> Opener:
+    """How to open the input again for each pass: bytes, a path, or an uploaded file."""
+    if path is not None:
+        return lambda: path.open("rb")
+    if upload is not None:
+
+        @contextlib.contextmanager
+        def rewound() -> Iterator[IO[bytes]]:
+            upload.seek(0)
+            yield upload  # Django closes the uploaded file itself
+
+        return rewound
+    content = data or b""
+    return lambda: contextlib.nullcontext(io.BytesIO(content))
 
 
 def file_ingest(
     *,
     source: Source,
     name: str,
-    data: bytes,
+    data: bytes | None = None,
+    path: Path | None = None,
+    upload: IO[bytes] | None = None,
     log_format: str | None = None,
     transport: str = "file",
     progress: Callable[[int], None] | None = None,
     report: FileReport | None = None,
+    limits: Limits | None = None,
 ) -> FileReport:
-    """Ingest one file (and whatever it contains); ``progress`` gets records done."""
+    """Ingest one file (and whatever it contains), given as ``data``, a ``path`` or an
+    ``upload``; ``progress`` gets records done.
+
+    Raises ``TooLarge`` (nothing stored) when the input is over a limit of ``limits``
+    (default: the file settings). Members that cannot be read whole are listed in
+    ``report.problems``; what was readable of them is stored.
+    """
     report = report or FileReport()
     fmt = log_format or source.format
-    for item in expand(name, data):
-        report.files += 1
-        for chunk in chunks(item.name, item.data, fmt):
-            result = events_ingest(
-                source=source,
-                records=chunk.records,
-                rejected=chunk.rejected,
-                transport=transport,
-                log_format=fmt,
-                idempotency_key=chunk.key,
-                digest=hashlib.sha256(chunk.key.encode()).hexdigest(),
-                size=chunk.size,
-            )
-            report.add(result, chunk.size)
-            if progress:
-                progress(len(chunk.records) + len(chunk.rejected))
+    limits = limits or Limits.for_files()
+    opener = opener_for(data=data, path=path, upload=upload)
+    surveyed = survey(name, opener, limits)
+    with opener() as input_file:
+        members = walk(name, input_file, Budget(limits), seekable=_seekable(input_file))
+        for member, info in zip(members, surveyed, strict=True):
+            if info.problem:
+                report.problems.append(info.problem)
+            if member.stream is None:
+                continue
+            report.files += 1
+            for chunk in member_chunks(member, info, fmt):
+                result = events_ingest(
+                    source=source,
+                    records=chunk.records,
+                    rejected=chunk.rejected,
+                    transport=transport,
+                    log_format=fmt,
+                    idempotency_key=chunk.key,
+                    digest=hashlib.sha256(chunk.key.encode()).hexdigest(),
+                    size=chunk.size,
+                )
+                report.add(result, chunk.size)
+                if progress:
+                    progress(len(chunk.records) + len(chunk.rejected))
     return report
-
-
-def read_path(path: Path) -> bytes:
-    return path.read_bytes()
-
-
-def read_upload(upload: IO[bytes]) -> bytes:
-    return upload.read()

@@ -17,11 +17,12 @@ import logging
 import threading
 import time
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -34,13 +35,13 @@ from .enrichment import prepare as prepare_enrichment
 from .models import IngestBatch, QuarantinedRecord, Source
 from .normalize import to_record
 from .parsers import ParseContext, ParsedEvent, RawRecord, Rejected, parser_for
+from .quarantine import BatchQuarantine
 from .services import EventRecord, StreamingWriter
 
 logger = logging.getLogger(__name__)
 
 CORRELATE_TASK = "correlation.tasks.correlate_batch"
 Wrapped = TypeVar("Wrapped", bound=Callable[..., Any])
-MAX_ERRORS_REPORTED = 100
 
 
 class IdempotencyConflict(Exception):
@@ -238,7 +239,7 @@ def _parse_into(
 def events_ingest(
     *,
     source: Source,
-    records: Sequence[RawRecord],
+    records: Iterable[RawRecord | Rejected],
     transport: str,
     log_format: str | None = None,
     idempotency_key: str | None = None,
@@ -250,8 +251,11 @@ def events_ingest(
 ) -> IngestResult:
     """Parse, normalize and store one batch for ``source``; returns once committed.
 
-    ``rejected`` carries input the transport itself could not read (a truncated syslog
-    frame, a line of an NDJSON body that is not JSON): it is quarantined with the rest.
+    ``records`` may be a stream (read once, as the batch is parsed and stored); input the
+    transport itself could not read (a truncated syslog frame, a line of an NDJSON body
+    that is not JSON) comes as ``Rejected`` items among them or in ``rejected``, and is
+    quarantined with the rest (bounded: see ``events.quarantine``). An exception raised
+    by the stream (a limit passed) rolls the whole batch back.
     Parsing and storing overlap (``StreamingWriter``); the cyclic garbage collector is
     paused meanwhile (see ``_without_cyclic_gc``).
     """
@@ -267,7 +271,9 @@ def events_ingest(
         source_name=source.name,
         sender=sender,
     )
-    results = parser_for(log_format)(records, context)
+    quarantine = BatchQuarantine(settings.QUARANTINE_MAX_PER_BATCH)
+    quarantine.extend(rejected)
+    results = parser_for(log_format)(_parsable(records, quarantine), context)
     batch = IngestBatch(
         id=uuid7(),
         source=source,
@@ -278,7 +284,7 @@ def events_ingest(
         received_at=received_at,
     )
     try:
-        _store(batch, results, list(rejected), {r.number: r for r in records}, log_format)
+        _store(batch, results, quarantine, log_format)
     except IntegrityError:
         # Someone stored the same key a moment ago: theirs is the answer (or a conflict).
         if idempotency_key:
@@ -289,27 +295,24 @@ def events_ingest(
     return _result_of(batch, replayed=False)
 
 
-def _raw_bytes(rejected: Rejected, originals: dict[int, RawRecord]) -> bytes:
-    original = originals.get(rejected.number)
-    if original is not None and original.original is not None:
-        return original.original
-    raw = rejected.raw
-    return raw if isinstance(raw, bytes) else str(raw).encode("utf-8", errors="replace")
-
-
-def _errors(rejected: list[Rejected]) -> list[dict[str, Any]]:
-    errors = [{"line": r.number, "reason": r.reason} for r in rejected[:MAX_ERRORS_REPORTED]]
-    if len(rejected) > MAX_ERRORS_REPORTED:
-        more = len(rejected) - MAX_ERRORS_REPORTED
-        errors.append({"line": None, "reason": f"and {more} more; see the quarantine"})
-    return errors
+def _parsable(
+    items: Iterable[RawRecord | Rejected], quarantine: BatchQuarantine
+) -> Iterator[RawRecord]:
+    """The records for the parser; what the transport could not read goes to the
+    quarantine as it passes."""
+    for item in items:
+        if isinstance(item, RawRecord):
+            if item.original is not None:
+                quarantine.remember(item)
+            yield item
+        else:
+            quarantine.append(item)
 
 
 def _store(
     batch: IngestBatch,
     results: Any,
-    rejected: list[Rejected],
-    originals: dict[int, RawRecord],
+    rejected: BatchQuarantine,
     log_format: str,
 ) -> None:
     """One transaction: the batch row, the events (streamed as they are parsed), the
@@ -342,26 +345,14 @@ def _store(
             writer.abort(exc)
             raise
         written = writer.finish()
-        rejected.sort(key=lambda r: r.number)
-        QuarantinedRecord.objects.bulk_create(
-            QuarantinedRecord(
-                source=source,
-                batch=batch,
-                parser=log_format,
-                reason=r.reason[:2000],
-                raw=_raw_bytes(r, originals),
-                line_number=r.number or None,
-                received_at=batch.received_at,
-            )
-            for r in rejected
-        )
+        QuarantinedRecord.objects.bulk_create(rejected.rows(batch, log_format))
         times = [r.event_time for r in writer.records]
         batch.first_event_time = min(times) if times else None
         batch.last_event_time = max(times) if times else None
         batch.accepted = len(written.stored_ids)
         batch.duplicates = written.duplicates
         batch.quarantined = len(rejected)
-        batch.errors = _errors(rejected)
+        batch.errors = rejected.errors()
         batch.committed_at = timezone.now()
         if not written.stored_ids:
             batch.correlated_at = batch.committed_at  # nothing for correlation to do
@@ -404,52 +395,63 @@ def request_correlation(batch_id: str) -> None:
 # ---- the quarantine -------------------------------------------------------------------
 
 
+REPROCESS_PAGE = 5000  # quarantined records per reprocessing batch
+
+
 @dataclass
 class ReprocessReport:
     attempted: int = 0
     stored: int = 0
     still_failing: int = 0
+    summaries_skipped: int = 0  # summary rows: their records were counted, not kept
 
 
 def quarantine_reprocess(*, records: Any, actor: Any, now: datetime) -> ReprocessReport:
     """Run quarantined records through their source's parser again: after a parser fix,
     or after correcting the source (a wrong format, a wrong time zone).
 
-    The source's *current* format is used. Each source's records go in as one new batch;
-    what parses is stored, what still fails is quarantined anew with today's reason, and
-    the old rows are marked reprocessed either way, so the quarantine shows only what is
-    still a problem.
+    The source's *current* format is used. Each source's records go in as new batches of
+    REPROCESS_PAGE; what parses is stored, what still fails is quarantined anew with
+    today's reason, and the old rows are marked reprocessed either way, so the quarantine
+    shows only what is still a problem. Summary rows (``omitted`` > 0) stand for records
+    whose bytes were not kept: there is nothing to run again, they stay as they are.
     """
+    from django.db.models import Max
+
     from socapp.audit import audit_record
 
     from .readers import read_lines
 
     report = ReprocessReport()
-    by_source: dict[Any, list[QuarantinedRecord]] = {}
-    for record in records.select_related("source").order_by("id"):
-        by_source.setdefault(record.source_id, []).append(record)
-    for rows in by_source.values():
-        source = rows[0].source
-        decoded = read_lines([bytes(r.raw) for r in rows], source.format)
-        result = events_ingest(
-            source=source,
-            records=decoded.records,
-            rejected=decoded.rejected,
-            transport="reprocess",
-            log_format=source.format,
-        )
-        QuarantinedRecord.objects.filter(pk__in=[r.pk for r in rows]).update(reprocessed_at=now)
-        report.attempted += len(rows)
-        report.stored += result.accepted + result.duplicates
-        report.still_failing += result.quarantined
+    report.summaries_skipped = records.filter(omitted__gt=0).count()
+    records = records.filter(omitted=0)
+    # Rows quarantined anew below must not be picked up again by this same run.
+    ceiling = records.aggregate(top=Max("id"))["top"]
+    source_ids = list(records.order_by().values_list("source_id", flat=True).distinct())
+    for source in Source.objects.filter(pk__in=source_ids).order_by("name"):
+        pending = records.filter(source=source, id__lte=ceiling).order_by("id")
+        done = stored = failing = last = 0
+        while rows := list(pending.filter(id__gt=last)[:REPROCESS_PAGE]):
+            last = rows[-1].pk
+            decoded = read_lines([bytes(r.raw) for r in rows], source.format)
+            result = events_ingest(
+                source=source,
+                records=decoded.records,
+                rejected=decoded.rejected,
+                transport="reprocess",
+                log_format=source.format,
+            )
+            QuarantinedRecord.objects.filter(pk__in=[r.pk for r in rows]).update(reprocessed_at=now)
+            done += len(rows)
+            stored += result.accepted
+            report.stored += result.accepted + result.duplicates
+            failing += result.quarantined
+        report.attempted += done
+        report.still_failing += failing
         audit_record(
             actor=actor,
             action="quarantine.reprocess",
             target=source,
-            changes={
-                "records": len(rows),
-                "stored": result.accepted,
-                "still_failing": result.quarantined,
-            },
+            changes={"records": done, "stored": stored, "still_failing": failing},
         )
     return report

@@ -335,6 +335,11 @@ class QuarantinedRecord(models.Model):
     line_number = models.PositiveIntegerField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     reprocessed_at = models.DateTimeField(null=True, blank=True)
+    # A summary row: this many more rejected records of the batch, counted but not kept
+    # (QUARANTINE_MAX_PER_BATCH); ``summary`` has their count per reason and their first
+    # and last line. 0 for a record kept whole.
+    omitted = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "quarantine"
@@ -342,6 +347,8 @@ class QuarantinedRecord(models.Model):
         verbose_name = "quarantined record"
 
     def __str__(self) -> str:
+        if self.omitted:
+            return f"{self.source}: {self.omitted:,} more rejected records (summary)"
         return f"{self.source} line {self.line_number}: {self.reason[:60]}"
 
     @property

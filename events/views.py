@@ -16,6 +16,7 @@ from socapp.services import saved_view_save
 
 from .files import file_ingest
 from .forms import SearchForm, UploadForm
+from .inflate import InputRefused
 from .search import QueryError
 from .selectors import events_search, sources_user_may_ingest_into
 
@@ -24,8 +25,14 @@ from .selectors import events_search, sources_user_may_ingest_into
 @permission_required("events.add_ingestbatch", raise_exception=True)
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload a log file into a source of the user's teams: the same path as
-    `manage.py ingest`."""
+    `manage.py ingest`.
+
+    The file is read as a stream (never whole in memory), within the file limits of
+    ``events.inflate``: over one, the page says which and nothing is stored (413). A
+    member that breaks off is stored as far as it was readable and listed as a problem
+    (400)."""
     report = None
+    status = 200
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
@@ -33,18 +40,26 @@ def upload(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
-        report = file_ingest(
-            source=form.cleaned_data["source"],
-            name=upload_file.name,
-            data=upload_file.read(),
-            log_format=form.cleaned_data["log_format"] or None,
-            transport="upload",
-        )
+        try:
+            report = file_ingest(
+                source=form.cleaned_data["source"],
+                name=upload_file.name,
+                upload=upload_file,
+                log_format=form.cleaned_data["log_format"] or None,
+                transport="upload",
+            )
+        except InputRefused as exc:
+            form.add_error("file", str(exc))
+            status = exc.status
+        else:
+            status = 400 if report.problems else 200
+    elif form.errors:
+        status = 400
     return render(
         request,
         "events/upload.html",
         {"form": form, "report": report},
-        status=400 if form.errors else 200,
+        status=status,
     )
 
 

@@ -1,16 +1,24 @@
 """Ingestion over HTTP: ``POST /api/v1/ingest/`` and the Splunk HEC-compatible intake.
 
 Both authenticate a *source* by its ingest token (refused tokens count against the
-client address: past the limit, 429 with Retry-After), read the body (gzip accepted, size
-bounded), decode it into records and call ``events_ingest``, which returns only after the
-batch is committed: a 200 means the events are stored.
+client address: past the limit, 429 with Retry-After), read the body (gzip accepted),
+decode it into records and call ``events_ingest``, which returns only after the batch is
+committed: a 200 means the events are stored.
+
+A body costs bounded work and memory whatever it holds: at most INGEST_MAX_BODY_BYTES as
+sent and as inflated (a gzip body is inflated as a stream, twice, never kept inflated),
+at most INGEST_MAX_RECORDS records (lines are counted before any is parsed; JSON
+documents and HEC events as they are read, the batch rolled back past the limit), and a
+bounded quarantine (``events.quarantine``). Over a limit: 413 and nothing stored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
-import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -32,10 +40,32 @@ from socapp.audit_access import audit_token_failure
 from socapp.throttling import TOO_MANY, token_failure_record, token_failures_wait
 from socapp.tokens import PERSONAL_PREFIX, SOURCE_PREFIX
 
-from ..ingest import IdempotencyConflict, body_digest, events_ingest
+from ..inflate import (
+    BLOCK,
+    Budget,
+    GzipReader,
+    InputRefused,
+    Limits,
+    Prefixed,
+    Stream,
+    read_head,
+)
+from ..ingest import IdempotencyConflict, events_ingest
 from ..models import Source
 from ..parsers.base import RawRecord, Rejected
-from ..readers import JSON_FORMATS, TEXT_FORMATS, Decoded, decode_text, read_body, too_deep
+from ..readers import (
+    JSON_FORMATS,
+    MAX_RECORD_BYTES,
+    TEXT_FORMATS,
+    Item,
+    JsonText,
+    at_most,
+    count_lines,
+    is_document,
+    stream_records,
+    too_deep,
+    too_many_records,
+)
 from ..selectors import source_for_token
 
 RETRY_AFTER = "5"
@@ -104,8 +134,60 @@ def _error(code: int, detail: str, *, retry_after: int | None = None, **extra: A
     return response
 
 
-def read_request_body(request: Request) -> bytes:
-    """The body, un-gzipped, never more than INGEST_MAX_BODY_BYTES (before or after)."""
+class RequestBody:
+    """A request's body as sent (at most INGEST_MAX_BODY_BYTES), inflated as a stream
+    each time it is read: never held inflated, never split into a list."""
+
+    def __init__(self, sent: bytes, gzipped: bool) -> None:
+        self.sent = sent
+        self.gzipped = gzipped
+        self.digest = ""  # of the content (inflated): a retry compressed anew is the same
+        self.size = 0
+        self.blank = True
+
+    def open(self) -> Stream:
+        plain = io.BytesIO(self.sent)
+        if not self.gzipped:
+            return plain
+        return GzipReader(plain, Budget(Limits.for_requests()), "The gzip body")
+
+    def survey(self, *, lines: Callable[[bytes], bool]) -> None:
+        """The first pass: inflate (bounded), hash, measure and, when the records are
+        lines (``lines`` looks at the head), count them, so that an oversized body is
+        refused before anything is parsed. Raises ``TooLarge``, ``TooManyRecords`` or
+        ``Damaged``."""
+        measured = _Measured(self.open())
+        head = read_head(measured, MAX_RECORD_BYTES + 1)
+        if lines(head):
+            limit = settings.INGEST_MAX_RECORDS
+            if count_lines(Prefixed(head, measured), limit) > limit:
+                raise too_many_records(limit)
+        while measured.read(BLOCK):
+            pass
+        self.digest = measured.sha256.hexdigest()
+        self.size, self.blank = measured.size, measured.blank
+
+
+class _Measured:
+    """A stream, hashed and measured as it is read."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.blank = True
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self.sha256.update(data)
+        self.size += len(data)
+        if self.blank and data.strip():
+            self.blank = False
+        return data
+
+
+def read_request_body(request: Request) -> RequestBody:
+    """The body as sent: ``BodyTooLarge`` past INGEST_MAX_BODY_BYTES."""
     limit = settings.INGEST_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -113,21 +195,14 @@ def read_request_body(request: Request) -> bytes:
     data = request._request.read(limit + 1)
     if len(data) > limit:
         raise BodyTooLarge
-    if request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip" or data[:2] == b"\x1f\x8b":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            data = inflater.decompress(data, limit + 1)
-        except zlib.error as exc:
-            raise ValueError(f"the gzip body is corrupt: {exc}") from exc
-        if len(data) > limit or inflater.unconsumed_tail:
-            raise BodyTooLarge
-        if not inflater.eof:
-            raise ValueError("the gzip body is truncated")
-    return data
+    gzipped = (
+        request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip" or data[:2] == b"\x1f\x8b"
+    )
+    return RequestBody(data, gzipped)
 
 
 def run_ingest(
-    request: Request, source: Source, decoded: Decoded, data: bytes, transport: str
+    request: Request, source: Source, records: Iterator[Item], body: RequestBody, transport: str
 ) -> Response | Any:
     key = request.META.get("HTTP_IDEMPOTENCY_KEY") or None
     if key is not None and len(key) > 255:
@@ -135,15 +210,16 @@ def run_ingest(
     try:
         return events_ingest(
             source=source,
-            records=decoded.records,
-            rejected=decoded.rejected,
+            records=at_most(records, settings.INGEST_MAX_RECORDS),
             transport=transport,
             idempotency_key=key,
-            digest=body_digest(data),
-            size=len(data),
+            digest=body.digest,
+            size=body.size,
         )
     except IdempotencyConflict as exc:
         return _error(409, str(exc))
+    except InputRefused as exc:  # too many records, found while reading: rolled back
+        return _error(exc.status, str(exc))
     except DatabaseError:
         return _error(503, "The database is unavailable; nothing was stored. Retry later.")
 
@@ -204,11 +280,16 @@ class IngestView(APIView):
             **{
                 code: OpenApiResponse(ERROR, description=why)
                 for code, why in (
-                    (400, "unreadable body"),
+                    (400, "unreadable body (corrupt or truncated gzip)"),
                     (401, "missing or bad token"),
                     (403, "inactive source"),
                     (409, "idempotency key reused"),
-                    (413, "body too large"),
+                    (
+                        413,
+                        "body too large (INGEST_MAX_BODY_BYTES, sent or inflated), more "
+                        "than INGEST_MAX_RECORDS records, or a decompression bomb "
+                        "(DECOMPRESSION_MAX_RATIO); nothing stored",
+                    ),
                     (429, "too many refused tokens from this address; Retry-After"),
                     (503, "database down; Retry-After"),
                 )
@@ -219,18 +300,20 @@ class IngestView(APIView):
         source = authenticate_source(request)
         if isinstance(source, Response):
             return source
+        content_type = request.META.get("CONTENT_TYPE", "")
         try:
-            data = read_request_body(request)
+            body = read_request_body(request)
+            body.survey(lines=lambda head: not is_document(head, source.format, content_type))
         except BodyTooLarge:
             return _error(
                 413,
                 f"The body is larger than {settings.INGEST_MAX_BODY_BYTES} bytes; "
                 "send smaller batches.",
             )
-        except ValueError as exc:
-            return _error(400, str(exc))
-        decoded = read_body(data, source.format, request.META.get("CONTENT_TYPE", ""))
-        result = run_ingest(request, source, decoded, data, "api")
+        except InputRefused as exc:
+            return _error(exc.status, str(exc))
+        records = stream_records(body.open(), source.format, content_type)
+        result = run_ingest(request, source, records, body, "api")
         if isinstance(result, Response):
             return result
         return Response(result.as_dict(), status=status.HTTP_200_OK)
@@ -267,57 +350,44 @@ def _hec_auth(request: Request) -> Source | Response:
     return source
 
 
-def hec_events(data: bytes, log_format: str) -> Decoded:
+def hec_records(stream: Stream, log_format: str) -> Iterator[Item]:
     """HEC event bodies: JSON objects one after the other (not necessarily one per line),
-    each ``{"event": <string or object>, "time": ..., "host": ..., "fields": {...}}``."""
-    text, _ = decode_text(data)
-    decoder = json.JSONDecoder()
-    decoded = Decoded()
-    position, number = 0, 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position >= len(text):
-            break
+    each ``{"event": <string or object>, "time": ..., "host": ..., "fields": {...}}``,
+    read one at a time."""
+    text = JsonText(stream)
+    number = 0
+    while text.peek():
         number += 1
         try:
-            envelope, position = decoder.raw_decode(text, position)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            decoded.rejected.append(
-                Rejected(number, text[position : position + 4096], f"not JSON: {exc}")
-            )
-            break
+            envelope = text.value()
+        except ValueError as exc:
+            yield Rejected(number, text.rest_sample(), f"not JSON: {exc}")
+            return
         if not isinstance(envelope, dict) or "event" not in envelope:
-            decoded.rejected.append(
-                Rejected(number, json.dumps(envelope)[:4096], "a HEC event needs an 'event' field")
-            )
+            yield Rejected(number, text.last_raw, "a HEC event needs an 'event' field")
             continue
-        _hec_record(decoded, number, envelope, log_format)
-    return decoded
+        yield _hec_record(number, envelope, log_format, text.last_raw)
 
 
-def _hec_record(decoded: Decoded, number: int, envelope: dict, log_format: str) -> None:
+def _hec_record(number: int, envelope: dict, log_format: str, raw: bytes) -> Item:
     event = envelope["event"]
     if (
         isinstance(event, str)
         and log_format in JSON_FORMATS | {"zeek"}
         and event.lstrip()[:1] == "{"
     ):
-        with contextlib.suppress(json.JSONDecodeError):
+        with contextlib.suppress(ValueError, RecursionError):
             event = json.loads(event)
     if isinstance(event, dict):
         if too_deep(event):
-            decoded.rejected.append(
-                Rejected(number, json.dumps(event)[:4096], "JSON nested too deeply")
-            )
-            return
+            return Rejected(number, raw, "JSON nested too deeply")
         if "time" in envelope and not any(k in event for k in ("time", "timestamp", "@timestamp")):
             event = {**event, "time": envelope["time"]}
         if log_format in TEXT_FORMATS and isinstance(event.get("message"), str):
             event = event["message"]
     elif not isinstance(event, str):
         event = json.dumps(event)
-    decoded.records.append(RawRecord(number, event))
+    return RawRecord(number, event)
 
 
 @extend_schema(exclude=True)
@@ -332,22 +402,27 @@ class HecEventView(APIView):
         if isinstance(source, Response):
             return source
         try:
-            data = read_request_body(request)
+            body = read_request_body(request)
+            body.survey(lines=lambda head: self.raw)
         except BodyTooLarge:
             return _hec(413, "Content too large", 27)
-        except ValueError:
-            return _hec(400, "Invalid data format", 6)
-        if not data.strip():
+        except InputRefused as exc:
+            if exc.status == 413:
+                return _hec(413, "Content too large", 27, detail=str(exc))
+            return _hec(400, "Invalid data format", 6, detail=str(exc))
+        if body.blank:
             return _hec(400, "No data", 5)
-        decoded = (
-            read_body(data, source.format, "text/plain")
+        records = (
+            stream_records(body.open(), source.format, "text/plain")
             if self.raw
-            else hec_events(data, source.format)
+            else hec_records(body.open(), source.format)
         )
-        result = run_ingest(request, source, decoded, data, "hec")
+        result = run_ingest(request, source, records, body, "hec")
         if isinstance(result, Response):
             if result.status_code == 503:
                 return _hec(503, "Server is busy", 9)
+            if result.status_code == 413:
+                return _hec(413, "Content too large", 27, detail=result.data["detail"])
             return _hec(result.status_code, result.data["detail"], 6)
         return _hec(
             200,

@@ -133,8 +133,21 @@ class QuarantinedRecordSerializer(serializers.ModelSerializer):
             "line_number",
             "received_at",
             "reprocessed_at",
+            "omitted",
+            "summary",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "omitted": {
+                "help_text": "0 for a record kept whole; for a summary row, how many more "
+                "rejected records of the batch were counted but not kept "
+                "(QUARANTINE_MAX_PER_BATCH)"
+            },
+            "summary": {
+                "help_text": "a summary row's counts per reason and its first_line and "
+                "last_line; {} for a record"
+            },
+        }
 
 
 DEFAULT_RANGE = timedelta(days=1)

@@ -3,8 +3,12 @@ and hands batches (by size or age) to the ingest service on a worker thread.
 
 Syslog has no acknowledgement (RFC 5424 §8.5), so this is best effort with counters: when
 the database is down, batches wait and are retried with backoff; when the backlog passes
-its limit, TCP and TLS senders are slowed (reading pauses) and UDP datagrams are dropped
-and counted. Nothing a sender can send stops the listener.
+its limits (messages and bytes), TCP and TLS senders are slowed (reading pauses) and UDP
+datagrams are dropped and counted. Memory stays bounded: a frame is at most
+``max_message`` bytes, a connection buffers at most one frame plus one read, and all
+buffers together at most ``max_buffered`` messages and ``max_buffered_bytes`` bytes (plus
+the last read of each connection before it is paused). Nothing a sender can send stops
+the listener.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class ListenerConfig:
     unknown_senders: str = "catchall"  # or "refuse"
     max_message: int = 64 * 1024
     max_buffered: int = 100_000
+    max_buffered_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass
@@ -85,12 +90,19 @@ class Listener:
         self.stopping = asyncio.Event()
         self._catchall: Route | None = None
         self._sequence = 0
+        self.buffered_bytes = 0  # of the messages waiting in the buffers
 
     # ---- receiving -------------------------------------------------------------------
 
     @property
     def buffered(self) -> int:
         return sum(len(b) for b in self.buffers.values())
+
+    def full(self) -> bool:
+        return (
+            self.buffered_bytes >= self.config.max_buffered_bytes
+            or self.buffered >= self.config.max_buffered
+        )
 
     def _route(self, peer: str, text: str) -> Route | None:
         route = self.router.by_address(peer)
@@ -122,7 +134,7 @@ class Listener:
         if route is None:
             self.stats["refused_unknown_sender"] += 1
             return False
-        if transport == "udp" and self.buffered >= self.config.max_buffered:
+        if transport == "udp" and self.full():
             self.stats["dropped_overload"] += 1
             return False
         buffer = self.buffers.get(route.source_id)
@@ -135,15 +147,20 @@ class Listener:
         else:
             buffer.records.append(RawRecord(self._sequence, text, original))
         buffer.size += len(data)
+        self.buffered_bytes += len(data)
         return True
 
     def pause_if_full(self, transport: asyncio.Transport) -> None:
-        if self.buffered >= self.config.max_buffered and transport not in self.paused:
+        if transport not in self.paused and self.full():
             transport.pause_reading()
             self.paused.add(transport)
 
     def _resume_readers(self) -> None:
-        if self.paused and self.buffered < self.config.max_buffered // 2:
+        if (
+            self.paused
+            and self.buffered < self.config.max_buffered // 2
+            and self.buffered_bytes < self.config.max_buffered_bytes // 2
+        ):
             for transport in list(self.paused):
                 if not transport.is_closing():
                     transport.resume_reading()
@@ -183,6 +200,7 @@ class Listener:
                 )
                 continue
             del buffer.records[: len(records)]
+            self.buffered_bytes -= _size_of(records, rejected)
             if rejected:
                 buffer.rejected = []
             buffer.size = 0 if not len(buffer) else buffer.size
@@ -281,6 +299,14 @@ class Listener:
         if self.buffered:
             logger.error("shutting down with %d syslog messages not stored", self.buffered)
         await asyncio.get_running_loop().run_in_executor(self.executor, self._report)
+
+
+def _size_of(records: list[RawRecord], rejected: list[Rejected]) -> int:
+    """The bytes these messages were received as (what ``_accept`` counted)."""
+    size = sum(
+        len(r.original) if r.original is not None else len(str(r.data).encode()) for r in records
+    )
+    return size + sum(len(r.raw) for r in rejected)
 
 
 def _ingest(source_id: Any, records: list[RawRecord], rejected: list[Rejected], size: int) -> None:

@@ -476,6 +476,24 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="socapp@localhost")
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 1024 * 1024)
 # Largest ingest request body, before and after gzip (413 beyond).
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+# Most records one ingest request (REST, HEC) may carry (413 beyond, nothing stored). A
+# batch is parsed and held in memory whole before it commits: 50,000 records is about two
+# seconds of work and well above what shippers send (Vector, Fluent Bit, Splunk forwarders
+# batch a few thousand); docs/SECURITY.md "Limits" has the figures.
+INGEST_MAX_RECORDS = env.int("INGEST_MAX_RECORDS", default=50_000)
+# What one uploaded file, or one file given to manage.py ingest, may decompress to: every
+# .gz and .zip layer and member together (413 beyond, nothing stored; the command's
+# --max-inflated-bytes raises it for one run).
+FILE_MAX_INFLATED_BYTES = env.int("FILE_MAX_INFLATED_BYTES", default=1024 * 1024 * 1024)
+# A compressed stream that inflates more than this many times its size (past its first
+# MiB) is refused as a decompression bomb. Real logs compress 5-30 times; bombs, 1,000.
+DECOMPRESSION_MAX_RATIO = env.int("DECOMPRESSION_MAX_RATIO", default=200)
+# Archives inside archives (a .gz in a .zip is two levels), and files in them all.
+ARCHIVE_MAX_DEPTH = env.int("ARCHIVE_MAX_DEPTH", default=3)
+ARCHIVE_MAX_MEMBERS = env.int("ARCHIVE_MAX_MEMBERS", default=10_000)
+# Rejected records of one batch kept whole (raw bytes, reason) in the quarantine; the rest
+# of the batch's rejects are counted per reason in one summary row.
+QUARANTINE_MAX_PER_BATCH = env.int("QUARANTINE_MAX_PER_BATCH", default=100)
 
 # The syslog listener (manage.py syslogd).
 SYSLOG_HOST = env.str("SYSLOG_HOST", default="0.0.0.0")  # noqa: S104
@@ -492,6 +510,8 @@ SYSLOG_UNKNOWN_SENDERS = env.str("SYSLOG_UNKNOWN_SENDERS", default="catchall")
 SYSLOG_CATCHALL_SOURCE = env.str("SYSLOG_CATCHALL_SOURCE", default="syslog-unknown-senders")
 SYSLOG_MAX_MESSAGE = env.int("SYSLOG_MAX_MESSAGE", default=64 * 1024)
 SYSLOG_MAX_BUFFERED = env.int("SYSLOG_MAX_BUFFERED", default=100_000)
+# ... and at most this many bytes of them (64 KiB messages would otherwise fill 6 GiB).
+SYSLOG_MAX_BUFFERED_BYTES = env.int("SYSLOG_MAX_BUFFERED_BYTES", default=64 * 1024 * 1024)
 
 # Each dependency check of /ready gives up after this many seconds.
 READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)

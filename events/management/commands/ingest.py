@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from events.choices import LogFormat
 from events.files import FileReport, file_ingest
+from events.inflate import InputRefused, Limits
 from events.models import Source
 
 
@@ -35,8 +36,10 @@ class Progress:
 class Command(BaseCommand):
     help = (
         "Ingest log files into a source: plain logs, .gz, .zip, .jsonl/.json and .evtx. "
-        "Prints a summary; exits with status 1 when anything was quarantined. Ingesting "
-        "the same file twice stores nothing new."
+        "Prints a summary; exits with status 1 when anything was quarantined, 2 when a "
+        "file was refused (over a limit: nothing of it stored) or could not be read whole "
+        "(truncated, corrupt: what was readable is stored). Ingesting the same file twice "
+        "stores nothing new."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -48,6 +51,17 @@ class Command(BaseCommand):
             help="parser to use (default: the source's format)",
         )
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--max-inflated-bytes",
+            type=int,
+            help="what one file may decompress to (default: FILE_MAX_INFLATED_BYTES); "
+            "raise it for a large archive you trust",
+        )
+        parser.add_argument(
+            "--max-ratio",
+            type=float,
+            help="compression ratio refused as a bomb (default: DECOMPRESSION_MAX_RATIO)",
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         try:
@@ -59,21 +73,34 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"not a file: {', '.join(missing)}")
         progress = Progress(self.stderr._out, not options["no_progress"] and sys.stderr.isatty())
+        limits = Limits.for_files(
+            max_bytes=options["max_inflated_bytes"], max_ratio=options["max_ratio"]
+        )
         report = FileReport()
+        refused: list[str] = []
         started = time.monotonic()
         for path in paths:
             progress.name = path.name
-            file_ingest(
-                source=source,
-                name=path.name,
-                data=path.read_bytes(),
-                log_format=options["format"],
-                progress=progress,
-                report=report,
-            )
+            try:
+                file_ingest(
+                    source=source,
+                    name=path.name,
+                    path=path,
+                    log_format=options["format"],
+                    progress=progress,
+                    report=report,
+                    limits=limits,
+                )
+            except InputRefused as exc:
+                refused.append(f"{path}: refused, nothing of it stored: {exc}")
         progress.end()
         elapsed = time.monotonic() - started
         self._summary(report, elapsed)
+        problems = refused + [f"not read whole: {p}" for p in report.problems]
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            sys.exit(2)
         if report.quarantined:
             sys.exit(1)
 

@@ -24,4 +24,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"reprocessed {report.attempted}: {report.stored} stored, "
             f"{report.still_failing} still quarantined"
+            + (
+                f"; {report.summaries_skipped} summary row(s) skipped (records counted, "
+                "not kept: resend them)"
+                if report.summaries_skipped
+                else ""
+            )
         )

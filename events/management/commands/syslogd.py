@@ -64,6 +64,7 @@ class Command(BaseCommand):
             unknown_senders=options["unknown_senders"],
             max_message=settings.SYSLOG_MAX_MESSAGE,
             max_buffered=settings.SYSLOG_MAX_BUFFERED,
+            max_buffered_bytes=settings.SYSLOG_MAX_BUFFERED_BYTES,
         )
         if not (config.udp_port or config.tcp_port or config.tls_port):
             raise CommandError("every transport is disabled")
