@@ -15,6 +15,11 @@ say so). Measured, in one process:
    (Python ``re``) on inputs small enough to finish, RE2 on 100 kB.
 4. PostgreSQL (what the event search and a backtest would run): ``ILIKE`` with 300
    wildcards and ``~`` with the same evil regexes, on 100 kB.
+5. What RE2 costs ordinary matching: the first 1,000 SigmaHQ detection rules by Sigma id
+   (as bench/engine_bench.py picks them), compiled by the old matcher (Python ``re``) and
+   the new (RE2), evaluated on SigmaHQ's regression events (Windows .evtx, parsed as
+   ingest parses them), each event against the rules whose logsource it fits, as the
+   engine's index would hand them: events per second, matching only.
 
 Prints Markdown; writes raw numbers to bench/results/ as JSON lines.
 """
@@ -92,16 +97,18 @@ def values_rule(count: int, modifier: str, value: str) -> str:
     )
 
 
-def measure(action: Callable[[], object], runs: int) -> tuple[float, int]:
-    """Median seconds over ``runs``, and the peak bytes of one more run."""
+def measure(action: Callable[[], object], runs: int, refused: bool = False) -> tuple[float, int]:
+    """Median seconds over ``runs``, and the peak bytes of one more run. ``refused``: the
+    action ends in a ValueError (RuleInvalid), which is the answer being measured."""
+    expected = ValueError if refused else ()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        with contextlib.suppress(ValueError):  # a refusal is the answer being measured
+        with contextlib.suppress(expected):
             action()
         times.append(time.perf_counter() - started)
     tracemalloc.start()
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(expected):
         action()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -113,7 +120,7 @@ def seconds(value: float) -> str:
         return f"{value:.1f} s"
     if value >= 1e-3:
         return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.0f} µs"
+    return f"{value * 1e6:.0f} µs" if value >= 1e-5 else f"{value * 1e6:.1f} µs"
 
 
 def mib(value: int) -> str:
@@ -130,10 +137,12 @@ def alias_rows(before: types.ModuleType, runs: int) -> list[dict]:
         if levels <= 6:  # 10**9 would take ~3 hours before
             old_runs = runs if levels < 6 else min(runs, 3)
             row["before_s"], row["before_peak"] = measure(
-                lambda t=text: before.parse_documents(t), old_runs
+                lambda t=text: before.parse_documents(t), old_runs, refused=True
             )
             row["before_runs"] = old_runs
-        row["after_s"], row["after_peak"] = measure(lambda t=text: parse_documents(t), runs * 20)
+        row["after_s"], row["after_peak"] = measure(
+            lambda t=text: parse_documents(t), runs * 20, refused=True
+        )
         rows.append(row)
     return rows
 
@@ -145,7 +154,8 @@ def limit_rows(runs: int) -> list[dict]:
 
     largest = SIGMA / "rules/windows/driver_load/driver_load_win_vuln_drivers.yml"
     cases = [
-        ("10,000 values (contains): at RULE_MAX_VALUES", values_rule(9_990, "contains", "v")),
+        # 9,980 listed values and the rule's other scalars: just under RULE_MAX_VALUES
+        ("10,000 values (contains): at RULE_MAX_VALUES", values_rule(9_980, "contains", "v")),
         ("80 windash values = 10,000 strings", values_rule(80, "windash|contains", " -a -b -c")),
         ("SigmaHQ's largest rule (295 kB, 4,467 values)", largest.read_text()),
     ]
@@ -186,6 +196,7 @@ def regex_rows(runs: int) -> list[dict]:
                 "after_s": measure(lambda p=linear, t=big: p.search(t), runs)[0],
             }
         )
+    rows.append(typical_row(runs))
     chain = "*" + "a*" * 20 + "b"
     old_chain = re.compile(".*" + "a.*" * 20 + "b", re.DOTALL)  # what values.py built
     _, needle = text_test(SigmaString(chain), lower=True)
@@ -198,6 +209,110 @@ def regex_rows(runs: int) -> list[dict]:
         }
     )
     return rows
+
+
+def typical_row(runs: int) -> dict:
+    """What RE2 costs an ordinary rule: a SigmaHQ ``|re`` (an IP in a URL) against a
+    200-character command line it does not match, per call (10,000 calls a run)."""
+    from sigma.types import SigmaRegularExpression
+
+    from correlation.sigma.values import compile_regex
+
+    pattern = r"://[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
+    line = (r"C:\Windows\System32\cmd.exe /c powershell -nop -w hidden " * 4)[:200]
+    old, linear = re.compile(pattern), compile_regex(SigmaRegularExpression(pattern))
+
+    def per_call(search: Callable[[str], object]) -> float:
+        return measure(lambda: [search(line) for _ in range(10_000)], runs)[0] / 10_000
+
+    return {
+        "case": "typical SigmaHQ `|re` (`://` + an IP), per call, no match",
+        "before_input": "200 chars",
+        "before_s": per_call(old.search),
+        "after_s": per_call(linear.search),
+        "after_input": "200 chars",
+    }
+
+
+def old_matcher(rev: str) -> types.ModuleType:
+    """The matcher of ``rev`` (values.py and matcher.py, as a package of their own)."""
+    package = types.ModuleType("before_sigma")
+    package.__path__ = []  # type: ignore[attr-defined]
+    sys.modules["before_sigma"] = package
+    old_module(rev, "correlation/sigma/values.py", "before_sigma.values")
+    return old_module(rev, "correlation/sigma/matcher.py", "before_sigma.matcher")
+
+
+def regression_events() -> list[tuple[dict, str]]:
+    from django.utils import timezone
+
+    from events.files import chunks
+    from events.parsers import ParseContext, ParsedEvent, parser_for
+    from tests.correlation.sigmahq import REGRESSION
+
+    parse, events = parser_for("windows"), []
+    for path in sorted(REGRESSION.rglob("*.evtx")):
+        for chunk in chunks(path.name, path.read_bytes(), "windows"):
+            for result in parse(chunk.records, ParseContext(received_at=timezone.now())):
+                if isinstance(result, ParsedEvent):
+                    events.append((result.fields, result.raw))
+    return events
+
+
+def matching_rows(rev: str, runs: int) -> list[dict]:
+    from correlation.engine.ruleset import compile_variants
+    from correlation.services.trying import _fits
+    from correlation.sigma.documents import parse_documents
+    from correlation.sigma.values import EventView
+    from tests.correlation.sigmahq import SIGMA
+
+    old = old_matcher(rev)
+    rules = []
+    for path in (SIGMA / "rules").rglob("*.yml"):
+        document = parse_documents(path.read_text(encoding="utf-8"))[0]
+        if document.kind == "detection" and document.sigma_id:
+            rules.append((document.sigma_id, document.sigma))
+    rules = [sigma for _, sigma in sorted(rules, key=lambda item: item[0])[:1000]]
+    new_pairs, old_pairs = [], []
+    for sigma in rules:
+        try:
+            variants = compile_variants(sigma)
+        except ValueError:
+            continue
+        for variant, predicate in variants:
+            new_pairs.append((variant, predicate))
+            old_pairs.append((variant, old.compile_rule(sigma, variant.map_field)))
+    events = regression_events()
+    # the rules each event meets, decided once (the engine's index does this per kind)
+    met = []
+    for doc, raw in events:
+        view = EventView(doc, raw)
+        met.append([i for i, (variant, _) in enumerate(new_pairs) if _fits(variant, view)])
+
+    def run(pairs: list) -> int:
+        hits = 0
+        for (doc, raw), indexes in zip(events, met, strict=True):
+            view = EventView(doc, raw)
+            for i in indexes:
+                hits += bool(pairs[i][1](view))
+        return hits
+
+    assert run(new_pairs) == run(old_pairs), "RE2 and re disagree on SigmaHQ's events"
+    # old and new alternate, so a busy moment of the machine falls on both alike
+    took: dict[str, list[float]] = {"Python re (before)": [], "RE2 (after)": []}
+    for _ in range(runs):
+        for name, pairs in zip(took, (old_pairs, new_pairs), strict=True):
+            started = time.perf_counter()
+            run(pairs)
+            took[name].append(time.perf_counter() - started)
+    return [
+        {
+            "case": f"{name}: {len(events):,} events, {len(rules):,} rules",
+            "events_per_s": len(events) / statistics.median(times),
+            "rule_tests": sum(len(m) for m in met),
+        }
+        for name, times in took.items()
+    ]
 
 
 def postgres_rows(runs: int) -> list[dict]:
@@ -226,15 +341,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", default=BEFORE)
+    parser.add_argument("--only", choices=["alias", "limits", "regex", "postgres", "matching"])
     args = parser.parse_args()
     setup_django()
     before = old_module(args.before, "correlation/sigma/documents.py", "before_documents")
-    results = {
-        "alias": alias_rows(before, args.runs),
-        "limits": limit_rows(args.runs),
-        "regex": regex_rows(args.runs),
-        "postgres": postgres_rows(args.runs),
+    sections: dict[str, Callable[[], list[dict]]] = {
+        "alias": lambda: alias_rows(before, args.runs),
+        "limits": lambda: limit_rows(args.runs),
+        "regex": lambda: regex_rows(args.runs),
+        "postgres": lambda: postgres_rows(args.runs),
+        "matching": lambda: matching_rows(args.before, args.runs),
     }
+    results = {name: run() for name, run in sections.items() if args.only in (None, name)}
     report(results, args)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -245,10 +363,14 @@ def main() -> None:
                 fh.write(json.dumps({"section": section, **row}) + "\n")
 
 
+def cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a Markdown table cell
+
+
 def report(results: dict[str, list[dict]], args: argparse.Namespace) -> None:
     print(f"machine: {machine()}; {datetime.now(UTC):%Y-%m-%d}; median of {args.runs} runs")
     print("\n| case | before | before peak | after | after peak |\n|---|---|---|---|---|")
-    for row in results["alias"]:
+    for row in results.get("alias", []):
         old = (
             f"{seconds(row['before_s'])} ({row['before_runs']} runs)"
             if "before_s" in row
@@ -260,17 +382,23 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace) -> None:
             f"| {mib(row['after_peak'])} |"
         )
     print("\n| rule at the limits | parse + compile | peak |\n|---|---|---|")
-    for row in results["limits"]:
+    for row in results.get("limits", []):
         print(f"| {row['case']} | {seconds(row['after_s'])} | {mib(row['after_peak'])} |")
-    print("\n| pattern | Python re (before) | RE2 on 100 kB (after) |\n|---|---|---|")
-    for row in results["regex"]:
+    print("\n| pattern | Python re (before) | RE2, on 100 kB unless said (after) |\n|---|---|---|")
+    for row in results.get("regex", []):
+        after = f"{seconds(row['after_s'])}" + (
+            f" on {row['after_input']}" if "after_input" in row else ""
+        )
         print(
-            f"| {row['case']} | {seconds(row['before_s'])} on {row['before_input']} "
-            f"| {seconds(row['after_s'])} |"
+            f"| {cell(row['case'])} | {seconds(row['before_s'])} on {row['before_input']} "
+            f"| {after} |"
         )
     print("\n| PostgreSQL | time |\n|---|---|")
-    for row in results["postgres"]:
-        print(f"| {row['case']} | {seconds(row['after_s'])} |")
+    for row in results.get("postgres", []):
+        print(f"| {cell(row['case'])} | {seconds(row['after_s'])} |")
+    print("\n| matching only | events/s | rule tests |\n|---|---|---|")
+    for row in results.get("matching", []):
+        print(f"| {row['case']} | {row['events_per_s']:,.0f} | {row['rule_tests']:,} |")
 
 
 if __name__ == "__main__":
