@@ -136,6 +136,11 @@ def parse_documents(text: str, limits: RuleLimits | None = None) -> list[SigmaDo
         pairs = _load(text)
     except LimitExceeded as exc:
         raise RuleInvalid([RuleProblem(exc.line, exc.message)]) from None
+    except ValueError as exc:
+        # what the constructor cannot make of a scalar: an integer of more than 4,300
+        # digits (Python's own limit) is the one known; the advice after ";" is Python's
+        reason = str(exc).split(";")[0]
+        raise RuleInvalid([RuleProblem(None, f"a value cannot be read: {reason}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -320,3 +320,21 @@ def test_a_pasted_event_past_its_limit_is_refused_naming_the_setting(auditor, so
     )
     assert page.status_code == 400
     assert "RULE_TEST_MAX_EVENT_BYTES (65,536)" in page.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ("x-big: " + "1" * 5000, "a value cannot be read: Exceeds the limit (4300 digits)"),
+        ("x-object: !!python/object:os.system [ls]", "could not determine a constructor"),
+        ("? [a, b]\n: c", "not valid YAML"),
+    ],
+)
+def test_odd_yaml_is_a_400_naming_the_problem_never_a_500(auditor, extra, words) -> None:
+    text = ORDINARY.format(id=uuid.uuid4()) + extra + "\n"
+    response = client_for(auditor).post(
+        TEST_URL, {"definition": text, "event": EVENT}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert words in response.data["problems"][0]["message"], response.data
