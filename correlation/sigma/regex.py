@@ -2,7 +2,8 @@
 become) run on RE2: its matching time is linear in the text whatever the pattern, so a
 pasted rule with ``(a+)+$`` costs no more than ``a+$``. What RE2 cannot do — lookaround,
 backreferences, atomic groups, possessive repeats: the features that need backtracking —
-is refused with a reason (pySigma's default policy already validates ``|re`` with RE2).
+is refused with a reason, when the rule is read (pySigma validates ``|re`` values through
+``LinearRegexEngine`` below).
 
 The differences from Python's ``re`` a rule author may meet: ``\\d``, ``\\w``, ``\\s`` and
 ``\\b`` are ASCII classes (``\\p{L}``, ``\\pN`` for Unicode), and ``$`` without ``(?m)``
@@ -28,6 +29,10 @@ _NEEDS_BACKTRACKING = (
     (re.compile(r"bad repetition operator: [*+?}]\+"), "a possessive repeat (*+, ++, ?+)"),
 )
 SIGMA_FLAGS = {"i", "m", "s"}
+# RE2's memory budget per pattern (its compiled program and the DFA it builds while
+# matching; over it, RE2 falls back to its slower NFA, still linear). RE2's default is
+# 8 MiB; SigmaHQ's largest |re program (8,005 instructions) compiles within 256 KiB.
+MAX_MEM = 1 << 20
 
 
 class RegexRefused(ValueError):
@@ -37,6 +42,7 @@ class RegexRefused(ValueError):
 def _options() -> re2.Options:
     options = re2.Options()
     options.log_errors = False  # a refused pattern is the rule author's problem, not a log line
+    options.max_mem = MAX_MEM
     return options
 
 

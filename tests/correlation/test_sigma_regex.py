@@ -157,3 +157,20 @@ def test_a_lone_surrogate_in_a_pasted_event_is_matched_not_a_500(analyst_a) -> N
     )  # json.dumps writes the surrogate as \ud800, which a JSON parser reads back as one
     assert response.status_code == 200, response.content
     assert response.data["detection_matches"] is True
+
+
+@pytest.mark.django_db
+def test_a_pattern_past_re2s_memory_budget_is_refused_at_its_line(analyst_a) -> None:
+    """Each pattern gets 1 MiB (its program and the DFA it builds while matching): a
+    thousand Unicode letters in a row do not fit, SigmaHQ's largest |re fits in 256 KiB."""
+    text = rule_text("Image: x\n    CommandLine|re: '\\pL{1000}'")
+    response = client_for(analyst_a).post(
+        TEST_URL, {"definition": text, "event": {"Image": "x"}}, format="json"
+    )
+    assert response.status_code == 400
+    problem = response.data["problems"][0]
+    assert problem["line"] == 6
+    assert problem["message"] == (
+        "regular expression '\\pL{1000}' is invalid: pattern too large - compile failed"
+    )
+    assert compile_regex(SigmaRegularExpression("x")).engine.options.max_mem == 2**20
