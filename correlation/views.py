@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -23,6 +24,7 @@ from .models import CorrelationRule
 from .selectors import rule_inputs_and_users, rules_for_list, rules_visible_to
 from .services import (
     BacktestError,
+    EventTooLarge,
     parse_moment,
     rule_backtest,
     rule_save,
@@ -77,7 +79,10 @@ def _detail(
 
 
 def numbered(text: str, problems: list[RuleProblem]) -> list[tuple[int, str, list[str]]]:
-    """The definition's lines with their numbers and the problems found on each."""
+    """The definition's lines with their numbers and the problems found on each; none
+    for a text past RULE_MAX_BYTES (its problem says so, and listing it costs)."""
+    if len(text) > settings.RULE_MAX_BYTES:
+        return []
     by_line: dict[int, list[str]] = {}
     for problem in problems:
         by_line.setdefault(problem.line or 1, []).append(problem.message)
@@ -155,6 +160,9 @@ def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse
         except RuleInvalid as exc:
             context["problems"] = exc.problems
             context["lines"] = numbered(definition, exc.problems)
+            status = 400
+        except EventTooLarge as exc:
+            try_form.add_error("event", str(exc))
             status = 400
     elif request.method == "POST":
         status = 400

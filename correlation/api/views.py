@@ -11,6 +11,7 @@ from ..models import Correlation, CorrelationRule
 from ..selectors import rules_visible_to
 from ..services import (
     BacktestError,
+    EventTooLarge,
     parse_moment,
     rule_backtest,
     rule_save,
@@ -162,6 +163,8 @@ class CorrelationRuleViewSet(
             )
         except RuleInvalid as exc:
             return invalid(exc)
+        except EventTooLarge as exc:
+            return Response({"event": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())
 
 

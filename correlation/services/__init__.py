@@ -5,11 +5,12 @@ from .backtest import BacktestError, BacktestResult, parse_moment, rule_backtest
 from .engine import batch_correlate, close_windows, correlate_events
 from .importing import ImportReport, import_rules
 from .rules import RuleUnsupported, rule_save, rule_set_active
-from .trying import TryResult, rule_try
+from .trying import EventTooLarge, TryResult, rule_try
 
 __all__ = [
     "BacktestError",
     "BacktestResult",
+    "EventTooLarge",
     "ImportReport",
     "RuleUnsupported",
     "TryResult",

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from ..sigma.documents import RuleInvalid, SigmaDocument, parse_documents
+from ..sigma.limits import RuleLimits, size_problem
 from .rules import SKIPPED_STATUSES, RuleUnsupported, save_document
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -63,15 +64,21 @@ def import_rules(
     files, missing = rule_files(paths)
     report.errors.extend(missing)
     documents: list[tuple[str, SigmaDocument]] = []
+    limits = RuleLimits.from_settings()
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            # a file past RULE_MAX_BYTES is refused before it is read
+            too_big = size_problem(path.stat().st_size, limits)
+            text = "" if too_big else path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             report.errors.append((str(path), f"cannot read: {exc}"))
             continue
+        if too_big:
+            report.errors.append((str(path), too_big))
+            continue
         try:
             where = str(path.relative_to(origin_root)) if origin_root else str(path)
-            documents.extend((where, doc) for doc in parse_documents(text))
+            documents.extend((where, doc) for doc in parse_documents(text, limits))
         except RuleInvalid as exc:
             for problem in exc.problems:
                 report.errors.append((f"{path}:{problem.line or 1}", problem.message))

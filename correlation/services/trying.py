@@ -3,13 +3,20 @@ editor's Test button and ``POST /api/v1/rules/test/``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from ..engine.ruleset import compile_variants, index_key, product_of
 from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.logsources import PRODUCT_FIELD, Variant
 from ..sigma.values import CompileError, EventView
+
+
+class EventTooLarge(ValueError):
+    """The pasted event is larger than RULE_TEST_MAX_EVENT_BYTES."""
 
 
 @dataclass
@@ -26,8 +33,21 @@ class TryResult:
         }
 
 
+def event_size(event: dict[str, Any], raw: str) -> int:
+    """Bytes of the event's JSON and raw text together (what the matcher may read)."""
+    text = json.dumps(event, ensure_ascii=False) + raw
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def rule_try(*, definition: str, event: dict[str, Any], raw: str = "") -> TryResult:
-    """Raises RuleInvalid (with lines) when the definition does not validate."""
+    """Raises RuleInvalid (with lines) when the definition does not validate, and
+    EventTooLarge for an event past RULE_TEST_MAX_EVENT_BYTES: the work is values of the
+    rule (bounded by RULE_MAX_VALUES) times bytes of the event."""
+    size, most = event_size(event, raw), settings.RULE_TEST_MAX_EVENT_BYTES
+    if size > most:
+        raise EventTooLarge(
+            f"the event is {size:,} bytes, more than RULE_TEST_MAX_EVENT_BYTES ({most:,})"
+        )
     document = parse_documents(definition)[0]
     if document.kind != "detection":
         raise RuleInvalid([document.problem("only detection rules test on one event")])

@@ -1,5 +1,7 @@
 """Reading Sigma YAML: detection rules, correlation rules and filters, validated by pySigma,
-with every problem reported at the line of the file that causes it."""
+with every problem reported at the line of the file that causes it. The text is checked
+against the rule limits (``limits``: size, anchors and aliases, depth, values) before any
+of it is built, so a hostile paste costs a bounded amount of work."""
 
 from __future__ import annotations
 
@@ -12,6 +14,16 @@ from sigma import exceptions as sigma_errors
 from sigma.correlations import SigmaCorrelationRule
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
+
+from .limits import (
+    LimitExceeded,
+    Loader,
+    RuleLimits,
+    detection_problems,
+    reference_problems,
+    scan_yaml,
+)
+from .regex import RULE_POLICY
 
 DocumentKind = Literal["detection", "correlation", "filter"]
 
@@ -100,11 +112,35 @@ def _kind_of(data: dict[str, Any]) -> DocumentKind | None:
     return None
 
 
-def parse_documents(text: str) -> list[SigmaDocument]:
-    """Every Sigma document in ``text``; raises ``RuleInvalid`` listing all problems."""
+def _load(text: str) -> list[tuple[yaml.Node, Any]]:
+    """Each document's node (for the lines) and data, composed and constructed once."""
+    loader = Loader(text)
+    pairs = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        datas = list(yaml.safe_load_all(text))
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            if node is not None and data is not None:
+                pairs.append((node, data))
+    finally:
+        loader.dispose()
+    return pairs
+
+
+def parse_documents(text: str, limits: RuleLimits | None = None) -> list[SigmaDocument]:
+    """Every Sigma document in ``text``; raises ``RuleInvalid`` listing all problems.
+    ``limits``: the rule limits (default: the RULE_MAX_* settings)."""
+    limits = limits or RuleLimits.from_settings()
+    try:
+        scan_yaml(text, limits)  # before anything is built: anchors, aliases, limits
+        pairs = _load(text)
+    except LimitExceeded as exc:
+        raise RuleInvalid([RuleProblem(exc.line, exc.message)]) from None
+    except ValueError as exc:
+        # what the constructor cannot make of a scalar: an integer of more than 4,300
+        # digits (Python's own limit) is the one known; the advice after ";" is Python's
+        reason = str(exc).split(";")[0]
+        raise RuleInvalid([RuleProblem(None, f"a value cannot be read: {reason}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -113,7 +149,6 @@ def parse_documents(text: str) -> list[SigmaDocument]:
     text_lines = text.splitlines(keepends=True)
     documents: list[SigmaDocument] = []
     problems: list[RuleProblem] = []
-    pairs = [(n, d) for n, d in zip(nodes, datas, strict=True) if n is not None and d is not None]
     for index, (node, data) in enumerate(pairs):
         first = node.start_mark.line + 1
         if not isinstance(data, dict):
@@ -124,7 +159,7 @@ def parse_documents(text: str) -> list[SigmaDocument]:
         lines: dict[tuple[str, ...], int] = {}
         _key_lines(node, (), lines)
         try:
-            documents.append(_build(data, own_text, first, lines))
+            documents.append(_build(data, own_text, first, lines, limits))
         except RuleInvalid as exc:
             problems.extend(exc.problems)
     if problems:
@@ -135,7 +170,11 @@ def parse_documents(text: str) -> list[SigmaDocument]:
 
 
 def _build(
-    data: dict[str, Any], text: str, first: int, lines: dict[tuple[str, ...], int]
+    data: dict[str, Any],
+    text: str,
+    first: int,
+    lines: dict[tuple[str, ...], int],
+    limits: RuleLimits,
 ) -> SigmaDocument:
     kind = _kind_of(data)
     shell = SigmaDocument(kind or "detection", data, text, first, sigma=None, lines=lines)  # type: ignore[arg-type]
@@ -143,11 +182,12 @@ def _build(
         raise RuleInvalid([shell.problem("no 'detection', 'correlation' or 'filter' section")])
     if "action" in data:
         raise RuleInvalid([shell.problem("Sigma 'action' documents are not supported", "action")])
+    _check_limits(shell, limits)
     if kind == "correlation":
         data = _with_single_condition(data)
     builder = {"detection": SigmaRule, "correlation": SigmaCorrelationRule, "filter": SigmaFilter}
     try:
-        parsed = builder[kind].from_dict(data, collect_errors=True)
+        parsed = builder[kind].from_dict(data, collect_errors=True, policy=RULE_POLICY)
     except sigma_errors.SigmaError as exc:
         raise RuleInvalid([_locate(shell, exc)]) from None
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
@@ -161,6 +201,25 @@ def _build(
     if kind == "detection":
         _check_condition(shell)
     return shell
+
+
+def _check_limits(doc: SigmaDocument, limits: RuleLimits) -> None:
+    """What pySigma would expand or parse recursively, bounded before it does."""
+    from django.conf import settings
+
+    placeholders = getattr(settings, "SIGMA_PLACEHOLDERS", {}) or {}
+    found = reference_problems(doc.data, limits)
+    for section in ("detection", "filter"):
+        block = doc.data.get(section)
+        if isinstance(block, dict):
+            # a filter's selections sit beside its ``rules``, like a detection's
+            selections = {k: v for k, v in block.items() if k != "rules"}
+            found += [
+                ((section, *path[1:]), message)
+                for path, message in detection_problems(selections, limits, placeholders)
+            ]
+    if found:
+        raise RuleInvalid([doc.problem(message, *path) for path, message in found])
 
 
 def _with_single_condition(data: dict[str, Any]) -> dict[str, Any]:
@@ -225,6 +284,8 @@ _QUOTED = re.compile(r"'([^']{1,200})'")
 
 def _locate(doc: SigmaDocument, error: Exception) -> RuleProblem:
     message = str(error).split(" in file ")[0].strip() or type(error).__name__
+    if isinstance(error, sigma_errors.SigmaRegularExpressionError):
+        message = _regex_message(message)
     section: tuple[str, ...] = ()
     for error_class, path in _SECTION_OF_ERROR:
         if isinstance(error, error_class):
@@ -253,3 +314,10 @@ def _line_mentioning(doc: SigmaDocument, section: tuple[str, ...], token: str) -
     if section == ("detection", "condition") or section == ("correlation", "condition"):
         return doc.line_of(*section)
     return None
+
+
+def _regex_message(message: str) -> str:
+    """pySigma wraps our reason ("Regular expression 'x' is invalid: regular expression
+    'x' uses lookaround, ...") : keep ours."""
+    _, found, reason = message.partition(" is invalid: ")
+    return reason if found and reason.startswith("regular expression '") else message

@@ -1,12 +1,13 @@
 """Leaf predicates: one Sigma value (after pySigma applied the modifiers) tested against one
 field of an event. Sigma's defaults: strings compare case-insensitively and whole-value
 unless wildcards say otherwise; regular expressions are case-sensitive unless ``|re|i``;
-a list-valued field matches when any of its values does."""
+a list-valued field matches when any of its values does. Every regular expression —
+``|re`` values and the patterns inner wildcards become — runs on RE2 (``regex``), in
+time linear in the text."""
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,8 @@ from sigma.types import (
     SpecialChars,
     TimestampPart,
 )
+
+from .regex import LinearRegex, RegexRefused, compile_linear, escape
 
 MISSING = object()
 
@@ -183,7 +186,7 @@ def string_parts(value: SigmaString) -> list[str | SpecialChars]:
 
 def text_test(value: SigmaString, *, lower: bool) -> tuple[str, Any]:
     """How to test a string against ``value``: ("eq"|"startswith"|"endswith"|"contains",
-    needle), ("any", None) for a lone ``*``, or ("regex", compiled pattern)."""
+    needle), ("any", None) for a lone ``*``, or ("regex", a LinearRegex to fullmatch)."""
     parts = string_parts(value)
     multi, single = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
 
@@ -207,10 +210,11 @@ def text_test(value: SigmaString, *, lower: bool) -> tuple[str, Any]:
         if len(parts) == 2 and parts[0] is multi and isinstance(parts[1], str):
             return "endswith", fold(parts[1])
     pattern = "".join(
-        ".*" if p is multi else "." if p is single else re.escape(fold(p))  # type: ignore[arg-type]
+        ".*" if p is multi else "." if p is single else escape(fold(p))  # type: ignore[arg-type]
         for p in parts
     )
-    return "regex", re.compile(pattern, re.DOTALL)
+    # RE2, not re: ``*a*a*a*...`` would backtrack polynomially in ``re`` (``.*`` per star)
+    return "regex", compile_linear(pattern, "s")
 
 
 def make_text_test(kind: str, needle: Any) -> TextTest:
@@ -224,7 +228,7 @@ def make_text_test(kind: str, needle: Any) -> TextTest:
         return lambda s: s.endswith(needle)
     if kind == "any":
         return lambda s: True
-    return lambda s: needle.fullmatch(s) is not None
+    return needle.fullmatch
 
 
 def _as_keyword(value: SigmaString) -> SigmaString:
@@ -249,13 +253,13 @@ def _wildcard_keyword(value: SigmaString) -> Predicate:
     if any("\0" in piece for piece in literals):
         test = keyword_test(value)
         return lambda view: any(test(s) for s in view.text())
-    pattern = re.compile(
+    pattern = compile_linear(
         "".join(
-            "[^\0]*"
+            "[^\\x00]*"
             if p is SpecialChars.WILDCARD_MULTI
-            else "[^\0]"
+            else "[^\\x00]"
             if p is SpecialChars.WILDCARD_SINGLE
-            else re.escape(p.lower())  # type: ignore[union-attr]
+            else escape(p.lower())  # type: ignore[union-attr]
             for p in parts
         )
     )
@@ -263,7 +267,7 @@ def _wildcard_keyword(value: SigmaString) -> Predicate:
 
     def test(view: EventView) -> bool:
         text = view.joined_text()
-        return longest in text and pattern.search(text) is not None
+        return longest in text and pattern.search(text)
 
     return test
 
@@ -325,7 +329,7 @@ def keyword_predicate(value: Any) -> Predicate:
         return _wildcard_keyword(value)
     if isinstance(value, SigmaRegularExpression):
         pattern = compile_regex(value)
-        return lambda view: pattern.search(view.raw) is not None
+        return lambda view: pattern.search(view.raw)
     if isinstance(value, SigmaNumber):
         needle = _as_text(value.number).lower()
         return lambda view: any(needle in s for s in view.text())
@@ -333,22 +337,21 @@ def keyword_predicate(value: Any) -> Predicate:
 
 
 _RE_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
-    SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
-    SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
 }
 
 
-def compile_regex(value: SigmaRegularExpression) -> re.Pattern[str]:
-    flags = 0
-    for flag in value.flags:
-        flags |= _RE_FLAGS[flag]
+def compile_regex(value: SigmaRegularExpression) -> LinearRegex:
+    """A ``|re`` value with its ``|i``/``|m``/``|s`` flags, on RE2."""
     if value.regexp.contains_placeholder():
         raise CompileError("placeholders in regular expressions are not supported")
+    flags = "".join(_RE_FLAGS[flag] for flag in value.flags)
     try:
-        return re.compile(str(value.regexp), flags)
-    except re.error as exc:
-        raise CompileError(f"regular expression {str(value.regexp)!r}: {exc}") from None
+        return compile_linear(str(value.regexp), flags)
+    except RegexRefused as exc:
+        raise CompileError(str(exc)) from None
 
 
 def _regex(field: str, value: SigmaRegularExpression) -> Predicate:

@@ -428,6 +428,17 @@ CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=3
 # Values of Sigma's |expand placeholders (%name%), as JSON: {"name": ["value", ...]}.
 # A rule whose placeholders have no value here is skipped on import, refused on save.
 SIGMA_PLACEHOLDERS = env.json("SIGMA_PLACEHOLDERS", default={})
+# What one rule text (editor, API, the rule tester every role may use, import_sigma, the
+# rule pack) may hold, checked before any of it is built; YAML anchors and aliases are
+# refused outright. SigmaHQ's largest rule is 295 kB with 4,467 values. See SECURITY.md.
+RULE_MAX_BYTES = env.int("RULE_MAX_BYTES", default=512 * 1024)
+RULE_MAX_DOCUMENTS = env.int("RULE_MAX_DOCUMENTS", default=100)  # per text or file
+RULE_MAX_DEPTH = env.int("RULE_MAX_DEPTH", default=16)  # YAML nesting; condition nesting
+RULE_MAX_VALUES = env.int("RULE_MAX_VALUES", default=10_000)  # per document, once expanded
+RULE_MAX_REFERENCES = env.int("RULE_MAX_REFERENCES", default=50)  # rules a correlation names
+RULE_MAX_CONDITION_TOKENS = env.int("RULE_MAX_CONDITION_TOKENS", default=500)
+# The event pasted into the rule tester (its JSON and raw text together).
+RULE_TEST_MAX_EVENT_BYTES = env.int("RULE_TEST_MAX_EVENT_BYTES", default=64 * 1024)
 
 # Event search: a query no index narrows reads its range in slices, newest first, and
 # answers with what it found once this much time has gone (the page says how far back
