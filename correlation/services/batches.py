@@ -9,9 +9,9 @@ Re-running events is harmless by design (derived alert ids, hits kept once in Re
 event links), so a rolled-back attempt leaves nothing that the retry would duplicate.
 
 The rule that took the most time in an over-budget attempt gets a strike; a rule that is
-the heaviest in ``CORRELATION_BUDGET_STRIKES`` consecutive over-budget attempts (no attempt
-within budget in between) is turned off (``health.rule_disable_over_budget``) and the part
-is retried without it.
+the heaviest in ``CORRELATION_BUDGET_STRIKES`` consecutive over-budget attempts (whatever
+batches they are in; one blaming another rule starts the count afresh) is turned off
+(``health.rule_disable_over_budget``) and the part is retried without it.
 """
 
 from __future__ import annotations
@@ -77,8 +77,6 @@ def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
             _over_budget(batch, part, low, high, budget)
             transaction.on_commit(lambda: request_correlation(str(batch_id)))
             return 0
-        # within budget: every rule's run of consecutive over-budget attempts ends
-        RuleStats.objects.filter(budget_strikes__gt=0).update(budget_strikes=0)
         if part is not None:
             part.done_at = timezone.now()
             part.save(update_fields=["done_at"])
