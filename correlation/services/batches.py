@@ -9,9 +9,11 @@ Re-running events is harmless by design (derived alert ids, hits kept once in Re
 event links), so a rolled-back attempt leaves nothing that the retry would duplicate.
 
 The rule that took the most time in an over-budget attempt gets a strike; a rule that is
-the heaviest in ``CORRELATION_BUDGET_STRIKES`` consecutive over-budget attempts (whatever
-batches they are in; one blaming another rule starts the count afresh) is turned off
-(``health.rule_disable_over_budget``) and the part is retried without it.
+the heaviest in ``CORRELATION_BUDGET_STRIKES`` consecutive over-budget attempts is turned
+off (``health.rule_disable_over_budget``) and the part is retried without it. The count
+starts afresh when an attempt blames another rule, or when a split part is done within
+the budget (the split was enough); whole batches done in between do not reset it, so a
+rule heavy on one kind of batch is caught while the others flow.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
             transaction.on_commit(lambda: request_correlation(str(batch_id)))
             return 0
         if part is not None:
+            # a split part done within the budget: the split worked, the runs of blame end
+            RuleStats.objects.filter(budget_strikes__gt=0).update(budget_strikes=0)
             part.done_at = timezone.now()
             part.save(update_fields=["done_at"])
             if parts.filter(done_at__isnull=True).exists():

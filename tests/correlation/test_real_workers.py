@@ -164,15 +164,15 @@ def test_a_rule_eating_the_budget_is_turned_off_while_other_batches_flow(
     from tests.correlation.test_engine_health import failures_batch, heavy_rule
 
     start = (timezone.now() - timedelta(hours=5)).replace(second=0, microsecond=0)
-    # 480 failures whose long messages make one rule take ~10 ms an event, then four
+    # 240 failures whose long messages make one rule take ~0.25 s an event, then four
     # ordinary brute-force batches behind it
-    heavy_batch = failures_batch(SourceFactory(format="syslog"), 480, ip="203.0.113.77")
+    heavy_batch = failures_batch(SourceFactory(format="syslog"), 240, ip="203.0.113.77")
     others = pending_batches([attack_batch(start, range(n * 5, n * 5 + 5)) for n in range(4)])
     ensure_rule_pack(BootstrapReport())
     heavy = heavy_rule()
     env = {
         **worker_env,
-        "CORRELATION_BATCH_BUDGET_SECONDS": "2",
+        "CORRELATION_BATCH_BUDGET_SECONDS": "3",
         "CORRELATION_BUDGET_STRIKES": "2",
     }
     start_worker(process_group, env, tmp_path / "budget.log", "budget")
@@ -186,7 +186,7 @@ def test_a_rule_eating_the_budget_is_turned_off_while_other_batches_flow(
         what=f"all batches ({(tmp_path / 'budget.log').read_text()[-3000:]})",
     )
     heavy.refresh_from_db()
-    assert not heavy.is_active and "correlation attempts over the 2.0 s budget" in (
+    assert not heavy.is_active and "correlation attempts over the 3.0 s budget" in (
         heavy.disabled_reason
     )
     # the batches behind the heavy one did not wait for it
@@ -202,8 +202,8 @@ def test_a_rule_eating_the_budget_is_turned_off_while_other_batches_flow(
     )
     assert sorted(a.count for a in attackers) == [12] * 20
     # and the heavy batch itself was correlated in full, in parts, without the rule
-    (first, second) = Alert.objects.filter(
+    (alert,) = Alert.objects.filter(
         rule__sigma_name=BRUTE_FORCE, group_key="source.ip=203.0.113.77"
-    ).order_by("triggered_at")
-    assert (first.count, second.count) == (301, 179)
+    )
+    assert alert.count == 240  # four minutes of failures: one five-minute window
     assert Alert.objects.filter(rule=heavy, title__startswith="Rule turned off").count() == 1
