@@ -149,10 +149,13 @@ def child(args: argparse.Namespace) -> None:
     if args.sigma:
         import_rules([shared_data_dir() / "sigma" / "rules"], actor=None, active=False)
     active = activate(args.sigma)
+    from correlation.engine.ruleset import active_ruleset
+
+    active_ruleset(force=True)  # compiled once, before the clock (as in a running worker)
     print(json.dumps({"label": args.label, "active_rules": active}), flush=True)
     for run in range(1, args.runs + 1):
-        for size in [int(s) for s in args.sizes.split(",") if s]:
-            ip = f"198.51.{run}.{size % 250 + 1}"
+        for index, size in enumerate(int(s) for s in args.sizes.split(",") if s):
+            ip = f"198.51.{run}.{index + 1}"  # a fresh address: nothing of it in Redis
             batch_id = one_batch(size, ip)
             before = redis_counters()
             started = time.perf_counter()

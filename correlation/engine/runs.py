@@ -19,11 +19,6 @@ from .spec import CorrelationSpec, evaluate_expression
 # A value longer than this is stored as its digest: distinct values stay distinct, and no
 # event can make one member (and so a key's state) arbitrarily large.
 MAX_VALUE_CHARS = 200
-# Types whose metric can only grow as hits are added to a window (under a ``gt``/``gte``
-# condition): the earliest window holding the new hit is the best one, and a window holds
-# as soon as its whole run does. The others (an average, a percentile, a signed sum, the
-# spacing of beacons) may be made false again by one more hit.
-COUNTING = frozenset({"event_count", "value_count", "temporal", "temporal_ordered"})
 
 
 @dataclass
@@ -53,25 +48,6 @@ def value_key(value: Any) -> str:
 def micros(ts: float) -> int:
     """Event time in whole microseconds (what a timestamp holds): gaps add up exactly."""
     return round(ts * 1_000_000)
-
-
-def is_counting(spec: CorrelationSpec) -> bool:
-    if spec.expression is not None:
-        return True
-    return spec.kind in COUNTING and spec.max_jitter is None
-
-
-def needed_count(spec: CorrelationSpec) -> int | None:
-    """For ``event_count`` without spacing: how many hits make the condition hold."""
-    if spec.kind != "event_count" or spec.max_jitter is not None or not spec.condition:
-        return None
-    need = 1
-    for op, threshold in spec.condition.items():
-        if op == "gte":
-            need = max(need, int(-(-threshold // 1)))
-        elif op == "gt":
-            need = max(need, int(threshold // 1) + 1)
-    return need
 
 
 def percentile_index(spec: CorrelationSpec, count: int) -> int:
@@ -213,3 +189,26 @@ def earliest_firing(
             length, value = found
             return start, window[:length], value
     return None
+
+
+def extend_chains(rules: list[str], chains: list[float | None], hit: Member) -> list[float | None]:
+    """For each leading part of ``rules``, the latest start of a run seen in order that
+    matches it, after ``hit`` (the newest) - the sequence a temporal_ordered rule needs."""
+    chains = list(chains) + [None] * (len(rules) - len(chains))
+    for position in range(len(rules) - 1, -1, -1):  # from the end: one hit, one step
+        if rules[position] != hit.rule_id:
+            continue
+        candidate = hit.ts if position == 0 else chains[position - 1]
+        current = chains[position]
+        if candidate is not None and (current is None or candidate > current):
+            chains[position] = candidate
+    return chains
+
+
+def chain_progress(chains: list[float | None], start: float) -> int:
+    """How many of the rules were seen in order within the window starting at ``start``."""
+    progress = 0
+    for position, begun in enumerate(chains):
+        if begun is not None and begun >= start:
+            progress = position + 1
+    return progress

@@ -47,7 +47,8 @@ the number of hits a key holds):
 from __future__ import annotations
 
 from ..runs import Member
-from .feed import LATE_SCAN, FeedResult, Fold, Windows, group_key_of, key_base
+from .feed import LATE_SCAN, Windows
+from .hits import FeedResult, Fold, group_key_of, key_base
 from .store import (
     MAX_LINKED,
     WORK,

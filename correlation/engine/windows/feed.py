@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -18,6 +16,7 @@ from socapp.kv import kv
 from .. import runs
 from ..runs import Member
 from ..spec import CorrelationSpec, evaluate_expression
+from .hits import FeedResult, Fold, group_key_of, group_values, key_base, member_value
 from .store import (
     LOCK_MS,
     LOCK_WAIT,
@@ -38,73 +37,11 @@ from .store import (
     firing_json,
     lateness,
     max_key_hits,
-    prefix,
     timers_key,
     watermark_key,
 )
 
 LATE_SCAN = 100  # hits read around an out-of-order hit to find the windows it completes
-
-
-@dataclass
-class Fold:
-    """A hit inside a window that already fired: it belongs to that firing's alert.
-    ``firing`` may carry no members; ``full()`` reads the stored firing when needed."""
-
-    firing: Firing
-    member: Member
-    loader: Any = None
-
-    def full(self) -> Firing:
-        return self.loader() if self.loader is not None else self.firing
-
-
-@dataclass
-class FeedResult:
-    firings: list[Firing] = field(default_factory=list)
-    folds: list[Fold] = field(default_factory=list)
-    late: int = 0
-    skipped: int = 0  # hits without a group-by (or value) field
-
-
-def group_key_of(values: dict[str, Any]) -> str:
-    return ", ".join(f"{name}={values[name]}" for name in values)
-
-
-def key_base(rule_id: str, group_key: str) -> str:
-    digest = hashlib.sha1(group_key.encode(), usedforsecurity=False).hexdigest()[:20]
-    return f"{prefix()}:{rule_id}:{digest}"
-
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, list):
-        return value[0] if len(value) == 1 else (tuple(value) if value else None)
-    return value
-
-
-def group_values(spec: CorrelationSpec, rule_id: str, lookup: Any) -> dict[str, Any] | None:
-    values: dict[str, Any] = {}
-    for group in spec.group_by:
-        value = _scalar(lookup(spec.group_field(group, rule_id)))
-        if value is None or value == "":
-            return None  # a hit without the group-by field is not correlated
-        values[group] = value
-    return values
-
-
-def member_value(spec: CorrelationSpec, rule_id: str, lookup: Any) -> tuple[bool, Any]:
-    if spec.kind in ("event_count", "temporal", "temporal_ordered"):
-        return True, None
-    raw = [_scalar(lookup(spec.group_field(name, rule_id))) for name in spec.value_fields]
-    if any(v is None for v in raw):
-        return False, None
-    if spec.kind == "value_count":
-        return True, runs.bounded_value(raw[0] if len(raw) == 1 else raw)
-    try:
-        number = float(raw[0])
-    except (TypeError, ValueError, OverflowError):
-        return False, None
-    return (True, number) if math.isfinite(number) else (False, None)
 
 
 def _time(ts: float) -> datetime:
@@ -203,7 +140,7 @@ class Windows:
         key.following = decode_rows(following)
         key.counts = {counts[i].decode(): int(counts[i + 1]) for i in range(0, len(counts), 2)}
         key.complete = self._mode == "rule"
-        return Read(State.parse(flat), known is not None and known is not False, None, [], {})
+        return Read(State.parse(flat), known is not None and known is not False)
 
     def _write(
         self,
@@ -425,7 +362,7 @@ class Windows:
             state.gap_sum += gap
             state.gap_squares += gap * gap
         if self.spec.kind == "temporal_ordered":
-            state.chains = _extend_chains(self.spec.rules, state.chains, member)
+            state.chains = runs.extend_chains(self.spec.rules, state.chains, member)
 
     def _enter_late(
         self, key: _Key, state: State, plan: Plan, member: Member, encoded: str
@@ -439,7 +376,7 @@ class Windows:
             if len(window) <= LATE_SCAN:  # a dense key keeps its chains (documented)
                 chains: list[float | None] = []
                 for hit in sorted([*window, member], key=_order):
-                    chains = _extend_chains(self.spec.rules, chains, hit)
+                    chains = runs.extend_chains(self.spec.rules, chains, hit)
                 state.chains = chains
 
     def _gap_inserted(self, key: _Key, state: State, member: Member) -> None:
@@ -535,7 +472,7 @@ class Windows:
         elif kind in ("value_count", "temporal"):
             value = float(state.distinct)
         elif kind == "temporal_ordered":
-            value = float(_chain_progress(state.chains, state.start))
+            value = float(runs.chain_progress(state.chains, state.start))
         elif kind == "value_sum":
             value = float(state.total)
         elif kind == "value_avg":
@@ -721,26 +658,3 @@ class Windows:
         key = _Key(self.redis, key_base(self.spec.rule_id, group_key))
         with self.redis.lock(key.name("lock"), timeout=LOCK_MS / 1000, blocking_timeout=LOCK_WAIT):
             return self.close(key, group_key, start)
-
-
-def _extend_chains(rules: list[str], chains: list[float | None], hit: Member) -> list[float | None]:
-    """For each leading part of ``rules``, the latest start of a run seen in order that
-    matches it, after ``hit`` (the newest) - the sequence a temporal_ordered rule needs."""
-    chains = list(chains) + [None] * (len(rules) - len(chains))
-    for position in range(len(rules) - 1, -1, -1):  # from the end: one hit, one step
-        if rules[position] != hit.rule_id:
-            continue
-        candidate = hit.ts if position == 0 else chains[position - 1]
-        current = chains[position]
-        if candidate is not None and (current is None or candidate > current):
-            chains[position] = candidate
-    return chains
-
-
-def _chain_progress(chains: list[float | None], start: float) -> int:
-    """How many of the rules were seen in order within the window starting at ``start``."""
-    progress = 0
-    for position, begun in enumerate(chains):
-        if begun is not None and begun >= start:
-            progress = position + 1
-    return progress

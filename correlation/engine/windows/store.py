@@ -233,13 +233,11 @@ class Plan:
 
 @dataclass
 class Read:
-    """What READ brings back for one hit."""
+    """What READ says of a key for one hit (the rest - the hits leaving the window, the
+    counters they touch - is kept on the key while the hit holds it)."""
 
     state: State
     known: bool  # the hit is stored already (a replay)
-    leaving: list[Member] | None  # hits before ``low``, when asked and the key is in order
-    following: list[Member]  # the first hit at or after ``low`` (beacons' gaps)
-    counts: dict[str, int]  # current counters of the labels the hit and the leavers touch
 
 
 # KEYS: lock, h, m, v. ARGV: token, lock ms, member, low (exclusive bound of the leavers,
