@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 
-from .models import Correlation, CorrelationEvent, CorrelationRule
+from .models import BatchPart, Correlation, CorrelationEvent, CorrelationRule, RuleQuarantine
 
 
 @admin.register(CorrelationRule)
@@ -21,7 +21,25 @@ class CorrelationRuleAdmin(AuditedModelAdmin):
     ]
     list_filter = ["rule_type", "level", "status", "is_active", "team"]
     search_fields = ["name", "description", "sigma_id"]
-    readonly_fields = ["version", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["version", "disabled_reason", "created_by", "created_at", "updated_at"]
+
+
+@admin.register(RuleQuarantine)
+class RuleQuarantineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Events on which a rule failed (poison events), with the rule and the error."""
+
+    list_display = ["created_at", "rule", "event_id", "event_time", "error"]
+    list_filter = ["rule"]
+    search_fields = ["event_id", "error"]
+    list_select_related = ["rule"]
+
+
+@admin.register(BatchPart)
+class BatchPartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Slices of ingest batches split for running over the correlation time budget."""
+
+    list_display = ["batch", "start", "end", "done_at", "note", "created_at"]
+    search_fields = ["batch__id", "note"]
 
 
 class CorrelationEventInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -86,6 +86,11 @@ class CorrelationRule(models.Model):
         help_text="Owner of the alerts; empty means the source's team.",
     )
     is_active = models.BooleanField(default=True)
+    disabled_reason = models.TextField(
+        blank=True,
+        help_text="Why the engine turned the rule off by itself (empty when a person did, "
+        "or when it is active).",
+    )
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -165,6 +170,13 @@ class RuleStats(models.Model):
     suppressed = models.BigIntegerField(default=0)
     last_fired_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    quarantined = models.BigIntegerField(
+        default=0, help_text="Events set aside because evaluating this rule on them failed."
+    )
+    budget_strikes = models.PositiveIntegerField(
+        default=0,
+        help_text="Consecutive over-budget batch parts in which this rule took the most time.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -224,3 +236,54 @@ class CorrelationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.correlation_id}: {self.event_id}"
+
+
+class RuleQuarantine(models.Model):
+    """An event on which evaluating a rule failed (a poison event): set aside with the
+    rule and the error; the rest of its batch and the other rules went on."""
+
+    id = models.BigAutoField(primary_key=True)
+    rule = models.ForeignKey(
+        CorrelationRule, on_delete=models.CASCADE, related_name="quarantined_events"
+    )
+    event_id = models.UUIDField()
+    event_time = models.DateTimeField()
+    batch_id = models.UUIDField(null=True, blank=True)
+    error = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "correlation_rule_quarantine"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "event_id"], name="rule_quarantine_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.event_id}"
+
+
+class BatchPart(models.Model):
+    """A slice of an ingest batch still to correlate, after the batch (or a larger
+    slice) ran over the time budget and was split. Parts run one after another, in
+    event-time order; the batch is marked correlated when the last one is done."""
+
+    id = models.BigAutoField(primary_key=True)
+    batch = models.ForeignKey(
+        "events.IngestBatch", on_delete=models.CASCADE, related_name="correlation_parts"
+    )
+    start = models.PositiveIntegerField(help_text="First event (in event-time order).")
+    end = models.PositiveIntegerField(help_text="One past the last event.")
+    done_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True, help_text="Why a part was given up, if it was.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "correlation_batch_parts"
+        ordering = ["batch", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "start", "end"], name="batch_part_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}[{self.start}:{self.end}]"

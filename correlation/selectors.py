@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
-from .models import CorrelationRule, RuleFilter
+from .models import CorrelationRule, RuleFilter, RuleQuarantine
 
 
 def rules_visible_to(user: Any) -> QuerySet[CorrelationRule]:
@@ -110,3 +110,15 @@ def engine_filter_rows(rule_ids: list[Any] | None = None) -> list[RuleFilter]:
     for row in rows:
         row.rule_ids = [rule.pk for rule in row.rules.all()]  # type: ignore[attr-defined]
     return rows
+
+
+QUARANTINE_SHOWN = 20
+
+
+def rule_quarantine_for(user: Any, rule: CorrelationRule) -> list[RuleQuarantine]:
+    """The latest events set aside because evaluating ``rule`` on them failed. Their ids
+    and errors come from any team's events, so only those who manage rules see them
+    (everyone sees how many, in the rule's statistics)."""
+    if not user.has_perm("correlation.change_correlationrule"):
+        return []
+    return list(rule.quarantined_events.order_by("-created_at")[:QUARANTINE_SHOWN])

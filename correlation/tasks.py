@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import batch_correlate, close_windows
+from .services import batch_correlate, check_correlation_lag, close_windows
 
 
 @shared_task(name="correlation.tasks.correlate_batch", acks_late=True)
@@ -14,3 +14,9 @@ def correlate_batch(batch_id: str) -> int:
 def close_correlation_windows() -> int:
     """Decide correlation windows whose time is up ("fewer than", absence)."""
     return close_windows()
+
+
+@shared_task(name="correlation.tasks.check_correlation_lag")
+def check_lag() -> bool:
+    """Alert once per episode when correlation lag passes CORRELATION_LAG_ALERT_SECONDS."""
+    return check_correlation_lag()

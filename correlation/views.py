@@ -21,7 +21,12 @@ from incidents.selectors import alerts_visible_to
 from .attack import coverage_matrix
 from .forms import RULE_TEMPLATE, BacktestForm, RuleForm, TryForm
 from .models import CorrelationRule
-from .selectors import rule_inputs_and_users, rules_for_list, rules_visible_to
+from .selectors import (
+    rule_inputs_and_users,
+    rule_quarantine_for,
+    rules_for_list,
+    rules_visible_to,
+)
 from .services import (
     BacktestError,
     EventTooLarge,
@@ -67,6 +72,7 @@ def _detail(
     context = {
         "rule": rule,
         "stats": getattr(rule, "stats", None),
+        "quarantine": rule_quarantine_for(request.user, rule),
         "alerts": alerts_visible_to(request.user).filter(rule=rule).order_by("-last_seen_at")[:10],
         "versions": rule.versions.all()[:10],
         "inputs": inputs,

@@ -158,6 +158,14 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
     )
     _schedule_task(
         report,
+        "check correlation lag",
+        "correlation.tasks.check_correlation_lag",
+        queue="maintenance",
+        expires_seconds=55,
+        interval=every_minute,
+    )
+    _schedule_task(
+        report,
         "check source health",
         "events.tasks.check_source_health",
         queue="maintenance",

@@ -15,6 +15,7 @@ class RuleStatsSerializer(serializers.ModelSerializer):
             "hits",
             "alerts",
             "suppressed",
+            "quarantined",
             "last_fired_at",
             "last_error",
         ]
@@ -60,6 +61,7 @@ class CorrelationRuleSerializer(serializers.ModelSerializer):
             "techniques",
             "team",
             "is_active",
+            "disabled_reason",
             "generate",
             "suppression_mode",
             "suppression_window",

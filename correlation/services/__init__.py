@@ -2,7 +2,9 @@
 over committed batches (``engine``) and over history (``backtest``)."""
 
 from .backtest import BacktestError, BacktestResult, parse_moment, rule_backtest
-from .engine import batch_correlate, close_windows, correlate_events
+from .batches import batch_correlate
+from .engine import close_windows, correlate_events
+from .health import check_correlation_lag, rule_disable_over_budget
 from .importing import ImportReport, import_rules
 from .rules import RuleUnsupported, rule_save, rule_set_active
 from .trying import EventTooLarge, TryResult, rule_try
@@ -15,11 +17,13 @@ __all__ = [
     "RuleUnsupported",
     "TryResult",
     "batch_correlate",
+    "check_correlation_lag",
     "close_windows",
     "correlate_events",
     "import_rules",
     "parse_moment",
     "rule_backtest",
+    "rule_disable_over_budget",
     "rule_save",
     "rule_set_active",
     "rule_try",

@@ -12,74 +12,38 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-import orjson
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from redis.exceptions import RedisError
 
-from events.models import Event, IngestBatch, Source
+from events.models import Event, Source
 from incidents.selectors import alert_to_fold, severity_by_name
 from incidents.services import alert_fold, alert_raise
 from socapp.audit import AuditItem, audit_record_many
 
 from ..choices import SuppressionMode
-from ..engine.evaluate import Evaluation, Hit, StoredEvent, evaluate
+from ..engine.evaluate import (
+    Budget,
+    Evaluation,
+    Hit,
+    OverBudget,
+    RuleError,
+    StoredEvent,
+    evaluate,
+)
 from ..engine.ruleset import CompiledRule, RuleSet, active_ruleset
 from ..engine.windows import MAX_LINKED, Firing, Fold, Windows, close_timer, due_timers
-from ..models import Correlation, CorrelationEvent, CorrelationRule, RuleStats
+from ..models import Correlation, CorrelationEvent, CorrelationRule, RuleQuarantine, RuleStats
 
 logger = logging.getLogger(__name__)
 
+FOLD_CHUNK = 1000  # links written per statement when folding a batch's hits
 ALERT_NS = uuid.UUID("6f1c6c1e-8a51-4c1b-9a57-3b7d1a0e5c2a")
 CORRELATION_NS = uuid.UUID("0b3e8f2d-5d7c-4a8e-b1f4-9c2d7e6a1f30")
-
-
-def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
-    """Evaluate one committed batch against the active rules; idempotent (a batch already
-    marked correlated is skipped). Returns the number of events evaluated."""
-    with transaction.atomic():
-        batch = (
-            IngestBatch.objects.select_for_update(skip_locked=True)
-            .filter(pk=batch_id, correlated_at__isnull=True)
-            .first()
-        )
-        if batch is None:  # already done, or another worker has it right now
-            return 0
-        events = list(_batch_events(batch))
-        correlate_events(events, active_ruleset())
-        batch.correlated_at = timezone.now()
-        batch.save(update_fields=["correlated_at"])
-    logger.debug("batch %s: %d events evaluated", batch_id, len(events))
-    return len(events)
-
-
-def _batch_events(batch: IngestBatch) -> Iterable[StoredEvent]:
-    """The batch's stored events, read with a server-side cursor and decoded by orjson
-    (Django's JSON field would decode each document with the slower json module)."""
-    where = "batch_id = %s"
-    params: list[Any] = [batch.pk]
-    if batch.first_event_time and batch.last_event_time:
-        where += " AND event_time >= %s AND event_time <= %s"  # only its partitions
-        params += [batch.first_event_time, batch.last_event_time]
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(
-            "SELECT event_id, event_time, source_id, normalized_data::text, raw_data "  # noqa: S608
-            f"FROM events WHERE {where}",
-            params,
-        )
-        while rows := cursor.fetchmany(2000):
-            for event_id, event_time, source_id, doc, raw in rows:
-                yield StoredEvent(
-                    str(event_id),
-                    event_time,
-                    source_id,
-                    orjson.loads(doc) if doc else {},
-                    raw or "",
-                )
 
 
 def correlate_events(
@@ -89,6 +53,8 @@ def correlate_events(
     raised: list[tuple[uuid.UUID, bool]] | None = None,
     close_all: bool = False,
     dry: bool = False,
+    budget: Budget | None = None,
+    batch_id: Any = None,
 ) -> Evaluation:
     """Match ``events``, feed correlation windows, raise and fold alerts, keep stats.
 
@@ -96,19 +62,28 @@ def correlate_events(
     backtest reads them before rolling back); ``close_all`` decides every open window
     now, whatever the clock says (the end of a backtest). ``dry``: a run that will be
     rolled back (a backtest) takes none of the locks live workers share — the audit
-    chain's, the rule statistics rows, the suppression keys — and writes neither."""
+    chain's, the rule statistics rows, the suppression keys — and writes neither.
+    ``budget``: raises OverBudget once spent (between two events, or two hits); the
+    caller rolls back and splits. A rule that raises on an event (matching it, feeding
+    its windows) has the event quarantined with the error; the rest goes on."""
     started = time.perf_counter()
-    # Event-time order: lateness is measured against the newest hit of a key, so a batch
-    # spanning more than the allowed lateness must not be fed newest first.
-    events = sorted(events, key=lambda e: e.event_time)
-    evaluation = evaluate(ruleset, events)
-    recorder = _Recorder(ruleset, raised, dry=dry)
+    # Event-time order (ties by id, the order windows keep): lateness is measured against
+    # the newest hit of a key, so a batch spanning more than the allowed lateness must not
+    # be fed newest first, and in-order hits are the cheap ones to decide.
+    events = sorted(events, key=lambda e: (e.event_time, e.event_id))
+    budget = budget if budget is not None else Budget()
+    evaluation = evaluate(ruleset, events, budget)
+    recorder = _Recorder(ruleset, raised, dry=dry, budget=budget)
     for hit in evaluation.hits:
         recorder.hit(hit)
+        budget.check()
+    recorder.flush_folds()
     recorder.close_due_windows(float("inf") if close_all else None)
+    recorder.poisoned[:0] = evaluation.errors
     if not dry:
         audit_record_many(actor=None, items=recorder.audit)
         _save_stats(evaluation, recorder)
+        _quarantine(recorder.poisoned, batch_id)
     logger.debug(
         "%d events, %d hits in %.3fs",
         len(events),
@@ -137,9 +112,12 @@ class _Recorder:
         raised: list[tuple[uuid.UUID, bool]] | None = None,
         *,
         dry: bool = False,
+        budget: Budget | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.dry = dry
+        self.budget = budget if budget is not None else Budget()
+        self.poisoned: list[RuleError] = []  # (rule, event) pairs that raised
         self.raised = raised if raised is not None else []
         self.audit: list[AuditItem] = []  # written once, at the end (the chain's lock)
         self.teams: dict[Any, Any] = {}
@@ -148,15 +126,33 @@ class _Recorder:
         self.fired_at: dict[str, datetime] = {}
         self.chain_hits: dict[str, int] = {}
         self.source_names: dict[Any, str | None] = {}
+        # firing identity -> (rule, links of the hits folded into it in this batch)
+        self.pending_folds: dict[str, tuple[CompiledRule, list[tuple[str, datetime]]]] = {}
 
     # -- single events ------------------------------------------------------------
 
     def hit(self, hit: Hit) -> None:
         rule = hit.rule
         if rule.emits:
-            self._detection_alert(rule, hit.event)
+            self._guarded(rule, hit.event, self._detection_alert, rule, hit.event)
         for parent in self.ruleset.correlations_using(rule.id):
-            self._feed(parent, rule.id, hit.event)
+            self._guarded(parent, hit.event, self._feed, parent, rule.id, hit.event)
+
+    def _guarded(self, rule: CompiledRule, event: StoredEvent, work: Any, *args: Any) -> None:
+        """Run one rule's work on one event, timed for the budget. An exception of the
+        rule's own (a value it cannot handle) quarantines the event for that rule and the
+        batch goes on; the database or Redis failing is not the event's fault, and fails
+        the batch (it is replayed)."""
+        clock = time.perf_counter()
+        try:
+            work(*args)
+        except (DatabaseError, RedisError, OverBudget):
+            raise
+        except Exception as exc:
+            logger.warning("rule %s failed on event %s", rule.id, event.event_id, exc_info=True)
+            self.poisoned.append(RuleError(rule.id, event, f"{type(exc).__name__}: {exc}"[:500]))
+        finally:
+            self.budget.spent[rule.id] += time.perf_counter() - clock
 
     def _source_names(self, source_ids: list[Any]) -> list[str]:
         names = []
@@ -264,20 +260,37 @@ class _Recorder:
             self._feed(parent, rule.id, chained)
 
     def _fold_into_firing(self, rule: CompiledRule, fold: Fold, event: StoredEvent) -> None:
+        """Queue a hit for the alert of the window it fell in; the links and counts of a
+        batch's folds are written per alert, once, by ``flush_folds``."""
         if not rule.emits:
             return
-        alert_id = uuid.uuid5(ALERT_NS, self._firing_identity(rule, fold.firing))
+        identity = self._firing_identity(rule, fold.firing)
+        pending = self.pending_folds.get(identity)
+        if pending is None:
+            from incidents.models import Alert
+
+            if not Alert.objects.filter(pk=uuid.uuid5(ALERT_NS, identity)).exists():
+                # the firing was decided but its alert never committed (a worker died)
+                self._correlation_alert(rule, fold.full(), event)
+            pending = self.pending_folds[identity] = (rule, [])
+        pending[1].append((fold.member.event_id, fold.member.time))
+
+    def flush_folds(self) -> None:
         from incidents.models import Alert
 
-        if not Alert.objects.filter(pk=alert_id).exists():
-            # the firing was decided but its alert never committed (a worker died): raise it
-            self._correlation_alert(rule, fold.firing, event)
-        correlation_id = uuid.uuid5(CORRELATION_NS, self._firing_identity(rule, fold.firing))
-        added = _link(correlation_id, [(fold.member.event_id, fold.member.time)])
-        if added:
-            alert = Alert.objects.select_related("severity").get(pk=alert_id)
-            alert_fold(alert=alert, hits=added, last_seen_at=fold.member.time)
-            self.suppressed[rule.id] = self.suppressed.get(rule.id, 0) + added
+        for identity, (rule, links) in self.pending_folds.items():
+            correlation_id = uuid.uuid5(CORRELATION_NS, identity)
+            added = sum(
+                _link(correlation_id, links[i : i + FOLD_CHUNK])
+                for i in range(0, len(links), FOLD_CHUNK)
+            )
+            if added:
+                alert = Alert.objects.select_related("severity").get(
+                    pk=uuid.uuid5(ALERT_NS, identity)
+                )
+                alert_fold(alert=alert, hits=added, last_seen_at=max(t for _, t in links))
+                self.suppressed[rule.id] = self.suppressed.get(rule.id, 0) + added
+        self.pending_folds.clear()
 
     def close_due_windows(self, now: float | None = None) -> int:
         closed = 0
@@ -467,13 +480,46 @@ def _entities(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v not in (None, "")}
 
 
-STATS_COLUMNS = ("evaluations", "errors", "time_spent", "hits", "alerts", "suppressed")
+STATS_COLUMNS = (
+    "evaluations",
+    "errors",
+    "time_spent",
+    "hits",
+    "alerts",
+    "suppressed",
+    "quarantined",
+)
+
+
+def _quarantine(poisoned: list[RuleError], batch_id: Any) -> None:
+    """Keep each (rule, event) that raised, with its error (once per pair)."""
+    if not poisoned:
+        return
+    RuleQuarantine.objects.bulk_create(
+        [
+            RuleQuarantine(
+                rule_id=item.rule_id,
+                event_id=item.event.event_id,
+                event_time=item.event.event_time,
+                batch_id=batch_id,
+                error=item.error,
+            )
+            for item in poisoned
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _save_stats(evaluation: Evaluation, recorder: _Recorder) -> None:
     """Add this evaluation's counts to each rule's statistics in three statements, rows
     locked in rule order so concurrent workers never deadlock on them."""
-    rule_ids = sorted(set(evaluation.tallies) | set(recorder.alerts) | set(recorder.suppressed))
+    quarantined = Counter(item.rule_id for item in recorder.poisoned)
+    feed_errors = recorder.poisoned[len(evaluation.errors) :]  # matching errors are tallied
+    errors = Counter(item.rule_id for item in feed_errors)
+    last_errors = {item.rule_id: item.error for item in feed_errors}
+    rule_ids = sorted(
+        set(evaluation.tallies) | set(recorder.alerts) | set(recorder.suppressed) | set(errors)
+    )
     if not rule_ids:
         return
     RuleStats.objects.bulk_create([RuleStats(rule_id=r) for r in rule_ids], ignore_conflicts=True)
@@ -484,18 +530,19 @@ def _save_stats(evaluation: Evaluation, recorder: _Recorder) -> None:
             (
                 rule_id,
                 tally.evaluations if tally else 0,
-                tally.errors if tally else 0,
+                (tally.errors if tally else 0) + errors.get(rule_id, 0),
                 tally.time_spent if tally else 0.0,
                 tally.hits if tally else 0,
                 recorder.alerts.get(rule_id, 0),
                 recorder.suppressed.get(rule_id, 0),
+                quarantined.get(rule_id, 0),
                 recorder.fired_at.get(rule_id),
-                (tally.last_error if tally else "") or "",
+                last_errors.get(rule_id) or (tally.last_error if tally else "") or "",
             )
         )
     values = ", ".join(
         ["(%s::uuid, %s::bigint, %s::bigint, %s::float8, %s::bigint, %s::bigint, %s::bigint, "
-         "%s::timestamptz, %s::text)"] * len(rows)
+         "%s::bigint, %s::timestamptz, %s::text)"] * len(rows)
     )  # fmt: skip
     sums = ", ".join(f"{c} = s.{c} + v.{c}" for c in STATS_COLUMNS)
     with connection.cursor() as cursor:

@@ -226,6 +226,8 @@ def save_document(
             rule.name = _unique_name(doc.title, sigma_id, rule)
             if is_active is not None:
                 rule.is_active = is_active
+            if is_active or changed_text:
+                rule.disabled_reason = ""  # turned on, or fixed, by a person
             if team is not None:
                 rule.team = team
             if changed_text:
@@ -334,7 +336,8 @@ def rule_set_active(*, rule: CorrelationRule, actor: Any, active: bool) -> Corre
         return rule
     with transaction.atomic():
         rule.is_active = active
-        rule.save(update_fields=["is_active", "updated_at"])
+        rule.disabled_reason = ""  # a person decided now
+        rule.save(update_fields=["is_active", "disabled_reason", "updated_at"])
         audit_record(
             actor=actor,
             action="rule.enable" if active else "rule.disable",

@@ -425,6 +425,18 @@ HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", defau
 # Detection: how late (seconds of event time) a hit may arrive and still count in its
 # correlation window; older hits are counted as late and dropped.
 CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=300)
+# Hits kept per correlation rule and group (the oldest are forgotten past it): bounds the
+# state one group of events can make the engine keep and read.
+CORRELATION_MAX_KEY_HITS = env.int("CORRELATION_MAX_KEY_HITS", default=10_000)
+# Seconds one correlation attempt (a batch, or a part of one) may take; past it the
+# attempt is rolled back and split in halves, retried one after the other. 0: no budget.
+CORRELATION_BATCH_BUDGET_SECONDS = env.float("CORRELATION_BATCH_BUDGET_SECONDS", default=60.0)
+# A rule that took the most time in this many consecutive over-budget attempts is turned
+# off by the engine (reason on its page, an audit entry, an alert for the admins).
+CORRELATION_BUDGET_STRIKES = env.int("CORRELATION_BUDGET_STRIKES", default=3)
+# An alert (once per episode) when the oldest committed batch has waited longer than this
+# for correlation; 0 turns the alert off.
+CORRELATION_LAG_ALERT_SECONDS = env.int("CORRELATION_LAG_ALERT_SECONDS", default=900)
 # Values of Sigma's |expand placeholders (%name%), as JSON: {"name": ["value", ...]}.
 # A rule whose placeholders have no value here is skipped on import, refused on save.
 SIGMA_PLACEHOLDERS = env.json("SIGMA_PLACEHOLDERS", default={})

@@ -156,3 +156,54 @@ def test_several_workers_count_every_hit_once(reference_data, process_group, wor
     assert len(predicted) == 80 and all(count == 12 for count in predicted.values())
     assert live_alerts() == predicted
     assert failure_hits() == 80 * 12
+
+
+def test_a_rule_eating_the_budget_is_turned_off_while_other_batches_flow(
+    reference_data, process_group, worker_env, tmp_path
+):  # type: ignore[no-untyped-def]
+    from tests.correlation.test_engine_health import failures_batch, heavy_rule
+
+    start = (timezone.now() - timedelta(hours=5)).replace(second=0, microsecond=0)
+    # 240 failures whose long messages make one rule take ~0.25 s an event, then four
+    # ordinary brute-force batches behind it
+    heavy_batch = failures_batch(SourceFactory(format="syslog"), 240, ip="203.0.113.77")
+    others = pending_batches([attack_batch(start, range(n * 5, n * 5 + 5)) for n in range(4)])
+    ensure_rule_pack(BootstrapReport())
+    heavy = heavy_rule()
+    env = {
+        **worker_env,
+        "CORRELATION_BATCH_BUDGET_SECONDS": "3",
+        "CORRELATION_BUDGET_STRIKES": "2",
+    }
+    start_worker(process_group, env, tmp_path / "budget.log", "budget")
+    send_correlation([heavy_batch, *others])
+    everything = [heavy_batch, *others]
+    wait_until(
+        lambda: (
+            not IngestBatch.objects.filter(pk__in=everything, correlated_at__isnull=True).exists()
+        ),
+        timeout=300,
+        what=f"all batches ({(tmp_path / 'budget.log').read_text()[-3000:]})",
+    )
+    heavy.refresh_from_db()
+    assert not heavy.is_active and "correlation attempts over the 3.0 s budget" in (
+        heavy.disabled_reason
+    )
+    # the batches behind the heavy one did not wait for it
+    done = {
+        str(pk): at
+        for pk, at in IngestBatch.objects.filter(pk__in=everything).values_list(
+            "pk", "correlated_at"
+        )
+    }
+    assert all(done[str(batch)] < done[heavy_batch] for batch in others)
+    attackers = Alert.objects.filter(rule__sigma_name=BRUTE_FORCE).exclude(
+        group_key="source.ip=203.0.113.77"
+    )
+    assert sorted(a.count for a in attackers) == [12] * 20
+    # and the heavy batch itself was correlated in full, in parts, without the rule
+    (alert,) = Alert.objects.filter(
+        rule__sigma_name=BRUTE_FORCE, group_key="source.ip=203.0.113.77"
+    )
+    assert alert.count == 240  # four minutes of failures: one five-minute window
+    assert Alert.objects.filter(rule=heavy, title__startswith="Rule turned off").count() == 1

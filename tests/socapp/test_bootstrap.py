@@ -112,6 +112,7 @@ def test_bootstrap_schedules_the_maintenance_tasks():
         "events.tasks.maintain_event_partitions",
         "events.tasks.drop_expired_event_partitions",
         "events.tasks.refresh_hourly_event_summary",
+        "correlation.tasks.check_correlation_lag",
     ):
         assert tasks[name].queue == "maintenance"
         assert tasks[name].expire_seconds

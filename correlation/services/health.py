@@ -1,0 +1,132 @@
+"""The engine's own health: rules it turns off for eating the time budget, and the alert
+when correlation falls behind. Both raise an alert for SOC admins (the default team's
+queue, high severity) through the incidents app, with an audit entry by the system."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.selectors import severity_by_name
+from incidents.services import alert_raise
+from socapp.audit import AuditItem, audit_record, audit_record_many
+from socapp.kv import kv
+
+from ..engine.ruleset import bump_generation
+from ..metrics import correlation_lag_seconds
+from ..models import CorrelationRule
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_NS = uuid.UUID("d2a7f3c4-6b1e-4f0a-9c55-2e8b7a4d1f60")
+LAG_EPISODE_KEY = "socapp:corr:lag-episode"  # set while an episode of lag is alerted
+
+
+def lag_alert_seconds() -> float:
+    return float(getattr(settings, "CORRELATION_LAG_ALERT_SECONDS", 900))
+
+
+def _default_team() -> Any:
+    from socapp.models import DEFAULT_TEAM, Team
+
+    return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
+
+
+def _system_alert(
+    *,
+    identity: str,
+    title: str,
+    description: str,
+    group_key: str,
+    details: dict[str, Any],
+    at: datetime,
+    rule: CorrelationRule | None = None,
+) -> None:
+    audit: list[AuditItem] = []
+    alert_raise(
+        alert_id=uuid.uuid5(SYSTEM_NS, identity),
+        title=title,
+        severity=severity_by_name("high"),
+        team=_default_team(),
+        rule=rule,
+        correlation=None,
+        group_key=group_key,
+        description=description,
+        details={"engine_health": True, **details},
+        triggered_at=at,
+        audit=audit,
+    )
+    audit_record_many(actor=None, items=audit)
+
+
+def rule_disable_over_budget(*, rule_id: str, reason: str) -> bool:
+    """Turn a rule off because it keeps running batches over the time budget: the reason
+    is kept on the rule (its health page shows it), audited as the system's change, and
+    raised as an alert for the admins. Returns whether the rule is off now."""
+    with transaction.atomic():
+        rule = CorrelationRule.objects.select_for_update().filter(pk=rule_id).first()
+        if rule is None:
+            return False
+        if not rule.is_active:
+            return True
+        now = timezone.now()
+        rule.is_active = False
+        rule.disabled_reason = reason
+        rule.save(update_fields=["is_active", "disabled_reason", "updated_at"])
+        audit_record(
+            actor=None,
+            action="rule.disable",
+            target=rule,
+            changes={"active": False, "reason": reason},
+        )
+        _system_alert(
+            identity=f"rule-over-budget:{rule.pk}:{now.isoformat()}",
+            title=f"Rule turned off for exceeding the correlation budget: {rule.name}",
+            description=reason,
+            group_key=f"rule={rule.name}",
+            details={"rule": rule.name, "reason": reason},
+            at=now,
+            rule=rule,
+        )
+        transaction.on_commit(bump_generation)
+    logger.warning("rule %s (%s) turned off: %s", rule.name, rule.pk, reason)
+    return True
+
+
+def check_correlation_lag(*, now: datetime | None = None) -> bool:
+    """Raise one alert per episode of correlation lag above
+    ``CORRELATION_LAG_ALERT_SECONDS`` (the age of the oldest committed batch not yet
+    correlated); the episode ends when the lag is back under it. Returns whether an alert
+    was raised."""
+    threshold = lag_alert_seconds()
+    if threshold <= 0:
+        return False
+    lag = correlation_lag_seconds()
+    redis = kv()
+    if lag <= threshold:
+        redis.delete(LAG_EPISODE_KEY)
+        return False
+    if redis.exists(LAG_EPISODE_KEY):
+        return False  # this episode was alerted already
+    now = now or timezone.now()
+    with transaction.atomic():
+        _system_alert(
+            identity=f"correlation-lag:{now.isoformat()}",
+            title="Correlation is falling behind",
+            description=(
+                f"The oldest committed batch has waited {lag:.0f} s for correlation "
+                f"(alert threshold {threshold:g} s): detections are late. See the worker "
+                "logs and the rules' health pages (time spent, budget)."
+            ),
+            group_key="correlation lag",
+            details={"lag_seconds": round(lag, 1), "threshold_seconds": threshold},
+            at=now,
+        )
+    redis.set(LAG_EPISODE_KEY, now.isoformat())
+    return True
