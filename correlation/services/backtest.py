@@ -29,7 +29,7 @@ from ..engine.ruleset import RuleSet, build
 from ..engine.windows import scratch_namespace
 from ..models import CorrelationRule
 from ..selectors import engine_filter_rows, rule_with_inputs
-from ..sigma.documents import parse_documents
+from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.sql import Condition, join_conditions, rule_condition
 from .engine import correlate_events
 
@@ -146,6 +146,10 @@ def rule_backtest(
 
 
 def _ruleset_for(rule: CorrelationRule, rows: list[CorrelationRule]) -> RuleSet:
+    try:
+        parse_documents(rule.definition)  # to say why, when it does not compile
+    except RuleInvalid as exc:
+        raise BacktestError(f"the rule does not compile: {exc}") from exc
     ruleset = build(rows, engine_filter_rows([r.pk for r in rows]), generation=-1)
     target = ruleset.rules.get(str(rule.pk))
     if target is None:
@@ -160,7 +164,10 @@ def _pushdown(rows: list[CorrelationRule]) -> Condition:
     """What the detection rules among ``rows`` could match, as one SQL condition."""
     parts = []
     for row in rows:
-        sigma = parse_documents(row.definition)[0].sigma
+        try:
+            sigma = parse_documents(row.definition)[0].sigma
+        except RuleInvalid as exc:  # stored before a limit was lowered, or edited since
+            raise BacktestError(f"rule {row.name!r} no longer parses: {exc}") from exc
         if isinstance(sigma, SigmaRule):
             parts.append(rule_condition(sigma))
     return join_conditions(parts, "OR") if parts else Condition("FALSE")

@@ -170,6 +170,17 @@ def test_the_backtest_endpoint_for_analysts_and_not_for_integrations(
     assert client_for(integration).post(url, {"since": "1d"}, format="json").status_code == 403
 
 
+@pytest.mark.django_db
+def test_a_rule_stored_before_a_limit_was_lowered_backtests_to_a_400(pack, analyst_a, settings):  # type: ignore[no-untyped-def]
+    rule = CorrelationRule.objects.get(sigma_id=BRUTE_FORCE)
+    settings.RULE_MAX_BYTES = 64  # an admin lowered it; the stored rule is now too long
+    url = f"/api/v1/rules/{rule.pk}/backtest/"
+    response = client_for(analyst_a).post(url, {"since": "1d"}, format="json")
+    assert response.status_code == 400, response.content
+    assert "the rule does not compile" in response.json()["detail"]
+    assert "RULE_MAX_BYTES" in response.json()["detail"]  # and why
+
+
 # -- the pushdown is a superset of the matcher ---------------------------------------
 
 

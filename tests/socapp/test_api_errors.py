@@ -161,3 +161,26 @@ def test_a_bare_validation_message_is_answered_as_an_object(analyst_a, team_a): 
     response = exception_handler(ValidationError("Bad."), {"view": None})
     assert response.status_code == 400
     assert response.data == {"non_field_errors": ["Bad."]}
+
+
+def test_json_nested_beyond_any_api_body_is_a_400(auditor):  # type: ignore[no-untyped-def]
+    """The decoder recursed until a RecursionError (a 500) on 100,000 brackets; 65 levels
+    are already more than any API body holds."""
+    api = client_for(auditor)
+    for body in ("[" * 100_000 + "]" * 100_000, '{"a":' * 65 + "1" + "}" * 65):
+        response = api.post("/api/v1/rules/test/", data=body, content_type="application/json")
+        assert response.status_code == 400, response.content[:200]
+        assert "nested deeper than 64 levels" in response.json()["detail"]
+    fine = '{"event": ' + '{"a":' * 60 + "1" + "}" * 60 + ', "definition": "x"}'
+    answer = api.post("/api/v1/rules/test/", data=fine, content_type="application/json")
+    assert answer.status_code == 400 and "definition" in answer.json()  # judged on its merits
+
+
+def test_a_body_over_the_upload_limit_is_a_413_with_the_setting(auditor, settings):  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"definition": "' + "a" * 2000 + '", "event": {}}'
+    response = client_for(auditor).post(
+        "/api/v1/rules/test/", data=body, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
