@@ -422,3 +422,19 @@ def test_refused_jwts_count_toward_the_token_throttle(integration, jwt_on):
     assert refresh(good["refresh"]).status_code == 429
     # Another address is not affected.
     assert bearer(good["access"], REMOTE_ADDR="198.51.100.9").status_code == 200
+
+
+def test_an_admin_revokes_a_session_in_the_admin(integration, soc_admin, jwt_on):
+    pair = pair_for("integration")
+    admin = Client()
+    admin.force_login(soc_admin)
+    session = JwtSession.objects.get()
+    assert "integration" in admin.get("/admin/socapp/jwtsession/").content.decode()
+    answer = admin.post(
+        "/admin/socapp/jwtsession/", {"action": "revoke", "_selected_action": [session.pk]}
+    )
+    assert answer.status_code == 302
+    assert bearer(pair["access"]).status_code == 401
+    assert refresh(pair["refresh"]).status_code == 401
+    entry = AuditEntry.objects.get(action="auth.jwt_revoked")
+    assert entry.actor == soc_admin and entry.changes["reason"] == "revoked by an admin"
