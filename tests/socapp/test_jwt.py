@@ -373,6 +373,8 @@ def _hmac_with(claims: dict, pem: bytes) -> str:
     return f"{signing_input}.{_b64(mac)}"
 
 
+# The HS512 forgery uses our 53-byte key, short for SHA-512 (that is the point of it).
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_forged_and_invalid_tokens_are_all_refused(integration, analyst_a, jwt_on):
     genuine = pair_for("integration")
     forgeries = _forgeries(genuine["access"], pair_for("analyst_a")["access"])
