@@ -339,7 +339,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "REST API of socapp, the open security correlation platform. Authenticate with a "
         "personal API token (`manage.py token_create USERNAME`) sent as "
-        "`Authorization: Bearer <token>`, or with a browser session."
+        "`Authorization: Bearer <token>`, with a JWT access token from "
+        "`POST /api/v1/auth/token/` where JWT_ENABLED, or with a browser session."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

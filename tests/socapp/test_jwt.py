@@ -440,3 +440,22 @@ def test_an_admin_revokes_a_session_in_the_admin(integration, soc_admin, jwt_on)
     assert refresh(pair["refresh"]).status_code == 401
     entry = AuditEntry.objects.get(action="auth.jwt_revoked")
     assert entry.actor == soc_admin and entry.changes["reason"] == "revoked by an admin"
+
+
+def test_a_jwt_request_costs_one_lookup_of_session_and_user(integration, jwt_on):
+    """Reading the user from the database on every request is one query (the session
+    joined to its user), no more than a personal token's lookup."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    access = pair_for("integration")["access"]
+    _, personal = api_token_create(user=integration, actor=integration, expires_days=1)
+    bearer(personal)  # its first use records last_used_at; count a later one
+    counts, captured = {}, {}
+    for kind, token in (("jwt", access), ("personal", personal)):
+        with CaptureQueriesContext(connection) as queries:
+            assert bearer(token).status_code == 200
+        counts[kind], captured[kind] = len(queries), queries.captured_queries
+    lookups = [q["sql"] for q in captured["jwt"] if "socapp_jwtsession" in q["sql"]]
+    assert len(lookups) == 1 and "auth_user" in lookups[0]  # one query: session and user
+    assert counts["jwt"] <= counts["personal"], counts
