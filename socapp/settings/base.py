@@ -270,6 +270,10 @@ OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="socapp")  # the name apps show
 # Seconds between the password and the code of one login.
 OTP_LOGIN_SECONDS = 300
+# After n wrong codes in a row a device checks no code for this many seconds x 2^(n-1),
+# whatever the address (django-otp's back-off; backup codes alike). 0 turns it off.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
 
 # Bearer tokens (personal API tokens and source ingest tokens): after
 # TOKEN_FAILURE_LIMIT refused tokens from one address within TOKEN_FAILURE_WINDOW
