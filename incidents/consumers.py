@@ -9,7 +9,8 @@ A connection joins, for each kind of thing its user may see:
 
 Messages are nudges (ids and a kind); pages fetch what changed over HTTP, through the
 same selectors as every other read, so a push can never show what a fetch would not.
-Users without a role are refused (close code 4403).
+Users without a role are refused (close code 4403), as are admins whose session has not
+passed the second factor OTP_REQUIRED_FOR_ADMINS asks of them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from socapp.permissions import user_has_role
+from socapp.second_factor import second_factor_required
 
 ALL_ALERTS_GROUP = "alerts.all"
 ALL_INCIDENTS_GROUP = "incidents.all"
@@ -38,9 +41,11 @@ def user_group(user_id: Any) -> str:
 
 
 @database_sync_to_async
-def _groups_for(user: Any) -> list[str] | None:
+def _groups_for(user: Any, session: Any = None) -> list[str] | None:
     if not user_has_role(user):
         return None
+    if second_factor_required(user) and not (session or {}).get(DEVICE_ID_SESSION_KEY):
+        return None  # an admin who must have a second factor and has not used one
     teams = list(user.teams.values_list("pk", flat=True))
     groups = [user_group(user.pk)]
     if user.has_perm("incidents.view_alert"):
@@ -61,7 +66,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        groups = await _groups_for(user) if user and user.is_authenticated else None
+        session = self.scope.get("session")
+        groups = await _groups_for(user, session) if user and user.is_authenticated else None
         if groups is None:
             await self.close(code=4403)
             return

@@ -9,9 +9,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .admin_mixins import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdminMixin
-from .models import ApiToken, AuditAnchor, AuditEntry, Role, Team
+from .audit import audit_record
+from .jwt_sessions import jwt_session_revoke
+from .models import ApiToken, AuditAnchor, AuditEntry, JwtSession, Role, Team
+from .second_factor import second_factor_remove
 from .services import api_token_create, api_token_revoke
 
 User = get_user_model()
@@ -160,3 +165,66 @@ class AuditAnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["at", "head_seq", "entry_count", "head_mac"]
     date_hierarchy = "at"
+
+
+@admin.register(JwtSession)
+class JwtSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """JWT sessions (one per password exchange): who, from where, until when; revoking
+    one ends its refresh and access tokens at once."""
+
+    list_display = ["id", "user", "created_at", "created_addr", "refreshed_at", "expires_at"]
+    list_display += ["generation", "revoked_at", "revoke_reason"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "created_addr"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return obj is None and request.user.has_perm("socapp.change_jwtsession")
+
+    @admin.action(description="Revoke the selected sessions", permissions=["change"])
+    def revoke(self, request: Any, queryset: Any) -> None:
+        for session in queryset.select_related("user"):
+            jwt_session_revoke(session=session, actor=request.user, reason="revoked by an admin")
+        self.message_user(request, f"Revoked {queryset.count()} session(s).")
+
+
+# django-otp's own admins show TOTP secrets and let anyone with access add devices for
+# others; here devices are only listed, and an admin can only take a user's second
+# factor away (a lost phone: the user then enrols again) or end its back-off.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(TOTPDevice)
+class SecondFactorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_display += ["throttling_failure_count"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = list_display
+    actions = ["remove", "reset_back_off"]
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return obj is None and request.user.has_perm("otp_totp.change_totpdevice")
+
+    @admin.action(description="Remove the second factor of these users", permissions=["change"])
+    def remove(self, request: Any, queryset: Any) -> None:
+        users = {device.user for device in queryset.select_related("user")}
+        for user in users:
+            second_factor_remove(user=user, actor=request.user)
+        self.message_user(request, f"Removed the second factor of {len(users)} user(s).")
+
+    @admin.action(description="End the back-off after wrong codes", permissions=["change"])
+    def reset_back_off(self, request: Any, queryset: Any) -> None:
+        for device in queryset:
+            device.throttle_reset()
+            audit_record(
+                actor=request.user,
+                action="auth.second_factor_back_off_reset",
+                target=device,
+                changes={"user": device.user.get_username()},
+            )
+        self.message_user(request, f"Reset {queryset.count()} device(s).")

@@ -35,6 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from redis.exceptions import RedisError
 
 from .audit import audit_record, enter_request, leave_request, request_context
+from .jwt_tokens import looks_like_jwt
 from .kv import kv
 from .models import AuditEntry
 from .tokens import PERSONAL_PREFIX, SOURCE_PREFIX, VISIBLE_CHARS
@@ -161,6 +162,8 @@ def visible_token_prefix(token: str) -> str:
     for prefix in (PERSONAL_PREFIX, SOURCE_PREFIX):
         if token.startswith(prefix):
             return token[: len(prefix) + VISIBLE_CHARS]
+    if looks_like_jwt(token):  # every part of a JWT is signed over: keep none of it
+        return f"(a JWT, {len(token)} characters)"
     return f"(not a socapp token, {len(token)} characters)"
 
 
@@ -209,6 +212,9 @@ def _login_failed(
 ) -> None:
     # The name tried is who the attempt claimed to be, not someone who acted.
     tried = str((credentials or {}).get("username", ""))[:150]
+    changes = {"username": tried}
+    if (credentials or {}).get("factor"):  # a wrong second-factor code after the password
+        changes["factor"] = str(credentials["factor"])[:40]  # type: ignore[index]
     record_bounded(
         LOGIN_FAILED,
         client=_client(request) if request is not None else None,
@@ -216,7 +222,7 @@ def _login_failed(
             actor=None,
             actor_name=tried,
             action=LOGIN_FAILED,
-            changes={"username": tried},
+            changes=changes,
             result=AuditEntry.Result.FAILED,
         ),
     )

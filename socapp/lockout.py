@@ -20,7 +20,7 @@ from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 
@@ -61,12 +61,21 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         return deleted
 
 
+LOCKED_OUT = (
+    "Too many failed logins from your address (for this account, or for all): logins are "
+    "refused, the right password too, for {} minutes."
+)
+
+
 def locked_out_response(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
     """The page a locked-out login gets: 429, what happened, when to try again. It says
-    the same whether or not the account exists."""
+    the same whether or not the account exists. The API (JWT exchange) gets it as JSON."""
     minutes = settings.LOGIN_LOCKOUT_MINUTES
-    response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+    if request.path_info.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": LOCKED_OUT.format(minutes)}, status=429)
+    else:
+        response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response

@@ -1,4 +1,5 @@
-"""Middleware: probes before everything, login required for pages, request counters."""
+"""Middleware: probes before everything, login required for pages, the second factor
+admins must have, request counters."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect
 
 from .api.exceptions import JSON_PREFIXES
 from .metrics import http_requests
@@ -85,3 +87,39 @@ class RejectNulMiddleware:
             if NUL in key or any(NUL in value for value in values):
                 return printable(key)
         return None
+
+
+class SecondFactorMiddleware:
+    """OTP_REQUIRED_FOR_ADMINS: a staff user, superuser or SOC admin whose session has
+    not passed a second factor reaches only enrolment (and logging out): pages send them
+    to /accounts/two-factor/, the API by session answers 403 saying so. Token requests
+    (PAT, JWT) are not sessions and are decided by their own checks."""
+
+    ALLOWED = ("/accounts/two-factor/", "/accounts/logout/", "/accounts/login/", "/static/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.OTP_REQUIRED_FOR_ADMINS and self._must_enrol(request):
+            if request.path_info.startswith(JSON_PREFIXES):
+                return JsonResponse({"detail": ENROL_FIRST}, status=403)
+            return redirect("two_factor")
+        return self.get_response(request)
+
+    def _must_enrol(self, request: HttpRequest) -> bool:
+        from .second_factor import second_factor_required
+
+        user = getattr(request, "user", None)
+        return (
+            user is not None
+            and user.is_authenticated
+            and not request.path_info.startswith(self.ALLOWED)
+            and not user.is_verified()
+            and second_factor_required(user)
+        )
+
+
+ENROL_FIRST = (
+    "Your role needs a second factor: set one up at /accounts/two-factor/ and log in with it."
+)

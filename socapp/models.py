@@ -170,3 +170,36 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_page_display()}: {self.name}"
+
+
+class JwtSession(models.Model):
+    """One exchange of a password for JWTs, and the chain of refresh tokens after it.
+
+    Every token of the session names it (``sid``); each refresh token also carries the
+    generation it was issued at. A refresh moves the generation on, so the refresh
+    tokens already used are exactly those of an older generation: presenting one again
+    means it was copied, and the whole session is revoked (its access tokens too, as
+    every request looks the session up with the user)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jwt_sessions"
+    )
+    generation = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()  # of the newest refresh token
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=200, blank=True)
+    created_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "JWT session"
+
+    def __str__(self) -> str:
+        return f"JWT session {str(self.id)[:8]} of {self.user_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -14,6 +14,7 @@ AUDITOR = "read-only auditor"
 INTEGRATION = "integration"
 
 OUR_APPS = ("socapp", "assets", "intel", "events", "incidents", "correlation")
+SECOND_FACTOR_APPS = ("otp_totp", "otp_static")  # django-otp's devices
 
 # What every working role reads: the SOC's data, not its configuration secrets or audit.
 SOC_DATA_MODELS = (
@@ -94,12 +95,13 @@ NEVER_GRANTED = {
 
 
 def soc_admin_perms(all_perms: set[str]) -> set[str]:
-    """Everything in our apps, user and role management, the beat schedule, and login
-    lockouts (axes: see and clear them)."""
+    """Everything in our apps, user and role management, the beat schedule, login
+    lockouts (axes: see and clear them) and users' second factors (see, take away)."""
     wanted = {
         p
         for p in all_perms
-        if p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "guardian", "axes")
+        if p.split(".")[0]
+        in (*OUR_APPS, "auth", "django_celery_beat", "guardian", "axes", *SECOND_FACTOR_APPS)
         or p in {"admin.view_logentry", READ_AUDIT_LOG}
     }
     return wanted - NEVER_GRANTED
@@ -111,7 +113,8 @@ def auditor_perms(all_perms: set[str]) -> set[str]:
         p
         for p in all_perms
         if p.split(".")[1].startswith("view_")
-        and p.split(".")[0] in (*OUR_APPS, "auth", "django_celery_beat", "admin", "axes")
+        and p.split(".")[0]
+        in (*OUR_APPS, "auth", "django_celery_beat", "admin", "axes", *SECOND_FACTOR_APPS)
     }
     return reads | {
         "incidents.view_all_alerts",

@@ -24,7 +24,7 @@ from incidents.urls import (
 )
 from incidents.views.styles import severity_stylesheet
 
-from . import views
+from . import account_views, views
 from .api.routers import build_router
 from .api.urls import urlpatterns as socapp_api_urlpatterns
 
@@ -41,12 +41,13 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("severities.css", severity_stylesheet, name="severity-css"),
     path("audit/", include(([path("", views.audit_log_page, name="log")], "audit"))),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", account_views.login_code, name="login_code"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", account_views.two_factor, name="two_factor"),
+    path("accounts/two-factor/qr.svg", account_views.two_factor_qr, name="two_factor_qr"),
+    # Before the admin's own: its login takes the same two steps as the console's.
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
     path("events/", include("events.urls")),
     path("rules/", include("correlation.urls")),

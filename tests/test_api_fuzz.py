@@ -57,8 +57,9 @@ from incidents.services import alert_create, evidence_add, incident_comment, tas
 from incidents.services.actions import action_request
 from incidents.services.cases import incident_create
 from incidents.services.mutes import alert_mute
+from socapp.jwt_sessions import jwt_session_open
 from socapp.services import api_token_create
-from tests.conftest import ROOT
+from tests.conftest import PASSWORD, ROOT
 from tests.factories import (
     AssetFactory,
     ConnectorFactory,
@@ -109,6 +110,12 @@ class World:
 @pytest.fixture
 def world(analyst_a, analyst_b, manager, soc_admin, team_a, team_b, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
     settings.EVIDENCE_ROOT = tmp_path
+    # The JWT endpoints run their real code (they answer 404 while JWTs are off). Their
+    # refused refresh tokens would count toward the token throttle of 127.0.0.1, which
+    # is not rolled back with each request, and soon answer 429 to every later token.
+    settings.JWT_ENABLED = True
+    settings.JWT_SIGNING_KEY = "api-fuzz-jwt-signing-key-" + "f" * 32
+    settings.TOKEN_FAILURE_LIMIT = 10**9
     now = datetime.now(tz=UTC)
     source, _ = source_create(name="fw-1", log_format="syslog", team=team_a, actor=soc_admin)
     event_ids = events_store(
@@ -169,6 +176,10 @@ def world(analyst_a, analyst_b, manager, soc_admin, team_a, team_b, settings, tm
         "asset_type": [asset.asset_type.name],
         "intel": [ioc.intel.source_name],
         "definition": [RULE],
+        # Some exchanges and refreshes succeed, so their answers are checked too.
+        "username": [analyst_a.username],
+        "password": [PASSWORD],
+        "refresh": [jwt_session_open(user=analyst_a, address=None, second_factor=False).refresh],
     }
     return w
 

@@ -12,7 +12,8 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A personal API token (`socapp_pat_…`) from "
-            "`manage.py token_create USERNAME`.",
+            "`manage.py token_create USERNAME`, or, where JWT_ENABLED, a JWT access token "
+            "from `POST /api/v1/auth/token/`.",
         }
 
 

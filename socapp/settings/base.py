@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_celery_beat",
     "channels",
     # Our apps, lowest layer first: socapp (floor) <- assets, intel <- events
@@ -90,9 +93,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor.
+    "django_otp.middleware.OTPMiddleware",
     # Address and user agent for every audit entry; refusals and reads (socapp/audit_access.py).
     "socapp.audit_access.AuditMiddleware",
     "socapp.middleware.LoginRequiredMiddleware",
+    # OTP_REQUIRED_FOR_ADMINS: an admin without a verified second factor gets enrolment only.
+    "socapp.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "socapp.middleware.RequestMetricsMiddleware",
@@ -256,12 +263,50 @@ AXES_DISABLE_ACCESS_LOG = True  # successful logins belong in the audit log, not
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
 
+# Second factor (django-otp; docs/SECURITY.md, "Second factor"): anyone may enrol a TOTP
+# app from /accounts/two-factor/; with OTP_REQUIRED_FOR_ADMINS staff, superusers and SOC
+# admins must, and use nothing else until they have. Wrong codes count as failed logins.
+OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="socapp")  # the name apps show
+# Seconds between the password and the code of one login.
+OTP_LOGIN_SECONDS = 300
+# After n wrong codes in a row a device checks no code for this many seconds x 2^(n-1),
+# whatever the address (django-otp's back-off; backup codes alike). 0 turns it off.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+
 # Bearer tokens (personal API tokens and source ingest tokens): after
 # TOKEN_FAILURE_LIMIT refused tokens from one address within TOKEN_FAILURE_WINDOW
 # seconds, every bearer token from that address is answered 429 with Retry-After until
 # the window ends. Tokens are 256-bit random, so this bounds load, not guessing odds.
 TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", default=20)
 TOKEN_FAILURE_WINDOW = env.int("TOKEN_FAILURE_WINDOW", default=300)
+
+# --- JWT for integrations (docs/SECURITY.md, "JWT") ----------------------------------
+# Off by default: the token endpoints answer 404 and a JWT presented as a bearer token is
+# refused. HS256 only, signed with JWT_SIGNING_KEY (32+ characters, never SECRET_KEY);
+# socapp is both issuer and audience, so no one else needs a key to verify.
+JWT_ENABLED = env.bool("JWT_ENABLED", default=False)
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
+JWT_ISSUER = env.str("JWT_ISSUER", default="socapp")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="socapp-api")
+# Access tokens live 1 to 15 minutes; refresh tokens (one use each) at least as long.
+JWT_ACCESS_TOKEN_SECONDS = env.int("JWT_ACCESS_TOKEN_SECONDS", default=300)
+JWT_REFRESH_TOKEN_SECONDS = env.int("JWT_REFRESH_TOKEN_SECONDS", default=24 * 3600)
+# Token sessions (one per password exchange) a user may hold; the oldest goes first.
+JWT_MAX_SESSIONS_PER_USER = env.int("JWT_MAX_SESSIONS_PER_USER", default=10)
+if JWT_ENABLED:
+    if len(JWT_SIGNING_KEY) < 32:
+        raise ImproperlyConfigured(
+            "JWT_ENABLED needs JWT_SIGNING_KEY of 32+ characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if JWT_SIGNING_KEY in (SECRET_KEY, *SECRET_KEY_FALLBACKS):
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must not be SECRET_KEY: give it its own key")
+    if not 60 <= JWT_ACCESS_TOKEN_SECONDS <= 900:
+        raise ImproperlyConfigured("JWT_ACCESS_TOKEN_SECONDS must be within 60..900")
+    if JWT_REFRESH_TOKEN_SECONDS < JWT_ACCESS_TOKEN_SECONDS:
+        raise ImproperlyConfigured("JWT_REFRESH_TOKEN_SECONDS must be >= the access lifetime")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -298,7 +343,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "REST API of socapp, the open security correlation platform. Authenticate with a "
         "personal API token (`manage.py token_create USERNAME`) sent as "
-        "`Authorization: Bearer <token>`, or with a browser session."
+        "`Authorization: Bearer <token>`, with a JWT access token from "
+        "`POST /api/v1/auth/token/` where JWT_ENABLED, or with a browser session."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

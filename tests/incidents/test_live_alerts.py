@@ -98,6 +98,19 @@ def test_users_without_a_role_are_refused(nobody):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_admin_without_the_required_second_factor_is_refused(soc_admin, settings):  # type: ignore[no-untyped-def]
+    async def scenario():  # type: ignore[no-untyped-def]
+        communicator, connected, code = await _connect(soc_admin)
+        if connected:
+            await communicator.disconnect()
+        return connected, code
+
+    assert async_to_sync(scenario)()[0] is True
+    settings.OTP_REQUIRED_FOR_ADMINS = True  # and this session has passed no second factor
+    assert async_to_sync(scenario)() == (False, 4403)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_assignment_notifies_the_assignee_and_incident_changes_reach_their_viewers(
     analyst_a, analyst_b, manager, team_a
 ):

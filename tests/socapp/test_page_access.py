@@ -58,7 +58,17 @@ PAGES = {
 }
 # Pages for everyone logged in (they say so when the user has no role), and paths that
 # authenticate on their own (API, admin, Splunk HEC, the login page itself).
-OPEN_TO_ANY_LOGIN = {"home", "dashboard", "api-docs", "api-redoc", "logout", "severity-css"}
+# The second-factor page and its QR code are the user's own account (anyone may enrol).
+OPEN_TO_ANY_LOGIN = {
+    "home",
+    "dashboard",
+    "api-docs",
+    "api-redoc",
+    "logout",
+    "severity-css",
+    "two_factor",
+    "two_factor_qr",
+}
 OWN_AUTHENTICATION = ("api/", "admin/", "services/", "accounts/login/")
 
 SAMPLE_ARGUMENTS = {
