@@ -319,12 +319,16 @@ def test_summary_counts_only_what_the_reader_may_see(analyst_a, team_a, team_b, 
 
 
 def test_summary_response_times(analyst_a, team_a):
+    # Both finish before now, so the default period (the last seven days, up to today)
+    # holds them at any time of day: resolved two hours after creation, not tomorrow.
     alert = raise_alert(team_a, "acked", "high")
+    alert.triggered_at = timezone.now() - timedelta(hours=1)
     alert.acknowledged_at = alert.triggered_at + timedelta(minutes=10)
-    alert.save(update_fields=["acknowledged_at"])
+    alert.save(update_fields=["triggered_at", "acknowledged_at"])
     incident = incident_create(actor=analyst_a, title="done", team=team_a)
+    incident.created_at = timezone.now() - timedelta(hours=3)
     incident.resolved_at = incident.created_at + timedelta(hours=2)
-    incident.save(update_fields=["resolved_at"])
+    incident.save(update_fields=["created_at", "resolved_at"])
     times = {row[0]: row[1:] for row in _summary(browser_for(analyst_a))["response_times"][1:]}
     assert times["MTTA"] == ["1", "600.0", "600.0"]
     assert times["MTTR"] == ["1", "7200.0", "7200.0"]
