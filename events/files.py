@@ -84,16 +84,46 @@ def expand(name: str, data: bytes) -> Iterator[InputFile]:
         yield InputFile(name, data)
 
 
+class UnreadableFile(ValueError):
+    """A file that cannot be read at all (random bytes named .evtx, a broken archive): the
+    upload or command fails with this message; what was stored before it stays stored."""
+
+    def __init__(self, message: str, report: FileReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+MAX_EVTX_ERRORS_IN_A_ROW = 100
+
+
 def _evtx_records(data: bytes) -> Iterator[RawRecord | Rejected]:
+    """The records of an EVTX file; a damaged chunk or record is quarantined with the
+    parser's words and reading goes on with the next one. A file whose header cannot be
+    read is ``UnreadableFile``."""
     import orjson
     from evtx import PyEvtxParser
 
-    parser = PyEvtxParser(io.BytesIO(data))
-    for number, record in enumerate(parser.records_json(), 1):
+    try:
+        records = PyEvtxParser(io.BytesIO(data)).records_json()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise UnreadableFile(f"not a readable EVTX file: {str(exc)[:300]}") from exc
+    number, failures = 0, 0
+    while failures < MAX_EVTX_ERRORS_IN_A_ROW:
+        number += 1
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except (OSError, RuntimeError, ValueError) as exc:  # a damaged chunk or record
+            failures += 1
+            yield Rejected(number, b"", f"unreadable EVTX record: {str(exc)[:300]}")
+            continue
+        failures = 0
         try:
             yield RawRecord(number, orjson.loads(record["data"]))
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             yield Rejected(number, str(record)[:4096].encode(), f"unreadable EVTX record: {exc}")
+    yield Rejected(number + 1, b"", f"EVTX file unreadable after {number} records: stopped")
 
 
 def _chunks_of(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,8 +32,9 @@ from .choices import EventCategory
 from .enrichment import enrich
 from .enrichment import prepare as prepare_enrichment
 from .models import IngestBatch, QuarantinedRecord, Source
-from .normalize import to_record
+from .normalize import json_for_postgres, to_record
 from .parsers import ParseContext, ParsedEvent, RawRecord, Rejected, parser_for
+from .parsers.base import clean_reason, failure_reason
 from .services import EventRecord, StreamingWriter
 
 logger = logging.getLogger(__name__)
@@ -146,9 +147,10 @@ def forget_event_types() -> None:
 
 
 def _category_of(event: ParsedEvent) -> str | None:
-    categories = event.fields.get("event", {}).get("category")
+    event_object = event.fields.get("event")
+    categories = event_object.get("category") if isinstance(event_object, dict) else None
     if isinstance(categories, list) and categories:
-        return categories[0]
+        categories = categories[0]
     return categories if isinstance(categories, str) else None
 
 
@@ -220,18 +222,34 @@ def _parse_into(
             rejected.append(result)
             continue
         try:
-            type_id = event_type_id(result.event_type, _category_of(result))
-            events.append(
-                to_record(
-                    result,
-                    received_at=received_at,
-                    event_type_id=type_id,
-                    batch_id=batch_id,
-                    received_iso=received_iso,
-                )
-            )
-        except (ValueError, TypeError, OverflowError) as exc:  # normalization refused it
-            rejected.append(Rejected(result.number, result.raw, f"cannot normalize: {exc}"))
+            record = prepared(result, received_at, received_iso, batch_id, enriched=False)
+        except DatabaseError:
+            raise
+        except Exception as exc:  # this record cannot be stored; the others can
+            rejected.append(Rejected(result.number, result.raw, failure_reason(exc, "normalize")))
+            continue
+        events.append(record)
+
+
+def prepared(
+    result: ParsedEvent,
+    received_at: datetime,
+    received_iso: str,
+    batch_id: Any,
+    *,
+    enriched: bool = True,
+) -> EventRecord:
+    """A parsed event as the row to store: normalized, typed, enriched, its document
+    encoded for jsonb. Everything that could refuse this one record happens here, before
+    the row joins the batch's COPY."""
+    record = to_record(
+        result, received_at=received_at, batch_id=batch_id, received_iso=received_iso
+    )
+    record.event_type_id = event_type_id(record.event_type, _category_of(result))
+    if enriched:
+        enrich(record)
+    record.normalized_json = json_for_postgres(record.normalized_data)
+    return record
 
 
 @_without_cyclic_gc
@@ -298,7 +316,9 @@ def _raw_bytes(rejected: Rejected, originals: dict[int, RawRecord]) -> bytes:
 
 
 def _errors(rejected: list[Rejected]) -> list[dict[str, Any]]:
-    errors = [{"line": r.number, "reason": r.reason} for r in rejected[:MAX_ERRORS_REPORTED]]
+    errors = [
+        {"line": r.number, "reason": clean_reason(r.reason)} for r in rejected[:MAX_ERRORS_REPORTED]
+    ]
     if len(rejected) > MAX_ERRORS_REPORTED:
         more = len(rejected) - MAX_ERRORS_REPORTED
         errors.append({"line": None, "reason": f"and {more} more; see the quarantine"})
@@ -326,17 +346,13 @@ def _store(
                     rejected.append(result)
                     continue
                 try:
-                    record = to_record(
-                        result,
-                        received_at=batch.received_at,
-                        event_type_id=event_type_id(result.event_type, _category_of(result)),
-                        batch_id=batch.pk,
-                        received_iso=received_iso,
-                    )
-                except (ValueError, TypeError, OverflowError) as exc:
-                    rejected.append(Rejected(result.number, result.raw, f"cannot normalize: {exc}"))
+                    record = prepared(result, batch.received_at, received_iso, batch.pk)
+                except DatabaseError:  # the database, not the record: the batch fails
+                    raise
+                except Exception as exc:  # this record cannot be stored; the others can
+                    reason = failure_reason(exc, "normalize")
+                    rejected.append(Rejected(result.number, result.raw, reason))
                     continue
-                enrich(record)
                 writer.add(record)
         except BaseException as exc:
             writer.abort(exc)
@@ -348,7 +364,7 @@ def _store(
                 source=source,
                 batch=batch,
                 parser=log_format,
-                reason=r.reason[:2000],
+                reason=clean_reason(r.reason),
                 raw=_raw_bytes(r, originals),
                 line_number=r.number or None,
                 received_at=batch.received_at,

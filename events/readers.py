@@ -9,13 +9,14 @@ records parsers read. Every refusal here is a quarantine reason, never an except
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from .parsers.base import RawRecord, Rejected
+from .parsers.base import RawRecord, Rejected, json_raw
 
 TEXT_FORMATS = frozenset({"syslog", "cef", "leef", "access"})
 JSON_FORMATS = frozenset({"json", "suricata", "cloudtrail", "windows"})
@@ -50,6 +51,11 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def json_text(value: Any, limit: int = 4096) -> bytes:
+    """``value`` as JSON bytes for a quarantine row, whatever it holds (``json_raw``)."""
+    return json_raw(value)[:limit].encode("utf-8", errors="replace")
+
+
 def _json_records(number: int, value: Any, original: bytes) -> Iterator[RawRecord | Rejected]:
     if isinstance(value, dict) and isinstance(value.get("Records"), list):
         value = value["Records"]  # a CloudTrail log file
@@ -57,7 +63,7 @@ def _json_records(number: int, value: Any, original: bytes) -> Iterator[RawRecor
     for offset, item in enumerate(items):
         at = number + offset
         if not isinstance(item, dict):
-            yield Rejected(at, orjson.dumps(item), "expected a JSON object")
+            yield Rejected(at, json_text(item), "expected a JSON object")
         elif too_deep(item):
             yield Rejected(at, original[:4096], f"JSON nested deeper than {MAX_DEPTH} levels")
         else:
@@ -111,8 +117,6 @@ def read_json_document(data: bytes) -> Decoded:
 
 def _concatenated(data: bytes) -> tuple[list[Any], str | None]:
     """JSON values written one after another (``{...}{...}`` or pretty-printed)."""
-    import json
-
     text, _ = decode_text(data)
     decoder = json.JSONDecoder()
     values: list[Any] = []
@@ -124,9 +128,16 @@ def _concatenated(data: bytes) -> tuple[list[Any], str | None]:
             return values, None
         try:
             value, position = decoder.raw_decode(text, position)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            return values, f"not JSON: {exc}"
+        except (ValueError, RecursionError) as exc:  # ValueError: a number of 4,300+ digits
+            return values, f"not JSON: {json_problem(exc)}"
         values.append(value)
+
+
+def json_problem(exc: Exception) -> str:
+    """What Python's JSON decoder refused, in words (its RecursionError says nothing)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)[:200]
 
 
 def _add(decoded: Decoded, item: RawRecord | Rejected) -> None:

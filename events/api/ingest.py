@@ -31,7 +31,17 @@ from socapp.tokens import PERSONAL_PREFIX, SOURCE_PREFIX
 from ..ingest import IdempotencyConflict, body_digest, events_ingest
 from ..models import Source
 from ..parsers.base import RawRecord, Rejected
-from ..readers import JSON_FORMATS, TEXT_FORMATS, Decoded, decode_text, read_body, too_deep
+from ..readers import (
+    JSON_FORMATS,
+    MAX_RECORD_BYTES,
+    TEXT_FORMATS,
+    Decoded,
+    decode_text,
+    json_problem,
+    json_text,
+    read_body,
+    too_deep,
+)
 from ..selectors import source_for_token
 
 RETRY_AFTER = "5"
@@ -244,16 +254,31 @@ def hec_events(data: bytes, log_format: str) -> Decoded:
         if position >= len(text):
             break
         number += 1
+        start = position
         try:
             envelope, position = decoder.raw_decode(text, position)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: a number of 4,300+ digits
+            # Envelopes usually come one per line: the bad one costs its line, the next
+            # line is read again.
+            end = text.find("\n", position)
+            end = len(text) if end < 0 else end + 1
             decoded.rejected.append(
-                Rejected(number, text[position : position + 4096], f"not JSON: {exc}")
+                Rejected(number, text[position:end][:4096], f"not JSON: {json_problem(exc)}")
             )
-            break
+            position = end
+            continue
         if not isinstance(envelope, dict) or "event" not in envelope:
             decoded.rejected.append(
-                Rejected(number, json.dumps(envelope)[:4096], "a HEC event needs an 'event' field")
+                Rejected(number, json_text(envelope), "a HEC event needs an 'event' field")
+            )
+            continue
+        if position - start > MAX_RECORD_BYTES:  # the same bound as a line of any body
+            decoded.rejected.append(
+                Rejected(
+                    number,
+                    text[start : start + 4096],
+                    f"record longer than {MAX_RECORD_BYTES} bytes",
+                )
             )
             continue
         _hec_record(decoded, number, envelope, log_format)
@@ -267,20 +292,18 @@ def _hec_record(decoded: Decoded, number: int, envelope: dict, log_format: str) 
         and log_format in JSON_FORMATS | {"zeek"}
         and event.lstrip()[:1] == "{"
     ):
-        with contextlib.suppress(json.JSONDecodeError):
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON: the text is the event
             event = json.loads(event)
     if isinstance(event, dict):
         if too_deep(event):
-            decoded.rejected.append(
-                Rejected(number, json.dumps(event)[:4096], "JSON nested too deeply")
-            )
+            decoded.rejected.append(Rejected(number, json_text(event), "JSON nested too deeply"))
             return
         if "time" in envelope and not any(k in event for k in ("time", "timestamp", "@timestamp")):
             event = {**event, "time": envelope["time"]}
         if log_format in TEXT_FORMATS and isinstance(event.get("message"), str):
             event = event["message"]
     elif not isinstance(event, str):
-        event = json.dumps(event)
+        event = json_text(event, limit=MAX_RECORD_BYTES).decode("utf-8", errors="replace")
     decoded.records.append(RawRecord(number, event))
 
 

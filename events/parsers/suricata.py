@@ -19,6 +19,7 @@ from .base import (
     add_related,
     int_or_none,
     ip_or_none,
+    json_raw,
     keep_originals,
     per_record,
     port_or_none,
@@ -101,9 +102,8 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
                 eve.get("pcap_cnt", ""),
             )
         )
-    import orjson
 
-    raw = record.data if isinstance(record.data, str) else orjson.dumps(eve).decode()
+    raw = record.data if isinstance(record.data, str) else json_raw(eve)
     return ParsedEvent(
         timestamp=timestamp, event_type=f"suricata_{kind}", fields=doc, raw=raw, dedupe_key=dedupe
     )
@@ -162,8 +162,12 @@ def _dns(doc: dict[str, Any], eve: dict[str, Any]) -> None:
         {"query": "query", "answer": "answer"}.get(dns.get("type"), dns.get("type")),
     )
     put(doc, "dns.id", str(dns["id"]) if "id" in dns else None)
+    queries = dns.get("queries")
+    first = queries[0] if isinstance(queries, list) and queries else None
     put(
-        doc, "dns.question.name", dns.get("rrname") or (dns.get("queries") or [{}])[0].get("rrname")
+        doc,
+        "dns.question.name",
+        dns.get("rrname") or (first.get("rrname") if isinstance(first, dict) else None),
     )
     put(doc, "dns.question.type", dns.get("rrtype"))
     put(doc, "dns.response_code", dns.get("rcode"))
@@ -275,4 +279,4 @@ def _anomaly(doc: dict[str, Any], eve: dict[str, Any]) -> None:
         put(doc, "message", anomaly.get("event"))
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "suricata")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from .base import (
     ParseContext,
     ParsedEvent,
@@ -26,11 +24,12 @@ from .base import (
     add_related,
     int_or_none,
     ip_or_none,
+    json_raw,
     per_record,
     port_or_none,
     put,
 )
-from .jsonlog import as_object, timestamp_of
+from .jsonlog import as_object, read_time
 
 LOGON_FAILURE = {4625, 4771, 4776}
 LOGON_SUCCESS = {4624, 4648}
@@ -267,19 +266,24 @@ def event_of(record: dict[str, Any], raw: str, context: ParseContext) -> ParsedE
         if key not in doc and value is not None:
             doc[key] = value
     doc["EventID"] = code
-    timestamp = timestamp_of(system.get("TimeCreated"), context)
+    timestamp, claimed = read_time(system.get("TimeCreated"), context)
     dedupe = None
     if system.get("EventRecordID") is not None:
         dedupe = f"win:{system.get('Computer')}:{system.get('Channel')}:{system['EventRecordID']}"
     return ParsedEvent(
-        timestamp=timestamp, event_type=event_type, fields=doc, raw=raw, dedupe_key=dedupe
+        timestamp=timestamp,
+        event_type=event_type,
+        fields=doc,
+        raw=raw,
+        dedupe_key=dedupe,
+        claimed_time=claimed,
     )
 
 
 def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     value = as_object(record)
-    raw = record.data if isinstance(record.data, str) else orjson.dumps(value).decode()
+    raw = record.data if isinstance(record.data, str) else json_raw(value)
     return event_of(value, raw, context)
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "windows")
