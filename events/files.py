@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,27 @@ def chunks(name: str, data: bytes, log_format: str) -> Iterator[Chunk]:
     yield from _chunks_of(remember(items), key_base, len(data), headers)
 
 
+def _unpacked(name: str, data: bytes) -> Iterator[InputFile]:
+    """``expand``, with an archive that cannot be unpacked (a truncated .gz, a damaged or
+    encrypted .zip) as ``UnreadableFile`` instead of whatever the library raised."""
+    items = expand(name, data)
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except (
+            EOFError,  # gzip: truncated
+            OSError,  # gzip: not gzip after all
+            zlib.error,
+            zipfile.BadZipFile,
+            NotImplementedError,  # zipfile: a compression method it does not know
+            RuntimeError,  # zipfile: an encrypted member
+        ) as exc:
+            raise UnreadableFile(f"{name} cannot be unpacked: {str(exc)[:300]}") from exc
+        yield item
+
+
 def file_ingest(
     *,
     source: Source,
@@ -190,10 +212,29 @@ def file_ingest(
     progress: Callable[[int], None] | None = None,
     report: FileReport | None = None,
 ) -> FileReport:
-    """Ingest one file (and whatever it contains); ``progress`` gets records done."""
+    """Ingest one file (and whatever it contains); ``progress`` gets records done.
+
+    ``UnreadableFile`` when the file (or an archive member) cannot be read at all; it
+    carries the report of what was stored before (earlier members, earlier chunks)."""
     report = report or FileReport()
-    fmt = log_format or source.format
-    for item in expand(name, data):
+    try:
+        _ingest_items(source, name, data, log_format or source.format, transport, progress, report)
+    except UnreadableFile as exc:
+        exc.report = report
+        raise
+    return report
+
+
+def _ingest_items(
+    source: Source,
+    name: str,
+    data: bytes,
+    fmt: str,
+    transport: str,
+    progress: Callable[[int], None] | None,
+    report: FileReport,
+) -> None:
+    for item in _unpacked(name, data):
         report.files += 1
         for chunk in chunks(item.name, item.data, fmt):
             result = events_ingest(
@@ -209,7 +250,6 @@ def file_ingest(
             report.add(result, chunk.size)
             if progress:
                 progress(len(chunk.records) + len(chunk.rejected))
-    return report
 
 
 def read_path(path: Path) -> bytes:

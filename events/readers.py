@@ -104,9 +104,11 @@ def read_json_document(data: bytes) -> Decoded:
     try:
         values = [orjson.loads(data)]
     except orjson.JSONDecodeError:
-        values, problem = _concatenated(data)
+        values, problem, rest = _concatenated(data)
         if problem:
-            decoded.rejected.append(Rejected(len(values) + 1, data[:4096], problem))
+            # What follows the error cannot be told apart into records: it is kept whole
+            # (the body is bounded), so reprocessing after a fix loses nothing.
+            decoded.rejected.append(Rejected(len(values) + 1, rest, problem))
     number = 1
     for value in values:
         for item in _json_records(number, value, data):
@@ -115,8 +117,9 @@ def read_json_document(data: bytes) -> Decoded:
     return decoded
 
 
-def _concatenated(data: bytes) -> tuple[list[Any], str | None]:
-    """JSON values written one after another (``{...}{...}`` or pretty-printed)."""
+def _concatenated(data: bytes) -> tuple[list[Any], str | None, bytes]:
+    """JSON values written one after another (``{...}{...}`` or pretty-printed): the
+    values, and when one cannot be read, the problem and the bytes from there on."""
     text, _ = decode_text(data)
     decoder = json.JSONDecoder()
     values: list[Any] = []
@@ -125,11 +128,12 @@ def _concatenated(data: bytes) -> tuple[list[Any], str | None]:
         while position < len(text) and text[position].isspace():
             position += 1
         if position >= len(text):
-            return values, None
+            return values, None, b""
         try:
             value, position = decoder.raw_decode(text, position)
         except (ValueError, RecursionError) as exc:  # ValueError: a number of 4,300+ digits
-            return values, f"not JSON: {json_problem(exc)}"
+            rest = data if position == 0 else text[position:].encode("utf-8", errors="replace")
+            return values, f"not JSON: {json_problem(exc)}", rest
         values.append(value)
 
 
@@ -163,6 +167,8 @@ def is_json_document(data: bytes) -> bool:
 def read_body(data: bytes, log_format: str, content_type: str = "") -> Decoded:
     """A request body or a file's content, by its media type or by its shape."""
     kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/json" and data.lstrip()[:1] not in (b"[", b"{"):
+        kind = ""  # declared JSON but plainly lines: read it by its shape, lose nothing
     if kind == "application/json" or (
         log_format in JSON_FORMATS | {"zeek"}
         and kind != "application/x-ndjson"

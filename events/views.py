@@ -14,7 +14,7 @@ from socapp.models import SavedView
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
 
-from .files import file_ingest
+from .files import UnreadableFile, file_ingest
 from .forms import SearchForm, UploadForm
 from .search import QueryError
 from .selectors import events_search
@@ -27,13 +27,17 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
-        report = file_ingest(
-            source=form.cleaned_data["source"],
-            name=upload_file.name,
-            data=upload_file.read(),
-            log_format=form.cleaned_data["log_format"] or None,
-            transport="upload",
-        )
+        try:
+            report = file_ingest(
+                source=form.cleaned_data["source"],
+                name=upload_file.name,
+                data=upload_file.read(),
+                log_format=form.cleaned_data["log_format"] or None,
+                transport="upload",
+            )
+        except UnreadableFile as exc:  # a 400 that says why, and what was stored before
+            form.add_error("file", str(exc))
+            report = exc.report if exc.report and exc.report.batches else None
     return render(
         request,
         "events/upload.html",

@@ -156,11 +156,7 @@ def _dns(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     if not isinstance(dns, dict):
         return
     put(doc, "event.category", ["network"])
-    put(
-        doc,
-        "dns.type",
-        {"query": "query", "answer": "answer"}.get(dns.get("type"), dns.get("type")),
-    )
+    put(doc, "dns.type", dns.get("type"))
     put(doc, "dns.id", str(dns["id"]) if "id" in dns else None)
     queries = dns.get("queries")
     first = queries[0] if isinstance(queries, list) and queries else None
@@ -199,9 +195,14 @@ def _http(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     put(doc, "url.domain", http.get("hostname"))
     put(doc, "url.original", http.get("url"))
     if isinstance(http.get("url"), str):
-        parts = urlsplit(http["url"]) if "://" in http["url"] else urlsplit("//x" + http["url"])
-        put(doc, "url.path", parts.path)
-        put(doc, "url.query", parts.query)
+        url = http["url"]
+        try:
+            parts = urlsplit(url) if "://" in url else urlsplit("//x" + url)
+        except ValueError:  # "http://[::1": url.original keeps it as sent
+            parts = None
+        if parts is not None:
+            put(doc, "url.path", parts.path)
+            put(doc, "url.query", parts.query)
     put(doc, "http.request.method", http.get("http_method"))
     put(doc, "http.response.status_code", int_or_none(http.get("status")))
     put(doc, "http.request.referrer", http.get("http_refer"))
@@ -226,9 +227,9 @@ def _tls(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     )
     put(doc, "tls.server.subject", tls.get("subject"))
     put(doc, "tls.server.issuer", tls.get("issuerdn"))
-    put(
-        doc, "tls.server.hash.sha1", (tls.get("fingerprint") or "").replace(":", "").upper() or None
-    )
+    fingerprint = tls.get("fingerprint")
+    if isinstance(fingerprint, str):
+        put(doc, "tls.server.hash.sha1", fingerprint.replace(":", "").upper() or None)
     put(doc, "tls.server.not_before", tls.get("notbefore"))
     put(doc, "tls.server.not_after", tls.get("notafter"))
     version = tls.get("version")

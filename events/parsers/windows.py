@@ -36,6 +36,17 @@ LOGON_SUCCESS = {4624, 4648}
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is an object, else an empty one: exports vary, senders lie."""
+    return value if isinstance(value, dict) else {}
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    """``{"#attributes": {...}}`` or the attributes themselves."""
+    value = _dict(value)
+    return _dict(value.get("#attributes", value))
+
+
 def _text(value: Any) -> Any:
     """evtx_dump wraps values with attributes as {"#text": v, "#attributes": {...}}."""
     if isinstance(value, dict) and "#text" in value:
@@ -51,8 +62,8 @@ def _event_data(data: Any) -> dict[str, Any]:
         out = {}
         for index, item in enumerate(data["Data"]):
             if isinstance(item, dict):
-                name = (item.get("#attributes") or {}).get("Name") or f"Data{index}"
-                out[name] = item.get("#text")
+                name = _dict(item.get("#attributes")).get("Name")
+                out[name if isinstance(name, str) and name else f"Data{index}"] = item.get("#text")
             else:
                 out[f"Data{index}"] = item
         return out
@@ -78,15 +89,11 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     """(system fields, event data) under Sigma's names, whatever the export shape."""
     if isinstance(record.get("Event"), dict):
         event = record["Event"]
-        system = event.get("System") or {}
-        provider = system.get("Provider") or {}
-        provider_attrs = provider.get("#attributes", provider) if isinstance(provider, dict) else {}
-        created = system.get("TimeCreated") or {}
-        created_attrs = created.get("#attributes", created) if isinstance(created, dict) else {}
-        execution = system.get("Execution") or {}
-        execution = execution.get("#attributes", execution) if isinstance(execution, dict) else {}
-        security = system.get("Security") or {}
-        security = security.get("#attributes", security) if isinstance(security, dict) else {}
+        system = _dict(event.get("System"))
+        provider_attrs = _attributes(system.get("Provider"))
+        created_attrs = _attributes(system.get("TimeCreated"))
+        execution = _attributes(system.get("Execution"))
+        security = _attributes(system.get("Security"))
         data = _event_data(event.get("EventData")) or _user_data(event.get("UserData"))
         sys_fields = {
             "EventID": _text(system.get("EventID")),
@@ -107,7 +114,7 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         winlog = record["winlog"]
         data = winlog.get("event_data") if isinstance(winlog.get("event_data"), dict) else {}
         sys_fields = {
-            "EventID": winlog.get("event_id") or (record.get("event") or {}).get("code"),
+            "EventID": winlog.get("event_id") or _dict(record.get("event")).get("code"),
             "Channel": winlog.get("channel"),
             "Computer": winlog.get("computer_name"),
             "Provider_Name": winlog.get("provider_name"),
@@ -115,7 +122,7 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
             "Task": winlog.get("task"),
             "Keywords": winlog.get("keywords"),
             "TimeCreated": record.get("@timestamp"),
-            "ProcessID": (winlog.get("process") or {}).get("pid"),
+            "ProcessID": _dict(winlog.get("process")).get("pid"),
         }
         return sys_fields, dict(data)
     if "EventID" in record or "EventId" in record:

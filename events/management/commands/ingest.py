@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from events.choices import LogFormat
-from events.files import FileReport, file_ingest
+from events.files import FileReport, UnreadableFile, file_ingest
 from events.models import Source
 
 
@@ -63,14 +63,20 @@ class Command(BaseCommand):
         started = time.monotonic()
         for path in paths:
             progress.name = path.name
-            file_ingest(
-                source=source,
-                name=path.name,
-                data=path.read_bytes(),
-                log_format=options["format"],
-                progress=progress,
-                report=report,
-            )
+            try:
+                file_ingest(
+                    source=source,
+                    name=path.name,
+                    data=path.read_bytes(),
+                    log_format=options["format"],
+                    progress=progress,
+                    report=report,
+                )
+            except UnreadableFile as exc:
+                progress.end()
+                if report.batches:
+                    self._summary(report, time.monotonic() - started)
+                raise CommandError(f"{path}: {exc}") from exc
         progress.end()
         elapsed = time.monotonic() - started
         self._summary(report, elapsed)
