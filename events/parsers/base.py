@@ -213,7 +213,8 @@ def isolated(parse: Parser, name: str) -> Parser:
         highest = -1
         try:
             for result in parse(batch, context):
-                highest = max(highest, result.number)
+                if result.number > highest:
+                    highest = result.number
                 yield result
             return
         except Exception as exc:
