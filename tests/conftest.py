@@ -45,7 +45,7 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.register_profile(
     "long",
-    max_examples=20_000,
+    max_examples=5_000,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
