@@ -198,7 +198,8 @@ def _unpacked(name: str, data: bytes) -> Iterator[InputFile]:
             NotImplementedError,  # zipfile: a compression method it does not know
             RuntimeError,  # zipfile: an encrypted member
         ) as exc:
-            raise UnreadableFile(f"{name} cannot be unpacked: {str(exc)[:300]}") from exc
+            what = "is truncated" if isinstance(exc, EOFError) else "cannot be unpacked"
+            raise UnreadableFile(f"{name} {what}: {str(exc)[:300]}") from exc
         yield item
 
 

@@ -415,6 +415,7 @@ class Case:
     quarantined: int = 0  # at least this many quarantine rows
     exact: bool = False  # ... exactly, and exactly the good records stored
     refused: bool = False  # unreadable as a whole: a 4xx / a command error, nothing stored
+    partial: bool = False  # ... except, maybe, the complete records before a truncation
     file_name: str = "case.log"
     content_type: str = ""
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
@@ -609,13 +610,15 @@ def _request_cases(number: Callable[[], int], log_format: str) -> Iterator[Case]
             ("gz-garbage", "case.log.gz", b"\x1f\x8bnot gzip at all"),
             ("zip-garbage", "case.zip", b"PK\x03\x04" + evtx_random[:3000]),
         ):
+            truncated = name == "truncated-gz"
             yield Case(
                 id=f"{transport}/{log_format}/{name}",
                 transport=transport,
                 body=data,
                 refused=True,
+                partial=truncated,
                 file_name=file_name,
-                **base,
+                **{**base, "max_rows": 100 if truncated else 0},
             )
         for name, file_name, pack in (
             ("gz-with-bad-lines", "case.log.gz", _gz),
