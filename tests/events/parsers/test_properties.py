@@ -168,3 +168,29 @@ def test_syslog_program_parsers_take_any_message(message):  # type: ignore[no-un
         doc: dict[str, Any] = {"host": {"hostname": "h"}}
         assert handler(message, doc) is None or isinstance(handler(message, {}), str)
         json_for_postgres(doc)
+
+
+def test_a_parser_whose_own_loop_breaks_costs_one_record() -> None:
+    """The last line of defence (``isolated``, around every parser ``parser_for`` gives):
+    a parser that raises between records, outside any per-record guard, still answers
+    for every other record of the batch."""
+    from events.parsers.base import isolated
+
+    def brittle(records, context):  # type: ignore[no-untyped-def]
+        for record in records:
+            if record.data == "boom":
+                raise KeyError("state the loop kept across records")
+            yield from parser_for("syslog")([record], context)
+
+    lines = ["<13>Feb  1 10:00:00 h app: one", "<13>Feb  1 10:00:00 h app: two", "boom"]
+    lines += ["<13>Feb  1 10:00:00 h app: four", "<13>Feb  1 10:00:00 h app: five"]
+    records = [RawRecord(n, line) for n, line in enumerate(lines, 1)]
+    results = list(isolated(brittle, "brittle")(records, ParseContext(received_at=RECEIVED)))
+    assert [(r.number, type(r).__name__) for r in results] == [
+        (1, "ParsedEvent"),
+        (2, "ParsedEvent"),
+        (3, "Rejected"),
+        (4, "ParsedEvent"),
+        (5, "ParsedEvent"),
+    ]
+    assert results[2].reason.startswith("brittle: a missing or unexpected field (KeyError")
