@@ -27,6 +27,7 @@ with clang (https://github.com/google/atheris#installation).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -252,6 +253,10 @@ def write_seeds(name: str, directory: Path) -> int:
             content = path.read_bytes()
             if key == "evtx":
                 blobs.append(content[8:65536])  # the target puts the magic back
+                continue
+            if path.suffix == ".json":  # one pretty-printed document: whole, as one line
+                with contextlib.suppress(ValueError):
+                    blobs.append(json.dumps(json.loads(content)).encode())
                 continue
             lines = content.splitlines()
             blobs += [b"\n".join(lines[i : i + 4]) for i in range(0, min(len(lines), 40), 4)]
