@@ -132,26 +132,46 @@ def _seekable(source: IO[bytes]) -> IO[bytes] | None:
         return None
 
 
+class UnreadableFile(ValueError):
+    """A file that cannot be read at all (random bytes named .evtx): listed as a problem
+    of the upload or command with this message; the rest of the input is still read."""
+
+
+MAX_EVTX_ERRORS_IN_A_ROW = 100
+
+
 def _evtx_records(file: IO[bytes]) -> Iterator[RawRecord | Rejected]:
+    """The records of an EVTX file; a damaged chunk or record is quarantined with the
+    reader's words and reading goes on with the next one (up to MAX_EVTX_ERRORS_IN_A_ROW
+    in a row). A file whose header cannot be read is ``UnreadableFile``."""
     import orjson
     from evtx import PyEvtxParser
 
-    number = 0
     try:
-        for number, record in enumerate(PyEvtxParser(file).records_json(), 1):
-            if isinstance(record, Exception):  # a record the reader could not decode
-                yield Rejected(
-                    number, str(record)[:SAMPLE_BYTES].encode(), f"unreadable EVTX record: {record}"
-                )
-                continue
-            try:
-                yield RawRecord(number, orjson.loads(record["data"]))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                yield Rejected(
-                    number, str(record)[:SAMPLE_BYTES].encode(), f"unreadable EVTX record: {exc}"
-                )
-    except (RuntimeError, OSError, ValueError) as exc:  # the file itself is not EVTX
-        yield Rejected(number + 1, b"", f"not a readable EVTX file from here on: {exc}")
+        records = iter(PyEvtxParser(file).records_json())
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise UnreadableFile(f"not a readable EVTX file: {str(exc)[:300]}") from exc
+    number, failures = 0, 0
+    while failures < MAX_EVTX_ERRORS_IN_A_ROW:
+        number += 1
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except (OSError, RuntimeError, ValueError) as exc:  # a damaged chunk or record
+            failures += 1
+            yield Rejected(number, b"", f"unreadable EVTX record: {str(exc)[:300]}")
+            continue
+        failures = 0
+        if isinstance(record, Exception):  # a record the reader could not decode
+            yield Rejected(number, b"", f"unreadable EVTX record: {str(record)[:300]}")
+            continue
+        try:
+            yield RawRecord(number, orjson.loads(record["data"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            sample = str(record)[:SAMPLE_BYTES].encode()
+            yield Rejected(number, sample, f"unreadable EVTX record: {exc}")
+    yield Rejected(number + 1, b"", f"EVTX file unreadable after {number} records: stopped")
 
 
 def _chunks_of(
@@ -279,18 +299,33 @@ def file_ingest(
             if member.stream is None:
                 continue
             report.files += 1
-            for chunk in member_chunks(member, info, fmt):
-                result = events_ingest(
-                    source=source,
-                    records=chunk.records,
-                    rejected=chunk.rejected,
-                    transport=transport,
-                    log_format=fmt,
-                    idempotency_key=chunk.key,
-                    digest=hashlib.sha256(chunk.key.encode()).hexdigest(),
-                    size=chunk.size,
-                )
-                report.add(result, chunk.size)
-                if progress:
-                    progress(len(chunk.records) + len(chunk.rejected))
+            try:
+                _ingest_member(source, member, info, fmt, transport, progress, report)
+            except UnreadableFile as exc:
+                report.problems.append(f"{info.name}: {exc}")
     return report
+
+
+def _ingest_member(
+    source: Source,
+    member: Member,
+    info: MemberSurvey,
+    fmt: str,
+    transport: str,
+    progress: Callable[[int], None] | None,
+    report: FileReport,
+) -> None:
+    for chunk in member_chunks(member, info, fmt):
+        result = events_ingest(
+            source=source,
+            records=chunk.records,
+            rejected=chunk.rejected,
+            transport=transport,
+            log_format=fmt,
+            idempotency_key=chunk.key,
+            digest=hashlib.sha256(chunk.key.encode()).hexdigest(),
+            size=chunk.size,
+        )
+        report.add(result, chunk.size)
+        if progress:
+            progress(len(chunk.records) + len(chunk.rejected))

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -33,8 +33,9 @@ from .choices import EventCategory
 from .enrichment import enrich
 from .enrichment import prepare as prepare_enrichment
 from .models import IngestBatch, QuarantinedRecord, Source
-from .normalize import to_record
+from .normalize import json_for_postgres, to_record
 from .parsers import ParseContext, ParsedEvent, RawRecord, Rejected, parser_for
+from .parsers.base import failure_reason
 from .quarantine import BatchQuarantine
 from .services import EventRecord, StreamingWriter
 
@@ -147,9 +148,10 @@ def forget_event_types() -> None:
 
 
 def _category_of(event: ParsedEvent) -> str | None:
-    categories = event.fields.get("event", {}).get("category")
+    event_object = event.fields.get("event")
+    categories = event_object.get("category") if isinstance(event_object, dict) else None
     if isinstance(categories, list) and categories:
-        return categories[0]
+        categories = categories[0]
     return categories if isinstance(categories, str) else None
 
 
@@ -221,18 +223,34 @@ def _parse_into(
             rejected.append(result)
             continue
         try:
-            type_id = event_type_id(result.event_type, _category_of(result))
-            events.append(
-                to_record(
-                    result,
-                    received_at=received_at,
-                    event_type_id=type_id,
-                    batch_id=batch_id,
-                    received_iso=received_iso,
-                )
-            )
-        except (ValueError, TypeError, OverflowError) as exc:  # normalization refused it
-            rejected.append(Rejected(result.number, result.raw, f"cannot normalize: {exc}"))
+            record = prepared(result, received_at, received_iso, batch_id, enriched=False)
+        except DatabaseError:
+            raise
+        except Exception as exc:  # this record cannot be stored; the others can
+            rejected.append(Rejected(result.number, result.raw, failure_reason(exc, "normalize")))
+            continue
+        events.append(record)
+
+
+def prepared(
+    result: ParsedEvent,
+    received_at: datetime,
+    received_iso: str,
+    batch_id: Any,
+    *,
+    enriched: bool = True,
+) -> EventRecord:
+    """A parsed event as the row to store: normalized, typed, enriched, its document
+    encoded for jsonb. Everything that could refuse this one record happens here, before
+    the row joins the batch's COPY."""
+    record = to_record(
+        result, received_at=received_at, batch_id=batch_id, received_iso=received_iso
+    )
+    record.event_type_id = event_type_id(record.event_type, _category_of(result))
+    if enriched:
+        enrich(record)
+    record.normalized_json = json_for_postgres(record.normalized_data)
+    return record
 
 
 @_without_cyclic_gc
@@ -329,17 +347,13 @@ def _store(
                     rejected.append(result)
                     continue
                 try:
-                    record = to_record(
-                        result,
-                        received_at=batch.received_at,
-                        event_type_id=event_type_id(result.event_type, _category_of(result)),
-                        batch_id=batch.pk,
-                        received_iso=received_iso,
-                    )
-                except (ValueError, TypeError, OverflowError) as exc:
-                    rejected.append(Rejected(result.number, result.raw, f"cannot normalize: {exc}"))
+                    record = prepared(result, batch.received_at, received_iso, batch.pk)
+                except DatabaseError:  # the database, not the record: the batch fails
+                    raise
+                except Exception as exc:  # this record cannot be stored; the others can
+                    reason = failure_reason(exc, "normalize")
+                    rejected.append(Rejected(result.number, result.raw, reason))
                     continue
-                enrich(record)
                 writer.add(record)
         except BaseException as exc:
             writer.abort(exc)

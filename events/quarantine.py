@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .models import IngestBatch, QuarantinedRecord
-from .parsers.base import RawRecord, Rejected
+from .parsers.base import RawRecord, Rejected, clean_reason
 
 MAX_ERRORS_REPORTED = 100  # entries of the API answer's ``errors``
 MAX_REASONS = 20  # distinct reasons counted in a summary; the rest under OTHER_REASONS
@@ -44,6 +44,8 @@ class BatchQuarantine:
 
     def append(self, rejected: Rejected) -> None:
         self.count += 1
+        # One line, no control or bidi characters: it is stored, shown and answered.
+        rejected.reason = clean_reason(rejected.reason)
         if not self.full:
             self.kept.append(rejected)
             return

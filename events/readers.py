@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from .inflate import BLOCK, Stream, TooLarge, read_head
-from .parsers.base import RawRecord, Rejected
+from .parsers.base import RawRecord, Rejected, json_raw
 
 TEXT_FORMATS = frozenset({"syslog", "cef", "leef", "access"})
 JSON_FORMATS = frozenset({"json", "suricata", "cloudtrail", "windows"})
@@ -67,6 +67,18 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node)
     return False
+
+
+def json_text(value: Any, limit: int = SAMPLE_BYTES) -> bytes:
+    """``value`` as JSON bytes for a quarantine row, whatever it holds (``json_raw``)."""
+    return json_raw(value)[:limit].encode("utf-8", errors="replace")
+
+
+def json_problem(exc: Exception) -> str:
+    """What Python's JSON decoder refused, in words (its RecursionError says nothing)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)[:200]
 
 
 def _sample(item: Any, original: bytes) -> bytes:
@@ -262,9 +274,9 @@ class JsonText:
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
-            except (ValueError, RecursionError) as exc:
+            except (ValueError, RecursionError) as exc:  # ValueError: 4,300+ digit numbers too
                 if self.ended or len(self.text) - self.pos > MAX_RECORD_BYTES:
-                    raise ValueError(str(exc) or type(exc).__name__) from None
+                    raise ValueError(json_problem(exc)) from None
                 self.more()  # perhaps only cut off by the end of the block
                 continue
             if end == len(self.text) and not self.ended and self.text[end - 1] not in '}]"':
@@ -277,6 +289,22 @@ class JsonText:
             )
             self.pos = end
             return value
+
+    def skip_line(self) -> bytes:
+        """Skip to the start of the next line (a value that did not read): its first
+        SAMPLE_BYTES for the quarantine. Memory stays at a block; a line without end is
+        read to the end of the stream and dropped as it goes."""
+        sample = b""
+        while True:
+            end = self.text.find("\n", self.pos)
+            stop = len(self.text) if end < 0 else end + 1
+            if len(sample) < SAMPLE_BYTES:
+                piece = self.text[self.pos : stop].encode("utf-8", errors="replace")
+                sample += piece[: SAMPLE_BYTES - len(sample)]
+            self.pos = stop
+            if end >= 0 or self.ended:
+                return sample
+            self.more()
 
     def rest_sample(self) -> bytes:
         return self.text[self.pos : self.pos + SAMPLE_BYTES].encode("utf-8", errors="replace")
@@ -388,6 +416,8 @@ def stream_records(
 
 def is_document(head: bytes, log_format: str, content_type: str = "") -> bool:
     kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/json" and head.lstrip()[:1] not in (b"[", b"{"):
+        kind = ""  # declared JSON but plainly lines: read it by its shape, lose nothing
     return kind == "application/json" or (
         log_format in JSON_FORMATS | {"zeek"}
         and kind != "application/x-ndjson"

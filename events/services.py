@@ -49,6 +49,9 @@ class EventRecord:
     dedupe_key: str | None = None
     attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (value, type)
     event_id: uuid.UUID = field(default_factory=uuid7)
+    # normalized_data already encoded for jsonb (ingestion encodes it before the row joins
+    # a COPY, so a document PostgreSQL would refuse costs that record, not the batch).
+    normalized_json: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -57,16 +60,22 @@ class WriteResult:
     duplicates: int
 
 
-def _jsonb(document: dict[str, Any]) -> Jsonb:
+def _jsonb(r: EventRecord) -> Jsonb:
+    if r.normalized_json is not None:
+        return Jsonb(r.normalized_json, dumps=_as_encoded)
     from .normalize import json_for_postgres
 
-    return Jsonb(document, dumps=json_for_postgres)
+    return Jsonb(r.normalized_data, dumps=json_for_postgres)
+
+
+def _as_encoded(encoded: bytes) -> bytes:
+    return encoded
 
 
 def _row(source_id: Any, r: EventRecord) -> tuple:
     return (
         r.event_id, r.event_time, r.source_ip, r.dest_ip, r.source_port, r.dest_port,
-        r.protocol, r.event_type, r.raw_data, _jsonb(r.normalized_data), source_id,
+        r.protocol, r.event_type, r.raw_data, _jsonb(r), source_id,
         r.event_type_id, r.asset_id, r.batch_id, r.dedupe_key,
     )  # fmt: skip
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from socapp import roles
@@ -31,6 +33,23 @@ from tests.factories import TeamFactory, UserFactory
 pytest_plugins = ["tests.receivers"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests (hypothesis): a moderate number of examples in the suite; bench runs ask
+# for more with HYPOTHESIS_PROFILE=long. No deadline: the machine is shared, and time is
+# not what these tests assert.
+hypothesis_settings.register_profile(
+    "default",
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "long",
+    max_examples=5_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 PASSWORD = "correct horse battery staple"
 
 

@@ -62,6 +62,7 @@ from ..readers import (
     at_most,
     count_lines,
     is_document,
+    json_text,
     stream_records,
     too_deep,
     too_many_records,
@@ -361,10 +362,12 @@ def hec_records(stream: Stream, log_format: str) -> Iterator[Item]:
         try:
             envelope = text.value()
         except ValueError as exc:
-            yield Rejected(number, text.rest_sample(), f"not JSON: {exc}")
-            return
+            # Envelopes usually come one per line: the bad one costs its line, the next
+            # line is read again.
+            yield Rejected(number, text.skip_line(), f"not JSON: {exc}")
+            continue
         if not isinstance(envelope, dict) or "event" not in envelope:
-            yield Rejected(number, text.last_raw, "a HEC event needs an 'event' field")
+            yield Rejected(number, json_text(envelope), "a HEC event needs an 'event' field")
             continue
         yield _hec_record(number, envelope, log_format, text.last_raw)
 
@@ -376,17 +379,17 @@ def _hec_record(number: int, envelope: dict, log_format: str, raw: bytes) -> Ite
         and log_format in JSON_FORMATS | {"zeek"}
         and event.lstrip()[:1] == "{"
     ):
-        with contextlib.suppress(ValueError, RecursionError):
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON: the text is the event
             event = json.loads(event)
     if isinstance(event, dict):
         if too_deep(event):
-            return Rejected(number, raw, "JSON nested too deeply")
+            return Rejected(number, json_text(event), "JSON nested too deeply")
         if "time" in envelope and not any(k in event for k in ("time", "timestamp", "@timestamp")):
             event = {**event, "time": envelope["time"]}
         if log_format in TEXT_FORMATS and isinstance(event.get("message"), str):
             event = event["message"]
     elif not isinstance(event, str):
-        event = json.dumps(event)
+        event = json_text(event, limit=MAX_RECORD_BYTES).decode("utf-8", errors="replace")
     return RawRecord(number, event)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from . import access, cef, cloudtrail, jsonlog, leef, suricata, syslog, windows, zeek
-from .base import ParseContext, ParsedEvent, Parser, RawRecord, Rejected
+from .base import ParseContext, ParsedEvent, Parser, RawRecord, Rejected, isolated
 
 PARSERS: dict[str, Parser] = {
     "syslog": syslog.parse,
@@ -19,9 +19,14 @@ PARSERS: dict[str, Parser] = {
 }
 
 
+_GUARDED = {name: isolated(parse, name) for name, parse in PARSERS.items()}
+
+
 def parser_for(log_format: str) -> Parser:
+    """The parser for ``log_format``, wrapped so that even a bug in its loop costs one
+    record, never the batch (``isolated``)."""
     try:
-        return PARSERS[log_format]
+        return _GUARDED[log_format]
     except KeyError as exc:
         raise ValueError(f"no parser for format {log_format!r}") from exc
 

@@ -111,4 +111,4 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     )
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "access")

@@ -21,7 +21,7 @@ from .base import (
     put,
     tidy,
 )
-from .timestamps import from_epoch
+from .timestamps import brief, from_epoch
 
 _HEADER = re.compile(
     r"type=(?P<type>\S+) msg=audit\((?P<ts>\d+\.\d+):(?P<seq>\d+)\):\s*(?P<body>.*)$"
@@ -62,11 +62,15 @@ def parse_record(line: str, context: ParseContext) -> ParsedEvent:
     record_type = match["type"]
     fields = fields_of(match["body"])
     _to_ecs(doc, record_type, fields)
-    put(doc, "auditd.log.sequence", int(match["seq"]))
+    put(doc, "auditd.log.sequence", int_or_none(match["seq"]))
     put(doc, "message", match["body"])
     tidy(doc)
+    try:
+        timestamp = from_epoch(match["ts"])
+    except ValueError as exc:
+        raise RecordError(f"audit record time {brief(match['ts'])} is out of range") from exc
     return ParsedEvent(
-        timestamp=from_epoch(match["ts"]),
+        timestamp=timestamp,
         event_type=f"auditd_{record_type.lower()}",
         fields=doc,
         raw=line,
@@ -106,11 +110,9 @@ def _to_ecs(doc: dict[str, Any], record_type: str, fields: dict[str, str]) -> No
         }.get(result, result)
         put(doc, "event.outcome", outcome)
     if record_type == "EXECVE":
-        args = [
-            fields[f"a{i}"]
-            for i in range(int_or_none(fields.get("argc")) or 0)
-            if f"a{i}" in fields
-        ]
+        # argc is the sender's word: never count further than the arguments present.
+        count = min(int_or_none(fields.get("argc")) or 0, len(fields))
+        args = [fields[f"a{i}"] for i in range(count) if f"a{i}" in fields]
         put(doc, "process.args", args or None)
         put(doc, "process.args_count", len(args) or None)
         put(doc, "process.executable", args[0] if args else None)
@@ -133,5 +135,5 @@ def from_syslog(message: str, doc: dict[str, Any]) -> str | None:
     fields = fields_of(match["body"])
     put(doc, "event.dataset", "auditd.log")
     _to_ecs(doc, match["type"], fields)
-    put(doc, "auditd.log.sequence", int(match["seq"]))
+    put(doc, "auditd.log.sequence", int_or_none(match["seq"]))
     return f"auditd_{match['type'].lower()}"

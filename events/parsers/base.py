@@ -8,11 +8,18 @@ with the reason. It never touches the database; the ingest service stores what i
 from __future__ import annotations
 
 import ipaddress
+import json
+import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
+
+import orjson
+
+logger = logging.getLogger(__name__)
 
 # ECS top-level field sets. A source's own field names are kept next to the ECS ones in
 # normalized_data, unless one of them would overwrite an ECS field set of the same name.
@@ -98,6 +105,9 @@ class ParsedEvent:
     raw: str
     dedupe_key: str | None = None
     number: int = 0
+    # A time the record claimed but that no datetime can hold (an epoch of 1e20, year
+    # 10000 once in UTC): the event keeps the time it was received, tagged, with this kept.
+    claimed_time: str | None = None
 
 
 @dataclass
@@ -115,11 +125,62 @@ class RecordError(ValueError):
     """A record this parser cannot read; the message is the quarantine reason."""
 
 
+# ---- one record's failure stays that record's ------------------------------------------
+
+# What an exception no parser expected says about the record, in words.
+_KINDS: tuple[tuple[type[BaseException], str], ...] = (
+    (RecursionError, "nested too deeply"),
+    (MemoryError, "too large to process"),
+    (UnicodeError, "text that is not valid Unicode"),
+    (OverflowError, "a number or date out of range"),
+    (ValueError, "a value out of range or of the wrong form"),
+    (TypeError, "a value of an unexpected type"),
+    (LookupError, "a missing or unexpected field"),
+)
+_REPORTED: set[tuple[str, str]] = set()
+# Failures the safety net caught in this process, by "<where>: <exception type>": each is
+# a gap in a parser (bench/fuzz_parsers.py treats any as a finding).
+unexpected_failures: Counter[str] = Counter()
+# Characters that would let a reason rewrite a terminal line or reorder text when shown.
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2028\u2029\u2066-\u2069\ud800-\udfff]"
+)
+MAX_REASON = 500
+
+
+def clean_reason(text: str) -> str:
+    """A quarantine reason fit to store and show: one line, no control or bidi characters
+    (shown as ``\\xNN``), no lone surrogates, at most MAX_REASON characters."""
+    if not text.isprintable() or len(text) > MAX_REASON:
+        text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text[: MAX_REASON * 2])
+    return text[:MAX_REASON]
+
+
+def failure_reason(exc: BaseException, where: str) -> str:
+    """The quarantine reason for ``exc`` raised while handling one record in ``where`` (a
+    parser, ``normalize``): the kind of problem, never a traceback. ``RecordError`` is a
+    parser's own words. Anything else is a bug or a gap in a parser: the first of each kind
+    is logged with its traceback for whoever fixes it (once per process, not per record, so
+    a sender cannot flood the log)."""
+    if isinstance(exc, RecordError):
+        return clean_reason(str(exc))
+    kind = next((words for cls, words in _KINDS if isinstance(exc, cls)), "an unexpected error")
+    key = (where, type(exc).__name__)
+    unexpected_failures[f"{where}: {key[1]}"] += 1
+    if key not in _REPORTED and len(_REPORTED) < 1000:
+        _REPORTED.add(key)
+        logger.warning("%s failed on a record (quarantined)", where, exc_info=exc)
+    detail = str(exc)[:200]
+    return clean_reason(f"{where}: {kind} ({type(exc).__name__}{': ' + detail if detail else ''})")
+
+
 def per_record(
     parse_one: Callable[[RawRecord, ParseContext], ParsedEvent | list[ParsedEvent] | None],
+    name: str = "parser",
 ) -> Parser:
     """A parser from a function of one record. ``None`` means "nothing to store" (a blank
-    line, a comment); ``RecordError`` quarantines the record with its message."""
+    line, a comment); ``RecordError`` quarantines the record with its message, and so does
+    any other exception (with its kind as the reason): one record never costs the rest."""
 
     def parse(records: Iterable[RawRecord], context: ParseContext) -> Iterator[ParseResult]:
         for record in records:
@@ -127,25 +188,69 @@ def per_record(
                 continue  # blank lines carry nothing
             try:
                 result = parse_one(record, context)
-            except RecordError as exc:
-                yield Rejected(record.number, raw_of(record), str(exc))
+                if result is None:
+                    continue
+                events = result if isinstance(result, list) else [result]
+                for event in events:
+                    event.number = record.number
+                    tidy(event.fields)
+            except Exception as exc:  # isolate the record, whatever broke
+                yield Rejected(record.number, raw_of(record), failure_reason(exc, name))
                 continue
-            if result is None:
-                continue
-            for event in result if isinstance(result, list) else [result]:
-                event.number = record.number
-                tidy(event.fields)
-                yield event
+            yield from events
 
     return parse
 
 
-def raw_of(record: RawRecord) -> str:
+def isolated(parse: Parser, name: str) -> Parser:
+    """The last line of defence around a whole parser: should its loop itself fail (the
+    per-record guards inside every parser make that a bug), the records after the last
+    one it answered for are parsed again one at a time, so the failure costs one record.
+    (A continuation line of a multi-line syslog message may then stand alone.)"""
+
+    def guarded(records: Iterable[RawRecord], context: ParseContext) -> Iterator[ParseResult]:
+        batch = records if isinstance(records, Sequence) else list(records)
+        highest = -1
+        try:
+            for result in parse(batch, context):
+                if result.number > highest:
+                    highest = result.number
+                yield result
+            return
+        except Exception as exc:
+            failure_reason(exc, f"{name} parser loop")  # logged once
+        for record in batch:
+            if record.number <= highest:
+                continue
+            try:
+                yield from list(parse([record], context))
+            except Exception as exc:
+                yield Rejected(record.number, raw_of(record), failure_reason(exc, name))
+
+    return guarded
+
+
+def raw_of(record: RawRecord) -> str | bytes:
+    """The record as it arrived, for the quarantine: its bytes when they were kept."""
+    if record.original is not None:
+        return record.original
     if isinstance(record.data, str):
         return record.data
-    import json
+    return json_raw(record.data)
 
-    return json.dumps(record.data, default=str)
+
+def json_raw(value: Any) -> str:
+    """A decoded JSON value written back as JSON text (an event's ``raw``, a quarantine
+    row), whatever it holds: Python's decoder (HEC, concatenated documents) lets lone
+    surrogates and integers past 64 bits through, which orjson refuses to write."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        pass
+    try:
+        return json.dumps(value, default=str)
+    except (ValueError, RecursionError):
+        return "(a JSON value that cannot be written back: nested too deeply)"
 
 
 # ---- building documents ---------------------------------------------------------------
@@ -242,7 +347,7 @@ def ip_or_none(value: Any) -> str | None:
 def port_or_none(value: Any) -> int | None:
     try:
         port = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return None
     return port if 0 <= port <= 65535 else None
 
@@ -250,7 +355,7 @@ def port_or_none(value: Any) -> int | None:
 def int_or_none(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

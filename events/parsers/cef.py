@@ -23,7 +23,8 @@ from .base import (
     put,
     transport_name,
 )
-from .keyvalue import copy_to_ecs, device_time, put_observer, split_escaped
+from .keyvalue import copy_to_ecs, device_time, message_text, put_observer, split_escaped
+from .timestamps import TimestampOutOfRange, brief
 
 SHORT_NAMES = {
     "act": "deviceAction",
@@ -172,6 +173,8 @@ ECS = {
 }
 _KEY = re.compile(r"(?:(?<=\s)|^)([A-Za-z0-9_.\-\[\],:]+)=")
 _UNESCAPE = re.compile(r"\\([=\\nr])")
+# A number a device would send (a 64-bit counter at most); longer digit runs stay text.
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def _unescape(value: str) -> str:
@@ -185,7 +188,7 @@ def extensions(text: str) -> dict[str, Any]:
         end = keys[index + 1].start() if index + 1 < len(keys) else len(text)
         name = SHORT_NAMES.get(match.group(1), match.group(1))
         value = _unescape(text[match.end() : end].strip())
-        if name in INTEGERS and value.lstrip("-").isdigit():
+        if name in INTEGERS and _INTEGER.fullmatch(value):
             values[name] = int(value)
         elif name in FLOATS:
             try:
@@ -211,13 +214,13 @@ def _labelled_ipv6(doc: dict[str, Any], values: dict[str, Any]) -> None:
 
 def _severity(value: str) -> int | None:
     text = value.strip().lower()
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         return int(text)
     return SEVERITY_WORDS.get(text)
 
 
 def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
-    text = record.data.get("message", "") if isinstance(record.data, dict) else record.data
+    text = message_text(record, "CEF")
     start = text.find("CEF:")
     if start < 0:
         raise RecordError("not CEF: no 'CEF:' header")
@@ -248,16 +251,25 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     direction = values.get("deviceDirection")
     if direction in (0, 1):
         put(doc, "network.direction", "inbound" if direction == 0 else "outbound")
-    timestamp = None
+    timestamp, claimed = None, None
     for key in ("deviceReceiptTime", "endTime", "startTime"):
         if key in values:
-            timestamp = device_time(str(values[key]), context.time_zone, context.received_at)
+            try:
+                timestamp = device_time(values[key], context.time_zone, context.received_at)
+            except TimestampOutOfRange:
+                claimed = claimed or brief(values[key])
             if timestamp:
                 break
     if timestamp is None and start > 0:
         timestamp = _syslog_time(text[:start], doc, context)
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80] or signature
-    return ParsedEvent(timestamp=timestamp, event_type=f"cef_{slug}", fields=doc, raw=text)
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:80] or signature[:80]
+    return ParsedEvent(
+        timestamp=timestamp,
+        event_type=f"cef_{slug}",
+        fields=doc,
+        raw=text,
+        claimed_time=claimed if timestamp is None else None,
+    )
 
 
 def _syslog_time(prefix: str, doc: dict[str, Any], context: ParseContext) -> Any:
@@ -266,11 +278,11 @@ def _syslog_time(prefix: str, doc: dict[str, Any], context: ParseContext) -> Any
 
     try:
         header = parse_line(prefix.strip() + " x", context)
-    except (RecordError, ValueError):
+    except ValueError:  # RecordError and out-of-range times alike: no header time
         return None
     host = header.fields.get("host", {}).get("hostname")
     put(doc, "host.hostname", host)
     return header.timestamp
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "cef")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from .base import (
     ParseContext,
     ParsedEvent,
@@ -17,11 +15,12 @@ from .base import (
     RecordError,
     add_related,
     ip_or_none,
+    json_raw,
     keep_originals,
     per_record,
     put,
 )
-from .jsonlog import as_object, timestamp_of
+from .jsonlog import as_object, read_time
 
 AUTH_EVENTS = {
     "ConsoleLogin",
@@ -71,10 +70,12 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     put(doc, "error.code", trail.get("errorCode"))
     put(doc, "error.message", trail.get("errorMessage"))
     keep_originals(doc, trail, "aws_cloudtrail")
-    raw = record.data if isinstance(record.data, str) else orjson.dumps(trail).decode()
+    raw = record.data if isinstance(record.data, str) else json_raw(trail)
     dedupe = f"cloudtrail:{trail['eventID']}" if trail.get("eventID") else None
+    timestamp, claimed = read_time(trail["eventTime"], context)
     return ParsedEvent(
-        timestamp=timestamp_of(trail["eventTime"], context),
+        timestamp=timestamp,
+        claimed_time=claimed,
         event_type=f"cloudtrail_{name}"[:100],
         fields=doc,
         raw=raw,
@@ -89,4 +90,4 @@ def _session_issuer(identity: dict[str, Any]) -> str | None:
     return issuer.get("userName") if isinstance(issuer, dict) else None
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "cloudtrail")

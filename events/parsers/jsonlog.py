@@ -22,11 +22,12 @@ from .base import (
     add_related,
     get,
     ip_or_none,
+    json_raw,
     per_record,
     port_or_none,
     put,
 )
-from .timestamps import from_epoch, parse_iso
+from .timestamps import TimestampOutOfRange, brief, from_epoch, parse_iso
 
 TIME_KEYS = (
     "@timestamp",
@@ -82,6 +83,7 @@ ALIASES = {
     "http.request.method": ("method", "http_method", "request_method"),
     "user_agent.original": ("user_agent", "useragent", "http_user_agent"),
 }
+MAX_DOTS = 16
 TYPE_KEYS = ("event.action", "event_type", "eventName", "type", "action", "EventID")
 
 
@@ -98,11 +100,18 @@ def as_object(record: RawRecord) -> dict[str, Any]:
 
 
 def expand_dotted(value: dict[str, Any]) -> dict[str, Any]:
-    """``{"source.ip": x}`` as ``{"source": {"ip": x}}`` (nested objects merged)."""
+    """``{"source.ip": x}`` as ``{"source": {"ip": x}}`` (nested objects merged). A name
+    with more than MAX_DOTS dots is no field path anyone searches: it stays as it is
+    (expanding ``a.a.a...`` thousands deep would only exhaust the stack)."""
     out: dict[str, Any] = {}
     for key, item in value.items():
         item = expand_dotted(item) if isinstance(item, dict) else item
-        if "." in key and not key.startswith(".") and not key.endswith("."):
+        if (
+            "." in key
+            and not key.startswith(".")
+            and not key.endswith(".")
+            and key.count(".") <= MAX_DOTS
+        ):
             head, rest = key.split(".", 1)
             existing = out.get(head)
             nested = expand_dotted({rest: item})
@@ -128,16 +137,20 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def timestamp_of(value: Any, context: ParseContext) -> datetime | None:
+    """The time ``value`` gives (epoch seconds or milliseconds, ISO 8601), None when it is
+    not a time, ``TimestampOutOfRange`` when it is one no datetime holds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return from_epoch(value)
     if isinstance(value, str) and value:
         text = value.strip()
-        if text.replace(".", "", 1).isdigit():
-            return from_epoch(float(text))
+        if text.isascii() and text.replace(".", "", 1).isdigit():
+            return from_epoch(text)
         try:
             return parse_iso(
                 text.replace(" ", "T", 1) if "T" not in text else text, context.time_zone
             )
+        except TimestampOutOfRange:
+            raise
         except ValueError:
             return None
     if isinstance(value, dict):  # {"#attributes": {"SystemTime": ...}} and the like
@@ -148,16 +161,27 @@ def timestamp_of(value: Any, context: ParseContext) -> datetime | None:
     return None
 
 
+def read_time(value: Any, context: ParseContext) -> tuple[datetime | None, str | None]:
+    """(the time, None), or (None, the claimed value as text) when it is out of range."""
+    try:
+        return timestamp_of(value, context), None
+    except TimestampOutOfRange:
+        return None, brief(value)
+
+
 def find_timestamp(
     doc: dict[str, Any], original: dict[str, Any], context: ParseContext
-) -> datetime | None:
+) -> tuple[datetime | None, str | None]:
+    """The first readable time under a TIME_KEYS name, else the first out-of-range claim."""
+    claimed = None
     for key in TIME_KEYS:
         for source in (original, doc):
             if key in source:
-                found = timestamp_of(source[key], context)
+                found, unheld = read_time(source[key], context)
                 if found:
-                    return found
-    return None
+                    return found, None
+                claimed = claimed or unheld
+    return None, claimed
 
 
 def _promote(doc: dict[str, Any], original: dict[str, Any]) -> None:
@@ -207,11 +231,13 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
         if isinstance(value, str | int) and str(value):
             event_type = str(value)
             break
-    raw = record.data if isinstance(record.data, str) else orjson.dumps(original).decode()
+    raw = record.data if isinstance(record.data, str) else json_raw(original)
     # ECS ``event.id`` is the sender's unique id for the event: re-sending it is a duplicate.
     event_id = get(doc, "event.id")
+    timestamp, claimed = find_timestamp(doc, original, context)
     return ParsedEvent(
-        timestamp=find_timestamp(doc, original, context),
+        timestamp=timestamp,
+        claimed_time=claimed,
         event_type=event_type,
         fields=doc,
         raw=raw,
@@ -219,4 +245,4 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     )
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "json")

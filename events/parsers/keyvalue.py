@@ -6,8 +6,16 @@ import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from .base import int_or_none, ip_or_none, port_or_none, put, transport_name
-from .timestamps import from_epoch, parse_iso, with_zone
+from .base import (
+    RawRecord,
+    RecordError,
+    int_or_none,
+    ip_or_none,
+    port_or_none,
+    put,
+    transport_name,
+)
+from .timestamps import TimestampOutOfRange, from_epoch, parse_iso, with_zone
 
 _DATE_FORMATS = (
     "%b %d %Y %H:%M:%S.%f",
@@ -19,6 +27,15 @@ _DATE_FORMATS = (
     "%d/%b/%Y:%H:%M:%S",
 )
 _ZONE_SUFFIX = re.compile(r"\s+(?:[A-Z]{2,5}|[+-]\d{2}:?\d{2})$")
+
+
+def message_text(record: RawRecord, log_format: str) -> str:
+    """The line to read: the record itself, or the ``message`` of an object (HEC, JSON
+    shippers)."""
+    text = record.data.get("message") if isinstance(record.data, dict) else record.data
+    if not isinstance(text, str):
+        raise RecordError(f"{log_format} expects a text line or an object with a 'message' text")
+    return text
 
 
 def split_escaped(text: str, separator: str, limit: int) -> list[str]:
@@ -45,14 +62,17 @@ def split_escaped(text: str, separator: str, limit: int) -> list[str]:
 def device_time(
     value: str, zone: tzinfo = UTC, received_at: datetime | None = None
 ) -> datetime | None:
-    """The time formats devices put in CEF ``rt``/``end`` and LEEF ``devTime``."""
+    """The time formats devices put in CEF ``rt``/``end`` and LEEF ``devTime``: None when
+    it is none of them, ``TimestampOutOfRange`` when it is one no datetime holds."""
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
-        return from_epoch(int(text))
+    if text.isascii() and text.isdigit():
+        return from_epoch(text)
     try:
         return parse_iso(text, zone)
+    except TimestampOutOfRange:
+        raise
     except ValueError:
         pass
     zone_text = _ZONE_SUFFIX.search(text)

@@ -7,6 +7,8 @@ their LEEF names under ``leef.attributes``; the predefined ones are copied to EC
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 from .base import (
@@ -19,7 +21,8 @@ from .base import (
     per_record,
     put,
 )
-from .keyvalue import copy_to_ecs, device_time, put_observer, split_escaped
+from .keyvalue import copy_to_ecs, device_time, message_text, put_observer, split_escaped
+from .timestamps import TimestampOutOfRange, brief
 
 ECS = {
     "src": "source.ip",
@@ -51,12 +54,18 @@ ECS = {
 }
 
 
+_HEX = re.compile(r"[0-9a-f]{1,6}")
+
+
 def _delimiter(spec: str) -> str:
     spec = spec.strip()
     if len(spec) == 1:
         return spec
-    if spec.lower().startswith(("x", "0x")):
-        return chr(int(spec.lower().removeprefix("0x").removeprefix("x"), 16))
+    digits = spec.lower().removeprefix("0x").removeprefix("x")
+    if spec.lower().startswith(("x", "0x")) and _HEX.fullmatch(digits):
+        code = int(digits, 16)
+        if code <= sys.maxunicode:
+            return chr(code)
     raise RecordError(f"LEEF 2.0 delimiter {spec!r} is neither a character nor a hex code")
 
 
@@ -70,7 +79,7 @@ def attributes(text: str, delimiter: str) -> dict[str, str]:
 
 
 def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
-    text = record.data.get("message", "") if isinstance(record.data, dict) else record.data
+    text = message_text(record, "LEEF")
     start = text.find("LEEF:")
     if start < 0:
         raise RecordError("not LEEF: no 'LEEF:' header")
@@ -102,11 +111,16 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     put(doc, "event.category", [values["cat"]] if values.get("cat") else None)
     add_related(doc, "ip", doc.get("source", {}).get("ip"), doc.get("destination", {}).get("ip"))
     add_related(doc, "user", doc.get("user", {}).get("name"))
-    timestamp = None
+    timestamp, claimed = None, None
     if values.get("devTime"):
-        timestamp = device_time(values["devTime"], context.time_zone, context.received_at)
+        try:
+            timestamp = device_time(values["devTime"], context.time_zone, context.received_at)
+        except TimestampOutOfRange:
+            claimed = brief(values["devTime"])
     slug = f"{product}_{event_id}".lower().replace(" ", "_")[:90]
-    return ParsedEvent(timestamp=timestamp, event_type=f"leef_{slug}", fields=doc, raw=text)
+    return ParsedEvent(
+        timestamp=timestamp, event_type=f"leef_{slug}", fields=doc, raw=text, claimed_time=claimed
+    )
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "leef")

@@ -19,6 +19,7 @@ from .base import (
     add_related,
     int_or_none,
     ip_or_none,
+    json_raw,
     keep_originals,
     per_record,
     port_or_none,
@@ -101,9 +102,8 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
                 eve.get("pcap_cnt", ""),
             )
         )
-    import orjson
 
-    raw = record.data if isinstance(record.data, str) else orjson.dumps(eve).decode()
+    raw = record.data if isinstance(record.data, str) else json_raw(eve)
     return ParsedEvent(
         timestamp=timestamp, event_type=f"suricata_{kind}", fields=doc, raw=raw, dedupe_key=dedupe
     )
@@ -156,14 +156,14 @@ def _dns(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     if not isinstance(dns, dict):
         return
     put(doc, "event.category", ["network"])
+    put(doc, "dns.type", dns.get("type"))
+    put(doc, "dns.id", str(dns["id"]) if "id" in dns else None)
+    queries = dns.get("queries")
+    first = queries[0] if isinstance(queries, list) and queries else None
     put(
         doc,
-        "dns.type",
-        {"query": "query", "answer": "answer"}.get(dns.get("type"), dns.get("type")),
-    )
-    put(doc, "dns.id", str(dns["id"]) if "id" in dns else None)
-    put(
-        doc, "dns.question.name", dns.get("rrname") or (dns.get("queries") or [{}])[0].get("rrname")
+        "dns.question.name",
+        dns.get("rrname") or (first.get("rrname") if isinstance(first, dict) else None),
     )
     put(doc, "dns.question.type", dns.get("rrtype"))
     put(doc, "dns.response_code", dns.get("rcode"))
@@ -195,9 +195,14 @@ def _http(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     put(doc, "url.domain", http.get("hostname"))
     put(doc, "url.original", http.get("url"))
     if isinstance(http.get("url"), str):
-        parts = urlsplit(http["url"]) if "://" in http["url"] else urlsplit("//x" + http["url"])
-        put(doc, "url.path", parts.path)
-        put(doc, "url.query", parts.query)
+        url = http["url"]
+        try:
+            parts = urlsplit(url) if "://" in url else urlsplit("//x" + url)
+        except ValueError:  # "http://[::1": url.original keeps it as sent
+            parts = None
+        if parts is not None:
+            put(doc, "url.path", parts.path)
+            put(doc, "url.query", parts.query)
     put(doc, "http.request.method", http.get("http_method"))
     put(doc, "http.response.status_code", int_or_none(http.get("status")))
     put(doc, "http.request.referrer", http.get("http_refer"))
@@ -222,9 +227,9 @@ def _tls(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     )
     put(doc, "tls.server.subject", tls.get("subject"))
     put(doc, "tls.server.issuer", tls.get("issuerdn"))
-    put(
-        doc, "tls.server.hash.sha1", (tls.get("fingerprint") or "").replace(":", "").upper() or None
-    )
+    fingerprint = tls.get("fingerprint")
+    if isinstance(fingerprint, str):
+        put(doc, "tls.server.hash.sha1", fingerprint.replace(":", "").upper() or None)
     put(doc, "tls.server.not_before", tls.get("notbefore"))
     put(doc, "tls.server.not_after", tls.get("notafter"))
     version = tls.get("version")
@@ -275,4 +280,4 @@ def _anomaly(doc: dict[str, Any], eve: dict[str, Any]) -> None:
         put(doc, "message", anomaly.get("event"))
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "suricata")

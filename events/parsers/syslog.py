@@ -21,6 +21,7 @@ from .base import (
     RawRecord,
     RecordError,
     Rejected,
+    failure_reason,
     int_or_none,
     put,
     tidy,
@@ -122,8 +123,8 @@ def _one(number: int, line: str, context: ParseContext) -> ParseResult:
         return Rejected(number, line, f"line longer than {MAX_LINE} characters")
     try:
         event = parse_line(line, context)
-    except RecordError as exc:
-        return Rejected(number, line, str(exc))
+    except Exception as exc:  # one record's failure, whatever it is, is that record's
+        return Rejected(number, line, failure_reason(exc, "syslog"))
     event.number = number
     return event
 

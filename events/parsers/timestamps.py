@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 MONTHS = {
     m: i
@@ -27,6 +29,22 @@ _BSD = re.compile(
 )
 
 
+class TimestampOutOfRange(ValueError):
+    """A well-formed time that no datetime can hold: an epoch of 1e20 or -99999999999,
+    ``9999-12-31T23:59:59-14:00`` (year 10000 in UTC). Unlike a malformed one, it is a
+    claim the record made: parsers keep it (``ParsedEvent.claimed_time``) or say so."""
+
+
+def brief(value: Any, limit: int = 64) -> str:
+    """A claimed value as short text for a reason or a field (``str`` of a 5,000-digit
+    number raises, and a reason must not carry a megabyte)."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:
+        return "a number too large to print"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def with_zone(moment: datetime, zone: tzinfo) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
@@ -40,8 +58,13 @@ def parse_iso(text: str, zone: tzinfo = UTC) -> datetime:
     value = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
     # More than microseconds (nanoseconds from Go or Zeek) is cut to what Python holds.
     value = re.sub(r"(\.\d{6})\d+", r"\1", value)
-    moment = datetime.fromisoformat(value)
-    return with_zone(moment, zone)
+    moment = with_zone(datetime.fromisoformat(value), zone)
+    if moment.year in (1, 9999):  # the offset may push it out of range in UTC
+        try:
+            moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise TimestampOutOfRange(f"{brief(text)} is out of range once in UTC") from exc
+    return moment
 
 
 def resolve_year(
@@ -101,7 +124,17 @@ def _parse_bsd(text: str, zone: tzinfo, received_at: datetime) -> datetime:
 
 
 def from_epoch(value: float | int | str) -> datetime:
-    seconds = float(value)
+    """Seconds (or milliseconds, past 1e11) since 1970. ``ValueError`` for what is not a
+    number, ``TimestampOutOfRange`` for a number no datetime holds."""
+    try:
+        seconds = float(value)
+    except OverflowError as exc:  # an integer beyond any float
+        raise TimestampOutOfRange(f"epoch time {brief(value)} is out of range") from exc
     if seconds > 1e11:  # milliseconds
         seconds /= 1000.0
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    if not math.isfinite(seconds):
+        raise TimestampOutOfRange(f"epoch time {brief(value)} is out of range")
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # beyond year 1..9999 or time_t
+        raise TimestampOutOfRange(f"epoch time {brief(value)} is out of range") from exc

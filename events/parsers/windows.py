@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from .base import (
     ParseContext,
     ParsedEvent,
@@ -26,15 +24,27 @@ from .base import (
     add_related,
     int_or_none,
     ip_or_none,
+    json_raw,
     per_record,
     port_or_none,
     put,
 )
-from .jsonlog import as_object, timestamp_of
+from .jsonlog import as_object, read_time
 
 LOGON_FAILURE = {4625, 4771, 4776}
 LOGON_SUCCESS = {4624, 4648}
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is an object, else an empty one: exports vary, senders lie."""
+    return value if isinstance(value, dict) else {}
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    """``{"#attributes": {...}}`` or the attributes themselves."""
+    value = _dict(value)
+    return _dict(value.get("#attributes", value))
 
 
 def _text(value: Any) -> Any:
@@ -52,8 +62,8 @@ def _event_data(data: Any) -> dict[str, Any]:
         out = {}
         for index, item in enumerate(data["Data"]):
             if isinstance(item, dict):
-                name = (item.get("#attributes") or {}).get("Name") or f"Data{index}"
-                out[name] = item.get("#text")
+                name = _dict(item.get("#attributes")).get("Name")
+                out[name if isinstance(name, str) and name else f"Data{index}"] = item.get("#text")
             else:
                 out[f"Data{index}"] = item
         return out
@@ -79,15 +89,11 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     """(system fields, event data) under Sigma's names, whatever the export shape."""
     if isinstance(record.get("Event"), dict):
         event = record["Event"]
-        system = event.get("System") or {}
-        provider = system.get("Provider") or {}
-        provider_attrs = provider.get("#attributes", provider) if isinstance(provider, dict) else {}
-        created = system.get("TimeCreated") or {}
-        created_attrs = created.get("#attributes", created) if isinstance(created, dict) else {}
-        execution = system.get("Execution") or {}
-        execution = execution.get("#attributes", execution) if isinstance(execution, dict) else {}
-        security = system.get("Security") or {}
-        security = security.get("#attributes", security) if isinstance(security, dict) else {}
+        system = _dict(event.get("System"))
+        provider_attrs = _attributes(system.get("Provider"))
+        created_attrs = _attributes(system.get("TimeCreated"))
+        execution = _attributes(system.get("Execution"))
+        security = _attributes(system.get("Security"))
         data = _event_data(event.get("EventData")) or _user_data(event.get("UserData"))
         sys_fields = {
             "EventID": _text(system.get("EventID")),
@@ -108,7 +114,7 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         winlog = record["winlog"]
         data = winlog.get("event_data") if isinstance(winlog.get("event_data"), dict) else {}
         sys_fields = {
-            "EventID": winlog.get("event_id") or (record.get("event") or {}).get("code"),
+            "EventID": winlog.get("event_id") or _dict(record.get("event")).get("code"),
             "Channel": winlog.get("channel"),
             "Computer": winlog.get("computer_name"),
             "Provider_Name": winlog.get("provider_name"),
@@ -116,7 +122,7 @@ def normalize_shape(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
             "Task": winlog.get("task"),
             "Keywords": winlog.get("keywords"),
             "TimeCreated": record.get("@timestamp"),
-            "ProcessID": (winlog.get("process") or {}).get("pid"),
+            "ProcessID": _dict(winlog.get("process")).get("pid"),
         }
         return sys_fields, dict(data)
     if "EventID" in record or "EventId" in record:
@@ -267,19 +273,24 @@ def event_of(record: dict[str, Any], raw: str, context: ParseContext) -> ParsedE
         if key not in doc and value is not None:
             doc[key] = value
     doc["EventID"] = code
-    timestamp = timestamp_of(system.get("TimeCreated"), context)
+    timestamp, claimed = read_time(system.get("TimeCreated"), context)
     dedupe = None
     if system.get("EventRecordID") is not None:
         dedupe = f"win:{system.get('Computer')}:{system.get('Channel')}:{system['EventRecordID']}"
     return ParsedEvent(
-        timestamp=timestamp, event_type=event_type, fields=doc, raw=raw, dedupe_key=dedupe
+        timestamp=timestamp,
+        event_type=event_type,
+        fields=doc,
+        raw=raw,
+        dedupe_key=dedupe,
+        claimed_time=claimed,
     )
 
 
 def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     value = as_object(record)
-    raw = record.data if isinstance(record.data, str) else orjson.dumps(value).decode()
+    raw = record.data if isinstance(record.data, str) else json_raw(value)
     return event_of(value, raw, context)
 
 
-parse = per_record(_parse)
+parse = per_record(_parse, "windows")

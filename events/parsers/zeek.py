@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,14 +22,18 @@ from .base import (
     RecordError,
     Rejected,
     add_related,
+    failure_reason,
     int_or_none,
     ip_or_none,
+    json_raw,
     keep_originals,
     port_or_none,
     put,
+    raw_of,
     tidy,
 )
-from .jsonlog import timestamp_of
+from .jsonlog import read_time
+from .timestamps import brief, from_epoch
 
 KIND_HINTS = [  # (kind, fields that give it away), most specific first
     ("smb_mapping", {"share_type"}),
@@ -119,9 +122,11 @@ def event_of(
     if kind in TCP_KINDS and not doc.get("network", {}).get("transport"):
         put(doc, "network.transport", "tcp")
     keep_originals(doc, zeek, "zeek")
-    timestamp = timestamp_of(zeek.get("ts"), context)
+    timestamp, claimed = read_time(zeek.get("ts"), context)
+    if claimed is not None:
+        raise RecordError(f"Zeek ts {claimed} is out of range")
     if zeek.get("ts") is not None and timestamp is None:
-        raise RecordError(f"bad Zeek ts {zeek.get('ts')!r}")
+        raise RecordError(f"bad Zeek ts {brief(zeek.get('ts'))!r}")
     parts = (
         kind,
         zeek.get("uid") or zeek.get("fuid"),
@@ -143,15 +148,10 @@ def _conn(doc: dict[str, Any], zeek: dict[str, Any]) -> None:
     put(doc, "destination.packets", int_or_none(zeek.get("resp_pkts")))
     put(doc, "network.bytes", _total(zeek, "orig_ip_bytes", "resp_ip_bytes"))
     put(doc, "network.packets", _total(zeek, "orig_pkts", "resp_pkts"))
-    with contextlib.suppress(TypeError, ValueError):
-        put(
-            doc,
-            "event.duration",
-            int(float(zeek["duration"]) * 1e9) if zeek.get("duration") not in (None, "-") else None,
-        )
+    put(doc, "event.duration", _nanoseconds(zeek.get("duration")))
     state = zeek.get("conn_state")
     put(doc, "zeek.connection.state", state)
-    put(doc, "zeek.connection.state_message", CONN_STATES.get(state or ""))
+    put(doc, "zeek.connection.state_message", CONN_STATES.get(state) if _text(state) else None)
 
 
 def _total(zeek: dict[str, Any], *keys: str) -> int | None:
@@ -161,10 +161,17 @@ def _total(zeek: dict[str, Any], *keys: str) -> int | None:
 
 
 def _nanoseconds(value: Any) -> int | None:
-    try:
-        return round(float(value) * 1e9) if value not in (None, "-", "") else None
-    except (TypeError, ValueError):
+    """Seconds (a number or its text) as nanoseconds; None for "-", garbage, infinity."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
+    try:
+        return round(float(value) * 1e9)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 DNS_CLASSES = {"C_INTERNET": "IN", "C_CHAOS": "CH", "C_HESIOD": "HS", "C_ANY": "ANY"}
@@ -187,11 +194,8 @@ TCP_KINDS = {
 def _dns(doc: dict[str, Any], zeek: dict[str, Any]) -> None:
     put(doc, "dns.question.name", zeek.get("query"))
     put(doc, "dns.question.type", zeek.get("qtype_name"))
-    put(
-        doc,
-        "dns.question.class",
-        DNS_CLASSES.get(zeek.get("qclass_name") or "", zeek.get("qclass_name")),
-    )
+    qclass = zeek.get("qclass_name")
+    put(doc, "dns.question.class", DNS_CLASSES.get(qclass, qclass) if _text(qclass) else qclass)
     put(doc, "event.duration", _nanoseconds(zeek.get("rtt")))
     put(doc, "dns.response_code", zeek.get("rcode_name"))
     put(doc, "dns.id", str(zeek["trans_id"]) if zeek.get("trans_id") is not None else None)
@@ -302,12 +306,13 @@ def _smb_files(doc: dict[str, Any], zeek: dict[str, Any]) -> None:
         ("changed", "ctime"),
     ):
         moment = zeek.get(f"times.{zeek_name}")
-        if isinstance(moment, int | float):
-            put(
-                doc,
-                f"file.{ecs_name}",
-                datetime.fromtimestamp(moment, tz=UTC).isoformat().replace("+00:00", "Z"),
-            )
+        if isinstance(moment, int | float) and not isinstance(moment, bool):
+            with contextlib.suppress(ValueError):  # out of range: the zeek field keeps it
+                put(
+                    doc,
+                    f"file.{ecs_name}",
+                    from_epoch(moment).isoformat().replace("+00:00", "Z"),
+                )
 
 
 def _dce_rpc(doc: dict[str, Any], zeek: dict[str, Any]) -> None:
@@ -336,63 +341,92 @@ def _tsv_value(text: str, kind: str, separator: str) -> Any:
     return text
 
 
+class _Header:
+    """What the ``#`` lines of a Zeek TSV file said so far."""
+
+    def __init__(self) -> None:
+        self.separator, self.set_separator = "\t", ","
+        self.fields: list[str] = []
+        self.types: list[str] = []
+        self.path: str | None = None
+
+    def read(self, line: str) -> None:
+        between = " " if line.startswith("#separator") else self.separator
+        name, _, value = line[1:].partition(between)
+        if name == "separator":
+            self.separator = _separator(value.strip())
+        elif name == "set_separator":
+            self.set_separator = value or ","
+        elif name == "fields":
+            self.fields = value.split(self.separator)
+        elif name == "types":
+            self.types = value.split(self.separator)
+        elif name == "path":
+            self.path = value
+
+
+def _separator(spec: str) -> str:
+    """``#separator \\x09``: Zeek writes the separator as an escape. Anything that is not
+    one character once unescaped keeps the tab: a bad header must not break the file."""
+    if len(spec) == 1:
+        return spec
+    try:
+        text = spec.encode("ascii").decode("unicode_escape")
+    except (UnicodeError, ValueError):
+        return "\t"
+    return text if len(text) == 1 else "\t"
+
+
 def parse(records: Iterable[RawRecord], context: ParseContext) -> Iterator[ParseResult]:
-    separator, set_separator = "\t", ","
-    fields: list[str] = []
-    types: list[str] = []
-    path: str | None = None
+    header = _Header()
     for record in records:
-        if isinstance(record.data, dict):
-            try:
-                yield _numbered(
-                    event_of(record.data, orjson.dumps(record.data).decode(), context),
-                    record.number,
-                )
-            except RecordError as exc:
-                yield Rejected(record.number, orjson.dumps(record.data), str(exc))
-            continue
-        line = record.data.rstrip("\r\n")
-        if not line.strip():
-            continue
-        if line.startswith("#"):
-            name, _, value = line[1:].partition(" " if line.startswith("#separator") else separator)
-            if name == "separator":
-                separator = value.strip().encode().decode("unicode_escape")
-            elif name == "set_separator":
-                set_separator = value
-            elif name == "fields":
-                fields = value.split(separator)
-            elif name == "types":
-                types = value.split(separator)
-            elif name == "path":
-                path = value
-            continue
-        if line.lstrip().startswith("{"):
-            try:
-                yield _numbered(event_of(orjson.loads(line), line, context), record.number)
-            except (orjson.JSONDecodeError, RecordError) as exc:
-                yield Rejected(record.number, line, f"not Zeek JSON: {exc}")
-            continue
-        if not fields:
-            yield Rejected(record.number, line, "Zeek TSV line before any '#fields' header")
-            continue
-        values = line.split(separator)
-        if len(values) != len(fields):
-            yield Rejected(
-                record.number,
-                line,
-                f"Zeek TSV line has {len(values)} values for {len(fields)} fields",
-            )
-            continue
-        kinds = types if len(types) == len(fields) else ["string"] * len(fields)
-        row = {
-            f: _tsv_value(v, k, set_separator)
-            for f, v, k in zip(fields, values, kinds, strict=True)
-        }
         try:
-            yield _numbered(event_of(row, line, context, path), record.number)
+            result = _one(record, header, context)
+        except Exception as exc:  # one record's failure, whatever it is, is that record's
+            raw = record.data if isinstance(record.data, str) else raw_of(record)
+            yield Rejected(record.number, raw, failure_reason(exc, "zeek"))
+            continue
+        if result is not None:
+            yield result
+
+
+def _one(record: RawRecord, header: _Header, context: ParseContext) -> ParseResult | None:
+    if isinstance(record.data, dict):
+        try:
+            event = event_of(record.data, json_raw(record.data), context)
         except RecordError as exc:
-            yield Rejected(record.number, line, str(exc))
+            return Rejected(record.number, json_raw(record.data), str(exc))
+        return _numbered(event, record.number)
+    line = record.data.rstrip("\r\n")
+    if not line.strip():
+        return None
+    if line.startswith("#"):
+        header.read(line)
+        return None
+    if line.lstrip().startswith("{"):
+        try:
+            return _numbered(event_of(orjson.loads(line), line, context), record.number)
+        except (orjson.JSONDecodeError, RecordError) as exc:
+            return Rejected(record.number, line, f"not Zeek JSON: {exc}")
+    fields = header.fields
+    if not fields:
+        return Rejected(record.number, line, "Zeek TSV line before any '#fields' header")
+    values = line.split(header.separator)
+    if len(values) != len(fields):
+        return Rejected(
+            record.number,
+            line,
+            f"Zeek TSV line has {len(values)} values for {len(fields)} fields",
+        )
+    kinds = header.types if len(header.types) == len(fields) else ["string"] * len(fields)
+    row = {
+        f: _tsv_value(v, k, header.set_separator)
+        for f, v, k in zip(fields, values, kinds, strict=True)
+    }
+    try:
+        return _numbered(event_of(row, line, context, header.path), record.number)
+    except RecordError as exc:
+        return Rejected(record.number, line, str(exc))
 
 
 def _numbered(event: ParsedEvent, number: int) -> ParsedEvent:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_LENGTH = re.compile(rb"([1-9][0-9]{0,8}) ")
+# RFC 6587 MSG-LEN; a "0 " (an empty message some senders write) is taken as one too.
+_LENGTH = re.compile(rb"(0|[1-9][0-9]{0,8}) ")
 
 
 @dataclass(frozen=True)
