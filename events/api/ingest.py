@@ -57,6 +57,7 @@ from ..readers import (
     JSON_FORMATS,
     MAX_RECORD_BYTES,
     TEXT_FORMATS,
+    Decoded,
     Item,
     JsonText,
     at_most,
@@ -370,6 +371,15 @@ def hec_records(stream: Stream, log_format: str) -> Iterator[Item]:
             yield Rejected(number, json_text(envelope), "a HEC event needs an 'event' field")
             continue
         yield _hec_record(number, envelope, log_format, text.last_raw)
+
+
+def hec_events(data: bytes, log_format: str) -> Decoded:
+    """A whole HEC body at once (tests and tools; the endpoint streams)."""
+    decoded = Decoded()
+    for item in hec_records(io.BytesIO(data), log_format):
+        target = decoded.rejected if isinstance(item, Rejected) else decoded.records
+        target.append(item)  # type: ignore[arg-type]
+    return decoded
 
 
 def _hec_record(number: int, envelope: dict, log_format: str, raw: bytes) -> Item:

@@ -174,6 +174,8 @@ def send_hec(api: Any, token: str, case: Case) -> Outcome:
 
 _CELL = re.compile(r"<th>(Accepted|Duplicates|Quarantined)</th><td[^>]*>(\d+)</td>")
 _FORM_ERROR = re.compile(r'<p class="error" role="alert">([^<]+)</p>')
+# A file that could not be read (whole) is listed among the report's problems.
+_PROBLEM = re.compile(r'<li class="error">([^<]+)</li>')
 
 
 def send_upload(client: Client, source: Source, case: Case) -> Outcome:
@@ -181,7 +183,7 @@ def send_upload(client: Client, source: Source, case: Case) -> Outcome:
     response = client.post(reverse("events:upload"), {"source": source.pk, "file": upload})
     page = response.content.decode()
     if response.status_code != 200:
-        errors = _FORM_ERROR.findall(page)
+        errors = _FORM_ERROR.findall(page) + _PROBLEM.findall(page)
         cells = dict(_CELL.findall(page))
         return Outcome(
             response.status_code,
