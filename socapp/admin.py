@@ -130,7 +130,13 @@ class ApiTokenAdmin(AuditedModelAdmin):
         # api_token_create already wrote the audit entry; keep Django's own history only.
         return admin.ModelAdmin.log_addition(self, request, obj, message)
 
-    @admin.action(description="Revoke the selected tokens")
+    def has_revoke_permission(self, request: Any) -> bool:
+        # Revoking changes a token: the model permission, since has_change_permission is
+        # False for everyone (tokens are never edited). Without this, any staff user who
+        # may list tokens (the read-only auditor) could revoke them.
+        return request.user.has_perm("socapp.change_apitoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request: Any, queryset: Any) -> None:
         for token in queryset.select_related("user"):
             api_token_revoke(token=token, actor=request.user)

@@ -166,3 +166,28 @@ def test_a_token_made_in_the_admin_is_shown_once(admin_client, analyst_a):  # ty
     )
     messages = [str(m) for m in response.context["messages"]]
     assert any("socapp_pat_" in m for m in messages)
+
+
+@pytest.mark.django_db
+def test_only_those_who_may_change_tokens_revoke_them_with_the_admin_action(  # type: ignore[no-untyped-def]
+    auditor, soc_admin, analyst_a
+):
+    """The auditor reads the token list; revoking (a change) is the SOC admin's."""
+    from socapp.services import api_token_create
+
+    token, _ = api_token_create(user=analyst_a, actor=soc_admin, expires_days=30)
+    revoke = {"action": "revoke", "_selected_action": [token.pk]}
+    changelist = reverse("admin:socapp_apitoken_changelist")
+
+    as_auditor = Client()
+    as_auditor.force_login(auditor)
+    as_auditor.post(changelist, revoke)
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert not AuditEntry.objects.filter(action="api_token.revoke").exists()
+
+    as_admin = Client()
+    as_admin.force_login(soc_admin)
+    as_admin.post(changelist, revoke)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
