@@ -56,6 +56,20 @@ class SocUserAdmin(AuditedAdminMixin, UserAdmin):
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).prefetch_related("groups", "teams")
 
+    def get_deleted_objects(self, objs: Any, request: Any) -> Any:
+        """Users named in the audit log cannot be deleted (deactivate them instead): the
+        log is append-only, so the database refuses to unlink their entries, and the
+        entries should keep pointing at the account anyway."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        named = (
+            AuditEntry.objects.filter(actor__in=[u.pk for u in objs])
+            .order_by()
+            .values_list("actor__username", flat=True)
+            .distinct()
+        )
+        protected = [*protected, *(f"{name}: named in the audit log" for name in named)]
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="roles")
     def roles(self, user: Any) -> str:
         return ", ".join(g.name for g in user.groups.all())

@@ -191,3 +191,26 @@ def test_only_those_who_may_change_tokens_revoke_them_with_the_admin_action(  # 
     as_admin.post(changelist, revoke)
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+@pytest.mark.django_db
+def test_a_user_named_in_the_audit_log_is_deactivated_not_deleted(admin_client, analyst_a):  # type: ignore[no-untyped-def]
+    """The log is append-only: deleting such a user used to end in a 500 (the database
+    refused to unlink their entries). The admin now says why it cannot, as for any
+    protected object, and a user the log never names can still be deleted."""
+    from socapp.audit import audit_record
+
+    audit_record(actor=analyst_a, action="test.read", target=analyst_a)
+    spare = User.objects.create_user("spare", password="a-long-enough-passphrase-9")
+    for user, deleted in ((analyst_a, False), (spare, True)):
+        response = admin_client.post(
+            reverse("admin:auth_user_changelist"),
+            {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"},
+        )
+        assert response.status_code in (200, 302)
+        assert User.objects.filter(pk=user.pk).exists() is not deleted
+    page = admin_client.post(
+        reverse("admin:auth_user_delete", args=[analyst_a.pk]), {"post": "yes"}
+    )
+    assert page.status_code == 200 and "named in the audit log" in page.content.decode()
+    assert User.objects.filter(pk=analyst_a.pk).exists()
