@@ -9,12 +9,33 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
+from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
 
 from .admin_mixins import AuditedAdminMixin, AuditedModelAdmin, ReadOnlyAdminMixin
 from .models import ApiToken, AuditEntry, Role, Team
 from .services import api_token_create, api_token_revoke
 
 User = get_user_model()
+
+# The beat schedule's admin comes from django-celery-beat; its bulk actions name no
+# permission, so Django offers them to everyone who may see the list: the read-only
+# auditor could switch off or fire any periodic task. Re-registered with those actions
+# kept for users who may change periodic tasks.
+SCHEDULE_ACTIONS = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
+
+
+class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+    def get_actions(self, request: Any) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            for name in SCHEDULE_ACTIONS:
+                actions.pop(name, None)
+        return actions
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)
 
 admin.site.site_header = "socapp administration"
 admin.site.site_title = "socapp admin"

@@ -214,3 +214,37 @@ def test_a_user_named_in_the_audit_log_is_deactivated_not_deleted(admin_client, 
     )
     assert page.status_code == 200 and "named in the audit log" in page.content.decode()
     assert User.objects.filter(pk=analyst_a.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["disable_tasks", "toggle_tasks", "run_tasks"])
+def test_the_auditor_cannot_drive_the_beat_schedule(auditor, soc_admin, action):  # type: ignore[no-untyped-def]
+    """django-celery-beat's actions name no permission: the read-only auditor could
+    switch off (or fire) any periodic task, e.g. the correlation sweep."""
+    from django.contrib.messages import get_messages
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
+    task = PeriodicTask.objects.create(name="sweep", task="socapp.tasks.noop", interval=every)
+    client = Client()
+    client.force_login(auditor)
+    response = client.post(
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        {"action": action, "_selected_action": [task.pk]},
+    )
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert all(m == "No action selected." for m in said), said  # nothing done, nothing sent
+    assert PeriodicTask.objects.get(pk=task.pk).enabled
+
+
+@pytest.mark.django_db
+def test_the_soc_admin_still_switches_periodic_tasks_off(admin_client):  # type: ignore[no-untyped-def]
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
+    task = PeriodicTask.objects.create(name="sweep", task="socapp.tasks.noop", interval=every)
+    admin_client.post(
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        {"action": "disable_tasks", "_selected_action": [task.pk]},
+    )
+    assert not PeriodicTask.objects.get(pk=task.pk).enabled
