@@ -49,7 +49,11 @@ class SourceAdmin(AuditedModelAdmin):
             token = source_issue_token(source=obj, actor=request.user)
             messages.warning(request, f"Ingest token for {obj.name}, shown only this once: {token}")
 
-    @admin.action(description="Issue a new ingest token (the old one stops working)")
+    # Token actions change the source (and show a new token): change_source, not the
+    # view permission that is enough to see the list (the read-only auditor has it).
+    @admin.action(
+        description="Issue a new ingest token (the old one stops working)", permissions=["change"]
+    )
     def issue_token(self, request, queryset):  # type: ignore[no-untyped-def]
         for source in queryset:
             token = source_issue_token(source=source, actor=request.user)
@@ -57,7 +61,7 @@ class SourceAdmin(AuditedModelAdmin):
                 request, f"New ingest token for {source.name}, shown only this once: {token}"
             )
 
-    @admin.action(description="Revoke the ingest token")
+    @admin.action(description="Revoke the ingest token", permissions=["change"])
     def revoke_token(self, request, queryset):  # type: ignore[no-untyped-def]
         for source in queryset:
             source_revoke_token(source=source, actor=request.user)

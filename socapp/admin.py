@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
+from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -20,6 +22,25 @@ from .second_factor import second_factor_remove
 from .services import api_token_create, api_token_revoke
 
 User = get_user_model()
+
+# The beat schedule's admin comes from django-celery-beat; its bulk actions name no
+# permission, so Django offers them to everyone who may see the list: the read-only
+# auditor could switch off or fire any periodic task. Re-registered with those actions
+# kept for users who may change periodic tasks.
+SCHEDULE_ACTIONS = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
+
+
+class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+    def get_actions(self, request: Any) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            for name in SCHEDULE_ACTIONS:
+                actions.pop(name, None)
+        return actions
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)
 
 admin.site.site_header = "socapp administration"
 admin.site.site_title = "socapp admin"
@@ -60,6 +81,20 @@ class SocUserAdmin(AuditedAdminMixin, UserAdmin):
 
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).prefetch_related("groups", "teams")
+
+    def get_deleted_objects(self, objs: Any, request: Any) -> Any:
+        """Users named in the audit log cannot be deleted (deactivate them instead): the
+        log is append-only, so the database refuses to unlink their entries, and the
+        entries should keep pointing at the account anyway."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        named = (
+            AuditEntry.objects.filter(actor__in=[u.pk for u in objs])
+            .order_by()
+            .values_list("actor__username", flat=True)
+            .distinct()
+        )
+        protected = [*protected, *(f"{name}: named in the audit log" for name in named)]
+        return deleted, counts, perms_needed, protected
 
     @admin.display(description="roles")
     def roles(self, user: Any) -> str:
@@ -135,7 +170,13 @@ class ApiTokenAdmin(AuditedModelAdmin):
         # api_token_create already wrote the audit entry; keep Django's own history only.
         return admin.ModelAdmin.log_addition(self, request, obj, message)
 
-    @admin.action(description="Revoke the selected tokens")
+    def has_revoke_permission(self, request: Any) -> bool:
+        # Revoking changes a token: the model permission, since has_change_permission is
+        # False for everyone (tokens are never edited). Without this, any staff user who
+        # may list tokens (the read-only auditor) could revoke them.
+        return request.user.has_perm("socapp.change_apitoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request: Any, queryset: Any) -> None:
         for token in queryset.select_related("user"):
             api_token_revoke(token=token, actor=request.user)

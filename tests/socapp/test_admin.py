@@ -166,3 +166,85 @@ def test_a_token_made_in_the_admin_is_shown_once(admin_client, analyst_a):  # ty
     )
     messages = [str(m) for m in response.context["messages"]]
     assert any("socapp_pat_" in m for m in messages)
+
+
+@pytest.mark.django_db
+def test_only_those_who_may_change_tokens_revoke_them_with_the_admin_action(  # type: ignore[no-untyped-def]
+    auditor, soc_admin, analyst_a
+):
+    """The auditor reads the token list; revoking (a change) is the SOC admin's."""
+    from socapp.services import api_token_create
+
+    token, _ = api_token_create(user=analyst_a, actor=soc_admin, expires_days=30)
+    revoke = {"action": "revoke", "_selected_action": [token.pk]}
+    changelist = reverse("admin:socapp_apitoken_changelist")
+
+    as_auditor = Client()
+    as_auditor.force_login(auditor)
+    as_auditor.post(changelist, revoke)
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert not AuditEntry.objects.filter(action="api_token.revoke").exists()
+
+    as_admin = Client()
+    as_admin.force_login(soc_admin)
+    as_admin.post(changelist, revoke)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+@pytest.mark.django_db
+def test_a_user_named_in_the_audit_log_is_deactivated_not_deleted(admin_client, analyst_a):  # type: ignore[no-untyped-def]
+    """The log is append-only: deleting such a user used to end in a 500 (the database
+    refused to unlink their entries). The admin now says why it cannot, as for any
+    protected object, and a user the log never names can still be deleted."""
+    from socapp.audit import audit_record
+
+    audit_record(actor=analyst_a, action="test.read", target=analyst_a)
+    spare = User.objects.create_user("spare", password="a-long-enough-passphrase-9")
+    for user, deleted in ((analyst_a, False), (spare, True)):
+        response = admin_client.post(
+            reverse("admin:auth_user_changelist"),
+            {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"},
+        )
+        assert response.status_code in (200, 302)
+        assert User.objects.filter(pk=user.pk).exists() is not deleted
+    page = admin_client.post(
+        reverse("admin:auth_user_delete", args=[analyst_a.pk]), {"post": "yes"}
+    )
+    assert page.status_code == 200 and "named in the audit log" in page.content.decode()
+    assert User.objects.filter(pk=analyst_a.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["disable_tasks", "toggle_tasks", "run_tasks"])
+def test_the_auditor_cannot_drive_the_beat_schedule(auditor, soc_admin, action):  # type: ignore[no-untyped-def]
+    """django-celery-beat's actions name no permission: the read-only auditor could
+    switch off (or fire) any periodic task, e.g. the correlation sweep."""
+    from django.contrib.messages import get_messages
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
+    task = PeriodicTask.objects.create(name="sweep", task="socapp.tasks.noop", interval=every)
+    client = Client()
+    client.force_login(auditor)
+    response = client.post(
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        {"action": action, "_selected_action": [task.pk]},
+    )
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert all(m == "No action selected." for m in said), said  # nothing done, nothing sent
+    assert PeriodicTask.objects.get(pk=task.pk).enabled
+
+
+@pytest.mark.django_db
+def test_the_soc_admin_still_switches_periodic_tasks_off(admin_client):  # type: ignore[no-untyped-def]
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
+    task = PeriodicTask.objects.create(name="sweep", task="socapp.tasks.noop", interval=every)
+    admin_client.post(
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        {"action": "disable_tasks", "_selected_action": [task.pk]},
+    )
+    assert not PeriodicTask.objects.get(pk=task.pk).enabled
