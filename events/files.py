@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
+
 from .inflate import (
     BLOCK,
     Budget,
@@ -83,6 +85,12 @@ class FileReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # members that could not be read whole
 
+    def mostly_refused(self, limit: int) -> bool:
+        """Whether reading on is not worth it: ``limit`` records refused, and more refused
+        than stored (see FILE_MAX_REFUSED_RECORDS)."""
+        stored = self.accepted + self.duplicates + self.already_ingested
+        return self.quarantined >= limit and self.quarantined > stored
+
     def add(self, result: Any, size: int) -> None:
         self.batches += 1
         self.bytes += size
@@ -130,6 +138,10 @@ def _seekable(source: IO[bytes]) -> IO[bytes] | None:
         return source if source.seekable() else None
     except (AttributeError, ValueError):
         return None
+
+
+class GaveUp(Exception):
+    """Too many records of a file were refused: the rest of it is not read."""
 
 
 class UnreadableFile(ValueError):
@@ -303,6 +315,9 @@ def file_ingest(
                 _ingest_member(source, member, info, fmt, transport, progress, report)
             except UnreadableFile as exc:
                 report.problems.append(f"{info.name}: {exc}")
+            except GaveUp as exc:
+                report.problems.append(f"{info.name}: {exc}")
+                break
     return report
 
 
@@ -329,3 +344,11 @@ def _ingest_member(
         report.add(result, chunk.size)
         if progress:
             progress(len(chunk.records) + len(chunk.rejected))
+        limit = settings.FILE_MAX_REFUSED_RECORDS
+        if report.mostly_refused(limit):
+            last = max((r.number for r in [*chunk.records, *chunk.rejected]), default=0)
+            raise GaveUp(
+                f"reading stopped after line {last:,}: {report.quarantined:,} records were "
+                f"refused, more than were stored (FILE_MAX_REFUSED_RECORDS={limit:,}); is "
+                f"{fmt!r} the right format? Nothing after that line, nor later files, was read."
+            )

@@ -563,6 +563,11 @@ ARCHIVE_MAX_MEMBERS = env.int("ARCHIVE_MAX_MEMBERS", default=10_000)
 # Rejected records of one batch kept whole (raw bytes, reason) in the quarantine; the rest
 # of the batch's rejects are counted per reason in one summary row.
 QUARANTINE_MAX_PER_BATCH = env.int("QUARANTINE_MAX_PER_BATCH", default=100)
+# A file (upload or manage.py ingest) is given up once this many of its records were
+# refused and they outnumber those stored: a file of garbage, or of the wrong format,
+# costs a bounded amount of work instead of a pass over every line (what was stored
+# stays; the page and the command say where reading stopped).
+FILE_MAX_REFUSED_RECORDS = env.int("FILE_MAX_REFUSED_RECORDS", default=10_000)
 
 # The syslog listener (manage.py syslogd).
 SYSLOG_HOST = env.str("SYSLOG_HOST", default="0.0.0.0")  # noqa: S104

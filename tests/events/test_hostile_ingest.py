@@ -360,3 +360,50 @@ def test_uploads_spooled_to_disk_are_read_in_place(analyst_a, team_a, settings):
     assert Event.objects.filter(source=source).count() == 2 * AUTH_LINES
     assert upload(analyst_a, source, "logs.zip", archive).status_code == 200  # again:
     assert Event.objects.filter(source=source).count() == 2 * AUTH_LINES  # nothing new
+
+
+# ---- files of garbage: a bounded amount of work, not a pass over every line -------------
+
+
+def test_a_file_of_garbage_is_given_up_after_the_refusal_limit(analyst_a, team_a, settings):  # type: ignore[no-untyped-def]
+    """A 2 MiB upload of one-byte lines was a million records: 41 s and 21,210 quarantine
+    rows. Past FILE_MAX_REFUSED_RECORDS refused (and more refused than stored) the rest is
+    not read: at most one chunk more than the limit is looked at."""
+    settings.FILE_MAX_REFUSED_RECORDS = 10_000
+    source = SourceFactory(name="fw", format="cef", team=team_a)
+    garbage = b"x\n" * 1_000_000
+    response = upload(analyst_a, source, "junk.log", garbage)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "reading stopped after line 10,000" in body
+    assert "FILE_MAX_REFUSED_RECORDS=10,000" in body and "&#x27;cef&#x27;" in body
+    batches = IngestBatch.objects.filter(source=source)
+    assert sum(b.quarantined for b in batches) == 10_000  # two chunks of 5,000, then stop
+    assert QuarantinedRecord.objects.filter(source=source).count() == 2 * 101
+
+
+def test_a_file_with_some_bad_lines_is_read_to_the_end(analyst_a, team_a, settings):  # type: ignore[no-untyped-def]
+    """The limit is for files that are mostly refused: bad lines among more good ones are
+    quarantined and the whole file is read."""
+    settings.FILE_MAX_REFUSED_RECORDS = 100
+    source = SourceFactory(name="hosts", format="syslog", team=team_a)
+    good = AUTH_LOG.splitlines()
+    lines = []
+    for n in range(30):
+        lines += [g.replace(b"localhost", f"host{n}".encode()) for g in good]
+        lines += [b"\x00\x00 not a syslog line"] * 5
+    response = upload(analyst_a, source, "auth.log", b"\n".join(lines) + b"\n")
+    assert response.status_code == 200, response.content.decode()[-2000:]
+    assert Event.objects.filter(source=source).count() == 30 * AUTH_LINES
+    assert sum(b.quarantined for b in IngestBatch.objects.filter(source=source)) == 150
+
+
+def test_the_command_gives_up_a_file_of_garbage_and_says_where(tmp_path, reference_data, settings):  # type: ignore[no-untyped-def]
+    settings.FILE_MAX_REFUSED_RECORDS = 10_000
+    source = SourceFactory(name="fw-cef", format="cef", team=Team.objects.get(name="SOC"))
+    junk = tmp_path / "junk.log"
+    junk.write_bytes(b"x\n" * 300_000)
+    code, _, err = ingest("--source", source.name, str(junk))
+    assert code == 2
+    assert "reading stopped after line 10,000" in err
+    assert sum(b.quarantined for b in IngestBatch.objects.filter(source=source)) == 10_000
