@@ -330,8 +330,14 @@ def json_document_records(stream: Stream) -> Iterator[Item]:
         yield Rejected(text.number, text.rest_sample(), f"not JSON: {exc}")
 
 
-def _next_records(text: JsonText) -> Iterator[Item]:
+def _next_records(text: JsonText, *, in_array: bool = False) -> Iterator[Item]:
     value = text.value()
+    if in_array and isinstance(value, list):
+        # An array inside the array is one item that is not an object (not flattened,
+        # as a whole document read at once would refuse it too): even ``[[]]`` answers.
+        yield Rejected(text.number, _sample(value, text.last_raw), "expected a JSON object")
+        text.number += 1
+        return
     yield from _json_records(text.number, value, text.last_raw)
     text.number += _count_of(value)
 
@@ -342,7 +348,7 @@ def _array_items(text: JsonText) -> Iterator[Item]:
         text.pos += 1
         return
     while True:
-        yield from _next_records(text)
+        yield from _next_records(text, in_array=True)
         if text.expect(",]") == "]":
             return
 

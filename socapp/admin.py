@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -269,3 +272,49 @@ class SecondFactorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 changes={"user": device.user.get_username()},
             )
         self.message_user(request, f"Reset {queryset.count()} device(s).")
+
+
+# django-axes' admins: its lockout list offers "clean up expired attempts" to every staff
+# user who may see it (the auditor too) and the action fails (it reads a request attribute
+# only axes' login middleware sets). Here a lockout is lifted by deleting its row — a SOC
+# admin's right (delete_accessattempt), audited — and the login records are evidence,
+# read-only for everyone.
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(AccessAttemptAdmin):
+    actions = ["cleanup_expired_attempts"]
+
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request: Any, queryset: Any) -> None:
+        expired = AccessAttempt.objects.filter(
+            attempt_time__lt=timezone.now() - settings.AXES_COOLOFF_TIME
+        )
+        self.delete_queryset(request, expired)
+        self.message_user(request, "Cleaned up the expired attempts.")
+
+    def delete_model(self, request: Any, obj: AccessAttempt) -> None:
+        self.delete_queryset(request, AccessAttempt.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for attempt in queryset:
+            audit_record(
+                actor=request.user,
+                action="auth.lockout_cleared",
+                target=attempt,
+                changes={"username": attempt.username, "address": attempt.ip_address},
+            )
+        queryset.delete()
+
+
+@admin.register(AccessLog)
+class LoginRecordAdmin(ReadOnlyAdminMixin, AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class LoginFailureRecordAdmin(ReadOnlyAdminMixin, AccessFailureLogAdmin):
+    pass

@@ -141,8 +141,15 @@ def admin_actions(callback: Callable) -> tuple[str, ...]:
 
 
 def http_routes(urlconf: str | None = None) -> list[Route]:
+    """Every reachable URL pattern. A pattern an earlier one matches word for word is
+    never reached (the resolver stops at the first), so it is no endpoint: socapp's
+    two-step admin login stands before the admin site's own, for one."""
     routes = []
+    seen: set[str] = set()
     for regex, name, callback, converters in _walk(get_resolver(urlconf).url_patterns):
+        if regex in seen:
+            continue
+        seen.add(regex)
         params = tuple(_GROUP.findall(regex))
         methods = methods_of(callback)
         if name.startswith("admin:") and name.endswith("_changelist"):

@@ -16,6 +16,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils import timezone
@@ -306,6 +307,51 @@ def _build_configuration(world: World) -> None:
     )
 
 
+def _build_security_records(world: World) -> None:
+    """Rows of what the security machinery writes (lockouts, logins, audit checkpoints,
+    JWT sessions, second factors) and what correlation sets aside (a poison event, a
+    batch part), so their admin pages have something to show and act on."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from correlation.models import BatchPart, RuleQuarantine
+    from socapp.audit_anchor import audit_anchor_write
+    from socapp.models import JwtSession
+
+    o, analyst = world.objects, world.users["analyst_a"]
+    seen = {
+        "username": analyst.username,
+        "ip_address": "203.0.113.9",
+        "user_agent": "curl/8",
+        "http_accept": "*/*",
+        "path_info": "/accounts/login/",
+    }
+    o["axes.accessattempt"] = AccessAttempt.objects.create(
+        **seen, get_data="", post_data="", failures_since_start=1
+    )
+    o["axes.accesslog"] = AccessLog.objects.create(**seen)
+    o["axes.accessfailurelog"] = AccessFailureLog.objects.create(**seen, locked_out=False)
+    o["socapp.auditanchor"] = audit_anchor_write()
+    o["socapp.jwtsession"] = JwtSession.objects.create(
+        user=analyst, expires_at=timezone.now() + timedelta(days=1)
+    )
+    # Not a persona's: a confirmed second factor changes what its owner's pages answer.
+    enrolled = get_user_model().objects.create_user("enrolled", password=None)
+    o["otp_totp.totpdevice"] = TOTPDevice.objects.create(
+        user=enrolled, name="phone", confirmed=True
+    )
+    event = o["events.event"]
+    o["correlation.rulequarantine"] = RuleQuarantine.objects.create(
+        rule=o["correlation.correlationrule"],
+        event_id=event.event_id,
+        event_time=event.event_time,
+        error="KeyError: 'user'",
+    )
+    o["correlation.batchpart"] = BatchPart.objects.create(
+        batch=o["events.ingestbatch"], start=0, end=1
+    )
+
+
 def build_world() -> World:
     report = BootstrapReport()
     ensure_severities(report)
@@ -324,6 +370,7 @@ def build_world() -> World:
     _build_alerts(world, team_a)
     _build_incident(world, team_a)
     _build_configuration(world)
+    _build_security_records(world)
     _fill_the_rest(world)
     return world
 

@@ -177,3 +177,14 @@ def test_framing_is_the_same_however_the_stream_is_cut(stream, cuts):  # type: i
     for frame in got:
         assert len(frame.data) <= max(limit, 512)
         assert frame.data or frame.problem
+
+
+def test_an_array_inside_an_array_is_refused_not_dropped() -> None:
+    """``[[]]`` once came back with neither a record nor a rejection (found by the
+    property above): every item of a JSON array answers for itself."""
+    decoded = read_body(b'[[], {"a": 1}, [{"b": 2}]]', "json", "application/json")
+    assert [r.number for r in decoded.records] == [2]
+    assert [(r.number, r.reason) for r in decoded.rejected] == [
+        (1, "expected a JSON object"),
+        (3, "expected a JSON object"),
+    ]

@@ -147,3 +147,33 @@ def test_hammering_a_locked_address_stores_nothing_more(settings):
     # took to lock it, whatever the attacker sends next.
     assert stored["failures"] == settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
     assert AccessAttempt.objects.count() == settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS
+
+
+def test_a_soc_admin_lifts_a_lockout_in_the_admin_and_it_is_audited(
+    analyst_a, soc_admin, auditor, settings
+):
+    from axes.models import AccessAttempt
+
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
+        log_in(Client(), "analyst_a", f"guess {n}", REMOTE_ADDR=ATTACKER)
+    assert log_in(Client(), "analyst_a", PASSWORD, REMOTE_ADDR=ATTACKER).status_code == 429
+    attempt = AccessAttempt.objects.get(username="analyst_a", ip_address=ATTACKER)
+
+    # The read-only auditor sees the lockout and cannot lift it.
+    reader = Client()
+    reader.force_login(auditor)
+    assert reader.get("/admin/axes/accessattempt/").status_code == 200
+    delete_page = f"/admin/axes/accessattempt/{attempt.pk}/delete/"
+    assert reader.post(delete_page, {"post": "yes"}).status_code == 403
+    assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
+
+    admin = Client()
+    admin.force_login(soc_admin)
+    assert admin.post(delete_page, {"post": "yes"}).status_code == 302
+    assert not AccessAttempt.objects.filter(pk=attempt.pk).exists()
+    entry = AuditEntry.objects.get(action="auth.lockout_cleared")
+    assert entry.actor_name == "soc_admin" and entry.changes["address"] == ATTACKER
+
+    owner = Client()
+    assert log_in(owner, "analyst_a", PASSWORD, REMOTE_ADDR=ATTACKER).status_code == 302
+    assert logged_in(owner)
