@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import redis
 from django.conf import settings
 from django.db import connections
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from kombu import Connection
 
 logger = logging.getLogger(__name__)
@@ -98,19 +98,37 @@ def ready_response() -> HttpResponse:
     return _json({"status": "ok", "checks": checks}, 200)
 
 
-def metrics_response(authorization: str | None) -> HttpResponse:
-    """Prometheus text exposition; guarded by METRICS_TOKEN when one is configured."""
-    import hmac
-
+def metrics_response(request: HttpRequest) -> HttpResponse:
+    """Prometheus text exposition; guarded by METRICS_TOKEN when one is configured. Wrong
+    tokens count in the bearer-token throttle of the client's address, like API tokens."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
     from .metrics import render_metrics
-    from .tokens import bearer_token_from_header
 
     if settings.METRICS_TOKEN:
-        presented = bearer_token_from_header(authorization) or ""
-        if not hmac.compare_digest(presented.encode(), settings.METRICS_TOKEN.encode()):
-            response = HttpResponse("metrics need the bearer token\n", status=401)
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
+        refused = _metrics_token_refused(request)
+        if refused is not None:
+            return refused
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_token_refused(request: HttpRequest) -> HttpResponse | None:
+    import hmac
+
+    from .client_address import client_address
+    from .throttling import token_failure_record, token_failures_wait
+    from .tokens import bearer_token_from_header
+
+    address = client_address(request.META)
+    wait = token_failures_wait(address)
+    if wait is not None:
+        response = HttpResponse("too many refused tokens from your address\n", status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    presented = bearer_token_from_header(request.META.get("HTTP_AUTHORIZATION")) or ""
+    if hmac.compare_digest(presented.encode(), settings.METRICS_TOKEN.encode()):
+        return None
+    token_failure_record(address)
+    response = HttpResponse("metrics need the bearer token\n", status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response

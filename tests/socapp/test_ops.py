@@ -71,6 +71,23 @@ def test_metrics_token_when_configured(settings):  # type: ignore[no-untyped-def
 
 
 @pytest.mark.django_db
+def test_guessing_the_metrics_token_meets_the_token_throttle(settings):  # type: ignore[no-untyped-def]
+    settings.METRICS_TOKEN = "scrape-secret-" + "x" * 32
+    guesser, scraper = "203.0.113.50", "10.0.0.9"
+    answers = [
+        Client(REMOTE_ADDR=guesser).get("/metrics", HTTP_AUTHORIZATION=f"Bearer guess{n}")
+        for n in range(settings.TOKEN_FAILURE_LIMIT + 10)
+    ]
+    limit = settings.TOKEN_FAILURE_LIMIT
+    assert [a.status_code for a in answers] == [401] * limit + [429] * 10
+    assert int(answers[-1]["Retry-After"]) > 0
+    right = f"Bearer {settings.METRICS_TOKEN}"
+    # The right token from the guessing address waits too; Prometheus elsewhere does not.
+    assert Client(REMOTE_ADDR=guesser).get("/metrics", HTTP_AUTHORIZATION=right).status_code == 429
+    assert Client(REMOTE_ADDR=scraper).get("/metrics", HTTP_AUTHORIZATION=right).status_code == 200
+
+
+@pytest.mark.django_db
 def test_pages_need_a_login_and_lead_to_it():
     response = Client().get("/")
     assert response.status_code == 302
