@@ -37,6 +37,7 @@ from ..engine.evaluate import (
 )
 from ..engine.ruleset import CompiledRule, RuleSet, active_ruleset
 from ..engine.windows import MAX_LINKED, Firing, Fold, Windows, close_timer, due_timers
+from ..engine.windows.deferred import deferred_writes
 from ..models import Correlation, CorrelationEvent, CorrelationRule, RuleQuarantine, RuleStats
 
 logger = logging.getLogger(__name__)
@@ -74,9 +75,10 @@ def correlate_events(
     budget = budget if budget is not None else Budget()
     evaluation = evaluate(ruleset, events, budget)
     recorder = _Recorder(ruleset, raised, dry=dry, budget=budget)
-    for hit in evaluation.hits:
-        recorder.hit(hit)
-        budget.check()
+    with deferred_writes():  # a hit's last write goes with the next hit's read
+        for hit in evaluation.hits:
+            recorder.hit(hit)
+            budget.check()
     recorder.flush_folds()
     recorder.close_due_windows(float("inf") if close_all else None)
     recorder.poisoned[:0] = evaluation.errors

@@ -35,10 +35,11 @@ the number of hits a key holds):
 - A hit that arrives out of order is checked against every window containing it, from the
   hits around it (at most ``LATE_SCAN`` of them; in a denser key only the current window is
   checked).
-- One hit costs two round trips (``store.READ_SCRIPT`` takes the key's lock and reads,
-  ``store.WRITE_SCRIPT`` writes the hit, the figures and a firing, and lets go), three
-  when it fires; what a worker killed in between leaves is a hit stored without its
-  firing, which the replay of that hit decides again.
+- One hit costs two scripts (``store.READ_SCRIPT`` takes the key's lock and reads,
+  ``store.WRITE_SCRIPT`` writes the hit, the figures and a firing, and lets go), and one
+  more round trip when it fires; the engine sends each WRITE with the next READ
+  (``deferred.py``), so a hit costs one round trip. What a worker killed in between
+  leaves is a hit stored without its firing, which the replay of that hit decides again.
 - At most ``CORRELATION_MAX_KEY_HITS`` hits are kept per key, and a value longer than 200
   characters is kept as its digest, so a stored firing (at most ``MAX_LINKED`` hits) stays
   small.

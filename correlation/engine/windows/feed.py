@@ -16,6 +16,7 @@ from socapp.kv import kv
 from .. import runs
 from ..runs import Member
 from ..spec import CorrelationSpec, evaluate_expression
+from . import deferred
 from .hits import FeedResult, Fold, group_key_of, group_values, key_base, member_value
 from .store import (
     LOCK_MS,
@@ -115,19 +116,21 @@ class Windows:
         low = member.ts - self.spec.timespan
         label = self._label(member) or ""
         deadline = time.monotonic() + LOCK_WAIT
+        keys = [key.name("lock"), key.name("h"), key.name("m"), key.name("v")]
+        args = [
+            key.token,
+            LOCK_MS,
+            encoded,
+            bound(low),
+            "1" if self.spec.max_jitter is not None else "",
+            self._mode,
+            label,
+        ]
         while True:
-            reply = self._script(READ_SCRIPT)(
-                keys=[key.name("lock"), key.name("h"), key.name("m"), key.name("v")],
-                args=[
-                    key.token,
-                    LOCK_MS,
-                    encoded,
-                    bound(low),
-                    "1" if self.spec.max_jitter is not None else "",
-                    self._mode,
-                    label,
-                ],
-            )
+            if deferred.pending():  # the last hit's write, and this READ, in one go
+                reply = deferred.send_pending(then=(READ_SCRIPT, keys, args))
+            else:
+                reply = self._script(READ_SCRIPT)(keys=keys, args=args)
             if reply[0] == 1:
                 break
             if time.monotonic() > deadline:
@@ -179,9 +182,13 @@ class Windows:
         if rank is not None:
             body["rank"] = rank
         keys = [key.name(s) for s in ("lock", "h", "m", "v", "o", "fired", "g")]
-        (ranked,) = self._script(WRITE_SCRIPT)(
-            keys=[*keys, watermark_key(), timers_key()], args=[key.token, json.dumps(body)]
-        )
+        keys += [watermark_key(), timers_key()]
+        args = [key.token, json.dumps(body)]
+        ranked = None
+        last = release and rank is None  # the hit's last write: it may wait (deferred.py)
+        if not (last and deferred.defer(self.redis, (WRITE_SCRIPT, keys, args))):
+            self._flush()
+            (ranked,) = self._script(WRITE_SCRIPT)(keys=keys, args=args)
         key.held = key.held and not release
         plan.hit = plan.firing = plan.timer_add = None
         plan.timer_remove = None
@@ -191,8 +198,15 @@ class Windows:
         plan.reset = False
         return ranked
 
+    @staticmethod
+    def _flush() -> None:
+        """Send a write that waits (deferred.py) before any other command of ours."""
+        if deferred.pending():
+            deferred.send_pending()
+
     def _release(self, key: _Key) -> None:
         if key.held:
+            self._flush()
             self._script(RELEASE_SCRIPT)(keys=[key.name("lock")], args=[key.token])
             key.held = False
 
@@ -200,6 +214,7 @@ class Windows:
         self, key: _Key, low: float, high: float, limit: int | None, *, exclusive: bool = False
     ) -> list[Member]:
         upper = f"({high!r}" if exclusive and high != math.inf else bound(high)
+        self._flush()
         rows = self.redis.zrangebyscore(
             key.name("m"),
             bound(low),
@@ -255,6 +270,7 @@ class Windows:
         redis, name = self.redis, key.name("fired")
 
         def load() -> Firing:
+            self._flush()
             text = redis.get(name)
             return firing_from(text) if text is not None else header
 
@@ -323,6 +339,7 @@ class Windows:
         if label not in key.counts:
             if key.complete:
                 return 0
+            self._flush()
             key.counts[label] = int(self.redis.hget(key.name("v"), label) or 0)
         return key.counts[label]
 
@@ -380,6 +397,7 @@ class Windows:
                 state.chains = chains
 
     def _gap_inserted(self, key: _Key, state: State, member: Member) -> None:
+        self._flush()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zcount(key.name("m"), member.ts, member.ts)
         pipe.zrevrangebyscore(
@@ -448,6 +466,7 @@ class Windows:
         excess = state.count - max_key_hits()
         if excess <= 0:
             return
+        self._flush()
         rows = self.redis.zrangebyscore(
             key.name("m"), bound(state.start), "+inf", start=excess - 1, num=1, withscores=True
         )
@@ -625,6 +644,7 @@ class Windows:
     def close(self, key: _Key, group_key: str, start: float) -> Firing | None:
         """Decide the window opened at ``start`` and forget it (the key's lock is held).
         Its hits are read once, here (at most the per-key cap of them)."""
+        self._flush()
         self.redis.zrem(timers_key(), self._timer(group_key, start))
         state = State.parse(self.redis.hgetall(key.name("h")))
         if state.opened == start:
@@ -656,5 +676,6 @@ class Windows:
 
     def close_timer(self, group_key: str, start: float) -> Firing | None:
         key = _Key(self.redis, key_base(self.spec.rule_id, group_key))
+        self._flush()
         with self.redis.lock(key.name("lock"), timeout=LOCK_MS / 1000, blocking_timeout=LOCK_WAIT):
             return self.close(key, group_key, start)
