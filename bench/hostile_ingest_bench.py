@@ -253,7 +253,9 @@ def empty_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE events, event_attributes, ingest_batches, quarantine")
+        cursor.execute(
+            "TRUNCATE events, event_attributes, ingest_batches, quarantine, correlation_batch_parts"
+        )
 
 
 def setup_people() -> tuple[str, str]:
