@@ -116,12 +116,14 @@ def one_batch(count: int, ip: str) -> str:
     return str(result.batch_id)
 
 
-def redis_counters() -> tuple[int, int]:
+def redis_counters() -> tuple[int, int, int]:
+    """Commands, bytes sent back, and requests read by the server (round trips)."""
     from socapp.kv import kv
 
     redis = kv()
     commands = sum(v["calls"] for v in redis.info("commandstats").values())
-    return commands, int(redis.info("stats")["total_net_output_bytes"])
+    stats = redis.info("stats")
+    return commands, int(stats["total_net_output_bytes"]), int(stats["total_reads_processed"])
 
 
 def child(args: argparse.Namespace) -> None:
@@ -172,6 +174,7 @@ def child(args: argparse.Namespace) -> None:
                 "seconds": seconds,
                 "commands_per_event": (after[0] - before[0]) / size,
                 "bytes_per_event": (after[1] - before[1]) / size,
+                "round_trips_per_event": (after[2] - before[2]) / size,
                 "alerts": alerts,
             }
             print(json.dumps(row), flush=True)
@@ -208,8 +211,8 @@ def run_version(label: str, code: Path, sizes: str, args: argparse.Namespace) ->
 def report(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"\n{datetime.now(tz=UTC):%Y-%m-%d}, {machine()}, {args.runs} runs, median\n")
     print("| code | failed logons in one batch | seconds | events/s | Redis commands / event "
-          "| bytes read / event | brute-force alerts |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+          "| bytes read / event | round trips / event | brute-force alerts |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for label in ("old", "new"):
         sizes = sorted({r["size"] for r in rows if r.get("label") == label and "size" in r})
         for size in sizes:
@@ -218,9 +221,10 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
             each = ", ".join(f"{r['seconds']:.2f}" for r in runs)
             commands = statistics.median(r["commands_per_event"] for r in runs)
             read = statistics.median(r["bytes_per_event"] for r in runs)
+            trips = statistics.median(r.get("round_trips_per_event", 0) for r in runs)
             print(
                 f"| {label} | {size:,} | {seconds:.2f} ({each}) | {size / seconds:,.0f} "
-                f"| {commands:.1f} | {read:,.0f} | {runs[0]['alerts']} |"
+                f"| {commands:.1f} | {read:,.0f} | {trips:.2f} | {runs[0]['alerts']} |"
             )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

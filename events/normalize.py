@@ -98,10 +98,12 @@ def json_for_postgres(document: dict[str, Any]) -> bytes:
     try:
         encoded = orjson.dumps(document, default=str, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError:  # a lone surrogate, a huge integer, deep nesting
-        return orjson.dumps(_storable(document), option=orjson.OPT_NON_STR_KEYS)
+        encoded = orjson.dumps(_storable(document), option=orjson.OPT_NON_STR_KEYS)
     if b"\\u0000" in encoded:
         encoded = orjson.dumps(_storable(document), option=orjson.OPT_NON_STR_KEYS)
-    return encoded
+    # orjson's bytes keep the buffer it grew (4-8 KiB for an 800-byte document); a batch
+    # holds its records' documents until it commits, so keep an exact-size copy.
+    return memoryview(encoded).tobytes()
 
 
 def _side(fields: dict[str, Any], name: str) -> tuple[str | None, int | None]:

@@ -167,6 +167,11 @@ class StreamingWriter:
                 self.in_batch_duplicates += 1
                 return
             self._keys.add(key)
+        if record.normalized_json is not None:
+            # Kept until the batch commits (ids, times, attributes, and the rewrite after
+            # a conflict, which sends the encoded document): the parsed one is the bulk of
+            # a record's memory and nothing reads it any more.
+            record.normalized_data = {}
         self.records.append(record)
         if self._conflict:
             return

@@ -159,6 +159,26 @@ def test_a_million_one_byte_lines_in_2_kb_of_gzip(api, syslog_source, settings):
     assert stored() == (0, 0, 0)
 
 
+def test_a_full_request_holds_little_per_record_until_it_commits(api, syslog_source):  # type: ignore[no-untyped-def]
+    """A batch keeps its records until it commits (ids, times, the rewrite after a
+    natural-key conflict): each keeps its encoded document, exact-size, and not the
+    parsed one. Before, each kept orjson's 4-8 KiB buffer around its 800-byte document and
+    the parsed document too: about 10 KB a record here (2.9 KB now), and 448 MiB of peak
+    RSS growth for a 50,000-record request in the bench (86 MiB now)."""
+    _, token = syslog_source
+    count = 10_000
+    body = "".join(
+        f"<38>1 2026-12-06T10:{n // 60 % 60:02d}:{n % 60:02d}.{n:06d}Z srv1 sshd 1 - - "
+        f"Failed password for root from 198.51.100.{n % 250} port {n % 60000} ssh2\n"
+        for n in range(count)
+    ).encode()
+    with measured() as cost:
+        answer = post(api, token, body)
+    assert answer.status_code == 200 and answer.json()["accepted"] == count
+    per_record = (cost.peak - 2 * len(body)) / count  # the body, and the test client's copy
+    assert per_record < 4000, per_record
+
+
 def test_records_per_request_are_bounded_in_every_body_shape(api, reference_data, settings):  # type: ignore[no-untyped-def]
     settings.INGEST_MAX_RECORDS = 100
     source, token = source_create(
