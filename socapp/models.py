@@ -8,11 +8,17 @@ which analysts work which sources, alerts and cases.
 from __future__ import annotations
 
 import uuid
+from binascii import unhexlify
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .crypto import code_digests, is_sealed, open_secret, seal_secret
 
 # The team that owns what nobody else was given (catch-all sources, the demo).
 DEFAULT_TEAM = "SOC"
@@ -203,3 +209,54 @@ class JwtSession(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+# ---- the second factor: django-otp's devices, their secrets kept sealed ----------------
+# django-otp keeps a TOTP secret as hex and backup codes as typed, in plain columns: a
+# copy of the database would be every user's second factor. These proxies keep the same
+# rows with the secret sealed (socapp.crypto, under FIELD_ENCRYPTION_KEYS, bound to its
+# user) and backup codes as keyed digests; socapp uses only them (socapp.second_factor).
+
+
+class AuthenticatorApp(TOTPDevice):
+    class Meta:
+        proxy = True
+        verbose_name = "authenticator app"
+
+    @property
+    def secret_context(self) -> str:
+        return f"totp:{self.user_id}"
+
+    @property
+    def bin_key(self) -> bytes:  # read by verify_token and config_url
+        return open_secret(self.key, self.secret_context)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not is_sealed(self.key):  # django-otp's default: 20 random bytes, as hex
+            self.key = seal_secret(unhexlify(self.key), self.secret_context)
+        super().save(*args, **kwargs)
+
+
+class BackupCodes(StaticDevice):
+    class Meta:
+        proxy = True
+        verbose_name = "backup codes"
+
+    def add_codes(self, codes: list[str]) -> None:
+        newest = [code_digests(code)[0] for code in codes]
+        StaticToken.objects.bulk_create(StaticToken(device=self, token=d) for d in newest)
+
+    def verify_token(self, token: str) -> bool:
+        """django-otp's, matching the code's digest instead of the code."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        match = self.token_set.filter(token__in=code_digests(token)).first()
+        if match is None:
+            self.throttle_increment()
+            return False
+        match.delete()
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True

@@ -14,6 +14,8 @@ backup codes for when the phone is lost.
   again), which bounds guessing from many addresses too.
 * OTP_REQUIRED_FOR_ADMINS: staff, superusers and SOC admins must have a device; without
   one they can use nothing but enrolment (socapp.middleware.SecondFactorMiddleware).
+* Secrets at rest: TOTP secrets are sealed and backup codes kept as keyed digests
+  (socapp.models.AuthenticatorApp and BackupCodes, django-otp's rows through proxies).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import roles
 from .audit import audit_record
+from .models import AuthenticatorApp, BackupCodes
 
 BACKUP_CODES = 10
 TOTP_NAME = "authenticator app"
@@ -66,9 +69,11 @@ def _devices_for(user: Any, code: str) -> list[Device]:
     """The devices a code can be for: six digits a TOTP device, eight letters a backup
     code. Only those are tried, so a backup code never counts as a wrong TOTP code."""
     if _TOTP_CODE.fullmatch(code):
-        return list(TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update())
+        return list(
+            AuthenticatorApp.objects.devices_for_user(user, confirmed=True).select_for_update()
+        )
     if _BACKUP_CODE.fullmatch(code):
-        return list(StaticDevice.objects.devices_for_user(user, confirmed=True).select_for_update())
+        return list(BackupCodes.objects.devices_for_user(user, confirmed=True).select_for_update())
     return []
 
 
@@ -107,27 +112,27 @@ def code_verify(*, request: HttpRequest, user: Any, code: str) -> Device | None:
 # ---- enrolment --------------------------------------------------------------------------
 
 
-def pending_device(user: Any) -> TOTPDevice:
+def pending_device(user: Any) -> AuthenticatorApp:
     """The user's unconfirmed TOTP device (made when missing): its secret is what the
     enrolment page shows until a first code confirms it."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    device = AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-id").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+        device = AuthenticatorApp.objects.create(user=user, name=TOTP_NAME, confirmed=False)
     return device
 
 
-def pending_device_renew(*, user: Any) -> TOTPDevice:
+def pending_device_renew(*, user: Any) -> AuthenticatorApp:
     """A new secret for enrolment (the one shown may have been seen by someone else)."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return pending_device(user)
 
 
-def second_factor_confirm(*, user: Any, code: str) -> tuple[TOTPDevice, list[str]] | None:
+def second_factor_confirm(*, user: Any, code: str) -> tuple[AuthenticatorApp, list[str]] | None:
     """Confirm the pending device with its first code; returns it and the new backup
     codes (to show once), or None when the code does not fit."""
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update()
+            AuthenticatorApp.objects.select_for_update()
             .filter(user=user, confirmed=False)
             .order_by("-id")
             .first()
@@ -160,9 +165,9 @@ def backup_codes_renew(*, user: Any) -> list[str]:
 
 def _new_backup_codes(user: Any) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=BACKUP_NAME, confirmed=True)
+    device = BackupCodes.objects.create(user=user, name=BACKUP_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    device.add_codes(codes)
     return codes
 
 

@@ -312,11 +312,10 @@ def _build_security_records(world: World) -> None:
     JWT sessions, second factors) and what correlation sets aside (a poison event, a
     batch part), so their admin pages have something to show and act on."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from correlation.models import BatchPart, RuleQuarantine
     from socapp.audit_anchor import audit_anchor_write
-    from socapp.models import JwtSession
+    from socapp.models import AuthenticatorApp, JwtSession
 
     o, analyst = world.objects, world.users["analyst_a"]
     seen = {
@@ -337,7 +336,7 @@ def _build_security_records(world: World) -> None:
     )
     # Not a persona's: a confirmed second factor changes what its owner's pages answer.
     enrolled = get_user_model().objects.create_user("enrolled", password=None)
-    o["otp_totp.totpdevice"] = TOTPDevice.objects.create(
+    o["otp_totp.totpdevice"] = AuthenticatorApp.objects.create(
         user=enrolled, name="phone", confirmed=True
     )
     event = o["events.event"]

@@ -5,6 +5,7 @@ OTP_REQUIRED_FOR_ADMINS, the admin login and the JWT exchange taking the code to
 
 from __future__ import annotations
 
+import io
 import re
 import time
 
@@ -15,10 +16,9 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from socapp.models import AuditEntry
+from socapp.models import AuditEntry, AuthenticatorApp
 from socapp.second_factor import second_factor_confirm
 from tests.conftest import PASSWORD
 
@@ -29,7 +29,7 @@ LOGIN = "/accounts/login/"
 CODE = "/accounts/login/code/"
 
 
-def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
+def code_for(device: AuthenticatorApp, steps_ahead: int = 0) -> str:
     """The code the user's app shows now (or ``steps_ahead`` periods later: a code is
     accepted once, so a second login in the same 30 s takes the next one)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
@@ -37,18 +37,18 @@ def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
     return f"{totp.token():06d}"
 
 
-def enrolled(user) -> tuple[TOTPDevice, list[str]]:  # type: ignore[no-untyped-def]
+def enrolled(user) -> tuple[AuthenticatorApp, list[str]]:  # type: ignore[no-untyped-def]
     """A user who enrolled a minute ago: a confirmed app and ten backup codes. (A code
     is accepted once and only for its period or the next, so the enrolment code's period
     is put a minute back: the test may then use the codes of now and of the next one.)"""
     client = Client()
     client.force_login(user)
     client.get(ENROL)
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=False)
     confirmed = second_factor_confirm(user=user, code=code_for(device))
     assert confirmed is not None
-    TOTPDevice.objects.filter(pk=device.pk).update(last_t=F("last_t") - 2)
-    return TOTPDevice.objects.get(pk=device.pk), confirmed[1]
+    AuthenticatorApp.objects.filter(pk=device.pk).update(last_t=F("last_t") - 2)
+    return AuthenticatorApp.objects.get(pk=device.pk), confirmed[1]
 
 
 def password_step(client: Client, username: str, path: str = LOGIN, **extra):  # type: ignore[no-untyped-def]
@@ -80,11 +80,11 @@ def test_a_user_enrols_an_app_by_confirming_a_first_code(analyst_a):
     assert qr.content.startswith(b"<svg") and b"<script" not in qr.content
     assert b"style" not in qr.content
 
-    device = TOTPDevice.objects.get(user=analyst_a)
+    device = AuthenticatorApp.objects.get(user=analyst_a)
     assert not device.confirmed and device.config_url.count(secret) == 1
     wrong = client.post(ENROL, {"action": "confirm", "code": "000000"})
     assert wrong.status_code == 400 and "does not fit" in wrong.content.decode()
-    assert not TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert not AuthenticatorApp.objects.get(pk=device.pk).confirmed
 
     device.refresh_from_db()  # the wrong code moved the device's back-off on
     device.throttle_reset()
@@ -92,7 +92,7 @@ def test_a_user_enrols_an_app_by_confirming_a_first_code(analyst_a):
     assert done.status_code == 200 and done["Cache-Control"] == "no-store"
     codes = re.findall(r"<code>([a-z2-7]{4}-[a-z2-7]{4})</code>", done.content.decode())
     assert len(codes) == 10 and len(set(codes)) == 10
-    assert TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert AuthenticatorApp.objects.get(pk=device.pk).confirmed
     assert StaticToken.objects.filter(device__user=analyst_a).count() == 10
     assert client.session[DEVICE_ID_SESSION_KEY]  # this session counts as verified
     entry = AuditEntry.objects.get(action="auth.second_factor_enrolled")
@@ -161,7 +161,7 @@ def test_wrong_codes_are_refused_audited_and_locked_out_like_wrong_passwords(ana
     # The owner elsewhere still logs in (password, then code).
     elsewhere = Client(REMOTE_ADDR="198.51.100.20")
     password_step(elsewhere, "analyst_a")
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    AuthenticatorApp.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     assert elsewhere.post(CODE, {"code": code_for(device, 1)}).status_code == 302
 
 
@@ -203,11 +203,11 @@ def test_removing_the_second_factor_takes_a_code(analyst_a):
     password_step(client, "analyst_a")
     client.post(CODE, {"code": code_for(device)})
     refused = client.post(ENROL, {"action": "remove", "code": "000000"})
-    assert refused.status_code == 400 and TOTPDevice.objects.filter(user=analyst_a).exists()
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    assert refused.status_code == 400 and AuthenticatorApp.objects.filter(user=analyst_a).exists()
+    AuthenticatorApp.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     removed = client.post(ENROL, {"action": "remove", "code": code_for(device, 1)})
     assert removed.status_code == 302
-    assert not TOTPDevice.objects.filter(user=analyst_a).exists()
+    assert not AuthenticatorApp.objects.filter(user=analyst_a).exists()
     assert AuditEntry.objects.filter(action="auth.second_factor_removed").count() == 1
     fresh = Client()
     assert password_step(fresh, "analyst_a")["Location"] == "/" and logged_in(fresh)
@@ -238,14 +238,14 @@ def test_admins_without_a_device_get_enrolment_only_when_required(soc_admin, ana
     page = client.get(ENROL)
     assert page.status_code == 200 and "Your role needs a second factor" in page.content.decode()
 
-    device = TOTPDevice.objects.get(user=soc_admin, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=soc_admin, confirmed=False)
     assert client.post(ENROL, {"action": "confirm", "code": code_for(device)}).status_code == 200
     for page in ("/", "/alerts/", "/admin/", "/api/v1/me/"):
         assert client.get(page).status_code == 200, page
     # Nor can it be removed while required.
     device.refresh_from_db()
     kept = client.post(ENROL, {"action": "remove", "code": code_for(device, 1)})
-    assert kept.status_code == 400 and TOTPDevice.objects.filter(user=soc_admin).exists()
+    assert kept.status_code == 400 and AuthenticatorApp.objects.filter(user=soc_admin).exists()
 
     # An analyst is not an admin: nothing changes for them.
     analyst = Client()
@@ -284,7 +284,7 @@ def test_the_jwt_exchange_takes_the_code_of_a_user_who_has_one(integration, jwt_
     assert obtain("integration", otp="000000").status_code == 401
     assert AccessAttempt.objects.get(username="integration").failures_since_start == 1
     assert obtain("integration", otp=backup[0]).status_code == 200
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
+    AuthenticatorApp.objects.filter(pk=device.pk).update(throttling_failure_count=0)
     assert obtain("integration", otp=code_for(device)).status_code == 200
     issued = AuditEntry.objects.filter(action="auth.jwt_issued")
     assert [e.changes["second_factor"] for e in issued] == [True, True]
@@ -317,9 +317,101 @@ def test_an_admin_takes_away_a_lost_second_factor_and_never_sees_secrets(analyst
         "/admin/otp_totp/totpdevice/", {"action": "remove", "_selected_action": [device.pk]}
     )
     assert answer.status_code == 302
-    assert not TOTPDevice.objects.filter(user=analyst_a).exists()
+    assert not AuthenticatorApp.objects.filter(user=analyst_a).exists()
     assert not StaticToken.objects.filter(device__user=analyst_a).exists()
     entry = AuditEntry.objects.get(action="auth.second_factor_removed")
     assert entry.actor == soc_admin and entry.changes == {"user": "analyst_a", "devices": 2}
     client = Client()
     assert password_step(client, "analyst_a")["Location"] == "/" and logged_in(client)
+
+
+# ---- secrets at rest ------------------------------------------------------------------------
+
+
+def stored_rows(user) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """What the database holds: the TOTP key column and the backup-code column."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM otp_totp_totpdevice WHERE user_id = %s", [user.pk])
+        keys = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT t.token FROM otp_static_statictoken t "
+            "JOIN otp_static_staticdevice d ON d.id = t.device_id WHERE d.user_id = %s",
+            [user.pk],
+        )
+        codes = [row[0] for row in cursor.fetchall()]
+    return keys, codes
+
+
+def test_the_database_holds_neither_the_secret_nor_the_backup_codes(analyst_a):
+    device, codes = enrolled(analyst_a)
+    keys, stored_codes = stored_rows(analyst_a)
+    secret_hex = device.bin_key.hex()
+    assert keys == [device.key] and keys[0].startswith("sealed:")
+    assert secret_hex not in keys[0]
+    assert len(stored_codes) == 10
+    assert not {c.replace("-", "") for c in codes} & set(stored_codes)
+    # The row of another user cannot be moved over: the secret is bound to its owner.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from socapp.crypto import open_secret
+
+    with pytest.raises(ImproperlyConfigured):
+        open_secret(keys[0], f"totp:{analyst_a.pk + 1}")
+    # ...and the second factor still works: a TOTP code and a backup code, once.
+    client = Client()
+    password_step(client, "analyst_a")
+    assert client.post(CODE, {"code": codes[0]}).status_code == 302 and logged_in(client)
+    client = Client()
+    password_step(client, "analyst_a")
+    assert client.post(CODE, {"code": code_for(device, 1)}).status_code == 302
+    assert len(stored_rows(analyst_a)[1]) == 9
+
+
+def test_enrolments_made_before_are_sealed_by_the_migration_and_keep_working(analyst_a):
+    """A device and codes written the way django-otp writes them (plain hex, plain codes),
+    then the migration's step: the same app and the same codes still log in."""
+    import importlib
+
+    from django.apps import apps as installed
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    plain = TOTPDevice.objects.create(user=analyst_a, name="phone", confirmed=True)
+    secret = plain.key
+    backup = StaticDevice.objects.create(user=analyst_a, name="backup codes", confirmed=True)
+    StaticToken.objects.create(device=backup, token="abcdefgh")
+    migration = importlib.import_module("socapp.migrations.0007_second_factor_sealed")
+    migration.seal(installed, None)
+
+    keys, codes = stored_rows(analyst_a)
+    assert keys[0].startswith("sealed:") and secret not in keys[0]
+    assert codes != ["abcdefgh"] and len(codes) == 1
+    device = AuthenticatorApp.objects.get(pk=plain.pk)
+    assert device.bin_key.hex() == secret
+    client = Client()
+    password_step(client, "analyst_a")
+    assert client.post(CODE, {"code": "abcd-efgh"}).status_code == 302 and logged_in(client)
+    client = Client()
+    password_step(client, "analyst_a")
+    assert client.post(CODE, {"code": code_for(device)}).status_code == 302
+
+
+def test_rotating_the_keys_reseals_the_secret_and_the_app_keeps_working(analyst_a, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    device, _ = enrolled(analyst_a)
+    secret, before = device.bin_key, stored_rows(analyst_a)[0][0]
+    old_keys = settings.FIELD_ENCRYPTION_KEYS
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *old_keys]
+    call_command("rotate_encryption_keys", stdout=io.StringIO())
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the old key gone
+    after = stored_rows(analyst_a)[0][0]
+    assert after.startswith("sealed:") and after != before
+    resealed = AuthenticatorApp.objects.get(pk=device.pk)
+    assert resealed.bin_key == secret
+    client = Client()
+    password_step(client, "analyst_a")
+    assert client.post(CODE, {"code": code_for(resealed, 1)}).status_code == 302

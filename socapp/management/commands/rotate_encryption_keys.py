@@ -4,13 +4,15 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from socapp.crypto import EncryptedJSONField, EncryptedTextField, reencrypt_text
+from socapp.crypto import EncryptedJSONField, EncryptedTextField, reencrypt_text, reseal_secret
+from socapp.models import AuthenticatorApp
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt all encrypted fields with the first key of FIELD_ENCRYPTION_KEYS. "
-        "Afterwards the older keys can be removed."
+        "Re-encrypt all encrypted fields and sealed TOTP secrets with the first key of "
+        "FIELD_ENCRYPTION_KEYS. Afterwards the older keys can be removed (backup codes "
+        "made under a removed key stop working: their users make new ones)."
     )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
@@ -23,7 +25,18 @@ class Command(BaseCommand):
             ]
             for field in fields:
                 total += self._rotate(model._meta.db_table, model._meta.pk.column, field.column)
+        total += self._reseal_totp_secrets()
         self.stdout.write(f"re-encrypted {total} value(s)")
+
+    @staticmethod
+    def _reseal_totp_secrets() -> int:
+        count = 0
+        with transaction.atomic():
+            for device in AuthenticatorApp.objects.select_for_update():
+                device.key = reseal_secret(device.key, device.secret_context)
+                device.save(update_fields=["key"])
+                count += 1
+        return count
 
     @staticmethod
     def _rotate(table: str, pk: str, column: str) -> int:
