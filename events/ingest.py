@@ -37,7 +37,7 @@ from .normalize import json_for_postgres, to_record
 from .parsers import ParseContext, ParsedEvent, RawRecord, Rejected, parser_for
 from .parsers.base import failure_reason
 from .quarantine import BatchQuarantine
-from .services import EventRecord, StreamingWriter
+from .services import EventRecord, NoPartitionRoom, StreamingWriter
 
 logger = logging.getLogger(__name__)
 
@@ -354,7 +354,10 @@ def _store(
                     reason = failure_reason(exc, "normalize")
                     rejected.append(Rejected(result.number, result.raw, reason))
                     continue
-                writer.add(record)
+                try:
+                    writer.add(record)
+                except NoPartitionRoom as exc:
+                    rejected.append(Rejected(result.number, result.raw, str(exc)))
         except BaseException as exc:
             writer.abort(exc)
             raise

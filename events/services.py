@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -113,6 +114,10 @@ def events_write(*, source_id: Any, records: Sequence[EventRecord]) -> WriteResu
     return WriteResult(stored_ids=stored, duplicates=len(keyed) - (len(stored) - len(plain)))
 
 
+class NoPartitionRoom(Exception):
+    """A record whose time needs one more new partition than its batch may make."""
+
+
 class StreamingWriter:
     """COPY events into ``events`` while they are still being parsed, in the caller's
     transaction.
@@ -138,6 +143,7 @@ class StreamingWriter:
         self._copy_context: Any = None
         self._savepoint: Any = None
         self._conflict = False  # a stored key was hit: only collect, rewrite at the end
+        self.partitions_made = 0
 
     def __enter__(self) -> StreamingWriter:
         self._savepoint = transaction.atomic()
@@ -161,6 +167,9 @@ class StreamingWriter:
             self._savepoint.__exit__(type(exc), exc, exc.__traceback__)
 
     def add(self, record: EventRecord) -> None:
+        """Send ``record`` into the COPY. Raises ``NoPartitionRoom`` (nothing kept) when
+        its time needs a new partition and this batch has made its share of them."""
+        self._make_room(record)
         if record.dedupe_key is not None:
             key = (record.dedupe_key, record.event_time)
             if key in self._keys:
@@ -175,14 +184,6 @@ class StreamingWriter:
         self.records.append(record)
         if self._conflict:
             return
-        if self._partition is None or not self._partition.covers(record.event_time):
-            self._partition = partition_covering(EVENTS, record.event_time)
-            if self._partition is None:
-                self._close()  # a new COPY statement will see the new partition
-                ensure_partitions(EVENTS, [record.event_time])
-                self._partition = partition_covering(EVENTS, record.event_time)
-                if self._conflict:
-                    return
         if self._copy is None:
             self._open()
         try:
@@ -192,6 +193,28 @@ class StreamingWriter:
             self._copy_context = self._copy = None
             self._conflict = True
             self._savepoint.__exit__(type(exc), exc, exc.__traceback__)
+
+    def _make_room(self, record: EventRecord) -> None:
+        """A partition for the record's time: usually the last one written to. A new one
+        is made at most EVENTS_MAX_NEW_PARTITIONS_PER_BATCH times a batch: each is DDL
+        and lasting catalog entries, and times are whatever a sender claims (1970 to
+        tomorrow is 680 months, 20,000 days)."""
+        if self._partition is not None and self._partition.covers(record.event_time):
+            return
+        self._partition = partition_covering(EVENTS, record.event_time)
+        if self._partition is not None:
+            return
+        limit = settings.EVENTS_MAX_NEW_PARTITIONS_PER_BATCH
+        if self.partitions_made >= limit:
+            raise NoPartitionRoom(
+                f"its time ({record.event_time:%Y-%m-%d}) needs a partition that does not "
+                f"exist, and this batch has made EVENTS_MAX_NEW_PARTITIONS_PER_BATCH ({limit}); "
+                "send old history in smaller batches, or raise the setting"
+            )
+        self._close()  # a new COPY statement will see the new partition
+        ensure_partitions(EVENTS, [record.event_time])
+        self.partitions_made += 1
+        self._partition = partition_covering(EVENTS, record.event_time)
 
     def finish(self) -> WriteResult:
         """End the COPY; after a natural-key conflict, write again without duplicates."""

@@ -464,6 +464,9 @@ if EVENTS_PARTITION_INTERVAL not in ("day", "week", "month"):
     raise ImproperlyConfigured("EVENTS_PARTITION_INTERVAL must be day, week or month")
 # How many intervals ahead of now the beat task keeps partitions ready.
 EVENTS_PARTITION_PREMAKE = env.int("EVENTS_PARTITION_PREMAKE", default=2)
+# New partitions one ingest batch may make (event times are what senders claim); records
+# needing more are quarantined with the reason (docs/SECURITY.md, "Ingest limits").
+EVENTS_MAX_NEW_PARTITIONS_PER_BATCH = env.int("EVENTS_MAX_NEW_PARTITIONS_PER_BATCH", default=12)
 # Partitions whose whole range is older than this many days are dropped; 0 keeps all.
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
 HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", default=300)

@@ -427,3 +427,36 @@ def test_the_command_gives_up_a_file_of_garbage_and_says_where(tmp_path, referen
     assert code == 2
     assert "reading stopped after line 10,000" in err
     assert sum(b.quarantined for b in IngestBatch.objects.filter(source=source)) == 10_000
+
+
+def test_a_batch_spread_over_decades_makes_a_bounded_number_of_partitions(
+    api, reference_data, settings
+):  # type: ignore[no-untyped-def]
+    """Event times are what senders claim: one record per month since 1990 once asked
+    for a partition (a table with its indexes, by DDL) per record. A batch makes at most
+    EVENTS_MAX_NEW_PARTITIONS_PER_BATCH; the rest is quarantined with the reason, whole."""
+    from events.partitions import EVENT_ATTRIBUTES, EVENTS, list_partitions
+
+    source, token = source_create(
+        name="json-edge", log_format="json", team=Team.objects.get(name="SOC"), actor=None
+    )
+    limit = settings.EVENTS_MAX_NEW_PARTITIONS_PER_BATCH
+    months = [f"{1990 + n // 12}-{n % 12 + 1:02d}-15T12:00:00Z" for n in range(120)]
+    body = "".join(
+        json.dumps({"@timestamp": t, "message": f"old {n}", "user": {"name": "bob"}}) + "\n"
+        for n, t in enumerate(months)
+    ).encode()
+    before = (len(list_partitions(EVENTS)), len(list_partitions(EVENT_ATTRIBUTES)))
+    answer = post(api, token, body, content_type="application/x-ndjson")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["accepted"] == limit and answer.json()["quarantined"] == 120 - limit
+    after = (len(list_partitions(EVENTS)), len(list_partitions(EVENT_ATTRIBUTES)))
+    assert after[0] - before[0] == limit and after[1] - before[1] <= limit
+    reasons = list(QuarantinedRecord.objects.filter(source=source).values_list("reason", flat=True))
+    # The first 100 whole, with the reason; the rest counted (QUARANTINE_MAX_PER_BATCH).
+    assert len(reasons) == 101
+    assert sum("EVENTS_MAX_NEW_PARTITIONS_PER_BATCH (12)" in r for r in reasons) == 101
+    # The next request makes its own share, no more; what has a partition now is stored.
+    again = post(api, token, body, content_type="application/x-ndjson")
+    assert again.json()["accepted"] == 2 * limit and again.json()["duplicates"] == 0
+    assert len(list_partitions(EVENTS)) - after[0] == limit
