@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from guardian.admin import GuardedModelAdminMixin
 
-from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
+from socapp.admin_mixins import AuditedModelAdmin, AuditedReadsMixin, ReadOnlyAdminMixin
 
 from .models import (
     Alert,
@@ -26,7 +26,8 @@ class SeverityAdmin(AuditedModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(AuditedModelAdmin):
+class AlertAdmin(AuditedReadsMixin, AuditedModelAdmin):
+    read_action = "alert"
     list_display = [
         "title",
         "severity",
@@ -53,8 +54,10 @@ class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(GuardedModelAdminMixin, AuditedModelAdmin):
+class IncidentAdmin(AuditedReadsMixin, GuardedModelAdminMixin, AuditedModelAdmin):
     """Incidents; "Object permissions" (django-guardian) shares one with a user or role."""
+
+    read_action = "incident"
 
     list_display = [
         "number",
@@ -75,9 +78,11 @@ class IncidentAdmin(GuardedModelAdminMixin, AuditedModelAdmin):
 
 
 @admin.register(ResponseAction)
-class ResponseActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ResponseActionAdmin(AuditedReadsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """A record of what was done: requested, approved and run through the console or
     the API only, never edited here."""
+
+    read_action = "responseaction"
 
     list_display = [
         "incident",
@@ -148,7 +153,8 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IncidentEvent)
-class IncidentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IncidentEventAdmin(AuditedReadsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_action = "incidentevent"
     list_display = ["incident", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     search_fields = ["incident__number"]
@@ -172,6 +178,7 @@ class AlertMuteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EvidenceAdmin(AuditedReadsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_action = "evidence"
     list_display = ["name", "incident", "size", "sha256", "uploaded_by", "uploaded_at"]
     search_fields = ["name", "sha256", "incident__number"]

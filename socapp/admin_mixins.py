@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 
 from socapp.audit import audit_record, request_addr
+from socapp.audit_access import note_list, note_read
 
 
 class AuditedAdminMixin:
@@ -56,3 +57,29 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+class AuditedReadsMixin:
+    """Staff reading alerts, incidents and evidence in the admin are audited as readers
+    of the console are (socapp.audit_access): ``<read_action>.list`` with the ids a
+    change list shows, ``<read_action>.read`` with the object a change page shows."""
+
+    read_action = ""  # "alert", "incident", ...
+
+    def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            kind = str(self.opts.verbose_name_plural)  # type: ignore[attr-defined]
+            note_list(request, f"{self.read_action}.list", kind, changelist.result_list)
+        return response
+
+    def render_change_form(
+        self, request: Any, context: Any, add: bool = False, change: bool = False,
+        form_url: str = "", obj: Any = None,
+    ) -> Any:  # fmt: skip
+        if obj is not None:
+            note_read(request, f"{self.read_action}.read", obj, via="admin")
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )

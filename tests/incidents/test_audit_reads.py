@@ -132,3 +132,29 @@ def test_reads_can_be_turned_off(analyst_a, team_a, settings):  # type: ignore[n
     before = AuditEntry.objects.count()
     assert api_for(analyst_a).get("/api/v1/alerts/").status_code == 200
     assert AuditEntry.objects.count() == before
+
+
+def test_staff_reading_alerts_incidents_and_evidence_in_the_admin_are_audited(
+    auditor, analyst_a, team_a
+):  # type: ignore[no-untyped-def]
+    alert = raise_alert(team_a, "beacon", source__ip="198.51.100.9")
+    incident = incident_create(actor=analyst_a, title="Beaconing", team=team_a, alerts=[alert])
+    evidence = evidence_add(
+        incident=incident,
+        actor=analyst_a,
+        name="capture.pcap",
+        content=SimpleUploadedFile("capture.pcap", b"pcap"),
+    )
+    admin = page_for(auditor)
+    listed = one_entry_for(admin, "/admin/incidents/alert/")
+    assert (listed.action, listed.actor) == ("alert.list", auditor)
+    assert listed.changes["alerts"]["ids"] == [str(alert.pk)]
+    read = one_entry_for(admin, f"/admin/incidents/incident/{incident.pk}/change/")
+    assert (read.action, read.object_id, read.changes) == (
+        "incident.read",
+        str(incident.pk),
+        {"via": "admin"},
+    )
+    shown = one_entry_for(admin, f"/admin/incidents/evidence/{evidence.pk}/change/")
+    assert (shown.action, shown.object_id) == ("evidence.read", str(evidence.pk))
+    assert audit_verify() == []
