@@ -37,7 +37,8 @@ from .normalize import json_for_postgres, to_record
 from .parsers import ParseContext, ParsedEvent, RawRecord, Rejected, parser_for
 from .parsers.base import failure_reason
 from .quarantine import BatchQuarantine
-from .services import EventRecord, NoPartitionRoom, StreamingWriter
+from .records import EventRecord
+from .services import NoPartitionRoom, StreamingWriter
 
 logger = logging.getLogger(__name__)
 

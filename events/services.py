@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,9 @@ from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
 
 from .models import Source
+from .normalize import json_for_postgres
 from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions, partition_covering
+from .records import EventRecord
 
 EVENT_COLUMNS = (
     "event_id", "event_time", "source_ip", "dest_ip", "source_port", "dest_port", "protocol",
@@ -29,30 +31,6 @@ EVENT_COLUMNS = (
     "batch_id", "dedupe_key",
 )  # fmt: skip
 _COLUMN_LIST = ", ".join(EVENT_COLUMNS)
-
-
-@dataclass
-class EventRecord:
-    """One normalized event, ready to store."""
-
-    event_time: datetime
-    event_type: str
-    normalized_data: dict[str, Any] = field(default_factory=dict)
-    raw_data: str = ""
-    source_ip: str | None = None
-    dest_ip: str | None = None
-    source_port: int | None = None
-    dest_port: int | None = None
-    protocol: str = ""
-    event_type_id: uuid.UUID | None = None
-    asset_id: uuid.UUID | None = None
-    batch_id: uuid.UUID | None = None
-    dedupe_key: str | None = None
-    attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (value, type)
-    event_id: uuid.UUID = field(default_factory=uuid7)
-    # normalized_data already encoded for jsonb (ingestion encodes it before the row joins
-    # a COPY, so a document PostgreSQL would refuse costs that record, not the batch).
-    normalized_json: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +42,6 @@ class WriteResult:
 def _jsonb(r: EventRecord) -> Jsonb:
     if r.normalized_json is not None:
         return Jsonb(r.normalized_json, dumps=_as_encoded)
-    from .normalize import json_for_postgres
-
     return Jsonb(r.normalized_data, dumps=json_for_postgres)
 
 
