@@ -179,7 +179,7 @@ class Event(models.Model):
             models.Index(fields=["event_type", "-event_time"], name="idx_events_type"),
             # Containment search on normalized fields, e.g.
             # normalized_data @> '{"user": {"name": "alice"}}'. jsonb_path_ops serves @>
-            # only, and ingests ~1.5x faster than the default opclass (DESIGN.md §5).
+            # only, and ingests ~1.5x faster than the default opclass (docs/PERFORMANCE.md).
             GinIndex(
                 fields=["normalized_data"],
                 name="idx_events_normalized_data",

@@ -73,7 +73,7 @@ def events_write(*, source_id: Any, records: Sequence[EventRecord]) -> WriteResu
     table and ``INSERT ... ON CONFLICT DO NOTHING``, so a record already stored for this
     source (an overlapping re-send) is counted as a duplicate instead of stored twice.
     Rows are sorted by event time first: time-ordered arrival keeps each partition's
-    indexes warm and loads measurably faster (DESIGN.md §5).
+    indexes warm and loads measurably faster (docs/PERFORMANCE.md).
     """
     ordered = sorted(records, key=lambda r: r.event_time)
     plain = [r for r in ordered if r.dedupe_key is None]

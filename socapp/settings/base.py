@@ -164,7 +164,7 @@ CHANNEL_LAYERS = {
 }
 
 # --- Celery --------------------------------------------------------------------------
-# PostgreSQL is the source of truth; the broker only nudges (DESIGN.md §2). Tasks are
+# PostgreSQL is the source of truth; the broker only nudges (docs/ARCHITECTURE.md). Tasks are
 # idempotent, acknowledged late, and never pickled.
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -181,7 +181,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Separate queues so slow maintenance never starves correlation (DESIGN.md §4).
+# Separate queues so slow maintenance never starves correlation (docs/ARCHITECTURE.md).
 CELERY_TASK_ROUTES = {
     "events.tasks.maintain_event_partitions": {"queue": "maintenance"},
     "events.tasks.drop_expired_event_partitions": {"queue": "maintenance"},
