@@ -405,7 +405,7 @@ def request_correlation(batch_id: str) -> None:
 
     try:
         # By name: the events app does not import the correlation app above it.
-        app.signature(CORRELATE_TASK, args=[batch_id], queue="correlation").apply_async()
+        app.signature(CORRELATE_TASK, args=[batch_id]).apply_async()  # its queue: routes
     except Exception:  # the broker is down: the events are safe, the sweeper will retry
         logger.warning("could not enqueue correlation of batch %s", batch_id, exc_info=True)
 
