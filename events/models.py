@@ -248,6 +248,8 @@ class HourlyEventSummary(models.Model):
     read it instead of counting events on every page view.
     """
 
+    REFRESHED_CACHE_KEY = "events:hourly_summary:refreshed_at"  # when, as a Unix time
+
     pk = models.CompositePrimaryKey("hour", "event_type", "source_id")
     hour = models.DateTimeField()
     event_type = models.CharField(max_length=100)

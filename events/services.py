@@ -20,7 +20,7 @@ from socapp.ids import uuid7
 from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
 
-from .models import Source
+from .models import HourlyEventSummary, Source
 from .normalize import json_for_postgres
 from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions, partition_covering
 from .records import EventRecord
@@ -337,3 +337,14 @@ def source_create(
         )
         token = source_issue_token(source=source, actor=actor)
     return source, token
+
+
+def hourly_summary_refresh() -> None:
+    """Refresh the ``hourly_event_summary`` view and note when (dashboards show it)."""
+    from django.core.cache import cache
+
+    # CONCURRENTLY keeps the view readable during the refresh (it needs the unique index
+    # created with the view in migration 0001).
+    with connection.cursor() as cursor:
+        cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY hourly_event_summary")
+    cache.set(HourlyEventSummary.REFRESHED_CACHE_KEY, timezone.now().timestamp(), timeout=None)
