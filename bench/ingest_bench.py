@@ -78,57 +78,38 @@ def empty_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE events, event_attributes, ingest_batches, quarantine")
+        cursor.execute(
+            "TRUNCATE events, event_attributes, ingest_batches, quarantine, correlation_batch_parts"
+        )
         cursor.execute("CHECKPOINT")
 
 
 def raw_copy_rows(source, lines: list[bytes], log_format: str) -> bytes:  # type: ignore[no-untyped-def]
-    """The pipeline's rows for ``lines``, as COPY text (rendered outside the timing)."""
-    from django.utils import timezone
+    """The rows the pipeline stores for ``lines``, as COPY text (made outside the timing):
+    ingested once through the real path, read back with COPY TO, then the tables emptied."""
+    from django.db import connection
 
-    from events.ingest import parse_batch
-    from events.normalize import json_for_postgres
+    from events.ingest import events_ingest
     from events.readers import read_lines
-    from socapp.ids import uuid7
+    from events.services import _COLUMN_LIST
 
     decoded = read_lines(lines, log_format)
-    records, _ = parse_batch(
-        source, decoded.records, log_format=log_format, received_at=timezone.now(), batch_id=uuid7()
+    result = events_ingest(
+        source=source, records=decoded.records, transport="api", log_format=log_format
     )
-    records.sort(key=lambda r: r.event_time)
-
-    def text(value) -> str:  # type: ignore[no-untyped-def]
-        if value is None:
-            return "\\N"
-        return (
-            str(value)
-            .replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-
-    out = io.StringIO()
-    for r in records:
-        row = [
-            r.event_id,
-            r.event_time.isoformat(),
-            r.source_ip,
-            r.dest_ip,
-            r.source_port,
-            r.dest_port,
-            r.protocol,
-            r.event_type,
-            r.raw_data,
-            json_for_postgres(r.normalized_data).decode(),
-            source.pk,
-            r.event_type_id,
-            r.asset_id,
-            r.batch_id,
-            r.dedupe_key,
-        ]
-        out.write("\t".join(text(v) for v in row) + "\n")
-    return out.getvalue().encode()
+    out = io.BytesIO()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY (SELECT {_COLUMN_LIST} FROM events WHERE batch_id = %s "
+            "ORDER BY event_time) TO STDOUT",
+            [result.batch_id],
+        ) as copy,
+    ):
+        for block in copy:
+            out.write(block)
+    empty_tables()
+    return out.getvalue()
 
 
 def measure_copy(payload: bytes) -> float:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .services import EventRecord
+from .records import EventRecord
 
 Enricher = Callable[[EventRecord], None]
 ENRICHERS: list[Enricher] = []

@@ -37,7 +37,8 @@ from .normalize import json_for_postgres, to_record
 from .parsers import ParseContext, ParsedEvent, RawRecord, Rejected, parser_for
 from .parsers.base import failure_reason
 from .quarantine import BatchQuarantine
-from .services import EventRecord, NoPartitionRoom, StreamingWriter
+from .records import EventRecord
+from .services import NoPartitionRoom, StreamingWriter
 
 logger = logging.getLogger(__name__)
 
@@ -187,58 +188,11 @@ def _without_cyclic_gc(function: Wrapped) -> Wrapped:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_batch(
-    source: Source,
-    records: Sequence[RawRecord],
-    *,
-    log_format: str | None,
-    received_at: datetime,
-    batch_id: Any,
-    sender: str | None = None,
-) -> tuple[list[EventRecord], list[Rejected]]:
-    context = ParseContext(
-        received_at=received_at,
-        time_zone=_zone(source.time_zone),
-        source_name=source.name,
-        sender=sender,
-    )
-    parse = parser_for(log_format or source.format)
-    events: list[EventRecord] = []
-    rejected: list[Rejected] = []
-    received_iso = received_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    _parse_into(parse(records, context), events, rejected, received_at, received_iso, batch_id)
-    return events, rejected
-
-
-def _parse_into(
-    results: Any,
-    events: list,
-    rejected: list,
-    received_at: datetime,
-    received_iso: str,
-    batch_id: Any,
-) -> None:
-    for result in results:
-        if isinstance(result, Rejected):
-            rejected.append(result)
-            continue
-        try:
-            record = prepared(result, received_at, received_iso, batch_id, enriched=False)
-        except DatabaseError:
-            raise
-        except Exception as exc:  # this record cannot be stored; the others can
-            rejected.append(Rejected(result.number, result.raw, failure_reason(exc, "normalize")))
-            continue
-        events.append(record)
-
-
 def prepared(
     result: ParsedEvent,
     received_at: datetime,
     received_iso: str,
     batch_id: Any,
-    *,
-    enriched: bool = True,
 ) -> EventRecord:
     """A parsed event as the row to store: normalized, typed, enriched, its document
     encoded for jsonb. Everything that could refuse this one record happens here, before
@@ -247,8 +201,7 @@ def prepared(
         result, received_at=received_at, batch_id=batch_id, received_iso=received_iso
     )
     record.event_type_id = event_type_id(record.event_type, _category_of(result))
-    if enriched:
-        enrich(record)
+    enrich(record)
     record.normalized_json = json_for_postgres(record.normalized_data)
     return record
 
@@ -404,7 +357,7 @@ def request_correlation(batch_id: str) -> None:
 
     try:
         # By name: the events app does not import the correlation app above it.
-        app.signature(CORRELATE_TASK, args=[batch_id], queue="correlation").apply_async()
+        app.signature(CORRELATE_TASK, args=[batch_id]).apply_async()  # its queue: routes
     except Exception:  # the broker is down: the events are safe, the sweeper will retry
         logger.warning("could not enqueue correlation of batch %s", batch_id, exc_info=True)
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from django.core.cache import cache
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from .models import HourlyEventSummary
 from .partitions import PARTITIONED_TABLES, list_partitions
-from .tasks import SUMMARY_REFRESHED_KEY
 
 
 def collect() -> Iterable[Metric]:
@@ -25,7 +25,7 @@ def collect() -> Iterable[Metric]:
             newest.add_metric([table.name], parts[-1].end.timestamp())
     yield count
     yield newest
-    refreshed = cache.get(SUMMARY_REFRESHED_KEY)
+    refreshed = cache.get(HourlyEventSummary.REFRESHED_CACHE_KEY)
     if refreshed is not None:
         yield GaugeMetricFamily(
             "socapp_hourly_summary_refreshed_timestamp_seconds",

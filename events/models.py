@@ -179,7 +179,7 @@ class Event(models.Model):
             models.Index(fields=["event_type", "-event_time"], name="idx_events_type"),
             # Containment search on normalized fields, e.g.
             # normalized_data @> '{"user": {"name": "alice"}}'. jsonb_path_ops serves @>
-            # only, and ingests ~1.5x faster than the default opclass (DESIGN.md §5).
+            # only, and ingests ~1.5x faster than the default opclass (docs/PERFORMANCE.md).
             GinIndex(
                 fields=["normalized_data"],
                 name="idx_events_normalized_data",
@@ -247,6 +247,8 @@ class HourlyEventSummary(models.Model):
     Refreshed concurrently by the beat task ``refresh_hourly_event_summary``; dashboards
     read it instead of counting events on every page view.
     """
+
+    REFRESHED_CACHE_KEY = "events:hourly_summary:refreshed_at"  # when, as a Unix time
 
     pk = models.CompositePrimaryKey("hour", "event_type", "source_id")
     hour = models.DateTimeField()

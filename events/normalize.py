@@ -13,7 +13,7 @@ from socapp.ids import uuid7
 
 from .parsers.base import ParsedEvent, ip_or_none, port_or_none
 from .parsers.timestamps import brief
-from .services import EventRecord
+from .records import EventRecord
 
 # Timestamps further in the future than this (clock skew) or before 1970 are not
 # believed: the event keeps the time it was received, and the claimed time is kept in

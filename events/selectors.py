@@ -16,8 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
-from .models import Event, EventType, HourlyEventSummary, Source
+from .models import Event, EventType, HourlyEventSummary, IngestBatch, Source
 from .search import QueryError, compile_query, parse, uses_an_index
 
 
@@ -51,10 +52,20 @@ def hourly_summary_refreshed_at() -> datetime | None:
     """When beat last refreshed ``hourly_event_summary`` (None: not since Redis started)."""
     from django.core.cache import cache
 
-    from .tasks import SUMMARY_REFRESHED_KEY
-
-    stamp = cache.get(SUMMARY_REFRESHED_KEY)
+    stamp = cache.get(HourlyEventSummary.REFRESHED_CACHE_KEY)
     return None if stamp is None else datetime.fromtimestamp(stamp, tz=UTC)
+
+
+def batches_awaiting_correlation(*, older_than: timedelta, limit: int) -> list[uuid.UUID]:
+    """Committed batches correlation has not confirmed for ``older_than`` (their message
+    was lost), oldest first."""
+    return list(
+        IngestBatch.objects.filter(
+            correlated_at__isnull=True, committed_at__lt=timezone.now() - older_than
+        )
+        .order_by("committed_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def source_for_token(token: str) -> Source | None:

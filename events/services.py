@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +20,10 @@ from socapp.ids import uuid7
 from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
 
-from .models import Source
+from .models import HourlyEventSummary, Source
+from .normalize import json_for_postgres
 from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions, partition_covering
+from .records import EventRecord
 
 EVENT_COLUMNS = (
     "event_id", "event_time", "source_ip", "dest_ip", "source_port", "dest_port", "protocol",
@@ -29,30 +31,6 @@ EVENT_COLUMNS = (
     "batch_id", "dedupe_key",
 )  # fmt: skip
 _COLUMN_LIST = ", ".join(EVENT_COLUMNS)
-
-
-@dataclass
-class EventRecord:
-    """One normalized event, ready to store."""
-
-    event_time: datetime
-    event_type: str
-    normalized_data: dict[str, Any] = field(default_factory=dict)
-    raw_data: str = ""
-    source_ip: str | None = None
-    dest_ip: str | None = None
-    source_port: int | None = None
-    dest_port: int | None = None
-    protocol: str = ""
-    event_type_id: uuid.UUID | None = None
-    asset_id: uuid.UUID | None = None
-    batch_id: uuid.UUID | None = None
-    dedupe_key: str | None = None
-    attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (value, type)
-    event_id: uuid.UUID = field(default_factory=uuid7)
-    # normalized_data already encoded for jsonb (ingestion encodes it before the row joins
-    # a COPY, so a document PostgreSQL would refuse costs that record, not the batch).
-    normalized_json: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +42,6 @@ class WriteResult:
 def _jsonb(r: EventRecord) -> Jsonb:
     if r.normalized_json is not None:
         return Jsonb(r.normalized_json, dumps=_as_encoded)
-    from .normalize import json_for_postgres
-
     return Jsonb(r.normalized_data, dumps=json_for_postgres)
 
 
@@ -97,7 +73,7 @@ def events_write(*, source_id: Any, records: Sequence[EventRecord]) -> WriteResu
     table and ``INSERT ... ON CONFLICT DO NOTHING``, so a record already stored for this
     source (an overlapping re-send) is counted as a duplicate instead of stored twice.
     Rows are sorted by event time first: time-ordered arrival keeps each partition's
-    indexes warm and loads measurably faster (DESIGN.md §5).
+    indexes warm and loads measurably faster (docs/PERFORMANCE.md).
     """
     ordered = sorted(records, key=lambda r: r.event_time)
     plain = [r for r in ordered if r.dedupe_key is None]
@@ -361,3 +337,14 @@ def source_create(
         )
         token = source_issue_token(source=source, actor=actor)
     return source, token
+
+
+def hourly_summary_refresh() -> None:
+    """Refresh the ``hourly_event_summary`` view and note when (dashboards show it)."""
+    from django.core.cache import cache
+
+    # CONCURRENTLY keeps the view readable during the refresh (it needs the unique index
+    # created with the view in migration 0001).
+    with connection.cursor() as cursor:
+        cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY hourly_event_summary")
+    cache.set(HourlyEventSummary.REFRESHED_CACHE_KEY, timezone.now().timestamp(), timeout=None)

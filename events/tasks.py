@@ -6,15 +6,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.core.cache import cache
-from django.db import connection
-from django.utils import timezone
 
 from .partitions import create_partitions_ahead, drop_expired_partitions
+from .selectors import batches_awaiting_correlation
+from .services import hourly_summary_refresh
 
 logger = logging.getLogger(__name__)
-
-SUMMARY_REFRESHED_KEY = "events:hourly_summary:refreshed_at"
 
 
 @shared_task(name="events.tasks.maintain_event_partitions")
@@ -29,11 +26,7 @@ def drop_expired_event_partitions() -> list[str]:
 
 @shared_task(name="events.tasks.refresh_hourly_event_summary")
 def refresh_hourly_event_summary() -> None:
-    # CONCURRENTLY keeps the view readable during the refresh (it needs the unique index
-    # created with the view in migration 0001).
-    with connection.cursor() as cursor:
-        cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY hourly_event_summary")
-    cache.set(SUMMARY_REFRESHED_KEY, timezone.now().timestamp(), timeout=None)
+    hourly_summary_refresh()
 
 
 # Batches older than this without ``correlated_at`` lost their correlation message.
@@ -46,19 +39,11 @@ def sweep_uncorrelated_batches() -> int:
     """Re-send committed batches the correlation worker never confirmed (a broker or
     Redis restart lost the message): at-least-once, and correlation is idempotent."""
     from .ingest import request_correlation
-    from .models import IngestBatch
 
-    stale = (
-        IngestBatch.objects.filter(
-            correlated_at__isnull=True, committed_at__lt=timezone.now() - SWEEP_AFTER
-        )
-        .order_by("committed_at")
-        .values_list("pk", flat=True)[:SWEEP_LIMIT]
-    )
-    count = 0
+    stale = batches_awaiting_correlation(older_than=SWEEP_AFTER, limit=SWEEP_LIMIT)
     for batch_id in stale:
         request_correlation(str(batch_id))
-        count += 1
+    count = len(stale)
     if count:
         logger.info("re-sent %d uncorrelated batch(es) to correlation", count)
     return count

@@ -302,9 +302,10 @@ class ResponseAction(models.Model):
         return target_of(self.action_type, self.parameters)
 
 
-class AlertComment(models.Model):
+class Comment(models.Model):
+    """What alert and incident comments share: who wrote what, when (oldest first)."""
+
     id = models.BigAutoField(primary_key=True)
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -312,8 +313,15 @@ class AlertComment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        db_table = "alert_comments"
+        abstract = True
         ordering = ["created_at", "id"]
+
+
+class AlertComment(Comment):
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="comments")
+
+    class Meta(Comment.Meta):
+        db_table = "alert_comments"
 
     def __str__(self) -> str:
         return f"comment on {self.alert_id}"
@@ -441,18 +449,11 @@ class IncidentTask(models.Model):
         return self.title
 
 
-class IncidentComment(models.Model):
-    id = models.BigAutoField(primary_key=True)
+class IncidentComment(Comment):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(Comment.Meta):
         db_table = "incident_comments"
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"comment on {self.incident_id}"

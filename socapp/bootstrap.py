@@ -83,7 +83,6 @@ def _schedule_task(
     name: str,
     task: str,
     *,
-    queue: str,
     expires_seconds: int,
     interval: IntervalSchedule | None = None,
     crontab: CrontabSchedule | None = None,
@@ -94,7 +93,7 @@ def _schedule_task(
             "task": task,
             "interval": interval,
             "crontab": crontab,
-            "queue": queue,
+            "queue": queue_of(task),
             "args": json.dumps([]),
             "kwargs": json.dumps({}),
             "enabled": True,
@@ -103,6 +102,12 @@ def _schedule_task(
         },
     )
     report.note(created, f"periodic task {name}")
+
+
+def queue_of(task: str) -> str:
+    """The queue CELERY_TASK_ROUTES gives ``task`` (the default queue when it names none)."""
+    route = settings.CELERY_TASK_ROUTES.get(task, {})
+    return str(route.get("queue", settings.CELERY_TASK_DEFAULT_QUEUE))
 
 
 def ensure_periodic_tasks(report: BootstrapReport) -> None:
@@ -122,7 +127,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "create event partitions ahead",
         "events.tasks.maintain_event_partitions",
-        queue="maintenance",
         expires_seconds=3500,
         interval=hourly,
     )
@@ -130,7 +134,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "drop expired event partitions",
         "events.tasks.drop_expired_event_partitions",
-        queue="maintenance",
         expires_seconds=6 * 3600,
         crontab=nightly,
     )
@@ -141,7 +144,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "re-send uncorrelated batches",
         "events.tasks.sweep_uncorrelated_batches",
-        queue="maintenance",
         expires_seconds=55,
         interval=every_minute,
     )
@@ -152,7 +154,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "close correlation windows",
         "correlation.tasks.close_correlation_windows",
-        queue="correlation",
         expires_seconds=9,
         interval=every_ten_seconds,
     )
@@ -160,7 +161,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "check correlation lag",
         "correlation.tasks.check_correlation_lag",
-        queue="maintenance",
         expires_seconds=55,
         interval=every_minute,
     )
@@ -168,7 +168,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "check source health",
         "events.tasks.check_source_health",
-        queue="maintenance",
         expires_seconds=55,
         interval=every_minute,
     )
@@ -176,7 +175,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "refresh hourly event summary",
         "events.tasks.refresh_hourly_event_summary",
-        queue="maintenance",
         expires_seconds=max(30, settings.HOURLY_SUMMARY_REFRESH_SECONDS - 10),
         interval=refresh,
     )
@@ -187,7 +185,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "anchor the audit log",
         "socapp.tasks.audit_checkpoint",
-        queue="maintenance",
         expires_seconds=max(30, settings.AUDIT_ANCHOR_INTERVAL_SECONDS - 10),
         interval=audit_anchor_every,
     )
@@ -195,7 +192,6 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         report,
         "resume approved response actions",
         "incidents.tasks.resume_response_actions",
-        queue="default",
         expires_seconds=55,
         interval=every_minute,
     )

@@ -202,7 +202,7 @@ class _DemoData:
     # ---- events ----------------------------------------------------------------------
 
     def _record(self, source: str, kind: str, at: datetime, raw: str, data: dict, **cols):  # type: ignore[no-untyped-def]
-        from events.services import EventRecord
+        from events.records import EventRecord
 
         ecs = {"@timestamp": at.isoformat(), "event": {"kind": "event"}, **data}
         return source, EventRecord(

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from assets.models import Asset, AssetType
 from correlation.models import Correlation, CorrelationRule
 from events.models import EventType, Source
-from events.services import EventRecord
+from events.records import EventRecord
 from incidents.models import Alert, Connector, Incident, Severity
 from intel.models import IOC, ThreatIntel
 from socapp.models import Team

@@ -26,9 +26,9 @@ from socapp.audit import request_addr
 from socapp.permissions import HasSocRole
 
 from .. import reports
+from ..downloads import report_download
 from ..models import Incident
 from ..selectors import incidents_visible_to
-from ..views.common import report_download
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):

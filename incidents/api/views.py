@@ -1,7 +1,5 @@
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +14,7 @@ from socapp.api.parsers import MultiPartParser
 from socapp.api.viewsets import AuditedReadMixin, ReadOnlyViewSet
 
 from .. import services
+from ..downloads import evidence_response
 from ..filters import AlertFilterSet, IncidentFilterSet, ResponseActionFilterSet
 from ..models import Alert, AlertMute, Incident, ResponseAction
 from ..selectors import (
@@ -30,7 +29,6 @@ from ..selectors import (
     response_actions_visible_to,
     severities_all,
 )
-from ..views.common import evidence_response
 from .serializers import (
     ActionDecisionSerializer,
     ActionRequestSerializer,
@@ -52,21 +50,6 @@ from .serializers import (
     TaskSerializer,
     TaskUpdateSerializer,
 )
-
-
-def refusal(exc: DjangoValidationError) -> ValidationError:
-    """A service's refusal as a 400 with its message (never a 500)."""
-    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-    return ValidationError(detail)
-
-
-def call(change):  # type: ignore[no-untyped-def]
-    try:
-        return change()
-    except DjangoValidationError as exc:
-        raise refusal(exc) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
 
 
 class SeverityViewSet(ReadOnlyViewSet):
@@ -108,16 +91,14 @@ class AlertViewSet(
         )
         triage.is_valid(raise_exception=True)
         data = triage.validated_data
-        alert = call(
-            lambda: services.alert_update(
-                alert=alert,
-                actor=request.user,
-                status=data.get("status"),
-                close_reason=data.get("close_reason"),
-                assignee=data.get("assignee"),
-                unassign="assignee" in data and data["assignee"] is None,
-                severity=data.get("severity"),
-            )
+        alert = services.alert_update(
+            alert=alert,
+            actor=request.user,
+            status=data.get("status"),
+            close_reason=data.get("close_reason"),
+            assignee=data.get("assignee"),
+            unassign="assignee" in data and data["assignee"] is None,
+            severity=data.get("severity"),
         )
         return Response(AlertSerializer(alert).data)
 
@@ -132,10 +113,8 @@ class AlertViewSet(
         if request.method == "POST":
             body = CommentSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            call(
-                lambda: services.alert_comment(
-                    alert=alert, actor=request.user, body=body.validated_data["body"]
-                )
+            services.alert_comment(
+                alert=alert, actor=request.user, body=body.validated_data["body"]
             )
         comments = alert.comments.select_related("author")
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
@@ -149,13 +128,11 @@ class AlertViewSet(
         alert = self.get_object()
         body = MuteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        mute = call(
-            lambda: services.alert_mute(
-                alert=alert,
-                actor=request.user,
-                duration=timedelta(minutes=body.validated_data["minutes"]),
-                reason=body.validated_data["reason"],
-            )
+        mute = services.alert_mute(
+            alert=alert,
+            actor=request.user,
+            duration=timedelta(minutes=body.validated_data["minutes"]),
+            reason=body.validated_data["reason"],
         )
         return Response(AlertMuteSerializer(mute).data, status=status.HTTP_201_CREATED)
 
@@ -167,14 +144,12 @@ class AlertViewSet(
         body = EscalateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        incident = call(
-            lambda: services.incident_escalate(
-                alert=alert,
-                actor=request.user,
-                title=data.get("title", ""),
-                priority=data.get("priority"),
-                incident_type=data["incident_type"],
-            )
+        incident = services.incident_escalate(
+            alert=alert,
+            actor=request.user,
+            title=data.get("title", ""),
+            priority=data.get("priority"),
+            incident_type=data["incident_type"],
         )
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
@@ -243,18 +218,15 @@ class IncidentViewSet(
         serializer = IncidentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            incident = services.incident_create(
-                actor=request.user,
-                title=data["title"],
-                team=data["team"],
-                description=data.get("description", ""),
-                priority=data.get("priority", "medium"),
-                tlp=data.get("tlp"),
-                incident_type=data.get("incident_type", "other"),
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        incident = services.incident_create(
+            actor=request.user,
+            title=data["title"],
+            team=data["team"],
+            description=data.get("description", ""),
+            priority=data.get("priority", "medium"),
+            tlp=data.get("tlp"),
+            incident_type=data.get("incident_type", "other"),
+        )
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentUpdateSerializer, responses=IncidentSerializer)
@@ -263,10 +235,8 @@ class IncidentViewSet(
         self._require_change(incident)
         changes = IncidentUpdateSerializer(incident, data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        incident = call(
-            lambda: services.incident_update(
-                incident=incident, actor=request.user, **changes.validated_data
-            )
+        incident = services.incident_update(
+            incident=incident, actor=request.user, **changes.validated_data
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -279,10 +249,8 @@ class IncidentViewSet(
             data=request.data, context={"assignees": assignable_users(incident)}
         )
         body.is_valid(raise_exception=True)
-        incident = call(
-            lambda: services.incident_assign(
-                incident=incident, assignee=body.validated_data["assignee"], actor=request.user
-            )
+        incident = services.incident_assign(
+            incident=incident, assignee=body.validated_data["assignee"], actor=request.user
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -311,11 +279,7 @@ class IncidentViewSet(
             raise ValidationError(
                 {"alerts": "Some of these alerts do not exist or are not visible to you."}
             )
-        call(
-            lambda: services.incident_add_alerts(
-                incident=incident, alerts=found, actor=request.user
-            )
-        )
+        services.incident_add_alerts(incident=incident, alerts=found, actor=request.user)
         incident.refresh_from_db()
         return Response(IncidentSerializer(incident).data)
 
@@ -329,10 +293,8 @@ class IncidentViewSet(
         if request.method == "POST":
             body = CommentSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            call(
-                lambda: services.incident_comment(
-                    incident=incident, actor=request.user, body=body.validated_data["body"]
-                )
+            services.incident_comment(
+                incident=incident, actor=request.user, body=body.validated_data["body"]
             )
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
         comments = incident.comments.select_related("author")
@@ -353,15 +315,13 @@ class IncidentViewSet(
             body = ActionRequestSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             data = body.validated_data
-            call(
-                lambda: services.action_request(
-                    incident=incident,
-                    actor=request.user,
-                    action_type=data["action_type"],
-                    connector=data.get("connector"),
-                    parameters=data.get("parameters") or {},
-                    description=data.get("description", ""),
-                )
+            services.action_request(
+                incident=incident,
+                actor=request.user,
+                action_type=data["action_type"],
+                connector=data.get("connector"),
+                parameters=data.get("parameters") or {},
+                description=data.get("description", ""),
             )
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
         actions = incident_actions(incident)
@@ -385,27 +345,23 @@ class IncidentViewSet(
             body = TaskSerializer(data=request.data, context=assignees)
             body.is_valid(raise_exception=True)
             data = body.validated_data
-            call(
-                lambda: services.task_add(
-                    incident=incident,
-                    actor=request.user,
-                    title=data["title"],
-                    description=data.get("description", ""),
-                    assignee=data.get("assignee"),
-                )
+            services.task_add(
+                incident=incident,
+                actor=request.user,
+                title=data["title"],
+                description=data.get("description", ""),
+                assignee=data.get("assignee"),
             )
         elif request.method == "PATCH":
             body = TaskUpdateSerializer(data=request.data, context=assignees)
             body.is_valid(raise_exception=True)
             data = body.validated_data
             task = get_object_or_404(incident.tasks, pk=data["task"])
-            call(
-                lambda: services.task_update(
-                    task=task,
-                    actor=request.user,
-                    status=data.get("status"),
-                    assignee=data.get("assignee"),
-                )
+            services.task_update(
+                task=task,
+                actor=request.user,
+                status=data.get("status"),
+                assignee=data.get("assignee"),
             )
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
         tasks = incident.tasks.select_related("assignee", "completed_by")
@@ -431,15 +387,13 @@ class IncidentViewSet(
             body = EvidenceUploadSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             upload = body.validated_data["file"]
-            call(
-                lambda: services.evidence_add(
-                    incident=incident,
-                    actor=request.user,
-                    name=upload.name,
-                    content=upload,
-                    content_type=upload.content_type or "",
-                    description=body.validated_data.get("description", ""),
-                )
+            services.evidence_add(
+                incident=incident,
+                actor=request.user,
+                name=upload.name,
+                content=upload,
+                content_type=upload.content_type or "",
+                description=body.validated_data.get("description", ""),
             )
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
         files = incident.evidence.select_related("uploaded_by")
@@ -485,11 +439,7 @@ class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
         body = ActionDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         note = body.validated_data.get("note", "")
-        call(
-            lambda: services.action_decide(
-                action=action, actor=request.user, approve=approve, note=note
-            )
-        )
+        services.action_decide(action=action, actor=request.user, approve=approve, note=note)
         action.refresh_from_db()
         return Response(ResponseActionSerializer(action).data)
 

@@ -20,6 +20,7 @@ from socapp.audit_access import note_list, note_read
 
 from .. import services
 from ..choices import TaskStatus
+from ..downloads import evidence_response
 from ..filters import IncidentFilterSet
 from ..forms import (
     ActionDecideForm,
@@ -47,7 +48,7 @@ from ..selectors import (
     incidents_visible_to,
     teams_user_may_open_for,
 )
-from .common import attempt, evidence_response, submit
+from .common import attempt, submit
 
 VIEW = "incidents.view_incident"
 

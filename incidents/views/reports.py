@@ -10,9 +10,9 @@ from django.shortcuts import render
 from socapp.audit import request_addr
 
 from .. import reports
+from ..downloads import report_download
 from ..reports.period import MAX_DAYS
 from ..selectors import incident_detail
-from .common import report_download
 
 VIEW = "incidents.view_incident"
 

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
@@ -35,6 +36,14 @@ SERVER_ERROR = "Internal server error; it has been logged."
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error as JSON with a message. A service's refusal (Django's
+    ValidationError or PermissionDenied, raised in a view) needs no mapping in the view:
+    400 with its messages, 403 with its reason."""
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, DjangoValidationError):
+        messages = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = exceptions.ValidationError(messages)
     if isinstance(exc, exceptions.PermissionDenied) and context.get("request") is not None:
         # The 403 is audited on its way out (socapp.audit_access.AuditMiddleware).
         note_denial_reason(context["request"], str(exc.detail))
@@ -54,9 +63,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, SuspiciousOperation):  # too many fields, a forged header, ...
         return Response({"detail": str(exc) or "Bad request."}, status=400)
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         return Response(
             {"detail": "This change conflicts with existing data."},

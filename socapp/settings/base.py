@@ -164,7 +164,7 @@ CHANNEL_LAYERS = {
 }
 
 # --- Celery --------------------------------------------------------------------------
-# PostgreSQL is the source of truth; the broker only nudges (DESIGN.md §2). Tasks are
+# PostgreSQL is the source of truth; the broker only nudges (docs/ARCHITECTURE.md). Tasks are
 # idempotent, acknowledged late, and never pickled.
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -181,14 +181,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Separate queues so slow maintenance never starves correlation (DESIGN.md §4).
+# Separate queues so slow maintenance never starves correlation (docs/ARCHITECTURE.md).
+# The one place a task's queue is declared: senders and the beat schedule (bootstrap)
+# read it from here; a task not named runs on the default queue.
 CELERY_TASK_ROUTES = {
     "events.tasks.maintain_event_partitions": {"queue": "maintenance"},
     "events.tasks.drop_expired_event_partitions": {"queue": "maintenance"},
     "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
     "events.tasks.sweep_uncorrelated_batches": {"queue": "maintenance"},
+    "events.tasks.check_source_health": {"queue": "maintenance"},
     "socapp.tasks.audit_checkpoint": {"queue": "maintenance"},
+    "correlation.tasks.check_correlation_lag": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
+    "correlation.tasks.close_correlation_windows": {"queue": "correlation"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
 

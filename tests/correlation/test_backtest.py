@@ -220,7 +220,8 @@ def test_the_pushdown_never_drops_an_event_the_matcher_matches(reference_data, d
     from correlation.sigma.values import EventView
     from events.models import Event
     from events.partitions import EVENTS, ensure_partitions
-    from events.services import EventRecord, events_write
+    from events.records import EventRecord
+    from events.services import events_write
 
     source = SourceFactory(format="json")
     at = timezone.now().replace(microsecond=0)

@@ -118,6 +118,20 @@ def test_bootstrap_schedules_the_maintenance_tasks():
         assert tasks[name].expire_seconds
     # Approved response actions whose task was lost are queued again every minute.
     assert tasks["incidents.tasks.resume_response_actions"].queue == "default"
+    assert tasks["correlation.tasks.close_correlation_windows"].queue == "correlation"
+
+
+def test_a_tasks_queue_is_declared_once_and_senders_follow_it(settings):  # type: ignore[no-untyped-def]
+    """CELERY_TASK_ROUTES is the only declaration: the beat schedule takes its queues
+    from it, and a task sent by name (as ingestion asks for correlation) is routed by it."""
+    from socapp.bootstrap import queue_of
+    from socapp.celery import app
+
+    routes = settings.CELERY_TASK_ROUTES
+    assert all(queue_of(task) == route["queue"] for task, route in routes.items())
+    assert queue_of("incidents.tasks.resume_response_actions") == "default"
+    routed = app.amqp.router.route({}, "correlation.tasks.correlate_batch", args=["x"])
+    assert routed["queue"].name == "correlation"
 
 
 @pytest.mark.django_db(transaction=True)

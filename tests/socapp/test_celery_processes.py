@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from events.models import HourlyEventSummary
 from events.partitions import EVENTS, interval_after, interval_start, list_partitions
-from events.tasks import SUMMARY_REFRESHED_KEY
 from tests.conftest import VENV_BIN, app_env, start_celery_worker, start_process, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -54,7 +54,7 @@ def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tm
 
 
 def test_beat_schedules_the_summary_refresh_from_the_database(process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
-    cache.delete(SUMMARY_REFRESHED_KEY)
+    cache.delete(HourlyEventSummary.REFRESHED_CACHE_KEY)
     every_second, _ = IntervalSchedule.objects.get_or_create(
         every=1, period=IntervalSchedule.SECONDS
     )
@@ -81,7 +81,7 @@ def test_beat_schedules_the_summary_refresh_from_the_database(process_group, wor
         tmp_path / "beat.log",
     )
     wait_until(
-        lambda: cache.get(SUMMARY_REFRESHED_KEY),
+        lambda: cache.get(HourlyEventSummary.REFRESHED_CACHE_KEY),
         timeout=60,
         what=f"beat -> worker -> refresh (logs: {(tmp_path / 'beat.log').read_text()[-2000:]})",
     )
