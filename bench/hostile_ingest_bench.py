@@ -47,6 +47,7 @@ from ingest_bench import (  # noqa: E402 - after the path and database name are 
     machine,
     postgres_version,
     prepare_database,
+    truncate_event_tables,
     wait_for,
 )
 
@@ -249,15 +250,6 @@ def counts() -> dict[str, int]:
     return {"events": events, "quarantine_rows": quarantine, "batches": batches}
 
 
-def empty_tables() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE events, event_attributes, ingest_batches, quarantine, correlation_batch_parts"
-        )
-
-
 def setup_people() -> tuple[str, str]:
     from django.contrib.auth.models import Group
 
@@ -293,7 +285,7 @@ def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web
         client.login("bench-analyst")
         client.upload("warm.log", SSHD % 1)  # what every later request uses is loaded now
         client.ingest(SSHD % 2)
-        empty_tables()
+        truncate_event_tables()
         yield client
     finally:
         web.terminate()
@@ -321,7 +313,7 @@ def main() -> None:
     try:
         for case in chosen:
             for run in range(1, args.runs + 1):
-                empty_tables()
+                truncate_event_tables()
                 with running_web({**env, **case.settings}, token, source_id) as client:
                     before = rss(client.pid, "VmRSS")
                     reset_peak(client.pid)

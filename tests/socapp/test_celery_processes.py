@@ -39,6 +39,19 @@ def start_worker(process_group, env, tmp_path):  # type: ignore[no-untyped-def]
     )
 
 
+def start_beat(process_group, env, tmp_path):  # type: ignore[no-untyped-def]
+    """celery beat with its schedule file in tmp_path, logging to beat.log there."""
+    start_process(
+        process_group,
+        [
+            str(VENV_BIN / "celery"), "-A", "socapp", "beat", "--loglevel", "INFO",
+            "--schedule", str(tmp_path / "beat-schedule"),
+        ],
+        env,
+        tmp_path / "beat.log",
+    )  # fmt: skip
+
+
 def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
     target = months_ahead(9)
     assert not any(p.covers(target) for p in list_partitions(EVENTS))
@@ -65,21 +78,7 @@ def test_beat_schedules_the_summary_refresh_from_the_database(process_group, wor
         queue="maintenance",
     )
     start_worker(process_group, worker_env, tmp_path)
-    start_process(
-        process_group,
-        [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "socapp",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-        ],
-        worker_env,
-        tmp_path / "beat.log",
-    )
+    start_beat(process_group, worker_env, tmp_path)
     wait_until(
         lambda: cache.get(HourlyEventSummary.REFRESHED_CACHE_KEY),
         timeout=60,
@@ -101,21 +100,7 @@ def test_beat_anchors_the_audit_log_and_the_worker_logs_the_anchor(  # type: ign
     ensure_periodic_tasks(BootstrapReport())
     PeriodicTask.objects.exclude(task="socapp.tasks.audit_checkpoint").update(enabled=False)
     start_worker(process_group, worker_env, tmp_path)
-    start_process(
-        process_group,
-        [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "socapp",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-        ],
-        worker_env,
-        tmp_path / "beat.log",
-    )
+    start_beat(process_group, worker_env, tmp_path)
     anchor = wait_until(
         lambda: AuditAnchor.objects.order_by("at", "id").first(),  # the first of them
         timeout=60,
