@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Min
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 
 def correlation_lag_seconds() -> float:
     """Age, by commit time, of the oldest committed event not yet evaluated (0: none)."""
-    from events.models import IngestBatch
+    from events.selectors import oldest_uncorrelated_commit
 
-    oldest = IngestBatch.objects.filter(correlated_at__isnull=True, accepted__gt=0).aggregate(
-        oldest=Min("committed_at")
-    )["oldest"]
+    oldest = oldest_uncorrelated_commit()
     if oldest is None:
         return 0.0
     return max(0.0, (timezone.now() - oldest).total_seconds())

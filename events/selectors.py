@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -66,6 +66,14 @@ def batches_awaiting_correlation(*, older_than: timedelta, limit: int) -> list[u
         .order_by("committed_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def oldest_uncorrelated_commit() -> datetime | None:
+    """When the oldest committed batch with events that correlation has not yet
+    evaluated was committed (None: correlation is up to date)."""
+    return IngestBatch.objects.filter(correlated_at__isnull=True, accepted__gt=0).aggregate(
+        oldest=Min("committed_at")
+    )["oldest"]
 
 
 def source_for_token(token: str) -> Source | None:

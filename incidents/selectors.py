@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from events.models import Event
 from events.selectors import events_visible_to
 from socapp.models import Team
 
@@ -34,6 +33,9 @@ from .models import (
     ResponseAction,
     Severity,
 )
+
+if TYPE_CHECKING:
+    from events.models import Event
 
 
 def _teams_of(user: Any) -> QuerySet:
