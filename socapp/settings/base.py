@@ -109,8 +109,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "socapp.urls"
-ASGI_APPLICATION = "socapp.asgi.application"
+ROOT_URLCONF = "socapp.roof.urls"
+ASGI_APPLICATION = "socapp.roof.asgi.application"
 WSGI_APPLICATION = None
 
 TEMPLATES = [
