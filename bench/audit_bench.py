@@ -60,7 +60,7 @@ def prepare(base_url: str) -> str:
 
     django.setup()
     from socapp.audit_access import forget_bounds
-    from socapp.bootstrap import (
+    from socapp.roof.bootstrap import (
         BootstrapReport,
         ensure_default_team,
         ensure_roles,

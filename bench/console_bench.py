@@ -146,7 +146,7 @@ def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[di
         subprocess.Popen(
             [
                 str(BIN / "uvicorn"),
-                "socapp.asgi:application",
+                "socapp.roof.asgi:application",
                 "--port",
                 str(port),
                 "--lifespan",

@@ -198,7 +198,7 @@ def measure_latency(url: str, calls: int) -> list[float]:
     port = free_port()
     procs = [
         subprocess.Popen(
-            [str(BIN / "uvicorn"), "socapp.asgi:application", "--port", str(port),
+            [str(BIN / "uvicorn"), "socapp.roof.asgi:application", "--port", str(port),
              "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, env=env,
         ),

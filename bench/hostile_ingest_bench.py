@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/hostile_ingest_bench.py [--runs 3] [--cases rest-gzip-bomb,...]
 
-For each run of each case it starts a fresh ``uvicorn socapp.asgi:application`` on a
+For each run of each case it starts a fresh ``uvicorn socapp.roof.asgi:application`` on a
 free port against a scratch database (socapp_hostile_bench, or $BENCH_DATABASE, dropped
 at the end), warms it up with one small upload, resets its peak RSS
 (``/proc/<pid>/clear_refs``), sends the case over HTTP (the REST API and HEC with a
@@ -272,7 +272,7 @@ def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web
     web = subprocess.Popen(
         [
             str(BIN / "uvicorn"),
-            "socapp.asgi:application",
+            "socapp.roof.asgi:application",
             *("--port", str(port), "--lifespan", "off", "--no-access-log"),
             *("--log-level", "error"),
         ],

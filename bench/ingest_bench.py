@@ -237,7 +237,7 @@ def main() -> None:
         web = subprocess.Popen(
             [
                 str(BIN / "uvicorn"),
-                "socapp.asgi:application",
+                "socapp.roof.asgi:application",
                 "--port",
                 str(port),
                 "--lifespan",

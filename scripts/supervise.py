@@ -23,7 +23,7 @@ def commands(host: str, port: str) -> dict[str, list[str]]:
     procs = {
         "web": [
             str(BIN / "uvicorn"),
-            "socapp.asgi:application",
+            "socapp.roof.asgi:application",
             "--host",
             host,
             "--port",

@@ -26,7 +26,12 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from socapp import roles
-from socapp.bootstrap import BootstrapReport, ensure_default_team, ensure_roles, ensure_severities
+from socapp.roof.bootstrap import (
+    BootstrapReport,
+    ensure_default_team,
+    ensure_roles,
+    ensure_severities,
+)
 from tests.factories import TeamFactory, UserFactory
 
 # Local webhook and SMTP receivers (fixtures webhook_receiver, smtp_receiver).

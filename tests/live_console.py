@@ -86,7 +86,7 @@ def live_console(
     )  # fmt: skip
     port = free_port()
     procs: list[subprocess.Popen] = []
-    web = [str(VENV_BIN / "uvicorn"), "socapp.asgi:application", "--host", "127.0.0.1",
+    web = [str(VENV_BIN / "uvicorn"), "socapp.roof.asgi:application", "--host", "127.0.0.1",
            "--port", str(port), "--lifespan", "off", "--no-access-log"]  # fmt: skip
     start_process(procs, web, env, logs / "web.log")
     start_celery_worker(procs, env, logs / "worker.log", queues="default,ingest,correlation")

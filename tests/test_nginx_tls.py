@@ -110,7 +110,7 @@ def front_door(tmp_path: Path, settings, analyst_a) -> Iterator[FrontDoor]:  # t
     procs: list[subprocess.Popen] = []
     start_process(
         procs,
-        [str(VENV_BIN / "uvicorn"), "socapp.asgi:application", "--host", "127.0.0.1",
+        [str(VENV_BIN / "uvicorn"), "socapp.roof.asgi:application", "--host", "127.0.0.1",
          "--port", str(web_port), "--lifespan", "off", "--proxy-headers",
          "--forwarded-allow-ips", "127.0.0.1", "--no-access-log"],
         env, tmp_path / "web.log",

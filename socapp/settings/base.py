@@ -72,13 +72,15 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     # Our apps, lowest layer first: socapp (floor) <- assets, intel <- events
-    # <- incidents <- correlation. A lower app never imports a higher one.
+    # <- incidents <- correlation <- socapp.roof. A lower app never imports a higher one.
     "socapp",
     "assets",
     "intel",
     "events",
     "incidents",
     "correlation",
+    # The roof (no models): assembles the apps; here for its management commands.
+    "socapp.roof",
 ]
 
 MIDDLEWARE = [
@@ -107,8 +109,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "socapp.urls"
-ASGI_APPLICATION = "socapp.asgi.application"
+ROOT_URLCONF = "socapp.roof.urls"
+ASGI_APPLICATION = "socapp.roof.asgi.application"
 WSGI_APPLICATION = None
 
 TEMPLATES = [

@@ -20,8 +20,8 @@ from events.ingest import events_ingest
 from events.models import IngestBatch
 from events.parsers import RawRecord
 from incidents.models import Alert
-from socapp.bootstrap import BootstrapReport, ensure_rule_pack
 from socapp.kv import kv
+from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
 from tests.conftest import app_env, start_celery_worker, wait_until
 from tests.correlation.test_rule_pack import failed
 from tests.factories import SourceFactory

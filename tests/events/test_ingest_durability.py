@@ -32,7 +32,7 @@ def start_web(process_group, tmp_path, **env):  # type: ignore[no-untyped-def]
         process_group,
         [
             str(VENV_BIN / "uvicorn"),
-            "socapp.asgi:application",
+            "socapp.roof.asgi:application",
             "--port",
             str(port),
             "--lifespan",

@@ -92,8 +92,8 @@ def test_beat_anchors_the_audit_log_and_the_worker_logs_the_anchor(  # type: ign
     import json
 
     from socapp.audit import audit_record
-    from socapp.bootstrap import BootstrapReport, ensure_periodic_tasks
     from socapp.models import AuditAnchor
+    from socapp.roof.bootstrap import BootstrapReport, ensure_periodic_tasks
 
     head = audit_record(actor=None, action="test.before_anchor")
     settings.AUDIT_ANCHOR_INTERVAL_SECONDS = 1

@@ -141,7 +141,7 @@ def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp
             process_group,
             [
                 str(VENV_BIN / "uvicorn"),
-                "socapp.asgi:application",
+                "socapp.roof.asgi:application",
                 "--port",
                 str(port),
                 "--lifespan",

@@ -21,9 +21,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from . import roles
+from socapp import roles
+from socapp.models import Team
+
 from .bootstrap import DEFAULT_TEAM
-from .models import Team
 
 User = get_user_model()
 

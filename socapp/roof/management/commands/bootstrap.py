@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from socapp.bootstrap import bootstrap
-from socapp.demo import credentials_path, ensure_demo_data, ensure_demo_users
+from socapp.roof.bootstrap import bootstrap
+from socapp.roof.demo import credentials_path, ensure_demo_data, ensure_demo_users
 
 
 class Command(BaseCommand):
