@@ -24,8 +24,7 @@ def contract(contract_id: str) -> dict:
     return found
 
 
-# The first roof module named by the config ("socapp.roof" once the roof is one package).
-ROOF = contract("roof")["forbidden_modules"][0]
+ROOF = contract("roof")["forbidden_modules"][0]  # socapp.roof
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
