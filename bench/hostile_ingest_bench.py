@@ -23,7 +23,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import urllib.error
@@ -41,16 +40,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("BENCH_DATABASE", "socapp_hostile_bench")
 
 from ingest_bench import (  # noqa: E402 - after the path and database name are set
-    BIN,
     drop_database,
-    free_port,
     machine,
     postgres_version,
     prepare_database,
     truncate_event_tables,
-    wait_for,
 )
 
+from scripts import processes  # noqa: E402
 from tests.events.hostile import MiB, gzip_bomb, gzip_of  # noqa: E402
 
 PASSWORD = "bench-only correct horse battery"  # noqa: S105 - a scratch database's user
@@ -268,19 +265,10 @@ def setup_people() -> tuple[str, str]:
 
 @contextlib.contextmanager
 def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web]:
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "socapp.roof.asgi:application",
-            *("--port", str(port), "--lifespan", "off", "--no-access-log"),
-            *("--log-level", "error"),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    port = processes.free_port()
+    web = processes.start_web(port, env=env, log_level="error")
     try:
-        wait_for(f"http://127.0.0.1:{port}/health")
+        processes.wait_until_serving(f"http://127.0.0.1:{port}")
         client = Web(f"http://127.0.0.1:{port}", web.pid, token, source_id)
         client.login("bench-analyst")
         client.upload("warm.log", SSHD % 1)  # what every later request uses is loaded now
@@ -288,8 +276,7 @@ def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web
         truncate_event_tables()
         yield client
     finally:
-        web.terminate()
-        web.wait(timeout=60)
+        processes.stop(web, timeout=60)
 
 
 def main() -> None:
