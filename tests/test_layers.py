@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, VENV_BIN
+from scripts.processes import BIN
+from tests.conftest import ROOT
 
 PACKAGES = ("socapp", "events", "correlation", "incidents", "assets", "intel")
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
@@ -31,7 +32,7 @@ def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
     # Without PYTHONPATH: the packages are found in `cwd` (lint-imports puts it first).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
-        [str(VENV_BIN / "lint-imports"), "--no-cache", "--no-logo"],
+        [str(BIN / "lint-imports"), "--no-cache", "--no-logo"],
         cwd=cwd,
         env=env,
         capture_output=True,
