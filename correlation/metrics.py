@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from events.selectors import oldest_uncorrelated_commit
+
+from .models import CorrelationRule, RuleStats
 
 
 def correlation_lag_seconds() -> float:
     """Age, by commit time, of the oldest committed event not yet evaluated (0: none)."""
-    from events.selectors import oldest_uncorrelated_commit
-
     oldest = oldest_uncorrelated_commit()
     if oldest is None:
         return 0.0
@@ -19,8 +22,6 @@ def correlation_lag_seconds() -> float:
 
 
 def collect() -> Iterable[Metric]:
-    from .models import CorrelationRule, RuleStats
-
     yield GaugeMetricFamily(
         "socapp_correlation_lag_seconds",
         "Age by commit time of the oldest committed event not yet evaluated (0 when none).",
@@ -34,8 +35,6 @@ def collect() -> Iterable[Metric]:
     totals = CounterMetricFamily(
         "socapp_rule_engine", "Engine totals over all rules, by kind.", labels=["kind"]
     )
-    from django.db.models import Sum
-
     sums = RuleStats.objects.aggregate(
         evaluations=Sum("evaluations"),
         hits=Sum("hits"),

@@ -16,10 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from events.search import QueryError
-from incidents.selectors import alerts_visible_to
 
 from .attack import coverage_matrix
 from .forms import RULE_TEMPLATE, BacktestForm, RuleForm, TryForm
+from .handoff import alert_desk
 from .models import CorrelationRule
 from .selectors import (
     rule_inputs_and_users,
@@ -73,7 +73,7 @@ def _detail(
         "rule": rule,
         "stats": getattr(rule, "stats", None),
         "quarantine": rule_quarantine_for(request.user, rule),
-        "alerts": alerts_visible_to(request.user).filter(rule=rule).order_by("-last_seen_at")[:10],
+        "alerts": alert_desk().recent_alerts_of_rule(request.user, rule.pk, 10),
         "versions": rule.versions.all()[:10],
         "inputs": inputs,
         "users": users,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from .models import AuditEntry, SavedView
+from .models import DEFAULT_TEAM, AuditEntry, SavedView, Team
 
 
 def audit_log() -> QuerySet[AuditEntry]:
@@ -22,3 +22,8 @@ def saved_views_for(user: Any, page: str) -> QuerySet[SavedView]:
         .filter(Q(owner=user) | Q(shared=True))
         .select_related("owner")
     )
+
+
+def default_team_id() -> Any:
+    """The team that owns what has no team of its own (the SOC's queue)."""
+    return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()

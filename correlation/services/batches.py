@@ -32,10 +32,10 @@ from django.utils import timezone
 from events.ingest import request_correlation
 from events.services import batch_lock_uncorrelated, batch_mark_correlated
 
+from ..engine.correlate import correlate_events
 from ..engine.evaluate import Budget, OverBudget, StoredEvent
 from ..engine.ruleset import active_ruleset, forget
 from ..models import BatchPart, RuleStats
-from .engine import correlate_events
 from .health import rule_disable_over_budget
 
 if TYPE_CHECKING:

@@ -376,7 +376,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "incidents.choices.TaskStatus",
         "RuleStatusEnum": "correlation.choices.RuleStatus",
         "IocStatusEnum": "intel.choices.IocStatus",
-        "LevelEnum": "incidents.choices.SeverityName",
+        "LevelEnum": "correlation.choices.SeverityName",
         "LogFormatEnum": "events.choices.LogFormat",
     },
     "APPEND_COMPONENTS": {
