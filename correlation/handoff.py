@@ -42,6 +42,7 @@ class AlertDetails(TypedDict, total=False):
     event_ids: list[str]  # the events behind it, at most 100 (all are linked)
     sources: list[str]  # names of the sources those events came from
     entities: dict[str, Any]  # a detection's ECS fields an analyst pivots on
+    caveats: list[str]  # what the rule could not check on this event ("parent process unknown")
     # a correlation's firing:
     correlation_type: str  # event_count, value_count, temporal, ...
     group_by: dict[str, Any]  # the group's field values

@@ -127,6 +127,9 @@ class Recorder:
             entities=_entities(event.doc),
             sources=[source_name] if source_name else [],
         )
+        caveats = rule.caveats(view)
+        if caveats:
+            details["caveats"] = caveats
         self._raise_or_fold(
             rule,
             group_key=group_key,

@@ -27,8 +27,8 @@ from socapp.kv import kv
 from ..selectors import engine_filter_rows, engine_rule_rows
 from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.logsources import PRODUCT_FIELD, Variant, resolve
-from ..sigma.matcher import compile_detections, compile_rule
-from ..sigma.values import CompileError, EventView, Predicate
+from ..sigma.matcher import compile_detections, compile_rule, detection_fields
+from ..sigma.values import MISSING, CompileError, EventView, Predicate
 from .spec import CorrelationSpec
 
 logger = logging.getLogger(__name__)
@@ -58,9 +58,32 @@ class CompiledRule:
     parents: list[str] = field(default_factory=list)  # correlation rules that use this one
     # a correlation's Sigma ``generate``: whether the rules it counts raise alerts too
     generate_children: bool = True
+    tests_parent_process: bool = False  # its detection tests the parent process
+
+    def caveats(self, view: EventView) -> list[str]:
+        """What an analyst should know about this rule on this event: conditions it could
+        not check because the event lacks what they test."""
+        if self.tests_parent_process and all(
+            view.lookup(name) in (MISSING, None, "") for name in PARENT_PROCESS_FIELDS
+        ):
+            return [PARENT_UNKNOWN]
+        return []
 
     def excepted(self, view: EventView) -> bool:
         return any(predicate(view) for predicate in self.exceptions)
+
+
+# Where events name the process that started the one they describe (Sysmon 1, Security
+# 4688 on Windows 10 and later, ECS); 4688 of older Windows has none of these.
+PARENT_PROCESS_FIELDS = ("ParentImage", "ParentProcessName", "process.parent.executable")
+PARENT_UNKNOWN = (
+    "parent process unknown: the event does not record its parent process, so the "
+    "rule's conditions on the parent (including its exclusions) could not be checked"
+)
+
+
+def tests_parent_process(fields: set[str]) -> bool:
+    return any(f.startswith(("Parent", "process.parent.")) for f in fields)
 
 
 SIGNATURE_CACHE = 10_000  # distinct kinds of event remembered per rule set
@@ -285,6 +308,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
         rule.generate_children = bool(document.data.get("generate", False))
     elif isinstance(sigma, SigmaRule):
         rule.variants = compile_variants(sigma)
+        rule.tests_parent_process = tests_parent_process(detection_fields(sigma))
     else:
         raise CompileError("a filter is not a rule")
     return rule

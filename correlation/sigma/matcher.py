@@ -19,7 +19,7 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.rule import SigmaDetections, SigmaRule
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaDetections, SigmaRule
 from sigma.types import SigmaCasedString, SigmaString
 
 from .values import (
@@ -130,3 +130,16 @@ def _grouped_test(field: str, cased: bool, tests: dict[str, list[Any]]) -> Predi
         return False
 
     return test
+
+
+def detection_fields(rule: SigmaRule) -> set[str]:
+    """Every field name the rule's detections test (as the rule writes them)."""
+    found: set[str] = set()
+    pending: list[SigmaDetection | SigmaDetectionItem] = list(rule.detection.detections.values())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, SigmaDetection):
+            pending.extend(item.detection_items)
+        elif item.field:
+            found.add(item.field)
+    return found
