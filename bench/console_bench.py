@@ -76,7 +76,7 @@ def setup(url: str) -> dict[str, str]:
     return dict(os.environ)
 
 
-def personas():  # type: ignore[no-untyped-def]
+def personas():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -127,7 +127,7 @@ def _poll_rest(url: str, api_token: str, ip: str, out: dict) -> None:
         time.sleep(0.01)
 
 
-def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     from socapp.services import api_token_create
@@ -220,7 +220,7 @@ def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[di
     return rows
 
 
-def load_scale(source, events: int, alerts: int, analyst) -> None:  # type: ignore[no-untyped-def]
+def load_scale(source, events: int, alerts: int, analyst) -> None:
     from datasets import DATASETS
     from django.db import connection
     from django.db.models import F
@@ -309,7 +309,7 @@ def _search_pages() -> dict[str, str]:
     }
 
 
-def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:
     from django.test import Client
 
     from incidents.models import Alert
@@ -370,7 +370,7 @@ def main() -> None:
     report(latency, times, args)
 
 
-def report(latency: list[dict], times: dict[str, list[float]], args) -> None:  # type: ignore[no-untyped-def]
+def report(latency: list[dict], times: dict[str, list[float]], args) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = [r["page_s"] for r in latency]
     rest = [r["rest_s"] for r in latency]

@@ -68,7 +68,7 @@ class Finding(AssertionError):
     """What the fuzzer reports as a crash."""
 
 
-def _checker():  # type: ignore[no-untyped-def]
+def _checker():
     from datetime import timedelta
 
     import orjson
@@ -90,7 +90,7 @@ def _checker():  # type: ignore[no-untyped-def]
 
     latest = received + MAX_FUTURE_SKEW + timedelta(seconds=0)
 
-    def check_parsed(log_format: str, records: list) -> None:  # type: ignore[type-arg]
+    def check_parsed(log_format: str, records: list) -> None:
         before = sum(base.unexpected_failures.values())
         seen: set[int] = set()
         for result in parser_for(log_format)(records, context):
@@ -120,7 +120,7 @@ def _checker():  # type: ignore[no-untyped-def]
     return check_parsed
 
 
-def make_target(name: str):  # type: ignore[no-untyped-def]
+def make_target(name: str):
     """The function libFuzzer calls with each input, for target ``name``."""
     import atheris
 
@@ -287,7 +287,7 @@ _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 _STAT = re.compile(r"#(\d+)\s+(?:pulse|NEW|REDUCE|DONE)\s+cov: (\d+)")
 
 
-def drive(targets: list[str], seconds: int, rss_limit_mb: int) -> list[dict]:  # type: ignore[type-arg]
+def drive(targets: list[str], seconds: int, rss_limit_mb: int) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     rows = []
     for name in targets:

@@ -237,7 +237,7 @@ def typical_row(runs: int) -> dict:
 def old_matcher(rev: str) -> types.ModuleType:
     """The matcher of ``rev`` (values.py and matcher.py, as a package of their own)."""
     package = types.ModuleType("before_sigma")
-    package.__path__ = []  # type: ignore[attr-defined]
+    package.__path__ = []
     sys.modules["before_sigma"] = package
     old_module(rev, "correlation/sigma/values.py", "before_sigma.values")
     return old_module(rev, "correlation/sigma/matcher.py", "before_sigma.matcher")

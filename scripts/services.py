@@ -38,7 +38,7 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, **kwargs)
 
 
@@ -50,7 +50,7 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def wait_for(check, what: str, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(check, what: str, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
@@ -76,7 +76,7 @@ def apt_install(packages: list[str], why: str) -> bool:
 # ---- PostgreSQL ------------------------------------------------------------------------
 
 
-def _pg_connect(url: str, dbname: str):  # type: ignore[no-untyped-def]
+def _pg_connect(url: str, dbname: str):
     import psycopg
 
     parts = urlsplit(url)

@@ -132,7 +132,7 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
 
 
-def event_record(at: datetime, **overrides) -> EventRecord:  # type: ignore[no-untyped-def]
+def event_record(at: datetime, **overrides) -> EventRecord:
     fields = {
         "event_time": at,
         "event_type": "authentication_failure",

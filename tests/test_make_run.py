@@ -91,7 +91,7 @@ class Browser:
             return response.status, response.geturl(), response.read().decode()
 
 
-def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_path):  # type: ignore[no-untyped-def]
+def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_path):
     workdir = project_copy(tmp_path / "socapp")
     database = f"test_makerun_{os.getpid()}"
     redis_url = settings.TEST_WORKER_BROKER_URL

@@ -109,7 +109,7 @@ class LinearRegexEngine(RegexEngine):
 
     def compile(self, pattern: str, flags: int = 0) -> RegexPattern:
         letters = "".join(letter for flag, letter in self._FLAG_LETTERS if flags & flag)
-        return compile_linear(pattern, letters).engine  # type: ignore[no-any-return]
+        return compile_linear(pattern, letters).engine
 
     @property
     def error(self) -> type[Exception]:

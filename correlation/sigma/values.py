@@ -259,7 +259,7 @@ def _wildcard_keyword(value: SigmaString) -> Predicate:
             if p is SpecialChars.WILDCARD_MULTI
             else "[^\\x00]"
             if p is SpecialChars.WILDCARD_SINGLE
-            else escape(p.lower())  # type: ignore[union-attr]
+            else escape(p.lower())
             for p in parts
         )
     )

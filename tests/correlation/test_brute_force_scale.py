@@ -66,7 +66,7 @@ def expected_windows(count: int) -> list[int]:
 
 
 @pytest.mark.django_db
-def test_thousands_of_failed_logons_in_one_batch_alert_exactly_with_bounded_work(pack, settings):  # type: ignore[no-untyped-def]
+def test_thousands_of_failed_logons_in_one_batch_alert_exactly_with_bounded_work(pack, settings):
     settings.CORRELATION_BATCH_BUDGET_SECONDS = 0  # one attempt each, whatever the load here
     start = (timezone.now() - timedelta(hours=3)).replace(microsecond=0)
     small = one_batch_of_failures(start, 500, ip="198.51.100.5")

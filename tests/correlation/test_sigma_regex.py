@@ -30,7 +30,7 @@ def rule_text(selection: str) -> str:
     )
 
 
-def matcher(selection: str):  # type: ignore[no-untyped-def]
+def matcher(selection: str):
     return compile_rule(parse_documents(rule_text(selection))[0].sigma)
 
 
@@ -46,7 +46,7 @@ EVIL = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("pattern", "miss", "hit"), EVIL)
-def test_catastrophic_patterns_run_on_re2_and_answer_on_100_kb(pattern, miss, hit) -> None:  # type: ignore[no-untyped-def]
+def test_catastrophic_patterns_run_on_re2_and_answer_on_100_kb(pattern, miss, hit) -> None:
     compiled = compile_regex(SigmaRegularExpression(pattern))
     assert isinstance(compiled, LinearRegex)
     assert isinstance(compiled.engine, re2._Regexp)  # RE2 runs it, not Python's re
@@ -57,7 +57,7 @@ def test_catastrophic_patterns_run_on_re2_and_answer_on_100_kb(pattern, miss, hi
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("pattern", "miss", "hit"), EVIL)
-def test_the_rule_tester_answers_evil_patterns(auditor, pattern, miss, hit) -> None:  # type: ignore[no-untyped-def]
+def test_the_rule_tester_answers_evil_patterns(auditor, pattern, miss, hit) -> None:
     """As the auditor, through the API, on the largest event the tester takes."""
     client = client_for(auditor)
     for text, expected in ((miss, False), (hit, True)):

@@ -123,7 +123,7 @@ def ready(url: str) -> tuple[int, dict]:
     PG_BIN is None or shutil.which("redis-server") is None,
     reason="needs PostgreSQL and Redis server binaries",
 )
-def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp_path):  # type: ignore[no-untyped-def]
+def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp_path):
     pg, rd = ThrowawayPostgres(), ThrowawayRedis()
     try:
         pg.start()

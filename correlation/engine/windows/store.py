@@ -182,9 +182,9 @@ class State:
         last, fired = get("last"), get("fired")
         return cls(
             newest=float(get("x") or 0.0),
-            last=tuple(json.loads(last)) if last else None,  # type: ignore[arg-type]
+            last=tuple(json.loads(last)) if last else None,
             start=float(get("b") or -math.inf),
-            fired=tuple(json.loads(fired)) if fired else None,  # type: ignore[arg-type]
+            fired=tuple(json.loads(fired)) if fired else None,
             count=int(get("n") or 0),
             distinct=int(get("d") or 0),
             total=Fraction(get("s") or 0),
