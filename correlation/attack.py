@@ -20,6 +20,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from socapp.users import User
+
 RECENT = timedelta(days=7)
 # The Enterprise matrix's column order (the data file does not carry it); tactics it
 # does not list come after, by id.
@@ -152,7 +154,7 @@ class Matrix:
         return len({c.technique.id for col in self.columns for c in col.cells})
 
 
-def coverage_matrix(user: Any, *, covered_only: bool = False) -> Matrix:
+def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
     """Tactics by techniques, with the active rules and the recent alerts (that ``user``
     may see) of each technique."""
     from incidents.selectors import alerts_visible_to

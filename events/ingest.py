@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from socapp.ids import uuid7
+from socapp.users import User
 
 from .choices import EventCategory
 from .enrichment import enrich
@@ -376,7 +377,7 @@ class ReprocessReport:
     summaries_skipped: int = 0  # summary rows: their records were counted, not kept
 
 
-def quarantine_reprocess(*, records: Any, actor: Any, now: datetime) -> ReprocessReport:
+def quarantine_reprocess(*, records: Any, actor: User | None, now: datetime) -> ReprocessReport:
     """Run quarantined records through their source's parser again: after a parser fix,
     or after correcting the source (a wrong format, a wrong time zone).
 

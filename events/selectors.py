@@ -18,15 +18,17 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from socapp.users import User
+
 from .models import Event, EventType, HourlyEventSummary, IngestBatch, Source
 from .search import QueryError, compile_query, parse, uses_an_index
 
 
-def sources_visible_to(user: Any) -> QuerySet[Source]:
+def sources_visible_to(user: User) -> QuerySet[Source]:
     return Source.objects.select_related("team")
 
 
-def sources_user_may_ingest_into(user: Any) -> QuerySet[Source]:
+def sources_user_may_ingest_into(user: User) -> QuerySet[Source]:
     """The active sources a person may send events into by hand (the upload page):
     their teams' sources, or every one with ``events.ingest_any_source``. Machines
     send with a source's own ingest token, which names the source itself."""
@@ -40,7 +42,7 @@ def event_types_all() -> QuerySet[EventType]:
     return EventType.objects.all()
 
 
-def events_visible_to(user: Any) -> QuerySet[Event]:
+def events_visible_to(user: User) -> QuerySet[Event]:
     return Event.objects.select_related("source")
 
 
@@ -165,7 +167,7 @@ def _parse_cursor(cursor: str, until: datetime) -> _Position:
 
 
 def events_search(
-    user: Any, *, query: str, since: Any, until: Any, cursor: str = "", limit: int = SEARCH_PAGE
+    user: User, *, query: str, since: Any, until: Any, cursor: str = "", limit: int = SEARCH_PAGE
 ) -> SearchPage:
     """Events matching ``query`` (the search language, events/search/query.py) between
     ``since`` and ``until``, newest first, ``limit`` at a time; ``cursor`` continues

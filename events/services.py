@@ -19,6 +19,7 @@ from socapp.audit import audit_record
 from socapp.ids import uuid7
 from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
+from socapp.users import User
 
 from .models import HourlyEventSummary, Source
 from .normalize import json_for_postgres
@@ -271,7 +272,7 @@ def events_store(*, source: Source, records: Sequence[EventRecord]) -> list[uuid
 # ---- sources -------------------------------------------------------------------------
 
 
-def source_issue_token(*, source: Source, actor: Any) -> str:
+def source_issue_token(*, source: Source, actor: User) -> str:
     """A new ingest token for ``source`` (the old one stops working); returns the
     plaintext, which is never stored."""
     new = token_generate(SOURCE_PREFIX)
@@ -298,7 +299,7 @@ def source_issue_token(*, source: Source, actor: Any) -> str:
     return new.plaintext
 
 
-def source_revoke_token(*, source: Source, actor: Any) -> None:
+def source_revoke_token(*, source: Source, actor: User) -> None:
     with transaction.atomic():
         source.token_revoked_at = timezone.now()
         source.save(update_fields=["token_revoked_at", "updated_at"])
@@ -310,7 +311,7 @@ def source_create(
     name: str,
     log_format: str,
     team: Team,
-    actor: Any,
+    actor: User | None,
     source_type: str = "other",
     senders: list[str] | None = None,
     time_zone: str = "UTC",

@@ -8,7 +8,6 @@ from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
@@ -23,8 +22,7 @@ from .jwt_sessions import jwt_session_revoke
 from .models import ApiToken, AuditAnchor, AuditEntry, JwtSession, Role, Team
 from .second_factor import second_factor_remove
 from .services import api_token_create, api_token_revoke
-
-User = get_user_model()
+from .users import User
 
 # The beat schedule's admin comes from django-celery-beat; its bulk actions name no
 # permission, so Django offers them to everyone who may see the list: the read-only
@@ -100,11 +98,11 @@ class SocUserAdmin(AuditedAdminMixin, UserAdmin):
         return deleted, counts, perms_needed, protected
 
     @admin.display(description="roles")
-    def roles(self, user: Any) -> str:
+    def roles(self, user: User) -> str:
         return ", ".join(g.name for g in user.groups.all())
 
     @admin.display(description="teams")
-    def team_names(self, user: Any) -> str:
+    def team_names(self, user: User) -> str:
         return ", ".join(t.name for t in user.teams.all())
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q, QuerySet
 
 from .models import AuditEntry, SavedView
+from .users import User
 
 
 def audit_log() -> QuerySet[AuditEntry]:
@@ -15,7 +14,7 @@ def audit_log() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.order_by("-seq")
 
 
-def saved_views_for(user: Any, page: str) -> QuerySet[SavedView]:
+def saved_views_for(user: User, page: str) -> QuerySet[SavedView]:
     """The user's own saved views of ``page`` and those others shared."""
     return (
         SavedView.objects.filter(page=page)

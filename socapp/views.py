@@ -14,6 +14,7 @@ from events.selectors import sources_visible_to
 from incidents.choices import AlertStatus, IncidentStatus
 from incidents.models import Severity
 from incidents.selectors import alerts_visible_to, incidents_visible_to
+from socapp.users import user_of
 
 from .audit_access import note_list
 from .dashboard import ALLOWED_HOURS, dashboard_data
@@ -25,7 +26,7 @@ from .selectors import audit_log
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = user_of(request)
     context: dict = {"has_role": user_has_role(user)}
     if context["has_role"]:
         open_alerts = alerts_visible_to(user).exclude(status=AlertStatus.CLOSED)
@@ -54,7 +55,7 @@ RANGES = [(24, "24 h"), (168, "7 d")]
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The charts; drawn by static/js/dashboard.js from the JSON embedded here, then
     refreshed from /api/v1/dashboard/ every 30 s and on live alert nudges."""
-    user = request.user
+    user = user_of(request)
     wanted = request.GET.get("hours", "")
     # The range switch's links only ever send 24 or 168; anything else shows a day.
     hours = int(wanted) if wanted.isdigit() and int(wanted) in ALLOWED_HOURS else 24

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from socapp.api.viewsets import ReadOnlyViewSet
+from socapp.users import user_of
 
 from ..filters import CorrelationFilterSet, CorrelationRuleFilterSet
 from ..models import Correlation, CorrelationRule
@@ -69,7 +70,7 @@ class CorrelationRuleViewSet(
     }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return rules_visible_to(self.request.user)
+        return rules_visible_to(user_of(self.request))
 
     def _save(self, request: Request, rule: CorrelationRule | None, partial: bool) -> Response:
         serializer = self.get_serializer(rule, data=request.data, partial=partial)
@@ -83,7 +84,7 @@ class CorrelationRuleViewSet(
         }
         try:
             saved = rule_save(
-                actor=request.user,
+                actor=user_of(request),
                 definition=definition,
                 rule=rule,
                 is_active=data.get("is_active"),
@@ -106,13 +107,13 @@ class CorrelationRuleViewSet(
     @extend_schema(request=None, responses=CorrelationRuleSerializer)
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, pk: str | None = None) -> Response:
-        rule = rule_set_active(rule=self.get_object(), actor=request.user, active=True)
+        rule = rule_set_active(rule=self.get_object(), actor=user_of(request), active=True)
         return Response(self.get_serializer(rule).data)
 
     @extend_schema(request=None, responses=CorrelationRuleSerializer)
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, pk: str | None = None) -> Response:
-        rule = rule_set_active(rule=self.get_object(), actor=request.user, active=False)
+        rule = rule_set_active(rule=self.get_object(), actor=user_of(request), active=False)
         return Response(self.get_serializer(rule).data)
 
     @extend_schema(responses=RuleVersionSerializer(many=True))
@@ -134,7 +135,7 @@ class CorrelationRuleViewSet(
         form.is_valid(raise_exception=True)
         try:
             result = rule_backtest(
-                actor=request.user,
+                actor=user_of(request),
                 rule=rule,
                 since=parse_moment(form.validated_data["since"]),
                 until=parse_moment(form.validated_data["until"]),

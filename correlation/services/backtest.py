@@ -23,6 +23,7 @@ from sigma.rule import SigmaRule
 
 from events.models import Event
 from socapp.audit import audit_record
+from socapp.users import User
 
 from ..engine.evaluate import StoredEvent
 from ..engine.ruleset import RuleSet, build
@@ -95,7 +96,7 @@ class BacktestResult:
 
 def rule_backtest(
     *,
-    actor: Any,
+    actor: User | None,
     rule: CorrelationRule,
     since: datetime,
     until: datetime,

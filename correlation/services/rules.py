@@ -13,6 +13,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
 from socapp.audit import audit_record
+from socapp.users import User
 
 from ..choices import RuleStatus, RuleType, SuppressionMode
 from ..engine.ruleset import bump_generation, compile_variants, correlation_spec
@@ -187,7 +188,7 @@ def _unique_name(title: str, sigma_id: str | None, current: CorrelationRule | No
 def save_document(
     doc: SigmaDocument,
     *,
-    actor: Any,
+    actor: User | None,
     rule: CorrelationRule | None = None,
     is_active: bool | None = None,
     team: Any = None,
@@ -249,7 +250,9 @@ def save_document(
     return SaveResult(rule, outcome)
 
 
-def _save_filter(doc: SigmaDocument, *, actor: Any, pending: dict[str, str] | None) -> SaveResult:
+def _save_filter(
+    doc: SigmaDocument, *, actor: User | None, pending: dict[str, str] | None
+) -> SaveResult:
     sigma = doc.sigma
     targets: list[str] = []
     refs = dict(pending or {})
@@ -290,7 +293,7 @@ def _save_filter(doc: SigmaDocument, *, actor: Any, pending: dict[str, str] | No
 
 def rule_save(
     *,
-    actor: Any,
+    actor: User | None,
     definition: str,
     rule: CorrelationRule | None = None,
     is_active: bool | None = None,
@@ -331,7 +334,7 @@ def rule_save(
     return saved
 
 
-def rule_set_active(*, rule: CorrelationRule, actor: Any, active: bool) -> CorrelationRule:
+def rule_set_active(*, rule: CorrelationRule, actor: User, active: bool) -> CorrelationRule:
     if rule.is_active == active:
         return rule
     with transaction.atomic():

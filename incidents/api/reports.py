@@ -24,6 +24,7 @@ from rest_framework.request import Request
 
 from socapp.audit import request_addr
 from socapp.permissions import HasSocRole
+from socapp.users import user_of
 
 from .. import reports
 from ..downloads import report_download
@@ -75,7 +76,7 @@ class IncidentReportViewSet(_ReportViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{36}"  # anything else is a 404, not a bad UUID lookup
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return incidents_visible_to(self.request.user)
+        return incidents_visible_to(user_of(self.request))
 
     @extend_schema(
         summary="An incident's report (PDF or CSV)",
@@ -85,7 +86,7 @@ class IncidentReportViewSet(_ReportViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> HttpResponse:
         fmt = _format(request)
         file = reports.incident_report_file(
-            actor=request.user,
+            actor=user_of(request),
             incident=self.get_object(),
             fmt=fmt,
             remote_addr=request_addr(request),
@@ -128,7 +129,7 @@ class SummaryReportViewSet(_ReportViewSet):
                 {("detail" if k == "__all__" else k): list(v) for k, v in form.errors.items()}
             )
         file = reports.soc_summary_file(
-            actor=request.user,
+            actor=user_of(request),
             period=form.cleaned_data["period"],
             fmt=fmt,
             remote_addr=request_addr(request),

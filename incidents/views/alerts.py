@@ -19,6 +19,7 @@ from socapp.audit_access import note_list, note_read
 from socapp.models import SavedView, Team
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
+from socapp.users import user_of
 
 from .. import services
 from ..choices import AlertStatus
@@ -92,7 +93,7 @@ def _decorate(alerts: list[Alert]) -> list[Alert]:
 @permission_required(VIEW, raise_exception=True)
 def queue(request: HttpRequest) -> HttpResponse:
     params = _queue_params(request)
-    filters = AlertFilterSet(params, queryset=alerts_visible_to(request.user), request=request)
+    filters = AlertFilterSet(params, queryset=alerts_visible_to(user_of(request)), request=request)
     alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"))
     note_list(request, "alert.list", "alerts", alerts)
     return render(
@@ -105,9 +106,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             "next_cursor": next_cursor,
             "is_first_page": not request.GET.get("before"),
             "live_cursor": _cursor(),
-            "saved_views": saved_views_for(request.user, SavedView.Page.ALERTS),
+            "saved_views": saved_views_for(user_of(request), SavedView.Page.ALERTS),
             "severities": Severity.objects.all(),
-            "teams": Team.objects.filter(pk__in=alerts_visible_to(request.user).values("team")),
+            "teams": Team.objects.filter(pk__in=alerts_visible_to(user_of(request)).values("team")),
             "statuses": AlertStatus.choices,
             "selected": {k: params.getlist(k) for k in ("status", "severity")},
             "bulk_actions": BULK_ACTIONS,
@@ -125,7 +126,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
     response's X-Cursor is where the next catch-up starts."""
     cursor = _cursor()
     params = _queue_params(request)
-    visible = alerts_visible_to(request.user)
+    visible = alerts_visible_to(user_of(request))
     changed = AlertFilterSet(
         {"changed_since": request.GET.get("changed_since", "")}, queryset=visible, request=request
     ).qs.order_by("-updated_at")[:500]
@@ -144,7 +145,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
 
 
 def _alert(request: HttpRequest, pk: uuid.UUID) -> Alert:
-    return get_object_or_404(alerts_visible_to(request.user), pk=pk)
+    return get_object_or_404(alerts_visible_to(user_of(request)), pk=pk)
 
 
 @login_required
@@ -158,19 +159,19 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "incidents/alert_detail.html",
         {
             "alert": alert,
-            "events": alert_events(alert, request.user),
-            "related": _decorate(list(alerts_related(request.user, alert))),
+            "events": alert_events(alert, user_of(request)),
+            "related": _decorate(list(alerts_related(user_of(request), alert))),
             "comments": alert.comments.select_related("author"),
             "assignees": assignable_users(alert),
             "severities": Severity.objects.all(),
             "close_reasons": CLOSE_REASONS,
             "mute_form": MuteForm(),
             "escalate_form": EscalateForm(initial={"title": alert.title}),
-            "merge_into": incidents_open_for_merge(request.user, alert.team_id)[:50],
+            "merge_into": incidents_open_for_merge(user_of(request), alert.team_id)[:50],
             "can_change": request.user.has_perm(CHANGE),
             "can_escalate": request.user.has_perm("incidents.add_incident"),
             "can_link": alert.incident is not None
-            and incident_can_change(request.user, alert.incident),
+            and incident_can_change(user_of(request), alert.incident),
         },
     )
 
@@ -236,16 +237,18 @@ def _triage(request: HttpRequest, alert: Alert, action: str) -> HttpResponse | N
 
 def _merge(request: HttpRequest, alert: Alert) -> None:
     form = MergeForm(request.POST)
-    form.fields["incident"].queryset = incidents_open_for_merge(request.user, alert.team_id)
+    form.fields["incident"].queryset = incidents_open_for_merge(user_of(request), alert.team_id)
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return
     incident = form.cleaned_data["incident"]
-    if not incident_can_change(request.user, incident):
+    if not incident_can_change(user_of(request), incident):
         raise PermissionDenied("You may read this incident but not change it.")
     attempt(
         request,
-        lambda: services.incident_add_alerts(incident=incident, alerts=[alert], actor=request.user),
+        lambda: services.incident_add_alerts(
+            incident=incident, alerts=[alert], actor=user_of(request)
+        ),
         f"Added to {incident.number}.",
     )
 
@@ -262,7 +265,7 @@ def _escalate(request: HttpRequest, alert: Alert) -> HttpResponse | None:
         request,
         lambda: services.incident_escalate(
             alert=alert,
-            actor=request.user,
+            actor=user_of(request),
             title=data["title"],
             priority=data["priority"] or None,
             incident_type=data["incident_type"],
@@ -297,8 +300,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return redirect(back)
-    alerts = list(alerts_visible_to(request.user).filter(pk__in=ids).order_by("triggered_at"))
-    data, user = form.cleaned_data, request.user
+    alerts = list(alerts_visible_to(user_of(request)).filter(pk__in=ids).order_by("triggered_at"))
+    data, user = form.cleaned_data, user_of(request)
     action = data["action"]
     if action == "acknowledge":
         attempt(
@@ -344,11 +347,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
 def _merge_target(request: HttpRequest, number: str):  # type: ignore[no-untyped-def]
     from ..selectors import incidents_visible_to
 
-    incident = incidents_visible_to(request.user).filter(number=number.strip()).first()
+    incident = incidents_visible_to(user_of(request)).filter(number=number.strip()).first()
     if incident is None:
         messages.error(request, f"No incident {number} that you can see.")
         return None
-    if not incident_can_change(request.user, incident):
+    if not incident_can_change(user_of(request), incident):
         raise PermissionDenied("You may read this incident but not change it.")
     return incident
 
@@ -357,7 +360,7 @@ def _bulk_escalate(request: HttpRequest, alerts: list[Alert], back: str) -> Http
     if not request.user.has_perm("incidents.add_incident"):
         raise PermissionDenied("Your role cannot open incidents.")
     incident = attempt(
-        request, lambda: services.incident_escalate_many(alerts=alerts, actor=request.user), ""
+        request, lambda: services.incident_escalate_many(alerts=alerts, actor=user_of(request)), ""
     )
     if incident is None:
         return redirect(back)
@@ -373,7 +376,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     attempt(
         request,
         lambda: saved_view_save(
-            owner=request.user,
+            owner=user_of(request),
             page=SavedView.Page.ALERTS,
             name=request.POST.get("name", ""),
             query=query,
@@ -398,7 +401,10 @@ def mutes(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/mutes.html",
-        {"mutes": alert_mutes_active(request.user), "can_change": request.user.has_perm(CHANGE)},
+        {
+            "mutes": alert_mutes_active(user_of(request)),
+            "can_change": request.user.has_perm(CHANGE),
+        },
     )
 
 
@@ -406,7 +412,7 @@ def mutes(request: HttpRequest) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def lift_mute(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    mute = get_object_or_404(alert_mutes_active(request.user), pk=pk)
-    services.alert_mute_lift(mute=mute, actor=request.user)
+    mute = get_object_or_404(alert_mutes_active(user_of(request)), pk=pk)
+    services.alert_mute_lift(mute=mute, actor=user_of(request))
     messages.success(request, "Mute lifted.")
     return redirect("alerts:mutes")

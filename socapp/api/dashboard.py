@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from socapp.users import user_of
+
 from ..dashboard import ALLOWED_HOURS, dashboard_data
 from ..permissions import IsAuthenticatedWithRole
 
@@ -96,4 +98,4 @@ class DashboardView(APIView):
     def get(self, request: Request) -> Response:
         query = DashboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(dashboard_data(request.user, hours=query.validated_data["hours"]))
+        return Response(dashboard_data(user_of(request), hours=query.validated_data["hours"]))
