@@ -176,7 +176,7 @@ def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
             if tid != parent:
                 cell.sub_techniques.add(tid)
     since = timezone.now() - RECENT
-    recent = Counter()
+    recent: Counter[str] = Counter()
     for techniques in (
         alerts_visible_to(user)
         .filter(last_seen_at__gte=since)

@@ -239,14 +239,18 @@ for _model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_model)
 
 
+# The same columns in the list and on the (read-only) page of one device.
+SECOND_FACTOR_COLUMNS = ["user", "name", "confirmed", "created_at", "last_used_at"]
+SECOND_FACTOR_COLUMNS += ["throttling_failure_count"]
+
+
 @admin.register(TOTPDevice)
 class SecondFactorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
-    list_display += ["throttling_failure_count"]
+    list_display = SECOND_FACTOR_COLUMNS
+    fields = SECOND_FACTOR_COLUMNS
     list_filter = ["confirmed"]
     search_fields = ["user__username"]
     list_select_related = ["user"]
-    fields = list_display
     actions = ["remove", "reset_back_off"]
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:

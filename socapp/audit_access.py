@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from .audit import audit_record, enter_request, leave_request, request_context
 from .jwt_tokens import looks_like_jwt
-from .kv import kv
+from .kv import kv, text
 from .models import AuditEntry
 from .tokens import PERSONAL_PREFIX, SOURCE_PREFIX, VISIBLE_CHARS
 
@@ -312,7 +312,7 @@ def audit_flush_suppressed(now: float | None = None) -> int:
     seconds = settings.AUDIT_FAILURE_WINDOW_SECONDS
     client = kv()
     written = 0
-    for member in sorted(m.decode() for m in client.smembers(_PENDING)):
+    for member in sorted(text(m) for m in client.smembers(_PENDING)):
         kind, _, window_text = member.rpartition(":")
         if not window_text.isdigit() or int(window_text) >= current:
             continue

@@ -17,6 +17,7 @@ holder then has to sign in with the password again, which is the point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -69,11 +70,11 @@ def jwt_session_open(*, user: User, address: str | None, second_factor: bool) ->
     return issue_pair(user=user, session_id=session.pk, generation=0, now=now)
 
 
-def _refresh_lifetime() -> Any:
-    return timezone.timedelta(seconds=settings.JWT_REFRESH_TOKEN_SECONDS)
+def _refresh_lifetime() -> timedelta:
+    return timedelta(seconds=settings.JWT_REFRESH_TOKEN_SECONDS)
 
 
-def _prune(user: User, now: Any) -> None:
+def _prune(user: User, now: datetime) -> None:
     sessions = JwtSession.objects.filter(user=user)
     sessions.filter(expires_at__lte=now).delete()
     sessions.filter(revoked_at__lte=now - _refresh_lifetime()).delete()

@@ -18,3 +18,9 @@ def _client(url: str) -> redis.Redis:
 def kv() -> redis.Redis:
     """A client for settings.REDIS_URL (one pool per process and URL)."""
     return _client(settings.REDIS_URL)
+
+
+def text(reply: bytes | str) -> str:
+    """A reply as text. This client returns bytes (it does not decode replies), which
+    redis-py's types cannot know, so they say ``bytes | str``."""
+    return reply.decode() if isinstance(reply, bytes) else reply

@@ -163,8 +163,8 @@ class _Recorder:
                 self.source_names[source_id] = (
                     Source.objects.filter(pk=source_id).values_list("name", flat=True).first()
                 )
-            if self.source_names[source_id]:
-                names.append(self.source_names[source_id])
+            if name := self.source_names[source_id]:
+                names.append(name)
         return sorted(set(names))
 
     def _team_of(self, rule: CompiledRule, event: StoredEvent) -> Any:

@@ -44,9 +44,9 @@ def _references(doc: SigmaDocument, pending: dict[str, str] | None) -> dict[str,
     refs = dict(pending or {})
     sigma = doc.sigma
     names = [r.reference for r in getattr(sigma, "rules", None) or []]
-    condition = getattr(sigma, "condition", None)
-    if hasattr(condition, "get_referenced_rules"):
-        names += condition.get_referenced_rules()
+    referenced = getattr(getattr(sigma, "condition", None), "get_referenced_rules", None)
+    if referenced is not None:
+        names += referenced()
     for name in names:
         if name in refs:
             continue
@@ -239,7 +239,7 @@ def save_document(
             RuleVersion.objects.create(
                 rule=rule, version=rule.version, definition=doc.text, created_by=actor
             )
-        rule.uses.set(uses)
+        rule.uses.set(uses)  # type: ignore[arg-type]  # ids: the stubs know only int keys
         audit_record(
             actor=actor,
             action=action,
@@ -280,7 +280,7 @@ def _save_filter(
         row.description = str(doc.data.get("description") or "")
         row.definition = doc.text
         row.save()
-        row.rules.set(targets)
+        row.rules.set(targets)  # type: ignore[arg-type]  # ids: the stubs know only int keys
         audit_record(
             actor=actor,
             action=f"rule_filter.{'update' if existing else 'create'}",

@@ -185,7 +185,11 @@ def _build(
     _check_limits(shell, limits)
     if kind == "correlation":
         data = _with_single_condition(data)
-    builder = {"detection": SigmaRule, "correlation": SigmaCorrelationRule, "filter": SigmaFilter}
+    builder: dict[str, type[SigmaRule | SigmaCorrelationRule | SigmaFilter]] = {
+        "detection": SigmaRule,
+        "correlation": SigmaCorrelationRule,
+        "filter": SigmaFilter,
+    }
     try:
         parsed = builder[kind].from_dict(data, collect_errors=True, policy=RULE_POLICY)
     except sigma_errors.SigmaError as exc:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.choices import LogFormat
 from events.files import FileReport, file_ingest
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         "stores nothing new."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--source", required=True, help="the source's name")
         parser.add_argument(
@@ -63,7 +64,7 @@ class Command(BaseCommand):
             help="compression ratio refused as a bomb (default: DECOMPRESSION_MAX_RATIO)",
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             source = Source.objects.get(name=options["source"])
         except Source.DoesNotExist as exc:
