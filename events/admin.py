@@ -176,7 +176,7 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         SummaryRowFilter,
     ]
     search_fields = ["reason"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "source",
         "batch",
         "parser",
@@ -187,8 +187,7 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "raw_text",
         "omitted",
         "summary",
-    ]
-    fields = readonly_fields
+    )
     list_select_related = ["source"]
     actions = ["reprocess"]
 

@@ -164,6 +164,9 @@ def _evtx_records(file: IO[bytes]) -> Iterator[RawRecord | Rejected]:
     except (OSError, RuntimeError, ValueError) as exc:
         raise UnreadableFile(f"not a readable EVTX file: {str(exc)[:300]}") from exc
     number, failures = 0, 0
+    # A record is a dict, an exception the reader handed back, or (its stubs say) None:
+    # anything but a dict with "data" is rejected below.
+    record: Any
     while failures < MAX_EVTX_ERRORS_IN_A_ROW:
         number += 1
         try:
@@ -346,7 +349,8 @@ def _ingest_member(
             progress(len(chunk.records) + len(chunk.rejected))
         limit = settings.FILE_MAX_REFUSED_RECORDS
         if report.mostly_refused(limit):
-            last = max((r.number for r in [*chunk.records, *chunk.rejected]), default=0)
+            numbers = [r.number for r in chunk.records] + [r.number for r in chunk.rejected]
+            last = max(numbers, default=0)
             raise GaveUp(
                 f"reading stopped after line {last:,}: {report.quarantined:,} records were "
                 f"refused, more than were stored (FILE_MAX_REFUSED_RECORDS={limit:,}); is "

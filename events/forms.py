@@ -29,7 +29,9 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, sources: QuerySet[Source], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Both the choices shown and the ones accepted: a posted id outside them is refused.
-        self.fields["source"].queryset = sources
+        field = self.fields["source"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = sources
 
     def clean_file(self):  # type: ignore[no-untyped-def]
         upload = self.cleaned_data["file"]
@@ -63,8 +65,9 @@ class SearchForm(forms.Form):
     until = forms.DateTimeField(required=False, label="To")
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         now = timezone.now()
         preset = data.get("range") or "24h"
         if preset == "custom":

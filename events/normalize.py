@@ -139,8 +139,8 @@ def to_record(
     event_object["ingested"] = received_iso or _iso(received_at)
     if replaced:
         _socapp(fields)["claimed_timestamp"] = claimed
-        tags = fields.get("tags") if isinstance(fields.get("tags"), list) else []
-        fields["tags"] = [*tags, "timestamp_replaced"]
+        tags = fields.get("tags")
+        fields["tags"] = [*(tags if isinstance(tags, list) else []), "timestamp_replaced"]
     network = fields.get("network")
     transport = (
         (network.get("transport") or network.get("protocol") or "") if type(network) is dict else ""

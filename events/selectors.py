@@ -83,7 +83,7 @@ def source_for_token(token: str) -> Source | None:
     )
 
 
-def syslog_sender_table() -> list[tuple[int, str, str]]:
+def syslog_sender_table() -> list[tuple[uuid.UUID, str, str]]:
     """(id, name, sender pattern) for every active source that names syslog senders."""
     return [
         (source_id, name, pattern)
@@ -186,7 +186,7 @@ def events_search(
     # An index finds the candidates of the whole range at once; otherwise read slices.
     span = (position.at - since) if uses_an_index(tree) else (position.next_slice or FIRST_SLICE)
     budget = settings.SEARCH_TIME_BUDGET_MS / 1000
-    started, found = time.monotonic(), []
+    started, found = time.monotonic(), list[Event]()
     while position.at > since:
         # Never compute a moment before `since` (near year 1 it would not exist).
         lower = since if position.at - since <= span else position.at - span
@@ -196,7 +196,7 @@ def events_search(
         if len(found) > limit:
             last = found[limit - 1]
             page = found[:limit]
-            end = _Position(last.event_time, last.event_id, next_slice=span)
+            end = _Position(last.event_time, str(last.event_id), next_slice=span)
             return SearchPage(page, end.cursor(), where)
         span *= 2
         position = _Position(lower, next_slice=span)

@@ -50,7 +50,7 @@ def _as_encoded(encoded: bytes) -> bytes:
     return encoded
 
 
-def _row(source_id: Any, r: EventRecord) -> tuple:
+def _row(source_id: Any, r: EventRecord) -> tuple[Any, ...]:
     return (
         r.event_id, r.event_time, r.source_ip, r.dest_ip, r.source_port, r.dest_port,
         r.protocol, r.event_type, r.raw_data, _jsonb(r), source_id,
@@ -224,7 +224,9 @@ class StreamingWriter:
         self._cursor.close()
 
 
-def _write_deduplicated(cursor: Any, source_id: Any, records: Sequence[EventRecord]) -> list:
+def _write_deduplicated(
+    cursor: Any, source_id: Any, records: Sequence[EventRecord]
+) -> list[uuid.UUID]:
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS events_staging "
         "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -272,7 +274,7 @@ def events_store(*, source: Source, records: Sequence[EventRecord]) -> list[uuid
 # ---- sources -------------------------------------------------------------------------
 
 
-def source_issue_token(*, source: Source, actor: User) -> str:
+def source_issue_token(*, source: Source, actor: User | None) -> str:
     """A new ingest token for ``source`` (the old one stops working); returns the
     plaintext, which is never stored."""
     new = token_generate(SOURCE_PREFIX)

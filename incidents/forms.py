@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+
+from socapp.models import Team
+from socapp.users import User
 
 from .choices import (
     TLP,
@@ -20,8 +22,6 @@ from .choices import (
 )
 from .models import Connector, Incident, Severity
 from .response.targets import TARGET_PARAMETER
-
-User = get_user_model()
 
 MUTE_DURATIONS = {
     "1h": timedelta(hours=1),
@@ -52,9 +52,11 @@ class AssignForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, assignees: QuerySet, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, assignees: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignees
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = assignees
 
 
 class SeverityForm(forms.Form):
@@ -108,8 +110,9 @@ class BulkForm(forms.Form):
     close_reason = forms.ChoiceField(choices=CLOSE_REASONS, required=False)
     incident = forms.CharField(required=False, help_text="Incident number, for 'add to'.")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         action = data.get("action")
         if action == "close" and not data.get("close_reason"):
             self.add_error("close_reason", "Closing needs a reason.")
@@ -136,10 +139,11 @@ class IncidentForm(forms.ModelForm):
         model = Incident
         fields = ["title", "team", "incident_type", "priority", "tlp", "description"]
 
-    def __init__(self, *args, teams=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, teams: QuerySet[Team] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if teams is not None:
-            self.fields["team"].queryset = teams
+        field = self.fields["team"]
+        if teams is not None and isinstance(field, forms.ModelChoiceField):
+            field.queryset = teams
 
 
 class IncidentEditForm(forms.Form):

@@ -37,7 +37,7 @@ from .models import (
 )
 
 
-def _teams_of(user: User) -> QuerySet:
+def _teams_of(user: User) -> QuerySet[Team, Any]:
     return user.teams.values("pk")
 
 
@@ -196,11 +196,11 @@ def alert_events(alert: Alert, user: User, limit: int = 100) -> list[Event]:
     """The stored events behind an alert (by the correlation's links, which carry each
     event's time, so only the partitions holding them are read)."""
     pairs: list[tuple[Any, Any]] = []
-    if alert.correlation_id is not None:
+    if (correlation := alert.correlation) is not None:
         pairs = list(
-            alert.correlation.event_links.order_by("event_time").values_list(
-                "event_id", "event_time"
-            )[:limit]
+            correlation.event_links.order_by("event_time").values_list("event_id", "event_time")[
+                :limit
+            ]
         )
     if not pairs:
         return []
@@ -235,7 +235,7 @@ def _holders_of(perm: str) -> Q:
     return Q(pk__in=by_role.values("user_id")) | Q(pk__in=by_user.values("user_id"))
 
 
-def assignable_users(target: Alert | Incident | Team) -> QuerySet:
+def assignable_users(target: Alert | Incident | Team) -> QuerySet[User]:
     """Who may be given ``target`` to work: active users who may change it and work its
     team's cases, as members of the team or through an all-teams permission.
 
@@ -269,7 +269,7 @@ def incidents_open_for_merge(user: User, team_id: Any) -> QuerySet[Incident]:
     )
 
 
-def teams_user_may_open_for(user: User) -> QuerySet:
+def teams_user_may_open_for(user: User) -> QuerySet[Team]:
     """The teams ``user`` may open incidents for (what ``incident_create`` accepts)."""
     from socapp.models import Team
 

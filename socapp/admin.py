@@ -240,8 +240,14 @@ for _model in (TOTPDevice, StaticDevice):
 
 
 # The same columns in the list and on the (read-only) page of one device.
-SECOND_FACTOR_COLUMNS = ["user", "name", "confirmed", "created_at", "last_used_at"]
-SECOND_FACTOR_COLUMNS += ["throttling_failure_count"]
+SECOND_FACTOR_COLUMNS = (
+    "user",
+    "name",
+    "confirmed",
+    "created_at",
+    "last_used_at",
+    "throttling_failure_count",
+)
 
 
 @admin.register(TOTPDevice)

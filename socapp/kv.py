@@ -6,6 +6,8 @@ import functools
 
 import redis
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 
 @functools.cache
@@ -24,3 +26,11 @@ def text(reply: bytes | str) -> str:
     """A reply as text. This client returns bytes (it does not decode replies), which
     redis-py's types cannot know, so they say ``bytes | str``."""
     return reply.decode() if isinstance(reply, bytes) else reply
+
+
+def cache_client(*, write: bool) -> redis.Redis:
+    """The Redis client behind Django's cache (CACHES uses Django's Redis backend), for
+    what the cache API cannot do (hashes of counters)."""
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    return backend._cache.get_client(write=write)

@@ -46,8 +46,10 @@ class SourceViewSet(AuditedModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        token = source_issue_token(source=serializer.instance, actor=user_of(request))
-        body = SourceCreatedSerializer(serializer.instance).data
+        source = serializer.instance
+        assert isinstance(source, Source)  # perform_create saved it
+        token = source_issue_token(source=source, actor=user_of(request))
+        body = SourceCreatedSerializer(source).data
         body["ingest_token"] = token
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -12,6 +12,7 @@ JSON error), never a 406.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse
@@ -20,6 +21,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from socapp.audit import request_addr
@@ -35,11 +38,14 @@ from ..selectors import incidents_visible_to
 class FirstRendererNegotiation(BaseContentNegotiation):
     """Ignore Accept: the view picks the file format, DRF only ever renders errors."""
 
-    def select_parser(self, request: Request, parsers: list) -> Any:
-        return parsers[0]
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
 
-    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):  # type: ignore[no-untyped-def]
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        first = next(iter(renderers))
+        return first, first.media_type
 
 
 AS_PARAMETER = OpenApiParameter(
@@ -126,7 +132,10 @@ class SummaryReportViewSet(_ReportViewSet):
         form = reports.PeriodForm(request.query_params)
         if not form.is_valid():
             raise ValidationError(
-                {("detail" if k == "__all__" else k): list(v) for k, v in form.errors.items()}
+                {
+                    ("detail" if k == "__all__" else k): [str(m) for m in v]
+                    for k, v in form.errors.items()
+                }
             )
         file = reports.soc_summary_file(
             actor=user_of(request),

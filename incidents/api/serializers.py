@@ -119,9 +119,10 @@ class AlertSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AlertEventSerializer(many=True))
     def get_events(self, alert: Alert) -> list[dict]:
-        if alert.correlation_id is None:
+        correlation = alert.correlation
+        if correlation is None:
             return []
-        links = alert.correlation.event_links.all()[:100]
+        links = correlation.event_links.all()[:100]
         return [{"event_id": link.event_id, "event_time": link.event_time} for link in links]
 
 

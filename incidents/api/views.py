@@ -354,9 +354,9 @@ class IncidentViewSet(
                 assignee=data.get("assignee"),
             )
         elif request.method == "PATCH":
-            body = TaskUpdateSerializer(data=request.data, context=assignees)
-            body.is_valid(raise_exception=True)
-            data = body.validated_data
+            changes = TaskUpdateSerializer(data=request.data, context=assignees)
+            changes.is_valid(raise_exception=True)
+            data = changes.validated_data
             task = get_object_or_404(incident.tasks, pk=data["task"])
             services.task_update(
                 task=task,

@@ -66,7 +66,7 @@ def _next_incident_number(year: int) -> str:
     return f"INC-{year}-{sequence:04d}"
 
 
-def timeline(incident: Incident, kind: str, actor: User, **data: Any) -> IncidentEvent:
+def timeline(incident: Incident, kind: str, actor: User | None, **data: Any) -> IncidentEvent:
     """Append to the timeline and tell the incident's viewers (after commit)."""
     entry = IncidentEvent.objects.create(incident=incident, kind=kind, actor=actor, data=data)
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
@@ -190,7 +190,7 @@ def incident_escalate(
     description: str = "",
 ) -> Incident:
     """Open a new incident from ``alert`` (its team, a priority from its severity)."""
-    if alert.incident_id:
+    if alert.incident is not None:
         raise ValidationError(f"This alert is already part of {alert.incident.number}.")
     priority = priority or _priority_for(alert.severity.name)
     return incident_create(

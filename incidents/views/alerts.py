@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from functools import partial
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -81,9 +82,10 @@ def _assets_by_entity(alerts: list[Alert]) -> dict[str, str]:
 
 def _decorate(alerts: list[Alert]) -> list[Alert]:
     names = _assets_by_entity(alerts)
+    # Attributes for the templates only, which the model does not declare.
     for alert in alerts:
-        alert.asset_names = sorted({names[e] for e in alert.entities if e in names})
-        alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(
+        alert.asset_names = sorted({names[e] for e in alert.entities if e in names})  # type: ignore[attr-defined]
+        alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(  # type: ignore[attr-defined]
             "techniques", []
         )
     return alerts
@@ -237,7 +239,9 @@ def _triage(request: HttpRequest, alert: Alert, action: str) -> HttpResponse | N
 
 def _merge(request: HttpRequest, alert: Alert) -> None:
     form = MergeForm(request.POST)
-    form.fields["incident"].queryset = incidents_open_for_merge(user_of(request), alert.team_id)
+    field = form.fields["incident"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = incidents_open_for_merge(user_of(request), alert.team_id)
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return

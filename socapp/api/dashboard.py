@@ -34,8 +34,9 @@ class DashboardSeriesSerializer(serializers.Serializer):
     )
 
 
+# A field named like Field.label, which the stubs then take for that attribute.
 class DashboardSeveritySeriesSerializer(DashboardSeriesSerializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     color = serializers.CharField(help_text="The severity's colour, #rrggbb.")
 
 
@@ -57,7 +58,7 @@ class DashboardTopSerializer(serializers.Serializer):
 
 class DashboardPriorityCountSerializer(serializers.Serializer):
     priority = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 
