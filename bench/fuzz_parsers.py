@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import platform
@@ -157,7 +158,7 @@ def make_target(name: str):
             provider = atheris.FuzzedDataProvider(data)
             chosen = PARSER_FORMATS[provider.ConsumeIntInRange(0, len(PARSER_FORMATS) - 1)]
             decoded = hec_events(provider.ConsumeBytes(1 << 20), chosen)
-            numbers = [r.number for r in [*decoded.records, *decoded.rejected]]
+            numbers = [r.number for r in decoded.records] + [r.number for r in decoded.rejected]
             if sorted(numbers) != list(range(1, len(numbers) + 1)):
                 raise Finding(f"HEC envelopes numbered {numbers}")
             check_parsed(chosen, decoded.records)
@@ -181,7 +182,7 @@ def make_target(name: str):
 
         def target(data: bytes) -> None:
             try:
-                items = list(_evtx_records(b"ElfFile\x00" + data))
+                items = list(_evtx_records(io.BytesIO(b"ElfFile\x00" + data)))
             except UnreadableFile:
                 return
             records = [item for item in items if not hasattr(item, "reason")]

@@ -260,7 +260,7 @@ def setup_people() -> tuple[str, str]:
 
     team = Team.objects.get(name="SOC")
     source, token = source_create(name="hostile", log_format="syslog", team=team, actor=None)
-    analyst = UserFactory(username="bench-analyst", password=PASSWORD)
+    analyst = UserFactory.create(username="bench-analyst", password=PASSWORD)
     analyst.groups.add(Group.objects.get(name=roles.ANALYST))
     team.members.add(analyst)
     return str(source.pk), token

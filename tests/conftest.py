@@ -101,7 +101,7 @@ def reference_data(db) -> None:
 
 
 def _persona(username: str, role: str | None, team=None, staff: bool = False):
-    user = UserFactory(username=username, is_staff=staff)
+    user = UserFactory.create(username=username, is_staff=staff)
     if role:
         user.groups.add(Group.objects.get(name=role))
     if team is not None:

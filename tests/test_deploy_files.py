@@ -428,7 +428,7 @@ def _db_user(url: str) -> str:
 
 def _ends_with_db_roles(command: list[str]) -> None:
     steps = [s.strip() for s in " ".join(command).split("&&")]
-    assert [re.search(r"manage\.py (\w+)", s).group(1) for s in steps] == [
+    assert [m.group(1) if (m := re.search(r"manage\.py (\w+)", s)) else s for s in steps] == [
         "migrate",
         "bootstrap",
         "db_roles",

@@ -83,7 +83,9 @@ class Browser:
 
     def login(self, username: str, password: str) -> tuple[int, str, str]:
         _, _, page = self.get("/accounts/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found, page
+        token = found.group(1)
         body = urllib.parse.urlencode(
             {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/"}
         ).encode()

@@ -139,7 +139,7 @@ class Policy:
 
     def variants(self, route: Route) -> list[tuple[tuple[str, str], ...]]:
         """The rows a route makes: one per ``name[param=value]`` key, or just itself."""
-        found = []
+        found: list[tuple[tuple[str, str], ...]] = []
         for key in self.routes:
             match = VARIANT_KEY.match(key)
             if match and route.name and match["name"] == route.name:

@@ -233,8 +233,8 @@ def test_the_pushdown_never_drops_an_event_the_matcher_matches(reference_data, d
     events_write(source_id=source.pk, records=records)
     text = f"title: t\nid: {uuid.uuid4()}\nlogsource: {{product: anything}}\n"
     sigma = parse_documents(f"{text}detection:\n  {detection}\n")[0].sigma
-    predicate = compile_variants(sigma)[0][1]  # type: ignore[arg-type]
-    condition = rule_condition(sigma)  # type: ignore[arg-type]
+    predicate = compile_variants(sigma)[0][1]
+    condition = rule_condition(sigma)
     rows = Event.objects.filter(source=source).values_list("normalized_data", "raw_data")
     matched = [doc for doc, raw in rows if predicate(EventView(doc, raw))]
     pushed = list(

@@ -28,7 +28,7 @@ def one_batch_of_failures(start: datetime, count: int, ip: str) -> str:
     that is committed but not correlated yet."""
     lines = [failed(start + timedelta(seconds=n), user="root", ip=ip) for n in range(count)]
     result = events_ingest(
-        source=SourceFactory(format="syslog"),
+        source=SourceFactory.create(format="syslog"),
         records=[RawRecord(n, line) for n, line in enumerate(lines, 1)],
         transport="api",
     )

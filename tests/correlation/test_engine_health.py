@@ -250,7 +250,7 @@ def no_lag_episode():
 
 
 def waiting_batch(minutes: int) -> IngestBatch:
-    source = SourceFactory(format="syslog")
+    source = SourceFactory.create(format="syslog")
     line = (
         "<38>1 2026-03-01T12:00:00Z srv1 sshd 1 - - "
         "Failed password for root from 198.51.100.9 port 1 ssh2"

@@ -69,7 +69,7 @@ def pending_batches(batches: list[list[str]]) -> list:
 
     They are ingested before the rules exist (the eager hand-off then finds nothing to
     do), and their ``correlated_at`` cleared, as after a broker restart."""
-    source = SourceFactory(format="syslog")
+    source = SourceFactory.create(format="syslog")
     ids = []
     for lines in batches:
         result = events_ingest(

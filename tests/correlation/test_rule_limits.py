@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -90,7 +91,7 @@ def counted() -> Iterator[Work]:
         tracemalloc.stop()
 
 
-def work_of(request: Callable[[], object]) -> tuple[object, Work]:
+def work_of(request: Callable[[], Any]) -> tuple[Any, Work]:
     request()  # warm: imports, caches and the first-query costs are not the rule's
     with counted() as work:
         response = request()

@@ -101,7 +101,7 @@ def test_alerts_from_ingested_events_are_filterable_and_show_their_events(
     soc_admin, manager
 ) -> None:
     client_for(soc_admin).post(RULES, {"definition": RULE}, format="json")
-    source = SourceFactory(format="windows", name="dc-01")
+    source = SourceFactory.create(format="windows", name="dc-01")
     record = {
         "Event": {
             "System": {

@@ -6,14 +6,18 @@ from __future__ import annotations
 import base64
 
 import pytest
+from sigma.rule import SigmaRule
 
 from correlation.sigma.documents import RuleInvalid, parse_documents
 from correlation.sigma.matcher import EventView, compile_rule
+from correlation.sigma.values import Predicate
 
 
-def rule(detection: str, logsource: str = "{product: windows}") -> object:
+def rule(detection: str, logsource: str = "{product: windows}") -> Predicate:
     text = f"title: t\nlogsource: {logsource}\ndetection:\n{detection}"
-    return compile_rule(parse_documents(text)[0].sigma)
+    sigma = parse_documents(text)[0].sigma
+    assert isinstance(sigma, SigmaRule)
+    return compile_rule(sigma)
 
 
 def matches(detection: str, event: dict, raw: str = "") -> bool:

@@ -54,7 +54,7 @@ def test_sigmahq_regression_cases_behave_as_stated(reference_data, capsys) -> No
     assert "imported 202," in capsys.readouterr().out
     assert CorrelationRule.objects.filter(is_active=True).count() == 202
 
-    source = SourceFactory(format="windows")
+    source = SourceFactory.create(format="windows")
     for case in cases:
         file_ingest(source=source, name=case.evtx.name, data=case.evtx.read_bytes())
 

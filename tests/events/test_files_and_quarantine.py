@@ -27,7 +27,7 @@ def ingest(*args: str) -> tuple[int, str]:
         call_command("ingest", *args, "--no-progress", stdout=out, stderr=StringIO())
         return 0, out.getvalue()
     except SystemExit as exc:
-        return int(exc.code), out.getvalue()
+        return exc.code if isinstance(exc.code, int) else 1, out.getvalue()
 
 
 @pytest.mark.django_db

@@ -94,7 +94,7 @@ def ingest(*args: str) -> tuple[int, str, str]:
         call_command("ingest", *args, "--no-progress", stdout=out, stderr=err)
         code = 0
     except SystemExit as exc:
-        code = int(exc.code)
+        code = exc.code if isinstance(exc.code, int) else 1
     return code, out.getvalue(), err.getvalue()
 
 

@@ -218,7 +218,8 @@ def send_command(tmp_path: Any, source: Source, case: Case) -> Outcome:
     counts = [int(n.replace(",", "")) for n in found.groups()] if found else [0, 0, 0]
     if status == 0 and not found:
         raise AssertionError(f"no summary: {out.getvalue()}")
-    return Outcome(status, *counts, message=err.getvalue())
+    accepted, duplicates, quarantined = counts
+    return Outcome(status, accepted, duplicates, quarantined, message=err.getvalue())
 
 
 def run(cases: list[Case], send: Callable[[Case], Outcome], source: Source) -> None:
@@ -315,7 +316,7 @@ def test_syslog_listener_corpus(source_for, kept_connections):
                 batches = IngestBatch.objects.filter(source=source).order_by("-received_at")
                 if batches.count() == before:
                     return Outcome(0)
-                batch = batches.first()
+                batch = batches[0]
                 return Outcome(0, batch.accepted, batch.duplicates, batch.quarantined)
 
             run(GROUPS[("syslog", log_format)], send, source)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from events.search import QueryError, parse
+from events.search.query import BoolOp, Comparison
 from events.services import events_store
 from tests.conftest import client_for
 from tests.factories import SourceFactory, event_record
@@ -34,13 +35,19 @@ def test_malformed_queries_say_what_and_where(query: str, message: str) -> None:
 
 def test_and_binds_tighter_than_or_and_not_binds_tightest() -> None:
     tree = parse("a:1 OR b:2 c:3 AND NOT d:4")
-    assert tree.op == "OR" and tree.nodes[0].field == "a"
-    right = tree.nodes[1]
-    assert right.op == "AND" and [type(n).__name__ for n in right.nodes] == [
-        "Comparison",
-        "Comparison",
-        "Not",
-    ]
+    assert isinstance(tree, BoolOp) and tree.op == "OR"
+    left, right = tree.nodes
+    assert isinstance(left, Comparison) and left.field == "a"
+    assert (
+        isinstance(right, BoolOp)
+        and right.op == "AND"
+        and [type(n).__name__ for n in right.nodes]
+        == [
+            "Comparison",
+            "Comparison",
+            "Not",
+        ]
+    )
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ WHERE = {"HTTP_USER_AGENT": AGENT, "REMOTE_ADDR": "192.0.2.44"}
 
 
 def page_for(user) -> Client:
-    client = Client(**WHERE)
+    client = Client(HTTP_USER_AGENT=AGENT, REMOTE_ADDR="192.0.2.44")
     client.force_login(user)
     return client
 

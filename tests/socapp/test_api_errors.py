@@ -4,6 +4,7 @@ what is wrong, never a 500 or an HTML page."""
 from __future__ import annotations
 
 from datetime import timedelta, timezone
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -24,7 +25,8 @@ def _action_routes() -> list[tuple[str, str, bool]]:
     """(basename, url name, detail?) of every @action route of the API."""
     routes = []
     for _, viewset, basename in router.registry:
-        for action in viewset.get_extra_actions():
+        actions: list[Any] = viewset.get_extra_actions()  # functions @action gave a url_name
+        for action in actions:
             routes.append((basename, f"api:{basename}-{action.url_name}", action.detail))
     return routes
 

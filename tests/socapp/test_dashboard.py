@@ -34,7 +34,7 @@ SCRIPTY_RULE = '</script><script>alert("rule")</script>'
 def _alert(team, level: str, ago: timedelta, details: dict | None = None, **fields) -> Alert:
     details = details or {}
     at = timezone.now() - ago
-    return AlertFactory(
+    return AlertFactory.create(
         team=team,
         severity=severity(level),
         triggered_at=at,
@@ -143,7 +143,7 @@ def test_top_ips_users_and_rules(analyst_a, manager, alerts):
 
 def _incident(team, priority: str, status: str = IncidentStatus.TRIAGE, took=None):
     now = timezone.now()
-    incident = IncidentFactory(
+    incident = IncidentFactory.create(
         team=team, priority=priority, status=status, resolved_at=now if took else None
     )
     if took:

@@ -80,7 +80,7 @@ def test_the_app_role_cannot_alter_the_audit_log_yet_runs_socapp(
     app_role, analyst_a, settings, tmp_path: Path
 ):
     audit_record(actor=analyst_a, action="test.before_split")
-    source = SourceFactory(format="json")
+    source = SourceFactory.create(format="json")
     out = StringIO()
     call_command("db_roles", "--app-role", app_role, stdout=out)
     assert f"role {app_role} created" in out.getvalue()

@@ -22,6 +22,11 @@ pytestmark = pytest.mark.slow
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
 
 
+def pg_tool(name: str) -> str:
+    assert PG_BIN is not None  # the tests that start a server are skipped without one
+    return str(PG_BIN / name)
+
+
 def as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
@@ -35,7 +40,7 @@ class ThrowawayPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
             as_postgres(
-                [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
+                [pg_tool("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
             ),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -45,7 +50,7 @@ class ThrowawayPostgres:
         subprocess.run(
             as_postgres(
                 [
-                    str(PG_BIN / "pg_ctl"),
+                    pg_tool("pg_ctl"),
                     "-D",
                     str(self.data),
                     "-l",
@@ -68,7 +73,7 @@ class ThrowawayPostgres:
 
     def remove(self) -> None:
         subprocess.run(
-            as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]),
+            as_postgres([pg_tool("pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]),
             check=False,
             capture_output=True,
         )

@@ -193,4 +193,5 @@ def test_a_parser_whose_own_loop_breaks_costs_one_record() -> None:
         (4, "ParsedEvent"),
         (5, "ParsedEvent"),
     ]
+    assert isinstance(results[2], Rejected)
     assert results[2].reason.startswith("brittle: a missing or unexpected field (KeyError")
