@@ -249,18 +249,22 @@ def write_seeds(name: str, directory: Path) -> int:
         data = shared_data_dir()
     except FileNotFoundError:
         data = None
-    for pattern in SEEDS.get(key, []) if data else []:
-        for path in sorted(data.glob(pattern))[:40]:  # type: ignore[union-attr]
-            content = path.read_bytes()
-            if key == "evtx":
-                blobs.append(content[8:65536])  # the target puts the magic back
-                continue
-            if path.suffix == ".json":  # one pretty-printed document: whole, as one line
-                with contextlib.suppress(ValueError):
-                    blobs.append(json.dumps(json.loads(content)).encode())
-                continue
-            lines = content.splitlines()
-            blobs += [b"\n".join(lines[i : i + 4]) for i in range(0, min(len(lines), 40), 4)]
+    paths = (
+        [path for pattern in SEEDS.get(key, []) for path in sorted(data.glob(pattern))[:40]]
+        if data is not None
+        else []
+    )
+    for path in paths:
+        content = path.read_bytes()
+        if key == "evtx":
+            blobs.append(content[8:65536])  # the target puts the magic back
+            continue
+        if path.suffix == ".json":  # one pretty-printed document: whole, as one line
+            with contextlib.suppress(ValueError):
+                blobs.append(json.dumps(json.loads(content)).encode())
+            continue
+        lines = content.splitlines()
+        blobs += [b"\n".join(lines[i : i + 4]) for i in range(0, min(len(lines), 40), 4)]
     if what == "hec":
         blobs = [json.dumps({"event": b.decode(errors="replace")}).encode() for b in blobs]
     if what == "framing":

@@ -94,7 +94,9 @@ class Web:
     def _csrf(self, path: str) -> str:
         with self.browser.open(self.base + path, timeout=60) as response:
             page = response.read().decode()
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
 
     def login(self, username: str) -> None:
         token = self._csrf("/accounts/login/")

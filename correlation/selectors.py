@@ -110,6 +110,7 @@ def engine_filter_rows(rule_ids: list[Any] | None = None) -> list[RuleFilter]:
         filters = filters.filter(rules__in=rule_ids).distinct()
     rows = list(filters.prefetch_related("rules"))
     for row in rows:
+        # Carried on the row for the rule set, which reads no relations.
         row.rule_ids = [rule.pk for rule in row.rules.all()]  # type: ignore[attr-defined]
     return rows
 

@@ -125,8 +125,8 @@ def to_record(
     fields = event.fields
     moment, replaced = settle_timestamp(event.timestamp, received_at)
     claimed = event.claimed_time
-    if replaced:
-        claimed = _claimed_iso(event.timestamp)  # type: ignore[arg-type]
+    if replaced and event.timestamp is not None:  # only a claimed time is replaced
+        claimed = _claimed_iso(event.timestamp)
     elif claimed is not None:
         replaced = True  # a time no datetime holds: received time, the claim kept
     fields["@timestamp"] = _iso(moment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -90,7 +90,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "events/search.html", context, status=status)
 
 
-def _without(params, name: str) -> str:  # type: ignore[no-untyped-def]
+def _without(params: QueryDict, name: str) -> str:
     params = params.copy()
     params.pop(name, None)
     return params.urlencode()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from socapp.models import Team
 from socapp.users import User
@@ -34,7 +35,7 @@ CLOSE_REASONS = [c for c in CloseReason.choices if c[0] != CloseReason.MUTED]
 
 
 class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:  # type: ignore[no-untyped-def]
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_username()
 
 
@@ -121,7 +122,7 @@ class BulkForm(forms.Form):
         return data
 
 
-def selected_ids(post) -> list[str]:  # type: ignore[no-untyped-def]
+def selected_ids(post: QueryDict) -> list[str]:
     """The alert ids ticked in the queue; malformed ones are dropped (they match nothing)."""
     import uuid
 

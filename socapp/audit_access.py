@@ -96,7 +96,9 @@ def note_list(request: Any, action: str, kind: str, objects: Iterable[Any]) -> N
     """Say that this request lists ``objects`` (models or ids) under ``kind``."""
     ids = [str(getattr(o, "pk", o)) for o in objects]
     note_read(request, action)
-    _note(request).lists.setdefault(kind, []).extend(ids)  # type: ignore[union-attr]
+    note = _note(request)
+    assert note is not None  # note_read made it
+    note.lists.setdefault(kind, []).extend(ids)
 
 
 def _write_read(request: HttpRequest, note: ReadNote) -> None:
@@ -211,10 +213,11 @@ def _login_failed(
     sender: Any, credentials: dict | None = None, request: Any = None, **kwargs: Any
 ) -> None:
     # The name tried is who the attempt claimed to be, not someone who acted.
-    tried = str((credentials or {}).get("username", ""))[:150]
+    given = credentials or {}
+    tried = str(given.get("username", ""))[:150]
     changes = {"username": tried}
-    if (credentials or {}).get("factor"):  # a wrong second-factor code after the password
-        changes["factor"] = str(credentials["factor"])[:40]  # type: ignore[index]
+    if given.get("factor"):  # a wrong second-factor code after the password
+        changes["factor"] = str(given["factor"])[:40]
     record_bounded(
         LOGIN_FAILED,
         client=_client(request) if request is not None else None,

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +25,9 @@ from django.db import transaction
 from . import roles
 from .bootstrap import DEFAULT_TEAM
 from .models import Team
+
+if TYPE_CHECKING:
+    from events.records import EventRecord
 
 User = get_user_model()
 
@@ -201,7 +205,9 @@ class _DemoData:
 
     # ---- events ----------------------------------------------------------------------
 
-    def _record(self, source: str, kind: str, at: datetime, raw: str, data: dict, **cols):  # type: ignore[no-untyped-def]
+    def _record(
+        self, source: str, kind: str, at: datetime, raw: str, data: dict, **cols: Any
+    ) -> tuple[str, EventRecord]:
         from events.records import EventRecord
 
         ecs = {"@timestamp": at.isoformat(), "event": {"kind": "event"}, **data}

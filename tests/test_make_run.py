@@ -63,7 +63,8 @@ class Output:
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
 
     def _read(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        assert proc.stdout is not None  # started with stdout=PIPE
+        for line in proc.stdout:
             self.lines.append(line)
 
     @property

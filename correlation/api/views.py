@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -69,7 +72,7 @@ class CorrelationRuleViewSet(
         "backtest": ["correlation.backtest_correlationrule"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[CorrelationRule]:
         return rules_visible_to(user_of(self.request))
 
     def _save(self, request: Request, rule: CorrelationRule | None, partial: bool) -> Response:
@@ -97,11 +100,11 @@ class CorrelationRuleViewSet(
         return Response(self.get_serializer(saved).data, status=code)
 
     @extend_schema(responses={201: CorrelationRuleSerializer, 400: RULE_INVALID})
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, None, partial=False)
 
     @extend_schema(responses={200: CorrelationRuleSerializer, 400: RULE_INVALID})
-    def update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
 
     @extend_schema(request=None, responses=CorrelationRuleSerializer)

@@ -285,6 +285,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
     )
     if isinstance(sigma, SigmaCorrelationRule):
         raw = (document.data.get("correlation") or {}).get("condition")
+        # pySigma keeps no raw condition; correlation_spec reads it from its object.
         sigma._raw_condition = raw if isinstance(raw, dict) else None  # type: ignore[attr-defined]
         rule.correlation = correlation_spec(rule.id, sigma, refs)
         rule.correlation.max_jitter = max_jitter_of(document.data)

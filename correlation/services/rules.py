@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from sigma.correlations import SigmaCorrelationRule
+from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
 from socapp.audit import audit_record
@@ -72,6 +73,7 @@ def check_document(doc: SigmaDocument, pending: dict[str, str] | None = None) ->
             compile_variants(doc.sigma)
             return []
         if isinstance(doc.sigma, SigmaCorrelationRule):
+            # pySigma keeps no raw condition; correlation_spec reads it from its object.
             doc.sigma._raw_condition = (doc.data.get("correlation") or {}).get("condition")  # type: ignore[attr-defined]
             spec = correlation_spec("new", doc.sigma, _references(doc, pending))
             return spec.rules
@@ -103,7 +105,8 @@ def _rule_fields(doc: SigmaDocument) -> dict[str, Any]:
     correlation = data.get("correlation")
     if isinstance(correlation, dict):
         fields["rule_type"] = str(correlation.get("type") or "event_count")
-        fields["time_window"] = int(doc.sigma.timespan.seconds)  # type: ignore[union-attr]
+        assert isinstance(doc.sigma, SigmaCorrelationRule)  # a correlation section made one
+        fields["time_window"] = int(doc.sigma.timespan.seconds)
         condition = correlation.get("condition")
         if isinstance(condition, dict):
             numbers = [v for k, v in condition.items() if k in ("gt", "gte", "eq", "lt", "lte")]
@@ -254,9 +257,10 @@ def _save_filter(
     doc: SigmaDocument, *, actor: User | None, pending: dict[str, str] | None
 ) -> SaveResult:
     sigma = doc.sigma
+    assert isinstance(sigma, SigmaFilter)  # the caller saves filter documents only here
     targets: list[str] = []
     refs = dict(pending or {})
-    for reference in getattr(sigma.filter, "rules", None) or []:  # type: ignore[union-attr]
+    for reference in getattr(sigma.filter, "rules", None) or []:
         name = getattr(reference, "reference", reference)
         found = refs.get(name) or getattr(_lookup(name), "pk", None)
         if found is None:
@@ -323,7 +327,8 @@ def rule_save(
             result = save_document(doc, actor=actor, rule=rule, is_active=is_active, team=team)
         except RuleUnsupported as exc:
             raise RuleInvalid([doc.problem(str(exc), "detection")]) from None
-        saved: CorrelationRule = result.rule  # type: ignore[assignment]
+        saved = result.rule
+        assert isinstance(saved, CorrelationRule)  # filters were turned away above
         changed = {k: v for k, v in (engine_settings or {}).items() if getattr(saved, k) != v}
         if changed:
             for name, value in changed.items():

@@ -177,6 +177,7 @@ def _build(
     limits: RuleLimits,
 ) -> SigmaDocument:
     kind = _kind_of(data)
+    # A shell to report problems against: its ``sigma`` is set once the document parses.
     shell = SigmaDocument(kind or "detection", data, text, first, sigma=None, lines=lines)  # type: ignore[arg-type]
     if kind is None:
         raise RuleInvalid([shell.problem("no 'detection', 'correlation' or 'filter' section")])

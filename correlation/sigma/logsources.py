@@ -229,8 +229,8 @@ def resolve(logsource: dict[str, Any] | None) -> list[Variant]:
         return CATEGORIES[category] + WINDOWS_CATEGORIES.get(category, [])
     if product == "windows" or (product is None and category in WINDOWS_CATEGORIES):
         return _windows(category, service)
-    if (product, service) in PRODUCT_SERVICES:
-        return PRODUCT_SERVICES[(product, service)]  # type: ignore[index]
+    if product is not None and service is not None and (product, service) in PRODUCT_SERVICES:
+        return PRODUCT_SERVICES[(product, service)]
     if product == "linux" and service in LINUX_SERVICES:
         return LINUX_SERVICES[service]
     if product == "linux" and service is None and category is None:

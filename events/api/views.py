@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -38,11 +41,11 @@ class SourceViewSet(AuditedModelViewSet):
 
     action_permissions = {"token": ["events.change_source"]}
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Source]:
         return sources_visible_to(user_of(self.request))
 
     @extend_schema(responses={201: SourceCreatedSerializer})
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
@@ -83,7 +86,7 @@ class EventViewSet(ReadOnlyViewSet):
     pagination_class = EventPagination
     ordering_fields: list[str] = []  # the cursor fixes the order
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Event]:
         return events_visible_to(user_of(self.request))
 
     @extend_schema(responses=EventAttributeSerializer(many=True))

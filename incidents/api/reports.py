@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -81,7 +82,7 @@ class IncidentReportViewSet(_ReportViewSet):
     queryset = Incident.objects.none()
     lookup_value_regex = "[0-9a-fA-F-]{36}"  # anything else is a 404, not a bad UUID lookup
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Incident]:
         return incidents_visible_to(user_of(self.request))
 
     @extend_schema(

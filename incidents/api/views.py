@@ -1,5 +1,7 @@
 from datetime import timedelta
+from typing import Any
 
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -81,11 +83,11 @@ class AlertViewSet(
         "escalate": ["incidents.change_alert", "incidents.add_incident"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Alert]:
         return alerts_visible_to(user_of(self.request))
 
     @extend_schema(request=AlertTriageSerializer, responses=AlertSerializer)
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         alert = self.get_object()
         triage = AlertTriageSerializer(
             data=request.data, context={"assignees": assignable_users(alert)}
@@ -174,7 +176,7 @@ class AlertMuteViewSet(ReadOnlyViewSet):
         "lift": ["incidents.change_alert"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AlertMute]:
         return alert_mutes_active(user_of(self.request))
 
     @extend_schema(request=None, responses=AlertMuteSerializer)
@@ -208,14 +210,14 @@ class IncidentViewSet(
         "actions": {"GET": ["incidents.view_incident"], "*": ["incidents.add_responseaction"]},
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Incident]:
         return incidents_visible_to(user_of(self.request))
 
-    def _require_change(self, incident) -> None:  # type: ignore[no-untyped-def]
+    def _require_change(self, incident: Incident) -> None:
         if not incident_can_change(user_of(self.request), incident):
             raise PermissionDenied("You may read this incident but not change it.")
 
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = IncidentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -231,7 +233,7 @@ class IncidentViewSet(
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentUpdateSerializer, responses=IncidentSerializer)
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()
         self._require_change(incident)
         changes = IncidentUpdateSerializer(incident, data=request.data, partial=True)
@@ -432,7 +434,7 @@ class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
         "reject": ["incidents.approve_responseaction"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[ResponseAction]:
         return response_actions_visible_to(user_of(self.request))
 
     def _decide(self, request: Request, approve: bool) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -20,7 +21,7 @@ from socapp.audit_access import note_list, note_read
 from socapp.models import SavedView, Team
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
-from socapp.users import user_of
+from socapp.users import User, user_of
 
 from .. import services
 from ..choices import AlertStatus
@@ -38,7 +39,7 @@ from ..forms import (
     SeverityForm,
     selected_ids,
 )
-from ..models import Alert, Severity
+from ..models import Alert, Incident, Severity
 from ..selectors import (
     alert_events,
     alert_mutes_active,
@@ -178,10 +179,10 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     )
 
 
-def _triage_steps(alert: Alert, user) -> dict:  # type: ignore[no-untyped-def]
+def _triage_steps(alert: Alert, user: User) -> dict:
     """action -> (form, the service call given the form's data, what to say when done)."""
 
-    def update(changes):  # type: ignore[no-untyped-def]
+    def update(changes: Callable[[dict], dict]) -> Callable[[dict], Alert]:
         return lambda data: services.alert_update(alert=alert, actor=user, **changes(data))
 
     return {
@@ -228,7 +229,7 @@ def _triage(request: HttpRequest, alert: Alert, action: str) -> HttpResponse | N
     if action == "merge":
         _merge(request, alert)
         return None
-    step = _triage_steps(alert, request.user).get(action)
+    step = _triage_steps(alert, user_of(request)).get(action)
     if step is None:
         messages.error(request, f"Unknown action {action!r}.")
         return None
@@ -348,7 +349,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-def _merge_target(request: HttpRequest, number: str):  # type: ignore[no-untyped-def]
+def _merge_target(request: HttpRequest, number: str) -> Incident | None:
     from ..selectors import incidents_visible_to
 
     incident = incidents_visible_to(user_of(request)).filter(number=number.strip()).first()

@@ -37,7 +37,7 @@ from ..forms import (
     TaskStatusForm,
     action_request_arguments,
 )
-from ..models import Incident
+from ..models import Evidence, Incident, IncidentTask, ResponseAction
 from ..selectors import (
     assignable_users,
     incident_actions,
@@ -180,11 +180,11 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
     """action -> (form, the service call given the form's data, what to say when done)."""
     user = user_of(request)
 
-    def task_status(data: dict):  # type: ignore[no-untyped-def]
+    def task_status(data: dict) -> IncidentTask:
         task = get_object_or_404(incident.tasks, pk=data["task"])
         return services.task_update(task=task, actor=user, status=data["status"])
 
-    def evidence(data: dict):  # type: ignore[no-untyped-def]
+    def evidence(data: dict) -> Evidence:
         upload = data["file"]
         return services.evidence_add(
             incident=incident,
@@ -195,14 +195,14 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
             description=data["description"],
         )
 
-    def request_action(data: dict):  # type: ignore[no-untyped-def]
+    def request_action(data: dict) -> ResponseAction:
         arguments = action_request_arguments(data)
         action = services.action_request(incident=incident, actor=user, **arguments)
         state = action.get_status_display().lower()
         messages.success(request, f"{action.get_action_type_display()}: {state}.")
         return action
 
-    def decide_action(data: dict):  # type: ignore[no-untyped-def]
+    def decide_action(data: dict) -> None:
         action = get_object_or_404(incident.response_actions, pk=data["action"])
         approve = data["decision"] == "approve"
         services.action_decide(action=action, actor=user, approve=approve, note=data["note"])

@@ -52,7 +52,8 @@ def correlate_counting(batch_id: str) -> tuple[float, float, float]:
     batch_correlate(batch_id=batch_id)
     after = redis_counters()
     events = IngestBatch.objects.get(pk=batch_id).accepted
-    return tuple((a - b) / events for a, b in zip(after, before, strict=True))  # type: ignore[return-value]
+    commands, read, trips = ((a - b) / events for a, b in zip(after, before, strict=True))
+    return commands, read, trips
 
 
 def expected_windows(count: int) -> list[int]:
