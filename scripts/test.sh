@@ -50,6 +50,8 @@ export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> mypy"
+make --no-print-directory typecheck
 echo "==> manage.py check"
 $PY manage.py check --fail-level WARNING
 echo "==> makemigrations --check"
