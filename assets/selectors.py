@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 
@@ -50,3 +52,15 @@ def assets_for_entity(kind: str, value: str) -> list[Asset]:
     if kind == "host":
         return list(assets.filter(Q(hostname__iexact=value) | Q(name__iexact=value)))
     return []
+
+
+def asset_addresses() -> list[tuple[Any, str | None, str | None]]:
+    """Every asset as (id, IP address as text, lower-case host name), read by one plain
+    query: the enrichment lookup table re-reads them all every minute, on the ingest path,
+    so no model instances are built."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, host(ip_address), lower(hostname) FROM {Asset._meta.db_table}"  # noqa: S608
+        )
+        rows: list[tuple[Any, str | None, str | None]] = cursor.fetchall()
+        return rows

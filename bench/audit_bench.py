@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -30,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest_bench import BIN, machine  # noqa: E402
+from ingest_bench import machine  # noqa: E402
+
+from scripts import processes  # noqa: E402
 
 DB_NAME = "socapp_audit_bench"
 
@@ -41,26 +42,15 @@ def p95(values: list[float]) -> float:
 
 
 def prepare(base_url: str) -> str:
-    import psycopg
-
-    server = base_url.rsplit("/", 1)[0]
-    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = f"{server}/{DB_NAME}"
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "socapp.settings.base"}
-    subprocess.run(
-        [str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    url = processes.database_url(base_url, DB_NAME)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "socapp.settings.base"}
+    processes.prepare_database(url, env=env, bootstrap=False)  # its reference data: below
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="socapp.settings.base")
     import django
 
     django.setup()
     from socapp.audit_access import forget_bounds
-    from socapp.bootstrap import (
+    from socapp.roof.bootstrap import (
         BootstrapReport,
         ensure_default_team,
         ensure_roles,
@@ -76,12 +66,10 @@ def prepare(base_url: str) -> str:
 
 
 def drop(base_url: str) -> None:
-    import psycopg
     from django.db import connections
 
     connections.close_all()
-    with psycopg.connect(base_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    processes.drop_database(processes.database_url(base_url, DB_NAME))
 
 
 def analyst_with_alerts(count: int):

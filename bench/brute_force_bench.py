@@ -33,6 +33,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts import processes  # noqa: E402 - imported before --code puts another checkout first
+
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 BASE_DB = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socapp")
 
@@ -50,28 +53,15 @@ def machine() -> str:
 # ---- one code version, in its own process ----------------------------------------------
 
 
-def database(label: str) -> tuple[str, str]:
-    name = f"socapp_bench_bruteforce_{label}"
-    return name, BASE_DB.rsplit("/", 1)[0] + f"/{name}"
+def database(label: str) -> str:
+    return processes.database_url(BASE_DB, f"socapp_bench_bruteforce_{label}")
 
 
 def prepare(code: Path, label: str) -> str:
-    import psycopg
-
-    name, url = database(label)
-    with psycopg.connect(BASE_DB.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "PYTHONPATH": str(code)}
+    url = database(label)
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "PYTHONPATH": str(code)}
     env.setdefault("SECRET_KEY", "bench-only")
-    for command in (["migrate", "--noinput", "-v0"], ["bootstrap"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=code,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    processes.prepare_database(url, env=env, cwd=code)
     return url
 
 
@@ -183,11 +173,7 @@ def child(args: argparse.Namespace) -> None:
     from django.db import connections
 
     connections.close_all()
-    import psycopg
-
-    name, _ = database(args.label)
-    with psycopg.connect(BASE_DB.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    processes.drop_database(database(args.label))
 
 
 # ---- the driver -----------------------------------------------------------------------

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -39,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import ingest_bench  # noqa: E402
-from ingest_bench import BIN, free_port, machine, wait_for  # noqa: E402
+from ingest_bench import machine  # noqa: E402
+
+from scripts import processes  # noqa: E402
 
 PASSWORD = "bench only password 1"  # noqa: S105 - a throwaway user in a throwaway database
 RULE = """
@@ -134,53 +135,15 @@ def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[di
     from tests.live_console import chromium_path
 
     api_token = api_token_create(user=analyst, name="bench", actor=analyst, expires_days=1)[1]
-    port = free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
-    subprocess.run(
-        [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    procs = [
-        subprocess.Popen(
-            [
-                str(BIN / "uvicorn"),
-                "socapp.asgi:application",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        ),
-        subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "socapp",
-                "worker",
-                "--loglevel",
-                "WARNING",
-                "--queues",
-                "default,ingest,correlation",
-                "--concurrency",
-                "1",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-        ),
-    ]
+    processes.manage("collectstatic", "--noinput", "-v0", env=env)
+    web = processes.start_web(port, env=env, log_level="warning")
+    worker = processes.start_worker("default,ingest,correlation", env=env, log_level="WARNING")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop; see live_console
     rows = []
     try:
-        wait_for(f"{url}/health")
+        processes.wait_until_serving(url)
         time.sleep(3)  # the worker's first connection to the broker
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -214,9 +177,7 @@ def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[di
                 )
             browser.close()
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=20)
+        processes.stop(web, worker, timeout=20)
     return rows
 
 

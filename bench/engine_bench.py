@@ -41,7 +41,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import ingest_bench  # noqa: E402
-from ingest_bench import BIN, free_port, machine, postgres_version, wait_for  # noqa: E402
+from ingest_bench import machine, postgres_version  # noqa: E402
+
+from scripts import processes  # noqa: E402
 
 ingest_bench.DB_NAME = "socapp_bench_engine"
 RULE_COUNTS = (0, 100, 1000)
@@ -170,7 +172,7 @@ def memory_probe(url: str) -> None:
 def measure_memory(url: str, rules: int) -> float:
     activate(rules)
     output = subprocess.run(
-        [str(BIN / "python"), __file__, "--memory-probe", url],
+        [sys.executable, __file__, "--memory-probe", url],
         cwd=ROOT,
         env={**os.environ},
         check=True,
@@ -196,23 +198,12 @@ def measure_latency(url: str, calls: int) -> list[float]:
         name="latency-dns", log_format="zeek", team=Team.objects.get(name="SOC"), actor=None
     )
     env = {**os.environ, "DATABASE_URL": url}
-    port = free_port()
-    procs = [
-        subprocess.Popen(
-            [str(BIN / "uvicorn"), "socapp.asgi:application", "--port", str(port),
-             "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        ),
-        subprocess.Popen(
-            [str(BIN / "celery"), "-A", "socapp", "worker", "--queues", "correlation",
-             "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env,
-        ),
-    ]  # fmt: skip
+    port = processes.free_port()
     samples: list[float] = []
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health")
+    with processes.ProcessGroup(timeout=30) as procs:
+        procs.add(processes.start_web(port, env=env, log_level="warning"))
+        procs.add(processes.start_worker("correlation", env=env, log_level="WARNING"))
+        processes.wait_until_serving(f"http://127.0.0.1:{port}")
         ingest_url = f"http://127.0.0.1:{port}/api/v1/ingest/"
         for n in range(calls + 1):
             domain = f"beacon{n}-{time.time_ns()}.duckdns.org"
@@ -243,11 +234,6 @@ def measure_latency(url: str, calls: int) -> list[float]:
                 time.sleep(0.002)
             if n:
                 samples.append(time.perf_counter() - answered)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
     return samples
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/hostile_ingest_bench.py [--runs 3] [--cases rest-gzip-bomb,...]
 
-For each run of each case it starts a fresh ``uvicorn socapp.asgi:application`` on a
+For each run of each case it starts a fresh ``uvicorn socapp.roof.asgi:application`` on a
 free port against a scratch database (socapp_hostile_bench, or $BENCH_DATABASE, dropped
 at the end), warms it up with one small upload, resets its peak RSS
 (``/proc/<pid>/clear_refs``), sends the case over HTTP (the REST API and HEC with a
@@ -23,7 +23,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import urllib.error
@@ -41,16 +40,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("BENCH_DATABASE", "socapp_hostile_bench")
 
 from ingest_bench import (  # noqa: E402 - after the path and database name are set
-    BIN,
     drop_database,
-    free_port,
     machine,
     postgres_version,
     prepare_database,
     truncate_event_tables,
-    wait_for,
 )
 
+from scripts import processes  # noqa: E402
 from tests.events.hostile import MiB, gzip_bomb, gzip_of  # noqa: E402
 
 PASSWORD = "bench-only correct horse battery"  # noqa: S105 - a scratch database's user
@@ -270,19 +267,10 @@ def setup_people() -> tuple[str, str]:
 
 @contextlib.contextmanager
 def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web]:
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "socapp.asgi:application",
-            *("--port", str(port), "--lifespan", "off", "--no-access-log"),
-            *("--log-level", "error"),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    port = processes.free_port()
+    web = processes.start_web(port, env=env, log_level="error")
     try:
-        wait_for(f"http://127.0.0.1:{port}/health")
+        processes.wait_until_serving(f"http://127.0.0.1:{port}")
         client = Web(f"http://127.0.0.1:{port}", web.pid, token, source_id)
         client.login("bench-analyst")
         client.upload("warm.log", SSHD % 1)  # what every later request uses is loaded now
@@ -290,8 +278,7 @@ def running_web(env: dict[str, str], token: str, source_id: str) -> Iterator[Web
         truncate_event_tables()
         yield client
     finally:
-        web.terminate()
-        web.wait(timeout=60)
+        processes.stop(web, timeout=60)
 
 
 def main() -> None:

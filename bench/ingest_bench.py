@@ -26,9 +26,7 @@ import io
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -38,40 +36,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-BIN = ROOT / ".venv" / "bin"
 DB_NAME = os.environ.get("BENCH_DATABASE", "socapp_bench")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from scripts import processes  # noqa: E402 - after the repository root is on the path
 
 
 def prepare_database(base_url: str) -> str:
-    import psycopg
-
-    url = base_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
-    with psycopg.connect(base_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    env = {**os.environ, "DATABASE_URL": url}
-    for command in (["migrate", "--noinput", "-v0"], ["bootstrap"]):
-        subprocess.run(
-            [str(BIN / "python"), "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    """The bench's own database (DB_NAME) on ``base_url``'s server, new and bootstrapped."""
+    url = processes.database_url(base_url, DB_NAME)
+    processes.prepare_database(url, env=os.environ)
     return url
 
 
 def drop_database(base_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(base_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    processes.drop_database(processes.database_url(base_url, DB_NAME))
 
 
 def truncate_event_tables() -> None:
@@ -162,17 +140,6 @@ def post_batches(url: str, token: str, bodies: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def wait_for(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -233,25 +200,11 @@ def main() -> None:
         )
         bodies = [b"\n".join(lines[i : i + args.batch]) for i in range(0, len(lines), args.batch)]
         payload = raw_copy_rows(source, lines, log_format)
-        port = free_port()
-        web = subprocess.Popen(
-            [
-                str(BIN / "uvicorn"),
-                "socapp.asgi:application",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        port = processes.free_port()
+        web = processes.start_web(port, env=env, log_level="warning")
         ingest_url = f"http://127.0.0.1:{port}/api/v1/ingest/"
         try:
-            wait_for(f"http://127.0.0.1:{port}/health")
+            processes.wait_until_serving(f"http://127.0.0.1:{port}")
             for run in range(1, args.runs + 1):
                 row = {"dataset": name, "run": run, "events": len(lines)}
                 empty_tables()
@@ -266,30 +219,13 @@ def main() -> None:
                 if args.no_worker:
                     continue
                 empty_tables()
-                worker = subprocess.Popen(
-                    [
-                        str(BIN / "celery"),
-                        "-A",
-                        "socapp",
-                        "worker",
-                        "--queues",
-                        "correlation",
-                        "--concurrency",
-                        "1",
-                        "--loglevel",
-                        "WARNING",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                )
+                worker = processes.start_worker("correlation", env=env, log_level="WARNING")
                 time.sleep(4)
                 row["rest_worker"] = len(lines) / post_batches(ingest_url, token, bodies)
-                worker.terminate()
-                worker.wait(timeout=30)
+                processes.stop(worker, timeout=30)
                 print(json.dumps(row), flush=True)
         finally:
-            web.terminate()
-            web.wait(timeout=30)
+            processes.stop(web, timeout=30)
     version = postgres_version()
     from django.db import connections
 

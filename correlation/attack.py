@@ -22,6 +22,9 @@ from django.utils import timezone
 
 from socapp.users import User
 
+from .handoff import alert_desk
+from .models import CorrelationRule
+
 RECENT = timedelta(days=7)
 # The Enterprise matrix's column order (the data file does not carry it); tactics it
 # does not list come after, by id.
@@ -157,10 +160,6 @@ class Matrix:
 def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
     """Tactics by techniques, with the active rules and the recent alerts (that ``user``
     may see) of each technique."""
-    from incidents.selectors import alerts_visible_to
-
-    from .models import CorrelationRule
-
     book = catalogue()
     cells = {tid: Cell(t) for tid, t in book.techniques.items() if "." not in tid}
     unknown: dict[str, list[str]] = defaultdict(list)
@@ -177,12 +176,8 @@ def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
                 cell.sub_techniques.add(tid)
     since = timezone.now() - RECENT
     recent: Counter[str] = Counter()
-    for techniques in (
-        alerts_visible_to(user)
-        .filter(last_seen_at__gte=since)
-        .values_list("rule__techniques", flat=True)
-    ):
-        for parent in {p for p, _ in _placed(book, techniques or [], None, "")}:
+    for techniques in alert_desk().recent_alert_techniques(user, since):
+        for parent in {p for p, _ in _placed(book, techniques, None, "")}:
             recent[parent] += 1
     for parent, count in recent.items():
         cells[parent].recent_alerts = count

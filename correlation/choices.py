@@ -1,6 +1,17 @@
 from django.db import models
 
 
+class SeverityName(models.TextChoices):
+    """Sigma's ``level`` values, which are also the severities of alerts (the
+    incidents app reads them from here: detection defines what it raises)."""
+
+    INFORMATIONAL = "informational", "Informational"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
 class RuleType(models.TextChoices):
     """What a rule does. Sigma's types, with the seed's names in the labels."""
 

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Min
+from django.db.models import Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from events.selectors import oldest_uncorrelated_commit
+
+from .models import CorrelationRule, RuleStats
 
 
 def correlation_lag_seconds() -> float:
     """Age, by commit time, of the oldest committed event not yet evaluated (0: none)."""
-    from events.models import IngestBatch
-
-    oldest = IngestBatch.objects.filter(correlated_at__isnull=True, accepted__gt=0).aggregate(
-        oldest=Min("committed_at")
-    )["oldest"]
+    oldest = oldest_uncorrelated_commit()
     if oldest is None:
         return 0.0
     return max(0.0, (timezone.now() - oldest).total_seconds())
 
 
 def collect() -> Iterable[Metric]:
-    from .models import CorrelationRule, RuleStats
-
     yield GaugeMetricFamily(
         "socapp_correlation_lag_seconds",
         "Age by commit time of the oldest committed event not yet evaluated (0 when none).",
@@ -37,8 +35,6 @@ def collect() -> Iterable[Metric]:
     totals = CounterMetricFamily(
         "socapp_rule_engine", "Engine totals over all rules, by kind.", labels=["kind"]
     )
-    from django.db.models import Sum
-
     sums = RuleStats.objects.aggregate(
         evaluations=Sum("evaluations"),
         hits=Sum("hits"),

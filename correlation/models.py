@@ -8,9 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from incidents.choices import SeverityName
-
-from .choices import RuleStatus, RuleType, SuppressionMode
+from .choices import RuleStatus, RuleType, SeverityName, SuppressionMode
 
 
 class CorrelationRule(models.Model):
@@ -200,12 +198,20 @@ class Correlation(models.Model):
         default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     metadata = models.JSONField(default=dict, blank=True)
+    # suppression: the key its rule groups alerts by, and when its alert was raised
+    group_key = models.CharField(max_length=255, blank=True, default="")
+    raised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "correlations"
         ordering = ["-end_time"]
-        indexes = [models.Index(fields=["rule", "-end_time"], name="correlations_rule_idx")]
+        indexes = [
+            models.Index(fields=["rule", "-end_time"], name="correlations_rule_idx"),
+            models.Index(
+                fields=["rule", "group_key", "-raised_at"], name="correlations_suppression_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

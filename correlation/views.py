@@ -16,11 +16,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from events.search import QueryError
-from incidents.selectors import alerts_visible_to
 from socapp.users import User, user_of
 
 from .attack import coverage_matrix
 from .forms import RULE_TEMPLATE, BacktestForm, RuleForm, TryForm
+from .handoff import alert_desk
 from .models import CorrelationRule
 from .selectors import (
     rule_inputs_and_users,
@@ -74,9 +74,7 @@ def _detail(
         "rule": rule,
         "stats": getattr(rule, "stats", None),
         "quarantine": rule_quarantine_for(user_of(request), rule),
-        "alerts": alerts_visible_to(user_of(request))
-        .filter(rule=rule)
-        .order_by("-last_seen_at")[:10],
+        "alerts": alert_desk().recent_alerts_of_rule(user_of(request), rule.pk, 10),
         "versions": rule.versions.all()[:10],
         "inputs": inputs,
         "users": users,

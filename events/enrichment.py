@@ -57,15 +57,9 @@ class _AssetTable:
         return self
 
     def _load(self) -> None:
-        from django.db import connection
+        from assets.selectors import asset_addresses
 
-        from assets.models import Asset
-
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, host(ip_address), lower(hostname) FROM {Asset._meta.db_table}"  # noqa: S608
-            )
-            rows = cursor.fetchall()
+        rows = asset_addresses()
         self.by_ip = {ip: pk for pk, ip, _ in rows if ip}
         self.by_host = {host: pk for pk, _, host in rows if host}
         self._loaded = time.monotonic()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -68,6 +69,60 @@ def batches_awaiting_correlation(*, older_than: timedelta, limit: int) -> list[u
         .order_by("committed_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def source_name_and_team(source_id: Any) -> tuple[str | None, Any]:
+    """A source's name and team (the engine labels alerts with them); (None, None) for a
+    source that does not exist."""
+    row = Source.objects.filter(pk=source_id).values_list("name", "team_id").first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def source_of_event(event_id: Any, event_time: datetime) -> Any:
+    """The source id of one stored event (found in its partition by its time)."""
+    return (
+        Event.objects.filter(event_id=event_id, event_time=event_time)
+        .values_list("source_id", flat=True)
+        .first()
+    )
+
+
+def source_names_of_events(event_ids: list[Any], since: datetime, until: datetime) -> list[str]:
+    """The names of the sources behind ``event_ids``, stored between ``since`` and
+    ``until`` (so only the partitions that can hold them are read), sorted."""
+    names = (
+        Event.objects.filter(event_id__in=event_ids, event_time__gte=since, event_time__lte=until)
+        .values_list("source__name", flat=True)
+        .distinct()
+    )
+    return sorted(n for n in names if n)
+
+
+def events_between(since: datetime, until: datetime) -> QuerySet[Event]:
+    return Event.objects.filter(event_time__gte=since, event_time__lte=until)
+
+
+def stored_events_matching(
+    since: datetime, until: datetime, where_sql: str, params: list[Any], chunk: int
+) -> Iterator[tuple[Any, ...]]:
+    """(id, time, source, document, raw) of the events in [since, until] that meet
+    ``where_sql`` (SQL of our own making, values bound), in event-time order, read in
+    chunks (a backtest feeds the engine with them)."""
+    events = events_between(since, until).extra(where=[where_sql], params=params)  # noqa: S610 - our own SQL, values bound
+    return (
+        events.order_by("event_time")
+        .values_list("event_id", "event_time", "source_id", "normalized_data", "raw_data")
+        .iterator(chunk_size=chunk)
+    )
+
+
+def oldest_uncorrelated_commit() -> datetime | None:
+    """When the oldest committed batch with events that correlation has not yet
+    evaluated was committed (None: correlation is up to date)."""
+    oldest: datetime | None = IngestBatch.objects.filter(
+        correlated_at__isnull=True, accepted__gt=0
+    ).aggregate(oldest=Min("committed_at"))["oldest"]
+    return oldest
 
 
 def source_for_token(token: str) -> Source | None:

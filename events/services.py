@@ -21,7 +21,7 @@ from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
 from socapp.users import User
 
-from .models import HourlyEventSummary, Source
+from .models import HourlyEventSummary, IngestBatch, Source
 from .normalize import json_for_postgres
 from .partitions import EVENT_ATTRIBUTES, EVENTS, ensure_partitions, partition_covering
 from .records import EventRecord
@@ -351,3 +351,23 @@ def hourly_summary_refresh() -> None:
     with connection.cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY hourly_event_summary")
     cache.set(HourlyEventSummary.REFRESHED_CACHE_KEY, timezone.now().timestamp(), timeout=None)
+
+
+# ---- the hand-off to correlation ------------------------------------------------------
+
+
+def batch_lock_uncorrelated(*, batch_id: uuid.UUID | str) -> IngestBatch | None:
+    """Row-lock the committed batch ``batch_id`` for the caller's transaction while
+    correlation evaluates it. None when it is already correlated or another worker holds
+    it right now (skip the lock rather than wait: that worker is doing the same work)."""
+    return (
+        IngestBatch.objects.select_for_update(skip_locked=True)
+        .filter(pk=batch_id, correlated_at__isnull=True)
+        .first()
+    )
+
+
+def batch_mark_correlated(*, batch: IngestBatch) -> None:
+    """Correlation has evaluated every event of ``batch`` (the sweeper stops re-sending it)."""
+    batch.correlated_at = timezone.now()
+    batch.save(update_fields=["correlated_at"])

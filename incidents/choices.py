@@ -1,16 +1,6 @@
 from django.db import models
 
 
-class SeverityName(models.TextChoices):
-    """Sigma's ``level`` values, which are also our severities."""
-
-    INFORMATIONAL = "informational", "Informational"
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
-
-
 class AlertStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"

@@ -8,9 +8,10 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from correlation.choices import SeverityName
 from socapp.filters import DateTimeFilter
 
-from .choices import AlertStatus, IncidentPriority, IncidentStatus, SeverityName
+from .choices import AlertStatus, IncidentPriority, IncidentStatus
 from .entities import entity_candidates
 from .models import Alert, Incident, ResponseAction
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from correlation.choices import SeverityName
 from socapp import netguard
 from socapp.crypto import EncryptedTextField
 
@@ -27,7 +28,6 @@ from .choices import (
     NotificationTopic,
     ResponseActionStatus,
     ResponseActionType,
-    SeverityName,
     TaskStatus,
     TimelineKind,
 )

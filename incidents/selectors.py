@@ -10,20 +10,23 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from events.models import Event
+from correlation.handoff import AlertState
 from events.selectors import events_visible_to
 from socapp.models import Team
 from socapp.users import User
 
-from .choices import IncidentStatus, NotificationTopic
+from .choices import AlertStatus, IncidentStatus, NotificationTopic
 from .models import (
     Alert,
     AlertMute,
@@ -35,6 +38,9 @@ from .models import (
     ResponseAction,
     Severity,
 )
+
+if TYPE_CHECKING:
+    from events.models import Event
 
 
 def _teams_of(user: User) -> QuerySet[Team, Any]:
@@ -128,32 +134,29 @@ def severities_all() -> QuerySet[Severity]:
     return Severity.objects.all()
 
 
-def alert_to_fold(
-    *, rule_id: Any, group_key: str, mode: str, at: Any, window_seconds: int
-) -> Alert | None:
-    """The engine's question for suppression: which existing alert of this rule and key
-    would a hit at ``at`` fold into? (None: raise a new one.) Called under the caller's
-    per-(rule, key) lock, so two workers never both answer "none"."""
-    from datetime import timedelta
-
-    alerts = Alert.objects.select_related("severity", "correlation").filter(
-        rule_id=rule_id, group_key=group_key
+def alert_states_of_correlations(
+    correlation_ids: Sequence[uuid.UUID],
+) -> dict[uuid.UUID, AlertState]:
+    """The alert of each of the engine's correlations that has one (the engine's
+    suppression and backtest ask)."""
+    rows = Alert.objects.filter(correlation_id__in=correlation_ids).values_list(
+        "correlation_id", "pk", "status"
     )
-    if mode == "window":
-        return (
-            alerts.filter(
-                triggered_at__lte=at, triggered_at__gt=at - timedelta(seconds=window_seconds)
-            )
-            .order_by("-triggered_at")
-            .first()
-        )
-    if mode in ("until_closed", "rises"):
-        return alerts.exclude(status="closed").order_by("-triggered_at").first()
-    return None
+    return {c: AlertState(pk, status == AlertStatus.CLOSED) for c, pk, status in rows}
 
 
-def severity_by_name(name: str) -> Severity:
-    return Severity.objects.get(name=name)
+def recent_alerts_of_rule(user: Any, rule_id: Any, limit: int) -> list[Alert]:
+    return list(alerts_visible_to(user).filter(rule_id=rule_id).order_by("-last_seen_at")[:limit])
+
+
+def alert_techniques_since(user: Any, since: datetime) -> Iterable[list[str]]:
+    """The rule techniques of each alert ``user`` may see, last seen since ``since``."""
+    rows = (
+        alerts_visible_to(user)
+        .filter(last_seen_at__gte=since)
+        .values_list("rule__techniques", flat=True)
+    )
+    return (techniques or [] for techniques in rows)
 
 
 # ---- the console's pages --------------------------------------------------------------

@@ -14,14 +14,21 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:  # for the annotation only: _pg_connect imports it when it runs
+    import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.processes import port_accepts, wait_until  # noqa: E402 - after sys.path
+
 VAR = ROOT / "var"
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 
@@ -38,25 +45,15 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     return subprocess.run(cmd, check=True, **kwargs)
 
 
-def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+def wait_for(check: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
     try:
-        with socket.create_connection((host or "127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(check, what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise ServiceError(f"{what} did not come up within {seconds:.0f}s")
+        wait_until(check, timeout=seconds, interval=0.5, what=what)
+    except TimeoutError:
+        raise ServiceError(f"{what} did not come up within {seconds:.0f}s") from None
 
 
 def is_root() -> bool:
@@ -76,7 +73,7 @@ def apt_install(packages: list[str], why: str) -> bool:
 # ---- PostgreSQL ------------------------------------------------------------------------
 
 
-def _pg_connect(url: str, dbname: str):
+def _pg_connect(url: str, dbname: str) -> psycopg.Connection[Any]:
     import psycopg
 
     parts = urlsplit(url)
@@ -180,7 +177,7 @@ def ensure_postgres(url: str) -> None:
         version, name, _ = cluster
         say(f"starting PostgreSQL cluster {version}/{name}")
         run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"])
-    elif not port_open(host, port):
+    elif not port_accepts(port, host):
         bindir = _pg_bindir()
         if bindir is None:
             # Keep Debian from making its own cluster (peer/scram auth); we make ours.
@@ -272,7 +269,7 @@ def ensure_redis(url: str) -> None:
 def ensure_rabbitmq(url: str) -> None:
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 5672
-    if port_open(host, port):
+    if port_accepts(port, host):
         return
     if host not in LOCAL_HOSTS:
         raise ServiceError(f"RabbitMQ at {host}:{port} does not answer; check CELERY_BROKER_URL.")
@@ -283,7 +280,7 @@ def ensure_rabbitmq(url: str) -> None:
         )
     say("starting RabbitMQ")
     run(["rabbitmq-server", "-detached"])
-    wait_for(lambda: port_open(host, port), f"RabbitMQ on port {port}", seconds=90)
+    wait_for(lambda: port_accepts(port, host), f"RabbitMQ on port {port}", seconds=90)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
-"""Run socapp's processes together for `make run`: web (ASGI), Celery worker, beat and,
-once it exists, the syslog listener. Output is prefixed per process; Ctrl-C (or
-SIGTERM) stops them all, and if one dies the others are stopped too.
+"""Run socapp's processes together for `make run`: web (ASGI), Celery worker, beat and the
+syslog listener. Output is prefixed per process; Ctrl-C (or SIGTERM) stops them all, and
+if one dies the others are stopped too.
 """
 
 from __future__ import annotations
@@ -12,68 +12,41 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT))
+
+from scripts import processes  # noqa: E402 - after the repository root is on the path
 
 
-def commands(host: str, port: str) -> dict[str, list[str]]:
-    procs = {
-        "web": [
-            str(BIN / "uvicorn"),
-            "socapp.asgi:application",
-            "--host",
-            host,
-            "--port",
-            port,
-            "--lifespan",
-            "off",
-            "--no-access-log",
-            "--no-proxy-headers",  # socapp reads X-Forwarded-For itself (TRUSTED_PROXIES)
-        ],
-        "worker": [
-            str(BIN / "celery"),
-            "-A",
-            "socapp",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            "default,ingest,correlation,maintenance",
-            "--concurrency",
-            "2",
-            "--hostname",
-            "worker@%h",
-        ],
-        "beat": [str(BIN / "celery"), "-A", "socapp", "beat", "--loglevel", "INFO"],
+def commands(host: str, port: int) -> dict[str, list[str]]:
+    # socapp reads X-Forwarded-For itself (TRUSTED_PROXIES), as in production.
+    web = processes.web_command(port, host=host, proxy_headers=False)
+    worker = processes.worker_command(
+        "default,ingest,correlation,maintenance", concurrency=2, alone=False
+    )
+    return {
+        "web": web,
+        "worker": worker,
+        "beat": processes.beat_command(),
+        "syslog": processes.syslogd_command(),
     }
-    if (ROOT / "events" / "management" / "commands" / "syslogd.py").exists():
-        procs["syslog"] = [str(BIN / "python"), "manage.py", "syslogd"]
-    return procs
 
 
 class Supervisor:
     def __init__(self) -> None:
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.procs: dict[str, subprocess.Popen[str]] = {}
         self.stopping = threading.Event()
         self.lock = threading.Lock()
 
     def start(self, name: str, cmd: list[str]) -> None:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,  # Ctrl-C reaches us; we stop them in order
-        )
+        # Each in a session of its own: Ctrl-C reaches only us, and we stop them in order.
+        proc = processes.start(cmd, env=os.environ, output=subprocess.PIPE, new_session=True)
         self.procs[name] = proc
         threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
 
-    def _pump(self, name: str, proc: subprocess.Popen) -> None:
+    def _pump(self, name: str, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             with self.lock:
@@ -85,15 +58,7 @@ class Supervisor:
             return
         self.stopping.set()
         print("\n==> stopping socapp …", flush=True)
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        processes.stop(*self.procs.values(), timeout=15)
 
     def watch(self) -> int:
         while not self.stopping.is_set():
@@ -105,18 +70,6 @@ class Supervisor:
                     return code or 1
             time.sleep(0.5)
         return 0
-
-
-def wait_until_serving(url: str, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "health", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.5)
-    return False
 
 
 def banner(url: str) -> str:
@@ -138,14 +91,18 @@ def banner(url: str) -> str:
 
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
+    port = int(os.environ.get("PORT", "8000"))
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"  # noqa: S104
     supervisor = Supervisor()
     signal.signal(signal.SIGINT, supervisor.stop)
     signal.signal(signal.SIGTERM, supervisor.stop)
     for name, cmd in commands(host, port).items():
         supervisor.start(name, cmd)
-    if wait_until_serving(url):
+    try:
+        processes.wait_until_serving(url, timeout=60)
+    except TimeoutError:
+        pass  # `watch` says so if the web process died; if it is only slow, no banner
+    else:
         with supervisor.lock:
             print(banner(url), flush=True)
     return supervisor.watch()

@@ -52,6 +52,8 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 make --no-print-directory typecheck
+echo "==> layer contracts (import-linter)"
+make --no-print-directory layers
 echo "==> manage.py check"
 $PY manage.py check --fail-level WARNING
 echo "==> makemigrations --check"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Q, QuerySet
 
-from .models import AuditEntry, SavedView
+from .models import DEFAULT_TEAM, AuditEntry, SavedView, Team
 from .users import User
 
 
@@ -21,3 +23,8 @@ def saved_views_for(user: User, page: str) -> QuerySet[SavedView]:
         .filter(Q(owner=user) | Q(shared=True))
         .select_related("owner")
     )
+
+
+def default_team_id() -> uuid.UUID | None:
+    """The team that owns what has no team of its own (the SOC's queue)."""
+    return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()

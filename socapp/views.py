@@ -1,4 +1,5 @@
-"""The console's start page (a roof view: it reads from several apps) and the audit log."""
+"""The audit log's console page (the console's start page and dashboard are roof views,
+in socapp/roof/views.py)."""
 
 from __future__ import annotations
 
@@ -6,64 +7,12 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from events.selectors import sources_visible_to
-from incidents.choices import AlertStatus, IncidentStatus
-from incidents.models import Severity
-from incidents.selectors import alerts_visible_to, incidents_visible_to
-from socapp.users import user_of
-
-from .audit_access import note_list
-from .dashboard import ALLOWED_HOURS, dashboard_data
 from .filters import AuditEntryFilterSet
 from .models import AuditEntry
-from .permissions import user_has_role
 from .selectors import audit_log
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
-    context: dict = {"has_role": user_has_role(user)}
-    if context["has_role"]:
-        open_alerts = alerts_visible_to(user).exclude(status=AlertStatus.CLOSED)
-        by_severity = dict(open_alerts.values_list("severity__name").annotate(n=Count("id")))
-        recent_alerts = list(open_alerts.order_by("-triggered_at")[:10])
-        open_incidents = list(
-            incidents_visible_to(user)
-            .exclude(status=IncidentStatus.CLOSED)
-            .order_by("-created_at")[:10]
-        )
-        note_list(request, "home.read", "alerts", recent_alerts)
-        note_list(request, "home.read", "incidents", open_incidents)
-        context.update(
-            severities=[(s, by_severity.get(s.name, 0)) for s in Severity.objects.all()],
-            recent_alerts=recent_alerts,
-            open_incidents=open_incidents,
-            sources=sources_visible_to(user).order_by("-last_seen")[:10],
-        )
-    return render(request, "socapp/home.html", context)
-
-
-RANGES = [(24, "24 h"), (168, "7 d")]
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """The charts; drawn by static/js/dashboard.js from the JSON embedded here, then
-    refreshed from /api/v1/dashboard/ every 30 s and on live alert nudges."""
-    user = user_of(request)
-    wanted = request.GET.get("hours", "")
-    # The range switch's links only ever send 24 or 168; anything else shows a day.
-    hours = int(wanted) if wanted.isdigit() and int(wanted) in ALLOWED_HOURS else 24
-    context: dict = {"has_role": user_has_role(user), "hours": hours, "ranges": RANGES}
-    if context["has_role"]:
-        context["data"] = dashboard_data(user, hours=hours)
-    return render(request, "socapp/dashboard.html", context)
-
 
 AUDIT_PAGE = 50
 # The fields shown as columns; every other field of an entry (those added later too) is

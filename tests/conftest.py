@@ -12,10 +12,6 @@ Personas (each a real user with a real role):
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +21,14 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
+from scripts.processes import ProcessGroup
 from socapp import roles
-from socapp.bootstrap import BootstrapReport, ensure_default_team, ensure_roles, ensure_severities
+from socapp.roof.bootstrap import (
+    BootstrapReport,
+    ensure_default_team,
+    ensure_roles,
+    ensure_severities,
+)
 from tests.factories import TeamFactory, UserFactory
 
 # Local webhook and SMTP receivers (fixtures webhook_receiver, smtp_receiver).
@@ -165,23 +167,7 @@ def client_for(user) -> APIClient:
     return client
 
 
-# ---- real processes -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+# ---- real processes (started with scripts/processes.py) ------------------------------
 
 
 def current_database_url() -> str:
@@ -211,62 +197,8 @@ def app_env(**overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def process_group() -> Iterator[list[subprocess.Popen]]:
-    """Processes a test starts; all are stopped (and their output shown) at the end."""
-    procs: list[subprocess.Popen] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def start_process(procs: list, cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    handle = log.open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    procs.append(proc)
-    return proc
-
-
-VENV_BIN = Path(sys.executable).parent
-
-
-def start_celery_worker(
-    procs: list,
-    env: dict[str, str],
-    log: Path,
-    *,
-    queues: str,
-    name: str = "worker",
-    pool: str = "prefork",
-    concurrency: int = 1,
-) -> subprocess.Popen:
-    """A real Celery worker process (started as `make run` starts one)."""
-    return start_process(
-        procs,
-        [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "socapp",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            queues,
-            "--pool",
-            pool,
-            "--concurrency",
-            str(concurrency),
-            "--hostname",
-            f"{name}@%h",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env,
-        log,
-    )
+def process_group() -> Iterator[ProcessGroup]:
+    """Processes a test starts (``process_group.add(start_web(...))``), all stopped when
+    it ends."""
+    with ProcessGroup() as group:
+        yield group

@@ -5,7 +5,6 @@ a headless Debian Chromium driven by Playwright."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,16 +13,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import (
-    PASSWORD,
-    ROOT,
-    VENV_BIN,
-    app_env,
+from scripts.processes import (
+    ProcessGroup,
     free_port,
-    start_celery_worker,
-    start_process,
-    wait_until,
+    manage,
+    start_web,
+    start_worker,
+    wait_until_serving,
 )
+from tests.conftest import PASSWORD, app_env
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
@@ -56,14 +54,6 @@ class LiveConsole:
             assert response.status in (200, 201, 202), response.read()
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def live_console(
     request, tmp_path_factory, django_db_setup, django_db_blocker
@@ -80,28 +70,14 @@ def live_console(
             EVIDENCE_ROOT=str(logs / "evidence"),
             **getattr(request.module, "LIVE_CONSOLE_ENV", {}),
         )
-    subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, check=True,
-    )  # fmt: skip
+    manage("collectstatic", "--noinput", "-v", "0", env=env)
     port = free_port()
-    procs: list[subprocess.Popen] = []
-    web = [str(VENV_BIN / "uvicorn"), "socapp.asgi:application", "--host", "127.0.0.1",
-           "--port", str(port), "--lifespan", "off", "--no-access-log"]  # fmt: skip
-    start_process(procs, web, env, logs / "web.log")
-    start_celery_worker(procs, env, logs / "worker.log", queues="default,ingest,correlation")
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _healthy(url), timeout=60, what="the web process")
+    with ProcessGroup() as procs:
+        procs.add(start_web(port, env=env, output=logs / "web.log"))
+        procs.add(start_worker("default,ingest,correlation", env=env, output=logs / "worker.log"))
+        wait_until_serving(url, timeout=60)
         yield LiveConsole(url=url, logs=logs)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture(scope="module")

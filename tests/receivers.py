@@ -96,7 +96,7 @@ def smtp_receiver(settings) -> Iterator[SmtpReceiver]:
     the in-memory backend)."""
     from aiosmtpd.controller import Controller
 
-    from tests.conftest import free_port
+    from scripts.processes import free_port
 
     receiver = SmtpReceiver("127.0.0.1", free_port())
     controller = Controller(_Collect(receiver), hostname=receiver.host, port=receiver.port)

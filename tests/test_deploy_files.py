@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.test import Client
 
-from tests.conftest import ROOT, VENV_BIN
+from scripts.processes import BIN
+from tests.conftest import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
 COMPOSE = ROOT / "docker-compose.yml"
@@ -52,7 +53,7 @@ def settings_read_from_env() -> set[str]:
 def test_compose_file_is_valid_against_the_compose_spec():
     result = subprocess.run(
         [
-            str(VENV_BIN / "check-jsonschema"),
+            str(BIN / "check-jsonschema"),
             "--builtin-schema",
             "vendor.compose-spec",
             str(COMPOSE),
@@ -257,7 +258,7 @@ def servers_by_port() -> dict[str, dict]:
 
 def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(VENV_BIN / "python"), *args], cwd=ROOT, env=env, capture_output=True, text=True
+        [str(BIN / "python"), *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
 
 

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -22,7 +21,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.conftest import ROOT, free_port, wait_until
+from scripts.processes import free_port, port_accepts, start, wait_until
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -47,14 +47,6 @@ def project_copy(dest: Path) -> Path:
             shutil.copy2(src, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 class Output:
@@ -109,15 +101,7 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         SYSLOG_UDP_PORT=str(syslog_port),
         SYSLOG_TCP_PORT=str(syslog_port),
     )
-    proc = subprocess.Popen(
-        ["make", "run"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start(["make", "run"], env=env, output=subprocess.PIPE, cwd=workdir, new_session=True)
     out = Output(proc)
     try:
         wait_until(
@@ -160,7 +144,7 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
 
         # The syslog listener takes a message, and the analyst finds it through the API.
         # (It may still be starting when the web banner appears: wait for its port.)
-        wait_until(lambda: _accepts(syslog_port), timeout=30, what="the syslog listener")
+        wait_until(lambda: port_accepts(syslog_port), timeout=30, what="the syslog listener")
         subprocess.run(
             [
                 "logger",

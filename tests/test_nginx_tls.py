@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import PASSWORD, ROOT, VENV_BIN, app_env, free_port, start_process, wait_until
+from scripts.processes import BIN, ProcessGroup, free_port, manage, start, start_web, wait_until
+from tests.conftest import PASSWORD, ROOT, app_env
 from tests.live_console import web_passwords
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -88,7 +89,7 @@ def front_door(tmp_path: Path, settings, analyst_a) -> Iterator[FrontDoor]:
         pytest.skip("no nginx binary (set NGINX_BIN or install nginx-light)")
     web_passwords(settings, analyst_a)
     subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "socapp.selfsigned", "--dir", str(tmp_path / "tls"),
+        [str(BIN / "python"), "-m", "socapp.selfsigned", "--dir", str(tmp_path / "tls"),
          "--hostname", "localhost"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
@@ -103,36 +104,19 @@ def front_door(tmp_path: Path, settings, analyst_a) -> Iterator[FrontDoor]:
         CSRF_TRUSTED_ORIGINS=f"https://localhost:{https_port}",
         STATIC_ROOT=str(tmp_path / "static"),
     )
-    subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, check=True,
-    )  # fmt: skip
-    procs: list[subprocess.Popen] = []
-    start_process(
-        procs,
-        [str(VENV_BIN / "uvicorn"), "socapp.asgi:application", "--host", "127.0.0.1",
-         "--port", str(web_port), "--lifespan", "off", "--proxy-headers",
-         "--forwarded-allow-ips", "127.0.0.1", "--no-access-log"],
-        env, tmp_path / "web.log",
-    )  # fmt: skip
+    manage("collectstatic", "--noinput", "-v", "0", env=env)
     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp_path / name).mkdir()
     conf = _nginx_conf(tmp_path, web_port, http_port, https_port)
     checked = subprocess.run([binary, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    start_process(procs, [binary, "-c", str(conf), "-g", "daemon off;"], env, tmp_path / "n.log")
     door = FrontDoor(http_port, https_port, web_port, tmp_path / "tls" / "tls.crt", token)
-    try:
+    with ProcessGroup() as procs:
+        procs.add(start_web(web_port, env=env, output=tmp_path / "web.log"))
+        nginx = [binary, "-c", str(conf), "-g", "daemon off;"]
+        procs.add(start(nginx, env=env, output=tmp_path / "n.log"))
         wait_until(lambda: _answers(door, "/health"), timeout=60, what="nginx and uvicorn")
         yield door
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _tls(door: FrontDoor) -> ssl.SSLContext:

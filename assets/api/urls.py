@@ -1,6 +1,6 @@
 from .views import AssetTypeViewSet, AssetViewSet
 
-# (prefix, viewset, basename), registered on the one /api/v1/ router by socapp/urls.py.
+# (prefix, viewset, basename), registered on the one /api/v1/ router by socapp/roof/urls.py.
 routes = [
     ("asset-types", AssetTypeViewSet, "assettype"),
     ("assets", AssetViewSet, "asset"),

@@ -24,6 +24,7 @@ from sigma.rule import SigmaRule
 
 from socapp.kv import kv
 
+from ..selectors import engine_filter_rows, engine_rule_rows
 from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.logsources import PRODUCT_FIELD, Variant, resolve
 from ..sigma.matcher import compile_detections, compile_rule
@@ -327,8 +328,6 @@ def active_ruleset(*, force: bool = False) -> RuleSet:
     _cache.checked_at = now
     if cached is not None and not force and cached.generation == generation:
         return cached
-    from ..selectors import engine_filter_rows, engine_rule_rows
-
     _cache.ruleset = build(engine_rule_rows(), engine_filter_rows(), generation)
     logger.info("rule set generation %s: %d rules", generation, len(_cache.ruleset))
     return _cache.ruleset

@@ -7,6 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sigma.correlations import (
+    CorrelationConditionAND,
+    CorrelationConditionNOT,
+    CorrelationConditionOR,
+    SigmaRuleReference,
+)
+
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "gt": operator.gt,
     "gte": operator.ge,
@@ -53,8 +60,6 @@ class CorrelationSpec:
 
 
 def _has_not(node: Any) -> bool:
-    from sigma.correlations import CorrelationConditionNOT
-
     if isinstance(node, CorrelationConditionNOT):
         return True
     return any(_has_not(arg) for arg in getattr(node, "args", ()) or ())
@@ -62,13 +67,6 @@ def _has_not(node: Any) -> bool:
 
 def evaluate_expression(node: Any, present: set[str], names: dict[str, str]) -> bool:
     """A temporal boolean condition over the set of rule ids seen in the window."""
-    from sigma.correlations import (
-        CorrelationConditionAND,
-        CorrelationConditionNOT,
-        CorrelationConditionOR,
-        SigmaRuleReference,
-    )
-
     if isinstance(node, SigmaRuleReference):
         return names.get(node.reference, node.reference) in present
     if isinstance(node, CorrelationConditionNOT):

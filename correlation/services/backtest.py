@@ -18,24 +18,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Max, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from sigma.rule import SigmaRule
 
-from events.models import Event
+from events.selectors import events_between, stored_events_matching
 from socapp.audit import audit_record
 from socapp.users import User
 
+from ..engine.correlate import correlate_events
 from ..engine.evaluate import StoredEvent
+from ..engine.recorder import Raised
 from ..engine.ruleset import RuleSet, build
 from ..engine.windows import scratch_namespace
-from ..models import CorrelationRule
+from ..models import Correlation, CorrelationEvent, CorrelationRule
 from ..selectors import engine_filter_rows, rule_with_inputs
 from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.sql import Condition, join_conditions, rule_condition
-from .engine import correlate_events
 
 CHUNK = 2000
 FIRST_MATCHES = 20
+EVENTS_PER_MATCH = 20
 MAX_SPAN = timedelta(days=366)
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -71,7 +75,8 @@ class WouldRaise:
     group_key: str
     count: int
     existing: bool  # the live engine already raised it
-    event_ids: list[str]
+    correlation_id: str  # the engine's record of the firing
+    event_ids: list[str] = field(default_factory=list)  # its first events
 
 
 @dataclass
@@ -111,27 +116,21 @@ def rule_backtest(
     rows = rule_with_inputs(rule)
     ruleset = _ruleset_for(rule, rows)
     condition = _pushdown(rows)
-    in_range = Event.objects.filter(event_time__gte=since, event_time__lte=until)
-    candidates = in_range.extra(where=[condition.sql], params=condition.params)  # noqa: S610 - our own SQL, values bound
-    raised: list[tuple[uuid.UUID, bool]] = []
+    raised = Raised()
     hits: dict[str, int] = {}
     read = 0
     with scratch_namespace(), transaction.atomic():
         chunk: list[StoredEvent] = []
-        for row in (
-            candidates.order_by("event_time")
-            .values_list("event_id", "event_time", "source_id", "normalized_data", "raw_data")
-            .iterator(chunk_size=CHUNK)
-        ):
+        for row in stored_events_matching(since, until, condition.sql, condition.params, CHUNK):
             chunk.append(StoredEvent(str(row[0]), row[1], row[2], row[3] or {}, row[4] or ""))
             if len(chunk) >= CHUNK:
                 read += _run(chunk, ruleset, raised, hits)
                 chunk = []
         read += _run(chunk, ruleset, raised, hits, close_all=True)
-        result = _result(rule, ruleset, (since, until), raised, hits, read, condition)
-        result.first_matches = result.first_matches[:first_matches]
+        result = _result(rule, ruleset, (since, until), raised, (hits, read), condition)
+        result.first_matches = _first_matches(result.first_matches[:first_matches])
         transaction.set_rollback(True)
-    result.events_in_range = in_range.count()
+    result.events_in_range = events_between(since, until).count()
     audit_record(
         actor=actor,
         action="rule.backtest",
@@ -177,7 +176,7 @@ def _pushdown(rows: list[CorrelationRule]) -> Condition:
 def _run(
     chunk: list[StoredEvent],
     ruleset: RuleSet,
-    raised: list[tuple[uuid.UUID, bool]],
+    raised: Raised,
     hits: dict[str, int],
     *,
     close_all: bool = False,
@@ -192,48 +191,79 @@ def _result(
     rule: CorrelationRule,
     ruleset: RuleSet,
     span: tuple[datetime, datetime],
-    raised: list[tuple[uuid.UUID, bool]],
-    hits: dict[str, int],
-    read: int,
+    raised: Raised,
+    counted: tuple[dict[str, int], int],
     condition: Condition,
 ) -> BacktestResult:
-    from incidents.models import Alert
-
-    created_here = {alert_id for alert_id, created in raised if created}
-    existing = {alert_id for alert_id, created in raised if not created} - created_here
-    ordered = list(dict.fromkeys(alert_id for alert_id, _ in raised))
-    rows = {
-        a.pk: a
-        for a in Alert.objects.filter(pk__in=ordered, rule_id=rule.pk).select_related("severity")
+    """The report, from the correlations the run made or found (this transaction sees
+    them before it rolls back): one per alert it would raise."""
+    target = ruleset.rules[str(rule.pk)]
+    hits, read = counted
+    created_here = {c for _, c, created in raised.items if created}
+    existing = {c for _, c, created in raised.items if not created} - created_here
+    alert_ids = {c: a for a, c, _ in raised.items if c is not None}
+    found = {
+        c.pk: c
+        for c in Correlation.objects.filter(pk__in=alert_ids, rule_id=rule.pk).annotate(
+            last_event=Max("event_links__event_time")
+        )
     }
-    alerts = [rows[i] for i in ordered if i in rows]
-    alerts.sort(key=lambda a: a.triggered_at)
+    ordered = sorted(found.values(), key=lambda c: (c.raised_at or c.start_time, str(c.pk)))
     return BacktestResult(
         rule_id=str(rule.pk),
         sigma_id=str(rule.sigma_id) if rule.sigma_id else None,
-        title=ruleset.rules[str(rule.pk)].title,
+        title=target.title,
         since=span[0].isoformat(),
         until=span[1].isoformat(),
         events_in_range=0,
         events_read=read,
         hits=hits,
-        alerts_total=len(alerts),
-        alerts_existing=sum(1 for a in alerts if a.pk in existing),
-        alerts_new=sum(1 for a in alerts if a.pk not in existing),
-        first_matches=[_would_raise(a, a.pk in existing) for a in alerts],
+        alerts_total=len(ordered),
+        alerts_existing=sum(1 for c in ordered if c.pk in existing),
+        alerts_new=sum(1 for c in ordered if c.pk not in existing),
+        first_matches=[
+            _would_raise(c, alert_ids[c.pk], target.level, c.pk in existing) for c in ordered
+        ],
         pushdown=condition.sql,
     )
 
 
-def _would_raise(alert: Any, existing: bool) -> WouldRaise:
+def _would_raise(
+    correlation: Correlation, alert_id: uuid.UUID, level: str, existing: bool
+) -> WouldRaise:
+    raised_at = correlation.raised_at or correlation.start_time
+    last_event = getattr(correlation, "last_event", None)
     return WouldRaise(
-        id=str(alert.pk),
-        title=alert.title,
-        severity=alert.severity.name,
-        triggered_at=alert.triggered_at.isoformat(),
-        last_seen_at=(alert.last_seen_at or alert.triggered_at).isoformat(),
-        group_key=alert.group_key,
-        count=alert.count,
+        id=str(alert_id),
+        title=correlation.name,
+        severity=level,
+        triggered_at=raised_at.isoformat(),
+        last_seen_at=max(raised_at, last_event or raised_at).isoformat(),
+        group_key=correlation.group_key,
+        count=max(1, correlation.event_count),
         existing=existing,
-        event_ids=[str(e) for e in (alert.details or {}).get("event_ids", [])[:20]],
+        correlation_id=str(correlation.pk),
     )
+
+
+def _first_matches(matches: list[WouldRaise]) -> list[WouldRaise]:
+    """The reported matches with the first events of each (one query for all)."""
+    links = (
+        CorrelationEvent.objects.filter(correlation_id__in=[m.correlation_id for m in matches])
+        .annotate(
+            n=Window(
+                RowNumber(),
+                partition_by=F("correlation_id"),
+                order_by=[F("event_time").asc(), F("id").asc()],
+            )
+        )
+        .filter(n__lte=EVENTS_PER_MATCH)
+        .order_by("correlation_id", "n")
+        .values_list("correlation_id", "event_id")
+    )
+    events: dict[str, list[str]] = {}
+    for correlation_id, event_id in links:
+        events.setdefault(str(correlation_id), []).append(str(event_id))
+    for match in matches:
+        match.event_ids = events.get(match.correlation_id, [])
+    return matches

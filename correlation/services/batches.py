@@ -22,7 +22,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.conf import settings
@@ -30,13 +30,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.ingest import request_correlation
-from events.models import IngestBatch
+from events.services import batch_lock_uncorrelated, batch_mark_correlated
 
+from ..engine.correlate import correlate_events
 from ..engine.evaluate import Budget, OverBudget, StoredEvent
 from ..engine.ruleset import active_ruleset, forget
 from ..models import BatchPart, RuleStats
-from .engine import correlate_events
 from .health import rule_disable_over_budget
+
+if TYPE_CHECKING:
+    from events.models import IngestBatch
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +58,13 @@ def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
     idempotent (a batch already marked correlated is skipped). Returns the number of
     events evaluated (0 when skipped or over budget)."""
     with transaction.atomic():
-        batch = (
-            IngestBatch.objects.select_for_update(skip_locked=True)
-            .filter(pk=batch_id, correlated_at__isnull=True)
-            .first()
-        )
+        batch = batch_lock_uncorrelated(batch_id=batch_id)
         if batch is None:  # already done, or another worker has it right now
             return 0
         parts = BatchPart.objects.filter(batch=batch)
         part = parts.filter(done_at__isnull=True).order_by("start").first()
         if part is None and parts.exists():  # every part is done
-            _mark_correlated(batch)
+            batch_mark_correlated(batch=batch)
             return 0
         events = _ordered(_batch_events(batch))
         low, high = (part.start, part.end) if part else (0, len(events))
@@ -87,14 +86,9 @@ def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
             if parts.filter(done_at__isnull=True).exists():
                 transaction.on_commit(lambda: request_correlation(str(batch_id)))
                 return len(chosen)
-        _mark_correlated(batch)
+        batch_mark_correlated(batch=batch)
     logger.debug("batch %s: %d events evaluated", batch_id, len(chosen))
     return len(chosen)
-
-
-def _mark_correlated(batch: IngestBatch) -> None:
-    batch.correlated_at = timezone.now()
-    batch.save(update_fields=["correlated_at"])
 
 
 def _ordered(events: Iterable[StoredEvent]) -> list[StoredEvent]:

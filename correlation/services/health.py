@@ -1,24 +1,25 @@
 """The engine's own health: rules it turns off for eating the time budget, and the alert
 when correlation falls behind. Both raise an alert for SOC admins (the default team's
-queue, high severity) through the incidents app, with an audit entry by the system."""
+queue, high severity) through the hand-off to case work, with an audit entry by the
+system."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.selectors import severity_by_name
-from incidents.services import alert_raise
 from socapp.audit import AuditItem, audit_record, audit_record_many
 from socapp.kv import kv
+from socapp.selectors import default_team_id
 
+from ..choices import SeverityName
 from ..engine.ruleset import bump_generation
+from ..handoff import AlertDetails, RaisedAlert, alert_desk
 from ..metrics import correlation_lag_seconds
 from ..models import CorrelationRule
 
@@ -32,36 +33,29 @@ def lag_alert_seconds() -> float:
     return float(getattr(settings, "CORRELATION_LAG_ALERT_SECONDS", 900))
 
 
-def _default_team() -> Any:
-    from socapp.models import DEFAULT_TEAM, Team
-
-    return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
-
-
 def _system_alert(
     *,
     identity: str,
     title: str,
     description: str,
     group_key: str,
-    details: dict[str, Any],
+    details: AlertDetails,
     at: datetime,
     rule: CorrelationRule | None = None,
 ) -> None:
     audit: list[AuditItem] = []
-    alert_raise(
+    alert = RaisedAlert(
         alert_id=uuid.uuid5(SYSTEM_NS, identity),
         title=title,
-        severity=severity_by_name("high"),
-        team=_default_team(),
-        rule=rule,
-        correlation=None,
-        group_key=group_key,
-        description=description,
-        details={"engine_health": True, **details},
+        level=SeverityName.HIGH,
+        team_id=default_team_id(),
         triggered_at=at,
-        audit=audit,
+        details=AlertDetails(engine_health=True, **details),
+        description=description,
+        rule_id=rule.pk if rule else None,
+        group_key=group_key,
     )
+    alert_desk().raise_alerts([alert], audit=audit)
     audit_record_many(actor=None, items=audit)
 
 
@@ -90,7 +84,7 @@ def rule_disable_over_budget(*, rule_id: str, reason: str) -> bool:
             title=f"Rule turned off for exceeding the correlation budget: {rule.name}",
             description=reason,
             group_key=f"rule={rule.name}",
-            details={"rule": rule.name, "reason": reason},
+            details=AlertDetails(rule=rule.name, reason=reason),
             at=now,
             rule=rule,
         )
@@ -125,7 +119,7 @@ def check_correlation_lag(*, now: datetime | None = None) -> bool:
                 "logs and the rules' health pages (time spent, budget)."
             ),
             group_key="correlation lag",
-            details={"lag_seconds": round(lag, 1), "threshold_seconds": threshold},
+            details=AlertDetails(lag_seconds=round(lag, 1), threshold_seconds=threshold),
             at=now,
         )
     redis.set(LAG_EPISODE_KEY, now.isoformat())

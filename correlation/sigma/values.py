@@ -32,6 +32,8 @@ from sigma.types import (
     TimestampPart,
 )
 
+from events.fields import get
+
 from .regex import LinearRegex, RegexRefused, compile_linear, escape
 
 MISSING = object()
@@ -62,12 +64,7 @@ class EventView:
         doc = self.doc
         value = doc.get(field, MISSING)
         if value is MISSING and "." in field:
-            node: Any = doc
-            for part in field.split("."):
-                if not isinstance(node, dict) or part not in node:
-                    return MISSING
-                node = node[part]
-            return node
+            return get(doc, field, MISSING)
         return value
 
     def values(self, field: str) -> list[Any] | None:

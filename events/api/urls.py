@@ -14,7 +14,7 @@ urlpatterns = [
     path("ingest/", IngestView.as_view(), name="ingest"),
 ]
 
-# Splunk HEC paths, mounted at the site root by socapp/urls.py (shippers expect them there).
+# Splunk HEC paths, mounted at the site root by socapp/roof/urls.py (shippers expect them there).
 hec_urlpatterns = [
     path("services/collector", HecEventView.as_view(), name="hec-event-bare"),
     path("services/collector/event", HecEventView.as_view(), name="hec-event"),

@@ -283,15 +283,6 @@ def put(doc: dict[str, Any], path: str, value: Any) -> None:
     node[leaf] = value
 
 
-def get(doc: dict[str, Any], path: str, default: Any = None) -> Any:
-    node: Any = doc
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return default
-        node = node[key]
-    return node
-
-
 def add_related(doc: dict[str, Any], kind: str, *values: Any) -> None:
     """ECS ``related.ip`` / ``related.user`` / ``related.hosts``: every value once."""
     found = doc.setdefault("related", {}).setdefault(kind, [])

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ..fields import get
 from .base import (
     ECS_ROOTS,
     ParseContext,
@@ -20,7 +21,6 @@ from .base import (
     RawRecord,
     RecordError,
     add_related,
-    get,
     ip_or_none,
     json_raw,
     per_record,

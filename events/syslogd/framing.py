@@ -83,6 +83,11 @@ class FrameDecoder:
                 self.discarding_line = True
                 return Frame(head, f"message longer than {self.max_message} bytes")
             return None
+        if newline > self.max_message:
+            # refused whole too, as it is when it arrives in pieces (found by hypothesis)
+            head = bytes(self.buffer[:512])
+            del self.buffer[: newline + 1]
+            return Frame(head, f"message longer than {self.max_message} bytes")
         data = bytes(self.buffer[:newline]).rstrip(b"\r").strip(b"\x00")
         del self.buffer[: newline + 1]
         return Frame(data)

@@ -7,9 +7,10 @@ from .alerts import (
     alert_comment,
     alert_create,
     alert_fold,
-    alert_raise,
     alert_update,
     alerts_bulk_update,
+    alerts_fold,
+    alerts_raise,
 )
 from .cases import (
     EDITABLE_INCIDENT_FIELDS,
@@ -47,9 +48,10 @@ __all__ = [
     "alert_fold",
     "alert_mute",
     "alert_mute_lift",
-    "alert_raise",
     "alert_update",
     "alerts_bulk_update",
+    "alerts_fold",
+    "alerts_raise",
     "allowed_next_statuses",
     "approval_needed",
     "evidence_add",

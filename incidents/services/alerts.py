@@ -4,12 +4,14 @@ one transaction and records the change in the audit log."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from correlation.handoff import AlertDetails, FoldedHits, RaisedAlert
 from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.models import Team
 from socapp.text import refuse_nul
@@ -50,94 +52,95 @@ def alert_create(
     severity: Severity,
     team: Team,
     description: str = "",
-    details: dict[str, Any] | None = None,
+    details: AlertDetails | None = None,
     rule: Any = None,
     correlation: Any = None,
     group_key: str = "",
     alert_id: uuid.UUID | None = None,
     triggered_at: Any = None,
 ) -> Alert:
-    """Raise an alert by hand or from an integration (the engine uses ``alert_raise``)."""
-    now = timezone.now()
-    details = details or {}
+    """Raise an alert by hand or from an integration: the engine's sequence
+    (``alerts_raise``) with a fresh id."""
+    spec = RaisedAlert(
+        alert_id=alert_id or uuid.uuid4(),
+        title=title,
+        level=severity.name,
+        team_id=team.pk,
+        triggered_at=triggered_at or timezone.now(),
+        details=details or AlertDetails(),
+        description=description,
+        rule_id=getattr(rule, "pk", rule),
+        correlation_id=getattr(correlation, "pk", correlation),
+        group_key=group_key,
+    )
+    audit: list[AuditItem] = []
     with transaction.atomic():
-        alert = Alert.objects.create(
-            id=alert_id or uuid.uuid4(),
-            title=title,
-            severity=severity,
-            team=team,
-            description=description,
-            details=details,
-            entities=alert_entities(details),
-            rule=rule,
-            correlation=correlation,
-            group_key=group_key,
-            triggered_at=triggered_at or now,
-            last_seen_at=triggered_at or now,
-        )
-        audit = [AuditItem("alert.create", alert, {"severity": severity.name, "team": team.name})]
-        _after_raise(alert, audit)
+        alert, _ = _raise(spec, {severity.name: severity}, audit)
         audit_record_many(actor=None, items=audit)
-        push_alert("alert.created", alert)
     return alert
 
 
-def alert_raise(
-    *,
-    alert_id: uuid.UUID,
-    title: str,
-    severity: Severity,
-    team: Any,
-    rule: Any,
-    correlation: Any,
-    group_key: str,
-    description: str = "",
-    details: dict[str, Any] | None = None,
-    triggered_at: Any,
-    count: int = 1,
-    audit: list[AuditItem] | None = None,
-) -> tuple[Alert, bool]:
-    """Raise the engine's alert ``alert_id`` unless it exists: ids are derived from the
-    rule and the events, so a replayed batch finds its alert instead of making a second.
-    Returns (alert, created). ``audit``: collect the audit entries there, for the caller
-    to write with its others at the end of its transaction (``audit_record_many``).
+def alerts_raise(alerts: Sequence[RaisedAlert], *, audit: list[AuditItem]) -> list[bool]:
+    """Raise each of the engine's alerts unless it exists (ids are derived from the rule
+    and the events, so a replayed batch finds its alert instead of making a second);
+    returns, per alert, whether it is new. The audit entries go to ``audit``, for the
+    caller to write with its others at the end of its transaction.
 
     No savepoint: the engine raises an id from one worker at a time (the batch lock and
     the window lock see to it); should two ever race, the loser's batch fails and is
     replayed, and finds the alert."""
-    alert = Alert.objects.filter(pk=alert_id).select_related("severity").first()
+    severities: dict[str, Severity] = {}
+    return [_raise(spec, severities, audit)[1] for spec in alerts]
+
+
+def _raise(
+    spec: RaisedAlert, severities: dict[str, Severity], audit: list[AuditItem]
+) -> tuple[Alert, bool]:
+    """The one sequence every new alert goes through: the row, its audit entry, the
+    mutes, grouping and notifications (``_after_raise``), the live push."""
+    alert = Alert.objects.filter(pk=spec.alert_id).select_related("severity").first()
     if alert is not None:
         return alert, False
-    details = details or {}
-    items: list[AuditItem] = audit if audit is not None else []
+    if spec.level not in severities:
+        severities[spec.level] = Severity.objects.get(name=spec.level)
+    severity = severities[spec.level]
+    details = dict(spec.details)
     with transaction.atomic(savepoint=False):
         alert = Alert.objects.create(
-            id=alert_id,
-            title=title[:255],
+            id=spec.alert_id,
+            title=spec.title[:255],
             severity=severity,
-            team_id=getattr(team, "pk", team),
-            description=description,
+            team_id=spec.team_id,
+            description=spec.description,
             details=details,
             entities=alert_entities(details),
-            rule=rule,
-            correlation=correlation,
-            group_key=group_key[:255],
-            triggered_at=triggered_at,
-            last_seen_at=triggered_at,
-            count=count,
+            rule_id=spec.rule_id,
+            correlation_id=spec.correlation_id,
+            group_key=spec.group_key[:255],
+            triggered_at=spec.triggered_at,
+            last_seen_at=spec.triggered_at,
+            count=spec.count,
         )
-        items.append(
-            AuditItem(
-                "alert.create",
-                alert,
-                {"severity": severity.name, "rule": str(getattr(rule, "pk", ""))},
-            )
-        )
-        _after_raise(alert, items)
-        if audit is None:
-            audit_record_many(actor=None, items=items)
+        changes = {"severity": severity.name, "team": str(spec.team_id)}
+        if spec.rule_id:
+            changes["rule"] = str(spec.rule_id)
+        audit.append(AuditItem("alert.create", alert, changes))
+        _after_raise(alert, audit)
         push_alert("alert.created", alert)
     return alert, True
+
+
+def alerts_fold(folds: Sequence[FoldedHits]) -> None:
+    """The engine's further hits of correlations that have their alert (suppression)."""
+    for fold in folds:
+        alert = Alert.objects.filter(correlation_id=fold.correlation_id).first()
+        if alert is not None:
+            alert_fold(
+                alert=alert,
+                hits=fold.hits,
+                last_seen_at=fold.last_seen_at,
+                suppressed=fold.suppressed,
+            )
 
 
 def alert_fold(
@@ -146,11 +149,10 @@ def alert_fold(
     hits: int,
     last_seen_at: Any,
     suppressed: bool = True,
-    severity: Severity | None = None,
 ) -> Alert:
     """Fold ``hits`` further rule hits into ``alert`` (suppression). With ``suppressed``
-    false the alert is raised again: it is reopened and pushed as updated, so the queue
-    shows it rise (the "re-alert when count or severity rises" policy)."""
+    false the alert is raised again: it is pushed as updated, so the queue shows it rise
+    (the "re-alert when count or severity rises" policy)."""
     fields = ["count", "last_seen_at", "updated_at"]
     alert.count += hits
     if last_seen_at > alert.last_seen_at:
@@ -158,9 +160,6 @@ def alert_fold(
     if suppressed:
         alert.suppressed_count += hits
         fields.append("suppressed_count")
-    if severity is not None and severity.level > alert.severity.level:
-        alert.severity = severity
-        fields.append("severity")
     with transaction.atomic():
         alert.save(update_fields=fields)
         if not suppressed:

@@ -19,7 +19,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ..choices import DeliveryStatus, NotificationTopic, SeverityName, TimelineKind
+from correlation.choices import SeverityName
+
+from ..choices import DeliveryStatus, NotificationTopic, TimelineKind
 from ..models import Alert, IncidentEvent, NotificationDelivery, NotificationRule
 from ..response import Message, deliver
 from ..selectors import notification_rules_listening

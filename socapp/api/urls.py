@@ -1,7 +1,6 @@
 from django.urls import path
 
 from .auth_views import TokenObtainView, TokenRefreshView, TokenRevokeView
-from .dashboard import DashboardView
 from .views import AuditEntryViewSet, MeView, TeamViewSet, UserViewSet
 
 routes = [
@@ -12,7 +11,6 @@ routes = [
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
-    path("dashboard/", DashboardView.as_view(), name="dashboard"),
     # JWTs for integrations (404 unless JWT_ENABLED).
     path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),

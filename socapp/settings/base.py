@@ -73,13 +73,15 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     # Our apps, lowest layer first: socapp (floor) <- assets, intel <- events
-    # <- incidents <- correlation. A lower app never imports a higher one.
+    # <- incidents <- correlation <- socapp.roof. A lower app never imports a higher one.
     "socapp",
     "assets",
     "intel",
     "events",
     "incidents",
     "correlation",
+    # The roof (no models): assembles the apps; here for its management commands.
+    "socapp.roof",
 ]
 
 MIDDLEWARE = [
@@ -108,8 +110,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "socapp.urls"
-ASGI_APPLICATION = "socapp.asgi.application"
+ROOT_URLCONF = "socapp.roof.urls"
+ASGI_APPLICATION = "socapp.roof.asgi.application"
 WSGI_APPLICATION = None
 
 TEMPLATES = [
@@ -375,7 +377,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "incidents.choices.TaskStatus",
         "RuleStatusEnum": "correlation.choices.RuleStatus",
         "IocStatusEnum": "intel.choices.IocStatus",
-        "LevelEnum": "incidents.choices.SeverityName",
+        "LevelEnum": "correlation.choices.SeverityName",
         "LogFormatEnum": "events.choices.LogFormat",
     },
     "APPEND_COMPONENTS": {

@@ -4,7 +4,7 @@ show that a new route without a policy entry, and an unguarded one, fail the sui
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from socapp.urls import urlpatterns as socapp_urlpatterns
+from socapp.roof.urls import urlpatterns as socapp_urlpatterns
 
 
 def leak(request: HttpRequest) -> JsonResponse:

@@ -206,7 +206,7 @@ def _url_router(application: Any) -> Any:
 
 
 def websocket_routes() -> list[Route]:
-    from socapp.asgi import application
+    from socapp.roof.asgi import application
 
     router = _url_router(application.application_mapping["websocket"])
     routes = []

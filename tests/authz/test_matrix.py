@@ -158,7 +158,7 @@ def _headers(persona) -> list[tuple[bytes, bytes]]:
 
 async def _listen(route: Route, world: World, push) -> dict[str, dict[str, Outcome]]:
     """CONNECT: is the handshake accepted; PUSH: does team A's alert nudge arrive."""
-    from socapp.asgi import application
+    from socapp.roof.asgi import application
 
     results: dict[str, dict[str, Outcome]] = {"CONNECT": {}, "PUSH": {}}
     open_ones = {}

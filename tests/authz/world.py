@@ -46,14 +46,14 @@ from incidents.services import (
 )
 from intel.models import IocMatch
 from socapp import roles
-from socapp.bootstrap import (
+from socapp.models import ApiToken, SavedView
+from socapp.roof.bootstrap import (
     BootstrapReport,
     ensure_case_templates,
     ensure_default_team,
     ensure_roles,
     ensure_severities,
 )
-from socapp.models import ApiToken, SavedView
 from socapp.services import api_token_create, api_token_revoke
 from tests.conftest import _persona
 from tests.factories import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socapp.bootstrap import BootstrapReport, ensure_rule_pack
+from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ expected alerts come from a backtest, so live and backtest are checked against e
 from __future__ import annotations
 
 import signal
+import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -20,9 +22,10 @@ from events.ingest import events_ingest
 from events.models import IngestBatch
 from events.parsers import RawRecord
 from incidents.models import Alert
-from socapp.bootstrap import BootstrapReport, ensure_rule_pack
+from scripts.processes import ProcessGroup, start_worker, wait_until
 from socapp.kv import kv
-from tests.conftest import app_env, start_celery_worker, wait_until
+from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
+from tests.conftest import app_env
 from tests.correlation.test_rule_pack import failed
 from tests.factories import SourceFactory
 
@@ -40,10 +43,18 @@ def worker_env():
     return app_env(CELERY_BROKER_URL=settings.TEST_WORKER_BROKER_URL)
 
 
-def start_worker(process_group, env, log, name: str, pool: str = "solo", concurrency: int = 1):
-    return start_celery_worker(
-        process_group, env, log, queues="correlation", name=name, pool=pool, concurrency=concurrency
+def start_correlation_worker(
+    process_group: ProcessGroup,
+    env: dict[str, str],
+    log: Path,
+    name: str,
+    pool: str = "solo",
+    concurrency: int = 1,
+) -> subprocess.Popen[str]:
+    worker = start_worker(
+        "correlation", env=env, output=log, name=name, pool=pool, concurrency=concurrency
     )
+    return process_group.add(worker)
 
 
 def send_correlation(batch_ids: list) -> None:
@@ -108,7 +119,7 @@ def test_a_worker_killed_mid_batch_then_replayed_leaves_the_same_alerts(
     predicted = predicted_alerts(start - timedelta(minutes=1))
     brute_force_id = CorrelationRule.objects.get(sigma_name=BRUTE_FORCE).pk
 
-    first = start_worker(process_group, worker_env, tmp_path / "first.log", "first")
+    first = start_correlation_worker(process_group, worker_env, tmp_path / "first.log", "first")
     send_correlation([batch_id])
     # half way: some attackers' windows are in Redis, the batch is not committed
     wait_until(
@@ -122,7 +133,7 @@ def test_a_worker_killed_mid_batch_then_replayed_leaves_the_same_alerts(
     assert IngestBatch.objects.get(pk=batch_id).correlated_at is None
     assert Alert.objects.count() == 0  # the batch transaction died with the worker
 
-    start_worker(process_group, worker_env, tmp_path / "second.log", "second")
+    start_correlation_worker(process_group, worker_env, tmp_path / "second.log", "second")
     send_correlation([batch_id])  # what the sweeper does a minute later
     wait_until(
         lambda: IngestBatch.objects.get(pk=batch_id).correlated_at is not None,
@@ -142,7 +153,7 @@ def test_several_workers_count_every_hit_once(reference_data, process_group, wor
     ensure_rule_pack(BootstrapReport())
     predicted = predicted_alerts(start - timedelta(minutes=1))
     for name in ("one", "two"):
-        start_worker(
+        start_correlation_worker(
             process_group, worker_env, tmp_path / f"{name}.log", name, pool="prefork", concurrency=2
         )
     send_correlation(batch_ids + batch_ids)  # every batch delivered twice
@@ -175,7 +186,7 @@ def test_a_rule_eating_the_budget_is_turned_off_while_other_batches_flow(
         "CORRELATION_BATCH_BUDGET_SECONDS": "3",
         "CORRELATION_BUDGET_STRIKES": "2",
     }
-    start_worker(process_group, env, tmp_path / "budget.log", "budget")
+    start_correlation_worker(process_group, env, tmp_path / "budget.log", "budget")
     send_correlation([heavy_batch, *others])
     everything = [heavy_batch, *others]
     wait_until(

@@ -17,7 +17,7 @@ from events.ingest import events_ingest
 from events.models import Source
 from events.parsers import RawRecord
 from incidents.models import Alert
-from socapp.bootstrap import BootstrapReport, ensure_rule_pack
+from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
 from tests.factories import SourceFactory
 
 ATTACKER = "198.51.100.9"

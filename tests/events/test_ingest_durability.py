@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from events.models import Event, IngestBatch
 from events.services import source_create
+from scripts.processes import ProcessGroup, free_port, start_web, wait_until_serving
 from socapp.models import Team
-from tests.conftest import VENV_BIN, app_env, free_port, start_process, wait_until
+from tests.conftest import app_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -26,32 +29,15 @@ BODY = "".join(
 ).encode()
 
 
-def start_web(process_group, tmp_path, **env):
+def start_web_process(
+    process_group: ProcessGroup, tmp_path: Path, **env: str
+) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    proc = start_process(
-        process_group,
-        [
-            str(VENV_BIN / "uvicorn"),
-            "socapp.asgi:application",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-        ],
-        app_env(**env),
-        tmp_path / f"web-{port}.log",
-    )
+    web = start_web(port, env=app_env(**env), output=tmp_path / f"web-{port}.log")
+    process_group.add(web)
     url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1)
-            return True
-        except OSError:
-            return False
-
-    wait_until(up, timeout=30, what="the web process")
-    return proc, url
+    wait_until_serving(url, timeout=30)
+    return web, url
 
 
 def send(url: str, token: str, body: bytes, key: str) -> tuple[int, dict, Any]:
@@ -78,7 +64,7 @@ def test_killing_the_web_process_after_the_answer_loses_nothing(
     _, token = source_create(
         name="fw", log_format="syslog", team=Team.objects.get(name="SOC"), actor=None
     )
-    proc, url = start_web(process_group, tmp_path)
+    proc, url = start_web_process(process_group, tmp_path)
     status, answer, _ = send(url, token, BODY, "durable-1")
     os.kill(proc.pid, signal.SIGKILL)  # no graceful shutdown, no chance to finish anything
     proc.wait(timeout=10)
@@ -86,7 +72,7 @@ def test_killing_the_web_process_after_the_answer_loses_nothing(
     assert Event.objects.filter(batch_id=answer["batch_id"]).count() == 2000
 
     # The client did not see the answer (say) and retries on a new process: nothing changes.
-    _, url = start_web(process_group, tmp_path)
+    _, url = start_web_process(process_group, tmp_path)
     status, again, _ = send(url, token, BODY, "durable-1")
     assert (status, again) == (200, answer)
     assert Event.objects.count() == 2000 and IngestBatch.objects.count() == 1
@@ -96,7 +82,7 @@ def test_a_dead_database_is_a_503_with_retry_after(process_group, tmp_path, refe
     _, token = source_create(
         name="fw", log_format="syslog", team=Team.objects.get(name="SOC"), actor=None
     )
-    _, url = start_web(
+    _, url = start_web_process(
         process_group,
         tmp_path,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere",

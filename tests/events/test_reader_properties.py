@@ -183,6 +183,8 @@ def test_hec_cases_of_the_issue() -> None:
     ).map(b"".join),
     cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6),
 )
+@example(stream=b"\x00" * 65 + b"\n", cuts=[65])  # a long line refused only when cut
+@example(stream=b"a" * 64 + b"\r\n", cuts=[65])
 def test_framing_is_the_same_however_the_stream_is_cut(stream, cuts):
     limit = 64
     whole = FrameDecoder(max_message=limit)

@@ -23,6 +23,6 @@ def raise_alert(team, title: str = "SSH brute force", level: str = "high", **ent
 
 @pytest.fixture
 def case_templates(reference_data):
-    from socapp.bootstrap import BootstrapReport, ensure_case_templates
+    from socapp.roof.bootstrap import BootstrapReport, ensure_case_templates
 
     ensure_case_templates(BootstrapReport())

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 
 from incidents.services import alert_create, alert_update
-from socapp.asgi import application
+from socapp.roof.asgi import application
 from tests.factories import severity
 
 

@@ -172,7 +172,7 @@ def test_a_receiver_error_is_recorded_as_a_failure(
 def test_an_unreachable_receiver_is_a_failure_not_a_crash(
     manager, case, settings, django_capture_on_commit_callbacks
 ):
-    from tests.conftest import free_port
+    from scripts.processes import free_port
 
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # so the connection is tried
     ConnectorFactory(name="gone", url=f"http://127.0.0.1:{free_port()}/hook")

@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 
 from incidents.models import NotificationRule, ResponseAction
+from scripts.processes import wait_until
 from socapp.services import api_token_create
-from tests.conftest import wait_until
 from tests.factories import ConnectorFactory, IncidentFactory
 from tests.live_console import live_console  # noqa: F401
 from tests.receivers import RECEIVER_ENV

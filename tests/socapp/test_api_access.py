@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from socapp.urls import router
+from socapp.roof.urls import router
 from tests.conftest import client_for
 from tests.factories import AlertFactory, AssetTypeFactory, IncidentFactory, ThreatIntelFactory
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from incidents.models import ResponseAction
 from socapp.api.exceptions import exception_handler
-from socapp.urls import router
+from socapp.roof.urls import router
 from tests.conftest import client_for
 from tests.factories import AlertFactory, AssetFactory, IncidentFactory
 

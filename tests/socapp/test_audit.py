@@ -25,8 +25,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from socapp.audit import audit_record, audit_verify, entry_mac_matches
-from socapp.bootstrap import BootstrapReport, ensure_periodic_tasks
 from socapp.models import AuditAnchor, AuditEntry
+from socapp.roof.bootstrap import BootstrapReport, ensure_periodic_tasks
 from socapp.tasks import audit_checkpoint
 from tests.conftest import client_for
 from tests.factories import AssetTypeFactory, ThreatIntelFactory

@@ -4,6 +4,7 @@ separate processes, on a Redis broker, against this test's PostgreSQL database."
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -13,7 +14,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from events.models import HourlyEventSummary
 from events.partitions import EVENTS, interval_after, interval_start, list_partitions
-from tests.conftest import VENV_BIN, app_env, start_celery_worker, start_process, wait_until
+from scripts.processes import ProcessGroup, start_beat, start_worker, wait_until
+from tests.conftest import app_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,29 +35,22 @@ def worker_env():
     return app_env(CELERY_BROKER_URL=settings.TEST_WORKER_BROKER_URL, EVENTS_PARTITION_PREMAKE="9")
 
 
-def start_worker(process_group, env, tmp_path):
-    return start_celery_worker(
-        process_group, env, tmp_path / "worker.log", queues="default,maintenance"
-    )
-
-
-def start_beat(process_group, env, tmp_path):
-    """celery beat with its schedule file in tmp_path, logging to beat.log there."""
-    start_process(
-        process_group,
-        [
-            str(VENV_BIN / "celery"), "-A", "socapp", "beat", "--loglevel", "INFO",
-            "--schedule", str(tmp_path / "beat-schedule"),
-        ],
-        env,
-        tmp_path / "beat.log",
-    )  # fmt: skip
+def start_processes(
+    process_group: ProcessGroup, env: dict[str, str], tmp_path: Path, *, beat: bool = False
+) -> None:
+    """A worker for the default and maintenance queues and, with ``beat``, celery beat
+    (its schedule file in tmp_path); they log to worker.log and beat.log there."""
+    worker = start_worker("default,maintenance", env=env, output=tmp_path / "worker.log")
+    process_group.add(worker)
+    if beat:
+        schedule = tmp_path / "beat-schedule"
+        process_group.add(start_beat(env=env, output=tmp_path / "beat.log", schedule=schedule))
 
 
 def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tmp_path):
     target = months_ahead(9)
     assert not any(p.covers(target) for p in list_partitions(EVENTS))
-    start_worker(process_group, worker_env, tmp_path)
+    start_processes(process_group, worker_env, tmp_path)
     # Not the current app: shared tasks of later (eager) tests must keep using socapp's.
     client = Celery("test-client", broker=settings.TEST_WORKER_BROKER_URL, set_as_current=False)
     client.send_task("events.tasks.maintain_event_partitions", queue="maintenance")
@@ -77,8 +72,7 @@ def test_beat_schedules_the_summary_refresh_from_the_database(process_group, wor
         interval=every_second,
         queue="maintenance",
     )
-    start_worker(process_group, worker_env, tmp_path)
-    start_beat(process_group, worker_env, tmp_path)
+    start_processes(process_group, worker_env, tmp_path, beat=True)
     wait_until(
         lambda: cache.get(HourlyEventSummary.REFRESHED_CACHE_KEY),
         timeout=60,
@@ -92,15 +86,14 @@ def test_beat_anchors_the_audit_log_and_the_worker_logs_the_anchor(
     import json
 
     from socapp.audit import audit_record
-    from socapp.bootstrap import BootstrapReport, ensure_periodic_tasks
     from socapp.models import AuditAnchor
+    from socapp.roof.bootstrap import BootstrapReport, ensure_periodic_tasks
 
     head = audit_record(actor=None, action="test.before_anchor")
     settings.AUDIT_ANCHOR_INTERVAL_SECONDS = 1
     ensure_periodic_tasks(BootstrapReport())
     PeriodicTask.objects.exclude(task="socapp.tasks.audit_checkpoint").update(enabled=False)
-    start_worker(process_group, worker_env, tmp_path)
-    start_beat(process_group, worker_env, tmp_path)
+    start_processes(process_group, worker_env, tmp_path, beat=True)
     anchor = wait_until(
         lambda: AuditAnchor.objects.order_by("at", "id").first(),  # the first of them
         timeout=60,

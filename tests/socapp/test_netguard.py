@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
+from scripts.processes import BIN
 from socapp import netguard
 from socapp.selfsigned import ensure_certificate
-from tests.conftest import ROOT, VENV_BIN
+from tests.conftest import ROOT
 
 
 @dataclass
@@ -218,7 +219,7 @@ def test_an_allowed_range_lets_exactly_that_range_through(loopback, other_loopba
 def test_a_malformed_allowed_range_stops_the_settings_from_loading():
     env = {**os.environ, "SECRET_KEY": "x", "OUTBOUND_ALLOWED_NETWORKS": "10.0.0.0/8,nonsense"}
     result = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", "import socapp.settings.base"],
+        [str(BIN / "python"), "-c", "import socapp.settings.base"],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import VENV_BIN, app_env, free_port, start_process, wait_until
+from scripts.processes import free_port, http_ok, start, start_web, stop, wait_until
+from tests.conftest import app_env
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,7 @@ class ThrowawayRedis:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = start(
             [
                 "redis-server",
                 "--port",
@@ -98,7 +99,8 @@ class ThrowawayRedis:
                 "--appendonly",
                 "no",
             ],
-            stdout=subprocess.DEVNULL,
+            env=os.environ,
+            output=subprocess.DEVNULL,
         )
         wait_until(lambda: self._answers(), what="redis")
 
@@ -112,8 +114,7 @@ class ThrowawayRedis:
 
     def stop(self) -> None:
         if self.proc:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+            stop(self.proc, timeout=10)
 
 
 def ready(url: str) -> tuple[int, dict]:
@@ -142,22 +143,10 @@ def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp
             DB_CONNECT_TIMEOUT="2",
             READY_CHECK_TIMEOUT="2",
         )
-        start_process(
-            process_group,
-            [
-                str(VENV_BIN / "uvicorn"),
-                "socapp.asgi:application",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-            ],
-            env,
-            tmp_path / "web.log",
-        )
+        process_group.add(start_web(port, env=env, output=tmp_path / "web.log"))
         url = f"http://127.0.0.1:{port}"
         wait_until(
-            lambda: ready(url)[0] == 200 if _listening(url) else False,
+            lambda: ready(url)[0] == 200 if http_ok(url + "/health") else False,
             timeout=30,
             what="web process ready",
         )
@@ -179,11 +168,3 @@ def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp
     finally:
         rd.stop()
         pg.remove()
-
-
-def _listening(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url + "/health", timeout=2)
-        return True
-    except OSError:
-        return False

@@ -4,6 +4,7 @@ and a TLS client. The listener runs as its own process against this test's datab
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import ssl
@@ -19,61 +20,60 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from events.models import Event, QuarantinedRecord, Source
+from scripts.processes import (
+    ProcessGroup,
+    free_port,
+    port_accepts,
+    start,
+    start_syslogd,
+    stop,
+    wait_until,
+)
 from socapp.models import Team
-from tests.conftest import VENV_BIN, app_env, free_port, start_process, wait_until
+from tests.conftest import app_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 class Syslogd:
-    def __init__(self, process_group, tmp_path: Path, *extra: str, env: dict | None = None):
+    def __init__(
+        self,
+        process_group: ProcessGroup,
+        tmp_path: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.udp, self.tcp = free_port(), free_port()
         # every TCP port it was given must accept before a test talks to it
         self.tcp_ports = [self.tcp]
         if "--tls-port" in extra:
             self.tcp_ports.append(int(extra[extra.index("--tls-port") + 1]))
         self.log = tmp_path / "syslogd.log"
-        self.proc = start_process(
-            process_group,
-            [
-                str(VENV_BIN / "python"),
-                "manage.py",
-                "syslogd",
-                "--host",
-                "127.0.0.1",
-                "--udp-port",
-                str(self.udp),
-                "--tcp-port",
-                str(self.tcp),
-                "--flush-seconds",
-                "0.3",
-                *extra,
-            ],
-            env or app_env(),
-            self.log,
+        options = ("--host", "127.0.0.1", "--udp-port", str(self.udp), "--tcp-port", str(self.tcp))
+        self.proc = process_group.add(
+            start_syslogd(
+                *options, "--flush-seconds", "0.3", *extra, env=env or app_env(), output=self.log
+            )
         )
         wait_until(self._listening, timeout=30, what=f"syslogd ({self.output()})")
 
     def _listening(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(f"syslogd exited: {self.output()}")
-        try:
-            for port in self.tcp_ports:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
+        return all(port_accepts(port, timeout=0.5) for port in self.tcp_ports)
 
     def output(self) -> str:
         return self.log.read_text()[-3000:] if self.log.exists() else ""
 
 
 def stored(text: str, timeout: float = 20) -> Event:
-    return wait_until(
+    found = wait_until(
         lambda: Event.objects.filter(raw_data__contains=text).first(),
         timeout=timeout,
         what=f"an event containing {text!r}",
     )
+    assert found is not None  # wait_until returns only what it waited for
+    return found
 
 
 @pytest.fixture
@@ -183,10 +183,10 @@ action(type="omfwd" target="127.0.0.1" port="{listener.tcp}" protocol="tcp"
 action(type="omfwd" target="127.0.0.1" port="{listener.udp}" protocol="udp"
        template="RSYSLOG_TraditionalForwardFormat")
 """)
-    rsyslog = subprocess.Popen(
+    rsyslog = start(
         ["rsyslogd", "-n", "-f", str(config), "-i", str(workdir / "pid")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        env=os.environ,
+        output=workdir / "rsyslogd.log",
     )
     try:
         wait_until(lambda: (workdir / "log.sock").exists(), timeout=15, what="rsyslog's socket")
@@ -207,8 +207,7 @@ action(type="omfwd" target="127.0.0.1" port="{listener.udp}" protocol="udp"
         versions = {e.normalized_data["log"]["syslog"].get("version") for e in copies}
         assert versions == {"1", None}  # one RFC 5424 copy (TCP), one RFC 3164 copy (UDP)
     finally:
-        rsyslog.terminate()
-        rsyslog.wait(timeout=10)
+        stop(rsyslog, timeout=10)
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:

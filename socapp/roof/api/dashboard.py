@@ -1,5 +1,5 @@
-"""GET /api/v1/dashboard/: the SOC dashboard's figures (a roof view: socapp/dashboard.py
-reads from several apps, so this module is imported by the URL roof only)."""
+"""GET /api/v1/dashboard/: the SOC dashboard's figures (a roof view: socapp/roof/dashboard.py
+reads from several apps)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from socapp.permissions import IsAuthenticatedWithRole
 from socapp.users import user_of
 
 from ..dashboard import ALLOWED_HOURS, dashboard_data
-from ..permissions import IsAuthenticatedWithRole
 
 
 class DashboardQuerySerializer(serializers.Serializer):

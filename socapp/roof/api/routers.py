@@ -6,7 +6,7 @@ from importlib import import_module
 
 from rest_framework import routers
 
-from ..permissions import IsAuthenticatedWithRole
+from socapp.permissions import IsAuthenticatedWithRole
 
 API_APPS = ("socapp", "assets", "intel", "events", "incidents", "correlation")
 

@@ -124,8 +124,8 @@ def test_bootstrap_schedules_the_maintenance_tasks():
 def test_a_tasks_queue_is_declared_once_and_senders_follow_it(settings):
     """CELERY_TASK_ROUTES is the only declaration: the beat schedule takes its queues
     from it, and a task sent by name (as ingestion asks for correlation) is routed by it."""
-    from socapp.bootstrap import queue_of
     from socapp.celery import app
+    from socapp.roof.bootstrap import queue_of
 
     routes = settings.CELERY_TASK_ROUTES
     assert all(queue_of(task) == route["queue"] for task, route in routes.items())

@@ -15,18 +15,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from . import roles
+from socapp import roles
+from socapp.models import Team
+
 from .bootstrap import DEFAULT_TEAM
-from .models import Team
 
 if TYPE_CHECKING:
+    from correlation.handoff import AlertDetails
     from events.records import EventRecord
 
 User = get_user_model()
@@ -444,12 +446,16 @@ class _DemoData:
             correlation=correlation,
             group_key=f"source.ip={ATTACKER_IP}",
             description="40 failed SSH logins in 4 minutes, then a successful login as deploy.",
-            details={
-                "source.ip": ATTACKER_IP,
-                "host.name": "web-01",
-                "user.name": "deploy",
-                "failures": len(failures),
-            },
+            # Hand-made demo alerts keep free-form details, outside the engine's contract.
+            details=cast(
+                "AlertDetails",
+                {
+                    "source.ip": ATTACKER_IP,
+                    "host.name": "web-01",
+                    "user.name": "deploy",
+                    "failures": len(failures),
+                },
+            ),
             triggered_at=end,
         )
         domain_alert = alert_create(
@@ -458,7 +464,9 @@ class _DemoData:
             team=self.team,
             rule=domain_rule,
             group_key=f"dns.question.name={BAD_DOMAIN}",
-            details={"source.ip": "10.0.20.15", "dns.question.name": BAD_DOMAIN},
+            details=cast(
+                "AlertDetails", {"source.ip": "10.0.20.15", "dns.question.name": BAD_DOMAIN}
+            ),
             triggered_at=self.dns_event.event_time,
         )
         IocMatch.objects.create(

@@ -23,15 +23,19 @@ from incidents.urls import (
     report_urlpatterns,
 )
 from incidents.views.styles import severity_stylesheet
+from socapp import account_views
+from socapp.api.urls import urlpatterns as socapp_api_urlpatterns
+from socapp.views import audit_log_page
 
-from . import account_views, views
+from . import views
 from .api.routers import build_router
-from .api.urls import urlpatterns as socapp_api_urlpatterns
+from .api.urls import urlpatterns as roof_api_urlpatterns
 
 router = build_router()
 
 api_v1 = [
     *socapp_api_urlpatterns,
+    *roof_api_urlpatterns,
     *events_api_urlpatterns,
     *router.urls,
 ]
@@ -40,7 +44,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("severities.css", severity_stylesheet, name="severity-css"),
-    path("audit/", include(([path("", views.audit_log_page, name="log")], "audit"))),
+    path("audit/", include(([path("", audit_log_page, name="log")], "audit"))),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/login/code/", account_views.login_code, name="login_code"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from socapp.bootstrap import bootstrap
-from socapp.demo import credentials_path, ensure_demo_data, ensure_demo_users
+from socapp.roof.bootstrap import bootstrap
+from socapp.roof.demo import credentials_path, ensure_demo_data, ensure_demo_users
 
 
 class Command(BaseCommand):

@@ -17,8 +17,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from .models import DEFAULT_TEAM, Team
-from .roles import role_permissions
+from socapp.models import DEFAULT_TEAM, Team
+from socapp.roles import role_permissions
 
 SEVERITIES = [
     # name, level, colour, description

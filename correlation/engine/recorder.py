@@ -1,0 +1,358 @@
+"""Turning the engine's hits into correlations and alerts.
+
+A hit of a detection rule raises (or folds into) an alert; a hit of a rule that a
+correlation counts feeds that correlation's windows, whose firings raise alerts and may
+in turn feed the correlations that count them (chaining). Alerts leave through the
+hand-off to case work (``correlation.handoff``); the correlation rows, their event links
+and the suppression decision stay here."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from redis.exceptions import RedisError
+
+from events.fields import get
+from events.selectors import source_name_and_team, source_names_of_events, source_of_event
+from socapp.audit import AuditItem
+from socapp.selectors import default_team_id
+
+from ..choices import SuppressionMode
+from ..handoff import AlertDetails, FoldedHits, RaisedAlert, alert_desk
+from ..sigma.values import EventView
+from .evaluate import Budget, Hit, OverBudget, RuleError, StoredEvent
+from .rows import (
+    CORRELATION_NS,
+    Link,
+    alert_id_of,
+    correlation_exists,
+    correlation_id_of,
+    correlation_row,
+    link_events,
+)
+from .ruleset import CompiledRule, RuleSet
+from .stats import RunCounts
+from .suppression import fold_target, lock_key
+from .windows import MAX_LINKED, Firing, Fold, Windows, close_timer, due_timers
+
+logger = logging.getLogger(__name__)
+
+FOLD_CHUNK = 1000  # links written per statement when folding a batch's hits
+
+
+class Raised:
+    """What a run raised or folded into: (alert id, correlation id, created), in order
+    (a backtest reports them before it rolls back)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[uuid.UUID, uuid.UUID | None, bool]] = []
+
+    def add(self, alert_id: uuid.UUID, correlation_id: uuid.UUID | None, created: bool) -> None:
+        self.items.append((alert_id, correlation_id, created))
+
+
+class Recorder:
+    """Turns hits, firings and folds into rows and alerts, and counts what it did per
+    rule (``counts``)."""
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        raised: Raised | None = None,
+        *,
+        dry: bool = False,
+        budget: Budget | None = None,
+    ) -> None:
+        self.ruleset = ruleset
+        self.dry = dry
+        self.budget = budget if budget is not None else Budget()
+        self.raised = raised if raised is not None else Raised()
+        self.counts = RunCounts()
+        self.audit: list[AuditItem] = []  # written once, at the end (the chain's lock)
+        self.chain_hits: dict[str, int] = {}
+        self.sources: dict[Any, tuple[str | None, Any]] = {}  # source -> (name, team)
+        # firing identity -> (rule, links of the hits folded into it in this batch)
+        self.pending_folds: dict[str, tuple[CompiledRule, list[Link]]] = {}
+
+    # -- single events ------------------------------------------------------------
+
+    def hit(self, hit: Hit) -> None:
+        rule = hit.rule
+        if rule.emits:
+            self._guarded(rule, hit.event, self._detection_alert, rule, hit.event)
+        for parent in self.ruleset.correlations_using(rule.id):
+            self._guarded(parent, hit.event, self._feed, parent, rule.id, hit.event)
+
+    def _guarded(
+        self, rule: CompiledRule, event: StoredEvent, work: Callable[..., None], *args: Any
+    ) -> None:
+        """Run one rule's work on one event, timed for the budget. An exception of the
+        rule's own (a value it cannot handle) quarantines the event for that rule and the
+        batch goes on; the database or Redis failing is not the event's fault, and fails
+        the batch (it is replayed)."""
+        clock = time.perf_counter()
+        try:
+            work(*args)
+        except (DatabaseError, RedisError, OverBudget):
+            raise
+        except Exception as exc:
+            logger.warning("rule %s failed on event %s", rule.id, event.event_id, exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            self.counts.poisoned.append(RuleError(rule.id, event, error))
+        finally:
+            self.budget.spent[rule.id] += time.perf_counter() - clock
+
+    def _source(self, source_id: Any) -> tuple[str | None, Any]:
+        if source_id not in self.sources:
+            self.sources[source_id] = source_name_and_team(source_id)
+        return self.sources[source_id]
+
+    def _team_of(self, rule: CompiledRule, event: StoredEvent) -> Any:
+        return rule.team_id or self._source(event.source_id)[1] or default_team_id()
+
+    def _detection_alert(self, rule: CompiledRule, event: StoredEvent) -> None:
+        view = EventView(event.doc, event.raw)
+        key_values = {name: view.lookup(name) for name in rule.suppress_by}
+        group_key = ", ".join(f"{k}={v}" for k, v in key_values.items() if v is not None)
+        source_name = self._source(event.source_id)[0]
+        details = AlertDetails(
+            sigma_id=rule.sigma_id,
+            event_ids=[event.event_id],
+            entities=_entities(event.doc),
+            sources=[source_name] if source_name else [],
+        )
+        self._raise_or_fold(
+            rule,
+            group_key=group_key,
+            at=event.event_time,
+            links=[(event.event_id, event.event_time)],
+            identity=f"{rule.id}:{event.event_id}",
+            window=(event.event_time, event.event_time),
+            team=self._team_of(rule, event),
+            details=details,
+            metric=1.0,
+        )
+
+    # -- correlations -------------------------------------------------------------
+
+    def _feed(self, parent: CompiledRule, child_id: str, event: StoredEvent) -> None:
+        spec = parent.correlation
+        assert spec is not None
+        view = EventView(event.doc, event.raw)
+        result = Windows(spec).feed(child_id, event.event_id, event.event_time, view.lookup)
+        for firing in result.firings:
+            self._correlation_alert(parent, firing, event)
+        for fold in result.folds:
+            self._fold_into_firing(parent, fold, event)
+
+    def _firing_identity(self, rule: CompiledRule, firing: Firing) -> str:
+        return f"{rule.id}:{firing.group_key}:{firing.window_start.isoformat()}"
+
+    def _correlation_alert(
+        self, rule: CompiledRule, firing: Firing, event: StoredEvent | None
+    ) -> None:
+        spec = rule.correlation
+        assert spec is not None
+        links = [(m.event_id, m.time) for m in firing.members]
+        details = AlertDetails(
+            sigma_id=rule.sigma_id,
+            correlation_type=spec.kind,
+            group_by=firing.group_values,
+            metric=firing.metric,
+            condition=spec.condition,
+            timespan=spec.timespan,
+            window=[firing.window_start.isoformat(), firing.window_end.isoformat()],
+            event_ids=[m.event_id for m in firing.members[:100]],
+            sources=_sources_of_events(firing),
+        )
+        team = rule.team_id or (self._team_of(rule, event) if event else None)
+        if team is None:
+            team = self._team_for_links(links)
+        if rule.emits:
+            self._raise_or_fold(
+                rule,
+                group_key=firing.group_key,
+                at=firing.at,
+                links=links,
+                identity=self._firing_identity(rule, firing),
+                window=(firing.window_start, firing.window_end),
+                team=team,
+                details=details,
+                metric=firing.metric,
+                confidence=_confidence(spec.condition, firing.metric),
+            )
+        # chaining: this firing is a hit for the correlations that count this rule
+        chained = StoredEvent(
+            event_id=str(uuid.uuid5(CORRELATION_NS, self._firing_identity(rule, firing))),
+            event_time=firing.at,
+            source_id=event.source_id if event else None,
+            doc=dict(firing.group_values),
+        )
+        for parent in self.ruleset.correlations_using(rule.id):
+            self.chain_hits[rule.id] = self.chain_hits.get(rule.id, 0) + 1
+            self._feed(parent, rule.id, chained)
+
+    def _fold_into_firing(self, rule: CompiledRule, fold: Fold, event: StoredEvent) -> None:
+        """Queue a hit for the alert of the window it fell in; the links and counts of a
+        batch's folds are written per alert, once, by ``flush_folds``."""
+        if not rule.emits:
+            return
+        identity = self._firing_identity(rule, fold.firing)
+        pending = self.pending_folds.get(identity)
+        if pending is None:
+            if not correlation_exists(identity):
+                # the firing was decided but its alert never committed (a worker died)
+                self._correlation_alert(rule, fold.full(), event)
+            pending = self.pending_folds[identity] = (rule, [])
+        pending[1].append((fold.member.event_id, fold.member.time))
+
+    def flush_folds(self) -> None:
+        folds = []
+        for identity, (rule, links) in self.pending_folds.items():
+            correlation_id = correlation_id_of(identity)
+            added = sum(
+                link_events(correlation_id, links[i : i + FOLD_CHUNK])
+                for i in range(0, len(links), FOLD_CHUNK)
+            )
+            if added:
+                folds.append(FoldedHits(correlation_id, added, max(t for _, t in links)))
+                self.counts.folded(rule.id, added)
+        self.pending_folds.clear()
+        if folds:
+            alert_desk().fold_hits(folds)
+
+    def close_due_windows(self, now: float | None = None) -> int:
+        closed = 0
+        for rule_id, key, start in due_timers(time.time() if now is None else now):
+            rule = self.ruleset.rules.get(rule_id)
+            if rule is None or rule.correlation is None:
+                continue
+            firing = close_timer(rule.correlation, key, start)
+            closed += 1
+            if firing is not None:
+                self._correlation_alert(rule, firing, None)
+        return closed
+
+    def _team_for_links(self, links: list[Link]) -> Any:
+        if links:
+            source_id = source_of_event(*links[0])
+            if source_id is not None:
+                return self._source(source_id)[1]
+        return default_team_id()
+
+    # -- alerts -------------------------------------------------------------------
+
+    def _raise_or_fold(
+        self,
+        rule: CompiledRule,
+        *,
+        group_key: str,
+        at: datetime,
+        links: list[Link],
+        identity: str,
+        window: tuple[datetime, datetime],
+        team: Any,
+        details: AlertDetails,
+        metric: float,
+        confidence: float = 1.0,
+    ) -> None:
+        mode = rule.suppression_mode
+        with transaction.atomic(savepoint=False):
+            if mode != SuppressionMode.NONE:
+                if not self.dry:
+                    lock_key(rule.id, group_key)
+                if self._folded(rule, mode, group_key, at, links, metric):
+                    return
+                identity = f"{rule.id}:{group_key}:{identity}"
+            metadata = {k: v for k, v in details.items() if k != "event_ids"}
+            correlation, _ = correlation_row(
+                rule,
+                identity,
+                window=window,
+                links=links,
+                confidence=confidence,
+                metadata=metadata,
+                group_key=group_key,
+                raised_at=at,
+            )
+            alert = RaisedAlert(
+                alert_id=alert_id_of(identity),
+                title=rule.title,
+                level=rule.level,
+                team_id=team,
+                triggered_at=at,
+                details=AlertDetails(**details, techniques=rule.techniques),
+                description=rule.description,
+                rule_id=rule.id,
+                correlation_id=correlation.pk,
+                group_key=group_key,
+                count=max(1, len(links)),
+            )
+            [created] = alert_desk().raise_alerts([alert], audit=self.audit)
+            self.raised.add(alert.alert_id, correlation.pk, created)
+            if created:
+                self.counts.raised(rule.id, at)
+
+    def _folded(
+        self,
+        rule: CompiledRule,
+        mode: str,
+        group_key: str,
+        at: datetime,
+        links: list[Link],
+        metric: float,
+    ) -> bool:
+        """Fold the hit into the alert its rule and key already have, if suppression
+        says so; False: raise a new alert."""
+        target = fold_target(
+            rule_id=rule.id,
+            group_key=group_key,
+            mode=mode,
+            at=at,
+            window_seconds=rule.suppression_window,
+        )
+        if target is None:
+            return False
+        existing = target.correlation
+        count_before = max(1, existing.event_count)  # the alert's count (links, at least 1)
+        added = link_events(existing.pk, links)
+        self.raised.add(target.alert_id, existing.pk, False)
+        if added:
+            rises = mode == SuppressionMode.RISES and metric > count_before
+            alert_desk().fold_hits([FoldedHits(existing.pk, added, at, suppressed=not rises)])
+            if not rises:
+                self.counts.folded(rule.id, added)
+        return True
+
+
+def _sources_of_events(firing: Firing) -> list[str]:
+    """Names of the sources behind a correlation's events (searched within its window,
+    so only the partitions that can hold them are read)."""
+    ids = [m.event_id for m in firing.members[:MAX_LINKED]]
+    return source_names_of_events(ids, firing.window_start, firing.window_end)
+
+
+def _confidence(condition: dict[str, float], metric: float) -> float:
+    """How far past its threshold a correlation fired: 0.5 at the threshold, towards 1."""
+    thresholds = [t for op, t in condition.items() if op in ("gt", "gte") and t > 0]
+    if not thresholds:
+        return 1.0
+    return round(min(1.0, 0.5 + 0.5 * (metric - thresholds[0]) / thresholds[0]), 3)
+
+
+def _entities(doc: dict[str, Any]) -> dict[str, Any]:
+    """The entities an analyst pivots on, for the alert's details."""
+    found = {
+        "source.ip": get(doc, "source.ip"),
+        "destination.ip": get(doc, "destination.ip"),
+        "user.name": get(doc, "user.name") or doc.get("User") or doc.get("TargetUserName"),
+        "host.name": get(doc, "host.name") or doc.get("Computer"),
+        "process.executable": get(doc, "process.executable") or doc.get("Image"),
+    }
+    return {k: v for k, v in found.items() if v not in (None, "")}

@@ -1,0 +1,1 @@
+"""The project's own scripts; ``scripts.processes`` is imported by tests and benches."""
