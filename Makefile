@@ -1,5 +1,5 @@
 # The two commands: `make run` starts everything with demo data; `make test` checks it all.
-.PHONY: run test install lint layers schema lock
+.PHONY: run test install lint typecheck layers schema lock
 
 run:  ## install, start services, migrate, load demo data, run web + worker + beat + syslog
 	@scripts/run.sh
@@ -12,6 +12,9 @@ install:
 
 lint:
 	@.venv/bin/ruff check .
+
+typecheck:  ## mypy with the Django and DRF plugins (configuration: pyproject.toml)
+	@.venv/bin/mypy
 
 layers:  ## the import contracts between the apps, the floor and the roof (pyproject.toml)
 	@.venv/bin/lint-imports --no-cache --no-logo

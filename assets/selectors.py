@@ -62,4 +62,5 @@ def asset_addresses() -> list[tuple[Any, str | None, str | None]]:
         cursor.execute(
             f"SELECT id, host(ip_address), lower(hostname) FROM {Asset._meta.db_table}"  # noqa: S608
         )
-        return cursor.fetchall()
+        rows: list[tuple[Any, str | None, str | None]] = cursor.fetchall()
+        return rows

@@ -72,7 +72,7 @@ def drop(base_url: str) -> None:
     processes.drop_database(processes.database_url(base_url, DB_NAME))
 
 
-def analyst_with_alerts(count: int):  # type: ignore[no-untyped-def]
+def analyst_with_alerts(count: int):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -96,7 +96,7 @@ def analyst_with_alerts(count: int):  # type: ignore[no-untyped-def]
     return analyst
 
 
-def read_overhead(analyst, repeats: int) -> dict[str, dict[str, list[float]]]:  # type: ignore[no-untyped-def]
+def read_overhead(analyst, repeats: int) -> dict[str, dict[str, list[float]]]:
     from django.conf import settings
     from django.test import Client
 
@@ -164,7 +164,7 @@ def ms(value: float) -> str:
     return f"{value * 1000:.1f} ms"
 
 
-def report(reads, flood, verify, args) -> None:  # type: ignore[no-untyped-def]
+def report(reads, flood, verify, args) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\n## Audit costs ({stamp}; {machine()})\n")
     print(f"Read audits, {args.repeats} requests each way, {args.alerts} alerts stored:\n")

@@ -90,8 +90,10 @@ def one_batch(count: int, ip: str) -> str:
     from events.parsers import RawRecord
     from socapp.models import Team
 
+    team = Team.objects.first()
+    assert team is not None, "the bench needs a team (make run's bootstrap makes some)"
     source, _ = Source.objects.get_or_create(
-        name="bench sshd", defaults={"format": "syslog", "team": Team.objects.first()}
+        name="bench sshd", defaults={"format": "syslog", "team": team}
     )
     start = (timezone.now() - timedelta(hours=3)).replace(microsecond=0)
     lines = [

@@ -77,7 +77,7 @@ def setup(url: str) -> dict[str, str]:
     return dict(os.environ)
 
 
-def personas():  # type: ignore[no-untyped-def]
+def personas():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -128,7 +128,7 @@ def _poll_rest(url: str, api_token: str, ip: str, out: dict) -> None:
         time.sleep(0.01)
 
 
-def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     from socapp.services import api_token_create
@@ -181,7 +181,7 @@ def live_latency(env: dict[str, str], runs: int, analyst, token: str) -> list[di
     return rows
 
 
-def load_scale(source, events: int, alerts: int, analyst) -> None:  # type: ignore[no-untyped-def]
+def load_scale(source, events: int, alerts: int, analyst) -> None:
     from datasets import DATASETS
     from django.db import connection
     from django.db.models import F
@@ -270,7 +270,7 @@ def _search_pages() -> dict[str, str]:
     }
 
 
-def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:
     from django.test import Client
 
     from incidents.models import Alert
@@ -279,11 +279,12 @@ def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type:
     client.force_login(analyst)
     newest = Alert.objects.filter(title__startswith="bench alert").order_by("-triggered_at")[0]
     since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    older = Alert.objects.order_by("-triggered_at", "-id")[50 * 19]
     pages = {
         "baseline: GET /api/v1/severities/": "/api/v1/severities/",
         "alert queue (open alerts)": "/alerts/",
         "alert queue, entity filter": "/alerts/?entity=user:user42&status=open",
-        "alert queue, 20th page": None,
+        "alert queue, 20th page": f"/alerts/?before={older.triggered_at.isoformat()}|{older.pk}",
         "live catch-up (rows changed in 5 min)": "/alerts/rows/?"
         + urlencode({"status": "open", "changed_since": since}),
         "REST /api/v1/alerts/?status=open": "/api/v1/alerts/?status=open",
@@ -293,8 +294,6 @@ def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:  # type:
         "dashboard page, 24 h": "/dashboard/",
     }
     pages.update(_search_pages())
-    older = Alert.objects.order_by("-triggered_at", "-id")[50 * 19]
-    pages["alert queue, 20th page"] = f"/alerts/?before={older.triggered_at.isoformat()}|{older.pk}"
     times: dict[str, list[float]] = {}
     for name, path in pages.items():
         client.get(path)  # warm
@@ -331,7 +330,7 @@ def main() -> None:
     report(latency, times, args)
 
 
-def report(latency: list[dict], times: dict[str, list[float]], args) -> None:  # type: ignore[no-untyped-def]
+def report(latency: list[dict], times: dict[str, list[float]], args) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = [r["page_s"] for r in latency]
     rest = [r["rest_s"] for r in latency]

@@ -161,6 +161,7 @@ def memory_probe(url: str) -> None:
 
     rules = len(active_ruleset(force=True))
     batch_id = IngestBatch.objects.order_by("-accepted").values_list("pk", flat=True).first()
+    assert batch_id is not None, "no batch ingested"
     with transaction.atomic():
         IngestBatch.objects.filter(pk=batch_id).update(correlated_at=None)
         batch_correlate(batch_id=batch_id)

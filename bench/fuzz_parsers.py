@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import platform
@@ -68,7 +69,7 @@ class Finding(AssertionError):
     """What the fuzzer reports as a crash."""
 
 
-def _checker():  # type: ignore[no-untyped-def]
+def _checker():
     from datetime import timedelta
 
     import orjson
@@ -90,7 +91,7 @@ def _checker():  # type: ignore[no-untyped-def]
 
     latest = received + MAX_FUTURE_SKEW + timedelta(seconds=0)
 
-    def check_parsed(log_format: str, records: list) -> None:  # type: ignore[type-arg]
+    def check_parsed(log_format: str, records: list) -> None:
         before = sum(base.unexpected_failures.values())
         seen: set[int] = set()
         for result in parser_for(log_format)(records, context):
@@ -120,7 +121,7 @@ def _checker():  # type: ignore[no-untyped-def]
     return check_parsed
 
 
-def make_target(name: str):  # type: ignore[no-untyped-def]
+def make_target(name: str):
     """The function libFuzzer calls with each input, for target ``name``."""
     import atheris
 
@@ -157,7 +158,7 @@ def make_target(name: str):  # type: ignore[no-untyped-def]
             provider = atheris.FuzzedDataProvider(data)
             chosen = PARSER_FORMATS[provider.ConsumeIntInRange(0, len(PARSER_FORMATS) - 1)]
             decoded = hec_events(provider.ConsumeBytes(1 << 20), chosen)
-            numbers = [r.number for r in [*decoded.records, *decoded.rejected]]
+            numbers = [r.number for r in decoded.records] + [r.number for r in decoded.rejected]
             if sorted(numbers) != list(range(1, len(numbers) + 1)):
                 raise Finding(f"HEC envelopes numbered {numbers}")
             check_parsed(chosen, decoded.records)
@@ -181,7 +182,7 @@ def make_target(name: str):  # type: ignore[no-untyped-def]
 
         def target(data: bytes) -> None:
             try:
-                items = list(_evtx_records(b"ElfFile\x00" + data))
+                items = list(_evtx_records(io.BytesIO(b"ElfFile\x00" + data)))
             except UnreadableFile:
                 return
             records = [item for item in items if not hasattr(item, "reason")]
@@ -248,18 +249,22 @@ def write_seeds(name: str, directory: Path) -> int:
         data = shared_data_dir()
     except FileNotFoundError:
         data = None
-    for pattern in SEEDS.get(key, []) if data else []:
-        for path in sorted(data.glob(pattern))[:40]:  # type: ignore[union-attr]
-            content = path.read_bytes()
-            if key == "evtx":
-                blobs.append(content[8:65536])  # the target puts the magic back
-                continue
-            if path.suffix == ".json":  # one pretty-printed document: whole, as one line
-                with contextlib.suppress(ValueError):
-                    blobs.append(json.dumps(json.loads(content)).encode())
-                continue
-            lines = content.splitlines()
-            blobs += [b"\n".join(lines[i : i + 4]) for i in range(0, min(len(lines), 40), 4)]
+    paths = (
+        [path for pattern in SEEDS.get(key, []) for path in sorted(data.glob(pattern))[:40]]
+        if data is not None
+        else []
+    )
+    for path in paths:
+        content = path.read_bytes()
+        if key == "evtx":
+            blobs.append(content[8:65536])  # the target puts the magic back
+            continue
+        if path.suffix == ".json":  # one pretty-printed document: whole, as one line
+            with contextlib.suppress(ValueError):
+                blobs.append(json.dumps(json.loads(content)).encode())
+            continue
+        lines = content.splitlines()
+        blobs += [b"\n".join(lines[i : i + 4]) for i in range(0, min(len(lines), 40), 4)]
     if what == "hec":
         blobs = [json.dumps({"event": b.decode(errors="replace")}).encode() for b in blobs]
     if what == "framing":
@@ -287,7 +292,7 @@ _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 _STAT = re.compile(r"#(\d+)\s+(?:pulse|NEW|REDUCE|DONE)\s+cov: (\d+)")
 
 
-def drive(targets: list[str], seconds: int, rss_limit_mb: int) -> list[dict]:  # type: ignore[type-arg]
+def drive(targets: list[str], seconds: int, rss_limit_mb: int) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     rows = []
     for name in targets:

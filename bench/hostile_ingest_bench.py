@@ -91,7 +91,9 @@ class Web:
     def _csrf(self, path: str) -> str:
         with self.browser.open(self.base + path, timeout=60) as response:
             page = response.read().decode()
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
 
     def login(self, username: str) -> None:
         token = self._csrf("/accounts/login/")
@@ -257,7 +259,7 @@ def setup_people() -> tuple[str, str]:
 
     team = Team.objects.get(name="SOC")
     source, token = source_create(name="hostile", log_format="syslog", team=team, actor=None)
-    analyst = UserFactory(username="bench-analyst", password=PASSWORD)
+    analyst = UserFactory.create(username="bench-analyst", password=PASSWORD)
     analyst.groups.add(Group.objects.get(name=roles.ANALYST))
     team.members.add(analyst)
     return str(source.pk), token

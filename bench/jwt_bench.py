@@ -41,7 +41,7 @@ def ms(value: float) -> str:
     return f"{value * 1000:.1f} ms"
 
 
-def setup():  # type: ignore[no-untyped-def]
+def setup():
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -59,13 +59,13 @@ def setup():  # type: ignore[no-untyped-def]
     return user, personal
 
 
-def timed(call) -> float:  # type: ignore[no-untyped-def]
+def timed(call) -> float:
     started = time.perf_counter()
     call()
     return time.perf_counter() - started
 
 
-def _refresh(client, pair: dict):  # type: ignore[no-untyped-def]
+def _refresh(client, pair: dict):
     """Spend the pair's refresh token; the pair takes the new tokens."""
     response = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
     if response.status_code == 200:
@@ -82,7 +82,7 @@ def run(repeats: int) -> dict[str, list[float]]:
     pair = client.post("/api/v1/auth/token/", credentials).json()
     samples: dict[str, list[float]] = {}
 
-    def sample(name: str, call, status: int) -> None:  # type: ignore[no-untyped-def]
+    def sample(name: str, call, status: int) -> None:
         def checked() -> None:
             answer = call()
             assert answer.status_code == status, (name, answer.status_code, answer.content)

@@ -39,6 +39,7 @@ import tracemalloc
 import types
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,15 +101,15 @@ def values_rule(count: int, modifier: str, value: str) -> str:
 def measure(action: Callable[[], object], runs: int, refused: bool = False) -> tuple[float, int]:
     """Median seconds over ``runs``, and the peak bytes of one more run. ``refused``: the
     action ends in a ValueError (RuleInvalid), which is the answer being measured."""
-    expected = ValueError if refused else ()
+    expected: tuple[type[BaseException], ...] = (ValueError,) if refused else ()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        with contextlib.suppress(expected):
+        with contextlib.suppress(*expected):
             action()
         times.append(time.perf_counter() - started)
     tracemalloc.start()
-    with contextlib.suppress(expected):
+    with contextlib.suppress(*expected):
         action()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -133,15 +134,17 @@ def alias_rows(before: types.ModuleType, runs: int) -> list[dict]:
     rows = []
     for levels in (4, 5, 6, 9):
         text = alias_rule(levels)
-        row = {"case": f"alias rule, 10^{levels} strings ({len(text.encode())} bytes)"}
+        row: dict[str, object] = {
+            "case": f"alias rule, 10^{levels} strings ({len(text.encode())} bytes)"
+        }
         if levels <= 6:  # 10**9 would take ~3 hours before
             old_runs = runs if levels < 6 else min(runs, 3)
             row["before_s"], row["before_peak"] = measure(
-                lambda t=text: before.parse_documents(t), old_runs, refused=True
+                partial(before.parse_documents, text), old_runs, refused=True
             )
             row["before_runs"] = old_runs
         row["after_s"], row["after_peak"] = measure(
-            lambda t=text: parse_documents(t), runs * 20, refused=True
+            partial(parse_documents, text), runs * 20, refused=True
         )
         rows.append(row)
     return rows
@@ -192,8 +195,8 @@ def regex_rows(runs: int) -> list[dict]:
             {
                 "case": f"`|re: {pattern}`",
                 "before_input": f"{size + (19 if '20' in pattern else 1)} chars",
-                "before_s": measure(lambda o=old, t=old_input: o.search(t), runs)[0],
-                "after_s": measure(lambda p=linear, t=big: p.search(t), runs)[0],
+                "before_s": measure(partial(old.search, old_input), runs)[0],
+                "after_s": measure(partial(linear.search, big), runs)[0],
             }
         )
     rows.append(typical_row(runs))
@@ -237,7 +240,7 @@ def typical_row(runs: int) -> dict:
 def old_matcher(rev: str) -> types.ModuleType:
     """The matcher of ``rev`` (values.py and matcher.py, as a package of their own)."""
     package = types.ModuleType("before_sigma")
-    package.__path__ = []  # type: ignore[attr-defined]
+    package.__path__ = []
     sys.modules["before_sigma"] = package
     old_module(rev, "correlation/sigma/values.py", "before_sigma.values")
     return old_module(rev, "correlation/sigma/matcher.py", "before_sigma.matcher")
@@ -260,6 +263,8 @@ def regression_events() -> list[tuple[dict, str]]:
 
 
 def matching_rows(rev: str, runs: int) -> list[dict]:
+    from sigma.rule import SigmaRule
+
     from correlation.engine.ruleset import compile_variants
     from correlation.services.trying import _fits
     from correlation.sigma.documents import parse_documents
@@ -267,12 +272,12 @@ def matching_rows(rev: str, runs: int) -> list[dict]:
     from tests.correlation.sigmahq import SIGMA
 
     old = old_matcher(rev)
-    rules = []
+    found = []
     for path in (SIGMA / "rules").rglob("*.yml"):
         document = parse_documents(path.read_text(encoding="utf-8"))[0]
-        if document.kind == "detection" and document.sigma_id:
-            rules.append((document.sigma_id, document.sigma))
-    rules = [sigma for _, sigma in sorted(rules, key=lambda item: item[0])[:1000]]
+        if isinstance(document.sigma, SigmaRule) and document.sigma_id:
+            found.append((document.sigma_id, document.sigma))
+    rules = [sigma for _, sigma in sorted(found, key=lambda item: item[0])[:1000]]
     new_pairs, old_pairs = [], []
     for sigma in rules:
         try:

@@ -44,8 +44,7 @@ class BatchPartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class CorrelationEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CorrelationEvent
-    fields = ["event_time", "event_id"]
-    readonly_fields = fields
+    fields = readonly_fields = ("event_time", "event_id")
     extra = 0
 
 

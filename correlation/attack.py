@@ -20,6 +20,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from socapp.users import User
+
 from .handoff import alert_desk
 from .models import CorrelationRule
 
@@ -155,7 +157,7 @@ class Matrix:
         return len({c.technique.id for col in self.columns for c in col.cells})
 
 
-def coverage_matrix(user: Any, *, covered_only: bool = False) -> Matrix:
+def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
     """Tactics by techniques, with the active rules and the recent alerts (that ``user``
     may see) of each technique."""
     book = catalogue()
@@ -173,7 +175,7 @@ def coverage_matrix(user: Any, *, covered_only: bool = False) -> Matrix:
             if tid != parent:
                 cell.sub_techniques.add(tid)
     since = timezone.now() - RECENT
-    recent = Counter()
+    recent: Counter[str] = Counter()
     for techniques in alert_desk().recent_alert_techniques(user, since):
         for parent in {p for p, _ in _placed(book, techniques, None, "")}:
             recent[parent] += 1

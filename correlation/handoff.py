@@ -48,7 +48,7 @@ class AlertDetails(TypedDict, total=False):
     group_by: dict[str, Any]  # the group's field values
     metric: float  # the count, distinct count, sum, average or percentile reached
     condition: dict[str, float]  # Sigma's condition ({"gte": 10})
-    timespan: str  # Sigma's timespan ("5m")
+    timespan: int  # Sigma's timespan, in seconds ("5m": 300)
     window: list[str]  # [start, end], ISO 8601
     # the engine's own health (rule disabled for its budget, correlation lag):
     engine_health: bool

@@ -7,10 +7,12 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
+from socapp.users import User
+
 from .models import CorrelationRule, RuleFilter, RuleQuarantine
 
 
-def rules_visible_to(user: Any) -> QuerySet[CorrelationRule]:
+def rules_visible_to(user: User) -> QuerySet[CorrelationRule]:
     return CorrelationRule.objects.select_related("team", "stats")
 
 
@@ -24,7 +26,7 @@ LIST_ORDERS = {
 }
 
 
-def rules_for_list(user: Any, params: Any) -> tuple[QuerySet[CorrelationRule], dict[str, str]]:
+def rules_for_list(user: User, params: Any) -> tuple[QuerySet[CorrelationRule], dict[str, str]]:
     """The rule list page: search (name, Sigma name, technique), state, type, order."""
     filters = {
         "q": str(params.get("q") or "").strip(),
@@ -108,6 +110,7 @@ def engine_filter_rows(rule_ids: list[Any] | None = None) -> list[RuleFilter]:
         filters = filters.filter(rules__in=rule_ids).distinct()
     rows = list(filters.prefetch_related("rules"))
     for row in rows:
+        # Carried on the row for the rule set, which reads no relations.
         row.rule_ids = [rule.pk for rule in row.rules.all()]  # type: ignore[attr-defined]
     return rows
 
@@ -115,7 +118,7 @@ def engine_filter_rows(rule_ids: list[Any] | None = None) -> list[RuleFilter]:
 QUARANTINE_SHOWN = 20
 
 
-def rule_quarantine_for(user: Any, rule: CorrelationRule) -> list[RuleQuarantine]:
+def rule_quarantine_for(user: User, rule: CorrelationRule) -> list[RuleQuarantine]:
     """The latest events set aside because evaluating ``rule`` on them failed. Their ids
     and errors come from any team's events, so only those who manage rules see them
     (everyone sees how many, in the rule's statistics)."""

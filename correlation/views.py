@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from events.search import QueryError
+from socapp.users import User, user_of
 
 from .attack import coverage_matrix
 from .forms import RULE_TEMPLATE, BacktestForm, RuleForm, TryForm
@@ -43,13 +44,13 @@ VIEW = "correlation.view_correlationrule"
 
 
 def _rule(request: HttpRequest, pk: uuid.UUID) -> CorrelationRule:
-    return get_object_or_404(rules_visible_to(request.user), pk=pk)
+    return get_object_or_404(rules_visible_to(user_of(request)), pk=pk)
 
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def rule_list(request: HttpRequest) -> HttpResponse:
-    rules, filters = rules_for_list(request.user, request.GET)
+    rules, filters = rules_for_list(user_of(request), request.GET)
     page = Paginator(rules, 50).get_page(request.GET.get("page"))
     return render(request, "correlation/rule_list.html", {"page": page, "filters": filters})
 
@@ -72,8 +73,8 @@ def _detail(
     context = {
         "rule": rule,
         "stats": getattr(rule, "stats", None),
-        "quarantine": rule_quarantine_for(request.user, rule),
-        "alerts": alert_desk().recent_alerts_of_rule(request.user, rule.pk, 10),
+        "quarantine": rule_quarantine_for(user_of(request), rule),
+        "alerts": alert_desk().recent_alerts_of_rule(user_of(request), rule.pk, 10),
         "versions": rule.versions.all()[:10],
         "inputs": inputs,
         "users": users,
@@ -115,7 +116,7 @@ def _new_rule_initial(request: HttpRequest) -> dict[str, Any]:
     return {"definition": RULE_TEMPLATE.format(id=uuid.uuid4()), "is_active": True}
 
 
-def _may_save(user: Any, pk: uuid.UUID | None) -> bool:
+def _may_save(user: User, pk: uuid.UUID | None) -> bool:
     """Writing rules is for SOC admins: ``change_`` for an existing rule, ``add_`` for a
     new one (docs/SECURITY.md)."""
     needed = "correlation.change_correlationrule" if pk else "correlation.add_correlationrule"
@@ -127,7 +128,7 @@ def _may_save(user: Any, pk: uuid.UUID | None) -> bool:
 def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse:
     """The editor. Reading a rule and its tester need what the API's
     ``POST /rules/test/`` needs (``view_correlationrule``); saving needs add/change."""
-    can_save = _may_save(request.user, pk)
+    can_save = _may_save(user_of(request), pk)
     if request.method == "POST" and "try" not in request.POST and not can_save:
         raise PermissionDenied("Writing rules is for SOC admins.")
     rule = _rule(request, pk) if pk else None
@@ -155,7 +156,7 @@ def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse
                     status = 400
             else:
                 saved = rule_save(
-                    actor=request.user,
+                    actor=user_of(request),
                     definition=definition,
                     rule=rule,
                     is_active=form.cleaned_data["is_active"],
@@ -181,7 +182,7 @@ def rule_edit(request: HttpRequest, pk: uuid.UUID | None = None) -> HttpResponse
 def rule_toggle(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     rule = _rule(request, pk)
     active = request.POST.get("active") == "1"
-    rule_set_active(rule=rule, actor=request.user, active=active)
+    rule_set_active(rule=rule, actor=user_of(request), active=active)
     messages.success(request, f"{rule.name} is {'enabled' if active else 'disabled'}.")
     return redirect("rules:detail", pk=rule.pk)
 
@@ -196,7 +197,7 @@ def rule_backtest_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         return _detail(request, rule, backtest_form=form, status=400)
     try:
         result = rule_backtest(
-            actor=request.user,
+            actor=user_of(request),
             rule=rule,
             since=parse_moment(form.cleaned_data["since"]),
             until=parse_moment(form.cleaned_data["until"] or "0s"),
@@ -210,5 +211,5 @@ def rule_backtest_page(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def coverage(request: HttpRequest) -> HttpResponse:
-    matrix = coverage_matrix(request.user, covered_only=request.GET.get("covered") == "1")
+    matrix = coverage_matrix(user_of(request), covered_only=request.GET.get("covered") == "1")
     return render(request, "correlation/coverage.html", {"matrix": matrix})

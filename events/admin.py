@@ -1,10 +1,15 @@
+from __future__ import annotations
+
 import ipaddress
+from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
+from socapp.users import user_of
 
 from .models import Event, EventAttribute, EventType, IngestBatch, QuarantinedRecord, Source
 from .services import source_issue_token, source_revoke_token
@@ -43,10 +48,10 @@ class SourceAdmin(AuditedModelAdmin):
             else f"{source.token_prefix}…"
         )
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            token = source_issue_token(source=obj, actor=request.user)
+            token = source_issue_token(source=obj, actor=user_of(request))
             messages.warning(request, f"Ingest token for {obj.name}, shown only this once: {token}")
 
     # Token actions change the source (and show a new token): change_source, not the
@@ -54,17 +59,17 @@ class SourceAdmin(AuditedModelAdmin):
     @admin.action(
         description="Issue a new ingest token (the old one stops working)", permissions=["change"]
     )
-    def issue_token(self, request, queryset):  # type: ignore[no-untyped-def]
+    def issue_token(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source in queryset:
-            token = source_issue_token(source=source, actor=request.user)
+            token = source_issue_token(source=source, actor=user_of(request))
             messages.warning(
                 request, f"New ingest token for {source.name}, shown only this once: {token}"
             )
 
     @admin.action(description="Revoke the ingest token", permissions=["change"])
-    def revoke_token(self, request, queryset):  # type: ignore[no-untyped-def]
+    def revoke_token(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source in queryset:
-            source_revoke_token(source=source, actor=request.user)
+            source_revoke_token(source=source, actor=user_of(request))
         self.message_user(request, f"Revoked the tokens of {queryset.count()} source(s).")
 
 
@@ -98,7 +103,9 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False  # an exact count of a partitioned table is slow
     list_per_page = 50
 
-    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Event], search_term: str
+    ) -> tuple[QuerySet[Event], bool]:
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -139,10 +146,12 @@ class SummaryRowFilter(admin.SimpleListFilter):
     title = "kind"
     parameter_name = "kind"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("record", "records kept whole"), ("summary", "summaries of records not kept")]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[QuarantinedRecord]
+    ) -> QuerySet[QuarantinedRecord]:
         if self.value() == "record":
             return queryset.filter(omitted=0)
         if self.value() == "summary":
@@ -176,7 +185,7 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         SummaryRowFilter,
     ]
     search_fields = ["reason"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "source",
         "batch",
         "parser",
@@ -187,8 +196,7 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "raw_text",
         "omitted",
         "summary",
-    ]
-    fields = readonly_fields
+    )
     list_select_related = ["source"]
     actions = ["reprocess"]
 
@@ -198,16 +206,18 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return f"(summary of {record.omitted:,} records not kept)"
         return record.raw_text[:120]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(
+        self, request: HttpRequest, obj: QuarantinedRecord | None = None
+    ) -> bool:
         return request.user.has_perm("events.change_quarantinedrecord") and obj is None
 
     @admin.action(description="Reprocess with the current parser", permissions=["change"])
-    def reprocess(self, request, queryset):  # type: ignore[no-untyped-def]
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[QuarantinedRecord]) -> None:
         from .ingest import quarantine_reprocess
 
         report = quarantine_reprocess(
             records=queryset.filter(reprocessed_at__isnull=True),
-            actor=request.user,
+            actor=user_of(request),
             now=timezone.now(),
         )
         skipped = (

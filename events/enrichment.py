@@ -18,7 +18,7 @@ from .records import EventRecord
 
 Enricher = Callable[[EventRecord], None]
 ENRICHERS: list[Enricher] = []
-PREPARERS: list[Callable[[], None]] = []
+PREPARERS: list[Callable[[], object]] = []
 
 
 def register(enricher: Enricher) -> Enricher:

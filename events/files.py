@@ -164,6 +164,9 @@ def _evtx_records(file: IO[bytes]) -> Iterator[RawRecord | Rejected]:
     except (OSError, RuntimeError, ValueError) as exc:
         raise UnreadableFile(f"not a readable EVTX file: {str(exc)[:300]}") from exc
     number, failures = 0, 0
+    # A record is a dict, an exception the reader handed back, or (its stubs say) None:
+    # anything but a dict with "data" is rejected below.
+    record: Any
     while failures < MAX_EVTX_ERRORS_IN_A_ROW:
         number += 1
         try:
@@ -196,7 +199,10 @@ def _chunks_of(
     rejected: list[Rejected] = []
     index = 0
     for item in items:
-        (rejected if isinstance(item, Rejected) else records).append(item)  # type: ignore[arg-type]
+        if isinstance(item, Rejected):
+            rejected.append(item)
+        else:
+            records.append(item)
         if len(records) + len(rejected) >= CHUNK_RECORDS:
             yield Chunk(records, rejected, f"{key_base}:{index}", size if index == 0 else 0)
             index += 1
@@ -218,7 +224,7 @@ def _zeek_headers(
             and item.data.startswith(ZEEK_HEADERS)
         ):
             kind = item.data.split(maxsplit=1)[0]
-            seen[:] = [h for h in seen if not h.data.startswith(kind)]  # type: ignore[union-attr]
+            seen[:] = [h for h in seen if not (isinstance(h.data, str) and h.data.startswith(kind))]
             seen.append(item)
         yield item
 
@@ -226,7 +232,8 @@ def _zeek_headers(
 def member_chunks(member: Member, info: MemberSurvey, log_format: str) -> Iterator[Chunk]:
     """The chunks of one member, read as a stream up to what the survey found readable."""
     key_base = f"file:{info.digest}"
-    stream: Stream = Limited(member.stream, info.size)  # type: ignore[arg-type]
+    assert member.stream is not None  # a member with a problem is reported, never read
+    stream: Stream = Limited(member.stream, info.size)
     head = read_head(stream, MAX_RECORD_BYTES + 1)
     stream = Prefixed(head, stream)
     if info.name.lower().endswith(".evtx") or head[:8] == EVTX_MAGIC:
@@ -346,7 +353,8 @@ def _ingest_member(
             progress(len(chunk.records) + len(chunk.rejected))
         limit = settings.FILE_MAX_REFUSED_RECORDS
         if report.mostly_refused(limit):
-            last = max((r.number for r in [*chunk.records, *chunk.rejected]), default=0)
+            numbers = [r.number for r in chunk.records] + [r.number for r in chunk.rejected]
+            last = max(numbers, default=0)
             raise GaveUp(
                 f"reading stopped after line {last:,}: {report.quarantined:,} records were "
                 f"refused, more than were stored (FILE_MAX_REFUSED_RECORDS={limit:,}); is "

@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -29,9 +30,11 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, sources: QuerySet[Source], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Both the choices shown and the ones accepted: a posted id outside them is refused.
-        self.fields["source"].queryset = sources
+        field = self.fields["source"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = sources
 
-    def clean_file(self):  # type: ignore[no-untyped-def]
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > settings.UPLOAD_MAX_BYTES:
             raise forms.ValidationError(
@@ -63,8 +66,9 @@ class SearchForm(forms.Form):
     until = forms.DateTimeField(required=False, label="To")
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         now = timezone.now()
         preset = data.get("range") or "24h"
         if preset == "custom":

@@ -29,7 +29,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Protocol, cast
 
 BLOCK = 1024 * 1024  # what readers ask for at a time
 INPUT_BLOCK = 64 * 1024  # compressed bytes fed to the inflater at a time
@@ -234,7 +234,9 @@ class GzipReader:
 class ZipMemberReader:
     """One zip member's content (stored or deflated), charged to a budget."""
 
-    def __init__(self, handle: IO[bytes], budget: Budget, name: str, compressed_size: int) -> None:
+    def __init__(
+        self, handle: zipfile.ZipExtFile, budget: Budget, name: str, compressed_size: int
+    ) -> None:
         self._handle = handle
         self._budget = budget
         self._name = name
@@ -244,7 +246,7 @@ class ZipMemberReader:
     def read(self, size: int = -1, /) -> bytes:
         size = BLOCK if size is None or size < 0 else size
         try:
-            data = self._handle.read1(min(size, self._budget.room()))  # type: ignore[attr-defined]
+            data = self._handle.read1(min(size, self._budget.room()))
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise Damaged(
                 f"{self._name}: the zip member is corrupt after {self._inflated:,} bytes ({exc})."
@@ -402,7 +404,8 @@ def _zip_members(
                     continue
                 budget.check_declared(member_name, info.file_size)
                 try:
-                    handle = archive.open(info)
+                    # Opened to read, a member is a ZipExtFile (typeshed says IO[bytes]).
+                    handle = cast(zipfile.ZipExtFile, archive.open(info))
                 except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError) as exc:
                     yield Member(member_name, None, f"{member_name}: cannot be opened ({exc}).")
                     continue

@@ -20,7 +20,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from socapp.ids import uuid7
+from socapp.users import User
 
 from .choices import EventCategory
 from .enrichment import enrich
@@ -43,7 +44,8 @@ from .services import NoPartitionRoom, StreamingWriter
 logger = logging.getLogger(__name__)
 
 CORRELATE_TASK = "correlation.tasks.correlate_batch"
-Wrapped = TypeVar("Wrapped", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class IdempotencyConflict(Exception):
@@ -166,7 +168,7 @@ def _zone(name: str) -> Any:
         return UTC
 
 
-def _without_cyclic_gc(function: Wrapped) -> Wrapped:
+def _without_cyclic_gc(function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` with Python's cyclic garbage collector paused.
 
     Parsing and writing a batch build tens of thousands of small dicts that live until the
@@ -176,7 +178,7 @@ def _without_cyclic_gc(function: Wrapped) -> Wrapped:
     """
 
     @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -185,7 +187,7 @@ def _without_cyclic_gc(function: Wrapped) -> Wrapped:
             if enabled:
                 gc.enable()
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def prepared(
@@ -376,7 +378,7 @@ class ReprocessReport:
     summaries_skipped: int = 0  # summary rows: their records were counted, not kept
 
 
-def quarantine_reprocess(*, records: Any, actor: Any, now: datetime) -> ReprocessReport:
+def quarantine_reprocess(*, records: Any, actor: User | None, now: datetime) -> ReprocessReport:
     """Run quarantined records through their source's parser again: after a parser fix,
     or after correcting the source (a wrong format, a wrong time zone).
 

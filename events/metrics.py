@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from django.core.cache import cache
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from socapp.kv import cache_client, text
+
 from .models import HourlyEventSummary
 from .partitions import PARTITIONED_TABLES, list_partitions
 
@@ -78,7 +80,7 @@ def collect_ingestion() -> Iterable[Metric]:
         "Syslog listener counts (all listener processes), by what happened.",
         labels=["outcome"],
     )
-    client = cache._cache.get_client(write=False)
-    for name, value in (client.hgetall(cache.make_key(STATS_KEY)) or {}).items():
-        syslog.add_metric([name.decode() if isinstance(name, bytes) else name], float(value))
+    client = cache_client(write=False)
+    for outcome, value in (client.hgetall(cache.make_key(STATS_KEY)) or {}).items():
+        syslog.add_metric([text(outcome)], float(value))
     yield syslog

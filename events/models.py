@@ -11,6 +11,7 @@ foreign key: references carry ``(event_id, event_time)`` and survive dropped par
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -199,7 +200,7 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} @ {self.event_time:%Y-%m-%d %H:%M:%S}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # An INSERT into a partitioned table fails without a partition for its time.
         from .partitions import EVENTS, ensure_partitions
 
@@ -234,7 +235,7 @@ class EventAttribute(models.Model):
     def __str__(self) -> str:
         return f"{self.name}={self.value[:40]}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         from .partitions import EVENT_ATTRIBUTES, ensure_partitions
 
         ensure_partitions(EVENT_ATTRIBUTES, [self.event_time])

@@ -125,8 +125,8 @@ def to_record(
     fields = event.fields
     moment, replaced = settle_timestamp(event.timestamp, received_at)
     claimed = event.claimed_time
-    if replaced:
-        claimed = _claimed_iso(event.timestamp)  # type: ignore[arg-type]
+    if replaced and event.timestamp is not None:  # only a claimed time is replaced
+        claimed = _claimed_iso(event.timestamp)
     elif claimed is not None:
         replaced = True  # a time no datetime holds: received time, the claim kept
     fields["@timestamp"] = _iso(moment)
@@ -139,8 +139,8 @@ def to_record(
     event_object["ingested"] = received_iso or _iso(received_at)
     if replaced:
         _socapp(fields)["claimed_timestamp"] = claimed
-        tags = fields.get("tags") if isinstance(fields.get("tags"), list) else []
-        fields["tags"] = [*tags, "timestamp_replaced"]
+        tags = fields.get("tags")
+        fields["tags"] = [*(tags if isinstance(tags, list) else []), "timestamp_replaced"]
     network = fields.get("network")
     transport = (
         (network.get("transport") or network.get("protocol") or "") if type(network) is dict else ""

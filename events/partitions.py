@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ _cache: dict[str, tuple[float, list[Partition]]] = {}
 CACHE_SECONDS = 60.0  # another process's retention may drop what we saw
 
 
-def _read_partitions(cursor, table: PartitionedTable) -> list[Partition]:  # type: ignore[no-untyped-def]
+def _read_partitions(cursor: CursorWrapper, table: PartitionedTable) -> list[Partition]:
     cursor.execute(
         """
         SELECT child.relname, pg_get_expr(child.relpartbound, child.oid)
@@ -285,7 +286,7 @@ def drop_expired_partitions(now: datetime | None = None) -> list[str]:
     return dropped
 
 
-def _finalize_pending_detach(cursor, table: PartitionedTable) -> None:  # type: ignore[no-untyped-def]
+def _finalize_pending_detach(cursor: CursorWrapper, table: PartitionedTable) -> None:
     """Finish a DETACH ... CONCURRENTLY that an earlier, interrupted run left pending."""
     cursor.execute(
         """

@@ -242,6 +242,7 @@ class JsonText:
     def peek(self) -> str:
         """The next character that is not white space ("" at the end)."""
         while True:
+            # \s* matches everywhere (perhaps nothing): there is always a match.
             self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.text) or self.ended:
                 return self.text[self.pos : self.pos + 1]
@@ -441,4 +442,7 @@ def read_body(data: bytes, log_format: str, content_type: str = "") -> Decoded:
 
 
 def _add(decoded: Decoded, item: Item) -> None:
-    (decoded.rejected if isinstance(item, Rejected) else decoded.records).append(item)  # type: ignore[arg-type]
+    if isinstance(item, Rejected):
+        decoded.rejected.append(item)
+    else:
+        decoded.records.append(item)

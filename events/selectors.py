@@ -19,15 +19,17 @@ from django.db.models import BooleanField, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from socapp.users import User
+
 from .models import Event, EventType, HourlyEventSummary, IngestBatch, Source
 from .search import QueryError, compile_query, parse, uses_an_index
 
 
-def sources_visible_to(user: Any) -> QuerySet[Source]:
+def sources_visible_to(user: User) -> QuerySet[Source]:
     return Source.objects.select_related("team")
 
 
-def sources_user_may_ingest_into(user: Any) -> QuerySet[Source]:
+def sources_user_may_ingest_into(user: User) -> QuerySet[Source]:
     """The active sources a person may send events into by hand (the upload page):
     their teams' sources, or every one with ``events.ingest_any_source``. Machines
     send with a source's own ingest token, which names the source itself."""
@@ -41,7 +43,7 @@ def event_types_all() -> QuerySet[EventType]:
     return EventType.objects.all()
 
 
-def events_visible_to(user: Any) -> QuerySet[Event]:
+def events_visible_to(user: User) -> QuerySet[Event]:
     return Event.objects.select_related("source")
 
 
@@ -117,9 +119,10 @@ def stored_events_matching(
 def oldest_uncorrelated_commit() -> datetime | None:
     """When the oldest committed batch with events that correlation has not yet
     evaluated was committed (None: correlation is up to date)."""
-    return IngestBatch.objects.filter(correlated_at__isnull=True, accepted__gt=0).aggregate(
-        oldest=Min("committed_at")
-    )["oldest"]
+    oldest: datetime | None = IngestBatch.objects.filter(
+        correlated_at__isnull=True, accepted__gt=0
+    ).aggregate(oldest=Min("committed_at"))["oldest"]
+    return oldest
 
 
 def source_for_token(token: str) -> Source | None:
@@ -135,7 +138,7 @@ def source_for_token(token: str) -> Source | None:
     )
 
 
-def syslog_sender_table() -> list[tuple[int, str, str]]:
+def syslog_sender_table() -> list[tuple[uuid.UUID, str, str]]:
     """(id, name, sender pattern) for every active source that names syslog senders."""
     return [
         (source_id, name, pattern)
@@ -219,7 +222,7 @@ def _parse_cursor(cursor: str, until: datetime) -> _Position:
 
 
 def events_search(
-    user: Any, *, query: str, since: Any, until: Any, cursor: str = "", limit: int = SEARCH_PAGE
+    user: User, *, query: str, since: Any, until: Any, cursor: str = "", limit: int = SEARCH_PAGE
 ) -> SearchPage:
     """Events matching ``query`` (the search language, events/search/query.py) between
     ``since`` and ``until``, newest first, ``limit`` at a time; ``cursor`` continues
@@ -238,7 +241,7 @@ def events_search(
     # An index finds the candidates of the whole range at once; otherwise read slices.
     span = (position.at - since) if uses_an_index(tree) else (position.next_slice or FIRST_SLICE)
     budget = settings.SEARCH_TIME_BUDGET_MS / 1000
-    started, found = time.monotonic(), []
+    started, found = time.monotonic(), list[Event]()
     while position.at > since:
         # Never compute a moment before `since` (near year 1 it would not exist).
         lower = since if position.at - since <= span else position.at - span
@@ -248,7 +251,7 @@ def events_search(
         if len(found) > limit:
             last = found[limit - 1]
             page = found[:limit]
-            end = _Position(last.event_time, last.event_id, next_slice=span)
+            end = _Position(last.event_time, str(last.event_id), next_slice=span)
             return SearchPage(page, end.cursor(), where)
         span *= 2
         position = _Position(lower, next_slice=span)

@@ -19,6 +19,7 @@ from socapp.audit import audit_record
 from socapp.ids import uuid7
 from socapp.models import Team
 from socapp.tokens import SOURCE_PREFIX, token_generate
+from socapp.users import User
 
 from .models import HourlyEventSummary, IngestBatch, Source
 from .normalize import json_for_postgres
@@ -49,7 +50,7 @@ def _as_encoded(encoded: bytes) -> bytes:
     return encoded
 
 
-def _row(source_id: Any, r: EventRecord) -> tuple:
+def _row(source_id: Any, r: EventRecord) -> tuple[Any, ...]:
     return (
         r.event_id, r.event_time, r.source_ip, r.dest_ip, r.source_port, r.dest_port,
         r.protocol, r.event_type, r.raw_data, _jsonb(r), source_id,
@@ -223,7 +224,9 @@ class StreamingWriter:
         self._cursor.close()
 
 
-def _write_deduplicated(cursor: Any, source_id: Any, records: Sequence[EventRecord]) -> list:
+def _write_deduplicated(
+    cursor: Any, source_id: Any, records: Sequence[EventRecord]
+) -> list[uuid.UUID]:
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS events_staging "
         "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -271,7 +274,7 @@ def events_store(*, source: Source, records: Sequence[EventRecord]) -> list[uuid
 # ---- sources -------------------------------------------------------------------------
 
 
-def source_issue_token(*, source: Source, actor: Any) -> str:
+def source_issue_token(*, source: Source, actor: User | None) -> str:
     """A new ingest token for ``source`` (the old one stops working); returns the
     plaintext, which is never stored."""
     new = token_generate(SOURCE_PREFIX)
@@ -298,7 +301,7 @@ def source_issue_token(*, source: Source, actor: Any) -> str:
     return new.plaintext
 
 
-def source_revoke_token(*, source: Source, actor: Any) -> None:
+def source_revoke_token(*, source: Source, actor: User) -> None:
     with transaction.atomic():
         source.token_revoked_at = timezone.now()
         source.save(update_fields=["token_revoked_at", "updated_at"])
@@ -310,7 +313,7 @@ def source_create(
     name: str,
     log_format: str,
     team: Team,
-    actor: Any,
+    actor: User | None,
     source_type: str = "other",
     senders: list[str] | None = None,
     time_zone: str = "UTC",

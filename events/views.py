@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from socapp.models import SavedView
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
+from socapp.users import user_of
 
 from .files import file_ingest
 from .forms import SearchForm, UploadForm
@@ -36,7 +37,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
-        sources=sources_user_may_ingest_into(request.user),
+        sources=sources_user_may_ingest_into(user_of(request)),
     )
     if request.method == "POST" and form.is_valid():
         upload_file = form.cleaned_data["file"]
@@ -74,7 +75,7 @@ def search(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             context["page"] = events_search(
-                request.user,
+                user_of(request),
                 query=data["q"],
                 since=data["since"],
                 until=data["until"],
@@ -85,11 +86,11 @@ def search(request: HttpRequest) -> HttpResponse:
     elif form.is_bound:
         status = 400
     context["query_string"] = _without(request.GET, "cursor")
-    context["saved"] = saved_views_for(request.user, SavedView.Page.EVENTS)
+    context["saved"] = saved_views_for(user_of(request), SavedView.Page.EVENTS)
     return render(request, "events/search.html", context, status=status)
 
 
-def _without(params, name: str) -> str:  # type: ignore[no-untyped-def]
+def _without(params: QueryDict, name: str) -> str:
     params = params.copy()
     params.pop(name, None)
     return params.urlencode()
@@ -102,7 +103,7 @@ def save_search(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("query", "")
     try:
         saved_view_save(
-            owner=request.user,
+            owner=user_of(request),
             page=SavedView.Page.EVENTS,
             name=request.POST.get("name", ""),
             query=query,

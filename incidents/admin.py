@@ -48,13 +48,14 @@ class AlertAdmin(AuditedReadsMixin, AuditedModelAdmin):
 
 class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = IncidentEvent
-    fields = ["created_at", "kind", "actor", "data"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "actor", "data")
     extra = 0
 
 
+# Guardian's mixin declares change_form_template an instance variable, ModelAdmin's stubs
+# a class variable: the ignore is for that disagreement between the two.
 @admin.register(Incident)
-class IncidentAdmin(AuditedReadsMixin, GuardedModelAdminMixin, AuditedModelAdmin):
+class IncidentAdmin(AuditedReadsMixin, GuardedModelAdminMixin, AuditedModelAdmin):  # type: ignore[misc]
     """Incidents; "Object permissions" (django-guardian) shares one with a user or role."""
 
     read_action = "incident"

@@ -15,7 +15,7 @@ passed the second factor OTP_REQUIRED_FOR_ADMINS asks of them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -23,6 +23,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from socapp.permissions import user_has_role
 from socapp.second_factor import second_factor_required
+from socapp.users import RequestUser
 
 ALL_ALERTS_GROUP = "alerts.all"
 ALL_INCIDENTS_GROUP = "incidents.all"
@@ -41,7 +42,7 @@ def user_group(user_id: Any) -> str:
 
 
 @database_sync_to_async
-def _groups_for(user: Any, session: Any = None) -> list[str] | None:
+def _groups_for(user: RequestUser, session: Any = None) -> list[str] | None:
     if not user_has_role(user):
         return None
     if second_factor_required(user) and not (session or {}).get(DEVICE_ID_SESSION_KEY):
@@ -65,7 +66,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
+        # Channels' AuthMiddleware puts a lazy stand-in for the User or AnonymousUser here.
+        user = cast(RequestUser | None, self.scope.get("user"))
         session = self.scope.get("session")
         groups = await _groups_for(user, session) if user and user.is_authenticated else None
         if groups is None:

@@ -8,10 +8,12 @@ from typing import Any
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 
+from socapp.users import User
+
 from . import services
 
 
-def evidence_response(evidence: Any, actor: Any) -> FileResponse:
+def evidence_response(evidence: Any, actor: User) -> FileResponse:
     """An evidence file, always as a download: an HTML file an attacker planted must
     never render in our origin (octet-stream, nosniff, and a sandbox should it open)."""
     try:

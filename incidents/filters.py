@@ -87,7 +87,7 @@ class AlertFilterSet(django_filters.FilterSet):
             return queryset.filter(assignee=user) if user else queryset.none()
         return queryset.filter(assignee__username=value)
 
-    def filter_rule(self, queryset: QuerySet, name: str, value) -> QuerySet:  # type: ignore[no-untyped-def]
+    def filter_rule(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(rule_id=value) | Q(rule__sigma_id=value))
 
     def filter_entity(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

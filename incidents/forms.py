@@ -6,8 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.http import QueryDict
+
+from socapp.models import Team
+from socapp.users import User
 
 from .choices import (
     TLP,
@@ -21,8 +24,6 @@ from .choices import (
 from .models import Connector, Incident, Severity
 from .response.targets import TARGET_PARAMETER
 
-User = get_user_model()
-
 MUTE_DURATIONS = {
     "1h": timedelta(hours=1),
     "8h": timedelta(hours=8),
@@ -34,7 +35,7 @@ CLOSE_REASONS = [c for c in CloseReason.choices if c[0] != CloseReason.MUTED]
 
 
 class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:  # type: ignore[no-untyped-def]
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_username()
 
 
@@ -52,9 +53,11 @@ class AssignForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, assignees: QuerySet, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, assignees: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignees
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = assignees
 
 
 class SeverityForm(forms.Form):
@@ -108,8 +111,9 @@ class BulkForm(forms.Form):
     close_reason = forms.ChoiceField(choices=CLOSE_REASONS, required=False)
     incident = forms.CharField(required=False, help_text="Incident number, for 'add to'.")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         action = data.get("action")
         if action == "close" and not data.get("close_reason"):
             self.add_error("close_reason", "Closing needs a reason.")
@@ -118,7 +122,7 @@ class BulkForm(forms.Form):
         return data
 
 
-def selected_ids(post) -> list[str]:  # type: ignore[no-untyped-def]
+def selected_ids(post: QueryDict) -> list[str]:
     """The alert ids ticked in the queue; malformed ones are dropped (they match nothing)."""
     import uuid
 
@@ -136,10 +140,11 @@ class IncidentForm(forms.ModelForm):
         model = Incident
         fields = ["title", "team", "incident_type", "priority", "tlp", "description"]
 
-    def __init__(self, *args, teams=None, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, teams: QuerySet[Team] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if teams is not None:
-            self.fields["team"].queryset = teams
+        field = self.fields["team"]
+        if teams is not None and isinstance(field, forms.ModelChoiceField):
+            field.queryset = teams
 
 
 class IncidentEditForm(forms.Form):

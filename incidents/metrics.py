@@ -26,11 +26,11 @@ def collect() -> Iterable[Metric]:
     incidents = GaugeMetricFamily(
         "socapp_incidents_open", "Incidents that are not closed.", labels=["priority"]
     )
-    rows = (
+    by_priority = (
         Incident.objects.exclude(status=IncidentStatus.CLOSED)
         .values_list("priority")
         .annotate(n=Count("id"))
     )
-    for priority, n in rows:
+    for priority, n in by_priority:
         incidents.add_metric([priority], n)
     yield incidents

@@ -24,6 +24,7 @@ from django.utils import timezone
 from correlation.handoff import AlertState
 from events.selectors import events_visible_to
 from socapp.models import Team
+from socapp.users import User
 
 from .choices import AlertStatus, IncidentStatus, NotificationTopic
 from .models import (
@@ -42,11 +43,11 @@ if TYPE_CHECKING:
     from events.models import Event
 
 
-def _teams_of(user: Any) -> QuerySet:
+def _teams_of(user: User) -> QuerySet[Team, Any]:
     return user.teams.values("pk")
 
 
-def alerts_visible_to(user: Any) -> QuerySet[Alert]:
+def alerts_visible_to(user: User) -> QuerySet[Alert]:
     alerts = Alert.objects.select_related(
         "severity", "team", "rule", "assignee", "incident", "acknowledged_by"
     )
@@ -55,7 +56,7 @@ def alerts_visible_to(user: Any) -> QuerySet[Alert]:
     return alerts.filter(team__in=_teams_of(user))
 
 
-def _granted_incident_ids(user: Any, codename: str) -> Q:
+def _granted_incident_ids(user: User, codename: str) -> Q:
     by_user = IncidentUserObjectPermission.objects.filter(
         user=user, permission__codename=codename
     ).values("content_object_id")
@@ -65,18 +66,18 @@ def _granted_incident_ids(user: Any, codename: str) -> Q:
     return Q(pk__in=by_user) | Q(pk__in=by_group)
 
 
-def _related_to(user: Any, codename: str) -> Q:
+def _related_to(user: User, codename: str) -> Q:
     return Q(team__in=_teams_of(user)) | Q(assigned_to=user) | _granted_incident_ids(user, codename)
 
 
-def incidents_visible_to(user: Any) -> QuerySet[Incident]:
+def incidents_visible_to(user: User) -> QuerySet[Incident]:
     incidents = Incident.objects.select_related("team", "assigned_to", "created_by")
     if user.is_superuser or user.has_perm("incidents.view_all_incidents"):
         return incidents
     return incidents.filter(_related_to(user, "view_incident"))
 
 
-def incident_can_change(user: Any, incident: Incident) -> bool:
+def incident_can_change(user: User, incident: Incident) -> bool:
     if not user.has_perm("incidents.change_incident"):
         return False
     if user.is_superuser or user.has_perm("incidents.manage_all_incidents"):
@@ -88,7 +89,7 @@ def incident_timeline(incident: Incident) -> QuerySet[IncidentEvent]:
     return incident.timeline.select_related("actor")
 
 
-def response_actions_visible_to(user: Any) -> QuerySet[ResponseAction]:
+def response_actions_visible_to(user: User) -> QuerySet[ResponseAction]:
     return ResponseAction.objects.select_related(
         "incident", "requested_by", "performed_by", "decided_by", "connector"
     ).filter(incident__in=incidents_visible_to(user).values("pk"))
@@ -182,7 +183,7 @@ def alert_queue_page(alerts: QuerySet[Alert], before: str | None) -> tuple[list[
     return rows, cursor
 
 
-def alerts_related(user: Any, alert: Alert, limit: int = 20) -> QuerySet[Alert]:
+def alerts_related(user: User, alert: Alert, limit: int = 20) -> QuerySet[Alert]:
     """Other alerts the user may see that share an entity with ``alert``."""
     if not alert.entities:
         return Alert.objects.none()
@@ -194,15 +195,15 @@ def alerts_related(user: Any, alert: Alert, limit: int = 20) -> QuerySet[Alert]:
     )
 
 
-def alert_events(alert: Alert, user: Any, limit: int = 100) -> list[Event]:
+def alert_events(alert: Alert, user: User, limit: int = 100) -> list[Event]:
     """The stored events behind an alert (by the correlation's links, which carry each
     event's time, so only the partitions holding them are read)."""
     pairs: list[tuple[Any, Any]] = []
-    if alert.correlation_id is not None:
+    if (correlation := alert.correlation) is not None:
         pairs = list(
-            alert.correlation.event_links.order_by("event_time").values_list(
-                "event_id", "event_time"
-            )[:limit]
+            correlation.event_links.order_by("event_time").values_list("event_id", "event_time")[
+                :limit
+            ]
         )
     if not pairs:
         return []
@@ -218,7 +219,7 @@ def alert_events(alert: Alert, user: Any, limit: int = 100) -> list[Event]:
     )
 
 
-def alert_mutes_active(user: Any) -> QuerySet[AlertMute]:
+def alert_mutes_active(user: User) -> QuerySet[AlertMute]:
     mutes = AlertMute.objects.select_related("rule", "team", "created_by").filter(
         lifted_at__isnull=True, expires_at__gt=timezone.now()
     )
@@ -237,7 +238,7 @@ def _holders_of(perm: str) -> Q:
     return Q(pk__in=by_role.values("user_id")) | Q(pk__in=by_user.values("user_id"))
 
 
-def assignable_users(target: Alert | Incident | Team) -> QuerySet:
+def assignable_users(target: Alert | Incident | Team) -> QuerySet[User]:
     """Who may be given ``target`` to work: active users who may change it and work its
     team's cases, as members of the team or through an all-teams permission.
 
@@ -261,7 +262,7 @@ def assignable_users(target: Alert | Incident | Team) -> QuerySet:
     )
 
 
-def incidents_open_for_merge(user: Any, team_id: Any) -> QuerySet[Incident]:
+def incidents_open_for_merge(user: User, team_id: Any) -> QuerySet[Incident]:
     """Open incidents an alert of ``team_id`` could be merged into."""
     return (
         incidents_visible_to(user)
@@ -271,7 +272,7 @@ def incidents_open_for_merge(user: Any, team_id: Any) -> QuerySet[Incident]:
     )
 
 
-def teams_user_may_open_for(user: Any) -> QuerySet:
+def teams_user_may_open_for(user: User) -> QuerySet[Team]:
     """The teams ``user`` may open incidents for (what ``incident_create`` accepts)."""
     from socapp.models import Team
 
@@ -280,7 +281,7 @@ def teams_user_may_open_for(user: Any) -> QuerySet:
     return user.teams.all()
 
 
-def incident_detail(user: Any, number: str) -> Incident | None:
+def incident_detail(user: User, number: str) -> Incident | None:
     return (
         incidents_visible_to(user).prefetch_related("assets", "iocs").filter(number=number).first()
     )

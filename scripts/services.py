@@ -18,7 +18,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # for the annotation only: _pg_connect imports it when it runs
+    import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,7 +45,7 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     return subprocess.run(cmd, check=True, **kwargs)
 
 
@@ -69,7 +73,7 @@ def apt_install(packages: list[str], why: str) -> bool:
 # ---- PostgreSQL ------------------------------------------------------------------------
 
 
-def _pg_connect(url: str, dbname: str):  # type: ignore[no-untyped-def]
+def _pg_connect(url: str, dbname: str) -> psycopg.Connection[Any]:
     import psycopg
 
     parts = urlsplit(url)

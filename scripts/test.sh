@@ -50,6 +50,8 @@ export SECRET_KEY=${SECRET_KEY:-check-only-$(date +%s)}
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> mypy"
+make --no-print-directory typecheck
 echo "==> layer contracts (import-linter)"
 make --no-print-directory layers
 echo "==> manage.py check"

@@ -21,11 +21,12 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_otp.middleware import is_verified
 
 from .lockout import locked_out_response
 from .second_factor import (
@@ -41,6 +42,7 @@ from .second_factor import (
     second_factor_remove,
     second_factor_required,
 )
+from .users import User, user_of
 
 PENDING = "socapp_2fa_pending"
 
@@ -65,7 +67,7 @@ class LoginView(auth_views.LoginView):
 
 
 @never_cache
-def admin_login(request: HttpRequest) -> HttpResponse:
+def admin_login(request: HttpRequest) -> HttpResponseBase:
     """/admin/login/ through the same two steps (Django's admin login would log a user
     with a device in on the password alone)."""
     if request.method == "GET" and admin.site.has_permission(request):
@@ -140,7 +142,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator app (confirming a first code), renew backup codes, or
     remove the second factor."""
-    user = request.user
+    user = user_of(request)
     enrolled = has_second_factor(user)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     error = ""
@@ -154,7 +156,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     elif action == "renew_secret" and not enrolled:
         pending_device_renew(user=user)
         return redirect("two_factor")
-    elif action == "backup_codes" and enrolled and user.is_verified():
+    elif action == "backup_codes" and enrolled and is_verified(user):
         return _backup_codes_page(request, backup_codes_renew(user=user), enrolled_now=False)
     elif action == "remove" and enrolled:
         error = _remove(request, user)
@@ -164,7 +166,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         error = "That cannot be done now."
     context: dict[str, Any] = {
         "enrolled": enrolled,
-        "verified": user.is_verified(),
+        "verified": is_verified(user),
         "required": second_factor_required(user),
         "error": error,
     }
@@ -178,7 +180,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     return _no_store(render(request, "registration/two_factor.html", context, status=status))
 
 
-def _remove(request: HttpRequest, user: Any) -> str:
+def _remove(request: HttpRequest, user: User) -> str:
     """Removing the second factor takes a current code (or a backup code)."""
     if second_factor_required(user):
         return "Your role needs a second factor: it cannot be removed."
@@ -210,7 +212,7 @@ def two_factor_qr(request: HttpRequest) -> HttpResponse:
     if has_second_factor(request.user):
         raise Http404("Already enrolled.")
     buffer = io.BytesIO()
-    segno.make(pending_device(request.user).config_url, error="m").save(
+    segno.make(pending_device(user_of(request)).config_url, error="m").save(
         buffer, kind="svg", scale=5, border=4, dark="#000", light="#fff", xmldecl=False
     )
     return _no_store(HttpResponse(buffer.getvalue(), content_type="image/svg+xml"))

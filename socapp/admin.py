@@ -8,7 +8,6 @@ from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
@@ -23,8 +22,7 @@ from .jwt_sessions import jwt_session_revoke
 from .models import ApiToken, AuditAnchor, AuditEntry, JwtSession, Role, Team
 from .second_factor import second_factor_remove
 from .services import api_token_create, api_token_revoke
-
-User = get_user_model()
+from .users import User
 
 # The beat schedule's admin comes from django-celery-beat; its bulk actions name no
 # permission, so Django offers them to everyone who may see the list: the read-only
@@ -100,11 +98,11 @@ class SocUserAdmin(AuditedAdminMixin, UserAdmin):
         return deleted, counts, perms_needed, protected
 
     @admin.display(description="roles")
-    def roles(self, user: Any) -> str:
+    def roles(self, user: User) -> str:
         return ", ".join(g.name for g in user.groups.all())
 
     @admin.display(description="teams")
-    def team_names(self, user: Any) -> str:
+    def team_names(self, user: User) -> str:
         return ", ".join(t.name for t in user.teams.all())
 
 
@@ -241,14 +239,24 @@ for _model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_model)
 
 
+# The same columns in the list and on the (read-only) page of one device.
+SECOND_FACTOR_COLUMNS = (
+    "user",
+    "name",
+    "confirmed",
+    "created_at",
+    "last_used_at",
+    "throttling_failure_count",
+)
+
+
 @admin.register(TOTPDevice)
 class SecondFactorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
-    list_display += ["throttling_failure_count"]
+    list_display = SECOND_FACTOR_COLUMNS
+    fields = SECOND_FACTOR_COLUMNS
     list_filter = ["confirmed"]
     search_fields = ["user__username"]
     list_select_related = ["user"]
-    fields = list_display
     actions = ["remove", "reset_back_off"]
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:

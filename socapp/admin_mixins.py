@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 
 from socapp.audit import audit_record, request_addr
 from socapp.audit_access import note_list, note_read
 
+# The mixins go before ModelAdmin in a class's bases; the checker reads them as its
+# subclasses, so their super() calls are checked against it.
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
 
-class AuditedAdminMixin:
+
+class AuditedAdminMixin(_ModelAdmin):
     def log_addition(self, request: Any, obj: Any, message: Any) -> Any:
         audit_record(
             actor=request.user,
@@ -19,7 +26,7 @@ class AuditedAdminMixin:
             changes={"message": message},
             remote_addr=request_addr(request),
         )
-        return super().log_addition(request, obj, message)  # type: ignore[misc]
+        return super().log_addition(request, obj, message)
 
     def log_change(self, request: Any, obj: Any, message: Any) -> Any:
         audit_record(
@@ -29,7 +36,7 @@ class AuditedAdminMixin:
             changes={"message": message},
             remote_addr=request_addr(request),
         )
-        return super().log_change(request, obj, message)  # type: ignore[misc]
+        return super().log_change(request, obj, message)
 
     def log_deletions(self, request: Any, queryset: Any) -> Any:
         for obj in queryset:
@@ -39,7 +46,7 @@ class AuditedAdminMixin:
                 target=obj,
                 remote_addr=request_addr(request),
             )
-        return super().log_deletions(request, queryset)  # type: ignore[misc]
+        return super().log_deletions(request, queryset)
 
 
 class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
@@ -59,7 +66,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class AuditedReadsMixin:
+class AuditedReadsMixin(_ModelAdmin):
     """Staff reading alerts, incidents and evidence in the admin are audited as readers
     of the console are (socapp.audit_access): ``<read_action>.list`` with the ids a
     change list shows, ``<read_action>.read`` with the object a change page shows."""
@@ -67,10 +74,10 @@ class AuditedReadsMixin:
     read_action = ""  # "alert", "incident", ...
 
     def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
-        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if changelist is not None:
-            kind = str(self.opts.verbose_name_plural)  # type: ignore[attr-defined]
+            kind = str(self.opts.verbose_name_plural)
             note_list(request, f"{self.read_action}.list", kind, changelist.result_list)
         return response
 
@@ -80,6 +87,6 @@ class AuditedReadsMixin:
     ) -> Any:  # fmt: skip
         if obj is not None:
             note_read(request, f"{self.read_action}.read", obj, via="admin")
-        return super().render_change_form(  # type: ignore[misc]
+        return super().render_change_form(
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )

@@ -35,6 +35,7 @@ from .audit_canonical import (
 )
 from .client_address import client_address
 from .models import AuditEntry
+from .users import RequestUser
 
 GENESIS_MAC = "0" * 64
 _LOCK_KEY = 0x50C_A0D17  # any constant shared by all writers of the chain
@@ -106,7 +107,7 @@ class AuditItem:
 
 def audit_record(
     *,
-    actor: Any,
+    actor: RequestUser | None,
     action: str,
     target: Model | None = None,
     changes: dict[str, Any] | None = None,
@@ -129,7 +130,7 @@ def audit_record(
 
 def audit_record_many(
     *,
-    actor: Any,
+    actor: RequestUser | None,
     items: list[AuditItem],
     remote_addr: str | None = None,
     user_agent: str | None = None,

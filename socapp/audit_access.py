@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from .audit import audit_record, enter_request, leave_request, request_context
 from .jwt_tokens import looks_like_jwt
-from .kv import kv
+from .kv import kv, text
 from .models import AuditEntry
 from .tokens import PERSONAL_PREFIX, SOURCE_PREFIX, VISIBLE_CHARS
 
@@ -96,7 +96,9 @@ def note_list(request: Any, action: str, kind: str, objects: Iterable[Any]) -> N
     """Say that this request lists ``objects`` (models or ids) under ``kind``."""
     ids = [str(getattr(o, "pk", o)) for o in objects]
     note_read(request, action)
-    _note(request).lists.setdefault(kind, []).extend(ids)  # type: ignore[union-attr]
+    note = _note(request)
+    assert note is not None  # note_read made it
+    note.lists.setdefault(kind, []).extend(ids)
 
 
 def _write_read(request: HttpRequest, note: ReadNote) -> None:
@@ -211,10 +213,11 @@ def _login_failed(
     sender: Any, credentials: dict | None = None, request: Any = None, **kwargs: Any
 ) -> None:
     # The name tried is who the attempt claimed to be, not someone who acted.
-    tried = str((credentials or {}).get("username", ""))[:150]
+    given = credentials or {}
+    tried = str(given.get("username", ""))[:150]
     changes = {"username": tried}
-    if (credentials or {}).get("factor"):  # a wrong second-factor code after the password
-        changes["factor"] = str(credentials["factor"])[:40]  # type: ignore[index]
+    if given.get("factor"):  # a wrong second-factor code after the password
+        changes["factor"] = str(given["factor"])[:40]
     record_bounded(
         LOGIN_FAILED,
         client=_client(request) if request is not None else None,
@@ -312,7 +315,7 @@ def audit_flush_suppressed(now: float | None = None) -> int:
     seconds = settings.AUDIT_FAILURE_WINDOW_SECONDS
     client = kv()
     written = 0
-    for member in sorted(m.decode() for m in client.smembers(_PENDING)):
+    for member in sorted(text(m) for m in client.smembers(_PENDING)):
         kind, _, window_text = member.rpartition(":")
         if not window_text.isdigit() or int(window_text) >= current:
             continue

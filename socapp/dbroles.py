@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from .models import AuditAnchor, AuditEntry
 
@@ -52,7 +53,7 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _ensure_role(cursor, role: str, password: str) -> bool:  # type: ignore[no-untyped-def]
+def _ensure_role(cursor: CursorWrapper, role: str, password: str) -> bool:
     cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role])
     row = cursor.fetchone()
     if row is not None and any(row):
@@ -68,7 +69,7 @@ def _ensure_role(cursor, role: str, password: str) -> bool:  # type: ignore[no-u
     return row is None
 
 
-def _tables(cursor) -> list[tuple[str, str, str, bool]]:  # type: ignore[no-untyped-def]
+def _tables(cursor: CursorWrapper) -> list[tuple[str, str, str, bool]]:
     """(name, kind, owner, maintained at run time) of every table and materialized view
     of the schema."""
     cursor.execute(
@@ -85,7 +86,7 @@ def _tables(cursor) -> list[tuple[str, str, str, bool]]:  # type: ignore[no-unty
     return cursor.fetchall()
 
 
-def _grant_membership(cursor, role: str, owner: str) -> None:  # type: ignore[no-untyped-def]
+def _grant_membership(cursor: CursorWrapper, role: str, owner: str) -> None:
     cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])
     if cursor.fetchone()[0]:
         raise RoleSetupError(f"role {role} is a member of {owner}: it could act as the owner")
@@ -129,8 +130,8 @@ def db_roles_apply(*, role: str, password: str = "") -> RoleReport:
     return report
 
 
-def _grant_table(  # type: ignore[no-untyped-def]
-    cursor, report: RoleReport, name: str, kind: str, owner: str, maintained: bool
+def _grant_table(
+    cursor: CursorWrapper, report: RoleReport, name: str, kind: str, owner: str, maintained: bool
 ) -> None:
     role = report.role
     if name in AUDIT_TABLES and owner == role:

@@ -17,6 +17,7 @@ holder then has to sign in with the password again, which is the point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from .audit import audit_record
 from .jwt_tokens import ACCESS, REFRESH, IssuedPair, JwtRefused, decode, issue_pair
 from .jwt_tokens import password_fingerprint as fingerprint
 from .models import AuditEntry, JwtSession
+from .users import User
 
 REUSED = "A refresh token was used twice; the session is revoked."
 
@@ -46,7 +48,7 @@ class JwtSessionRefused(JwtRefused):
         self.refused = refused
 
 
-def jwt_session_open(*, user: Any, address: str | None, second_factor: bool) -> IssuedPair:
+def jwt_session_open(*, user: User, address: str | None, second_factor: bool) -> IssuedPair:
     """A new session for ``user`` (whose password, and code if they have a device, were
     just checked) and its first pair of tokens. Beyond JWT_MAX_SESSIONS_PER_USER live
     sessions the oldest are revoked; the user's dead sessions are deleted, so the table
@@ -68,11 +70,11 @@ def jwt_session_open(*, user: Any, address: str | None, second_factor: bool) -> 
     return issue_pair(user=user, session_id=session.pk, generation=0, now=now)
 
 
-def _refresh_lifetime() -> Any:
-    return timezone.timedelta(seconds=settings.JWT_REFRESH_TOKEN_SECONDS)
+def _refresh_lifetime() -> timedelta:
+    return timedelta(seconds=settings.JWT_REFRESH_TOKEN_SECONDS)
 
 
-def _prune(user: Any, now: Any) -> None:
+def _prune(user: User, now: datetime) -> None:
     sessions = JwtSession.objects.filter(user=user)
     sessions.filter(expires_at__lte=now).delete()
     sessions.filter(revoked_at__lte=now - _refresh_lifetime()).delete()
@@ -169,7 +171,7 @@ def jwt_revoke(*, token: str) -> JwtSession:
     return result
 
 
-def jwt_session_revoke(*, session: JwtSession, actor: Any, reason: str) -> JwtSession:
+def jwt_session_revoke(*, session: JwtSession, actor: User, reason: str) -> JwtSession:
     """Revoke a session (its holder signing out, or an admin)."""
     if session.revoked_at is None:
         with transaction.atomic():

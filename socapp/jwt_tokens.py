@@ -32,6 +32,8 @@ import jwt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .users import User
+
 ALGORITHM = "HS256"
 HEADER_KEYS = frozenset({"alg", "typ"})
 ACCESS = "access"
@@ -60,7 +62,7 @@ def _key() -> str:
     return key
 
 
-def password_fingerprint(user: Any) -> str:
+def password_fingerprint(user: User) -> str:
     """What a token remembers of its user's password: a keyed digest of the stored hash,
     so the token tells nothing about the password and changes with every new hash."""
     return hmac.new(
@@ -76,7 +78,7 @@ class IssuedPair:
     refresh_expires_at: datetime
 
 
-def issue_pair(*, user: Any, session_id: uuid.UUID, generation: int, now: datetime) -> IssuedPair:
+def issue_pair(*, user: User, session_id: uuid.UUID, generation: int, now: datetime) -> IssuedPair:
     """A new access token and refresh token of one session (the refresh token carries
     the session's current generation)."""
     access_exp = now + timedelta(seconds=settings.JWT_ACCESS_TOKEN_SECONDS)

@@ -6,6 +6,8 @@ import functools
 
 import redis
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 
 @functools.cache
@@ -18,3 +20,17 @@ def _client(url: str) -> redis.Redis:
 def kv() -> redis.Redis:
     """A client for settings.REDIS_URL (one pool per process and URL)."""
     return _client(settings.REDIS_URL)
+
+
+def text(reply: bytes | str) -> str:
+    """A reply as text. This client returns bytes (it does not decode replies), which
+    redis-py's types cannot know, so they say ``bytes | str``."""
+    return reply.decode() if isinstance(reply, bytes) else reply
+
+
+def cache_client(*, write: bool) -> redis.Redis:
+    """The Redis client behind Django's cache (CACHES uses Django's Redis backend), for
+    what the cache API cannot do (hashes of counters)."""
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)
+    return backend._cache.get_client(write=write)

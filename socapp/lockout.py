@@ -56,6 +56,7 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         failures on other accounts."""
         deleted, _ = AccessAttempt.objects.filter(
             username=get_client_username(request, credentials),
+            # Set on the request by django-axes (the address it counts failures for).
             ip_address=request.axes_ip_address,  # type: ignore[attr-defined]
         ).delete()
         return deleted

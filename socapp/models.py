@@ -219,6 +219,8 @@ class JwtSession(models.Model):
 
 
 class AuthenticatorApp(TOTPDevice):
+    key: str  # django-otp's column (untyped there): here, the sealed secret
+
     class Meta:
         proxy = True
         verbose_name = "authenticator app"

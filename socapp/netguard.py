@@ -233,7 +233,7 @@ def check_url(url: str, *, resolve: Resolver = system_resolve, timeout: float = 
 # --- Connecting to the checked address ------------------------------------------------
 
 
-def _connect(addresses: Sequence[IPAddress], port: int, timeout: float) -> socket.socket:
+def _connect(addresses: Sequence[IPAddress], port: int, timeout: float | None) -> socket.socket:
     """A TCP connection to the first of the checked addresses that answers. The
     addresses are numbers: nothing is resolved again here."""
     last_error: OSError = OSError("no address to connect to")

@@ -8,22 +8,27 @@ by filtering querysets, so what a user cannot see is a 404, never a leak.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from rest_framework import permissions
 from rest_framework.request import Request
 
+from .users import RequestUser, User
 
-def user_has_role(user: Any) -> bool:
+# The answer is kept on the user object, which lives as long as the request.
+_ROLE_CACHE = "_socapp_has_role"
+
+
+def user_has_role(user: RequestUser | None) -> TypeGuard[User]:
     """True for superusers and for users that belong to at least one role group."""
     if not (user and user.is_authenticated and user.is_active):
         return False
     if user.is_superuser:
         return True
-    cached = getattr(user, "_socapp_has_role", None)
+    cached: bool | None = getattr(user, _ROLE_CACHE, None)
     if cached is None:
         cached = user.groups.exists()
-        user._socapp_has_role = cached
+        setattr(user, _ROLE_CACHE, cached)
     return cached
 
 

@@ -21,7 +21,6 @@ backup codes for when the phone is lost.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
@@ -37,6 +36,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from . import roles
 from .audit import audit_record
 from .models import AuthenticatorApp, BackupCodes
+from .users import RequestUser, User
 
 BACKUP_CODES = 10
 TOTP_NAME = "authenticator app"
@@ -45,18 +45,18 @@ _TOTP_CODE = re.compile(r"\d{6}")
 _BACKUP_CODE = re.compile(r"[a-z2-7]{8}")
 
 
-def is_admin(user: Any) -> bool:
+def is_admin(user: User) -> bool:
     return bool(
         user.is_staff or user.is_superuser or user.groups.filter(name=roles.SOC_ADMIN).exists()
     )
 
 
-def second_factor_required(user: Any) -> bool:
+def second_factor_required(user: RequestUser) -> bool:
     """Whether ``user`` must have a confirmed device (OTP_REQUIRED_FOR_ADMINS)."""
     return bool(settings.OTP_REQUIRED_FOR_ADMINS and user.is_authenticated and is_admin(user))
 
 
-def has_second_factor(user: Any) -> bool:
+def has_second_factor(user: RequestUser) -> bool:
     return bool(user.is_authenticated and user_has_device(user, confirmed=True))
 
 
@@ -65,7 +65,7 @@ def normalized(code: str) -> str:
     return re.sub(r"[\s-]", "", code).lower()[:32]
 
 
-def _devices_for(user: Any, code: str) -> list[Device]:
+def _devices_for(user: User, code: str) -> list[Device]:
     """The devices a code can be for: six digits a TOTP device, eight letters a backup
     code. Only those are tried, so a backup code never counts as a wrong TOTP code."""
     if _TOTP_CODE.fullmatch(code):
@@ -77,7 +77,7 @@ def _devices_for(user: Any, code: str) -> list[Device]:
     return []
 
 
-def device_wait_seconds(user: Any) -> int:
+def device_wait_seconds(user: User) -> int:
     """Seconds until the user's devices check codes again after wrong ones (0: now)."""
     waits = [0]
     for device in (*TOTPDevice.objects.filter(user=user), *StaticDevice.objects.filter(user=user)):
@@ -87,13 +87,13 @@ def device_wait_seconds(user: Any) -> int:
     return max(waits)
 
 
-def code_locked_out(request: HttpRequest, user: Any) -> bool:
+def code_locked_out(request: HttpRequest, user: User) -> bool:
     """Whether logins of ``user`` from this address are locked (wrong passwords and
     wrong codes both count)."""
     return not AxesProxyHandler.is_allowed(request, {"username": user.get_username()})
 
 
-def code_verify(*, request: HttpRequest, user: Any, code: str) -> Device | None:
+def code_verify(*, request: HttpRequest, user: User, code: str) -> Device | None:
     """The device that accepts ``code`` (a TOTP code or an unused backup code, which is
     then spent), or None: then the failure is counted by the login lockout and audited."""
     code = normalized(code)
@@ -112,7 +112,7 @@ def code_verify(*, request: HttpRequest, user: Any, code: str) -> Device | None:
 # ---- enrolment --------------------------------------------------------------------------
 
 
-def pending_device(user: Any) -> AuthenticatorApp:
+def pending_device(user: User) -> AuthenticatorApp:
     """The user's unconfirmed TOTP device (made when missing): its secret is what the
     enrolment page shows until a first code confirms it."""
     device = AuthenticatorApp.objects.filter(user=user, confirmed=False).order_by("-id").first()
@@ -121,13 +121,13 @@ def pending_device(user: Any) -> AuthenticatorApp:
     return device
 
 
-def pending_device_renew(*, user: Any) -> AuthenticatorApp:
+def pending_device_renew(*, user: User) -> AuthenticatorApp:
     """A new secret for enrolment (the one shown may have been seen by someone else)."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return pending_device(user)
 
 
-def second_factor_confirm(*, user: Any, code: str) -> tuple[AuthenticatorApp, list[str]] | None:
+def second_factor_confirm(*, user: User, code: str) -> tuple[AuthenticatorApp, list[str]] | None:
     """Confirm the pending device with its first code; returns it and the new backup
     codes (to show once), or None when the code does not fit."""
     with transaction.atomic():
@@ -153,7 +153,7 @@ def second_factor_confirm(*, user: Any, code: str) -> tuple[AuthenticatorApp, li
     return device, codes
 
 
-def backup_codes_renew(*, user: Any) -> list[str]:
+def backup_codes_renew(*, user: User) -> list[str]:
     """New backup codes for ``user`` (the old ones stop working); shown once."""
     with transaction.atomic():
         codes = _new_backup_codes(user)
@@ -163,7 +163,7 @@ def backup_codes_renew(*, user: Any) -> list[str]:
     return codes
 
 
-def _new_backup_codes(user: Any) -> list[str]:
+def _new_backup_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = BackupCodes.objects.create(user=user, name=BACKUP_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
@@ -171,11 +171,11 @@ def _new_backup_codes(user: Any) -> list[str]:
     return codes
 
 
-def backup_codes_left(user: Any) -> int:
+def backup_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-def second_factor_remove(*, user: Any, actor: Any) -> int:
+def second_factor_remove(*, user: User, actor: User) -> int:
     """Remove every device of ``user`` (they, or an admin after a lost phone); returns
     how many there were."""
     with transaction.atomic():

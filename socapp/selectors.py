@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
 from django.db.models import Q, QuerySet
 
 from .models import DEFAULT_TEAM, AuditEntry, SavedView, Team
+from .users import User
 
 
 def audit_log() -> QuerySet[AuditEntry]:
@@ -15,7 +16,7 @@ def audit_log() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.order_by("-seq")
 
 
-def saved_views_for(user: Any, page: str) -> QuerySet[SavedView]:
+def saved_views_for(user: User, page: str) -> QuerySet[SavedView]:
     """The user's own saved views of ``page`` and those others shared."""
     return (
         SavedView.objects.filter(page=page)
@@ -24,6 +25,6 @@ def saved_views_for(user: Any, page: str) -> QuerySet[SavedView]:
     )
 
 
-def default_team_id() -> Any:
+def default_team_id() -> uuid.UUID | None:
     """The team that owns what has no team of its own (the SOC's queue)."""
     return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()

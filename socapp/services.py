@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,12 +11,13 @@ from django.utils import timezone
 from .audit import audit_record
 from .models import ApiToken, SavedView
 from .tokens import PERSONAL_PREFIX, token_generate
+from .users import User
 
 MAX_TOKEN_DAYS = 3650
 
 
 def api_token_create(
-    *, user: Any, actor: Any, expires_days: int, name: str = ""
+    *, user: User, actor: User | None, expires_days: int, name: str = ""
 ) -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns it and its plaintext, which is never stored."""
     if not 1 <= expires_days <= MAX_TOKEN_DAYS:
@@ -42,7 +42,7 @@ def api_token_create(
     return token, new.plaintext
 
 
-def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
     if token.revoked_at is None:
         with transaction.atomic():
             token.revoked_at = timezone.now()
@@ -56,7 +56,7 @@ def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
     return token
 
 
-def saved_view_save(*, owner: Any, page: str, name: str, query: str, shared: bool) -> SavedView:
+def saved_view_save(*, owner: User, page: str, name: str, query: str, shared: bool) -> SavedView:
     """Keep (or replace) the owner's view ``name`` of ``page``."""
     name = name.strip()[:100]
     if not name:

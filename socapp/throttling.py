@@ -30,7 +30,9 @@ def token_failures_wait(address: str | None) -> int | None:
     """Seconds until ``address`` may present bearer tokens again; None when it may now."""
     try:
         with kv().pipeline(transaction=False) as pipe:
-            count, ttl = pipe.get(_key(address)).ttl(_key(address)).execute()
+            pipe.get(_key(address))
+            pipe.ttl(_key(address))
+            count, ttl = pipe.execute()
     except redis.RedisError as exc:
         logger.warning("token throttle unavailable (Redis): %s", exc)
         return None
@@ -43,7 +45,8 @@ def token_failure_record(address: str | None) -> None:
     """Count one refused bearer token from ``address``."""
     try:
         with kv().pipeline(transaction=True) as pipe:
-            pipe.incr(_key(address)).expire(_key(address), settings.TOKEN_FAILURE_WINDOW, nx=True)
+            pipe.incr(_key(address))
+            pipe.expire(_key(address), settings.TOKEN_FAILURE_WINDOW, nx=True)
             pipe.execute()
     except redis.RedisError as exc:
         logger.warning("token throttle unavailable (Redis): %s", exc)

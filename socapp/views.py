@@ -37,7 +37,7 @@ def _other_fields(entry: AuditEntry) -> list[tuple[str, Any]]:
         value = field.value_from_object(entry)
         if isinstance(value, dict | list):
             value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-        rows.append((field.verbose_name, value))
+        rows.append((str(field.verbose_name), value))
     return rows
 
 

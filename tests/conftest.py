@@ -56,7 +56,7 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_caches():  # type: ignore[no-untyped-def]
+def _fresh_process_caches():
     """Caches and Redis counts that outlive a test's rolled-back transaction must not
     carry over into the next test."""
     from correlation.engine import ruleset
@@ -79,7 +79,7 @@ def _fresh_process_caches():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_token_throttle():  # type: ignore[no-untyped-def]
+def _fresh_token_throttle():
     """Refused-token counts live in Redis, beyond a test's transaction: each test starts
     with none, as if its client's address had never sent a bad token."""
     from socapp.kv import kv
@@ -91,7 +91,7 @@ def _fresh_token_throttle():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def reference_data(db) -> None:  # type: ignore[no-untyped-def]
+def reference_data(db) -> None:
     """Severities, roles and the default team, as `manage.py bootstrap` makes them.
 
     Function-scoped because transactional tests flush every table when they end.
@@ -102,8 +102,8 @@ def reference_data(db) -> None:  # type: ignore[no-untyped-def]
     ensure_default_team(report)
 
 
-def _persona(username: str, role: str | None, team=None, staff: bool = False):  # type: ignore[no-untyped-def]
-    user = UserFactory(username=username, is_staff=staff)
+def _persona(username: str, role: str | None, team=None, staff: bool = False):
+    user = UserFactory.create(username=username, is_staff=staff)
     if role:
         user.groups.add(Group.objects.get(name=role))
     if team is not None:
@@ -112,47 +112,47 @@ def _persona(username: str, role: str | None, team=None, staff: bool = False):  
 
 
 @pytest.fixture
-def team_a(reference_data):  # type: ignore[no-untyped-def]
+def team_a(reference_data):
     return TeamFactory(name="Team A")
 
 
 @pytest.fixture
-def team_b(reference_data):  # type: ignore[no-untyped-def]
+def team_b(reference_data):
     return TeamFactory(name="Team B")
 
 
 @pytest.fixture
-def analyst_a(team_a):  # type: ignore[no-untyped-def]
+def analyst_a(team_a):
     return _persona("analyst_a", roles.ANALYST, team_a)
 
 
 @pytest.fixture
-def analyst_b(team_b):  # type: ignore[no-untyped-def]
+def analyst_b(team_b):
     return _persona("analyst_b", roles.ANALYST, team_b)
 
 
 @pytest.fixture
-def manager(reference_data):  # type: ignore[no-untyped-def]
+def manager(reference_data):
     return _persona("manager", roles.INCIDENT_MANAGER)
 
 
 @pytest.fixture
-def soc_admin(reference_data):  # type: ignore[no-untyped-def]
+def soc_admin(reference_data):
     return _persona("soc_admin", roles.SOC_ADMIN, staff=True)
 
 
 @pytest.fixture
-def auditor(reference_data):  # type: ignore[no-untyped-def]
+def auditor(reference_data):
     return _persona("auditor", roles.AUDITOR, staff=True)
 
 
 @pytest.fixture
-def integration(team_a):  # type: ignore[no-untyped-def]
+def integration(team_a):
     return _persona("integration", roles.INTEGRATION, team_a)
 
 
 @pytest.fixture
-def nobody(reference_data):  # type: ignore[no-untyped-def]
+def nobody(reference_data):
     return _persona("nobody", None)
 
 
@@ -161,7 +161,7 @@ def api() -> APIClient:
     return APIClient()
 
 
-def client_for(user) -> APIClient:  # type: ignore[no-untyped-def]
+def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user=user)
     return client

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import factory
-from django.contrib.auth import get_user_model
 
 from assets.models import Asset, AssetType
 from correlation.models import Correlation, CorrelationRule
@@ -15,11 +15,12 @@ from events.records import EventRecord
 from incidents.models import Alert, Connector, Incident, Severity
 from intel.models import IOC, ThreatIntel
 from socapp.models import Team
+from socapp.users import User
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
@@ -27,7 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
         django_get_or_create = ("name",)
@@ -35,7 +36,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class SourceFactory(factory.django.DjangoModelFactory):
+class SourceFactory(factory.django.DjangoModelFactory[Source]):
     class Meta:
         model = Source
 
@@ -45,7 +46,7 @@ class SourceFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
 
 
-class EventTypeFactory(factory.django.DjangoModelFactory):
+class EventTypeFactory(factory.django.DjangoModelFactory[EventType]):
     class Meta:
         model = EventType
         django_get_or_create = ("name",)
@@ -54,7 +55,7 @@ class EventTypeFactory(factory.django.DjangoModelFactory):
     category = "network"
 
 
-class AssetTypeFactory(factory.django.DjangoModelFactory):
+class AssetTypeFactory(factory.django.DjangoModelFactory[AssetType]):
     class Meta:
         model = AssetType
         django_get_or_create = ("name",)
@@ -62,7 +63,7 @@ class AssetTypeFactory(factory.django.DjangoModelFactory):
     name = "server"
 
 
-class AssetFactory(factory.django.DjangoModelFactory):
+class AssetFactory(factory.django.DjangoModelFactory[Asset]):
     class Meta:
         model = Asset
 
@@ -72,14 +73,14 @@ class AssetFactory(factory.django.DjangoModelFactory):
     hostname = factory.LazyAttribute(lambda a: a.name)
 
 
-class ThreatIntelFactory(factory.django.DjangoModelFactory):
+class ThreatIntelFactory(factory.django.DjangoModelFactory[ThreatIntel]):
     class Meta:
         model = ThreatIntel
 
     source_name = factory.Sequence(lambda n: f"feed-{n}")
 
 
-class IOCFactory(factory.django.DjangoModelFactory):
+class IOCFactory(factory.django.DjangoModelFactory[IOC]):
     class Meta:
         model = IOC
 
@@ -88,7 +89,7 @@ class IOCFactory(factory.django.DjangoModelFactory):
     value = factory.Sequence(lambda n: f"203.0.113.{n % 250 + 1}")
 
 
-class CorrelationRuleFactory(factory.django.DjangoModelFactory):
+class CorrelationRuleFactory(factory.django.DjangoModelFactory[CorrelationRule]):
     class Meta:
         model = CorrelationRule
 
@@ -100,7 +101,7 @@ class CorrelationRuleFactory(factory.django.DjangoModelFactory):
     rule_type = "detection"
 
 
-class CorrelationFactory(factory.django.DjangoModelFactory):
+class CorrelationFactory(factory.django.DjangoModelFactory[Correlation]):
     class Meta:
         model = Correlation
 
@@ -114,7 +115,7 @@ def severity(name: str = "high") -> Severity:
     return Severity.objects.get(name=name)
 
 
-class AlertFactory(factory.django.DjangoModelFactory):
+class AlertFactory(factory.django.DjangoModelFactory[Alert]):
     class Meta:
         model = Alert
 
@@ -123,7 +124,7 @@ class AlertFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
 
 
-class IncidentFactory(factory.django.DjangoModelFactory):
+class IncidentFactory(factory.django.DjangoModelFactory[Incident]):
     class Meta:
         model = Incident
 
@@ -132,8 +133,8 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
 
 
-def event_record(at: datetime, **overrides) -> EventRecord:  # type: ignore[no-untyped-def]
-    fields = {
+def event_record(at: datetime, **overrides) -> EventRecord:
+    fields: dict[str, Any] = {
         "event_time": at,
         "event_type": "authentication_failure",
         "source_ip": "192.0.2.10",
@@ -147,7 +148,7 @@ def event_record(at: datetime, **overrides) -> EventRecord:  # type: ignore[no-u
     return EventRecord(**fields)
 
 
-class ConnectorFactory(factory.django.DjangoModelFactory):
+class ConnectorFactory(factory.django.DjangoModelFactory[Connector]):
     class Meta:
         model = Connector
 

@@ -57,7 +57,7 @@ class LiveConsole:
 @pytest.fixture(scope="module")
 def live_console(
     request, tmp_path_factory, django_db_setup, django_db_blocker
-) -> Iterator[LiveConsole]:  # type: ignore[no-untyped-def]
+) -> Iterator[LiveConsole]:
     """A test module may set LIVE_CONSOLE_ENV (a dict) for settings of its processes."""
     import redis
 
@@ -81,7 +81,7 @@ def live_console(
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator:  # type: ignore[type-arg]
+def chromium() -> Iterator:
     import os
 
     from playwright.sync_api import sync_playwright
@@ -101,7 +101,7 @@ def chromium() -> Iterator:  # type: ignore[type-arg]
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def web_passwords(settings, *users) -> None:  # type: ignore[no-untyped-def]
+def web_passwords(settings, *users) -> None:
     """Test settings hash with MD5 for speed; the web process only knows the production
     hashers, so the people who log in through the browser get an Argon2 hash."""
     from socapp.settings import base
@@ -126,15 +126,15 @@ document.addEventListener("securitypolicyviolation", (e) => {
 _POLICY_WORDS = ("Content Security Policy", "Permissions-Policy", "Permissions policy")
 
 
-def watched_context(browser):  # type: ignore[no-untyped-def]
+def watched_context(browser):
     """A browser context whose pages collect CSP violations (``securitypolicyviolation``
     events) and policy complaints on the console into ``policy_violations(page)``."""
     context = browser.new_context()
-    found: list[dict] = []  # type: ignore[type-arg]
+    found: list[dict] = []
     context.expose_binding("__socappPolicyViolation", lambda source, report: found.append(report))
     context.add_init_script(_REPORT_VIOLATIONS)
 
-    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+    def on_console(message) -> None:
         if any(words in message.text for words in _POLICY_WORDS):
             found.append({"console": message.type, "text": message.text})
 
@@ -143,21 +143,21 @@ def watched_context(browser):  # type: ignore[no-untyped-def]
     return context
 
 
-_violations: dict[int, list[dict]] = {}  # type: ignore[type-arg]
+_violations: dict[int, list[dict]] = {}
 
 
-def policy_violations(page) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+def policy_violations(page) -> list[dict]:
     """Every policy violation of the page's context so far, in order."""
     page.evaluate("0")  # a round trip: reports the page sent before it have arrived
     return _violations[id(page.context)]
 
 
-def assert_no_policy_violations(page) -> None:  # type: ignore[no-untyped-def]
+def assert_no_policy_violations(page) -> None:
     violations = policy_violations(page)
     assert violations == [], f"policy violations on {page.url}: {violations}"
 
 
-def log_in(browser, console: LiveConsole, username: str):  # type: ignore[no-untyped-def]
+def log_in(browser, console: LiveConsole, username: str):
     """A fresh browser context, logged in through the login form like a person; its
     pages report policy violations (``assert_no_policy_violations``)."""
     context = watched_context(browser)

@@ -58,7 +58,7 @@ RECEIVER_ENV = {"OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}
 
 
 @pytest.fixture
-def webhook_receiver(settings) -> Iterator[WebhookReceiver]:  # type: ignore[no-untyped-def]
+def webhook_receiver(settings) -> Iterator[WebhookReceiver]:
     settings.OUTBOUND_ALLOWED_NETWORKS = [RECEIVER_ENV["OUTBOUND_ALLOWED_NETWORKS"]]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(WebhookReceiver("")))
     receiver = WebhookReceiver(f"http://127.0.0.1:{server.server_port}/hook")
@@ -91,7 +91,7 @@ class _Collect:
 
 
 @pytest.fixture
-def smtp_receiver(settings) -> Iterator[SmtpReceiver]:  # type: ignore[no-untyped-def]
+def smtp_receiver(settings) -> Iterator[SmtpReceiver]:
     """A real SMTP server, and Django's SMTP backend pointed at it (tests default to
     the in-memory backend)."""
     from aiosmtpd.controller import Controller

@@ -55,7 +55,8 @@ class Output:
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
 
     def _read(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        assert proc.stdout is not None  # started with stdout=PIPE
+        for line in proc.stdout:
             self.lines.append(line)
 
     @property
@@ -75,7 +76,9 @@ class Browser:
 
     def login(self, username: str, password: str) -> tuple[int, str, str]:
         _, _, page = self.get("/accounts/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found, page
+        token = found.group(1)
         body = urllib.parse.urlencode(
             {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/"}
         ).encode()
@@ -83,7 +86,7 @@ class Browser:
             return response.status, response.geturl(), response.read().decode()
 
 
-def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_path):  # type: ignore[no-untyped-def]
+def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_path):
     workdir = project_copy(tmp_path / "socapp")
     database = f"test_makerun_{os.getpid()}"
     redis_url = settings.TEST_WORKER_BROKER_URL

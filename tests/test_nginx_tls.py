@@ -83,7 +83,7 @@ def _nginx_conf(tmp: Path, web_port: int, http_port: int, https_port: int) -> Pa
 
 
 @pytest.fixture
-def front_door(tmp_path: Path, settings, analyst_a) -> Iterator[FrontDoor]:  # type: ignore[no-untyped-def]
+def front_door(tmp_path: Path, settings, analyst_a) -> Iterator[FrontDoor]:
     binary = nginx_binary()
     if binary is None:
         pytest.skip("no nginx binary (set NGINX_BIN or install nginx-light)")
@@ -132,11 +132,11 @@ def _answers(door: FrontDoor, path: str) -> bool:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def redirect_request(self, *args, **kwargs):
         return None
 
 
-def test_compose_front_door_serves_production_over_tls_only(front_door):  # type: ignore[no-untyped-def]
+def test_compose_front_door_serves_production_over_tls_only(front_door):
     import requests
     from websockets.sync.client import connect
 

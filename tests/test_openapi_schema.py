@@ -40,7 +40,7 @@ API_SERIALIZER_MODULES = [
 ]
 
 
-def _model_serializers():  # type: ignore[no-untyped-def]
+def _model_serializers():
     from importlib import import_module
 
     from rest_framework import serializers

@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -5,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from socapp.api.viewsets import ReadOnlyViewSet
+from socapp.users import user_of
 
 from ..filters import CorrelationFilterSet, CorrelationRuleFilterSet
 from ..models import Correlation, CorrelationRule
@@ -68,8 +72,8 @@ class CorrelationRuleViewSet(
         "backtest": ["correlation.backtest_correlationrule"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return rules_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[CorrelationRule]:
+        return rules_visible_to(user_of(self.request))
 
     def _save(self, request: Request, rule: CorrelationRule | None, partial: bool) -> Response:
         serializer = self.get_serializer(rule, data=request.data, partial=partial)
@@ -83,7 +87,7 @@ class CorrelationRuleViewSet(
         }
         try:
             saved = rule_save(
-                actor=request.user,
+                actor=user_of(request),
                 definition=definition,
                 rule=rule,
                 is_active=data.get("is_active"),
@@ -96,23 +100,23 @@ class CorrelationRuleViewSet(
         return Response(self.get_serializer(saved).data, status=code)
 
     @extend_schema(responses={201: CorrelationRuleSerializer, 400: RULE_INVALID})
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, None, partial=False)
 
     @extend_schema(responses={200: CorrelationRuleSerializer, 400: RULE_INVALID})
-    def update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
 
     @extend_schema(request=None, responses=CorrelationRuleSerializer)
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, pk: str | None = None) -> Response:
-        rule = rule_set_active(rule=self.get_object(), actor=request.user, active=True)
+        rule = rule_set_active(rule=self.get_object(), actor=user_of(request), active=True)
         return Response(self.get_serializer(rule).data)
 
     @extend_schema(request=None, responses=CorrelationRuleSerializer)
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, pk: str | None = None) -> Response:
-        rule = rule_set_active(rule=self.get_object(), actor=request.user, active=False)
+        rule = rule_set_active(rule=self.get_object(), actor=user_of(request), active=False)
         return Response(self.get_serializer(rule).data)
 
     @extend_schema(responses=RuleVersionSerializer(many=True))
@@ -134,7 +138,7 @@ class CorrelationRuleViewSet(
         form.is_valid(raise_exception=True)
         try:
             result = rule_backtest(
-                actor=request.user,
+                actor=user_of(request),
                 rule=rule,
                 since=parse_moment(form.validated_data["since"]),
                 until=parse_moment(form.validated_data["until"]),

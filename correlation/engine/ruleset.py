@@ -117,12 +117,16 @@ def product_of(view: EventView) -> str | None:
     return None
 
 
+# A rule that may match an event, with the predicate of one of its variants.
+Candidate = tuple[CompiledRule, Predicate]
+
+
 class RuleSet:
     def __init__(self, rules: list[CompiledRule], generation: int) -> None:
         self.generation = generation
         self.rules = {rule.id: rule for rule in rules}
-        self.everywhere: list[tuple[CompiledRule, Predicate]] = []
-        self.index: dict[tuple[str, ...], dict[tuple[str | None, ...], list]] = {}
+        self.everywhere: list[Candidate] = []
+        self.index: dict[tuple[str, ...], dict[tuple[str | None, ...], list[Candidate]]] = {}
         for rule in rules:
             if rule.correlation is not None:
                 continue
@@ -142,12 +146,12 @@ class RuleSet:
             (tuple(self.index_fields.index(name) for name in fields), table)
             for fields, table in self.index.items()
         ]
-        self._by_signature: dict[tuple[str | None, ...], list] = {}
+        self._by_signature: dict[tuple[str | None, ...], list[Candidate]] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def candidates(self, view: EventView) -> list[tuple[CompiledRule, Predicate]]:
+    def candidates(self, view: EventView) -> list[Candidate]:
         """The (rule, predicate) pairs whose logsource fits this event."""
         signature = tuple(
             product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
@@ -272,7 +276,10 @@ def build(rows: list[Any], filters: list[Any], generation: int) -> RuleSet:
                     by_id[child].emits = False
     for row in filters:
         try:
-            predicate = compile_filter(parse_documents(row.definition)[0].sigma)
+            sigma = parse_documents(row.definition)[0].sigma
+            if not isinstance(sigma, SigmaFilter):
+                raise CompileError("not a Sigma filter")
+            predicate = compile_filter(sigma)
         except (RuleInvalid, CompileError) as exc:
             logger.warning("filter %s left out: %s", row.name, exc)
             continue
@@ -302,6 +309,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
     )
     if isinstance(sigma, SigmaCorrelationRule):
         raw = (document.data.get("correlation") or {}).get("condition")
+        # pySigma keeps no raw condition; correlation_spec reads it from its object.
         sigma._raw_condition = raw if isinstance(raw, dict) else None  # type: ignore[attr-defined]
         rule.correlation = correlation_spec(rule.id, sigma, refs)
         rule.correlation.max_jitter = max_jitter_of(document.data)

@@ -43,7 +43,7 @@ def fold_target(
 
     - window: the newest raised within ``window_seconds`` before ``at``;
     - until closed, rises: the newest whose alert is not closed."""
-    same_key = Correlation.objects.filter(rule_id=rule_id, group_key=group_key).exclude(
+    same_key = Correlation.objects.filter(rule_id=uuid.UUID(rule_id), group_key=group_key).exclude(
         raised_at=None
     )
     if mode == SuppressionMode.WINDOW:

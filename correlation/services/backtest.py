@@ -25,6 +25,7 @@ from sigma.rule import SigmaRule
 
 from events.selectors import events_between, stored_events_matching
 from socapp.audit import audit_record
+from socapp.users import User
 
 from ..engine.correlate import correlate_events
 from ..engine.evaluate import StoredEvent
@@ -100,7 +101,7 @@ class BacktestResult:
 
 def rule_backtest(
     *,
-    actor: Any,
+    actor: User | None,
     rule: CorrelationRule,
     since: datetime,
     until: datetime,

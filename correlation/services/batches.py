@@ -138,9 +138,10 @@ def _over_budget(
 def _strike(rule_id: str, batch: IngestBatch) -> bool:
     """Count one more consecutive over-budget attempt against ``rule_id`` (the others'
     runs end); at the limit, turn the rule off. Returns whether it was turned off."""
-    RuleStats.objects.get_or_create(rule_id=rule_id)
-    RuleStats.objects.exclude(rule_id=rule_id).filter(budget_strikes__gt=0).update(budget_strikes=0)
-    stats = RuleStats.objects.select_for_update().get(rule_id=rule_id)
+    rule_pk = uuid.UUID(rule_id)
+    RuleStats.objects.get_or_create(rule_id=rule_pk)
+    RuleStats.objects.exclude(rule_id=rule_pk).filter(budget_strikes__gt=0).update(budget_strikes=0)
+    stats = RuleStats.objects.select_for_update().get(rule_id=rule_pk)
     stats.budget_strikes += 1
     stats.save(update_fields=["budget_strikes"])
     if stats.budget_strikes < budget_strikes():
@@ -180,7 +181,9 @@ def _document(text: str | None) -> dict[str, Any]:
     any other (a rule that cannot compare it quarantines it) instead of failing the batch."""
     if not text:
         return {}
+    document: dict[str, Any]
     try:
-        return orjson.loads(text)
+        document = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
+        document = json.loads(text)
+    return document

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
+from socapp.users import User
+
 from ..sigma.documents import RuleInvalid, SigmaDocument, parse_documents
 from ..sigma.limits import RuleLimits, size_problem
 from .rules import SKIPPED_STATUSES, RuleUnsupported, save_document
@@ -50,7 +52,7 @@ def rule_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str,
 def import_rules(
     paths: Iterable[str | Path],
     *,
-    actor: Any,
+    actor: User | None,
     active: bool | None = True,
     team: Any = None,
     origin_root: Path | None = None,
@@ -95,7 +97,7 @@ def _import_one(
     doc: SigmaDocument,
     report: ImportReport,
     *,
-    actor: Any,
+    actor: User | None,
     active: bool | None,
     team: Any,
     pending: dict[str, str],

@@ -10,9 +10,11 @@ from typing import Any
 
 from django.db import transaction
 from sigma.correlations import SigmaCorrelationRule
+from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
 from socapp.audit import audit_record
+from socapp.users import User
 
 from ..choices import RuleStatus, RuleType, SuppressionMode
 from ..engine.ruleset import bump_generation, compile_variants, correlation_spec
@@ -43,9 +45,9 @@ def _references(doc: SigmaDocument, pending: dict[str, str] | None) -> dict[str,
     refs = dict(pending or {})
     sigma = doc.sigma
     names = [r.reference for r in getattr(sigma, "rules", None) or []]
-    condition = getattr(sigma, "condition", None)
-    if hasattr(condition, "get_referenced_rules"):
-        names += condition.get_referenced_rules()
+    referenced = getattr(getattr(sigma, "condition", None), "get_referenced_rules", None)
+    if referenced is not None:
+        names += referenced()
     for name in names:
         if name in refs:
             continue
@@ -71,6 +73,7 @@ def check_document(doc: SigmaDocument, pending: dict[str, str] | None = None) ->
             compile_variants(doc.sigma)
             return []
         if isinstance(doc.sigma, SigmaCorrelationRule):
+            # pySigma keeps no raw condition; correlation_spec reads it from its object.
             doc.sigma._raw_condition = (doc.data.get("correlation") or {}).get("condition")  # type: ignore[attr-defined]
             spec = correlation_spec("new", doc.sigma, _references(doc, pending))
             return spec.rules
@@ -102,7 +105,8 @@ def _rule_fields(doc: SigmaDocument) -> dict[str, Any]:
     correlation = data.get("correlation")
     if isinstance(correlation, dict):
         fields["rule_type"] = str(correlation.get("type") or "event_count")
-        fields["time_window"] = int(doc.sigma.timespan.seconds)  # type: ignore[union-attr]
+        assert isinstance(doc.sigma, SigmaCorrelationRule)  # a correlation section made one
+        fields["time_window"] = int(doc.sigma.timespan.seconds)
         condition = correlation.get("condition")
         if isinstance(condition, dict):
             numbers = [v for k, v in condition.items() if k in ("gt", "gte", "eq", "lt", "lte")]
@@ -187,7 +191,7 @@ def _unique_name(title: str, sigma_id: str | None, current: CorrelationRule | No
 def save_document(
     doc: SigmaDocument,
     *,
-    actor: Any,
+    actor: User | None,
     rule: CorrelationRule | None = None,
     is_active: bool | None = None,
     team: Any = None,
@@ -238,7 +242,7 @@ def save_document(
             RuleVersion.objects.create(
                 rule=rule, version=rule.version, definition=doc.text, created_by=actor
             )
-        rule.uses.set(uses)
+        rule.uses.set(uses)  # type: ignore[arg-type]  # ids: the stubs know only int keys
         audit_record(
             actor=actor,
             action=action,
@@ -249,11 +253,14 @@ def save_document(
     return SaveResult(rule, outcome)
 
 
-def _save_filter(doc: SigmaDocument, *, actor: Any, pending: dict[str, str] | None) -> SaveResult:
+def _save_filter(
+    doc: SigmaDocument, *, actor: User | None, pending: dict[str, str] | None
+) -> SaveResult:
     sigma = doc.sigma
+    assert isinstance(sigma, SigmaFilter)  # the caller saves filter documents only here
     targets: list[str] = []
     refs = dict(pending or {})
-    for reference in getattr(sigma.filter, "rules", None) or []:  # type: ignore[union-attr]
+    for reference in getattr(sigma.filter, "rules", None) or []:
         name = getattr(reference, "reference", reference)
         found = refs.get(name) or getattr(_lookup(name), "pk", None)
         if found is None:
@@ -277,7 +284,7 @@ def _save_filter(doc: SigmaDocument, *, actor: Any, pending: dict[str, str] | No
         row.description = str(doc.data.get("description") or "")
         row.definition = doc.text
         row.save()
-        row.rules.set(targets)
+        row.rules.set(targets)  # type: ignore[arg-type]  # ids: the stubs know only int keys
         audit_record(
             actor=actor,
             action=f"rule_filter.{'update' if existing else 'create'}",
@@ -290,7 +297,7 @@ def _save_filter(doc: SigmaDocument, *, actor: Any, pending: dict[str, str] | No
 
 def rule_save(
     *,
-    actor: Any,
+    actor: User | None,
     definition: str,
     rule: CorrelationRule | None = None,
     is_active: bool | None = None,
@@ -320,7 +327,8 @@ def rule_save(
             result = save_document(doc, actor=actor, rule=rule, is_active=is_active, team=team)
         except RuleUnsupported as exc:
             raise RuleInvalid([doc.problem(str(exc), "detection")]) from None
-        saved: CorrelationRule = result.rule  # type: ignore[assignment]
+        saved = result.rule
+        assert isinstance(saved, CorrelationRule)  # filters were turned away above
         changed = {k: v for k, v in (engine_settings or {}).items() if getattr(saved, k) != v}
         if changed:
             for name, value in changed.items():
@@ -331,7 +339,7 @@ def rule_save(
     return saved
 
 
-def rule_set_active(*, rule: CorrelationRule, actor: Any, active: bool) -> CorrelationRule:
+def rule_set_active(*, rule: CorrelationRule, actor: User, active: bool) -> CorrelationRule:
     if rule.is_active == active:
         return rule
     with transaction.atomic():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from sigma.rule import SigmaRule
 
 from ..engine.ruleset import compile_variants, index_key, product_of
 from ..sigma.documents import RuleInvalid, parse_documents
@@ -49,10 +50,10 @@ def rule_try(*, definition: str, event: dict[str, Any], raw: str = "") -> TryRes
             f"the event is {size:,} bytes, more than RULE_TEST_MAX_EVENT_BYTES ({most:,})"
         )
     document = parse_documents(definition)[0]
-    if document.kind != "detection":
+    if not isinstance(document.sigma, SigmaRule):  # a detection document made one
         raise RuleInvalid([document.problem("only detection rules test on one event")])
     try:
-        variants = compile_variants(document.sigma)  # type: ignore[arg-type]
+        variants = compile_variants(document.sigma)
     except CompileError as exc:
         raise RuleInvalid([document.problem(str(exc), "detection")]) from None
     view = EventView(event, raw)

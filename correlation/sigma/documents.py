@@ -177,6 +177,7 @@ def _build(
     limits: RuleLimits,
 ) -> SigmaDocument:
     kind = _kind_of(data)
+    # A shell to report problems against: its ``sigma`` is set once the document parses.
     shell = SigmaDocument(kind or "detection", data, text, first, sigma=None, lines=lines)  # type: ignore[arg-type]
     if kind is None:
         raise RuleInvalid([shell.problem("no 'detection', 'correlation' or 'filter' section")])
@@ -185,7 +186,11 @@ def _build(
     _check_limits(shell, limits)
     if kind == "correlation":
         data = _with_single_condition(data)
-    builder = {"detection": SigmaRule, "correlation": SigmaCorrelationRule, "filter": SigmaFilter}
+    builder: dict[str, type[SigmaRule | SigmaCorrelationRule | SigmaFilter]] = {
+        "detection": SigmaRule,
+        "correlation": SigmaCorrelationRule,
+        "filter": SigmaFilter,
+    }
     try:
         parsed = builder[kind].from_dict(data, collect_errors=True, policy=RULE_POLICY)
     except sigma_errors.SigmaError as exc:

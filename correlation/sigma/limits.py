@@ -75,7 +75,8 @@ def size_problem(size: int, limits: RuleLimits) -> str | None:
 
 
 def _line(event: yaml.Event) -> int:
-    return event.start_mark.line + 1
+    mark = event.start_mark  # set on every event the parser makes
+    return mark.line + 1 if mark is not None else 1
 
 
 def scan_yaml(text: str, limits: RuleLimits) -> int:
@@ -100,10 +101,10 @@ def scan_yaml(text: str, limits: RuleLimits) -> int:
                 _line(event),
                 f"YAML aliases (*{event.anchor}) are not accepted in rules: write the value out",
             )
-        if getattr(event, "anchor", None):
+        if anchor := getattr(event, "anchor", None):
             raise LimitExceeded(
                 _line(event),
-                f"YAML anchors (&{event.anchor}) are not accepted in rules: write the value out",
+                f"YAML anchors (&{anchor}) are not accepted in rules: write the value out",
             )
         if isinstance(event, yaml.DocumentStartEvent):
             documents, scalars = documents + 1, 0
@@ -191,7 +192,7 @@ def detection_problems(
     problems: list[Problem] = []
     conditions = detection.get("condition")
     listed = isinstance(conditions, list)
-    for index, condition in enumerate(conditions if listed else [conditions]):
+    for index, condition in enumerate(conditions if isinstance(conditions, list) else [conditions]):
         if isinstance(condition, str) and (message := condition_problem(condition, limits)):
             at = (str(index),) if listed else ()
             problems.append((("detection", "condition", *at), message))

@@ -226,17 +226,17 @@ def resolve(logsource: dict[str, Any] | None) -> list[Variant]:
         return []
     if product is None and service is None and category in CATEGORIES:
         # a generic category (no product) means every sensor that reports it, Sysmon too
-        return CATEGORIES[category] + WINDOWS_CATEGORIES.get(category, [])  # type: ignore[operator]
+        return CATEGORIES[category] + WINDOWS_CATEGORIES.get(category, [])
     if product == "windows" or (product is None and category in WINDOWS_CATEGORIES):
         return _windows(category, service)
-    if (product, service) in PRODUCT_SERVICES:
-        return PRODUCT_SERVICES[(product, service)]  # type: ignore[index]
+    if product is not None and service is not None and (product, service) in PRODUCT_SERVICES:
+        return PRODUCT_SERVICES[(product, service)]
     if product == "linux" and service in LINUX_SERVICES:
-        return LINUX_SERVICES[service]  # type: ignore[index]
+        return LINUX_SERVICES[service]
     if product == "linux" and service is None and category is None:
         return [_v(event__dataset=["syslog", "system.auth", "auditd.log", "iptables.log"])]
     if category in CATEGORIES and service is None:
-        return CATEGORIES[category]  # type: ignore[index]
+        return CATEGORIES[category]
     names = [n for n in (product, service) if n]
     return [Variant(((PRODUCT_FIELD, tuple(names)),))]
 

@@ -80,6 +80,7 @@ def _merged_alternatives(args: list[Any], field_map: FieldMap) -> list[Predicate
         value = getattr(arg, "value", None)
         if (
             isinstance(arg, ConditionFieldEqualsValueExpression)
+            and isinstance(value, SigmaString)
             and type(value) in (SigmaString, SigmaCasedString)
             and not value.contains_placeholder()
         ):

@@ -14,6 +14,7 @@ matches only at the very end (not before a final newline). Flags are Sigma's ``|
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 import re2
 from sigma.policy import SigmaPolicy
@@ -79,7 +80,8 @@ class LinearRegex:
 
     __slots__ = ("engine", "pattern")
 
-    def __init__(self, pattern: str, engine: re2._Regexp) -> None:
+    # Any: RE2 searches bytes or text whichever the pattern was compiled from.
+    def __init__(self, pattern: str, engine: re2._Regexp[Any]) -> None:
         self.pattern = pattern
         self.engine = engine
 
@@ -109,7 +111,9 @@ class LinearRegexEngine(RegexEngine):
 
     def compile(self, pattern: str, flags: int = 0) -> RegexPattern:
         letters = "".join(letter for flag, letter in self._FLAG_LETTERS if flags & flag)
-        return compile_linear(pattern, letters).engine  # type: ignore[no-any-return]
+        # RE2's pattern object is one pySigma can use; their stubs differ on details
+        # (a read-only ``groupindex``) that pySigma never touches.
+        return cast(RegexPattern, compile_linear(pattern, letters).engine)
 
     @property
     def error(self) -> type[Exception]:

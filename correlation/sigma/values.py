@@ -8,7 +8,7 @@ time linear in the text."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -157,7 +157,7 @@ def expand_placeholders(value: SigmaString) -> list[SigmaString]:
 
     defined: dict[str, Any] = getattr(settings, "SIGMA_PLACEHOLDERS", {}) or {}
 
-    def values_of(placeholder: Placeholder) -> list[SigmaString]:
+    def values_of(placeholder: Placeholder) -> Iterator[SigmaString]:
         values = defined.get(placeholder.name)
         if values is None:
             raise CompileError(
@@ -165,7 +165,7 @@ def expand_placeholders(value: SigmaString) -> list[SigmaString]:
                 "(define it in SIGMA_PLACEHOLDERS or drop '|expand')"
             )
         items = values if isinstance(values, list) else [values]
-        return [SigmaString(str(item)) for item in items]
+        return iter([SigmaString(str(item)) for item in items])
 
     return list(value.replace_placeholders(values_of))
 
@@ -190,8 +190,9 @@ def text_test(value: SigmaString, *, lower: bool) -> tuple[str, Any]:
     def fold(text: str) -> str:
         return text.lower() if lower else text
 
-    if not any(isinstance(p, SpecialChars) for p in parts):
-        return "eq", fold("".join(parts))  # type: ignore[arg-type]
+    literal = [p for p in parts if isinstance(p, str)]
+    if len(literal) == len(parts):
+        return "eq", fold("".join(literal))
     if parts == [multi]:
         return "any", None
     if single not in parts:
@@ -207,8 +208,7 @@ def text_test(value: SigmaString, *, lower: bool) -> tuple[str, Any]:
         if len(parts) == 2 and parts[0] is multi and isinstance(parts[1], str):
             return "endswith", fold(parts[1])
     pattern = "".join(
-        ".*" if p is multi else "." if p is single else escape(fold(p))  # type: ignore[arg-type]
-        for p in parts
+        escape(fold(p)) if isinstance(p, str) else ".*" if p is multi else "." for p in parts
     )
     # RE2, not re: ``*a*a*a*...`` would backtrack polynomially in ``re`` (``.*`` per star)
     return "regex", compile_linear(pattern, "s")
@@ -216,7 +216,8 @@ def text_test(value: SigmaString, *, lower: bool) -> tuple[str, Any]:
 
 def make_text_test(kind: str, needle: Any) -> TextTest:
     if kind == "eq":
-        return needle.__eq__
+        equals: TextTest = needle.__eq__  # the string's own method: the fastest test
+        return equals
     if kind == "contains":
         return lambda s: needle in s
     if kind == "startswith":
@@ -225,7 +226,8 @@ def make_text_test(kind: str, needle: Any) -> TextTest:
         return lambda s: s.endswith(needle)
     if kind == "any":
         return lambda s: True
-    return needle.fullmatch
+    regex: LinearRegex = needle
+    return regex.fullmatch
 
 
 def _as_keyword(value: SigmaString) -> SigmaString:
@@ -237,7 +239,7 @@ def _as_keyword(value: SigmaString) -> SigmaString:
     if parts[-1] is not SpecialChars.WILDCARD_MULTI:
         parts = [*parts, SpecialChars.WILDCARD_MULTI]
     wrapped = SigmaString()
-    wrapped.s = parts
+    wrapped.s = [*parts]
     return wrapped
 
 
@@ -248,15 +250,15 @@ def _wildcard_keyword(value: SigmaString) -> Predicate:
     parts = string_parts(_as_keyword(value))
     literals = [p.lower() for p in parts if isinstance(p, str)]
     if any("\0" in piece for piece in literals):
-        test = keyword_test(value)
-        return lambda view: any(test(s) for s in view.text())
+        keyword = keyword_test(value)
+        return lambda view: any(keyword(s) for s in view.text())
     pattern = compile_linear(
         "".join(
             "[^\\x00]*"
             if p is SpecialChars.WILDCARD_MULTI
             else "[^\\x00]"
             if p is SpecialChars.WILDCARD_SINGLE
-            else escape(p.lower())  # type: ignore[union-attr]
+            else escape(p.lower())
             for p in parts
         )
     )
@@ -564,7 +566,7 @@ def plain_keyword(value: SigmaString) -> str | None:
     if isinstance(value, SigmaCasedString):
         return None
     kind, needle = text_test(_as_keyword(value), lower=True)
-    if kind == "contains" and needle and "\0" not in needle:
+    if kind == "contains" and isinstance(needle, str) and needle and "\0" not in needle:
         return needle
     return None
 

@@ -92,7 +92,8 @@ class EventAttributeSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    # A field named like Field.source, which the stubs then take for that attribute.
+    source = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = Event
@@ -118,7 +119,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class QuarantinedRecordSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[assignment]
     raw = serializers.CharField(source="raw_text", read_only=True)
 
     class Meta:

@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -7,6 +10,7 @@ from rest_framework.response import Response
 
 from socapp.api.viewsets import AuditedModelViewSet, ReadOnlyViewSet
 from socapp.pagination import NewestFirstCursorPagination
+from socapp.users import user_of
 
 from ..filters import EventFilterSet, EventTypeFilterSet, SourceFilterSet
 from ..models import Event, EventAttribute, QuarantinedRecord, Source
@@ -37,16 +41,18 @@ class SourceViewSet(AuditedModelViewSet):
 
     action_permissions = {"token": ["events.change_source"]}
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return sources_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[Source]:
+        return sources_visible_to(user_of(self.request))
 
     @extend_schema(responses={201: SourceCreatedSerializer})
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        token = source_issue_token(source=serializer.instance, actor=request.user)
-        body = SourceCreatedSerializer(serializer.instance).data
+        source = serializer.instance
+        assert isinstance(source, Source)  # perform_create saved it
+        token = source_issue_token(source=source, actor=user_of(request))
+        body = SourceCreatedSerializer(source).data
         body["ingest_token"] = token
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -54,7 +60,7 @@ class SourceViewSet(AuditedModelViewSet):
     @action(detail=True, methods=["post"])
     def token(self, request: Request, pk: str | None = None) -> Response:
         source = self.get_object()
-        token = source_issue_token(source=source, actor=request.user)
+        token = source_issue_token(source=source, actor=user_of(request))
         return Response({"ingest_token": token}, status=status.HTTP_201_CREATED)
 
 
@@ -80,8 +86,8 @@ class EventViewSet(ReadOnlyViewSet):
     pagination_class = EventPagination
     ordering_fields: list[str] = []  # the cursor fixes the order
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return events_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[Event]:
+        return events_visible_to(user_of(self.request))
 
     @extend_schema(responses=EventAttributeSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
@@ -100,7 +106,7 @@ class EventViewSet(ReadOnlyViewSet):
         data = params.validated_data
         try:
             page = events_search(
-                request.user,
+                user_of(request),
                 query=data["q"],
                 since=data["since"],
                 until=data["until"],

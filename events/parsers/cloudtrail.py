@@ -44,7 +44,7 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     put(doc, "event.id", trail.get("eventID"))
     put(doc, "cloud.provider", "aws")
     put(doc, "cloud.region", trail.get("awsRegion"))
-    identity = trail.get("userIdentity") if isinstance(trail.get("userIdentity"), dict) else {}
+    identity = found if isinstance(found := trail.get("userIdentity"), dict) else {}
     put(doc, "cloud.account.id", trail.get("recipientAccountId") or identity.get("accountId"))
     source = trail.get("sourceIPAddress")
     address = ip_or_none(source)
@@ -53,8 +53,8 @@ def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     add_related(doc, "ip", address)
     put(doc, "user_agent.original", trail.get("userAgent"))
     user = identity.get("userName") or _session_issuer(identity)
-    if not user and isinstance(identity.get("arn"), str):
-        user = identity["arn"].rsplit("/", 1)[-1]
+    if not user and isinstance(arn := identity.get("arn"), str):
+        user = arn.rsplit("/", 1)[-1]
     put(doc, "user.name", user)
     put(doc, "user.id", identity.get("principalId"))
     add_related(doc, "user", user)

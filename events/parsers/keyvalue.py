@@ -40,7 +40,9 @@ def message_text(record: RawRecord, log_format: str) -> str:
 
 def split_escaped(text: str, separator: str, limit: int) -> list[str]:
     """Split on ``separator`` unless backslash-escaped, at most ``limit`` times."""
-    parts, current, escape = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    escape = False
     for position, char in enumerate(text):
         if escape:
             current.append(char if char in (separator, "\\") else "\\" + char)

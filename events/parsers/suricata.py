@@ -167,7 +167,7 @@ def _dns(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     )
     put(doc, "dns.question.type", dns.get("rrtype"))
     put(doc, "dns.response_code", dns.get("rcode"))
-    answers = dns.get("answers") if isinstance(dns.get("answers"), list) else []
+    answers = found if isinstance(found := dns.get("answers"), list) else []
     put(
         doc,
         "dns.answers",

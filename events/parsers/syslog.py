@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from . import auditd, netfilter, syslog_programs
@@ -178,7 +179,9 @@ def _nil(value: str) -> str | None:
     return None if value == "-" else value
 
 
-def _rfc5424(header: re.Match, doc: dict[str, Any], context: ParseContext):  # type: ignore[no-untyped-def]
+def _rfc5424(
+    header: re.Match[str], doc: dict[str, Any], context: ParseContext
+) -> tuple[datetime | None, str]:
     put(doc, "log.syslog.version", header["version"])
     timestamp = None
     if header["ts"] != "-":
@@ -224,7 +227,7 @@ def _structured_data(text: str) -> tuple[dict[str, dict[str, str]], str]:
     return elements, text[position:].removeprefix(" ")
 
 
-def _rfc3164(text: str, doc: dict[str, Any], context: ParseContext):  # type: ignore[no-untyped-def]
+def _rfc3164(text: str, doc: dict[str, Any], context: ParseContext) -> tuple[datetime | None, str]:
     timestamp = None
     bsd = _BSD_TS.match(text)
     iso = None if bsd else _ISO_TS.match(text)

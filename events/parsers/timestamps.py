@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 MONTHS = {
@@ -88,7 +88,7 @@ def resolve_year(
     raise ValueError(f"no year makes {month}/{day} a real date before {received_at:%Y-%m-%d}")
 
 
-_bsd_cache: dict[tuple, datetime] = {}
+_bsd_cache: dict[tuple[str, tzinfo, date], datetime] = {}
 
 
 def parse_bsd(text: str, zone: tzinfo, received_at: datetime) -> datetime:

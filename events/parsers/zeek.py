@@ -77,8 +77,8 @@ def _dotted(record: dict[str, Any]) -> dict[str, Any]:
 
 def kind_of(record: dict[str, Any], default: str | None = None) -> str:
     for key in ("_path", "@stream", "_log", "log_type"):
-        if isinstance(record.get(key), str) and record[key]:
-            return record[key].removesuffix(".log")
+        if isinstance(value := record.get(key), str) and value:
+            return value.removesuffix(".log")
     if default:
         return default
     fields = set(record)
@@ -151,7 +151,11 @@ def _conn(doc: dict[str, Any], zeek: dict[str, Any]) -> None:
     put(doc, "event.duration", _nanoseconds(zeek.get("duration")))
     state = zeek.get("conn_state")
     put(doc, "zeek.connection.state", state)
-    put(doc, "zeek.connection.state_message", CONN_STATES.get(state) if _text(state) else None)
+    put(
+        doc,
+        "zeek.connection.state_message",
+        CONN_STATES.get(text) if (text := _text(state)) else None,
+    )
 
 
 def _total(zeek: dict[str, Any], *keys: str) -> int | None:
@@ -195,11 +199,15 @@ def _dns(doc: dict[str, Any], zeek: dict[str, Any]) -> None:
     put(doc, "dns.question.name", zeek.get("query"))
     put(doc, "dns.question.type", zeek.get("qtype_name"))
     qclass = zeek.get("qclass_name")
-    put(doc, "dns.question.class", DNS_CLASSES.get(qclass, qclass) if _text(qclass) else qclass)
+    put(
+        doc,
+        "dns.question.class",
+        DNS_CLASSES.get(text, text) if (text := _text(qclass)) else qclass,
+    )
     put(doc, "event.duration", _nanoseconds(zeek.get("rtt")))
     put(doc, "dns.response_code", zeek.get("rcode_name"))
     put(doc, "dns.id", str(zeek["trans_id"]) if zeek.get("trans_id") is not None else None)
-    answers = zeek.get("answers") if isinstance(zeek.get("answers"), list) else []
+    answers = found if isinstance(found := zeek.get("answers"), list) else []
     put(doc, "dns.answers", [{"data": a} for a in answers] or None)
     resolved = [ip for a in answers if (ip := ip_or_none(a))]
     put(doc, "dns.resolved_ip", resolved or None)

@@ -100,7 +100,7 @@ def _document(term: Comparison) -> Fragment:
         at, text = f"{DOC} #> %s::text[]", f"{DOC} #>> %s::text[]"
         value = f"CASE WHEN jsonb_typeof({at}) = 'number' THEN ({text})::numeric END"
         return f"{value} {SQL_OPS[term.op]} %s", [path, path, number]
-    shapes = [term.value, [term.value]]
+    shapes: list[object] = [term.value, [term.value]]
     if number is not None and not term.quoted:
         shapes += [number, [number]]
     parts = " OR ".join([f"{DOC} @> %s::jsonb"] * len(shapes))

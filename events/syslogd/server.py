@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import close_old_connections
 
@@ -226,11 +226,13 @@ class Listener:
         """Add this process's new counts to the shared counters /metrics reads."""
         from django.core.cache import cache
 
+        from socapp.kv import cache_client
+
         delta = self.stats - self._reported
         if not delta:
             return
         try:
-            client = cache._cache.get_client(write=True)  # the Redis behind Django's cache
+            client = cache_client(write=True)
             key = cache.make_key(STATS_KEY)
             for name, value in delta.items():
                 client.hincrby(key, name, value)
@@ -272,6 +274,8 @@ class Listener:
         if config.tls_port is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if config.certfile is None:
+                raise ValueError("a TLS port needs a certificate (certfile)")
             context.load_cert_chain(config.certfile, config.keyfile)
             servers.append(
                 await loop.create_server(
@@ -341,7 +345,7 @@ class StreamProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream's: it reads and writes
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else self.peer
 

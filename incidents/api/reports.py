@@ -12,18 +12,23 @@ JSON error), never a 406.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from socapp.audit import request_addr
 from socapp.permissions import HasSocRole
+from socapp.users import user_of
 
 from .. import reports
 from ..downloads import report_download
@@ -34,11 +39,14 @@ from ..selectors import incidents_visible_to
 class FirstRendererNegotiation(BaseContentNegotiation):
     """Ignore Accept: the view picks the file format, DRF only ever renders errors."""
 
-    def select_parser(self, request: Request, parsers: list) -> Any:
-        return parsers[0]
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
 
-    def select_renderer(self, request: Request, renderers: list, format_suffix: Any = None):  # type: ignore[no-untyped-def]
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        first = next(iter(renderers))
+        return first, first.media_type
 
 
 AS_PARAMETER = OpenApiParameter(
@@ -74,8 +82,8 @@ class IncidentReportViewSet(_ReportViewSet):
     queryset = Incident.objects.none()
     lookup_value_regex = "[0-9a-fA-F-]{36}"  # anything else is a 404, not a bad UUID lookup
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return incidents_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[Incident]:
+        return incidents_visible_to(user_of(self.request))
 
     @extend_schema(
         summary="An incident's report (PDF or CSV)",
@@ -85,7 +93,7 @@ class IncidentReportViewSet(_ReportViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> HttpResponse:
         fmt = _format(request)
         file = reports.incident_report_file(
-            actor=request.user,
+            actor=user_of(request),
             incident=self.get_object(),
             fmt=fmt,
             remote_addr=request_addr(request),
@@ -125,10 +133,13 @@ class SummaryReportViewSet(_ReportViewSet):
         form = reports.PeriodForm(request.query_params)
         if not form.is_valid():
             raise ValidationError(
-                {("detail" if k == "__all__" else k): list(v) for k, v in form.errors.items()}
+                {
+                    ("detail" if k == "__all__" else k): [str(m) for m in v]
+                    for k, v in form.errors.items()
+                }
             )
         file = reports.soc_summary_file(
-            actor=request.user,
+            actor=user_of(request),
             period=form.cleaned_data["period"],
             fmt=fmt,
             remote_addr=request_addr(request),

@@ -1,10 +1,13 @@
 """Shapes and validation only; changes go through incidents/services.py."""
 
-from django.contrib.auth import get_user_model
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from socapp.models import Team
+from socapp.users import User
 
 from ..choices import (
     AlertStatus,
@@ -26,8 +29,6 @@ from ..models import (
     Severity,
 )
 
-User = get_user_model()
-
 
 class AssigneeField(serializers.SlugRelatedField):
     """A username among those who may be given the alert, incident or task: the view
@@ -39,7 +40,7 @@ class AssigneeField(serializers.SlugRelatedField):
         "whose role works its cases, or people who work every team's, can.",
     }
 
-    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
             "help_text",
             "The username of someone who can work the team's cases: an active member of "
@@ -47,7 +48,7 @@ class AssigneeField(serializers.SlugRelatedField):
         )
         super().__init__(slug_field="username", queryset=User.objects.none(), **kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[User]:
         return self.context.get("assignees", User.objects.none())
 
 
@@ -119,9 +120,10 @@ class AlertSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AlertEventSerializer(many=True))
     def get_events(self, alert: Alert) -> list[dict]:
-        if alert.correlation_id is None:
+        correlation = alert.correlation
+        if correlation is None:
             return []
-        links = alert.correlation.event_links.all()[:100]
+        links = correlation.event_links.all()[:100]
         return [{"event_id": link.event_id, "event_time": link.event_time} for link in links]
 
 

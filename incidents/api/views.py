@@ -1,5 +1,7 @@
 from datetime import timedelta
+from typing import Any
 
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +14,7 @@ from rest_framework.response import Response
 
 from socapp.api.parsers import MultiPartParser
 from socapp.api.viewsets import AuditedReadMixin, ReadOnlyViewSet
+from socapp.users import user_of
 
 from .. import services
 from ..downloads import evidence_response
@@ -80,11 +83,11 @@ class AlertViewSet(
         "escalate": ["incidents.change_alert", "incidents.add_incident"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return alerts_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[Alert]:
+        return alerts_visible_to(user_of(self.request))
 
     @extend_schema(request=AlertTriageSerializer, responses=AlertSerializer)
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         alert = self.get_object()
         triage = AlertTriageSerializer(
             data=request.data, context={"assignees": assignable_users(alert)}
@@ -93,7 +96,7 @@ class AlertViewSet(
         data = triage.validated_data
         alert = services.alert_update(
             alert=alert,
-            actor=request.user,
+            actor=user_of(request),
             status=data.get("status"),
             close_reason=data.get("close_reason"),
             assignee=data.get("assignee"),
@@ -114,7 +117,7 @@ class AlertViewSet(
             body = CommentSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             services.alert_comment(
-                alert=alert, actor=request.user, body=body.validated_data["body"]
+                alert=alert, actor=user_of(request), body=body.validated_data["body"]
             )
         comments = alert.comments.select_related("author")
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
@@ -130,7 +133,7 @@ class AlertViewSet(
         body.is_valid(raise_exception=True)
         mute = services.alert_mute(
             alert=alert,
-            actor=request.user,
+            actor=user_of(request),
             duration=timedelta(minutes=body.validated_data["minutes"]),
             reason=body.validated_data["reason"],
         )
@@ -146,7 +149,7 @@ class AlertViewSet(
         data = body.validated_data
         incident = services.incident_escalate(
             alert=alert,
-            actor=request.user,
+            actor=user_of(request),
             title=data.get("title", ""),
             priority=data.get("priority"),
             incident_type=data["incident_type"],
@@ -158,7 +161,7 @@ class AlertViewSet(
     def related(self, request: Request, pk: str | None = None) -> Response:
         """Other alerts sharing an entity with this one (newest first, at most 20)."""
         alert = self.get_object()
-        return Response(AlertSerializer(alerts_related(request.user, alert), many=True).data)
+        return Response(AlertSerializer(alerts_related(user_of(request), alert), many=True).data)
 
 
 class AlertMuteViewSet(ReadOnlyViewSet):
@@ -173,13 +176,13 @@ class AlertMuteViewSet(ReadOnlyViewSet):
         "lift": ["incidents.change_alert"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return alert_mutes_active(self.request.user)
+    def get_queryset(self) -> QuerySet[AlertMute]:
+        return alert_mutes_active(user_of(self.request))
 
     @extend_schema(request=None, responses=AlertMuteSerializer)
     @action(detail=True, methods=["post"])
     def lift(self, request: Request, pk: str | None = None) -> Response:
-        mute = services.alert_mute_lift(mute=self.get_object(), actor=request.user)
+        mute = services.alert_mute_lift(mute=self.get_object(), actor=user_of(request))
         return Response(AlertMuteSerializer(mute).data)
 
 
@@ -207,19 +210,19 @@ class IncidentViewSet(
         "actions": {"GET": ["incidents.view_incident"], "*": ["incidents.add_responseaction"]},
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return incidents_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[Incident]:
+        return incidents_visible_to(user_of(self.request))
 
-    def _require_change(self, incident) -> None:  # type: ignore[no-untyped-def]
-        if not incident_can_change(self.request.user, incident):
+    def _require_change(self, incident: Incident) -> None:
+        if not incident_can_change(user_of(self.request), incident):
             raise PermissionDenied("You may read this incident but not change it.")
 
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = IncidentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         incident = services.incident_create(
-            actor=request.user,
+            actor=user_of(request),
             title=data["title"],
             team=data["team"],
             description=data.get("description", ""),
@@ -230,13 +233,13 @@ class IncidentViewSet(
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentUpdateSerializer, responses=IncidentSerializer)
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()
         self._require_change(incident)
         changes = IncidentUpdateSerializer(incident, data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
         incident = services.incident_update(
-            incident=incident, actor=request.user, **changes.validated_data
+            incident=incident, actor=user_of(request), **changes.validated_data
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -250,7 +253,7 @@ class IncidentViewSet(
         )
         body.is_valid(raise_exception=True)
         incident = services.incident_assign(
-            incident=incident, assignee=body.validated_data["assignee"], actor=request.user
+            incident=incident, assignee=body.validated_data["assignee"], actor=user_of(request)
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -274,12 +277,12 @@ class IncidentViewSet(
         body = LinkAlertsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         wanted = body.validated_data["alerts"]
-        found = list(alerts_visible_to(request.user).filter(pk__in=wanted))
+        found = list(alerts_visible_to(user_of(request)).filter(pk__in=wanted))
         if len(found) != len(set(wanted)):
             raise ValidationError(
                 {"alerts": "Some of these alerts do not exist or are not visible to you."}
             )
-        services.incident_add_alerts(incident=incident, alerts=found, actor=request.user)
+        services.incident_add_alerts(incident=incident, alerts=found, actor=user_of(request))
         incident.refresh_from_db()
         return Response(IncidentSerializer(incident).data)
 
@@ -294,7 +297,7 @@ class IncidentViewSet(
             body = CommentSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             services.incident_comment(
-                incident=incident, actor=request.user, body=body.validated_data["body"]
+                incident=incident, actor=user_of(request), body=body.validated_data["body"]
             )
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
         comments = incident.comments.select_related("author")
@@ -317,7 +320,7 @@ class IncidentViewSet(
             data = body.validated_data
             services.action_request(
                 incident=incident,
-                actor=request.user,
+                actor=user_of(request),
                 action_type=data["action_type"],
                 connector=data.get("connector"),
                 parameters=data.get("parameters") or {},
@@ -347,19 +350,19 @@ class IncidentViewSet(
             data = body.validated_data
             services.task_add(
                 incident=incident,
-                actor=request.user,
+                actor=user_of(request),
                 title=data["title"],
                 description=data.get("description", ""),
                 assignee=data.get("assignee"),
             )
         elif request.method == "PATCH":
-            body = TaskUpdateSerializer(data=request.data, context=assignees)
-            body.is_valid(raise_exception=True)
-            data = body.validated_data
+            changes = TaskUpdateSerializer(data=request.data, context=assignees)
+            changes.is_valid(raise_exception=True)
+            data = changes.validated_data
             task = get_object_or_404(incident.tasks, pk=data["task"])
             services.task_update(
                 task=task,
-                actor=request.user,
+                actor=user_of(request),
                 status=data.get("status"),
                 assignee=data.get("assignee"),
             )
@@ -389,7 +392,7 @@ class IncidentViewSet(
             upload = body.validated_data["file"]
             services.evidence_add(
                 incident=incident,
-                actor=request.user,
+                actor=user_of(request),
                 name=upload.name,
                 content=upload,
                 content_type=upload.content_type or "",
@@ -418,7 +421,7 @@ class IncidentViewSet(
     ) -> FileResponse:
         incident = self.get_object()
         evidence = get_object_or_404(incident.evidence, pk=evidence_id)
-        return evidence_response(evidence, request.user)
+        return evidence_response(evidence, user_of(request))
 
 
 class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
@@ -431,15 +434,15 @@ class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
         "reject": ["incidents.approve_responseaction"],
     }
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return response_actions_visible_to(self.request.user)
+    def get_queryset(self) -> QuerySet[ResponseAction]:
+        return response_actions_visible_to(user_of(self.request))
 
     def _decide(self, request: Request, approve: bool) -> Response:
         action = self.get_object()
         body = ActionDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         note = body.validated_data.get("note", "")
-        services.action_decide(action=action, actor=request.user, approve=approve, note=note)
+        services.action_decide(action=action, actor=user_of(request), approve=approve, note=note)
         action.refresh_from_db()
         return Response(ResponseActionSerializer(action).data)
 

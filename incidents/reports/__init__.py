@@ -8,9 +8,9 @@ render and write the audit entry, because a report carries case data out of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from socapp.audit import audit_record
+from socapp.users import User
 
 from ..models import Incident
 from .csv import render_csv
@@ -45,7 +45,7 @@ def _render(report: Report, fmt: str) -> ReportFile:
 
 
 def incident_report_file(
-    *, actor: Any, incident: Incident, fmt: str, remote_addr: str | None = None
+    *, actor: User, incident: Incident, fmt: str, remote_addr: str | None = None
 ) -> ReportFile:
     """``incident`` must be one ``actor`` may see (incidents_visible_to / incident_detail)."""
     file = _render(incident_report(reader=actor, incident=incident), fmt)
@@ -60,7 +60,7 @@ def incident_report_file(
 
 
 def soc_summary_file(
-    *, actor: Any, period: Period, fmt: str, remote_addr: str | None = None
+    *, actor: User, period: Period, fmt: str, remote_addr: str | None = None
 ) -> ReportFile:
     file = _render(soc_summary(reader=actor, period=period), fmt)
     audit_record(

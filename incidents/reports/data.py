@@ -19,6 +19,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from socapp.users import User
+
 from ..models import Incident
 from ..selectors import incident_alerts, incident_timeline, response_actions_visible_to
 
@@ -52,7 +54,7 @@ class Report:
     sections: list[Section] = field(default_factory=list)
 
 
-def _name(user: Any) -> str:
+def _name(user: User | None) -> str:
     return user.get_username() if user is not None else ""
 
 

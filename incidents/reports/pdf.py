@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, PropertySet, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -77,7 +77,7 @@ def cell_text(value: Cell) -> str:
     return str(value)
 
 
-def _para(text: str, style: ParagraphStyle = CELL, limit: int | None = CELL_LIMIT) -> Paragraph:
+def _para(text: str, style: PropertySet = CELL, limit: int | None = CELL_LIMIT) -> Paragraph:
     """The one way text enters the PDF: control characters dropped, markup escaped."""
     text = _CONTROL.sub("", text)
     if limit is not None and len(text) > limit:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -45,8 +46,9 @@ class PeriodForm(forms.Form):
     since = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
     until = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         until = data.get("until") or timezone.localdate()
@@ -65,7 +67,7 @@ class PeriodForm(forms.Form):
 
     def error_text(self) -> str:
         return " ".join(
-            f"{'' if name == '__all__' else name + ': '}{' '.join(messages)}"
+            f"{'' if name == '__all__' else name + ': '}{' '.join(str(m) for m in messages)}"
             for name, messages in self.errors.items()
         )
 

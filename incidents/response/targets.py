@@ -16,7 +16,7 @@ _ACCOUNT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\\$-]{0,127}$")
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 NOTE_LIMIT = 4000
 
-TARGET_PARAMETER = {
+TARGET_PARAMETER: dict[str, str] = {
     ResponseActionType.BLOCK_IP: "ip",
     ResponseActionType.DISABLE_ACCOUNT: "user",
     ResponseActionType.ISOLATE_HOST: "host",

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from socapp.audit import audit_record
 from socapp.text import refuse_nul
+from socapp.users import User
 
 from ..choices import ResponseActionStatus as Status
 from ..choices import ResponseActionType, TimelineKind
@@ -40,7 +41,7 @@ def approval_needed(incident: Incident) -> bool:
     return severity_rank(incident.priority) >= severity_rank(threshold)
 
 
-def may_approve(user: Any) -> bool:
+def may_approve(user: User) -> bool:
     return bool(user.is_superuser or user.has_perm("incidents.approve_responseaction"))
 
 
@@ -67,7 +68,7 @@ def _enqueue(action: ResponseAction) -> None:
 def action_request(
     *,
     incident: Incident,
-    actor: Any,
+    actor: User,
     action_type: str,
     connector: Connector | None = None,
     parameters: dict[str, Any] | None = None,
@@ -114,7 +115,7 @@ def action_request(
     return action
 
 
-def _record(action: ResponseAction, kind: str, actor: Any, audit: str, **data: Any) -> None:
+def _record(action: ResponseAction, kind: str, actor: User | None, audit: str, **data: Any) -> None:
     base = {
         "action": str(action.pk),
         "type": action.action_type,
@@ -126,7 +127,7 @@ def _record(action: ResponseAction, kind: str, actor: Any, audit: str, **data: A
 
 
 def _record_manual(
-    incident: Incident, actor: Any, parameters: dict[str, str], description: str
+    incident: Incident, actor: User, parameters: dict[str, str], description: str
 ) -> ResponseAction:
     """A step someone took by hand, recorded for the case: done when it is written down."""
     if not description:
@@ -156,7 +157,7 @@ def _record_manual(
 
 
 def action_decide(
-    *, action: ResponseAction, actor: Any, approve: bool, note: str = ""
+    *, action: ResponseAction, actor: User, approve: bool, note: str = ""
 ) -> ResponseAction:
     """An incident manager approves (the action is queued) or rejects a held action."""
     refuse_nul(note=note)

@@ -15,6 +15,7 @@ from correlation.handoff import AlertDetails, FoldedHits, RaisedAlert
 from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.models import Team
 from socapp.text import refuse_nul
+from socapp.users import User
 
 from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
@@ -175,7 +176,7 @@ def _alert_state(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _apply_status(alert: Alert, actor: Any, status: str, close_reason: str | None) -> None:
+def _apply_status(alert: Alert, actor: User, status: str, close_reason: str | None) -> None:
     now = timezone.now()
     if status == AlertStatus.CLOSED:
         if not (close_reason or alert.close_reason):
@@ -194,7 +195,7 @@ def _apply_status(alert: Alert, actor: Any, status: str, close_reason: str | Non
 def alert_update(
     *,
     alert: Alert,
-    actor: Any,
+    actor: User,
     status: str | None = None,
     close_reason: str | None = None,
     assignee: Any = None,
@@ -227,7 +228,7 @@ def alert_update(
     return alert
 
 
-def alerts_bulk_update(*, alerts: list[Alert], actor: Any, **changes: Any) -> int:
+def alerts_bulk_update(*, alerts: list[Alert], actor: User, **changes: Any) -> int:
     """The queue's bulk actions: the same triage on each alert, all or none."""
     with transaction.atomic():
         for alert in alerts:
@@ -235,7 +236,7 @@ def alerts_bulk_update(*, alerts: list[Alert], actor: Any, **changes: Any) -> in
     return len(alerts)
 
 
-def alert_comment(*, alert: Alert, actor: Any, body: str) -> AlertComment:
+def alert_comment(*, alert: Alert, actor: User, body: str) -> AlertComment:
     refuse_nul(body=body)
     body = body.strip()
     if not body:

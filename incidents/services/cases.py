@@ -14,6 +14,7 @@ from django.utils import timezone
 from socapp.audit import audit_record, model_changes
 from socapp.models import Team
 from socapp.text import refuse_nul
+from socapp.users import User
 
 from ..choices import AlertStatus, IncidentPriority, IncidentStatus, IncidentType, TimelineKind
 from ..models import (
@@ -65,7 +66,7 @@ def _next_incident_number(year: int) -> str:
     return f"INC-{year}-{sequence:04d}"
 
 
-def timeline(incident: Incident, kind: str, actor: Any, **data: Any) -> IncidentEvent:
+def timeline(incident: Incident, kind: str, actor: User | None, **data: Any) -> IncidentEvent:
     """Append to the timeline and tell the incident's viewers (after commit)."""
     entry = IncidentEvent.objects.create(incident=incident, kind=kind, actor=actor, data=data)
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
@@ -78,7 +79,7 @@ def incident_url(incident: Incident) -> str:
     return reverse("incidents:detail", args=[incident.number])
 
 
-def _may_open_for(actor: Any, team: Team) -> bool:
+def _may_open_for(actor: User, team: Team) -> bool:
     return bool(
         actor.is_superuser
         or actor.has_perm("incidents.manage_all_incidents")
@@ -86,7 +87,7 @@ def _may_open_for(actor: Any, team: Team) -> bool:
     )
 
 
-def _tasks_from_template(incident: Incident, actor: Any) -> None:
+def _tasks_from_template(incident: Incident, actor: User) -> None:
     template = CaseTemplate.objects.filter(
         incident_type=incident.incident_type, is_active=True
     ).first()
@@ -111,7 +112,7 @@ def _tasks_from_template(incident: Incident, actor: Any) -> None:
 
 def incident_create(
     *,
-    actor: Any,
+    actor: User,
     title: str,
     team: Team,
     description: str = "",
@@ -157,7 +158,7 @@ def incident_create(
     return incident
 
 
-def _link_alerts(incident: Incident, alerts: list[Alert], actor: Any) -> list[Alert]:
+def _link_alerts(incident: Incident, alerts: list[Alert], actor: User) -> list[Alert]:
     linked = []
     for alert in alerts:
         if alert.team_id != incident.team_id:
@@ -182,14 +183,14 @@ def _link_alerts(incident: Incident, alerts: list[Alert], actor: Any) -> list[Al
 def incident_escalate(
     *,
     alert: Alert,
-    actor: Any,
+    actor: User,
     title: str = "",
     priority: str | None = None,
     incident_type: str = IncidentType.OTHER,
     description: str = "",
 ) -> Incident:
     """Open a new incident from ``alert`` (its team, a priority from its severity)."""
-    if alert.incident_id:
+    if alert.incident is not None:
         raise ValidationError(f"This alert is already part of {alert.incident.number}.")
     priority = priority or _priority_for(alert.severity.name)
     return incident_create(
@@ -203,7 +204,7 @@ def incident_escalate(
     )
 
 
-def incident_escalate_many(*, alerts: list[Alert], actor: Any) -> Incident:
+def incident_escalate_many(*, alerts: list[Alert], actor: User) -> Incident:
     """One new incident holding ``alerts`` (one team's), named after the most severe."""
     if len({a.team_id for a in alerts}) != 1:
         raise ValidationError("Alerts of different teams cannot go into one incident.")
@@ -224,7 +225,7 @@ def _priority_for(severity: str) -> str:
     }.get(severity, IncidentPriority.LOW)
 
 
-def incident_add_alerts(*, incident: Incident, alerts: list[Alert], actor: Any) -> list[Alert]:
+def incident_add_alerts(*, incident: Incident, alerts: list[Alert], actor: User) -> list[Alert]:
     """Merge alerts into an existing incident."""
     if incident.status == IncidentStatus.CLOSED:
         raise ValidationError(f"{incident.number} is closed; reopen it first.")
@@ -243,7 +244,7 @@ def incident_add_alerts(*, incident: Incident, alerts: list[Alert], actor: Any) 
 EDITABLE_INCIDENT_FIELDS = ("title", "description", "status", "priority", "tlp", "incident_type")
 
 
-def incident_update(*, incident: Incident, actor: Any, **changes: Any) -> Incident:
+def incident_update(*, incident: Incident, actor: User, **changes: Any) -> Incident:
     refuse_nul(**changes)
     unknown = set(changes) - set(EDITABLE_INCIDENT_FIELDS)
     if unknown:
@@ -289,7 +290,7 @@ def incident_update(*, incident: Incident, actor: Any, **changes: Any) -> Incide
     return incident
 
 
-def _notify_assignee(incident: Incident, assignee: Any, actor: Any) -> None:
+def _notify_assignee(incident: Incident, assignee: Any, actor: User) -> None:
     if assignee is None or assignee.pk == getattr(actor, "pk", None):
         return
     notify_user(
@@ -300,7 +301,7 @@ def _notify_assignee(incident: Incident, assignee: Any, actor: Any) -> None:
     )
 
 
-def incident_assign(*, incident: Incident, assignee: Any, actor: Any) -> Incident:
+def incident_assign(*, incident: Incident, assignee: Any, actor: User) -> Incident:
     """Give the incident to ``assignee`` (None: to nobody); only someone who may work the
     team's cases (``assignable_users``) can take it."""
     previous = incident.assigned_to
@@ -333,7 +334,7 @@ def incident_assign(*, incident: Incident, assignee: Any, actor: Any) -> Inciden
 
 
 def incident_link_event(
-    *, incident: Incident, actor: Any, event_id: Any, event_time: Any, summary: str = ""
+    *, incident: Incident, actor: User, event_id: Any, event_time: Any, summary: str = ""
 ) -> LinkedEvent:
     with transaction.atomic():
         link, created = LinkedEvent.objects.get_or_create(
@@ -358,7 +359,7 @@ def incident_link_event(
     return link
 
 
-def incident_link_asset(*, incident: Incident, actor: Any, asset: Any) -> None:
+def incident_link_asset(*, incident: Incident, actor: User, asset: Any) -> None:
     with transaction.atomic():
         if incident.assets.filter(pk=asset.pk).exists():
             return
@@ -372,7 +373,7 @@ def incident_link_asset(*, incident: Incident, actor: Any, asset: Any) -> None:
         )
 
 
-def incident_link_ioc(*, incident: Incident, actor: Any, ioc: Any) -> None:
+def incident_link_ioc(*, incident: Incident, actor: User, ioc: Any) -> None:
     with transaction.atomic():
         if incident.iocs.filter(pk=ioc.pk).exists():
             return

@@ -5,7 +5,6 @@ alerts it catches are still stored (closed, reason "muted"), so nothing is lost.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from socapp.audit import audit_record
 from socapp.text import refuse_nul
+from socapp.users import User
 
 from ..choices import AlertStatus
 from ..models import Alert, AlertMute
@@ -46,7 +46,7 @@ def mute_for(alert: Alert) -> AlertMute | None:
     return None
 
 
-def alert_mute(*, alert: Alert, actor: Any, duration: timedelta, reason: str) -> AlertMute:
+def alert_mute(*, alert: Alert, actor: User, duration: timedelta, reason: str) -> AlertMute:
     """Mute alerts like ``alert`` (its rule, its entities) for ``duration``; the open
     ones already in the queue are closed with it, so the noise goes at once."""
     refuse_nul(reason=reason)
@@ -93,7 +93,7 @@ def alert_mute(*, alert: Alert, actor: Any, duration: timedelta, reason: str) ->
     return mute
 
 
-def alert_mute_lift(*, mute: AlertMute, actor: Any) -> AlertMute:
+def alert_mute_lift(*, mute: AlertMute, actor: User) -> AlertMute:
     if mute.lifted_at is not None:
         return mute
     with transaction.atomic():

@@ -27,7 +27,7 @@ from ..response import Message, deliver
 from ..selectors import notification_rules_listening
 
 # Incident timeline entries that are announced, and as what.
-TIMELINE_TOPICS = {
+TIMELINE_TOPICS: dict[str, NotificationTopic] = {
     TimelineKind.CREATED: NotificationTopic.INCIDENT_OPENED,
     TimelineKind.ASSIGNED: NotificationTopic.INCIDENT_ASSIGNED,
     TimelineKind.STATUS_CHANGED: NotificationTopic.INCIDENT_STATUS,
@@ -49,7 +49,8 @@ class Subject:
 
 def absolute_url(path: str) -> str:
     """A link for messages read outside the console (mail, chat, a ticketing system)."""
-    return settings.SITE_URL + path
+    site: str = settings.SITE_URL
+    return site + path
 
 
 def announce(topic: str, subject: Alert | IncidentEvent, *, checked: bool = False) -> None:

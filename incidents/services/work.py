@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from socapp.audit import audit_record
 from socapp.text import refuse_nul
+from socapp.users import User
 
 from ..choices import TaskStatus, TimelineKind
 from ..models import Evidence, Incident, IncidentComment, IncidentTask
@@ -21,7 +22,7 @@ from .assignment import require_assignable
 from .cases import timeline
 
 
-def incident_comment(*, incident: Incident, actor: Any, body: str) -> IncidentComment:
+def incident_comment(*, incident: Incident, actor: User, body: str) -> IncidentComment:
     refuse_nul(body=body)
     body = body.strip()
     if not body:
@@ -36,7 +37,7 @@ def incident_comment(*, incident: Incident, actor: Any, body: str) -> IncidentCo
 
 
 def task_add(
-    *, incident: Incident, actor: Any, title: str, description: str = "", assignee: Any = None
+    *, incident: Incident, actor: User, title: str, description: str = "", assignee: Any = None
 ) -> IncidentTask:
     refuse_nul(title=title, description=description)
     title = title.strip()
@@ -61,7 +62,7 @@ def task_add(
 
 
 def task_update(
-    *, task: IncidentTask, actor: Any, status: str | None = None, assignee: Any = None
+    *, task: IncidentTask, actor: User, status: str | None = None, assignee: Any = None
 ) -> IncidentTask:
     if assignee is not None and assignee != task.assignee:
         require_assignable(task.incident, assignee)
@@ -102,7 +103,7 @@ def evidence_path(evidence: Evidence) -> Path:
     return Path(settings.EVIDENCE_ROOT) / evidence.stored_as
 
 
-def evidence_open(*, evidence: Evidence, actor: Any) -> IO[bytes]:
+def evidence_open(*, evidence: Evidence, actor: User) -> IO[bytes]:
     """The evidence file for reading, the access audited. FileNotFoundError when the
     file is gone from the store (the row stays: its hash still says what it was)."""
     handle = evidence_path(evidence).open("rb")
@@ -118,7 +119,7 @@ def evidence_open(*, evidence: Evidence, actor: Any) -> IO[bytes]:
 def evidence_add(
     *,
     incident: Incident,
-    actor: Any,
+    actor: User,
     name: str,
     content: IO[bytes],
     content_type: str = "",

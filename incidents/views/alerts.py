@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,7 @@ from socapp.audit_access import note_list, note_read
 from socapp.models import SavedView, Team
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
+from socapp.users import User, user_of
 
 from .. import services
 from ..choices import AlertStatus
@@ -36,7 +39,7 @@ from ..forms import (
     SeverityForm,
     selected_ids,
 )
-from ..models import Alert, Severity
+from ..models import Alert, Incident, Severity
 from ..selectors import (
     alert_events,
     alert_mutes_active,
@@ -80,9 +83,10 @@ def _assets_by_entity(alerts: list[Alert]) -> dict[str, str]:
 
 def _decorate(alerts: list[Alert]) -> list[Alert]:
     names = _assets_by_entity(alerts)
+    # Attributes for the templates only, which the model does not declare.
     for alert in alerts:
-        alert.asset_names = sorted({names[e] for e in alert.entities if e in names})
-        alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(
+        alert.asset_names = sorted({names[e] for e in alert.entities if e in names})  # type: ignore[attr-defined]
+        alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(  # type: ignore[attr-defined]
             "techniques", []
         )
     return alerts
@@ -92,7 +96,7 @@ def _decorate(alerts: list[Alert]) -> list[Alert]:
 @permission_required(VIEW, raise_exception=True)
 def queue(request: HttpRequest) -> HttpResponse:
     params = _queue_params(request)
-    filters = AlertFilterSet(params, queryset=alerts_visible_to(request.user), request=request)
+    filters = AlertFilterSet(params, queryset=alerts_visible_to(user_of(request)), request=request)
     alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"))
     note_list(request, "alert.list", "alerts", alerts)
     return render(
@@ -105,9 +109,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             "next_cursor": next_cursor,
             "is_first_page": not request.GET.get("before"),
             "live_cursor": _cursor(),
-            "saved_views": saved_views_for(request.user, SavedView.Page.ALERTS),
+            "saved_views": saved_views_for(user_of(request), SavedView.Page.ALERTS),
             "severities": Severity.objects.all(),
-            "teams": Team.objects.filter(pk__in=alerts_visible_to(request.user).values("team")),
+            "teams": Team.objects.filter(pk__in=alerts_visible_to(user_of(request)).values("team")),
             "statuses": AlertStatus.choices,
             "selected": {k: params.getlist(k) for k in ("status", "severity")},
             "bulk_actions": BULK_ACTIONS,
@@ -125,7 +129,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
     response's X-Cursor is where the next catch-up starts."""
     cursor = _cursor()
     params = _queue_params(request)
-    visible = alerts_visible_to(request.user)
+    visible = alerts_visible_to(user_of(request))
     changed = AlertFilterSet(
         {"changed_since": request.GET.get("changed_since", "")}, queryset=visible, request=request
     ).qs.order_by("-updated_at")[:500]
@@ -144,7 +148,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
 
 
 def _alert(request: HttpRequest, pk: uuid.UUID) -> Alert:
-    return get_object_or_404(alerts_visible_to(request.user), pk=pk)
+    return get_object_or_404(alerts_visible_to(user_of(request)), pk=pk)
 
 
 @login_required
@@ -158,27 +162,27 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "incidents/alert_detail.html",
         {
             "alert": alert,
-            "events": alert_events(alert, request.user),
-            "related": _decorate(list(alerts_related(request.user, alert))),
+            "events": alert_events(alert, user_of(request)),
+            "related": _decorate(list(alerts_related(user_of(request), alert))),
             "comments": alert.comments.select_related("author"),
             "assignees": assignable_users(alert),
             "severities": Severity.objects.all(),
             "close_reasons": CLOSE_REASONS,
             "mute_form": MuteForm(),
             "escalate_form": EscalateForm(initial={"title": alert.title}),
-            "merge_into": incidents_open_for_merge(request.user, alert.team_id)[:50],
+            "merge_into": incidents_open_for_merge(user_of(request), alert.team_id)[:50],
             "can_change": request.user.has_perm(CHANGE),
             "can_escalate": request.user.has_perm("incidents.add_incident"),
             "can_link": alert.incident is not None
-            and incident_can_change(request.user, alert.incident),
+            and incident_can_change(user_of(request), alert.incident),
         },
     )
 
 
-def _triage_steps(alert: Alert, user) -> dict:  # type: ignore[no-untyped-def]
+def _triage_steps(alert: Alert, user: User) -> dict:
     """action -> (form, the service call given the form's data, what to say when done)."""
 
-    def update(changes):  # type: ignore[no-untyped-def]
+    def update(changes: Callable[[dict], dict]) -> Callable[[dict], Alert]:
         return lambda data: services.alert_update(alert=alert, actor=user, **changes(data))
 
     return {
@@ -225,7 +229,7 @@ def _triage(request: HttpRequest, alert: Alert, action: str) -> HttpResponse | N
     if action == "merge":
         _merge(request, alert)
         return None
-    step = _triage_steps(alert, request.user).get(action)
+    step = _triage_steps(alert, user_of(request)).get(action)
     if step is None:
         messages.error(request, f"Unknown action {action!r}.")
         return None
@@ -236,16 +240,20 @@ def _triage(request: HttpRequest, alert: Alert, action: str) -> HttpResponse | N
 
 def _merge(request: HttpRequest, alert: Alert) -> None:
     form = MergeForm(request.POST)
-    form.fields["incident"].queryset = incidents_open_for_merge(request.user, alert.team_id)
+    field = form.fields["incident"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = incidents_open_for_merge(user_of(request), alert.team_id)
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return
     incident = form.cleaned_data["incident"]
-    if not incident_can_change(request.user, incident):
+    if not incident_can_change(user_of(request), incident):
         raise PermissionDenied("You may read this incident but not change it.")
     attempt(
         request,
-        lambda: services.incident_add_alerts(incident=incident, alerts=[alert], actor=request.user),
+        lambda: services.incident_add_alerts(
+            incident=incident, alerts=[alert], actor=user_of(request)
+        ),
         f"Added to {incident.number}.",
     )
 
@@ -262,7 +270,7 @@ def _escalate(request: HttpRequest, alert: Alert) -> HttpResponse | None:
         request,
         lambda: services.incident_escalate(
             alert=alert,
-            actor=request.user,
+            actor=user_of(request),
             title=data["title"],
             priority=data["priority"] or None,
             incident_type=data["incident_type"],
@@ -297,8 +305,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return redirect(back)
-    alerts = list(alerts_visible_to(request.user).filter(pk__in=ids).order_by("triggered_at"))
-    data, user = form.cleaned_data, request.user
+    alerts = list(alerts_visible_to(user_of(request)).filter(pk__in=ids).order_by("triggered_at"))
+    data, user = form.cleaned_data, user_of(request)
     action = data["action"]
     if action == "acknowledge":
         attempt(
@@ -341,14 +349,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-def _merge_target(request: HttpRequest, number: str):  # type: ignore[no-untyped-def]
+def _merge_target(request: HttpRequest, number: str) -> Incident | None:
     from ..selectors import incidents_visible_to
 
-    incident = incidents_visible_to(request.user).filter(number=number.strip()).first()
+    incident = incidents_visible_to(user_of(request)).filter(number=number.strip()).first()
     if incident is None:
         messages.error(request, f"No incident {number} that you can see.")
         return None
-    if not incident_can_change(request.user, incident):
+    if not incident_can_change(user_of(request), incident):
         raise PermissionDenied("You may read this incident but not change it.")
     return incident
 
@@ -357,7 +365,7 @@ def _bulk_escalate(request: HttpRequest, alerts: list[Alert], back: str) -> Http
     if not request.user.has_perm("incidents.add_incident"):
         raise PermissionDenied("Your role cannot open incidents.")
     incident = attempt(
-        request, lambda: services.incident_escalate_many(alerts=alerts, actor=request.user), ""
+        request, lambda: services.incident_escalate_many(alerts=alerts, actor=user_of(request)), ""
     )
     if incident is None:
         return redirect(back)
@@ -373,7 +381,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     attempt(
         request,
         lambda: saved_view_save(
-            owner=request.user,
+            owner=user_of(request),
             page=SavedView.Page.ALERTS,
             name=request.POST.get("name", ""),
             query=query,
@@ -398,7 +406,10 @@ def mutes(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/mutes.html",
-        {"mutes": alert_mutes_active(request.user), "can_change": request.user.has_perm(CHANGE)},
+        {
+            "mutes": alert_mutes_active(user_of(request)),
+            "can_change": request.user.has_perm(CHANGE),
+        },
     )
 
 
@@ -406,7 +417,7 @@ def mutes(request: HttpRequest) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def lift_mute(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    mute = get_object_or_404(alert_mutes_active(request.user), pk=pk)
-    services.alert_mute_lift(mute=mute, actor=request.user)
+    mute = get_object_or_404(alert_mutes_active(user_of(request)), pk=pk)
+    services.alert_mute_lift(mute=mute, actor=user_of(request))
     messages.success(request, "Mute lifted.")
     return redirect("alerts:mutes")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from assets.selectors import asset_find
 from intel.selectors import ioc_find
 from socapp.audit_access import note_list, note_read
+from socapp.users import User, user_of
 
 from .. import services
 from ..choices import TaskStatus
@@ -37,7 +37,7 @@ from ..forms import (
     TaskStatusForm,
     action_request_arguments,
 )
-from ..models import Incident
+from ..models import Evidence, Incident, IncidentTask, ResponseAction
 from ..selectors import (
     assignable_users,
     incident_actions,
@@ -54,14 +54,14 @@ VIEW = "incidents.view_incident"
 
 
 def _incident(request: HttpRequest, number: str) -> Incident:
-    incident = incident_detail(request.user, number)
+    incident = incident_detail(user_of(request), number)
     if incident is None:
         raise Http404("No such incident, or not one you may see.")
     return incident
 
 
 def _require_change(request: HttpRequest, incident: Incident) -> None:
-    if not incident_can_change(request.user, incident):
+    if not incident_can_change(user_of(request), incident):
         raise PermissionDenied("You may read this incident but not change it.")
 
 
@@ -72,7 +72,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     if not params:
         params["open"] = "true"
     filters = IncidentFilterSet(
-        params, queryset=incidents_visible_to(request.user), request=request
+        params, queryset=incidents_visible_to(user_of(request)), request=request
     )
     incidents = list(filters.qs.order_by("-created_at")[:200])
     note_list(request, "incident.list", "incidents", incidents)
@@ -84,14 +84,14 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("incidents.add_incident", raise_exception=True)
 def incident_new(request: HttpRequest) -> HttpResponse:
-    teams = teams_user_may_open_for(request.user)
+    teams = teams_user_may_open_for(user_of(request))
     form = IncidentForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         incident = attempt(
             request,
             lambda: services.incident_create(
-                actor=request.user,
+                actor=user_of(request),
                 title=data["title"],
                 team=data["team"],
                 description=data["description"],
@@ -112,7 +112,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 def incident_page(request: HttpRequest, number: str) -> HttpResponse:
     incident = _incident(request, number)
     note_read(request, "incident.read", incident)
-    user = request.user
+    user = user_of(request)
     return render(
         request,
         "incidents/incident_detail.html",
@@ -165,11 +165,11 @@ def incident_actions_part(request: HttpRequest, number: str) -> HttpResponse:
     action was decided or finished."""
     incident = _incident(request, number)
     note_read(request, "incident.read", incident, part="actions")
-    context = {"incident": incident, **_actions_context(request.user, incident)}
+    context = {"incident": incident, **_actions_context(user_of(request), incident)}
     return render(request, "incidents/partials/actions.html", context)
 
 
-def _actions_context(user: Any, incident: Incident) -> dict:
+def _actions_context(user: User, incident: Incident) -> dict:
     return {
         "actions": incident_actions(incident),
         "can_approve": services.may_approve(user) and incident_can_change(user, incident),
@@ -178,13 +178,13 @@ def _actions_context(user: Any, incident: Incident) -> dict:
 
 def _change_steps(request: HttpRequest, incident: Incident) -> dict:
     """action -> (form, the service call given the form's data, what to say when done)."""
-    user = request.user
+    user = user_of(request)
 
-    def task_status(data: dict):  # type: ignore[no-untyped-def]
+    def task_status(data: dict) -> IncidentTask:
         task = get_object_or_404(incident.tasks, pk=data["task"])
         return services.task_update(task=task, actor=user, status=data["status"])
 
-    def evidence(data: dict):  # type: ignore[no-untyped-def]
+    def evidence(data: dict) -> Evidence:
         upload = data["file"]
         return services.evidence_add(
             incident=incident,
@@ -195,14 +195,14 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
             description=data["description"],
         )
 
-    def request_action(data: dict):  # type: ignore[no-untyped-def]
+    def request_action(data: dict) -> ResponseAction:
         arguments = action_request_arguments(data)
         action = services.action_request(incident=incident, actor=user, **arguments)
         state = action.get_status_display().lower()
         messages.success(request, f"{action.get_action_type_display()}: {state}.")
         return action
 
-    def decide_action(data: dict):  # type: ignore[no-untyped-def]
+    def decide_action(data: dict) -> None:
         action = get_object_or_404(incident.response_actions, pk=data["action"])
         approve = data["decision"] == "approve"
         services.action_decide(action=action, actor=user, approve=approve, note=data["note"])
@@ -265,14 +265,14 @@ def _link(request: HttpRequest, incident: Incident, kind: str, value: str) -> No
         if asset is None:
             messages.error(request, f"No asset named or addressed {value!r}.")
             return
-        services.incident_link_asset(incident=incident, actor=request.user, asset=asset)
+        services.incident_link_asset(incident=incident, actor=user_of(request), asset=asset)
         messages.success(request, f"Linked asset {asset.name}.")
         return
     ioc = ioc_find(value)
     if ioc is None:
         messages.error(request, f"No IOC with the value {value!r}.")
         return
-    services.incident_link_ioc(incident=incident, actor=request.user, ioc=ioc)
+    services.incident_link_ioc(incident=incident, actor=user_of(request), ioc=ioc)
     messages.success(request, f"Linked IOC {ioc.value}.")
 
 
@@ -291,4 +291,4 @@ def incident_change(request: HttpRequest, number: str, action: str) -> HttpRespo
 def evidence_download(request: HttpRequest, number: str, pk: uuid.UUID) -> FileResponse:
     """Evidence goes only to those who may see the incident."""
     incident = _incident(request, number)
-    return evidence_response(get_object_or_404(incident.evidence, pk=pk), request.user)
+    return evidence_response(get_object_or_404(incident.evidence, pk=pk), user_of(request))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from assets.selectors import assets_for_entity
 from events.selectors import events_search
 from socapp.audit_access import note_list
+from socapp.users import user_of
 
 from ..entities import entity
 from ..selectors import alerts_visible_to, incidents_visible_to
@@ -54,14 +55,14 @@ def entity_page(request: HttpRequest, kind: str, value: str) -> HttpResponse:
     shown = canonical.split(":", 1)[1] if kind == "ip" else value
     now = timezone.now()
     query = EVENT_QUERIES[kind].format(v=shown, q=_quote(value))
-    page = events_search(request.user, query=query, since=now - EVENT_WINDOW, until=now)
+    page = events_search(user_of(request), query=query, since=now - EVENT_WINDOW, until=now)
     alerts = list(
-        alerts_visible_to(request.user)
+        alerts_visible_to(user_of(request))
         .filter(entities__contains=[canonical])
         .order_by("-last_seen_at")[:50]
     )
     incidents = list(
-        incidents_visible_to(request.user)
+        incidents_visible_to(user_of(request))
         .filter(alerts__entities__contains=[canonical])
         .distinct()
         .order_by("-created_at")[:20]

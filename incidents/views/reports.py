@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from socapp.audit import request_addr
+from socapp.users import user_of
 
 from .. import reports
 from ..downloads import report_download
@@ -21,11 +22,11 @@ VIEW = "incidents.view_incident"
 @permission_required(VIEW, raise_exception=True)
 def incident_report(request: HttpRequest, number: str, fmt: str) -> HttpResponse:
     # The same lookup as the incident's page: not visible means 404, so numbers do not leak.
-    incident = incident_detail(request.user, number)
+    incident = incident_detail(user_of(request), number)
     if incident is None:
         raise Http404("No such incident, or not one you may see.")
     file = reports.incident_report_file(
-        actor=request.user, incident=incident, fmt=fmt, remote_addr=request_addr(request)
+        actor=user_of(request), incident=incident, fmt=fmt, remote_addr=request_addr(request)
     )
     return report_download(file)
 
@@ -58,7 +59,7 @@ def summary(request: HttpRequest, fmt: str) -> HttpResponse:
         # The form again, with what was wrong: a bad date is the reader's to fix.
         return _page(request, form, status=400)
     file = reports.soc_summary_file(
-        actor=request.user,
+        actor=user_of(request),
         period=form.cleaned_data["period"],
         fmt=fmt,
         remote_addr=request_addr(request),

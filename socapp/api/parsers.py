@@ -10,11 +10,17 @@ every endpoint (socapp/text.py says why). Query strings and paths are checked by
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
 
-from django.http import QueryDict
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.datastructures import MultiValueDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import DataAndFiles
+
+if TYPE_CHECKING:  # the stubs' name for a QueryDict Django made immutable
+    from django.http.request import _ImmutableQueryDict
 
 from ..text import NUL_MESSAGE, nul_paths, printable
 
@@ -47,7 +53,12 @@ def _children(node: dict | list) -> Any:
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         too_deep = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
         try:
             data = super().parse(stream, media_type, parser_context)
@@ -60,14 +71,24 @@ class JSONParser(parsers.JSONParser):
 
 
 class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None) -> QueryDict:  # type: ignore[no-untyped-def]
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> _ImmutableQueryDict:
         data = super().parse(stream, media_type, parser_context)
         refuse_nul_in_body(data)
         return data
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> DataAndFiles[_ImmutableQueryDict, MultiValueDict[str, UploadedFile]]:
         result = super().parse(stream, media_type, parser_context)
         refuse_nul_in_body(result.data, result.files)
         return result

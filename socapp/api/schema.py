@@ -1,13 +1,18 @@
 """OpenAPI description of socapp's token authentication (drf-spectacular extension)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "socapp.authentication.ApiTokenAuthentication"
     name = "personalApiToken"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -67,7 +72,7 @@ def _error_codes(method: str, operation: dict) -> dict[str, str]:
     return codes
 
 
-def add_error_responses(result: dict, generator, request, public):  # type: ignore[no-untyped-def]
+def add_error_responses(result: dict, generator: Any, request: Any, public: bool) -> dict:
     """drf-spectacular postprocessing hook: document the common error answers."""
     components = result.setdefault("components", {})
     responses = components.setdefault("responses", {})

@@ -1,9 +1,7 @@
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from ..models import AuditEntry, Team
-
-User = get_user_model()
+from ..users import User
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -41,7 +39,7 @@ class MeSerializer(UserSerializer):
     class Meta(UserSerializer.Meta):
         fields = [*UserSerializer.Meta.fields, "is_superuser", "permissions"]
 
-    def get_permissions(self, user) -> list[str]:  # type: ignore[no-untyped-def]
+    def get_permissions(self, user: User) -> list[str]:
         return sorted(user.get_all_permissions())
 
 

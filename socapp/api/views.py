@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -59,5 +60,5 @@ class AuditEntryViewSet(ReadOnlyViewSet):
     pagination_class = AuditPagination
     ordering_fields: list[str] = []  # the cursor fixes the order
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AuditEntry]:
         return audit_log()

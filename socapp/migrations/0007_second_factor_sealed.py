@@ -13,7 +13,7 @@ from socapp.crypto import code_digests, is_sealed, open_secret, seal_secret
 PLAIN_CODE_LENGTH = 8
 
 
-def seal(apps, schema_editor):  # type: ignore[no-untyped-def]
+def seal(apps, schema_editor):
     TOTPDevice = apps.get_model("otp_totp", "TOTPDevice")
     StaticToken = apps.get_model("otp_static", "StaticToken")
     for device in TOTPDevice.objects.all():
@@ -26,7 +26,7 @@ def seal(apps, schema_editor):  # type: ignore[no-untyped-def]
             token.save(update_fields=["token"])
 
 
-def unseal(apps, schema_editor):  # type: ignore[no-untyped-def]
+def unseal(apps, schema_editor):
     """Back to django-otp's plain columns; digested backup codes cannot be recovered and
     are dropped (users make new ones)."""
     TOTPDevice = apps.get_model("otp_totp", "TOTPDevice")

@@ -30,6 +30,7 @@ from incidents.choices import IncidentPriority, IncidentStatus
 from incidents.kpis import mtta, mttr
 from incidents.models import Alert
 from incidents.selectors import alerts_visible_to, incidents_visible_to, severities_all
+from socapp.users import User
 
 # The ranges the console offers, and the bar width of each: hourly bars for a day,
 # six-hour bars for a week (28 bars read at a glance; 168 would be a barcode).
@@ -90,7 +91,7 @@ def window_for(hours: int, now: datetime | None = None) -> Window:
     return Window(since=buckets[0], until=now, bucket_hours=step, buckets=buckets)
 
 
-def dashboard_data(user: Any, *, hours: int) -> dict[str, Any]:
+def dashboard_data(user: User, *, hours: int) -> dict[str, Any]:
     """Every figure of the dashboard for ``user`` over the last ``hours`` (24 or 168), as
     plain JSON-able data. Raises ValueError for another range."""
     window = window_for(hours)
@@ -127,7 +128,7 @@ def _summary_refreshed_at() -> str | None:
 # ---- events (the hourly summary view) ---------------------------------------------------
 
 
-def _event_volumes(user: Any, window: Window) -> dict[str, Any]:
+def _event_volumes(user: User, window: Window) -> dict[str, Any]:
     rows = hourly_summary().filter(
         hour__gte=window.since,
         hour__lt=window.until,
@@ -160,13 +161,13 @@ def _stacked(window: Window, rows: Any) -> list[dict[str, Any]]:
 # ---- alerts -----------------------------------------------------------------------------
 
 
-def _alerts_in(user: Any, window: Window) -> QuerySet[Alert]:
+def _alerts_in(user: User, window: Window) -> QuerySet[Alert]:
     return alerts_visible_to(user).filter(
         triggered_at__gte=window.since, triggered_at__lt=window.until
     )
 
 
-def _alert_figures(user: Any, window: Window) -> dict[str, Any]:
+def _alert_figures(user: User, window: Window) -> dict[str, Any]:
     alerts = _alerts_in(user, window)
     return {
         "alerts_by_severity": _alerts_by_severity(alerts, window),
@@ -262,7 +263,7 @@ def _top_rules(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
 # ---- incidents --------------------------------------------------------------------------
 
 
-def _incident_figures(user: Any, window: Window) -> dict[str, Any]:
+def _incident_figures(user: User, window: Window) -> dict[str, Any]:
     incidents = incidents_visible_to(user)
     counts = dict(
         incidents.order_by()

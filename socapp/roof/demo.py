@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +26,10 @@ from socapp import roles
 from socapp.models import Team
 
 from .bootstrap import DEFAULT_TEAM
+
+if TYPE_CHECKING:
+    from correlation.handoff import AlertDetails
+    from events.records import EventRecord
 
 User = get_user_model()
 
@@ -202,7 +207,9 @@ class _DemoData:
 
     # ---- events ----------------------------------------------------------------------
 
-    def _record(self, source: str, kind: str, at: datetime, raw: str, data: dict, **cols):  # type: ignore[no-untyped-def]
+    def _record(
+        self, source: str, kind: str, at: datetime, raw: str, data: dict, **cols: Any
+    ) -> tuple[str, EventRecord]:
         from events.records import EventRecord
 
         ecs = {"@timestamp": at.isoformat(), "event": {"kind": "event"}, **data}
@@ -439,12 +446,16 @@ class _DemoData:
             correlation=correlation,
             group_key=f"source.ip={ATTACKER_IP}",
             description="40 failed SSH logins in 4 minutes, then a successful login as deploy.",
-            details={
-                "source.ip": ATTACKER_IP,
-                "host.name": "web-01",
-                "user.name": "deploy",
-                "failures": len(failures),
-            },
+            # Hand-made demo alerts keep free-form details, outside the engine's contract.
+            details=cast(
+                "AlertDetails",
+                {
+                    "source.ip": ATTACKER_IP,
+                    "host.name": "web-01",
+                    "user.name": "deploy",
+                    "failures": len(failures),
+                },
+            ),
             triggered_at=end,
         )
         domain_alert = alert_create(
@@ -453,7 +464,9 @@ class _DemoData:
             team=self.team,
             rule=domain_rule,
             group_key=f"dns.question.name={BAD_DOMAIN}",
-            details={"source.ip": "10.0.20.15", "dns.question.name": BAD_DOMAIN},
+            details=cast(
+                "AlertDetails", {"source.ip": "10.0.20.15", "dns.question.name": BAD_DOMAIN}
+            ),
             triggered_at=self.dns_event.event_time,
         )
         IocMatch.objects.create(

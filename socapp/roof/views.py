@@ -14,13 +14,14 @@ from incidents.models import Severity
 from incidents.selectors import alerts_visible_to, incidents_visible_to
 from socapp.audit_access import note_list
 from socapp.permissions import user_has_role
+from socapp.users import user_of
 
 from .dashboard import ALLOWED_HOURS, dashboard_data
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = user_of(request)
     context: dict = {"has_role": user_has_role(user)}
     if context["has_role"]:
         open_alerts = alerts_visible_to(user).exclude(status=AlertStatus.CLOSED)
@@ -49,7 +50,7 @@ RANGES = [(24, "24 h"), (168, "7 d")]
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The charts; drawn by static/js/dashboard.js from the JSON embedded here, then
     refreshed from /api/v1/dashboard/ every 30 s and on live alert nudges."""
-    user = request.user
+    user = user_of(request)
     wanted = request.GET.get("hours", "")
     # The range switch's links only ever send 24 or 168; anything else shows a day.
     hours = int(wanted) if wanted.isdigit() and int(wanted) in ALLOWED_HOURS else 24

@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -149,7 +150,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
@@ -158,7 +159,7 @@ CACHES = {
     }
 }
 
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": "socapp:channels"},
@@ -421,7 +422,7 @@ CONTENT_SECURITY_POLICY_PATHS = {
 # true: browsers report violations (console) but block nothing; for trying a change.
 CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", False)
 # Browser features no socapp page uses are denied to every page and frame.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",
@@ -615,7 +616,7 @@ AUDIT_READS = env.bool("AUDIT_READS", default=True)
 AUDIT_FAILURE_BURST = env.int("AUDIT_FAILURE_BURST", default=20)
 AUDIT_FAILURE_WINDOW_SECONDS = env.int("AUDIT_FAILURE_WINDOW_SECONDS", default=60)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 
-def _kind(route) -> str:  # type: ignore[no-untyped-def]
+def _kind(route) -> str:
     if route.kind != "http":
         return route.kind
     if route.path.startswith("/admin/"):

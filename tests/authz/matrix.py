@@ -18,13 +18,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.db import transaction
-from django.http import HttpResponse
 from django.urls import resolve, reverse
 from django.utils.translation import gettext
 from rest_framework.parsers import MultiPartParser
@@ -32,6 +31,9 @@ from rest_framework.parsers import MultiPartParser
 from .policy import Row
 from .routes import Route, build_url, model_admin_of
 from .world import ENTITY_HOST, ENTITY_IP, ENTITY_USER, RULE, World
+
+if TYPE_CHECKING:  # what Django's test client answers: a response with the request
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 ALLOWED_CODES = {400, 409, 413, 415, 422}
 DENIED_CODES = {401, 403, 404, 405}
@@ -44,7 +46,7 @@ class Outcome:
     got: str  # what a reader needs to see: "302 -> /accounts/login/", "404", "closed 4403"
 
 
-def judge(response: HttpResponse, path: str, method: str = "GET") -> Outcome:
+def judge(response: TestResponse, path: str, method: str = "GET") -> Outcome:
     code = response.status_code
     if method.startswith("POST:"):
         # Django answers an action it does not offer this user like one that ran (a
@@ -79,11 +81,11 @@ def judge(response: HttpResponse, path: str, method: str = "GET") -> Outcome:
     return Outcome("error", str(code))
 
 
-def _is_the_change_list(response: HttpResponse) -> bool:
+def _is_the_change_list(response: TestResponse) -> bool:
     return any(t.name == "admin/change_list.html" for t in response.templates)
 
 
-def _no_such_action(response: HttpResponse) -> bool:
+def _no_such_action(response: TestResponse) -> bool:
     refusal = gettext("No action selected.")
     return any(m.message == refusal for m in get_messages(response.wsgi_request))
 
@@ -172,7 +174,8 @@ def url_for(row: Row, world: World) -> str:
         return route.path
     url = build_url(route, url_values(route, dict(row.variant), world))
     match = resolve(urlsplit(url).path)
-    if match.func is not route.callback or set(match.captured_kwargs) != set(route.params):
+    captured = match.captured_kwargs  # type: ignore[attr-defined]  # not in the stubs
+    if match.func is not route.callback or set(captured) != set(route.params):
         raise AssertionError(f"{url} reaches {match.route!r}, not {route.path}: shadowed route")
     return url
 
@@ -212,11 +215,11 @@ def _is_api(path: str) -> bool:
 
 
 def _multipart_only(route: Route) -> bool:
-    parsers = (getattr(route.callback, "initkwargs", None) or {}).get("parser_classes")
+    parsers = (getattr(route.callback, "initkwargs", None) or {}).get("parser_classes") or []
     return bool(parsers) and all(issubclass(p, MultiPartParser) for p in parsers)
 
 
-def send(row: Row, persona: Any, url: str, world: World) -> HttpResponse:
+def send(row: Row, persona: Any, url: str, world: World) -> TestResponse:
     """One request, its effects rolled back whatever they were."""
     client = persona.client()
     headers = persona.headers()
@@ -224,6 +227,7 @@ def send(row: Row, persona: Any, url: str, world: World) -> HttpResponse:
     body = body_for(row, world)
     if method.startswith("post:"):  # a change list's bulk action on team A's object
         label = _view_model(row.route)
+        assert label is not None, row.route  # bulk actions are an admin change list's
         body = {"action": row.method[5:], "_selected_action": [world.obj(label).pk], "post": "yes"}
         method = "post"
     with transaction.atomic():

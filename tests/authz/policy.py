@@ -139,7 +139,7 @@ class Policy:
 
     def variants(self, route: Route) -> list[tuple[tuple[str, str], ...]]:
         """The rows a route makes: one per ``name[param=value]`` key, or just itself."""
-        found = []
+        found: list[tuple[tuple[str, str], ...]] = []
         for key in self.routes:
             match = VARIANT_KEY.match(key)
             if match and route.name and match["name"] == route.name:
@@ -166,20 +166,20 @@ class Policy:
         """The matrix rows of ``route``, and what the policy does not say about it."""
         rows, missing = [], []
         for variant in self.variants(route):
-            key = self.key_for(route, variant)
+            key = self.key_for(route, variant) or ""
             for method in route.methods:
                 entry = self.routes.get(key, {}) if key else {}
                 if method in entry:
                     who = entry[method]
                 elif "*" in entry:
                     who, method_key = entry["*"], "*"
-                    self.used.add((key, method_key))  # type: ignore[arg-type]
+                    self.used.add((key, method_key))
                 else:
                     label = Row(route, variant, method, "", frozenset()).label
                     missing.append(f"{label} {method}  (name: {route.name or '-'})")
                     continue
-                self.used.add((key, method))  # type: ignore[arg-type]
-                rows.append(Row(route, variant, method, key, self.expand(who)))  # type: ignore[arg-type]
+                self.used.add((key, method))
+                rows.append(Row(route, variant, method, key, self.expand(who)))
         return rows, missing
 
     def stale(self) -> list[str]:

@@ -66,7 +66,7 @@ def _required_methods(function: Any) -> list[str] | None:
     return [m.upper() for m in cell.cell_contents]
 
 
-def _class_methods(view_class: type) -> list[str]:
+def _class_methods(view_class: Any) -> list[str]:
     return [
         m.upper()
         for m in view_class.http_method_names
@@ -74,7 +74,7 @@ def _class_methods(view_class: type) -> list[str]:
     ]
 
 
-def methods_of(callback: Callable) -> tuple[str, ...]:
+def methods_of(callback: Any) -> tuple[str, ...]:
     actions = getattr(callback, "actions", None)
     if actions:  # a DRF viewset: the router's method -> action map, less what it refuses
         served = callback.cls.http_method_names

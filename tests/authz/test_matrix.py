@@ -34,7 +34,7 @@ POLICY = Policy.load()
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:  # type: ignore[no-untyped-def]
+def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
     """Team A's objects and the personas, once for the module; rolled back at its end."""
     evidence = tmp_path_factory.mktemp("evidence")
     with (
@@ -146,7 +146,7 @@ def test_http_route(route: Route, world: World) -> None:
 # ---- websockets ------------------------------------------------------------------------
 
 
-def _headers(persona) -> list[tuple[bytes, bytes]]:  # type: ignore[no-untyped-def]
+def _headers(persona) -> list[tuple[bytes, bytes]]:
     headers = [(b"origin", b"http://localhost")]
     if persona.session_key:
         cookie = f"{settings.SESSION_COOKIE_NAME}={persona.session_key}"
@@ -156,7 +156,7 @@ def _headers(persona) -> list[tuple[bytes, bytes]]:  # type: ignore[no-untyped-d
     return headers
 
 
-async def _listen(route: Route, world: World, push) -> dict[str, dict[str, Outcome]]:  # type: ignore[no-untyped-def]
+async def _listen(route: Route, world: World, push) -> dict[str, dict[str, Outcome]]:
     """CONNECT: is the handshake accepted; PUSH: does team A's alert nudge arrive."""
     from socapp.roof.asgi import application
 
@@ -189,7 +189,7 @@ async def _listen(route: Route, world: World, push) -> dict[str, dict[str, Outco
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", WS_ROUTES, ids=lambda r: r.path)
-def test_websocket_route(  # type: ignore[no-untyped-def]
+def test_websocket_route(
     route: Route, world: World, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
     from incidents.models import Alert

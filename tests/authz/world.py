@@ -237,14 +237,14 @@ def _build_detection(world: World, team_a: Any) -> None:
 
 def _build_alerts(world: World, team_a: Any) -> None:
     o, u = world.objects, world.users
-    entities = {"details": {"entities": {"source.ip": ENTITY_IP, "user.name": ENTITY_USER}}}
+    entities = {"source.ip": ENTITY_IP, "user.name": ENTITY_USER}
     alert = alert_create(
         title="SSH brute force",
         severity=severity("high"),
         team=team_a,
         rule=o["correlation.correlationrule"],
         correlation=o["correlation.correlation"],
-        **entities,
+        details={"entities": entities},
     )
     o["incidents.alert"] = alert
     alert_comment(alert=alert, actor=u["analyst_a"], body="Looking into it.")

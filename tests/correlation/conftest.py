@@ -8,6 +8,6 @@ from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
 
 
 @pytest.fixture
-def pack(reference_data) -> None:  # type: ignore[no-untyped-def]
+def pack(reference_data) -> None:
     """The default rule pack, loaded as ``manage.py bootstrap`` loads it."""
     ensure_rule_pack(BootstrapReport())

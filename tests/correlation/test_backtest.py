@@ -34,7 +34,7 @@ def t0() -> datetime:
     return (timezone.now() - timedelta(hours=3)).replace(second=0, microsecond=0)
 
 
-def store(fmt: str, records: list, source=None):  # type: ignore[no-untyped-def]
+def store(fmt: str, records: list, source=None):
     """Ingest without correlating (inside a test transaction nothing is sent on commit)."""
     source = source or SourceFactory(format=fmt)
     result = events_ingest(
@@ -137,7 +137,7 @@ def test_the_readable_output_and_the_audit_trail(pack, t0):
         ([BRUTE_FORCE, "--since", "1h", "--until", "2h"], "'until' must be after 'since'"),
     ],
 )
-def test_bad_arguments_are_clear_errors(pack, args, message):  # type: ignore[no-untyped-def]
+def test_bad_arguments_are_clear_errors(pack, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("backtest", *args)
 
@@ -159,7 +159,7 @@ def test_moments_relative_and_absolute():
 @pytest.mark.django_db
 def test_the_backtest_endpoint_for_analysts_and_not_for_integrations(
     pack, t0, analyst_a, integration
-):  # type: ignore[no-untyped-def]
+):
     attack_history(t0)
     rule = CorrelationRule.objects.get(sigma_id=BRUTE_FORCE)
     url = f"/api/v1/rules/{rule.pk}/backtest/"
@@ -171,7 +171,7 @@ def test_the_backtest_endpoint_for_analysts_and_not_for_integrations(
 
 
 @pytest.mark.django_db
-def test_a_rule_stored_before_a_limit_was_lowered_backtests_to_a_400(pack, analyst_a, settings):  # type: ignore[no-untyped-def]
+def test_a_rule_stored_before_a_limit_was_lowered_backtests_to_a_400(pack, analyst_a, settings):
     rule = CorrelationRule.objects.get(sigma_id=BRUTE_FORCE)
     settings.RULE_MAX_BYTES = 64  # an admin lowered it; the stored rule is now too long
     url = f"/api/v1/rules/{rule.pk}/backtest/"
@@ -213,7 +213,7 @@ DETECTIONS = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("detection", DETECTIONS)
-def test_the_pushdown_never_drops_an_event_the_matcher_matches(reference_data, detection):  # type: ignore[no-untyped-def]
+def test_the_pushdown_never_drops_an_event_the_matcher_matches(reference_data, detection):
     from correlation.engine.ruleset import compile_variants
     from correlation.sigma.documents import parse_documents
     from correlation.sigma.sql import rule_condition
@@ -233,8 +233,8 @@ def test_the_pushdown_never_drops_an_event_the_matcher_matches(reference_data, d
     events_write(source_id=source.pk, records=records)
     text = f"title: t\nid: {uuid.uuid4()}\nlogsource: {{product: anything}}\n"
     sigma = parse_documents(f"{text}detection:\n  {detection}\n")[0].sigma
-    predicate = compile_variants(sigma)[0][1]  # type: ignore[arg-type]
-    condition = rule_condition(sigma)  # type: ignore[arg-type]
+    predicate = compile_variants(sigma)[0][1]
+    condition = rule_condition(sigma)
     rows = Event.objects.filter(source=source).values_list("normalized_data", "raw_data")
     matched = [doc for doc, raw in rows if predicate(EventView(doc, raw))]
     pushed = list(

@@ -17,7 +17,7 @@ from tests.factories import SourceFactory
 LINE = "<38>Nov 28 04:03:59 fw sshd[1]: Failed password for root from 198.51.100.9 port 22 ssh2"
 
 
-def ingest(source, lines=(LINE,)):  # type: ignore[no-untyped-def]
+def ingest(source, lines=(LINE,)):
     return events_ingest(
         source=source,
         records=[RawRecord(n, line) for n, line in enumerate(lines, 1)],
@@ -77,7 +77,7 @@ def lag_metric() -> float:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_correlation_lag_is_the_age_of_the_oldest_unevaluated_batch(reference_data):  # type: ignore[no-untyped-def]
+def test_correlation_lag_is_the_age_of_the_oldest_unevaluated_batch(reference_data):
     result = ingest(SourceFactory())
     assert lag_metric() == 0.0  # evaluated right after commit
     IngestBatch.objects.filter(pk=result.batch_id).update(

@@ -37,11 +37,11 @@ def correlation(body: str, title: str = "corr", generate: bool = False) -> objec
 
 
 @pytest.fixture
-def source(reference_data):  # type: ignore[no-untyped-def]
+def source(reference_data):
     return SourceFactory(format="syslog")
 
 
-def event(origin, seconds: float, action: str, **fields) -> StoredEvent:  # type: ignore[no-untyped-def]
+def event(origin, seconds: float, action: str, **fields) -> StoredEvent:
     doc = {"event": {"dataset": "system.auth", "action": action}, **fields}
     return StoredEvent(str(uuid.uuid4()), T0 + timedelta(seconds=seconds), origin.pk, doc)
 
@@ -50,7 +50,7 @@ def run(*events: StoredEvent) -> None:
     correlate_events(list(events), active_ruleset(force=True))
 
 
-def alerts_of(rule) -> list[Alert]:  # type: ignore[no-untyped-def]
+def alerts_of(rule) -> list[Alert]:
     return list(Alert.objects.filter(rule=rule).order_by("triggered_at"))
 
 
@@ -58,7 +58,7 @@ USER = {"user": {"name": "bob"}}
 
 
 @pytest.fixture
-def failed_three_in_a_minute(source):  # type: ignore[no-untyped-def]
+def failed_three_in_a_minute(source):
     base_rule("failed", "failed")
     return correlation(
         "  type: event_count\n  rules: [failed]\n  group-by: [user.name]\n  timespan: 60s\n"
@@ -124,7 +124,7 @@ def test_base_rules_raise_no_alerts_of_their_own_unless_generate(source, failed_
 
 
 @pytest.mark.django_db
-def test_value_count_counts_distinct_values(source):  # type: ignore[no-untyped-def]
+def test_value_count_counts_distinct_values(source):
     base_rule("login_failed", "failed")
     rule = correlation(
         "  type: value_count\n  rules: [login_failed]\n  group-by: [source.ip]\n"
@@ -139,7 +139,7 @@ def test_value_count_counts_distinct_values(source):  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_value_sum_and_a_range_condition(source):  # type: ignore[no-untyped-def]
+def test_value_sum_and_a_range_condition(source):
     base_rule("upload", "upload")
     rule = correlation(
         "  type: value_sum\n  rules: [upload]\n  group-by: [host.name]\n  timespan: 1h\n"
@@ -151,7 +151,7 @@ def test_value_sum_and_a_range_condition(source):  # type: ignore[no-untyped-def
 
 
 @pytest.mark.django_db
-def test_temporal_fires_when_all_rules_matched_in_any_order(source):  # type: ignore[no-untyped-def]
+def test_temporal_fires_when_all_rules_matched_in_any_order(source):
     base_rule("a", "a")
     base_rule("b", "b")
     rule = correlation(
@@ -162,7 +162,7 @@ def test_temporal_fires_when_all_rules_matched_in_any_order(source):  # type: ig
 
 
 @pytest.mark.django_db
-def test_temporal_ordered_needs_the_listed_order(source):  # type: ignore[no-untyped-def]
+def test_temporal_ordered_needs_the_listed_order(source):
     base_rule("first", "first")
     base_rule("second", "second")
     rule = correlation(
@@ -176,7 +176,7 @@ def test_temporal_ordered_needs_the_listed_order(source):  # type: ignore[no-unt
 
 
 @pytest.mark.django_db
-def test_aliases_join_different_fields_of_different_rules(source):  # type: ignore[no-untyped-def]
+def test_aliases_join_different_fields_of_different_rules(source):
     base_rule("internal_error", "error")
     base_rule("new_connection", "connect")
     rule = correlation(
@@ -195,7 +195,7 @@ def test_aliases_join_different_fields_of_different_rules(source):  # type: igno
 
 
 @pytest.mark.django_db
-def test_a_correlation_can_count_another_correlations_firings(source):  # type: ignore[no-untyped-def]
+def test_a_correlation_can_count_another_correlations_firings(source):
     base_rule("failed_login", "failed")
     base_rule("successful_login", "accepted")
     correlation(
@@ -214,7 +214,7 @@ def test_a_correlation_can_count_another_correlations_firings(source):  # type: 
 
 
 @pytest.mark.django_db
-def test_fewer_than_is_decided_when_the_window_closes(source):  # type: ignore[no-untyped-def]
+def test_fewer_than_is_decided_when_the_window_closes(source):
     base_rule("heartbeat", "heartbeat")
     rule = correlation(
         "  type: event_count\n  rules: [heartbeat]\n  group-by: [host.name]\n  timespan: 1m\n"
@@ -232,7 +232,7 @@ def test_fewer_than_is_decided_when_the_window_closes(source):  # type: ignore[n
 
 
 @pytest.mark.django_db
-def test_a_and_not_b_within_the_window(source):  # type: ignore[no-untyped-def]
+def test_a_and_not_b_within_the_window(source):
     base_rule("started", "start")
     base_rule("finished", "finish")
     rule = correlation(

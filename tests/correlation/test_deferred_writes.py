@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 COUNT = "  type: event_count\n  rules: [failed]\n  group-by: [user.name]\n  timespan: 1h\n"
 
 
-def feed(windows: Windows, ids: dict[str, str], n: int):  # type: ignore[no-untyped-def]
+def feed(windows: Windows, ids: dict[str, str], n: int):
     return windows.feed(
         ids["failed"], f"e{n}", T0 + timedelta(seconds=n), lookup_for({"user": {"name": "bob"}})
     )

@@ -30,7 +30,7 @@ from tests.factories import SourceFactory
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def page_client(user):  # type: ignore[no-untyped-def]
+def page_client(user):
     from django.test import Client
 
     client = Client()
@@ -52,7 +52,7 @@ def detection(name: str, detection_yaml: str, logsource: str = AUTH) -> Correlat
     )
 
 
-def auth_event(source, seconds: float, **fields) -> StoredEvent:  # type: ignore[no-untyped-def]
+def auth_event(source, seconds: float, **fields) -> StoredEvent:
     doc = {"event": {"dataset": "system.auth", "action": "upload"}, **fields}
     return StoredEvent(str(uuid.uuid4()), T0 + timedelta(seconds=seconds), source.pk, doc)
 
@@ -61,7 +61,7 @@ def auth_event(source, seconds: float, **fields) -> StoredEvent:  # type: ignore
 
 
 @pytest.mark.django_db
-def test_a_poison_event_is_quarantined_with_the_rule_and_the_error(reference_data, soc_admin):  # type: ignore[no-untyped-def]
+def test_a_poison_event_is_quarantined_with_the_rule_and_the_error(reference_data, soc_admin):
     source = SourceFactory(format="syslog")
     big = detection("big_upload", "  sel:\n    bytes|gt: 5\n  condition: sel\n")
     every = detection("every_upload", "  sel:\n    event.action: upload\n  condition: sel\n")
@@ -85,7 +85,7 @@ def test_a_poison_event_is_quarantined_with_the_rule_and_the_error(reference_dat
 
 
 @pytest.mark.django_db
-def test_quarantined_event_ids_are_for_rule_managers_only(reference_data, analyst_a):  # type: ignore[no-untyped-def]
+def test_quarantined_event_ids_are_for_rule_managers_only(reference_data, analyst_a):
     source = SourceFactory(format="syslog")
     big = detection("big_upload", "  sel:\n    bytes|gt: 5\n  condition: sel\n")
     poison = auth_event(source, 2, bytes=10**400)
@@ -96,7 +96,7 @@ def test_quarantined_event_ids_are_for_rule_managers_only(reference_data, analys
 
 
 @pytest.mark.django_db
-def test_replaying_a_poison_event_quarantines_it_once(reference_data):  # type: ignore[no-untyped-def]
+def test_replaying_a_poison_event_quarantines_it_once(reference_data):
     source = SourceFactory(format="syslog")
     big = detection("big_upload", "  sel:\n    bytes|gt: 5\n  condition: sel\n")
     poison = auth_event(source, 2, bytes=10**400)
@@ -106,7 +106,7 @@ def test_replaying_a_poison_event_quarantines_it_once(reference_data):  # type: 
 
 
 @pytest.mark.django_db
-def test_a_stored_number_past_a_double_does_not_fail_its_batch(reference_data):  # type: ignore[no-untyped-def]
+def test_a_stored_number_past_a_double_does_not_fail_its_batch(reference_data):
     from django.db import connection
 
     big = detection(
@@ -157,7 +157,7 @@ def heavy_rule() -> CorrelationRule:
     )
 
 
-def failures_batch(source, count: int, ip: str = "198.51.100.9") -> str:  # type: ignore[no-untyped-def]
+def failures_batch(source, count: int, ip: str = "198.51.100.9") -> str:
     """``count`` failed SSH logons from one address, one a second, each with an 8 KB key
     signature in its message, committed but not yet correlated."""
     start = (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
@@ -178,7 +178,7 @@ def failures_batch(source, count: int, ip: str = "198.51.100.9") -> str:  # type
 @pytest.mark.django_db
 def test_a_batch_over_budget_is_split_and_a_rule_eating_the_budget_is_turned_off(
     reference_data, soc_admin, settings
-):  # type: ignore[no-untyped-def]
+):
     settings.CORRELATION_BATCH_BUDGET_SECONDS = 3.0
     settings.CORRELATION_BUDGET_STRIKES = 2
     source = SourceFactory(format="syslog")
@@ -227,7 +227,7 @@ def test_a_batch_over_budget_is_split_and_a_rule_eating_the_budget_is_turned_off
 
 
 @pytest.mark.django_db
-def test_enabling_a_rule_again_clears_the_engines_reason(reference_data, soc_admin):  # type: ignore[no-untyped-def]
+def test_enabling_a_rule_again_clears_the_engines_reason(reference_data, soc_admin):
     from correlation.services import rule_disable_over_budget, rule_set_active
 
     rule = detection("any", "  sel:\n    event.action: x\n  condition: sel\n")
@@ -243,14 +243,14 @@ def test_enabling_a_rule_again_clears_the_engines_reason(reference_data, soc_adm
 
 
 @pytest.fixture
-def no_lag_episode():  # type: ignore[no-untyped-def]
+def no_lag_episode():
     kv().delete(LAG_EPISODE_KEY)
     yield
     kv().delete(LAG_EPISODE_KEY)
 
 
 def waiting_batch(minutes: int) -> IngestBatch:
-    source = SourceFactory(format="syslog")
+    source = SourceFactory.create(format="syslog")
     line = (
         "<38>1 2026-03-01T12:00:00Z srv1 sshd 1 - - "
         "Failed password for root from 198.51.100.9 port 1 ssh2"
@@ -269,7 +269,7 @@ def lag_alerts() -> list[Alert]:
 @pytest.mark.django_db
 def test_lag_past_its_setting_alerts_once_per_episode(
     reference_data, settings, soc_admin, no_lag_episode
-):  # type: ignore[no-untyped-def]
+):
     settings.CORRELATION_LAG_ALERT_SECONDS = 600
     fresh = waiting_batch(minutes=2)
     assert check_lag() is False and lag_alerts() == []  # 2 minutes behind: fine

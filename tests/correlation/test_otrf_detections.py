@@ -17,7 +17,7 @@ DATASET = (
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lsass_dump_via_comsvcs_raises_sigmahqs_alerts(reference_data, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_lsass_dump_via_comsvcs_raises_sigmahqs_alerts(reference_data, capsys) -> None:
     call_command("import_sigma", "--quiet-skips", str(shared_data_dir() / "sigma/rules/windows"))
     out = capsys.readouterr().out
     assert "errors 0" in out

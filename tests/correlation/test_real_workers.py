@@ -36,7 +36,7 @@ FAILURE = "socapp_ssh_auth_failure"
 
 
 @pytest.fixture
-def worker_env():  # type: ignore[no-untyped-def]
+def worker_env():
     import redis
 
     redis.Redis.from_url(settings.TEST_WORKER_BROKER_URL).flushdb()
@@ -57,7 +57,7 @@ def start_correlation_worker(
     return process_group.add(worker)
 
 
-def send_correlation(batch_ids: list) -> None:  # type: ignore[type-arg]
+def send_correlation(batch_ids: list) -> None:
     # Not the current app: shared tasks of later (eager) tests must keep using socapp's.
     client = Celery("test-client", broker=settings.TEST_WORKER_BROKER_URL, set_as_current=False)
     for batch_id in batch_ids:
@@ -75,12 +75,12 @@ def attack_batch(start: datetime, attackers: range, tries: int = 12) -> list[str
     return lines
 
 
-def pending_batches(batches: list[list[str]]) -> list:  # type: ignore[type-arg]
+def pending_batches(batches: list[list[str]]) -> list:
     """Store the batches as committed but not yet correlated (what the workers pick up).
 
     They are ingested before the rules exist (the eager hand-off then finds nothing to
     do), and their ``correlated_at`` cleared, as after a broker restart."""
-    source = SourceFactory(format="syslog")
+    source = SourceFactory.create(format="syslog")
     ids = []
     for lines in batches:
         result = events_ingest(
@@ -111,7 +111,7 @@ def failure_hits() -> int:
 
 def test_a_worker_killed_mid_batch_then_replayed_leaves_the_same_alerts(
     reference_data, process_group, worker_env, tmp_path
-):  # type: ignore[no-untyped-def]
+):
     start = (timezone.now() - timedelta(hours=5)).replace(second=0, microsecond=0)
     attackers = range(200)
     (batch_id,) = pending_batches([attack_batch(start, attackers)])
@@ -146,7 +146,7 @@ def test_a_worker_killed_mid_batch_then_replayed_leaves_the_same_alerts(
     assert failure_hits() == 200 * 12  # the dead worker's counting died with it
 
 
-def test_several_workers_count_every_hit_once(reference_data, process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
+def test_several_workers_count_every_hit_once(reference_data, process_group, worker_env, tmp_path):
     start = (timezone.now() - timedelta(hours=5)).replace(second=0, microsecond=0)
     batches = [attack_batch(start, range(n * 5, n * 5 + 5)) for n in range(16)]
     batch_ids = pending_batches(batches)
@@ -171,7 +171,7 @@ def test_several_workers_count_every_hit_once(reference_data, process_group, wor
 
 def test_a_rule_eating_the_budget_is_turned_off_while_other_batches_flow(
     reference_data, process_group, worker_env, tmp_path
-):  # type: ignore[no-untyped-def]
+):
     from tests.correlation.test_engine_health import failures_batch, heavy_rule
 
     start = (timezone.now() - timedelta(hours=5)).replace(second=0, microsecond=0)

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -76,7 +77,7 @@ class Work:
 def counted() -> Iterator[Work]:
     work = Work()
 
-    def profile(frame, event, arg):  # type: ignore[no-untyped-def]
+    def profile(frame, event, arg):
         if event in ("call", "c_call"):
             work.calls += 1
 
@@ -90,14 +91,14 @@ def counted() -> Iterator[Work]:
         tracemalloc.stop()
 
 
-def work_of(request: Callable[[], object]) -> tuple[object, Work]:
+def work_of(request: Callable[[], Any]) -> tuple[Any, Work]:
     request()  # warm: imports, caches and the first-query costs are not the rule's
     with counted() as work:
         response = request()
     return response, work
 
 
-def problem_at(response, line: int | None, *words: str) -> None:  # type: ignore[no-untyped-def]
+def problem_at(response, line: int | None, *words: str) -> None:
     assert response.status_code == 400, response.content
     problems = response.data["problems"]
     assert problems[0]["line"] == line, problems
@@ -116,7 +117,7 @@ def test_the_auditor_tests_an_alias_bomb_and_it_costs_less_than_an_ordinary_rule
     bomb = alias_bomb(levels)
     assert len(bomb.encode()) < 800
 
-    def send(text: str):  # type: ignore[no-untyped-def]
+    def send(text: str):
         return lambda: client.post(TEST_URL, {"definition": text, "event": EVENT}, format="json")
 
     response, work = work_of(send(bomb))
@@ -282,7 +283,7 @@ def test_a_correlation_naming_too_many_rules_is_refused_before_any_lookup(
 
 
 @pytest.mark.django_db
-def test_import_refuses_files_with_too_many_documents_or_bytes(tmp_path, settings, capsys):  # type: ignore[no-untyped-def]
+def test_import_refuses_files_with_too_many_documents_or_bytes(tmp_path, settings, capsys):
     settings.RULE_MAX_DOCUMENTS = 3
     many = "---\n".join(ORDINARY.format(id=uuid.uuid4()) for _ in range(4))
     (tmp_path / "many.yml").write_text(many)

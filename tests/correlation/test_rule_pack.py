@@ -30,7 +30,7 @@ def t0() -> datetime:
 
 
 def ingest(fmt: str, records: list[Any], source: Source | None = None) -> Source:
-    source = source or SourceFactory(format=fmt)
+    source = source or SourceFactory.create(format=fmt)
     result = events_ingest(
         source=source,
         records=[RawRecord(n, r) for n, r in enumerate(records, 1)],

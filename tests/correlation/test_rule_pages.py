@@ -43,7 +43,7 @@ level: high
 """
 
 
-def browser(user) -> Client:  # type: ignore[no-untyped-def]
+def browser(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -201,10 +201,10 @@ def test_admins_disable_and_enable_rules_and_analysts_cannot(pack, soc_admin, an
 # -- health and backtest ------------------------------------------------------------
 
 
-def brute_force(source=None) -> None:  # type: ignore[no-untyped-def]
+def brute_force(source=None) -> str:
     t0 = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
     result = events_ingest(
-        source=source or SourceFactory(format="syslog"),
+        source=source or SourceFactory.create(format="syslog"),
         records=[RawRecord(n, failed(t0 + timedelta(seconds=n))) for n in range(12)],
         transport="api",
     )

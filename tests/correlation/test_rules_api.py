@@ -32,7 +32,7 @@ RULES = "/api/v1/rules/"
 
 
 @pytest.mark.django_db
-def test_an_admin_creates_a_rule_from_sigma(soc_admin) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_creates_a_rule_from_sigma(soc_admin) -> None:
     response = client_for(soc_admin).post(RULES, {"definition": RULE}, format="json")
     assert response.status_code == 201, response.data
     body = response.data
@@ -42,7 +42,7 @@ def test_an_admin_creates_a_rule_from_sigma(soc_admin) -> None:  # type: ignore[
 
 
 @pytest.mark.django_db
-def test_an_invalid_rule_is_refused_with_its_line(soc_admin) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_rule_is_refused_with_its_line(soc_admin) -> None:
     broken = RULE.replace("Image|endswith", "Image|endwith")
     response = client_for(soc_admin).post(RULES, {"definition": broken}, format="json")
     assert response.status_code == 400
@@ -52,7 +52,7 @@ def test_an_invalid_rule_is_refused_with_its_line(soc_admin) -> None:  # type: i
 
 
 @pytest.mark.django_db
-def test_a_correlation_naming_a_missing_rule_is_refused(soc_admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_correlation_naming_a_missing_rule_is_refused(soc_admin) -> None:
     text = (
         "title: c\nlevel: high\ncorrelation:\n  type: event_count\n  rules:\n    - nowhere\n"
         "  group-by: [user.name]\n  timespan: 5m\n  condition: {gte: 3}\n"
@@ -64,7 +64,7 @@ def test_a_correlation_naming_a_missing_rule_is_refused(soc_admin) -> None:  # t
 
 
 @pytest.mark.django_db
-def test_editing_makes_a_new_version_and_keeps_the_old(soc_admin) -> None:  # type: ignore[no-untyped-def]
+def test_editing_makes_a_new_version_and_keeps_the_old(soc_admin) -> None:
     client = client_for(soc_admin)
     rule_id = client.post(RULES, {"definition": RULE}, format="json").data["id"]
     edited = RULE.replace("level: high", "level: critical")
@@ -76,7 +76,7 @@ def test_editing_makes_a_new_version_and_keeps_the_old(soc_admin) -> None:  # ty
 
 
 @pytest.mark.django_db
-def test_rules_are_enabled_and_disabled(soc_admin) -> None:  # type: ignore[no-untyped-def]
+def test_rules_are_enabled_and_disabled(soc_admin) -> None:
     client = client_for(soc_admin)
     rule_id = client.post(RULES, {"definition": RULE}, format="json").data["id"]
     assert client.post(f"{RULES}{rule_id}/disable/").data["is_active"] is False
@@ -84,7 +84,7 @@ def test_rules_are_enabled_and_disabled(soc_admin) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.django_db
-def test_analysts_read_and_test_rules_but_do_not_write_them(analyst_a) -> None:  # type: ignore[no-untyped-def]
+def test_analysts_read_and_test_rules_but_do_not_write_them(analyst_a) -> None:
     client = client_for(analyst_a)
     assert client.get(RULES).status_code == 200
     assert client.post(RULES, {"definition": RULE}, format="json").status_code == 403
@@ -97,11 +97,11 @@ def test_analysts_read_and_test_rules_but_do_not_write_them(analyst_a) -> None: 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_alerts_from_ingested_events_are_filterable_and_show_their_events(  # type: ignore[no-untyped-def]
+def test_alerts_from_ingested_events_are_filterable_and_show_their_events(
     soc_admin, manager
 ) -> None:
     client_for(soc_admin).post(RULES, {"definition": RULE}, format="json")
-    source = SourceFactory(format="windows", name="dc-01")
+    source = SourceFactory.create(format="windows", name="dc-01")
     record = {
         "Event": {
             "System": {
@@ -137,7 +137,7 @@ def test_alerts_from_ingested_events_are_filterable_and_show_their_events(  # ty
         ("socapp:\n  colour: blue\n", "unknown socapp setting 'colour'"),
     ],
 )
-def test_engine_settings_in_the_file_are_checked_at_their_line(soc_admin, block, message):  # type: ignore[no-untyped-def]
+def test_engine_settings_in_the_file_are_checked_at_their_line(soc_admin, block, message):
     response = client_for(soc_admin).post(RULES, {"definition": RULE + block}, format="json")
     assert response.status_code == 400
     (problem,) = response.data["problems"]

@@ -6,14 +6,18 @@ from __future__ import annotations
 import base64
 
 import pytest
+from sigma.rule import SigmaRule
 
 from correlation.sigma.documents import RuleInvalid, parse_documents
 from correlation.sigma.matcher import EventView, compile_rule
+from correlation.sigma.values import Predicate
 
 
-def rule(detection: str, logsource: str = "{product: windows}") -> object:
+def rule(detection: str, logsource: str = "{product: windows}") -> Predicate:
     text = f"title: t\nlogsource: {logsource}\ndetection:\n{detection}"
-    return compile_rule(parse_documents(text)[0].sigma)
+    sigma = parse_documents(text)[0].sigma
+    assert isinstance(sigma, SigmaRule)
+    return compile_rule(sigma)
 
 
 def matches(detection: str, event: dict, raw: str = "") -> bool:
@@ -165,7 +169,7 @@ def test_keywords_search_the_raw_log_and_every_value() -> None:
         (["'|cased'"], {"m": "|CASED"}, "", True),  # keywords are case-insensitive
     ],
 )
-def test_keyword_lists_wildcards_and_values(keywords, event, raw, expected) -> None:  # type: ignore[no-untyped-def]
+def test_keyword_lists_wildcards_and_values(keywords, event, raw, expected) -> None:
     listed = "".join(f"\n    - {k}" for k in keywords)
     assert matches(f"  keywords:{listed}\n  condition: keywords", event, raw) is expected
 
@@ -222,14 +226,14 @@ PLACEHOLDER_RULE = (
 )
 
 
-def test_expand_placeholders_take_their_configured_values(settings) -> None:  # type: ignore[no-untyped-def]
+def test_expand_placeholders_take_their_configured_values(settings) -> None:
     settings.SIGMA_PLACEHOLDERS = {"Admins_Workstations": ["ADMIN-PC1", "jump-*"]}
     assert not matches(PLACEHOLDER_RULE, {"EventID": 4624, "Computer": "admin-pc1"})
     assert not matches(PLACEHOLDER_RULE, {"EventID": 4624, "Computer": "JUMP-07"})
     assert matches(PLACEHOLDER_RULE, {"EventID": 4624, "Computer": "ws-42"})
 
 
-def test_a_placeholder_without_a_value_is_refused_by_name(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_placeholder_without_a_value_is_refused_by_name(settings) -> None:
     from correlation.sigma.values import CompileError
 
     settings.SIGMA_PLACEHOLDERS = {}
@@ -238,7 +242,7 @@ def test_a_placeholder_without_a_value_is_refused_by_name(settings) -> None:  # 
 
 
 @pytest.mark.django_db
-def test_sigmahqs_placeholder_rules_import_once_their_values_are_set(settings, reference_data):  # type: ignore[no-untyped-def]
+def test_sigmahqs_placeholder_rules_import_once_their_values_are_set(settings, reference_data):
     import re
 
     from correlation.services import import_rules

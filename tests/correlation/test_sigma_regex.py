@@ -10,13 +10,14 @@ import json
 
 import pytest
 import re2
+from sigma.rule import SigmaRule
 from sigma.types import SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
 
 from correlation.sigma.documents import parse_documents
 from correlation.sigma.matcher import EventView, compile_rule
 from correlation.sigma.regex import LinearRegex
 from correlation.sigma.sql import rule_condition
-from correlation.sigma.values import compile_regex, text_test
+from correlation.sigma.values import Predicate, compile_regex, text_test
 from tests.conftest import client_for
 
 TEST_URL = "/api/v1/rules/test/"
@@ -30,8 +31,14 @@ def rule_text(selection: str) -> str:
     )
 
 
-def matcher(selection: str):  # type: ignore[no-untyped-def]
-    return compile_rule(parse_documents(rule_text(selection))[0].sigma)
+def detection(text: str) -> SigmaRule:
+    sigma = parse_documents(text)[0].sigma
+    assert isinstance(sigma, SigmaRule)
+    return sigma
+
+
+def matcher(selection: str) -> Predicate:
+    return compile_rule(detection(rule_text(selection)))
 
 
 # Each: the pattern, a 100 kB text it must not match (exponential or high-polynomial for a
@@ -46,7 +53,7 @@ EVIL = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("pattern", "miss", "hit"), EVIL)
-def test_catastrophic_patterns_run_on_re2_and_answer_on_100_kb(pattern, miss, hit) -> None:  # type: ignore[no-untyped-def]
+def test_catastrophic_patterns_run_on_re2_and_answer_on_100_kb(pattern, miss, hit) -> None:
     compiled = compile_regex(SigmaRegularExpression(pattern))
     assert isinstance(compiled, LinearRegex)
     assert isinstance(compiled.engine, re2._Regexp)  # RE2 runs it, not Python's re
@@ -57,7 +64,7 @@ def test_catastrophic_patterns_run_on_re2_and_answer_on_100_kb(pattern, miss, hi
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("pattern", "miss", "hit"), EVIL)
-def test_the_rule_tester_answers_evil_patterns(auditor, pattern, miss, hit) -> None:  # type: ignore[no-untyped-def]
+def test_the_rule_tester_answers_evil_patterns(auditor, pattern, miss, hit) -> None:
     """As the auditor, through the API, on the largest event the tester takes."""
     client = client_for(auditor)
     for text, expected in ((miss, False), (hit, True)):
@@ -111,9 +118,9 @@ def test_sigma_regex_flags_keep_their_meaning() -> None:
     for selection, value, expected in cases:
         assert matcher(selection)(EventView({"F": value})) is expected, selection
     flags = {SigmaRegularExpressionFlag.IGNORECASE, SigmaRegularExpressionFlag.MULTILINE}
-    value = SigmaRegularExpression("^x")
-    value.flags = flags
-    assert compile_regex(value).engine.pattern == "(?im)^x"
+    regex = SigmaRegularExpression("^x")
+    regex.flags = flags
+    assert compile_regex(regex).engine.pattern == "(?im)^x"
 
 
 @pytest.mark.django_db
@@ -127,10 +134,10 @@ def test_many_wildcards_compile_to_re2_and_answer_on_100_kb() -> None:
     assert field(EventView({"F": "a" * HUNDRED_KB})) is False
     assert field(EventView({"F": "a" * HUNDRED_KB + "b"})) is True
     keywords = compile_rule(
-        parse_documents(
+        detection(
             "title: t\nlogsource: {product: windows}\ndetection:\n"
             f"  keywords:\n    - '{value}'\n  condition: keywords\n"
-        )[0].sigma
+        )
     )
     assert keywords(EventView({"m": "a" * HUNDRED_KB})) is False
     assert keywords(EventView({"m": "xx" + "a" * HUNDRED_KB + "bxx"})) is True
@@ -143,8 +150,7 @@ def test_backtests_never_push_a_regex_or_a_wildcard_chain_into_postgresql() -> N
     """PostgreSQL's ``~`` backtracks; LIKE with many ``%`` is quadratic. Neither is
     pushed down: the condition keeps only the logsource, the matcher (RE2) decides."""
     for selection in ("CommandLine|re: '(a+)+$'", "CommandLine: '*a*a*a*a*a*a*b'"):
-        sigma = parse_documents(rule_text(selection))[0].sigma
-        condition = rule_condition(sigma)
+        condition = rule_condition(detection(rule_text(selection)))
         assert "~" not in condition.sql and "LIKE" not in condition.sql, condition.sql
         assert "SIMILAR" not in condition.sql
 

@@ -31,7 +31,7 @@ MORE_MATCHES_THAN_STATED = {
 }
 
 
-def own_event_ids(source, case) -> list:  # type: ignore[no-untyped-def]
+def own_event_ids(source, case) -> list:
     """The stored events of one case's file (found by their dedupe keys, so an event that
     also appears in another case's file counts for both, as SigmaHQ runs them apart)."""
     keys = set()
@@ -46,7 +46,7 @@ def own_event_ids(source, case) -> list:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sigmahq_regression_cases_behave_as_stated(reference_data, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sigmahq_regression_cases_behave_as_stated(reference_data, capsys) -> None:
     cases = regression_cases()
     assert len(cases) == 202
     files = rule_files_by_id()
@@ -54,7 +54,7 @@ def test_sigmahq_regression_cases_behave_as_stated(reference_data, capsys) -> No
     assert "imported 202," in capsys.readouterr().out
     assert CorrelationRule.objects.filter(is_active=True).count() == 202
 
-    source = SourceFactory(format="windows")
+    source = SourceFactory.create(format="windows")
     for case in cases:
         file_ingest(source=source, name=case.evtx.name, data=case.evtx.read_bytes())
 

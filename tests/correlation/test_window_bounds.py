@@ -53,7 +53,7 @@ def redis_usage() -> Usage:
     return Usage(commands, int(redis.info("stats")["total_net_output_bytes"]))
 
 
-def lookup_for(fields: dict[str, Any]):  # type: ignore[no-untyped-def]
+def lookup_for(fields: dict[str, Any]):
     def lookup(name: str) -> Any:
         node: Any = fields
         for part in name.split("."):
@@ -172,7 +172,7 @@ def per_hit(spec: Any, ids: dict[str, str], case: Any, hits: range) -> tuple[flo
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", list(CASES))
-def test_work_per_hit_does_not_grow_with_the_hits_a_key_holds(reference_data, name):  # type: ignore[no-untyped-def]
+def test_work_per_hit_does_not_grow_with_the_hits_a_key_holds(reference_data, name):
     body, extra, bases, case = CASES[name]
     for base in bases:
         base_rule(base)
@@ -190,7 +190,7 @@ def test_work_per_hit_does_not_grow_with_the_hits_a_key_holds(reference_data, na
 
 
 @pytest.mark.django_db
-def test_a_key_keeps_at_most_the_configured_hits(reference_data, settings):  # type: ignore[no-untyped-def]
+def test_a_key_keeps_at_most_the_configured_hits(reference_data, settings):
     settings.CORRELATION_MAX_KEY_HITS = 300
     body, extra, _, case = CASES["event_count"]
     base_rule("failed")
@@ -204,7 +204,7 @@ def test_a_key_keeps_at_most_the_configured_hits(reference_data, settings):  # t
 
 
 @pytest.mark.django_db
-def test_a_stored_firing_is_bounded_however_long_its_values(reference_data):  # type: ignore[no-untyped-def]
+def test_a_stored_firing_is_bounded_however_long_its_values(reference_data):
     base_rule("failed")
     spec, ids = correlation_spec(
         "  type: value_count\n  rules: [failed]\n  group-by: [source.ip]\n  timespan: 1d\n"

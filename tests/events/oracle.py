@@ -57,7 +57,7 @@ def parse_lines(
     return list(parser_for(log_format)(records, context))
 
 
-def parse_one(log_format: str, line: str | dict, **kwargs: Any):  # type: ignore[no-untyped-def]
+def parse_one(log_format: str, line: str | dict, **kwargs: Any):
     [result] = parse_lines(log_format, [line], **kwargs)
     assert not isinstance(result, Rejected), result.reason
     return result

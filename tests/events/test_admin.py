@@ -13,7 +13,7 @@ from events.services import source_issue_token
 from tests.factories import SourceFactory
 
 
-def _run(user, action: str, source: Source) -> list[str]:  # type: ignore[no-untyped-def]
+def _run(user, action: str, source: Source) -> list[str]:
     client = Client()
     client.force_login(user)
     response = client.post(
@@ -24,7 +24,7 @@ def _run(user, action: str, source: Source) -> list[str]:  # type: ignore[no-unt
 
 
 @pytest.mark.django_db
-def test_the_auditor_can_neither_issue_nor_revoke_an_ingest_token(auditor, soc_admin, team_a):  # type: ignore[no-untyped-def]
+def test_the_auditor_can_neither_issue_nor_revoke_an_ingest_token(auditor, soc_admin, team_a):
     source = SourceFactory(team=team_a)
     source_issue_token(source=source, actor=soc_admin)
     digest = Source.objects.get(pk=source.pk).token_digest
@@ -38,7 +38,7 @@ def test_the_auditor_can_neither_issue_nor_revoke_an_ingest_token(auditor, soc_a
 
 
 @pytest.mark.django_db
-def test_the_soc_admin_issues_and_revokes_ingest_tokens(soc_admin, team_a):  # type: ignore[no-untyped-def]
+def test_the_soc_admin_issues_and_revokes_ingest_tokens(soc_admin, team_a):
     source = SourceFactory(team=team_a)
     source_issue_token(source=source, actor=soc_admin)
     digest = Source.objects.get(pk=source.pk).token_digest

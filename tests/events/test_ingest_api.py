@@ -18,7 +18,7 @@ SSHD = (
 
 
 @pytest.fixture
-def syslog_source(reference_data):  # type: ignore[no-untyped-def]
+def syslog_source(reference_data):
     from socapp.models import Team
 
     return source_create(
@@ -26,7 +26,7 @@ def syslog_source(reference_data):  # type: ignore[no-untyped-def]
     )
 
 
-def post(api, token, body, content_type="text/plain", **headers):  # type: ignore[no-untyped-def]
+def post(api, token, body, content_type="text/plain", **headers):
     extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
     if token:
         extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
@@ -34,7 +34,7 @@ def post(api, token, body, content_type="text/plain", **headers):  # type: ignor
 
 
 @pytest.mark.django_db
-def test_a_batch_is_stored_and_counted(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_a_batch_is_stored_and_counted(api, syslog_source):
     source, token = syslog_source
     response = post(api, token, SSHD + b"garbage without any header\n")
     assert response.status_code == 200
@@ -56,7 +56,7 @@ def test_a_batch_is_stored_and_counted(api, syslog_source):  # type: ignore[no-u
 
 
 @pytest.mark.django_db
-def test_the_same_idempotency_key_and_body_store_nothing_new(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_the_same_idempotency_key_and_body_store_nothing_new(api, syslog_source):
     _, token = syslog_source
     first = post(api, token, SSHD, **{"Idempotency-Key": "batch-0001"}).json()
     again = post(api, token, SSHD, **{"Idempotency-Key": "batch-0001"}).json()
@@ -68,7 +68,7 @@ def test_the_same_idempotency_key_and_body_store_nothing_new(api, syslog_source)
 
 
 @pytest.mark.django_db
-def test_identical_lines_that_happened_twice_stay_two_events(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_identical_lines_that_happened_twice_stay_two_events(api, syslog_source):
     _, token = syslog_source
     line = SSHD.splitlines()[0] + b"\n"
     assert post(api, token, line + line).json()["accepted"] == 2
@@ -77,7 +77,7 @@ def test_identical_lines_that_happened_twice_stay_two_events(api, syslog_source)
 
 
 @pytest.mark.django_db
-def test_gzip_bodies(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_gzip_bodies(api, syslog_source):
     _, token = syslog_source
     response = post(api, token, gzip.compress(SSHD), **{"Content-Encoding": "gzip"})
     assert response.json()["accepted"] == 2
@@ -86,7 +86,7 @@ def test_gzip_bodies(api, syslog_source):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_too_large_bodies_get_413(api, syslog_source, settings):  # type: ignore[no-untyped-def]
+def test_too_large_bodies_get_413(api, syslog_source, settings):
     settings.INGEST_MAX_BODY_BYTES = 1000
     _, token = syslog_source
     assert post(api, token, SSHD * 20).status_code == 413
@@ -96,7 +96,7 @@ def test_too_large_bodies_get_413(api, syslog_source, settings):  # type: ignore
 
 
 @pytest.mark.django_db
-def test_token_problems(api, syslog_source, analyst_a):  # type: ignore[no-untyped-def]
+def test_token_problems(api, syslog_source, analyst_a):
     from io import StringIO
 
     from django.core.management import call_command
@@ -130,7 +130,7 @@ def test_token_problems(api, syslog_source, analyst_a):  # type: ignore[no-untyp
         b"<13>Dec 32 25:61:61 h app: absurd bsd time\n",
     ],
 )
-def test_hostile_input_never_causes_a_500(api, syslog_source, body):  # type: ignore[no-untyped-def]
+def test_hostile_input_never_causes_a_500(api, syslog_source, body):
     _, token = syslog_source
     response = post(api, token, body)
     assert response.status_code == 200
@@ -141,7 +141,7 @@ def test_hostile_input_never_causes_a_500(api, syslog_source, body):  # type: ig
 
 
 @pytest.mark.django_db
-def test_a_future_timestamp_is_not_believed(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_a_future_timestamp_is_not_believed(api, syslog_source):
     _, token = syslog_source
     post(api, token, b"2099-01-01T00:00:00Z h app: from the future\n")
     event = Event.objects.get()
@@ -151,7 +151,7 @@ def test_a_future_timestamp_is_not_believed(api, syslog_source):  # type: ignore
 
 
 @pytest.mark.django_db
-def test_nul_bytes_are_stored_safely(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_nul_bytes_are_stored_safely(api, syslog_source):
     _, token = syslog_source
     post(api, token, b"<13>Nov 28 04:03:59 h app: before\x00after\n")
     event = Event.objects.get()
@@ -161,13 +161,13 @@ def test_nul_bytes_are_stored_safely(api, syslog_source):  # type: ignore[no-unt
 # ---- Splunk HEC ---------------------------------------------------------------------
 
 
-def hec(api, path, token, body, scheme="Splunk"):  # type: ignore[no-untyped-def]
+def hec(api, path, token, body, scheme="Splunk"):
     extra = {"HTTP_AUTHORIZATION": f"{scheme} {token}"} if token else {}
     return api.generic("POST", path, body, content_type="application/json", **extra)
 
 
 @pytest.mark.django_db
-def test_hec_event_endpoint_takes_concatenated_events(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_hec_event_endpoint_takes_concatenated_events(api, syslog_source):
     _, token = syslog_source
     lines = SSHD.decode().splitlines()
     body = "".join(json.dumps({"event": line, "time": 1764300000, "host": "fw"}) for line in lines)
@@ -178,7 +178,7 @@ def test_hec_event_endpoint_takes_concatenated_events(api, syslog_source):  # ty
 
 
 @pytest.mark.django_db
-def test_hec_raw_endpoint_and_health(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_hec_raw_endpoint_and_health(api, syslog_source):
     _, token = syslog_source
     assert hec(api, "/services/collector/raw", token, SSHD).json()["code"] == 0
     assert Event.objects.count() == 2
@@ -186,7 +186,7 @@ def test_hec_raw_endpoint_and_health(api, syslog_source):  # type: ignore[no-unt
 
 
 @pytest.mark.django_db
-def test_hec_errors_speak_hec(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_hec_errors_speak_hec(api, syslog_source):
     _, token = syslog_source
     assert hec(api, "/services/collector/event", None, "{}").json() == {
         "text": "Token is required",
@@ -200,7 +200,7 @@ def test_hec_errors_speak_hec(api, syslog_source):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.django_db
-def test_token_failures_on_ingest_are_audited_once_each(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_token_failures_on_ingest_are_audited_once_each(api, syslog_source):
     from socapp.audit_access import forget_bounds
     from socapp.models import AuditEntry
 

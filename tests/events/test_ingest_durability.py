@@ -60,7 +60,7 @@ def send(url: str, token: str, body: bytes, key: str) -> tuple[int, dict, Any]:
 
 def test_killing_the_web_process_after_the_answer_loses_nothing(
     process_group, tmp_path, reference_data
-):  # type: ignore[no-untyped-def]
+):
     _, token = source_create(
         name="fw", log_format="syslog", team=Team.objects.get(name="SOC"), actor=None
     )
@@ -78,7 +78,7 @@ def test_killing_the_web_process_after_the_answer_loses_nothing(
     assert Event.objects.count() == 2000 and IngestBatch.objects.count() == 1
 
 
-def test_a_dead_database_is_a_503_with_retry_after(process_group, tmp_path, reference_data):  # type: ignore[no-untyped-def]
+def test_a_dead_database_is_a_503_with_retry_after(process_group, tmp_path, reference_data):
     _, token = source_create(
         name="fw", log_format="syslog", team=Team.objects.get(name="SOC"), actor=None
     )

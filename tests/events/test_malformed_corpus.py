@@ -218,7 +218,8 @@ def send_command(tmp_path: Any, source: Source, case: Case) -> Outcome:
     counts = [int(n.replace(",", "")) for n in found.groups()] if found else [0, 0, 0]
     if status == 0 and not found:
         raise AssertionError(f"no summary: {out.getvalue()}")
-    return Outcome(status, *counts, message=err.getvalue())
+    accepted, duplicates, quarantined = counts
+    return Outcome(status, accepted, duplicates, quarantined, message=err.getvalue())
 
 
 def run(cases: list[Case], send: Callable[[Case], Outcome], source: Source) -> None:
@@ -236,7 +237,7 @@ def run(cases: list[Case], send: Callable[[Case], Outcome], source: Source) -> N
 
 
 @pytest.fixture
-def source_for(team_a):  # type: ignore[no-untyped-def]
+def source_for(team_a):
     def make(log_format: str) -> tuple[Source, str]:
         return source_create(
             name=f"corpus-{log_format}", log_format=log_format, team=team_a, actor=None
@@ -248,7 +249,7 @@ def source_for(team_a):  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 @pytest.mark.parametrize("log_format", FORMATS)
 @pytest.mark.parametrize("transport", ["rest", "hec_event", "hec_raw"])
-def test_http_ingest_corpus(api, source_for, transport, log_format):  # type: ignore[no-untyped-def]
+def test_http_ingest_corpus(api, source_for, transport, log_format):
     source, token = source_for(log_format)
     send = send_rest if transport == "rest" else send_hec
     run(GROUPS[(transport, log_format)], lambda case: send(api, token, case), source)
@@ -256,7 +257,7 @@ def test_http_ingest_corpus(api, source_for, transport, log_format):  # type: ig
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("log_format", FORMATS)
-def test_upload_page_corpus(analyst_a, source_for, log_format):  # type: ignore[no-untyped-def]
+def test_upload_page_corpus(analyst_a, source_for, log_format):
     source, _ = source_for(log_format)
     client = Client(raise_request_exception=True)
     client.force_login(analyst_a)
@@ -265,13 +266,13 @@ def test_upload_page_corpus(analyst_a, source_for, log_format):  # type: ignore[
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("log_format", FORMATS)
-def test_ingest_command_corpus(tmp_path, source_for, log_format):  # type: ignore[no-untyped-def]
+def test_ingest_command_corpus(tmp_path, source_for, log_format):
     source, _ = source_for(log_format)
     run(GROUPS[("command", log_format)], lambda case: send_command(tmp_path, source, case), source)
 
 
 @pytest.fixture
-def kept_connections():  # type: ignore[no-untyped-def]
+def kept_connections():
     """DB_CONN_MAX_AGE as a deployment sets it: the listener's worker thread keeps its
     database connection between batches instead of opening one per batch."""
     database = connections.settings["default"]
@@ -282,7 +283,7 @@ def kept_connections():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_syslog_listener_corpus(source_for, kept_connections):  # type: ignore[no-untyped-def]
+def test_syslog_listener_corpus(source_for, kept_connections):
     """The listener as it runs: each case's bytes arrive on one TCP connection (framing,
     routing by sender address, buffering) and are flushed into a batch by its worker
     thread; the batch's counts are the case's answer."""
@@ -315,7 +316,7 @@ def test_syslog_listener_corpus(source_for, kept_connections):  # type: ignore[n
                 batches = IngestBatch.objects.filter(source=source).order_by("-received_at")
                 if batches.count() == before:
                     return Outcome(0)
-                batch = batches.first()
+                batch = batches[0]
                 return Outcome(0, batch.accepted, batch.duplicates, batch.quarantined)
 
             run(GROUPS[("syslog", log_format)], send, source)

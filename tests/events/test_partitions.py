@@ -25,7 +25,7 @@ from incidents.models import Alert
 from tests.factories import AlertFactory, CorrelationFactory, SourceFactory, event_record
 
 
-def partition_of(event_id) -> str:  # type: ignore[no-untyped-def]
+def partition_of(event_id) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tableoid::regclass::text FROM events WHERE event_id = %s", [event_id]
@@ -33,8 +33,10 @@ def partition_of(event_id) -> str:  # type: ignore[no-untyped-def]
         return cursor.fetchone()[0]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 @pytest.mark.django_db
@@ -48,7 +50,7 @@ def utc(*args: int) -> datetime:
         (utc(2031, 12, 31, 23, 59), "events_p20311201"),
     ],
 )
-def test_an_event_of_any_date_lands_in_its_months_partition(moment, expected):  # type: ignore[no-untyped-def]
+def test_an_event_of_any_date_lands_in_its_months_partition(moment, expected):
     source = SourceFactory()
     [event_id] = events_store(source=source, records=[event_record(moment)])
     assert partition_of(event_id) == expected
@@ -115,7 +117,7 @@ def test_the_beat_task_prepares_the_coming_partitions(settings):
     ("interval", "days", "moment"),
     [("day", 1, utc(2033, 3, 9, 13)), ("week", 7, utc(2033, 5, 11, 13))],  # Wednesdays
 )
-def test_interval_is_a_setting(settings, interval, days, moment):  # type: ignore[no-untyped-def]
+def test_interval_is_a_setting(settings, interval, days, moment):
     settings.EVENTS_PARTITION_INTERVAL = interval
     [event_id] = events_store(source=SourceFactory(), records=[event_record(moment)])
     part = next(p for p in list_partitions(EVENTS) if p.covers(moment))

@@ -24,7 +24,7 @@ NOT_SYSLOG = "not a syslog message: no <PRI> and no timestamp"
 
 
 @pytest.fixture
-def syslog_source(reference_data):  # type: ignore[no-untyped-def]
+def syslog_source(reference_data):
     return source_create(
         name="fw-edge", log_format="syslog", team=Team.objects.get(name="SOC"), actor=None
     )
@@ -37,7 +37,7 @@ def mixed(lines: int) -> bytes:
 
 def test_a_file_larger_than_the_cap_keeps_every_good_line_and_counts_every_bad_one(
     syslog_source, settings
-):  # type: ignore[no-untyped-def]
+):
     settings.QUARANTINE_MAX_PER_BATCH = 100
     source, _ = syslog_source
     lines = 2 * CHUNK_RECORDS + 2000  # three batches: 5,000, 5,000 and 2,000 lines
@@ -69,7 +69,7 @@ def test_a_file_larger_than_the_cap_keeps_every_good_line_and_counts_every_bad_o
     assert QuarantinedRecord.objects.filter(source=source).count() == 3 * 101
 
 
-def test_the_api_answer_says_how_many_more(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_the_api_answer_says_how_many_more(api, syslog_source):
     source, token = syslog_source
     body = b"".join(BAD % n + b"\n" for n in range(1000)) + b"".join(
         GOOD % n + b"\n" for n in range(10)
@@ -92,7 +92,7 @@ def test_the_api_answer_says_how_many_more(api, syslog_source):  # type: ignore[
     assert QuarantinedRecord.objects.filter(source=source).count() == 101
 
 
-def test_a_flood_of_bad_records_writes_a_bounded_quarantine(api, syslog_source, settings):  # type: ignore[no-untyped-def]
+def test_a_flood_of_bad_records_writes_a_bounded_quarantine(api, syslog_source, settings):
     settings.INGEST_MAX_RECORDS = 300_000
     source, token = syslog_source
     body = b"x\n" * 200_000  # what wrote 2.3 million rows before
@@ -111,7 +111,7 @@ def test_a_flood_of_bad_records_writes_a_bounded_quarantine(api, syslog_source, 
     assert summary.summary["last_line"] == 200_000
 
 
-def test_reprocessing_skips_summaries_and_does_not_loop(api, syslog_source):  # type: ignore[no-untyped-def]
+def test_reprocessing_skips_summaries_and_does_not_loop(api, syslog_source):
     source, token = syslog_source
     body = b"".join(BAD % n + b"\n" for n in range(250))
     api.generic(
@@ -134,7 +134,7 @@ def test_reprocessing_skips_summaries_and_does_not_loop(api, syslog_source):  # 
 
 def test_the_admin_and_the_api_show_a_summary_for_what_they_are(
     api, syslog_source, soc_admin, auditor
-):  # type: ignore[no-untyped-def]
+):
     source, token = syslog_source
     body = b"".join(BAD % n + b"\n" for n in range(130))
     api.generic(

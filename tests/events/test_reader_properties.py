@@ -63,7 +63,7 @@ def json_values(text: bytes) -> list[object]:
     return values
 
 
-def assert_answers(decoded) -> None:  # type: ignore[no-untyped-def]
+def assert_answers(decoded) -> None:
     for record in decoded.records:
         assert isinstance(record, RawRecord)
         assert isinstance(record.data, str | dict)
@@ -75,7 +75,7 @@ def assert_answers(decoded) -> None:  # type: ignore[no-untyped-def]
 
 
 @given(body=st.one_of(st.binary(max_size=300), FORMATS.flatmap(body_bytes)), log_format=FORMATS)
-def test_read_lines_answers_every_non_blank_line(body, log_format):  # type: ignore[no-untyped-def]
+def test_read_lines_answers_every_non_blank_line(body, log_format):
     lines = body.splitlines()
     decoded = read_lines(lines, log_format)
     assert_answers(decoded)
@@ -103,7 +103,7 @@ def test_read_lines_answers_every_non_blank_line(body, log_format):  # type: ign
 )
 @example(body=b"[][]", log_format="json", content_type="")  # found by CI: two empty arrays
 @example(body=b"[] []x", log_format="json", content_type="")
-def test_read_body_takes_any_bytes(body, log_format, content_type):  # type: ignore[no-untyped-def]
+def test_read_body_takes_any_bytes(body, log_format, content_type):
     decoded = read_body(body, log_format, content_type)
     assert_answers(decoded)
     if body.strip() and not holds_nothing(body):
@@ -142,7 +142,7 @@ ENVELOPE = st.one_of(
     junk=st.one_of(st.none(), st.binary(max_size=30)),
     log_format=FORMATS,
 )
-def test_hec_answers_every_envelope(envelopes, separator, junk, log_format):  # type: ignore[no-untyped-def]
+def test_hec_answers_every_envelope(envelopes, separator, junk, log_format):
     if any(isinstance(e, int | float) for e in envelopes):
         separator = separator or " "  # "1" "0" written together would be one number
     body = separator.join(json.dumps(e) for e in envelopes).encode("utf-8", "surrogatepass")
@@ -185,7 +185,7 @@ def test_hec_cases_of_the_issue() -> None:
 )
 @example(stream=b"\x00" * 65 + b"\n", cuts=[65])  # a long line refused only when cut
 @example(stream=b"a" * 64 + b"\r\n", cuts=[65])
-def test_framing_is_the_same_however_the_stream_is_cut(stream, cuts):  # type: ignore[no-untyped-def]
+def test_framing_is_the_same_however_the_stream_is_cut(stream, cuts):
     limit = 64
     whole = FrameDecoder(max_message=limit)
     expected = whole.feed(stream) + whole.close()

@@ -56,8 +56,8 @@ ISSUE_CASES = [
 
 
 @pytest.fixture
-def source_for(team_a):  # type: ignore[no-untyped-def]
-    def make(log_format: str):  # type: ignore[no-untyped-def]
+def source_for(team_a):
+    def make(log_format: str):
         return source_create(
             name=f"iso-{log_format}", log_format=log_format, team=team_a, actor=None
         )
@@ -67,7 +67,7 @@ def source_for(team_a):  # type: ignore[no-untyped-def]
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("log_format", "bad", "fate"), ISSUE_CASES)
-def test_a_hundred_good_records_and_one_bad(api, source_for, log_format, bad, fate):  # type: ignore[no-untyped-def]
+def test_a_hundred_good_records_and_one_bad(api, source_for, log_format, bad, fate):
     source, token = source_for(log_format)
     lines = [GOOD[log_format](n) for n in range(100)]
     lines.insert(50, bad)
@@ -96,7 +96,7 @@ def test_a_hundred_good_records_and_one_bad(api, source_for, log_format, bad, fa
 
 
 @pytest.mark.django_db
-def test_hec_lone_surrogates_nul_and_huge_numbers_are_stored_repaired(api, source_for):  # type: ignore[no-untyped-def]
+def test_hec_lone_surrogates_nul_and_huge_numbers_are_stored_repaired(api, source_for):
     """Python's JSON decoder (HEC) lets through what PostgreSQL refuses; the events are
     stored with U+FFFD in place of NUL and lone surrogates, big integers as text."""
     source, token = source_for("json")
@@ -121,7 +121,7 @@ def test_hec_lone_surrogates_nul_and_huge_numbers_are_stored_repaired(api, sourc
     assert stored.normalized_data["x"] is None and stored.normalized_data["\ufffd"] == 1
 
 
-def command_refusal(source, path) -> str:  # type: ignore[no-untyped-def]
+def command_refusal(source, path) -> str:
     """The reason ``manage.py ingest`` refuses ``path`` with: a CommandError, or an exit
     status past 1 with the reason on stderr."""
     err = StringIO()
@@ -136,7 +136,7 @@ def command_refusal(source, path) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_unreadable_files_are_a_400_or_a_command_error(analyst_a, source_for, tmp_path):  # type: ignore[no-untyped-def]
+def test_unreadable_files_are_a_400_or_a_command_error(analyst_a, source_for, tmp_path):
     from django.test import Client
 
     source, _ = source_for("windows")
@@ -163,7 +163,7 @@ RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.django_db
-def test_whatever_a_parser_accepts_postgres_stores(source_for):  # type: ignore[no-untyped-def]
+def test_whatever_a_parser_accepts_postgres_stores(source_for):
     """Generated records through the real service, COPY included: no batch fails; every
     record is stored or quarantined; what is counted is what the tables hold."""
     sources = {fmt: source_for(fmt)[0] for fmt in sorted(PARSERS)}
@@ -173,7 +173,7 @@ def test_whatever_a_parser_accepts_postgres_stores(source_for):  # type: ignore[
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(data=st.data(), log_format=st.sampled_from(sorted(PARSERS)))
-    def ingest(data, log_format):  # type: ignore[no-untyped-def]
+    def ingest(data, log_format):
         records = data.draw(st.lists(record_data(log_format), min_size=1, max_size=5))
         source = sources[log_format]
         result = events_ingest(

@@ -58,7 +58,7 @@ SAMPLES = {
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("log_format", sorted(SAMPLES))
-def test_every_sample_ingests_without_quarantine(log_format):  # type: ignore[no-untyped-def]
+def test_every_sample_ingests_without_quarantine(log_format):
     source = SourceFactory(format=log_format)
     files = [p for p in SAMPLES[log_format] if not p.name.endswith("-expected.json")]
     assert files
@@ -87,7 +87,7 @@ def test_wazuh_web_lines_in_combined_format_are_access_events():
     assert wp_admin is not None and wp_admin.normalized_data["http"]["request"]["method"] == "POST"
 
 
-def _one(source_format: str, **lookup):  # type: ignore[no-untyped-def]
+def _one(source_format: str, **lookup):
     return Event.objects.filter(source__format=source_format, **lookup).first()
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from events.search import QueryError, parse
+from events.search.query import BoolOp, Comparison
 from events.services import events_store
 from tests.conftest import client_for
 from tests.factories import SourceFactory, event_record
@@ -34,17 +35,23 @@ def test_malformed_queries_say_what_and_where(query: str, message: str) -> None:
 
 def test_and_binds_tighter_than_or_and_not_binds_tightest() -> None:
     tree = parse("a:1 OR b:2 c:3 AND NOT d:4")
-    assert tree.op == "OR" and tree.nodes[0].field == "a"
-    right = tree.nodes[1]
-    assert right.op == "AND" and [type(n).__name__ for n in right.nodes] == [
-        "Comparison",
-        "Comparison",
-        "Not",
-    ]
+    assert isinstance(tree, BoolOp) and tree.op == "OR"
+    left, right = tree.nodes
+    assert isinstance(left, Comparison) and left.field == "a"
+    assert (
+        isinstance(right, BoolOp)
+        and right.op == "AND"
+        and [type(n).__name__ for n in right.nodes]
+        == [
+            "Comparison",
+            "Comparison",
+            "Not",
+        ]
+    )
 
 
 @pytest.fixture
-def stored(reference_data):  # type: ignore[no-untyped-def]
+def stored(reference_data):
     """Six events a hunter might look through."""
     source = SourceFactory(name="fw-1")
     other = SourceFactory(name="proxy-7")
@@ -101,11 +108,11 @@ def stored(reference_data):  # type: ignore[no-untyped-def]
     return {name: rec.raw_data for name, rec in rows.items()}
 
 
-def _search(user, q: str, **params):  # type: ignore[no-untyped-def]
+def _search(user, q: str, **params):
     return client_for(user).get("/api/v1/events/search/", {"q": q, **params})
 
 
-def _found(user, q: str, stored: dict, **params) -> set[str]:  # type: ignore[no-untyped-def]
+def _found(user, q: str, stored: dict, **params) -> set[str]:
     response = _search(user, q, **params)
     assert response.status_code == 200, response.content
     raws = {e["raw_data"] for e in response.json()["results"]}
@@ -136,12 +143,12 @@ def _found(user, q: str, stored: dict, **params) -> set[str]:  # type: ignore[no
         ("", {"root_fail", "svc_ok", "web", "low_port", "v6"}),  # the old one is out of range
     ],
 )
-def test_queries_find_exactly_the_matching_events_in_the_range(analyst_a, stored, query, expected):  # type: ignore[no-untyped-def]
+def test_queries_find_exactly_the_matching_events_in_the_range(analyst_a, stored, query, expected):
     assert _found(analyst_a, query, stored) == expected
 
 
 @pytest.mark.django_db
-def test_the_range_and_cursor_pages_cover_everything_once(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_the_range_and_cursor_pages_cover_everything_once(analyst_a, stored):
     since = (NOW - timedelta(days=2)).isoformat()
     seen, cursor = [], ""
     while True:
@@ -154,7 +161,7 @@ def test_the_range_and_cursor_pages_cover_everything_once(analyst_a, stored):  #
 
 
 @pytest.mark.django_db
-def test_bad_queries_are_400s_with_the_reason(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_bad_queries_are_400s_with_the_reason(analyst_a, stored):
     response = _search(analyst_a, "source.ip:not-an-ip")
     assert response.status_code == 400
     assert "needs an IP address" in response.json()["q"][0]
@@ -163,7 +170,7 @@ def test_bad_queries_are_400s_with_the_reason(analyst_a, stored):  # type: ignor
 
 
 @pytest.mark.django_db
-def test_the_search_page_renders_results_escaped_and_explains_errors(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_the_search_page_renders_results_escaped_and_explains_errors(analyst_a, stored):
     from tests.incidents.conftest import browser_for
 
     client = browser_for(analyst_a)
@@ -175,7 +182,7 @@ def test_the_search_page_renders_results_escaped_and_explains_errors(analyst_a, 
 
 
 @pytest.mark.django_db
-def test_a_search_becomes_an_inactive_rule_that_matches_what_it_found(soc_admin, analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_a_search_becomes_an_inactive_rule_that_matches_what_it_found(soc_admin, analyst_a, stored):
     from django.test import Client
 
     from correlation.services import rule_try
@@ -199,7 +206,7 @@ def test_a_search_becomes_an_inactive_rule_that_matches_what_it_found(soc_admin,
 
 
 @pytest.mark.django_db
-def test_saved_searches(analyst_a, manager, stored):  # type: ignore[no-untyped-def]
+def test_saved_searches(analyst_a, manager, stored):
     from socapp.models import SavedView
     from tests.incidents.conftest import browser_for
 
@@ -219,7 +226,7 @@ def test_saved_searches(analyst_a, manager, stored):  # type: ignore[no-untyped-
 @pytest.mark.django_db
 def test_an_unindexed_search_answers_within_its_budget_and_continues_where_it_stopped(
     analyst_a, stored, settings
-):  # type: ignore[no-untyped-def]
+):
     """Free text reads the range in slices; with no time to spare each answer covers one
     slice, says how far back it searched, and following the cursors finds every match
     once, in order."""
@@ -242,7 +249,7 @@ def test_an_unindexed_search_answers_within_its_budget_and_continues_where_it_st
 
 
 @pytest.mark.django_db
-def test_the_search_page_says_how_far_back_it_searched(analyst_a, stored, settings):  # type: ignore[no-untyped-def]
+def test_the_search_page_says_how_far_back_it_searched(analyst_a, stored, settings):
     from tests.incidents.conftest import browser_for
 
     settings.SEARCH_TIME_BUDGET_MS = 0
@@ -264,14 +271,14 @@ def test_deep_nesting_is_refused_before_it_can_exhaust_the_stack() -> None:
 
 
 @pytest.mark.django_db
-def test_a_deeply_nested_search_is_a_400_naming_the_limit(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_a_deeply_nested_search_is_a_400_naming_the_limit(analyst_a, stored):
     response = _search(analyst_a, "(" * 300 + "a:1" + ")" * 300)
     assert response.status_code == 400
     assert "at most 32 deep (at column 33)" in response.json()["q"][0]
 
 
 @pytest.mark.django_db
-def test_a_range_back_to_year_11_searches_it_all(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_a_range_back_to_year_11_searches_it_all(analyst_a, stored):
     """Slices doubling back from now used to reach before year 1 (an OverflowError)."""
     found = _found(analyst_a, '"Failed password"', stored, since="0011-01-01T00:00:00+22:12")
     assert found == {"root_fail", "old"}
@@ -281,7 +288,7 @@ def test_a_range_back_to_year_11_searches_it_all(analyst_a, stored):  # type: ig
 
 
 @pytest.mark.django_db
-def test_offsets_beyond_sixteen_hours_mean_the_same_moment(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_offsets_beyond_sixteen_hours_mean_the_same_moment(analyst_a, stored):
     """PostgreSQL takes offsets up to 15:59; the moment is turned into UTC first."""
     since = (NOW - timedelta(minutes=3, seconds=30)).astimezone(
         timezone(timedelta(hours=23, minutes=30))
@@ -307,14 +314,14 @@ def test_offsets_beyond_sixteen_hours_mean_the_same_moment(analyst_a, stored):  
         "2026-13-01T00:00:00+00:00||900",
     ],
 )
-def test_a_forged_cursor_is_a_400_under_q(analyst_a, stored, cursor):  # type: ignore[no-untyped-def]
+def test_a_forged_cursor_is_a_400_under_q(analyst_a, stored, cursor):
     response = _search(analyst_a, '"Failed password"', cursor=cursor)
     assert response.status_code == 400, response.content
     assert response.json()["q"] == ["The cursor is not one this page gave out"]
 
 
 @pytest.mark.django_db
-def test_event_filters_check_addresses_and_take_any_offset(analyst_a, stored):  # type: ignore[no-untyped-def]
+def test_event_filters_check_addresses_and_take_any_offset(analyst_a, stored):
     api = client_for(analyst_a)
     refused = api.get("/api/v1/events/", {"source_ip": "garbage"})
     assert refused.status_code == 400 and "source_ip" in refused.json()

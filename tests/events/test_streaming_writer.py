@@ -24,7 +24,7 @@ def eve(n: int, at: datetime) -> dict:
     }
 
 
-def send(source, records):  # type: ignore[no-untyped-def]
+def send(source, records):
     return events_ingest(
         source=source, transport="api", records=[RawRecord(n, r) for n, r in enumerate(records, 1)]
     )
@@ -56,7 +56,7 @@ def test_a_batch_crossing_into_a_new_partition_mid_stream():
 
 
 @pytest.mark.django_db
-def test_a_batch_that_cannot_be_stored_leaves_nothing(monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_batch_that_cannot_be_stored_leaves_nothing(monkeypatch):
     import events.ingest
 
     source = SourceFactory(format="suricata")

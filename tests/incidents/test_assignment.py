@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def case(analyst_a, team_a, settings, tmp_path) -> Incident:  # type: ignore[no-untyped-def]
+def case(analyst_a, team_a, settings, tmp_path) -> Incident:
     settings.EVIDENCE_ROOT = tmp_path
     incident = incident_create(actor=analyst_a, title="Beaconing host", team=team_a)
     browser_for(analyst_a).post(

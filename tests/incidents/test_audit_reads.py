@@ -20,19 +20,19 @@ AGENT = "Mozilla/5.0 (reads test)"
 WHERE = {"HTTP_USER_AGENT": AGENT, "REMOTE_ADDR": "192.0.2.44"}
 
 
-def page_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client(**WHERE)
+def page_for(user) -> Client:
+    client = Client(HTTP_USER_AGENT=AGENT, REMOTE_ADDR="192.0.2.44")
     client.force_login(user)
     return client
 
 
-def api_for(user):  # type: ignore[no-untyped-def]
+def api_for(user):
     client = client_for(user)
     client.defaults.update(WHERE)
     return client
 
 
-def one_entry_for(client, url: str, status: int = 200) -> AuditEntry:  # type: ignore[no-untyped-def]
+def one_entry_for(client, url: str, status: int = 200) -> AuditEntry:
     """GET url; the one audit entry it wrote."""
     before = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     response = client.get(url)
@@ -44,7 +44,7 @@ def one_entry_for(client, url: str, status: int = 200) -> AuditEntry:  # type: i
     return entry
 
 
-def test_alert_reads_on_the_api_and_pages(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_alert_reads_on_the_api_and_pages(analyst_a, team_a):
     alerts = [raise_alert(team_a, f"scan {n}", source__ip=f"198.51.100.{n}") for n in range(3)]
     api, page = api_for(analyst_a), page_for(analyst_a)
 
@@ -72,7 +72,7 @@ def test_alert_reads_on_the_api_and_pages(analyst_a, team_a):  # type: ignore[no
     assert audit_verify() == []
 
 
-def test_a_long_list_keeps_the_first_fifty_ids_and_the_count(manager, team_a):  # type: ignore[no-untyped-def]
+def test_a_long_list_keeps_the_first_fifty_ids_and_the_count(manager, team_a):
     for n in range(60):
         raise_alert(team_a, f"alert {n}", source__ip=f"203.0.113.{n}")
     entry = one_entry_for(api_for(manager), "/api/v1/alerts/?page_size=60")
@@ -80,14 +80,14 @@ def test_a_long_list_keeps_the_first_fifty_ids_and_the_count(manager, team_a):  
     assert len(entry.changes["alerts"]["ids"]) == 50
 
 
-def test_nothing_shown_nothing_written(analyst_b, team_a):  # type: ignore[no-untyped-def]
+def test_nothing_shown_nothing_written(analyst_b, team_a):
     raise_alert(team_a, "team A's")  # invisible to analyst_b
     before = AuditEntry.objects.count()
     assert api_for(analyst_b).get("/api/v1/alerts/").json()["count"] == 0
     assert AuditEntry.objects.count() == before
 
 
-def test_incident_reads_on_the_api_and_pages(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_incident_reads_on_the_api_and_pages(analyst_a, team_a):
     incident = incident_create(actor=analyst_a, title="case", team=team_a)
     api, page = api_for(analyst_a), page_for(analyst_a)
     listed = one_entry_for(api, "/api/v1/incidents/")
@@ -105,7 +105,7 @@ def test_incident_reads_on_the_api_and_pages(analyst_a, team_a):  # type: ignore
     assert home.action == "home.read" and home.changes["incidents"]["ids"] == [str(incident.pk)]
 
 
-def test_downloads_are_one_entry_each_with_where_from(analyst_a, team_a, settings, tmp_path):  # type: ignore[no-untyped-def]
+def test_downloads_are_one_entry_each_with_where_from(analyst_a, team_a, settings, tmp_path):
     settings.EVIDENCE_ROOT = tmp_path
     incident = incident_create(actor=analyst_a, title="case", team=team_a)
     evidence = evidence_add(
@@ -126,7 +126,7 @@ def test_downloads_are_one_entry_each_with_where_from(analyst_a, team_a, setting
     assert summary.action == "report.summary_download"
 
 
-def test_reads_can_be_turned_off(analyst_a, team_a, settings):  # type: ignore[no-untyped-def]
+def test_reads_can_be_turned_off(analyst_a, team_a, settings):
     settings.AUDIT_READS = False
     raise_alert(team_a, "scan")
     before = AuditEntry.objects.count()
@@ -136,7 +136,7 @@ def test_reads_can_be_turned_off(analyst_a, team_a, settings):  # type: ignore[n
 
 def test_staff_reading_alerts_incidents_and_evidence_in_the_admin_are_audited(
     auditor, analyst_a, team_a
-):  # type: ignore[no-untyped-def]
+):
     alert = raise_alert(team_a, "beacon", source__ip="198.51.100.9")
     incident = incident_create(actor=analyst_a, title="Beaconing", team=team_a, alerts=[alert])
     evidence = evidence_add(

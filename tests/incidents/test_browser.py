@@ -30,7 +30,7 @@ RULE_TITLE = 'Root login <script>alert("rule")</script> "><img src=x onerror=ale
 PAYLOAD = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
 
 
-def _rule(actor) -> None:  # type: ignore[no-untyped-def]
+def _rule(actor) -> None:
     rule_save(
         actor=actor,
         is_active=True,
@@ -54,14 +54,14 @@ def _line(ip: str) -> str:
 
 
 @pytest.fixture
-def stage(settings, soc_admin, team_a, analyst_a, analyst_b, manager, case_templates):  # type: ignore[no-untyped-def]
+def stage(settings, soc_admin, team_a, analyst_a, analyst_b, manager, case_templates):
     web_passwords(settings, analyst_a, analyst_b, manager)
     _rule(soc_admin)
     source = SourceFactory(team=team_a, format="syslog", name="sshd of team A")
     return source_issue_token(source=source, actor=soc_admin)
 
 
-def _no_markup_ran(page, dialogs: list) -> None:  # type: ignore[no-untyped-def]
+def _no_markup_ran(page, dialogs: list) -> None:
     assert dialogs == [], f"script from log content ran: {dialogs}"
     assert page.locator("img[src=x]").count() == 0
     # Data islands (json_script) are inert; any other script without a src was injected.

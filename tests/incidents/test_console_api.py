@@ -102,7 +102,7 @@ def test_an_incident_never_takes_another_teams_alert(manager, team_a, team_b):
     assert Alert.objects.get(pk=theirs.pk).incident is None
 
 
-def test_a_task_posted_with_a_status_is_created_open(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_a_task_posted_with_a_status_is_created_open(analyst_a, team_a):
     """`status` reached task_add() as an unexpected argument: a 500. A new task is open;
     its status changes through PATCH."""
     api = client_for(analyst_a)
@@ -113,7 +113,7 @@ def test_a_task_posted_with_a_status_is_created_open(analyst_a, team_a):  # type
     assert [(t["title"], t["status"]) for t in created.json()] == [("Collect logs", "open")]
 
 
-def test_nullable_fields_answer_null_as_the_schema_says(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_nullable_fields_answer_null_as_the_schema_says(analyst_a, team_a):
     """An unassigned, unacknowledged alert and a fresh task answered `null` where the
     schema promised a string; the schema now says `nullable`."""
     from tests.test_openapi_schema import generated_schema

@@ -18,7 +18,7 @@ NOW = datetime.now(tz=UTC)
 
 
 @pytest.fixture
-def seen(team_a):  # type: ignore[no-untyped-def]
+def seen(team_a):
     events_store(
         source=SourceFactory(team=team_a),
         records=[

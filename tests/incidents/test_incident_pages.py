@@ -19,7 +19,7 @@ from .conftest import browser_for, raise_alert
 pytestmark = pytest.mark.django_db
 
 
-def _escalate(client, alert, **form) -> Incident:  # type: ignore[no-untyped-def]
+def _escalate(client, alert, **form) -> Incident:
     response = client.post(f"/alerts/{alert.pk}/escalate/", {"incident_type": "other", **form})
     assert response.status_code == 302, response.content
     return Incident.objects.get(alerts=alert)

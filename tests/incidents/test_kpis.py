@@ -18,8 +18,8 @@ SINCE, UNTIL = T0 - timedelta(hours=1), T0 + timedelta(hours=1)
 MIN = timedelta(minutes=1)
 
 
-def _alert(team, at: datetime, **fields) -> Alert:  # type: ignore[no-untyped-def]
-    return AlertFactory(team=team, triggered_at=at, last_seen_at=at, **fields)
+def _alert(team, at: datetime, **fields) -> Alert:
+    return AlertFactory.create(team=team, triggered_at=at, last_seen_at=at, **fields)
 
 
 def test_mtta_uses_acknowledgement_then_closing_and_skips_muted_and_unanswered(team_a):
@@ -67,9 +67,9 @@ def test_mtta_is_over_the_alerts_it_is_given(team_a, team_b):
     assert mtta(Alert.objects.all(), SINCE, UNTIL).median_seconds == 505.0
 
 
-def _incident(team, created: datetime, resolved: datetime | None) -> Incident:  # type: ignore[no-untyped-def]
+def _incident(team, created: datetime, resolved: datetime | None) -> Incident:
     status = IncidentStatus.CLOSED if resolved else IncidentStatus.TRIAGE
-    incident = IncidentFactory(team=team, status=status, resolved_at=resolved)
+    incident = IncidentFactory.create(team=team, status=status, resolved_at=resolved)
     # created_at is auto_now_add: set the known value afterwards.
     Incident.objects.filter(pk=incident.pk).update(created_at=created)
     return incident

@@ -14,10 +14,10 @@ from socapp.roof.asgi import application
 from tests.factories import severity
 
 
-async def _in_thread(fn):  # type: ignore[no-untyped-def]
+async def _in_thread(fn):
     """Run blocking ORM code off the event loop, closing the connection it opened."""
 
-    def run():  # type: ignore[no-untyped-def]
+    def run():
         try:
             return fn()
         finally:
@@ -26,7 +26,7 @@ async def _in_thread(fn):  # type: ignore[no-untyped-def]
     return await asyncio.to_thread(run)
 
 
-async def _connect(user):  # type: ignore[no-untyped-def]
+async def _connect(user):
     communicator = WebsocketCommunicator(
         application, "/ws/alerts/", headers=[(b"origin", b"http://localhost")]
     )
@@ -35,7 +35,7 @@ async def _connect(user):  # type: ignore[no-untyped-def]
     return communicator, connected, code
 
 
-async def _receive_all(communicator, expected: int) -> list:  # type: ignore[no-untyped-def]
+async def _receive_all(communicator, expected: int) -> list:
     """``expected`` messages, then proof that nothing else arrives."""
     messages = [await communicator.receive_json_from(timeout=5) for _ in range(expected)]
     assert await communicator.receive_nothing(timeout=0.5)
@@ -46,7 +46,7 @@ async def _receive_all(communicator, expected: int) -> list:  # type: ignore[no-
 def test_team_members_and_managers_hear_their_alerts_only(
     analyst_a, analyst_b, manager, team_a, team_b
 ):
-    async def scenario():  # type: ignore[no-untyped-def]
+    async def scenario():
         a, ok_a, _ = await _connect(analyst_a)
         b, ok_b, _ = await _connect(analyst_b)
         m, ok_m, _ = await _connect(manager)
@@ -72,10 +72,10 @@ def test_team_members_and_managers_hear_their_alerts_only(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_status_changes_are_pushed(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_status_changes_are_pushed(analyst_a, team_a):
     alert = alert_create(title="scan", severity=severity("low"), team=team_a)
 
-    async def scenario():  # type: ignore[no-untyped-def]
+    async def scenario():
         a, ok, _ = await _connect(analyst_a)
         assert ok
         await _in_thread(lambda: alert_update(alert=alert, actor=analyst_a, status="acknowledged"))
@@ -88,8 +88,8 @@ def test_status_changes_are_pushed(analyst_a, team_a):  # type: ignore[no-untype
 
 
 @pytest.mark.django_db(transaction=True)
-def test_users_without_a_role_are_refused(nobody):  # type: ignore[no-untyped-def]
-    async def scenario():  # type: ignore[no-untyped-def]
+def test_users_without_a_role_are_refused(nobody):
+    async def scenario():
         _, connected, code = await _connect(nobody)
         return connected, code
 
@@ -98,8 +98,8 @@ def test_users_without_a_role_are_refused(nobody):  # type: ignore[no-untyped-de
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_admin_without_the_required_second_factor_is_refused(soc_admin, settings):  # type: ignore[no-untyped-def]
-    async def scenario():  # type: ignore[no-untyped-def]
+def test_an_admin_without_the_required_second_factor_is_refused(soc_admin, settings):
+    async def scenario():
         communicator, connected, code = await _connect(soc_admin)
         if connected:
             await communicator.disconnect()
@@ -118,7 +118,7 @@ def test_assignment_notifies_the_assignee_and_incident_changes_reach_their_viewe
 
     incident = incident_create(actor=analyst_a, title="case", team=team_a)
 
-    async def scenario():  # type: ignore[no-untyped-def]
+    async def scenario():
         a, ok_a, _ = await _connect(analyst_a)
         b, ok_b, _ = await _connect(analyst_b)
         assert ok_a and ok_b

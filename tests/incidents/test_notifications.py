@@ -17,7 +17,7 @@ from tests.incidents.conftest import raise_alert
 pytestmark = pytest.mark.django_db
 
 
-def route(connector, topics, *, teams=(), rules=(), **options):  # type: ignore[no-untyped-def]
+def route(connector, topics, *, teams=(), rules=(), **options):
     rule = NotificationRule.objects.create(
         name=f"route {NotificationRule.objects.count()}",
         connector=connector,
@@ -30,7 +30,7 @@ def route(connector, topics, *, teams=(), rules=(), **options):  # type: ignore[
 
 
 @pytest.fixture
-def chat(webhook_receiver):  # type: ignore[no-untyped-def]
+def chat(webhook_receiver):
     return ConnectorFactory(
         name="soc chat", url=webhook_receiver.url, payload_format="slack", action_types=[]
     )
@@ -38,7 +38,7 @@ def chat(webhook_receiver):  # type: ignore[no-untyped-def]
 
 def test_high_alerts_reach_a_slack_compatible_webhook_and_low_ones_do_not(
     team_a, chat, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     route(chat, ["alert_raised"], min_severity="high")
     with django_capture_on_commit_callbacks(execute=True):
         raise_alert(team_a, "Beaconing to <evil>", level="critical", source__ip="10.0.0.5")
@@ -53,7 +53,7 @@ def test_high_alerts_reach_a_slack_compatible_webhook_and_low_ones_do_not(
 
 def test_rules_filter_by_team_and_correlation_rule(
     team_a, team_b, chat, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     from incidents.services import alert_create
     from tests.factories import severity
 
@@ -68,7 +68,7 @@ def test_rules_filter_by_team_and_correlation_rule(
 
 def test_a_storm_is_throttled_and_the_next_message_says_how_much_was_held(
     team_a, chat, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     rule = route(chat, ["alert_raised"], throttle_max=2, throttle_window_seconds=1)
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(6):
@@ -89,7 +89,7 @@ def test_a_storm_is_throttled_and_the_next_message_says_how_much_was_held(
 
 def test_a_redelivered_task_sends_nothing_twice(
     team_a, chat, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     route(chat, ["alert_raised"])
     with django_capture_on_commit_callbacks(execute=True):
         alert = raise_alert(team_a)
@@ -99,7 +99,7 @@ def test_a_redelivered_task_sends_nothing_twice(
 
 def test_incident_changes_are_mailed_with_a_signed_json_copy_to_a_webhook(
     team_a, analyst_a, manager, smtp_receiver, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     mailbox = ConnectorFactory(
         name="managers", kind="email", recipients=["soc-managers@example.org"], action_types=[]
     )
@@ -129,7 +129,7 @@ def test_incident_changes_are_mailed_with_a_signed_json_copy_to_a_webhook(
 
 def test_a_disabled_rule_or_connector_sends_nothing(
     team_a, chat, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     route(chat, ["alert_raised"], enabled=False)
     other = ConnectorFactory(name="off", url=webhook_receiver.url, enabled=False)
     route(other, ["alert_raised"])
@@ -140,7 +140,7 @@ def test_a_disabled_rule_or_connector_sends_nothing(
 
 def test_an_action_waiting_for_approval_is_announced_to_the_managers(
     team_a, analyst_a, smtp_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     from incidents.services import action_request
     from tests.factories import IncidentFactory
 
@@ -163,7 +163,7 @@ def test_an_action_waiting_for_approval_is_announced_to_the_managers(
 
 def test_a_notification_to_a_refused_address_is_recorded_with_the_reason(
     team_a, webhook_receiver, settings, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     metadata = ConnectorFactory(
         name="metadata", url="http://169.254.169.254/latest/meta-data/", action_types=[]

@@ -81,7 +81,7 @@ def facts(content: bytes) -> dict[str, str]:
     return dict(csv_sections(content)["report"][1:])
 
 
-def _case(analyst, team, title: str = "Ransomware on FS-1"):  # type: ignore[no-untyped-def]
+def _case(analyst, team, title: str = "Ransomware on FS-1"):
     """An incident with something in every part of its report."""
     rule = CorrelationRuleFactory(name="Ransom note written")
     alert = raise_alert(team, "Ransom note on fs-1", "critical", host__name="fs-1")
@@ -103,7 +103,7 @@ def _case(analyst, team, title: str = "Ransomware on FS-1"):  # type: ignore[no-
     return incident
 
 
-def _attachment(response) -> str:  # type: ignore[no-untyped-def]
+def _attachment(response) -> str:
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment;"), disposition
     return disposition.split("filename=")[1].strip('"')
@@ -286,7 +286,7 @@ def test_report_downloads_are_audited(analyst_a, team_a):
 # ---- the SOC summary --------------------------------------------------------------------
 
 
-def _summary(client, **params) -> dict[str, list[list[str]]]:  # type: ignore[no-untyped-def]
+def _summary(client, **params) -> dict[str, list[list[str]]]:
     response = client.get("/reports/summary.csv", params)
     assert response.status_code == 200, response.content
     return csv_sections(response.content)

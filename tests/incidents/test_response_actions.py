@@ -25,17 +25,17 @@ SECRET = "shared signing secret"
 
 
 @pytest.fixture
-def case(team_a):  # type: ignore[no-untyped-def]
+def case(team_a):
     """A high-priority incident of team A: actions on it need a manager's approval."""
     return IncidentFactory(team=team_a, priority="high", title="Brute force on web1")
 
 
 @pytest.fixture
-def firewall(webhook_receiver):  # type: ignore[no-untyped-def]
+def firewall(webhook_receiver):
     return ConnectorFactory(name="firewall", url=webhook_receiver.url, secret=SECRET)
 
 
-def request_action(user, incident, capture, **body):  # type: ignore[no-untyped-def]
+def request_action(user, incident, capture, **body):
     with capture(execute=True):
         return client_for(user).post(
             f"/api/v1/incidents/{incident.pk}/actions/", body, format="json"
@@ -44,7 +44,7 @@ def request_action(user, incident, capture, **body):  # type: ignore[no-untyped-
 
 def test_a_managers_block_ip_runs_at_once_as_a_signed_webhook(
     manager, case, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     response = request_action(
         manager,
         case,
@@ -78,7 +78,7 @@ def test_a_managers_block_ip_runs_at_once_as_a_signed_webhook(
 
 def test_an_analysts_action_on_a_high_incident_waits_for_a_manager(
     analyst_a, manager, case, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     response = request_action(
         analyst_a,
         case,
@@ -113,7 +113,7 @@ def test_an_analysts_action_on_a_high_incident_waits_for_a_manager(
 
 def test_a_rejected_action_never_runs(
     analyst_a, manager, case, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     request_action(
         analyst_a, case, django_capture_on_commit_callbacks,
         action_type="block_ip", connector="firewall", parameters={"ip": "203.0.113.9"},
@@ -132,7 +132,7 @@ def test_a_rejected_action_never_runs(
 
 def test_below_the_approval_priority_an_analyst_needs_nobody(
     analyst_a, team_a, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     low = IncidentFactory(team=team_a, priority="low")
     response = request_action(
         analyst_a, low, django_capture_on_commit_callbacks,
@@ -145,7 +145,7 @@ def test_below_the_approval_priority_an_analyst_needs_nobody(
 
 def test_a_redelivered_task_does_not_run_an_action_twice(
     manager, case, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     request_action(
         manager, case, django_capture_on_commit_callbacks,
         action_type="webhook", connector="firewall", parameters={"note": "heads up"},
@@ -157,7 +157,7 @@ def test_a_redelivered_task_does_not_run_an_action_twice(
 
 def test_a_receiver_error_is_recorded_as_a_failure(
     manager, case, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     webhook_receiver.status = 503
     request_action(
         manager, case, django_capture_on_commit_callbacks,
@@ -171,7 +171,7 @@ def test_a_receiver_error_is_recorded_as_a_failure(
 
 def test_an_unreachable_receiver_is_a_failure_not_a_crash(
     manager, case, settings, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     from scripts.processes import free_port
 
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # so the connection is tried
@@ -202,7 +202,7 @@ def fake_edr(tmp_path: Path) -> Path:
 
 def test_isolate_host_runs_the_configured_command_and_records_its_output(
     manager, case, fake_edr, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     ConnectorFactory(
         name="edr",
         kind="command",
@@ -236,7 +236,7 @@ def test_isolate_host_runs_the_configured_command_and_records_its_output(
 )
 def test_targets_that_could_turn_into_options_or_commands_are_refused(
     manager, case, action_type, parameters, field, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     ConnectorFactory(name="edr", kind="command", command=["/bin/true", "{host}"])
     response = request_action(
         manager, case, django_capture_on_commit_callbacks,
@@ -249,7 +249,7 @@ def test_targets_that_could_turn_into_options_or_commands_are_refused(
 
 def test_a_connector_is_only_used_for_the_actions_it_serves(
     manager, case, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     ConnectorFactory(name="mail only", kind="email", recipients=["soc@example.org"],
                      action_types=["email"])  # fmt: skip
     response = request_action(
@@ -262,7 +262,7 @@ def test_a_connector_is_only_used_for_the_actions_it_serves(
 
 def test_an_email_action_reaches_the_smtp_server(
     manager, case, smtp_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     ConnectorFactory(name="it desk", kind="email", recipients=["it-desk@example.org"],
                      action_types=["email"])  # fmt: skip
     request_action(
@@ -278,7 +278,7 @@ def test_an_email_action_reaches_the_smtp_server(
     assert ResponseAction.objects.get().status == "succeeded"
 
 
-def test_a_manual_step_is_recorded_as_done(analyst_a, case, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_a_manual_step_is_recorded_as_done(analyst_a, case, django_capture_on_commit_callbacks):
     response = request_action(
         analyst_a, case, django_capture_on_commit_callbacks,
         action_type="manual", description="Called the user; password reset by phone",
@@ -290,7 +290,7 @@ def test_a_manual_step_is_recorded_as_done(analyst_a, case, django_capture_on_co
 
 def test_other_teams_and_auditors_cannot_start_actions(
     analyst_b, auditor, case, firewall, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     body = {"action_type": "block_ip", "connector": "firewall", "parameters": {"ip": "192.0.2.1"}}
     assert (
         request_action(analyst_b, case, django_capture_on_commit_callbacks, **body).status_code
@@ -305,7 +305,7 @@ def test_other_teams_and_auditors_cannot_start_actions(
 
 def test_the_incident_page_requests_approves_and_shows_actions(
     analyst_a, manager, case, firewall, webhook_receiver, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     page = f"/incidents/{case.number}/"
     analyst = browser_for(analyst_a)
     with django_capture_on_commit_callbacks(execute=True):
@@ -337,7 +337,7 @@ def test_the_actions_part_the_page_refreshes_live_follows_the_incidents_permissi
     firewall,
     webhook_receiver,
     django_capture_on_commit_callbacks,
-):  # type: ignore[no-untyped-def]
+):
     request_action(
         manager, case, django_capture_on_commit_callbacks,
         action_type="block_ip", connector="firewall", parameters={"ip": "192.0.2.8"},
@@ -350,7 +350,7 @@ def test_the_actions_part_the_page_refreshes_live_follows_the_incidents_permissi
 
 def test_a_webhook_to_socapps_own_neighbours_is_refused_and_recorded(
     manager, case, webhook_receiver, settings, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     """The receiver listens on 127.0.0.1; with no range allowed, nothing reaches it and
     the action says why (the outbound guard, docs/RESPONSE.md)."""
     settings.OUTBOUND_ALLOWED_NETWORKS = []
@@ -379,7 +379,7 @@ def test_a_webhook_to_socapps_own_neighbours_is_refused_and_recorded(
         ("http://user:pw@hooks.example.org/", "credentials"),
     ],
 )
-def test_the_admin_refuses_to_save_a_webhook_socapp_would_not_call(soc_admin, url, reason):  # type: ignore[no-untyped-def]
+def test_the_admin_refuses_to_save_a_webhook_socapp_would_not_call(soc_admin, url, reason):
     from django.test import Client
 
     from incidents.models import Connector
@@ -398,7 +398,7 @@ def test_the_admin_refuses_to_save_a_webhook_socapp_would_not_call(soc_admin, ur
     assert not Connector.objects.exists()
 
 
-def test_the_admin_saves_a_webhook_in_an_allowed_range(soc_admin, settings):  # type: ignore[no-untyped-def]
+def test_the_admin_saves_a_webhook_in_an_allowed_range(soc_admin, settings):
     from django.test import Client
 
     from incidents.models import Connector

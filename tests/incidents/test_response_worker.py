@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 LIVE_CONSOLE_ENV = RECEIVER_ENV
 
 
-def call(console, token: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:  # type: ignore[no-untyped-def, type-arg]
+def call(console, token: str, path: str, body: dict | None = None) -> tuple[int, dict | list]:
     request = urllib.request.Request(
         f"{console.url}{path}",
         data=None if body is None else json.dumps(body).encode(),
@@ -38,7 +38,7 @@ def call(console, token: str, path: str, body: dict | None = None) -> tuple[int,
         return exc.code, json.loads(exc.read())
 
 
-def token_for(user) -> str:  # type: ignore[no-untyped-def]
+def token_for(user) -> str:
     return api_token_create(user=user, actor=user, expires_days=1)[1]
 
 
@@ -49,7 +49,7 @@ def test_the_worker_runs_an_approved_action_once(
     team_a,
     webhook_receiver,
     tmp_path,
-):  # type: ignore[no-untyped-def]
+):
     ConnectorFactory(name="firewall", url=webhook_receiver.url, secret="k")
     marker = tmp_path / "ran.txt"
     ConnectorFactory(
@@ -94,7 +94,7 @@ def test_the_worker_announces_a_new_incident(
     manager,
     team_a,
     webhook_receiver,
-):  # type: ignore[no-untyped-def]
+):
     chat = ConnectorFactory(name="chat", url=webhook_receiver.url, payload_format="slack")
     NotificationRule.objects.create(
         name="new incidents", connector=chat, topics=["incident_opened"], min_severity="low"

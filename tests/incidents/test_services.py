@@ -13,7 +13,7 @@ from tests.factories import AlertFactory
 
 
 @pytest.mark.django_db
-def test_acknowledging_records_who_and_when(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_acknowledging_records_who_and_when(analyst_a, team_a):
     alert = AlertFactory(team=team_a)
     response = client_for(analyst_a).patch(
         reverse("api:alert-detail", args=[alert.pk]), {"status": "acknowledged"}, format="json"
@@ -27,7 +27,7 @@ def test_acknowledging_records_who_and_when(analyst_a, team_a):  # type: ignore[
 
 
 @pytest.mark.django_db
-def test_closing_needs_a_reason_and_keeps_it(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_closing_needs_a_reason_and_keeps_it(analyst_a, team_a):
     alert = AlertFactory(team=team_a)
     client = client_for(analyst_a)
     url = reverse("api:alert-detail", args=[alert.pk])
@@ -40,7 +40,7 @@ def test_closing_needs_a_reason_and_keeps_it(analyst_a, team_a):  # type: ignore
 
 
 @pytest.mark.django_db
-def test_incident_numbers_count_up_per_year(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_incident_numbers_count_up_per_year(analyst_a, team_a):
     client = client_for(analyst_a)
     numbers = [
         client.post(
@@ -54,7 +54,7 @@ def test_incident_numbers_count_up_per_year(analyst_a, team_a):  # type: ignore[
 
 
 @pytest.mark.django_db
-def test_analysts_open_incidents_only_for_their_team(analyst_a, team_b):  # type: ignore[no-untyped-def]
+def test_analysts_open_incidents_only_for_their_team(analyst_a, team_b):
     response = client_for(analyst_a).post(
         reverse("api:incident-list"), {"title": "not mine", "team": "Team B"}, format="json"
     )
@@ -63,7 +63,7 @@ def test_analysts_open_incidents_only_for_their_team(analyst_a, team_b):  # type
 
 
 @pytest.mark.django_db
-def test_managers_assign_and_the_timeline_remembers(manager, analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_managers_assign_and_the_timeline_remembers(manager, analyst_a, team_a):
     incident = (
         client_for(analyst_a)
         .post(reverse("api:incident-list"), {"title": "phish", "team": "Team A"}, format="json")
@@ -87,7 +87,7 @@ def test_managers_assign_and_the_timeline_remembers(manager, analyst_a, team_a):
 
 
 @pytest.mark.django_db
-def test_analysts_cannot_assign(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_analysts_cannot_assign(analyst_a, team_a):
     client = client_for(analyst_a)
     incident = client.post(
         reverse("api:incident-list"), {"title": "x", "team": "Team A"}, format="json"
@@ -101,7 +101,7 @@ def test_analysts_cannot_assign(analyst_a, team_a):  # type: ignore[no-untyped-d
 
 
 @pytest.mark.django_db
-def test_services_refuse_nul_in_what_they_store(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_services_refuse_nul_in_what_they_store(analyst_a, team_a):
     """Forms and serializers refuse NUL first; a service reached another way (a task, a
     command) must not send it to PostgreSQL, which stores none: a ValidationError naming
     the field, and nothing stored."""

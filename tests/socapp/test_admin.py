@@ -15,14 +15,14 @@ User = get_user_model()
 
 
 @pytest.fixture
-def admin_client(soc_admin) -> Client:  # type: ignore[no-untyped-def]
+def admin_client(soc_admin) -> Client:
     client = Client()
     client.force_login(soc_admin)
     return client
 
 
 @pytest.mark.django_db
-def test_soc_admin_creates_a_user_and_gives_them_a_role(admin_client):  # type: ignore[no-untyped-def]
+def test_soc_admin_creates_a_user_and_gives_them_a_role(admin_client):
     response = admin_client.post(
         reverse("admin:auth_user_add"),
         {
@@ -59,7 +59,7 @@ def test_soc_admin_creates_a_user_and_gives_them_a_role(admin_client):  # type: 
 
 
 @pytest.mark.django_db
-def test_soc_admin_creates_a_team_with_members(admin_client, analyst_a):  # type: ignore[no-untyped-def]
+def test_soc_admin_creates_a_team_with_members(admin_client, analyst_a):
     response = admin_client.post(
         reverse("admin:socapp_team_add"),
         {
@@ -74,7 +74,7 @@ def test_soc_admin_creates_a_team_with_members(admin_client, analyst_a):  # type
 
 
 @pytest.mark.django_db
-def test_soc_admin_edits_a_roles_permissions(admin_client):  # type: ignore[no-untyped-def]
+def test_soc_admin_edits_a_roles_permissions(admin_client):
     from django.contrib.auth.models import Permission
 
     role = Group.objects.create(name="threat hunter")
@@ -111,12 +111,12 @@ def test_soc_admin_edits_a_roles_permissions(admin_client):  # type: ignore[no-u
         "admin:auth_permission_changelist",
     ],
 )
-def test_admin_pages_open_for_the_soc_admin(admin_client, page):  # type: ignore[no-untyped-def]
+def test_admin_pages_open_for_the_soc_admin(admin_client, page):
     assert admin_client.get(reverse(page)).status_code == 200
 
 
 @pytest.mark.django_db
-def test_an_incident_is_shared_through_object_permissions_in_the_admin(admin_client, analyst_b):  # type: ignore[no-untyped-def]
+def test_an_incident_is_shared_through_object_permissions_in_the_admin(admin_client, analyst_b):
     from guardian.shortcuts import get_perms
 
     from tests.factories import IncidentFactory
@@ -131,14 +131,14 @@ def test_an_incident_is_shared_through_object_permissions_in_the_admin(admin_cli
 
 
 @pytest.mark.django_db
-def test_event_search_in_the_admin_takes_ips_and_types(admin_client):  # type: ignore[no-untyped-def]
+def test_event_search_in_the_admin_takes_ips_and_types(admin_client):
     url = reverse("admin:events_event_changelist")
     assert admin_client.get(url, {"q": "192.0.2.1"}).status_code == 200
     assert admin_client.get(url, {"q": "not an ip"}).status_code == 200
 
 
 @pytest.mark.django_db
-def test_an_analyst_cannot_enter_the_admin(analyst_a):  # type: ignore[no-untyped-def]
+def test_an_analyst_cannot_enter_the_admin(analyst_a):
     client = Client()
     client.force_login(analyst_a)
     response = client.get(reverse("admin:index"))
@@ -147,7 +147,7 @@ def test_an_analyst_cannot_enter_the_admin(analyst_a):  # type: ignore[no-untype
 
 
 @pytest.mark.django_db
-def test_the_auditor_reads_the_audit_log_but_changes_nothing(auditor, soc_admin):  # type: ignore[no-untyped-def]
+def test_the_auditor_reads_the_audit_log_but_changes_nothing(auditor, soc_admin):
     client = Client()
     client.force_login(auditor)
     assert client.get(reverse("admin:socapp_auditentry_changelist")).status_code == 200
@@ -158,7 +158,7 @@ def test_the_auditor_reads_the_audit_log_but_changes_nothing(auditor, soc_admin)
 
 
 @pytest.mark.django_db
-def test_a_token_made_in_the_admin_is_shown_once(admin_client, analyst_a):  # type: ignore[no-untyped-def]
+def test_a_token_made_in_the_admin_is_shown_once(admin_client, analyst_a):
     response = admin_client.post(
         reverse("admin:socapp_apitoken_add"),
         {"user": analyst_a.pk, "name": "siem bridge", "expires_at_0": "", "expires_at_1": ""},
@@ -169,7 +169,7 @@ def test_a_token_made_in_the_admin_is_shown_once(admin_client, analyst_a):  # ty
 
 
 @pytest.mark.django_db
-def test_only_those_who_may_change_tokens_revoke_them_with_the_admin_action(  # type: ignore[no-untyped-def]
+def test_only_those_who_may_change_tokens_revoke_them_with_the_admin_action(
     auditor, soc_admin, analyst_a
 ):
     """The auditor reads the token list; revoking (a change) is the SOC admin's."""
@@ -194,7 +194,7 @@ def test_only_those_who_may_change_tokens_revoke_them_with_the_admin_action(  # 
 
 
 @pytest.mark.django_db
-def test_a_user_named_in_the_audit_log_is_deactivated_not_deleted(admin_client, analyst_a):  # type: ignore[no-untyped-def]
+def test_a_user_named_in_the_audit_log_is_deactivated_not_deleted(admin_client, analyst_a):
     """The log is append-only: deleting such a user used to end in a 500 (the database
     refused to unlink their entries). The admin now says why it cannot, as for any
     protected object, and a user the log never names can still be deleted."""
@@ -218,7 +218,7 @@ def test_a_user_named_in_the_audit_log_is_deactivated_not_deleted(admin_client, 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", ["disable_tasks", "toggle_tasks", "run_tasks"])
-def test_the_auditor_cannot_drive_the_beat_schedule(auditor, soc_admin, action):  # type: ignore[no-untyped-def]
+def test_the_auditor_cannot_drive_the_beat_schedule(auditor, soc_admin, action):
     """django-celery-beat's actions name no permission: the read-only auditor could
     switch off (or fire) any periodic task, e.g. the correlation sweep."""
     from django.contrib.messages import get_messages
@@ -238,7 +238,7 @@ def test_the_auditor_cannot_drive_the_beat_schedule(auditor, soc_admin, action):
 
 
 @pytest.mark.django_db
-def test_the_soc_admin_still_switches_periodic_tasks_off(admin_client):  # type: ignore[no-untyped-def]
+def test_the_soc_admin_still_switches_periodic_tasks_off(admin_client):
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)

@@ -43,7 +43,7 @@ def test_every_core_entity_has_an_endpoint():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ALL_READ_URLS)
-def test_anonymous_gets_401_with_a_bearer_challenge(api, name):  # type: ignore[no-untyped-def]
+def test_anonymous_gets_401_with_a_bearer_challenge(api, name):
     response = api.get(reverse(name))
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
@@ -51,14 +51,14 @@ def test_anonymous_gets_401_with_a_bearer_challenge(api, name):  # type: ignore[
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ALL_READ_URLS)
-def test_a_user_without_a_role_gets_403_everywhere(nobody, name):  # type: ignore[no-untyped-def]
+def test_a_user_without_a_role_gets_403_everywhere(nobody, name):
     response = client_for(nobody).get(reverse(name))
     assert response.status_code == 403
     assert "no role" in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_a_user_without_a_role_cannot_write_either(nobody, team_a):  # type: ignore[no-untyped-def]
+def test_a_user_without_a_role_cannot_write_either(nobody, team_a):
     client = client_for(nobody)
     assert (
         client.post(reverse("api:incident-list"), {"title": "x", "team": "Team A"}).status_code
@@ -70,7 +70,7 @@ def test_a_user_without_a_role_cannot_write_either(nobody, team_a):  # type: ign
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", ["analyst_a", "manager", "soc_admin", "auditor", "integration"])
 @pytest.mark.parametrize("name", ALL_READ_URLS)
-def test_every_role_can_read(request, persona, name):  # type: ignore[no-untyped-def]
+def test_every_role_can_read(request, persona, name):
     user = request.getfixturevalue(persona)
     allowed = name not in READ_BY_AUDIT_READERS_ONLY or persona in ("soc_admin", "auditor")
     assert client_for(user).get(reverse(name)).status_code == (200 if allowed else 403)
@@ -93,26 +93,26 @@ ADMIN_ONLY_CREATES = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "body"), ADMIN_ONLY_CREATES)
-def test_an_analyst_reads_but_does_not_administer(analyst_a, name, body):  # type: ignore[no-untyped-def]
+def test_an_analyst_reads_but_does_not_administer(analyst_a, name, body):
     response = client_for(analyst_a).post(reverse(name), body, format="json")
     assert response.status_code == 403
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "body"), ADMIN_ONLY_CREATES)
-def test_a_soc_admin_administers(soc_admin, name, body):  # type: ignore[no-untyped-def]
+def test_a_soc_admin_administers(soc_admin, name, body):
     response = client_for(soc_admin).post(reverse(name), body, format="json")
     assert response.status_code == 201, response.json()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "body"), ADMIN_ONLY_CREATES)
-def test_an_auditor_changes_nothing(auditor, name, body):  # type: ignore[no-untyped-def]
+def test_an_auditor_changes_nothing(auditor, name, body):
     assert client_for(auditor).post(reverse(name), body, format="json").status_code == 403
 
 
 @pytest.mark.django_db
-def test_auditor_cannot_triage_or_delete(auditor, team_a):  # type: ignore[no-untyped-def]
+def test_auditor_cannot_triage_or_delete(auditor, team_a):
     alert = AlertFactory(team=team_a)
     client = client_for(auditor)
     url = reverse("api:alert-detail", args=[alert.pk])
@@ -123,7 +123,7 @@ def test_auditor_cannot_triage_or_delete(auditor, team_a):  # type: ignore[no-un
 
 
 @pytest.mark.django_db
-def test_analysts_see_only_their_teams_alerts(analyst_a, analyst_b, team_a, team_b):  # type: ignore[no-untyped-def]
+def test_analysts_see_only_their_teams_alerts(analyst_a, analyst_b, team_a, team_b):
     mine, theirs = AlertFactory(team=team_a), AlertFactory(team=team_b)
     client = client_for(analyst_a)
     ids = {a["id"] for a in client.get(reverse("api:alert-list")).json()["results"]}
@@ -136,7 +136,7 @@ def test_analysts_see_only_their_teams_alerts(analyst_a, analyst_b, team_a, team
 
 
 @pytest.mark.django_db
-def test_managers_and_auditors_see_every_team(manager, auditor, team_a, team_b):  # type: ignore[no-untyped-def]
+def test_managers_and_auditors_see_every_team(manager, auditor, team_a, team_b):
     AlertFactory(team=team_a), AlertFactory(team=team_b)
     IncidentFactory(team=team_a), IncidentFactory(team=team_b)
     for user in (manager, auditor):
@@ -146,7 +146,7 @@ def test_managers_and_auditors_see_every_team(manager, auditor, team_a, team_b):
 
 
 @pytest.mark.django_db
-def test_incidents_follow_team_assignee_and_object_grants(analyst_a, analyst_b, team_a, team_b):  # type: ignore[no-untyped-def]
+def test_incidents_follow_team_assignee_and_object_grants(analyst_a, analyst_b, team_a, team_b):
     from guardian.shortcuts import assign_perm
 
     own = IncidentFactory(team=team_a)
@@ -172,7 +172,7 @@ def test_incidents_follow_team_assignee_and_object_grants(analyst_a, analyst_b, 
 
 
 @pytest.mark.django_db
-def test_secrets_are_write_only(soc_admin):  # type: ignore[no-untyped-def]
+def test_secrets_are_write_only(soc_admin):
     client = client_for(soc_admin)
     created = client.post(
         reverse("api:threatintel-list"),
@@ -187,7 +187,7 @@ def test_secrets_are_write_only(soc_admin):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_bad_input_is_a_4xx_with_a_message(soc_admin, analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_4xx_with_a_message(soc_admin, analyst_a, team_a):
     client = client_for(soc_admin)
     response = client.post(
         reverse("api:asset-list"),

@@ -4,6 +4,7 @@ what is wrong, never a 500 or an HTML page."""
 from __future__ import annotations
 
 from datetime import timedelta, timezone
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -24,7 +25,8 @@ def _action_routes() -> list[tuple[str, str, bool]]:
     """(basename, url name, detail?) of every @action route of the API."""
     routes = []
     for _, viewset, basename in router.registry:
-        for action in viewset.get_extra_actions():
+        actions: list[Any] = viewset.get_extra_actions()  # functions @action gave a url_name
+        for action in actions:
             routes.append((basename, f"api:{basename}-{action.url_name}", action.detail))
     return routes
 
@@ -38,7 +40,7 @@ def test_there_are_action_routes_to_check():
 
 
 @pytest.mark.parametrize(("basename", "name", "detail"), ACTION_ROUTES)
-def test_a_format_suffix_on_an_action_route_is_a_json_404(soc_admin, basename, name, detail):  # type: ignore[no-untyped-def]
+def test_a_format_suffix_on_an_action_route_is_a_json_404(soc_admin, basename, name, detail):
     """`.json` on an @action route passed a `format` argument the action does not take:
     a 500 for GET and POST alike. The API renders JSON only; suffixes are not routes."""
     args = ["3fa85f64-5717-4562-b3fc-2c963f66afa6"] if detail else []
@@ -51,7 +53,7 @@ def test_a_format_suffix_on_an_action_route_is_a_json_404(soc_admin, basename, n
         assert response.json() == {"detail": "Not found."}
 
 
-def test_suffixes_are_gone_from_lists_too_and_unknown_api_urls_answer_json(analyst_a):  # type: ignore[no-untyped-def]
+def test_suffixes_are_gone_from_lists_too_and_unknown_api_urls_answer_json(analyst_a):
     api = client_for(analyst_a)
     assert api.get("/api/v1/alerts.json").json() == {"detail": "Not found."}
     missing = api.get("/api/v1/no-such-thing/")
@@ -61,7 +63,7 @@ def test_suffixes_are_gone_from_lists_too_and_unknown_api_urls_answer_json(analy
     assert page.status_code in (302, 404) and "json" not in page.get("Content-Type", "")
 
 
-def test_nul_in_a_query_string_is_a_400_naming_the_parameter(analyst_a):  # type: ignore[no-untyped-def]
+def test_nul_in_a_query_string_is_a_400_naming_the_parameter(analyst_a):
     api = client_for(analyst_a)
     response = api.get("/api/v1/alerts/?q=ssh%00brute")
     assert response.status_code == 400 and response.json() == {"q": NUL_REFUSED}
@@ -69,7 +71,7 @@ def test_nul_in_a_query_string_is_a_400_naming_the_parameter(analyst_a):  # type
     assert api.get("/api/v1/users/a%00b/").json() == {"path": NUL_REFUSED}
 
 
-def test_nul_in_a_page_query_string_is_a_plain_400(analyst_a):  # type: ignore[no-untyped-def]
+def test_nul_in_a_page_query_string_is_a_plain_400(analyst_a):
     browser = Client()
     browser.force_login(analyst_a)
     response = browser.get("/alerts/?q=ssh%00brute")
@@ -77,7 +79,7 @@ def test_nul_in_a_page_query_string_is_a_plain_400(analyst_a):  # type: ignore[n
     assert response.content.decode() == "q: Null characters are not allowed."
 
 
-def test_nul_anywhere_in_a_json_body_is_a_400_naming_the_field(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_nul_anywhere_in_a_json_body_is_a_400_naming_the_field(analyst_a, team_a):
     """jsonb refuses \\u0000: a NUL inside a JSON field's document used to be a 500."""
     incident = IncidentFactory(team=team_a)
     api = client_for(analyst_a)
@@ -97,7 +99,7 @@ def test_nul_anywhere_in_a_json_body_is_a_400_naming_the_field(analyst_a, team_a
     assert rule_test.json() == {"event.(name)": NUL_REFUSED}
 
 
-def test_nul_in_a_form_or_multipart_body_is_a_400_too(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_nul_in_a_form_or_multipart_body_is_a_400_too(analyst_a, team_a):
     incident = IncidentFactory(team=team_a)
     api = client_for(analyst_a)
     form = api.post(
@@ -111,7 +113,7 @@ def test_nul_in_a_form_or_multipart_body_is_a_400_too(analyst_a, team_a):  # typ
     assert not incident.comments.exists() and not incident.tasks.exists()
 
 
-def test_an_address_filter_takes_addresses_only(analyst_a):  # type: ignore[no-untyped-def]
+def test_an_address_filter_takes_addresses_only(analyst_a):
     """`?ip_address=garbage` reached the inet column: a database error, a 500."""
     asset = AssetFactory(ip_address="10.9.0.7")
     AssetFactory(ip_address="10.9.0.8")
@@ -123,7 +125,7 @@ def test_an_address_filter_takes_addresses_only(analyst_a):  # type: ignore[no-u
     assert [a["id"] for a in found] == [str(asset.pk)]
 
 
-def test_a_time_filter_takes_any_offset_and_refuses_what_does_not_exist(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_a_time_filter_takes_any_offset_and_refuses_what_does_not_exist(analyst_a, team_a):
     alert = AlertFactory(team=team_a)
     seen = alert.last_seen_at
     api = client_for(analyst_a)
@@ -141,7 +143,7 @@ def test_a_time_filter_takes_any_offset_and_refuses_what_does_not_exist(analyst_
     assert refused.json() == {"until": ["This moment is out of range."]}
 
 
-def test_the_safety_net_answers_json_for_what_nobody_expected(caplog):  # type: ignore[no-untyped-def]
+def test_the_safety_net_answers_json_for_what_nobody_expected(caplog):
     """Not a fix for anything: an exception no branch knows is logged with its
     traceback and answered as JSON, never as Django's HTML error page."""
     try:
@@ -153,7 +155,7 @@ def test_the_safety_net_answers_json_for_what_nobody_expected(caplog):  # type: 
     assert "boom" in caplog.text and "Traceback" in caplog.text
 
 
-def test_a_bare_validation_message_is_answered_as_an_object(analyst_a, team_a):  # type: ignore[no-untyped-def]
+def test_a_bare_validation_message_is_answered_as_an_object(analyst_a, team_a):
     """Every 400 is an object (the documented shape): a bare message sits under
     `non_field_errors`."""
     from rest_framework.exceptions import ValidationError
@@ -163,7 +165,7 @@ def test_a_bare_validation_message_is_answered_as_an_object(analyst_a, team_a): 
     assert response.data == {"non_field_errors": ["Bad."]}
 
 
-def test_json_nested_beyond_any_api_body_is_a_400(auditor):  # type: ignore[no-untyped-def]
+def test_json_nested_beyond_any_api_body_is_a_400(auditor):
     """The decoder recursed until a RecursionError (a 500) on 100,000 brackets; 65 levels
     are already more than any API body holds."""
     api = client_for(auditor)
@@ -176,7 +178,7 @@ def test_json_nested_beyond_any_api_body_is_a_400(auditor):  # type: ignore[no-u
     assert answer.status_code == 400 and "definition" in answer.json()  # judged on its merits
 
 
-def test_a_body_over_the_upload_limit_is_a_413_with_the_setting(auditor, settings):  # type: ignore[no-untyped-def]
+def test_a_body_over_the_upload_limit_is_a_413_with_the_setting(auditor, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = '{"definition": "' + "a" * 2000 + '", "event": {}}'
     response = client_for(auditor).post(

@@ -33,7 +33,7 @@ from tests.factories import AssetTypeFactory, ThreatIntelFactory
 
 
 @pytest.fixture
-def chain(analyst_a) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+def chain(analyst_a) -> list[AuditEntry]:
     return [audit_record(actor=analyst_a, action="test.step", changes={"n": n}) for n in range(5)]
 
 
@@ -54,7 +54,7 @@ def broken_because(*args: str) -> str:
 
 
 @pytest.mark.django_db
-def test_entries_chain_and_verify(chain):  # type: ignore[no-untyped-def]
+def test_entries_chain_and_verify(chain):
     assert [e.seq for e in chain] == list(range(chain[0].seq, chain[0].seq + 5))
     assert all(b.prev_mac == a.mac for a, b in itertools.pairwise(chain))
     assert audit_verify() == []
@@ -62,7 +62,7 @@ def test_entries_chain_and_verify(chain):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_the_database_refuses_updates_deletes_and_truncation(chain):  # type: ignore[no-untyped-def]
+def test_the_database_refuses_updates_deletes_and_truncation(chain):
     audit_checkpoint()
     for statement in (
         "UPDATE socapp_auditentry SET action = 'x'",
@@ -92,7 +92,7 @@ def _bypass_trigger(sql: str, params: list, table: str = "socapp_auditentry") ->
 
 
 @pytest.mark.django_db
-def test_an_edit_behind_the_applications_back_is_detected(chain):  # type: ignore[no-untyped-def]
+def test_an_edit_behind_the_applications_back_is_detected(chain):
     _bypass_trigger(
         "UPDATE socapp_auditentry SET changes = '{\"n\": 99}' WHERE seq = %s", [chain[2].seq]
     )
@@ -102,14 +102,14 @@ def test_an_edit_behind_the_applications_back_is_detected(chain):  # type: ignor
 
 
 @pytest.mark.django_db
-def test_a_deleted_entry_is_detected(chain):  # type: ignore[no-untyped-def]
+def test_a_deleted_entry_is_detected(chain):
     _bypass_trigger("DELETE FROM socapp_auditentry WHERE seq = %s", [chain[1].seq])
     reasons = {p.reason for p in audit_verify()}
     assert any("gap" in r for r in reasons)
 
 
 @pytest.mark.django_db
-def test_api_changes_are_audited(soc_admin):  # type: ignore[no-untyped-def]
+def test_api_changes_are_audited(soc_admin):
     response = client_for(soc_admin).post(
         reverse("api:assettype-list"), {"name": "printer"}, format="json"
     )
@@ -138,7 +138,7 @@ AWKWARD_NUMBERS = [
 
 
 @pytest.mark.django_db
-def test_an_api_fuzz_run_with_floats_leaves_a_chain_that_verifies(integration):  # type: ignore[no-untyped-def]
+def test_an_api_fuzz_run_with_floats_leaves_a_chain_that_verifies(integration):
     AssetTypeFactory(name="server")
     ThreatIntelFactory(source_name="feed")
     api = client_for(integration)
@@ -171,7 +171,7 @@ def test_an_api_fuzz_run_with_floats_leaves_a_chain_that_verifies(integration): 
 
 
 @pytest.mark.django_db
-def test_values_the_database_cannot_store_are_kept_readably_and_verify(analyst_a):  # type: ignore[no-untyped-def]
+def test_values_the_database_cannot_store_are_kept_readably_and_verify(analyst_a):
     audit_record(
         actor=analyst_a,
         action="test.odd\x00values",
@@ -236,7 +236,7 @@ _values = st.recursive(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(value=_values, name=_text)
-def test_any_value_survives_the_database_round_trip(analyst_a, value, name):  # type: ignore[no-untyped-def]
+def test_any_value_survives_the_database_round_trip(analyst_a, value, name):
     written = audit_record(
         actor=analyst_a, action="test.any", changes={"value": value}, actor_name=name
     )
@@ -265,7 +265,7 @@ def _old_mac(prev_mac: str, entry: AuditEntry) -> str:
     return hmac.new(key, prev_mac.encode() + canonical, hashlib.sha256).hexdigest()
 
 
-def _write_old_chain(user, changes: list[dict]) -> None:  # type: ignore[no-untyped-def]
+def _write_old_chain(user, changes: list[dict]) -> None:
     prev = "0" * 64
     for seq, change in enumerate(changes, start=1):
         entry = AuditEntry(
@@ -287,7 +287,7 @@ def _write_old_chain(user, changes: list[dict]) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.django_db
-def test_a_chain_written_the_old_way_still_verifies_and_grows(analyst_a):  # type: ignore[no-untyped-def]
+def test_a_chain_written_the_old_way_still_verifies_and_grows(analyst_a):
     # The third and fourth are the old format's false alarms: floats jsonb turns into
     # integers (1e+20 -> 100000000000000000000) or zeros it unsigns.
     _write_old_chain(
@@ -302,7 +302,7 @@ def test_a_chain_written_the_old_way_still_verifies_and_grows(analyst_a):  # typ
 
 
 @pytest.mark.django_db
-def test_old_entries_remain_tamper_evident(analyst_a):  # type: ignore[no-untyped-def]
+def test_old_entries_remain_tamper_evident(analyst_a):
     _write_old_chain(analyst_a, [{"v": 1e20}, {"n": 2}, {"n": 3}])
     # Another value, though one the float leniency could print alike, is an edit.
     _bypass_trigger(
@@ -326,7 +326,7 @@ def test_old_entries_remain_tamper_evident(analyst_a):  # type: ignore[no-untype
 
 
 @pytest.mark.django_db
-def test_deleting_the_newest_entries_is_detected(chain):  # type: ignore[no-untyped-def]
+def test_deleting_the_newest_entries_is_detected(chain):
     call_command("audit_anchor", stdout=StringIO())
     _bypass_trigger("DELETE FROM socapp_auditentry WHERE seq > %s", [chain[2].seq])
     # The chain that is left is intact in itself; only the anchor knows it was longer.
@@ -336,7 +336,7 @@ def test_deleting_the_newest_entries_is_detected(chain):  # type: ignore[no-unty
 
 
 @pytest.mark.django_db
-def test_truncating_the_log_is_detected(chain):  # type: ignore[no-untyped-def]
+def test_truncating_the_log_is_detected(chain):
     call_command("audit_anchor", stdout=StringIO())
     _bypass_trigger("TRUNCATE socapp_auditentry", [])
     assert AuditEntry.objects.count() == 0
@@ -344,7 +344,7 @@ def test_truncating_the_log_is_detected(chain):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_a_chain_rebuilt_after_truncation_is_detected(chain, analyst_a):  # type: ignore[no-untyped-def]
+def test_a_chain_rebuilt_after_truncation_is_detected(chain, analyst_a):
     call_command("audit_anchor", stdout=StringIO())  # saw #5
     _bypass_trigger("TRUNCATE socapp_auditentry", [])
     for n in range(6):  # a new chain from #1, longer than the old one
@@ -354,7 +354,7 @@ def test_a_chain_rebuilt_after_truncation_is_detected(chain, analyst_a):  # type
 
 
 @pytest.mark.django_db
-def test_exported_anchors_catch_a_truncation_of_log_and_anchors(chain, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_exported_anchors_catch_a_truncation_of_log_and_anchors(chain, tmp_path: Path):
     call_command("audit_anchor", stdout=StringIO())
     export = StringIO()
     call_command("audit_anchor", "--export", stdout=export)
@@ -370,7 +370,7 @@ def test_exported_anchors_catch_a_truncation_of_log_and_anchors(chain, tmp_path:
 
 
 @pytest.mark.django_db
-def test_the_anchor_is_logged_and_the_log_is_an_anchor_file(chain, caplog, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_the_anchor_is_logged_and_the_log_is_an_anchor_file(chain, caplog, tmp_path: Path):
     with caplog.at_level(logging.INFO, logger="socapp.audit.anchor"):
         audit_checkpoint()
     (record,) = [r for r in caplog.records if r.name == "socapp.audit.anchor"]
@@ -386,7 +386,7 @@ def test_the_anchor_is_logged_and_the_log_is_an_anchor_file(chain, caplog, tmp_p
 
 
 @pytest.mark.django_db
-def test_a_forged_anchor_is_refused(chain, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_forged_anchor_is_refused(chain, tmp_path: Path):
     export = StringIO()
     call_command("audit_anchor", stdout=export)
     forged = json.loads(export.getvalue())
@@ -399,7 +399,7 @@ def test_a_forged_anchor_is_refused(chain, tmp_path: Path):  # type: ignore[no-u
 
 
 @pytest.mark.django_db
-def test_anchors_are_scheduled_by_bootstrap(reference_data):  # type: ignore[no-untyped-def]
+def test_anchors_are_scheduled_by_bootstrap(reference_data):
     ensure_periodic_tasks(BootstrapReport())
     task = PeriodicTask.objects.get(task="socapp.tasks.audit_checkpoint")
     assert task.interval.every == settings.AUDIT_ANCHOR_INTERVAL_SECONDS == 300

@@ -23,7 +23,7 @@ AGENT = "Mozilla/5.0 (audit test) Firefox/140.0"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_bounds():  # type: ignore[no-untyped-def]
+def _fresh_bounds():
     forget_bounds()
     yield
     forget_bounds()
@@ -37,7 +37,7 @@ def entries(action: str) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(action=action).order_by("seq"))
 
 
-def bearer(api, token: str, addr: str = "192.0.2.20"):  # type: ignore[no-untyped-def]
+def bearer(api, token: str, addr: str = "192.0.2.20"):
     return api.get(
         reverse("api:alert-list"),
         HTTP_AUTHORIZATION=f"Bearer {token}",
@@ -53,7 +53,7 @@ def new_token(username: str) -> str:
 
 
 @pytest.mark.django_db
-def test_logins_failed_logins_and_logouts_are_audited(analyst_a):  # type: ignore[no-untyped-def]
+def test_logins_failed_logins_and_logouts_are_audited(analyst_a):
     client = browser()
     login = reverse("login")
     assert client.post(login, {"username": "analyst_a", "password": "wrong"}).status_code == 200
@@ -73,7 +73,7 @@ def test_logins_failed_logins_and_logouts_are_audited(analyst_a):  # type: ignor
 
 
 @pytest.mark.django_db
-def test_a_failed_admin_login_is_audited(soc_admin):  # type: ignore[no-untyped-def]
+def test_a_failed_admin_login_is_audited(soc_admin):
     response = browser().post(
         "/admin/login/", {"username": "soc_admin", "password": "guess", "next": "/admin/"}
     )
@@ -83,7 +83,7 @@ def test_a_failed_admin_login_is_audited(soc_admin):  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_failed_tokens_are_audited_without_their_secret(api, analyst_a):  # type: ignore[no-untyped-def]
+def test_failed_tokens_are_audited_without_their_secret(api, analyst_a):
     token = new_token("analyst_a")
     revoked = ApiToken.objects.get()
     revoked.revoked_at = timezone.now()
@@ -111,7 +111,7 @@ def test_failed_tokens_are_audited_without_their_secret(api, analyst_a):  # type
 
 
 @pytest.mark.django_db
-def test_a_flood_of_bad_tokens_writes_a_bounded_number_of_entries(api, settings, reference_data):  # type: ignore[no-untyped-def]
+def test_a_flood_of_bad_tokens_writes_a_bounded_number_of_entries(api, settings, reference_data):
     settings.AUDIT_FAILURE_BURST = 5
     # The token throttle (tests/socapp/test_token_throttle.py) would answer 429 long
     # before 200 guesses; here the audit log's own bound is under test.
@@ -139,7 +139,7 @@ def test_a_flood_of_bad_tokens_writes_a_bounded_number_of_entries(api, settings,
 
 
 @pytest.mark.django_db
-def test_the_anchor_task_writes_the_pending_summaries(api, settings, reference_data, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_anchor_task_writes_the_pending_summaries(api, settings, reference_data, monkeypatch):
     settings.AUDIT_FAILURE_BURST = 1
     for _ in range(3):
         bearer(api, "socapp_pat_" + "z" * 43)
@@ -152,7 +152,7 @@ def test_the_anchor_task_writes_the_pending_summaries(api, settings, reference_d
 
 
 @pytest.mark.django_db
-def test_refusals_are_audited_on_the_api_and_the_pages(api, nobody, auditor, team_a):  # type: ignore[no-untyped-def]
+def test_refusals_are_audited_on_the_api_and_the_pages(api, nobody, auditor, team_a):
     from incidents.services import alert_create
     from tests.factories import severity
 
@@ -177,7 +177,7 @@ def test_refusals_are_audited_on_the_api_and_the_pages(api, nobody, auditor, tea
 
 
 @pytest.mark.django_db
-def test_refusals_are_bounded_too(api, nobody, settings):  # type: ignore[no-untyped-def]
+def test_refusals_are_bounded_too(api, nobody, settings):
     settings.AUDIT_FAILURE_BURST = 3
     api.force_authenticate(user=nobody)
     for _ in range(40):

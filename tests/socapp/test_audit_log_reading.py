@@ -17,14 +17,14 @@ from tests.factories import TeamFactory
 pytestmark = pytest.mark.django_db
 
 
-def browser(user) -> Client:  # type: ignore[no-untyped-def]
+def browser(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
 @pytest.fixture
-def entries(analyst_a, manager):  # type: ignore[no-untyped-def]
+def entries(analyst_a, manager):
     team = TeamFactory(name="Blue")
     audit_record(actor=analyst_a, action="incident.comment", target=team, remote_addr="10.0.0.1")
     audit_record(actor=manager, action="incident.assign", target=team, changes={"to": "x"})
@@ -76,7 +76,7 @@ def test_the_api_is_read_only_even_for_admins(entries, soc_admin):
 def test_filters_by_actor_action_object_and_time(entries, auditor):
     api = client_for(auditor)
 
-    def actions(**params) -> list[str]:  # type: ignore[no-untyped-def]
+    def actions(**params) -> list[str]:
         answer = api.get("/api/v1/audit/", params)
         assert answer.status_code == 200, answer.content
         return [e["action"] for e in answer.json()["results"]]

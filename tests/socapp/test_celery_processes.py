@@ -28,7 +28,7 @@ def months_ahead(n: int) -> datetime:
 
 
 @pytest.fixture
-def worker_env():  # type: ignore[no-untyped-def]
+def worker_env():
     import redis
 
     redis.Redis.from_url(settings.TEST_WORKER_BROKER_URL).flushdb()
@@ -47,7 +47,7 @@ def start_processes(
         process_group.add(start_beat(env=env, output=tmp_path / "beat.log", schedule=schedule))
 
 
-def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tmp_path):
     target = months_ahead(9)
     assert not any(p.covers(target) for p in list_partitions(EVENTS))
     start_processes(process_group, worker_env, tmp_path)
@@ -61,7 +61,7 @@ def test_a_real_worker_makes_the_coming_partitions(process_group, worker_env, tm
     )
 
 
-def test_beat_schedules_the_summary_refresh_from_the_database(process_group, worker_env, tmp_path):  # type: ignore[no-untyped-def]
+def test_beat_schedules_the_summary_refresh_from_the_database(process_group, worker_env, tmp_path):
     cache.delete(HourlyEventSummary.REFRESHED_CACHE_KEY)
     every_second, _ = IntervalSchedule.objects.get_or_create(
         every=1, period=IntervalSchedule.SECONDS
@@ -80,7 +80,7 @@ def test_beat_schedules_the_summary_refresh_from_the_database(process_group, wor
     )
 
 
-def test_beat_anchors_the_audit_log_and_the_worker_logs_the_anchor(  # type: ignore[no-untyped-def]
+def test_beat_anchors_the_audit_log_and_the_worker_logs_the_anchor(
     process_group, worker_env, tmp_path, settings, reference_data
 ):
     import json

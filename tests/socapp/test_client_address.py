@@ -42,7 +42,7 @@ def test_without_trusted_proxies_the_header_is_ignored(settings):
 )
 def test_behind_trusted_proxies_the_rightmost_untrusted_hop_is_the_client(
     settings, peer, forwarded, client
-):  # type: ignore[no-untyped-def]
+):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8", "fd00::/8"]
     assert client_address(meta(peer, forwarded)) == client
 

@@ -13,7 +13,7 @@ from events.models import Source
 from tests.factories import SourceFactory
 
 
-def raw_secret(source_id) -> str:  # type: ignore[no-untyped-def]
+def raw_secret(source_id) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret_configuration FROM sources WHERE id = %s", [source_id])
         return cursor.fetchone()[0]
@@ -31,7 +31,7 @@ def test_secret_configuration_is_encrypted_at_rest():
 
 
 @pytest.mark.django_db
-def test_rotation_reencrypts_with_the_newest_key(settings):  # type: ignore[no-untyped-def]
+def test_rotation_reencrypts_with_the_newest_key(settings):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     source = SourceFactory(secret_configuration={"token": "abc"})
     before = raw_secret(source.pk)

@@ -21,7 +21,7 @@ from tests.live_console import (  # noqa: F401
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_login_page_keeps_its_policy(live_console, chromium):  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_login_page_keeps_its_policy(live_console, chromium):  # noqa: F811
     page = watched_context(chromium).new_page()
     response = page.goto(f"{live_console.url}/accounts/login/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -36,7 +36,7 @@ def test_console_admin_and_api_docs_pages_raise_no_violation(
     settings,
     soc_admin,
     team_a,
-):  # type: ignore[no-untyped-def]
+):
     web_passwords(settings, soc_admin)
     rule = CorrelationRuleFactory(name="policy rule")
     incident = IncidentFactory(team=team_a, priority="high", title="policy case")
@@ -86,7 +86,7 @@ def test_an_injected_inline_script_is_blocked_and_reported(
     chromium,  # noqa: F811
     settings,
     soc_admin,
-):  # type: ignore[no-untyped-def]
+):
     """The control for the tests above: the collector does see a violation, and the
     policy does stop what an XSS would inject."""
     web_passwords(settings, soc_admin)

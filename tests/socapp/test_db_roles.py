@@ -44,7 +44,7 @@ def _drop_role(name: str) -> None:
 
 
 @pytest.fixture
-def app_role(transactional_db):  # type: ignore[no-untyped-def]
+def app_role(transactional_db):
     """A role of this test database's own (roles belong to the whole cluster)."""
     name = f"{connection.settings_dict['NAME']}_app"[:63]
     _drop_role(name)
@@ -78,9 +78,9 @@ def run_as(role: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_app_role_cannot_alter_the_audit_log_yet_runs_socapp(
     app_role, analyst_a, settings, tmp_path: Path
-):  # type: ignore[no-untyped-def]
+):
     audit_record(actor=analyst_a, action="test.before_split")
-    source = SourceFactory(format="json")
+    source = SourceFactory.create(format="json")
     out = StringIO()
     call_command("db_roles", "--app-role", app_role, stdout=out)
     assert f"role {app_role} created" in out.getvalue()
@@ -121,7 +121,7 @@ def test_the_app_role_cannot_alter_the_audit_log_yet_runs_socapp(
     assert audit_verify() == []
 
 
-def test_db_roles_refuses_to_make_the_owner_the_application_role(transactional_db):  # type: ignore[no-untyped-def]
+def test_db_roles_refuses_to_make_the_owner_the_application_role(transactional_db):
     owner = connection.settings_dict["USER"]
     with pytest.raises(CommandError, match="run this as the owner role"):
         call_command("db_roles", "--app-role", owner, stdout=StringIO())

@@ -38,13 +38,13 @@ ME = "/api/v1/me/"
 
 
 @pytest.fixture
-def jwt_on(settings):  # type: ignore[no-untyped-def]
+def jwt_on(settings):
     settings.JWT_ENABLED = True
     settings.JWT_SIGNING_KEY = KEY
     return settings
 
 
-def obtain(username: str, password: str = PASSWORD, **extra):  # type: ignore[no-untyped-def]
+def obtain(username: str, password: str = PASSWORD, **extra):
     return APIClient().post(OBTAIN, {"username": username, "password": password, **extra})
 
 
@@ -54,11 +54,11 @@ def pair_for(username: str) -> dict:
     return answer.json()
 
 
-def bearer(token: str, path: str = ME, **meta):  # type: ignore[no-untyped-def]
+def bearer(token: str, path: str = ME, **meta):
     return APIClient().get(path, HTTP_AUTHORIZATION=f"Bearer {token}", **meta)
 
 
-def refresh(token: str, path: str = REFRESH):  # type: ignore[no-untyped-def]
+def refresh(token: str, path: str = REFRESH):
     return APIClient().post(path, {"refresh": token}, format="json")
 
 
@@ -252,11 +252,11 @@ def _json64(value: dict) -> str:
 HS256 = {"alg": "HS256", "typ": "JWT"}
 
 
-def _signed(claims: dict, key: str = KEY, algorithm: str = "HS256", **headers) -> str:  # type: ignore[no-untyped-def]
+def _signed(claims: dict, key: str = KEY, algorithm: str = "HS256", **headers) -> str:
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers or None)
 
 
-def _rsa_key():  # type: ignore[no-untyped-def]
+def _rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
@@ -266,7 +266,7 @@ def _forgeries(genuine: str, other: str) -> dict[str, Callable[[], str]]:
     head, body, sig = genuine.split(".")
     theirs = claims_of(other)
 
-    def c(**changes) -> dict:  # type: ignore[no-untyped-def]
+    def c(**changes) -> dict:
         claims = {**claims_of(genuine), "jti": uuid.uuid4().hex, **changes}
         return {k: v for k, v in claims.items() if v is not None}
 

@@ -17,7 +17,7 @@ ELSEWHERE = "198.51.100.20"
 PROXY = "10.1.2.3"
 
 
-def log_in(client: Client, username: str, password: str, path: str = "/accounts/login/", **meta):  # type: ignore[no-untyped-def]
+def log_in(client: Client, username: str, password: str, path: str = "/accounts/login/", **meta):
     return client.post(path, {"username": username, "password": password}, **meta)
 
 

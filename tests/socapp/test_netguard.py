@@ -180,7 +180,7 @@ def hostile_urls(port: int) -> list[tuple[str, str]]:
     ]
 
 
-def test_every_hostile_url_is_refused_before_any_connection(loopback, loopback6, settings):  # type: ignore[no-untyped-def]
+def test_every_hostile_url_is_refused_before_any_connection(loopback, loopback6, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     for url, reason in hostile_urls(loopback.port):
         for call in (
@@ -196,7 +196,7 @@ def test_every_hostile_url_is_refused_before_any_connection(loopback, loopback6,
 
 def test_the_counting_servers_do_see_a_connection_the_guard_lets_through(
     loopback, loopback6, settings
-):  # type: ignore[no-untyped-def]
+):
     """The control for the test above: the same servers count what does get through."""
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     for url in (f"http://127.1:{loopback.port}/", f"http://[::1]:{loopback.port}/x"):
@@ -204,7 +204,7 @@ def test_the_counting_servers_do_see_a_connection_the_guard_lets_through(
     assert loopback.connections == 1 and loopback6.connections == 1
 
 
-def test_an_allowed_range_lets_exactly_that_range_through(loopback, other_loopback, settings):  # type: ignore[no-untyped-def]
+def test_an_allowed_range_lets_exactly_that_range_through(loopback, other_loopback, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     answer = netguard.request("POST", f"{loopback.base}/hook", body=b'{"a": 1}', timeout=5)
     assert (answer.status, answer.body) == (200, b"ok")
@@ -227,7 +227,7 @@ def test_a_malformed_allowed_range_stops_the_settings_from_loading():
     assert "nonsense" in result.stderr
 
 
-def test_the_checked_address_is_the_one_connected_to(loopback, other_loopback, settings):  # type: ignore[no-untyped-def]
+def test_the_checked_address_is_the_one_connected_to(loopback, other_loopback, settings):
     """DNS rebinding: a name that answers 127.0.0.1 (allowed) for the check and
     127.0.0.2 (not allowed) right after is resolved once, and the request goes to the
     address that was checked, with the name in the Host header."""
@@ -235,7 +235,7 @@ def test_the_checked_address_is_the_one_connected_to(loopback, other_loopback, s
     answers = iter([[ip_address("127.0.0.1")], [ip_address("127.0.0.2")]])
     asked: list[str] = []
 
-    def rebinding(host: str, port: int) -> list:  # type: ignore[type-arg]
+    def rebinding(host: str, port: int) -> list:
         asked.append(host)
         return next(answers)
 
@@ -246,10 +246,10 @@ def test_the_checked_address_is_the_one_connected_to(loopback, other_loopback, s
     assert other_loopback.connections == 0
 
 
-def test_a_name_with_one_public_and_one_private_address_is_refused(loopback, settings):  # type: ignore[no-untyped-def]
+def test_a_name_with_one_public_and_one_private_address_is_refused(loopback, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
 
-    def mixed(host: str, port: int) -> list:  # type: ignore[type-arg]
+    def mixed(host: str, port: int) -> list:
         return [ip_address("93.184.215.14"), ip_address("127.0.0.1")]
 
     with pytest.raises(netguard.OutboundRefused, match=re.escape("to 127.0.0.1, a loopback")):
@@ -257,10 +257,10 @@ def test_a_name_with_one_public_and_one_private_address_is_refused(loopback, set
     assert loopback.connections == 0
 
 
-def test_a_public_address_passes_the_check(settings):  # type: ignore[no-untyped-def]
+def test_a_public_address_passes_the_check(settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
 
-    def public(host: str, port: int) -> list:  # type: ignore[type-arg]
+    def public(host: str, port: int) -> list:
         return [ip_address("93.184.215.14"), ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c")]
 
     target = netguard.check_url("https://hooks.example.org/in?x=1", resolve=public)
@@ -270,7 +270,7 @@ def test_a_public_address_passes_the_check(settings):  # type: ignore[no-untyped
         assert netguard.address_refusal(ip_address(address)) is None
 
 
-def test_every_redirect_hop_is_checked(loopback, other_loopback, settings):  # type: ignore[no-untyped-def]
+def test_every_redirect_hop_is_checked(loopback, other_loopback, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     loopback.answer = (302, {"Location": f"{other_loopback.base}/internal"}, b"")
     with pytest.raises(netguard.OutboundRefused, match=re.escape("127.0.0.2, a loopback")):
@@ -286,7 +286,7 @@ def test_every_redirect_hop_is_checked(loopback, other_loopback, settings):  # t
     assert answer.url == f"{other_loopback.base}/internal"
 
 
-def test_redirects_are_not_followed_by_default_nor_for_a_post(loopback, other_loopback, settings):  # type: ignore[no-untyped-def]
+def test_redirects_are_not_followed_by_default_nor_for_a_post(loopback, other_loopback, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     loopback.answer = (307, {"Location": f"{other_loopback.base}/"}, b"")
     assert netguard.request("GET", f"{loopback.base}/").status == 307
@@ -294,7 +294,7 @@ def test_redirects_are_not_followed_by_default_nor_for_a_post(loopback, other_lo
     assert other_loopback.connections == 0
 
 
-def test_a_redirect_loop_ends_after_the_allowed_hops(loopback, settings):  # type: ignore[no-untyped-def]
+def test_a_redirect_loop_ends_after_the_allowed_hops(loopback, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     loopback.answer = (302, {"Location": "/again"}, b"")
     answer = netguard.request("GET", f"{loopback.base}/", max_redirects=3)
@@ -302,7 +302,7 @@ def test_a_redirect_loop_ends_after_the_allowed_hops(loopback, settings):  # typ
     assert loopback.connections == 4
 
 
-def test_the_answer_is_read_up_to_max_bytes(loopback, settings):  # type: ignore[no-untyped-def]
+def test_the_answer_is_read_up_to_max_bytes(loopback, settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     loopback.answer = (200, {}, b"y" * 1_000_000)
     answer = netguard.request("GET", f"{loopback.base}/", max_bytes=1000)
@@ -312,7 +312,7 @@ def test_the_answer_is_read_up_to_max_bytes(loopback, settings):  # type: ignore
     assert len(answer.body) == 1000 and not answer.truncated
 
 
-def test_a_trickling_answer_is_cut_at_the_deadline_not_read_forever(loopback, settings):  # type: ignore[no-untyped-def]
+def test_a_trickling_answer_is_cut_at_the_deadline_not_read_forever(loopback, settings):
     """A receiver that sends one byte every 50 ms forever (and claims a gigabyte): the
     deadline stops reading long before max_bytes; the count of bytes shows it."""
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
@@ -322,7 +322,7 @@ def test_a_trickling_answer_is_cut_at_the_deadline_not_read_forever(loopback, se
     assert 0 < len(answer.body) < 100
 
 
-def test_an_unanswered_connection_fails_with_a_timeout(settings):  # type: ignore[no-untyped-def]
+def test_an_unanswered_connection_fails_with_a_timeout(settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     with socket.socket() as silent:  # accepts connections (backlog) but never answers
         silent.bind(("127.0.0.1", 0))
@@ -338,14 +338,14 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[Server, Path, list[str]]]:
     seen_names: list[str] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key")
-    context.sni_callback = lambda sock, name, ctx: seen_names.append(name)  # type: ignore[func-returns-value]
+    context.sni_callback = lambda sock, name, ctx: seen_names.append(name)
     record, httpd = _serve("127.0.0.1", tls=context)
     yield record, tmp_path / "tls.crt", seen_names
     httpd.shutdown()
     httpd.server_close()
 
 
-def test_tls_keeps_the_urls_name_for_sni_and_the_certificate_check(tls_server, settings):  # type: ignore[no-untyped-def]
+def test_tls_keeps_the_urls_name_for_sni_and_the_certificate_check(tls_server, settings):
     record, cafile, seen_names = tls_server
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     url = f"https://localhost:{record.port}/hook"
@@ -356,7 +356,7 @@ def test_tls_keeps_the_urls_name_for_sni_and_the_certificate_check(tls_server, s
 
     # The same server under a name its certificate does not carry: refused by TLS,
     # although the address is the same and allowed.
-    def elsewhere(host: str, port: int) -> list:  # type: ignore[type-arg]
+    def elsewhere(host: str, port: int) -> list:
         return [ip_address("127.0.0.1")]
 
     with pytest.raises(ssl.SSLCertVerificationError):

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/health", "/health/", "/ready", "/ready/"])
-def test_probes_answer_without_login_host_check_or_redirect(path):  # type: ignore[no-untyped-def]
+def test_probes_answer_without_login_host_check_or_redirect(path):
     client = Client()
     # A kubelet sends the pod IP as Host, over plain HTTP, with no credentials.
     with override_settings(SECURE_SSL_REDIRECT=True, ALLOWED_HOSTS=["soc.example.com"]):
@@ -25,7 +25,7 @@ def test_ready_names_each_dependency_it_checked():
 
 
 @pytest.mark.django_db
-def test_ready_says_503_and_names_redis_when_it_is_unreachable(settings):  # type: ignore[no-untyped-def]
+def test_ready_says_503_and_names_redis_when_it_is_unreachable(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = Client().get("/ready")
     assert response.status_code == 503
@@ -34,7 +34,7 @@ def test_ready_says_503_and_names_redis_when_it_is_unreachable(settings):  # typ
 
 
 @pytest.mark.django_db
-def test_ready_names_the_broker_too(settings):  # type: ignore[no-untyped-def]
+def test_ready_names_the_broker_too(settings):
     settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
     response = Client().get("/ready")
     assert response.status_code == 503
@@ -48,7 +48,7 @@ def test_other_pages_still_check_the_host():
 
 
 @pytest.mark.django_db
-def test_metrics_are_prometheus_text(reference_data):  # type: ignore[no-untyped-def]
+def test_metrics_are_prometheus_text(reference_data):
     from tests.factories import AlertFactory
 
     AlertFactory()
@@ -62,7 +62,7 @@ def test_metrics_are_prometheus_text(reference_data):  # type: ignore[no-untyped
 
 
 @pytest.mark.django_db
-def test_metrics_token_when_configured(settings):  # type: ignore[no-untyped-def]
+def test_metrics_token_when_configured(settings):
     settings.METRICS_TOKEN = "scrape-secret"
     client = Client()
     assert client.get("/metrics").status_code == 401
@@ -71,7 +71,7 @@ def test_metrics_token_when_configured(settings):  # type: ignore[no-untyped-def
 
 
 @pytest.mark.django_db
-def test_guessing_the_metrics_token_meets_the_token_throttle(settings):  # type: ignore[no-untyped-def]
+def test_guessing_the_metrics_token_meets_the_token_throttle(settings):
     settings.METRICS_TOKEN = "scrape-secret-" + "x" * 32
     guesser, scraper = "203.0.113.50", "10.0.0.9"
     answers = [
@@ -97,7 +97,7 @@ def test_pages_need_a_login_and_lead_to_it():
 
 
 @pytest.mark.django_db
-def test_home_shows_the_queue_to_a_role_and_a_hint_without_one(analyst_a, nobody, team_a):  # type: ignore[no-untyped-def]
+def test_home_shows_the_queue_to_a_role_and_a_hint_without_one(analyst_a, nobody, team_a):
     from tests.factories import AlertFactory
 
     AlertFactory(team=team_a, title="<script>alert(1)</script> brute force")

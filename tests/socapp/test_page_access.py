@@ -113,7 +113,7 @@ def test_every_page_has_a_policy_entry():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "name"), page_routes(), ids=lambda v: v)
-def test_anonymous_visitors_are_sent_to_the_login_page(route, name):  # type: ignore[no-untyped-def]
+def test_anonymous_visitors_are_sent_to_the_login_page(route, name):
     for method in (Client().get, Client().post):
         response = method(_url(route))
         assert response.status_code == 302, (name, method)
@@ -122,7 +122,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(route, name):  # type: ig
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "name"), page_routes(), ids=lambda v: v)
-def test_a_user_without_a_role_is_refused_every_page(nobody, route, name):  # type: ignore[no-untyped-def]
+def test_a_user_without_a_role_is_refused_every_page(nobody, route, name):
     client = Client()
     client.force_login(nobody)
     # 403, before any lookup (a 404 would mean the object was looked for first); a
@@ -136,7 +136,7 @@ WRITES = [(route, name) for route, name in page_routes() if PAGES.get(name) == "
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "name"), WRITES, ids=lambda v: v)
-def test_the_auditor_is_refused_every_change(auditor, route, name):  # type: ignore[no-untyped-def]
+def test_the_auditor_is_refused_every_change(auditor, route, name):
     client = Client()
     client.force_login(auditor)
     assert client.post(_url(route), {"save": ""}).status_code == 403, name

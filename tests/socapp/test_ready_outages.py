@@ -23,6 +23,11 @@ pytestmark = pytest.mark.slow
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
 
 
+def pg_tool(name: str) -> str:
+    assert PG_BIN is not None  # the tests that start a server are skipped without one
+    return str(PG_BIN / name)
+
+
 def as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
@@ -36,7 +41,7 @@ class ThrowawayPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
             as_postgres(
-                [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
+                [pg_tool("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
             ),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -46,7 +51,7 @@ class ThrowawayPostgres:
         subprocess.run(
             as_postgres(
                 [
-                    str(PG_BIN / "pg_ctl"),
+                    pg_tool("pg_ctl"),
                     "-D",
                     str(self.data),
                     "-l",
@@ -69,7 +74,7 @@ class ThrowawayPostgres:
 
     def remove(self) -> None:
         subprocess.run(
-            as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]),
+            as_postgres([pg_tool("pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]),
             check=False,
             capture_output=True,
         )
@@ -124,7 +129,7 @@ def ready(url: str) -> tuple[int, dict]:
     PG_BIN is None or shutil.which("redis-server") is None,
     reason="needs PostgreSQL and Redis server binaries",
 )
-def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp_path):  # type: ignore[no-untyped-def]
+def test_ready_follows_postgres_and_redis_going_down_and_back(process_group, tmp_path):
     pg, rd = ThrowawayPostgres(), ThrowawayRedis()
     try:
         pg.start()

@@ -37,7 +37,7 @@ def code_for(device: AuthenticatorApp, steps_ahead: int = 0) -> str:
     return f"{totp.token():06d}"
 
 
-def enrolled(user) -> tuple[AuthenticatorApp, list[str]]:  # type: ignore[no-untyped-def]
+def enrolled(user) -> tuple[AuthenticatorApp, list[str]]:
     """A user who enrolled a minute ago: a confirmed app and ten backup codes. (A code
     is accepted once and only for its period or the next, so the enrolment code's period
     is put a minute back: the test may then use the codes of now and of the next one.)"""
@@ -51,7 +51,7 @@ def enrolled(user) -> tuple[AuthenticatorApp, list[str]]:  # type: ignore[no-unt
     return AuthenticatorApp.objects.get(pk=device.pk), confirmed[1]
 
 
-def password_step(client: Client, username: str, path: str = LOGIN, **extra):  # type: ignore[no-untyped-def]
+def password_step(client: Client, username: str, path: str = LOGIN, **extra):
     return client.post(path, {"username": username, "password": PASSWORD, **extra})
 
 
@@ -266,13 +266,13 @@ def test_an_admin_with_an_old_unverified_session_is_held_too(soc_admin, settings
 
 
 @pytest.fixture
-def jwt_on(settings):  # type: ignore[no-untyped-def]
+def jwt_on(settings):
     settings.JWT_ENABLED = True
     settings.JWT_SIGNING_KEY = "second-factor-test-key-" + "j" * 32
     return settings
 
 
-def obtain(username: str, **extra):  # type: ignore[no-untyped-def]
+def obtain(username: str, **extra):
     body = {"username": username, "password": PASSWORD, **extra}
     return APIClient().post("/api/v1/auth/token/", body, format="json")
 
@@ -328,7 +328,7 @@ def test_an_admin_takes_away_a_lost_second_factor_and_never_sees_secrets(analyst
 # ---- secrets at rest ------------------------------------------------------------------------
 
 
-def stored_rows(user) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+def stored_rows(user) -> tuple[list[str], list[str]]:
     """What the database holds: the TOTP key column and the backup-code column."""
     from django.db import connection
 

@@ -35,7 +35,7 @@ def parse_csp(header: str) -> dict[str, set[str]]:
     return policy
 
 
-def assert_strict(response, *, host: str = "testserver", scheme: str = "ws") -> dict:  # type: ignore[no-untyped-def, type-arg]
+def assert_strict(response, *, host: str = "testserver", scheme: str = "ws") -> dict:
     policy = parse_csp(response["Content-Security-Policy"])
     for directive, sources in STRICT.items():
         assert policy[directive] == sources, (directive, policy[directive])
@@ -50,7 +50,7 @@ def assert_strict(response, *, host: str = "testserver", scheme: str = "ws") -> 
 
 
 @pytest.mark.django_db
-def test_every_page_carries_the_strict_policy(soc_admin, team_a):  # type: ignore[no-untyped-def]
+def test_every_page_carries_the_strict_policy(soc_admin, team_a):
     rule = CorrelationRuleFactory(name="a rule")
     incident = IncidentFactory(team=team_a)
     client = Client()
@@ -72,7 +72,7 @@ def test_every_page_carries_the_strict_policy(soc_admin, team_a):  # type: ignor
 
 
 @pytest.mark.django_db
-def test_over_https_the_websocket_origin_is_wss_of_the_same_host(analyst_a, settings):  # type: ignore[no-untyped-def]
+def test_over_https_the_websocket_origin_is_wss_of_the_same_host(analyst_a, settings):
     settings.ALLOWED_HOSTS = ["soc.example.com"]
     client = Client()
     client.force_login(analyst_a)
@@ -81,7 +81,7 @@ def test_over_https_the_websocket_origin_is_wss_of_the_same_host(analyst_a, sett
 
 
 @pytest.mark.django_db
-def test_only_the_api_docs_get_data_images_and_their_script_is_a_file(analyst_a):  # type: ignore[no-untyped-def]
+def test_only_the_api_docs_get_data_images_and_their_script_is_a_file(analyst_a):
     client = Client()
     client.force_login(analyst_a)
     page = client.get("/api/docs/")
@@ -104,7 +104,7 @@ def test_only_the_api_docs_get_data_images_and_their_script_is_a_file(analyst_a)
 
 
 @pytest.mark.django_db
-def test_report_only_mode_reports_without_blocking(analyst_a, settings):  # type: ignore[no-untyped-def]
+def test_report_only_mode_reports_without_blocking(analyst_a, settings):
     settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = True
     response = Client().get("/accounts/login/")
     assert "Content-Security-Policy" not in response
@@ -112,7 +112,7 @@ def test_report_only_mode_reports_without_blocking(analyst_a, settings):  # type
 
 
 @pytest.mark.django_db
-def test_severity_colours_come_from_a_stylesheet_not_inline_styles(analyst_a, reference_data):  # type: ignore[no-untyped-def]
+def test_severity_colours_come_from_a_stylesheet_not_inline_styles(analyst_a, reference_data):
     client = Client()
     client.force_login(analyst_a)
     critical = Severity.objects.get(name="critical")

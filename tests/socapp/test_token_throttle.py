@@ -24,7 +24,7 @@ def guess(prefix: str = "socapp_pat_") -> str:
 
 
 @pytest.fixture
-def personal_token(analyst_a) -> str:  # type: ignore[no-untyped-def]
+def personal_token(analyst_a) -> str:
     from io import StringIO
 
     from django.core.management import call_command
@@ -35,7 +35,7 @@ def personal_token(analyst_a) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def ingest_token(reference_data) -> str:  # type: ignore[no-untyped-def]
+def ingest_token(reference_data) -> str:
     _, token = source_create(
         name="fw", log_format="syslog", team=Team.objects.get(name="SOC"), actor=None
     )
@@ -77,7 +77,7 @@ def test_guessed_ingest_tokens_meet_429s_over_rest_and_hec(api, ingest_token, se
     settings.TOKEN_FAILURE_LIMIT = 10
     body = b"Nov 28 04:03:59 fw sshd[1]: Failed password for root from 198.51.100.9 port 22\n"
 
-    def ingest(token: str, address: str, path: str = "/api/v1/ingest/", scheme: str = "Bearer"):  # type: ignore[no-untyped-def]
+    def ingest(token: str, address: str, path: str = "/api/v1/ingest/", scheme: str = "Bearer"):
         return api.generic(
             "POST",
             path,

@@ -22,12 +22,12 @@ def create_token(username: str, *args: str) -> str:
     return out.getvalue().strip()
 
 
-def me(api, token: str):  # type: ignore[no-untyped-def]
+def me(api, token: str):
     return api.get(reverse("api:me"), HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 @pytest.mark.django_db
-def test_token_create_prints_a_prefixed_token_that_authenticates(api, analyst_a):  # type: ignore[no-untyped-def]
+def test_token_create_prints_a_prefixed_token_that_authenticates(api, analyst_a):
     token = create_token("analyst_a")
     assert token.startswith("socapp_pat_") and len(token) > 40
     response = me(api, token)
@@ -37,7 +37,7 @@ def test_token_create_prints_a_prefixed_token_that_authenticates(api, analyst_a)
 
 
 @pytest.mark.django_db
-def test_the_token_is_stored_only_as_a_digest(analyst_a):  # type: ignore[no-untyped-def]
+def test_the_token_is_stored_only_as_a_digest(analyst_a):
     token = create_token("analyst_a")
     row = ApiToken.objects.get(user=analyst_a)
     assert row.digest == hashlib.sha256(token.encode()).hexdigest()
@@ -48,7 +48,7 @@ def test_the_token_is_stored_only_as_a_digest(analyst_a):  # type: ignore[no-unt
 
 
 @pytest.mark.django_db
-def test_tokens_expire(api, analyst_a):  # type: ignore[no-untyped-def]
+def test_tokens_expire(api, analyst_a):
     token = create_token("analyst_a", "--expires-days", "1")
     row = ApiToken.objects.get(user=analyst_a)
     assert timedelta(hours=23) < row.expires_at - timezone.now() <= timedelta(days=1)
@@ -59,7 +59,7 @@ def test_tokens_expire(api, analyst_a):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_revoked_tokens_are_refused(api, analyst_a):  # type: ignore[no-untyped-def]
+def test_revoked_tokens_are_refused(api, analyst_a):
     token = create_token("analyst_a")
     assert me(api, token).status_code == 200
     call_command(
@@ -71,7 +71,7 @@ def test_revoked_tokens_are_refused(api, analyst_a):  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_a_deactivated_users_token_is_refused(api, analyst_a):  # type: ignore[no-untyped-def]
+def test_a_deactivated_users_token_is_refused(api, analyst_a):
     token = create_token("analyst_a")
     analyst_a.is_active = False
     analyst_a.save()
@@ -89,14 +89,14 @@ def test_a_deactivated_users_token_is_refused(api, analyst_a):  # type: ignore[n
         "Bearer socapp_src_a-source-ingest-token-is-not-an-api-token",
     ],
 )
-def test_unknown_malformed_and_source_tokens_get_401(api, analyst_a, header):  # type: ignore[no-untyped-def]
+def test_unknown_malformed_and_source_tokens_get_401(api, analyst_a, header):
     response = api.get(reverse("api:me"), HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
     assert response.json()["detail"]
 
 
 @pytest.mark.django_db
-def test_a_token_has_its_users_permissions_only(api, nobody, analyst_a):  # type: ignore[no-untyped-def]
+def test_a_token_has_its_users_permissions_only(api, nobody, analyst_a):
     no_role_token = create_token("nobody")
     assert me(api, no_role_token).status_code == 403
     analyst_token = create_token("analyst_a")
@@ -109,7 +109,7 @@ def test_a_token_has_its_users_permissions_only(api, nobody, analyst_a):  # type
 
 
 @pytest.mark.django_db
-def test_token_create_refuses_bad_input(analyst_a):  # type: ignore[no-untyped-def]
+def test_token_create_refuses_bad_input(analyst_a):
     with pytest.raises(CommandError, match="no user"):
         create_token("no-such-user")
     with pytest.raises(CommandError, match="expire within"):
@@ -117,7 +117,7 @@ def test_token_create_refuses_bad_input(analyst_a):  # type: ignore[no-untyped-d
 
 
 @pytest.mark.django_db
-def test_revoke_all_tokens_of_a_user(api, analyst_a):  # type: ignore[no-untyped-def]
+def test_revoke_all_tokens_of_a_user(api, analyst_a):
     tokens = [create_token("analyst_a") for _ in range(2)]
     out = StringIO()
     call_command("token_revoke", "--user", "analyst_a", stdout=out)

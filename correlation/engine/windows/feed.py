@@ -9,7 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from socapp.kv import kv
 
@@ -219,10 +219,12 @@ class Windows:
             key.name("m"),
             bound(low),
             upper,
+            start=None if limit is None else 0,
+            num=limit,
             withscores=True,
-            **({"start": 0, "num": limit} if limit is not None else {}),
         )
-        return [decode(raw, score) for raw, score in rows]
+        # With scores, the reply is (member, score) pairs: redis-py's types cannot tell.
+        return [decode(raw, score) for raw, score in cast(list[tuple[bytes, float]], rows)]
 
     # ---- feeding ------------------------------------------------------------------
 

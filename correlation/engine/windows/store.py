@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 
-from socapp.kv import kv
+from socapp.kv import kv, text
 
 from ..runs import Member
 
@@ -108,7 +108,7 @@ def encode(member: Member) -> str:
     return json.dumps([member.event_id, member.rule_id, member.value], default=str)
 
 
-def decode(raw: bytes, score: float) -> Member:
+def decode(raw: bytes | str, score: float) -> Member:
     WORK.decoded += 1
     event_id, rule_id, value = json.loads(raw)[:3]
     return Member(event_id, rule_id, value, float(score))
@@ -135,7 +135,7 @@ def firing_json(firing: Firing) -> str:
     )
 
 
-def firing_from(text: bytes) -> Firing:
+def firing_from(text: bytes | str) -> Firing:
     data = json.loads(text)
     WORK.decoded += len(data["members"])
     return Firing(
@@ -172,26 +172,28 @@ class State:
     opened: float | None = None  # the open window of a condition decided at close
 
     @classmethod
-    def parse(cls, reply: list[bytes] | dict[bytes, bytes]) -> State:
+    def parse(cls, reply: list[bytes] | Mapping[bytes | str, bytes | str]) -> State:
         """From HGETALL's reply: a flat list (in a script) or a dict (redis-py's)."""
         pairs = (
-            reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2], strict=True)
+            reply.items()
+            if isinstance(reply, Mapping)
+            else zip(reply[::2], reply[1::2], strict=True)
         )
-        raw = {k.decode(): v.decode() for k, v in pairs}
+        raw = {text(k): text(v) for k, v in pairs}
         get = raw.get
-        last, fired = get("last"), get("fired")
+        last, fired, opened = get("last"), get("fired"), get("op")
         return cls(
             newest=float(get("x") or 0.0),
-            last=tuple(json.loads(last)) if last else None,  # type: ignore[arg-type]
+            last=tuple(json.loads(last)) if last else None,
             start=float(get("b") or -math.inf),
-            fired=tuple(json.loads(fired)) if fired else None,  # type: ignore[arg-type]
+            fired=tuple(json.loads(fired)) if fired else None,
             count=int(get("n") or 0),
             distinct=int(get("d") or 0),
             total=Fraction(get("s") or 0),
             gap_sum=int(get("gs") or 0),
             gap_squares=int(get("gq") or 0),
             chains=json.loads(get("t") or "[]"),
-            opened=float(get("op")) if get("op") else None,
+            opened=float(opened) if opened else None,
         )
 
     def dump(self) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from socapp.kv import kv
 
 from ..spec import CorrelationSpec
@@ -14,7 +16,8 @@ def due_timers(now: float) -> list[tuple[str, str, float]]:
     by event time (the newest hit seen) or by the wall clock."""
     redis = kv()
     watermark = max(float(redis.zscore(watermark_key(), "w") or 0.0), now)
-    due = redis.zrangebyscore(timers_key(), "-inf", watermark - lateness())
+    # Asked without scores, ZRANGE answers members only (redis-py's types cannot tell).
+    due = cast(list[bytes], redis.zrangebyscore(timers_key(), "-inf", watermark - lateness()))
     timers = []
     for raw in due:
         parts = raw.decode().split("|")
@@ -33,6 +36,6 @@ def forget_rule(rule_id: str) -> None:
     redis = kv()
     for name in redis.scan_iter(f"{prefix()}:{rule_id}:*"):
         redis.delete(name)
-    for raw in redis.zrange(timers_key(), 0, -1):
+    for raw in cast(list[bytes], redis.zrange(timers_key(), 0, -1)):
         if raw.decode().startswith(f"{rule_id}|"):
             redis.zrem(timers_key(), raw)

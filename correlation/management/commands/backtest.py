@@ -1,8 +1,9 @@
 """manage.py backtest RULE --since T --until T [--json]"""
 
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from correlation.selectors import rule_by_reference
 from correlation.services import BacktestError, parse_moment, rule_backtest
@@ -15,13 +16,13 @@ class Command(BaseCommand):
         "RULE: the rule's Sigma id, id or Sigma name. T: ISO 8601, or relative (7d, 24h, 30m)."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("rule", metavar="RULE")
         parser.add_argument("--since", required=True, metavar="T")
         parser.add_argument("--until", default="0s", metavar="T", help="default: now")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         rule = rule_by_reference(options["rule"])
         if rule is None:
             raise CommandError(f"no rule {options['rule']!r} (give its Sigma id, id or name)")

@@ -1,8 +1,9 @@
 """manage.py import_sigma [--inactive] [--team T] PATH..."""
 
 from collections import Counter
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from correlation.services import import_rules
 from socapp.models import Team
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         "(a file missing or unreadable, a rule that does not validate)."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--inactive", action="store_true", help="import rules disabled")
         parser.add_argument("--team", help="owning team of the imported rules' alerts")
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             "--quiet-skips", action="store_true", help="summarize skip reasons instead of listing"
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         team = None
         if options["team"]:
             team = Team.objects.filter(name=options["team"]).first()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO, cast
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.choices import LogFormat
 from events.files import FileReport, file_ingest
@@ -17,7 +18,7 @@ from events.models import Source
 class Progress:
     """One line on stderr, rewritten in place: records so far and the current file."""
 
-    def __init__(self, stream, enabled: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
         self.stream, self.enabled = stream, enabled
         self.done, self.started, self.name = 0, time.monotonic(), ""
 
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         "stores nothing new."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--source", required=True, help="the source's name")
         parser.add_argument(
@@ -63,7 +64,7 @@ class Command(BaseCommand):
             help="compression ratio refused as a bomb (default: DECOMPRESSION_MAX_RATIO)",
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             source = Source.objects.get(name=options["source"])
         except Source.DoesNotExist as exc:
@@ -72,7 +73,9 @@ class Command(BaseCommand):
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise CommandError(f"not a file: {', '.join(missing)}")
-        progress = Progress(self.stderr._out, not options["no_progress"] and sys.stderr.isatty())
+        # The stream under Django's wrapper, whose write would end every update with a newline.
+        raw_stderr = cast(TextIO, self.stderr._out)
+        progress = Progress(raw_stderr, not options["no_progress"] and sys.stderr.isatty())
         limits = Limits.for_files(
             max_bytes=options["max_inflated_bytes"], max_ratio=options["max_ratio"]
         )

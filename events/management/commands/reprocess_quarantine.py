@@ -1,6 +1,8 @@
 """manage.py reprocess_quarantine [--source NAME]"""
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from events.ingest import quarantine_reprocess
@@ -13,10 +15,10 @@ class Command(BaseCommand):
         "parser fix or a source correction). What still fails stays quarantined."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--source", help="only this source's records")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         records = QuarantinedRecord.objects.filter(reprocessed_at__isnull=True)
         if options["source"]:
             records = records.filter(source__name=options["source"])

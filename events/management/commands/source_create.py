@@ -1,7 +1,9 @@
 """manage.py source_create NAME --format FORMAT [--team T] [--sender ADDR ...]"""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.choices import LogFormat, SourceType
 from events.services import source_create
@@ -14,7 +16,7 @@ class Command(BaseCommand):
         "scripts). Send events with 'Authorization: Bearer <token>' to /api/v1/ingest/."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--format", required=True, choices=LogFormat.values)
         parser.add_argument(
@@ -33,7 +35,7 @@ class Command(BaseCommand):
             "--timezone", default="UTC", help="zone of timestamps without an offset (default UTC)"
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             team = Team.objects.get(name=options["team"])
         except Team.DoesNotExist as exc:

@@ -1,9 +1,10 @@
 """manage.py syslogd: the syslog listener (UDP, TCP, TLS)."""
 
 import asyncio
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.syslogd.server import Listener, ListenerConfig
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         "buffered, then stops."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.SYSLOG_HOST)
         parser.add_argument(
             "--udp-port",
@@ -48,7 +49,7 @@ class Command(BaseCommand):
             "source, or refuse and count them (default %(default)s)",
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         tls_port = options["tls_port"] or None
         if tls_port and not (options["cert"] and options["key"]):
             raise CommandError("--tls-port needs --cert and --key")

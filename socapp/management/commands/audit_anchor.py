@@ -2,8 +2,9 @@
 every stored anchor as signed JSON lines."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
 
 from socapp.audit_anchor import anchor_line, anchors_export, audit_anchor_write
@@ -26,13 +27,13 @@ class Command(BaseCommand):
         "(`manage.py audit_verify --anchors FILE` checks the chain against them)."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--export", action="store_true", help="print the stored anchors")
         parser.add_argument(
             "--since", metavar="DATE", help="with --export: only anchors from this time on"
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["since"] and not options["export"]:
             raise CommandError("--since goes with --export")
         if options["export"]:

@@ -3,8 +3,9 @@ it against its anchors."""
 
 import sys
 from argparse import FileType
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from socapp.audit import audit_verify
 from socapp.models import AuditAnchor, AuditEntry
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         "chain must be intact and as long as every anchor saw. Exit 1 if not."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--anchors",
             type=FileType("r", encoding="utf-8"),
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             "socapp.audit.anchor logger",
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         lines = options["anchors"] or ()
         try:
             problems = audit_verify(lines)

@@ -1,8 +1,10 @@
 """manage.py db_roles [--app-role NAME]: the application's database role, granted what
 running socapp takes and nothing it must not alter (socapp/dbroles.py)."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from socapp.dbroles import RoleSetupError, db_roles_apply
@@ -17,14 +19,14 @@ class Command(BaseCommand):
         "Idempotent. Then run web, workers, beat and syslog with a DATABASE_URL of that role."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--app-role",
             default=settings.DB_APP_ROLE,
             help="the application role (default: DB_APP_ROLE)",
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         role = options["app_role"]
         if not role:
             raise CommandError("name the application role: --app-role NAME or DB_APP_ROLE")

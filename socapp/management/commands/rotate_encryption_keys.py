@@ -1,5 +1,7 @@
 """manage.py rotate_encryption_keys: re-encrypt every encrypted field with the newest key."""
 
+from typing import Any
+
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
@@ -15,7 +17,7 @@ class Command(BaseCommand):
         "made under a removed key stop working: their users make new ones)."
     )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         total = 0
         for model in apps.get_models():
             fields = [
@@ -24,7 +26,9 @@ class Command(BaseCommand):
                 if isinstance(f, EncryptedTextField | EncryptedJSONField)
             ]
             for field in fields:
-                total += self._rotate(model._meta.db_table, model._meta.pk.column, field.column)
+                pk_column, column = model._meta.pk.column, field.column
+                assert pk_column and column  # concrete fields always have a column
+                total += self._rotate(model._meta.db_table, pk_column, column)
         total += self._reseal_totp_secrets()
         self.stdout.write(f"re-encrypted {total} value(s)")
 

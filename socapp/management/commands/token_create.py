@@ -1,9 +1,11 @@
 """manage.py token_create USERNAME [--expires-days N] [--name NAME]"""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from socapp.services import api_token_create
 
@@ -14,7 +16,7 @@ class Command(BaseCommand):
         "'Authorization: Bearer <token>'. It acts with the user's permissions."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument(
             "--expires-days",
@@ -24,7 +26,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default="", help="what the token is for")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         try:
             user = User.objects.get(username=options["username"])

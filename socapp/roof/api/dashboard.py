@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from socapp.permissions import IsAuthenticatedWithRole
+from socapp.users import user_of
 
 from ..dashboard import ALLOWED_HOURS, dashboard_data
 
@@ -33,8 +34,9 @@ class DashboardSeriesSerializer(serializers.Serializer):
     )
 
 
+# A field named like Field.label, which the stubs then take for that attribute.
 class DashboardSeveritySeriesSerializer(DashboardSeriesSerializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     color = serializers.CharField(help_text="The severity's colour, #rrggbb.")
 
 
@@ -56,7 +58,7 @@ class DashboardTopSerializer(serializers.Serializer):
 
 class DashboardPriorityCountSerializer(serializers.Serializer):
     priority = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 
@@ -97,4 +99,4 @@ class DashboardView(APIView):
     def get(self, request: Request) -> Response:
         query = DashboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(dashboard_data(request.user, hours=query.validated_data["hours"]))
+        return Response(dashboard_data(user_of(request), hours=query.validated_data["hours"]))

@@ -554,7 +554,7 @@ def _request_cases(number: Callable[[], int], log_format: str) -> Iterator[Case]
     truncated_gz = _gz(lines * 50)[:-30]
     evtx_random = bytes((n * 131 + 7) % 256 for n in range(70_000))
     ct = "application/x-ndjson" if log_format in JSON_FORMATS else "text/plain"
-    base = {"log_format": log_format, "max_rows": 0, "goods": ()}
+    base: dict[str, Any] = {"log_format": log_format, "max_rows": 0, "goods": ()}
     for transport in ("rest", "hec_raw"):
         for name, body, headers in (
             ("truncated-gzip", truncated_gz, (("Content-Encoding", "gzip"),)),

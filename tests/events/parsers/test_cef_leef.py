@@ -50,7 +50,7 @@ CEF_FIELDS = [
         "x-pack/filebeat/module/cef/log/test/fp-ngfw-smc.log",
     ],
 )
-def test_cef_fields_match_elastics(sample):  # type: ignore[no-untyped-def]
+def test_cef_fields_match_elastics(sample):
     from events.parsers.base import TRANSPORTS
 
     pairs = beats_pairs(sample)
@@ -112,7 +112,7 @@ def test_the_decode_cef_samples_parse():
         ("CEF:0|only|three", "of its 7"),
     ],
 )
-def test_not_cef(line, reason):  # type: ignore[no-untyped-def]
+def test_not_cef(line, reason):
     [result] = parse_lines("cef", [line])
     assert isinstance(result, Rejected) and reason in result.reason
 

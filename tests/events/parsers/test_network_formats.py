@@ -59,7 +59,7 @@ SURICATA_FIELDS = [
         "x-pack/filebeat/module/suricata/eve/test/eve-6.0.log",
     ],
 )
-def test_suricata_fields_match_elastics(sample):  # type: ignore[no-untyped-def]
+def test_suricata_fields_match_elastics(sample):
     for line, expected in beats_pairs(sample):
         event = parse_one("suricata", json.loads(line))
         problems = compare(
@@ -124,7 +124,7 @@ ZEEK_FIELDS = [
 @pytest.mark.parametrize(
     "log", ["connection", "dns", "http", "ssl", "files", "kerberos", "smb_files", "dce_rpc"]
 )
-def test_zeek_json_fields_match_elastics(log):  # type: ignore[no-untyped-def]
+def test_zeek_json_fields_match_elastics(log):
     name = "connection" if log == "connection" else log
     sample = f"x-pack/filebeat/module/zeek/{log}/test/{name}-json.log"
     for line, expected in beats_pairs(sample):
@@ -208,7 +208,7 @@ def test_zeek_tsv_keeps_its_headers_across_file_chunks(monkeypatch):
         ("1547188415.8\tCAc\t10.0.0.1", "before any '#fields' header"),
     ],
 )
-def test_zeek_tsv_without_headers_is_rejected(line, reason):  # type: ignore[no-untyped-def]
+def test_zeek_tsv_without_headers_is_rejected(line, reason):
     [result] = parse_lines("zeek", [line])
     assert isinstance(result, Rejected) and reason in result.reason
 
@@ -232,7 +232,7 @@ ACCESS_FIELDS = [
     "sample",
     ["filebeat/module/apache/access/test/test.log", "filebeat/module/nginx/access/test/test.log"],
 )
-def test_access_log_fields_match_elastics(sample):  # type: ignore[no-untyped-def]
+def test_access_log_fields_match_elastics(sample):
     for line, expected in beats_pairs(sample):
         event = parse_one("access", line)
         expected = _same_ips(expected, ["source.ip", "source.address"])

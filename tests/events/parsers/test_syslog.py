@@ -38,7 +38,7 @@ AUTH_FIELDS = [
     "sample",
     ["filebeat/module/system/auth/test/test.log", "filebeat/module/system/auth/test/timestamp.log"],
 )
-def test_system_auth_fields_land_where_elastic_puts_them(sample):  # type: ignore[no-untyped-def]
+def test_system_auth_fields_land_where_elastic_puts_them(sample):
     pairs = beats_pairs(sample)
     assert pairs
     for line, expected in pairs:
@@ -86,7 +86,7 @@ IPTABLES_FIELDS = [
         "x-pack/filebeat/module/iptables/log/test/ubiquiti.log",
     ],
 )
-def test_netfilter_lines(sample):  # type: ignore[no-untyped-def]
+def test_netfilter_lines(sample):
     for line, expected in beats_pairs(sample):
         event = parse_one("syslog", line)
         problems = compare(event.fields, expected, IPTABLES_FIELDS)
@@ -261,7 +261,7 @@ def test_continuation_lines_join_their_message():
         ("<999>1 2003-10-11T22:14:15Z h a - - - x", "out of range"),
     ],
 )
-def test_what_is_not_syslog_is_rejected_with_a_reason(line, reason):  # type: ignore[no-untyped-def]
+def test_what_is_not_syslog_is_rejected_with_a_reason(line, reason):
     [result] = parse_lines("syslog", [line])
     assert isinstance(result, Rejected)
     assert reason in result.reason

@@ -112,7 +112,7 @@ def test_winlogbeat_shape():
         ({"EventID": "not a number", "Channel": "Security"}, "numeric EventID"),
     ],
 )
-def test_what_is_not_a_windows_event(record, reason):  # type: ignore[no-untyped-def]
+def test_what_is_not_a_windows_event(record, reason):
     [result] = parse_lines("windows", [record])
     assert isinstance(result, Rejected) and reason in result.reason
 
@@ -135,7 +135,7 @@ CLOUDTRAIL_FIELDS = [
     "sample",
     [p.name for p in (BEATS / "x-pack/filebeat/module/aws/cloudtrail/test").glob("*-json.log")],
 )
-def test_cloudtrail_fields_match_elastics(sample):  # type: ignore[no-untyped-def]
+def test_cloudtrail_fields_match_elastics(sample):
     for line, expected in beats_pairs(f"x-pack/filebeat/module/aws/cloudtrail/test/{sample}"):
         event = parse_one("cloudtrail", json.loads(line))
         assert compare(event.fields, expected, CLOUDTRAIL_FIELDS) == [], line

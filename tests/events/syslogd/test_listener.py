@@ -67,15 +67,17 @@ class Syslogd:
 
 
 def stored(text: str, timeout: float = 20) -> Event:
-    return wait_until(
+    found = wait_until(
         lambda: Event.objects.filter(raw_data__contains=text).first(),
         timeout=timeout,
         what=f"an event containing {text!r}",
     )
+    assert found is not None  # wait_until returns only what it waited for
+    return found
 
 
 @pytest.fixture
-def listener(process_group, tmp_path, reference_data):  # type: ignore[no-untyped-def]
+def listener(process_group, tmp_path, reference_data):
     return Syslogd(process_group, tmp_path)
 
 
@@ -83,7 +85,7 @@ def logger(*args: str) -> None:
     subprocess.run(["logger", *args], check=True, timeout=10)
 
 
-def test_logger_over_udp_and_tcp(listener):  # type: ignore[no-untyped-def]
+def test_logger_over_udp_and_tcp(listener):
     logger(
         "--rfc5424",
         "-n",
@@ -133,7 +135,7 @@ def test_logger_over_udp_and_tcp(listener):  # type: ignore[no-untyped-def]
 
 def test_senders_map_to_their_source_by_address_or_hostname(
     process_group, tmp_path, reference_data
-):  # type: ignore[no-untyped-def]
+):
     team = Team.objects.get(name="SOC")
     Source.objects.create(
         name="loopback-hosts", format="syslog", team=team, senders=["127.0.0.0/8"]
@@ -151,7 +153,7 @@ def send_tcp(port: int, *messages: str) -> None:
             tcp.sendall(message.encode() + b"\n")
 
 
-def test_hostname_mapping_and_refusing_unknown_senders(process_group, tmp_path, reference_data):  # type: ignore[no-untyped-def]
+def test_hostname_mapping_and_refusing_unknown_senders(process_group, tmp_path, reference_data):
     team = Team.objects.get(name="SOC")
     Source.objects.create(name="named-host", format="syslog", team=team, senders=["web-07"])
     listener = Syslogd(process_group, tmp_path, "--unknown-senders", "refuse")
@@ -168,7 +170,7 @@ def test_hostname_mapping_and_refusing_unknown_senders(process_group, tmp_path, 
 
 
 @pytest.mark.skipif(shutil.which("rsyslogd") is None, reason="rsyslog is installed by make test")
-def test_rsyslog_forwarding_with_omfwd(listener, tmp_path):  # type: ignore[no-untyped-def]
+def test_rsyslog_forwarding_with_omfwd(listener, tmp_path):
     workdir = tmp_path / "rsyslog"
     workdir.mkdir()
     config = workdir / "rsyslog.conf"
@@ -235,7 +237,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_tls_with_octet_counting(process_group, tmp_path, reference_data):  # type: ignore[no-untyped-def]
+def test_tls_with_octet_counting(process_group, tmp_path, reference_data):
     cert, key = _self_signed(tmp_path)
     tls_port = free_port()
     Syslogd(
@@ -256,7 +258,7 @@ def test_tls_with_octet_counting(process_group, tmp_path, reference_data):  # ty
     assert event.normalized_data["host"]["hostname"] == "tls-host"
 
 
-def test_hostile_senders_do_not_stop_the_listener(listener):  # type: ignore[no-untyped-def]
+def test_hostile_senders_do_not_stop_the_listener(listener):
     with socket.create_connection(("127.0.0.1", listener.tcp)) as tcp:
         tcp.sendall(b"\x00\xff\xfe" * 1000 + b"\n")
         tcp.sendall(b"99999999 " + b"x" * 70000)  # an oversized octet-counted frame
@@ -275,7 +277,7 @@ def test_hostile_senders_do_not_stop_the_listener(listener):  # type: ignore[no-
     assert any("closed inside an octet-counted frame" in r for r in reasons)
 
 
-def test_sigterm_stores_what_is_buffered(process_group, tmp_path, reference_data):  # type: ignore[no-untyped-def]
+def test_sigterm_stores_what_is_buffered(process_group, tmp_path, reference_data):
     listener = Syslogd(process_group, tmp_path, "--flush-seconds", "30", "--batch-size", "10000")
     for n in range(20):
         logger("-n", "127.0.0.1", "-P", str(listener.udp), "-t", "app", f"buffered message {n}")

@@ -16,7 +16,7 @@ from socapp import roles
 from socapp.models import Team
 
 
-def run_bootstrap(*args: str, tmp_path=None) -> str:  # type: ignore[no-untyped-def]
+def run_bootstrap(*args: str, tmp_path=None) -> str:
     out = StringIO()
     call_command("bootstrap", *args, stdout=out)
     return out.getvalue()
@@ -121,7 +121,7 @@ def test_bootstrap_schedules_the_maintenance_tasks():
     assert tasks["correlation.tasks.close_correlation_windows"].queue == "correlation"
 
 
-def test_a_tasks_queue_is_declared_once_and_senders_follow_it(settings):  # type: ignore[no-untyped-def]
+def test_a_tasks_queue_is_declared_once_and_senders_follow_it(settings):
     """CELERY_TASK_ROUTES is the only declaration: the beat schedule takes its queues
     from it, and a task sent by name (as ingestion asks for correlation) is routed by it."""
     from socapp.celery import app
@@ -135,7 +135,7 @@ def test_a_tasks_queue_is_declared_once_and_senders_follow_it(settings):  # type
 
 
 @pytest.mark.django_db(transaction=True)
-def test_demo_creates_working_logins_and_a_story_once(settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_demo_creates_working_logins_and_a_story_once(settings, tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
     output = run_bootstrap("--demo")
     lines = [

@@ -31,10 +31,10 @@ pytestmark = pytest.mark.django_db
 SCRIPTY_RULE = '</script><script>alert("rule")</script>'
 
 
-def _alert(team, level: str, ago: timedelta, details: dict | None = None, **fields) -> Alert:  # type: ignore[no-untyped-def]
+def _alert(team, level: str, ago: timedelta, details: dict | None = None, **fields) -> Alert:
     details = details or {}
     at = timezone.now() - ago
-    return AlertFactory(
+    return AlertFactory.create(
         team=team,
         severity=severity(level),
         triggered_at=at,
@@ -55,14 +55,14 @@ def _series(data: dict, chart: str) -> dict[str, list[int]]:
     return {s["name"]: s["counts"] for s in data[chart]}
 
 
-def _get(user, hours: int = 24) -> dict:  # type: ignore[no-untyped-def]
+def _get(user, hours: int = 24) -> dict:
     response = client_for(user).get(f"/api/v1/dashboard/?hours={hours}")
     assert response.status_code == 200, response.content
     return response.json()
 
 
 @pytest.fixture
-def alerts(team_a, team_b):  # type: ignore[no-untyped-def]
+def alerts(team_a, team_b):
     """Team A: two high and one critical two hours ago, one low 30 hours ago (outside
     the day, inside the week). Team B: one high two hours ago."""
     rule = CorrelationRuleFactory(name=SCRIPTY_RULE)
@@ -141,9 +141,9 @@ def test_top_ips_users_and_rules(analyst_a, manager, alerts):
     assert top["rules"][0]["count"] == 3
 
 
-def _incident(team, priority: str, status: str = IncidentStatus.TRIAGE, took=None):  # type: ignore[no-untyped-def]
+def _incident(team, priority: str, status: str = IncidentStatus.TRIAGE, took=None):
     now = timezone.now()
-    incident = IncidentFactory(
+    incident = IncidentFactory.create(
         team=team, priority=priority, status=status, resolved_at=now if took else None
     )
     if took:
@@ -251,7 +251,7 @@ def test_the_api_needs_a_role(nobody, api):
     assert refused.status_code == 403 and "no role" in refused.json()["detail"]
 
 
-def _browser(user) -> Client:  # type: ignore[no-untyped-def]
+def _browser(user) -> Client:
     client = Client()
     client.force_login(user)
     return client

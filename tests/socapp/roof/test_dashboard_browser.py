@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 RULE_NAME = "<img src=x onerror=alert(7)>"
 
 
-def _shown(page, selector: str) -> str:  # type: ignore[no-untyped-def]
+def _shown(page, selector: str) -> str:
     """The label's own text (its <title> child holds the same text for the tooltip)."""
     return page.eval_on_selector(selector, "node => node.firstChild.nodeValue")
 

@@ -1,6 +1,8 @@
 """manage.py bootstrap [--demo]: reference data, roles, schedule; optionally demo data."""
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from socapp.roof.bootstrap import bootstrap
 from socapp.roof.demo import credentials_path, ensure_demo_data, ensure_demo_users
@@ -14,12 +16,12 @@ class Command(BaseCommand):
         "users (printed) and sample data."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--demo", action="store_true", help="also create demo users and sample data"
         )
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         report = bootstrap()
         self.stdout.write(
             f"bootstrap: {len(report.created)} created, {len(report.updated)} up to date"

@@ -13,7 +13,7 @@ from django.db import connections
 
 
 class Command(flush.Command):
-    def handle(self, **options):  # type: ignore[no-untyped-def]
+    def handle(self, **options):
         connection = connections[options["database"]]
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
