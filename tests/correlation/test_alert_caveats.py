@@ -53,7 +53,7 @@ def process_creation(record_id: int, parent: str | None) -> str:
     )
 
 
-def test_a_parent_based_rule_says_so_when_the_event_has_no_parent(reference_data, analyst_a):  # type: ignore[no-untyped-def]
+def test_a_parent_based_rule_says_so_when_the_event_has_no_parent(reference_data, analyst_a):
     rule = rule_save(actor=None, definition=RULE)
     source = SourceFactory(format="windows", team=analyst_a.teams.first())
     lines = [
