@@ -21,15 +21,33 @@ _SSH_LOGIN = re.compile(
 _SSH_INVALID = re.compile(
     r"[Ii]nvalid user (?P<user>.*?) from (?P<ip>\S+)(?: port (?P<port>\d+))?$"
 )
+# Older OpenSSH (before 7.x) names no port and puts a space in the reason code:
+# "Received disconnect from ADDR: 11: Bye Bye", "Connection closed by ADDR [preauth]". The
+# address ends on a hex digit so that the colon before the code is not taken for IPv6.
 _SSH_DISCONNECT = re.compile(
     r"(?:Disconnected from|Connection closed by|Received disconnect from)"
-    r"(?: (?P<who>invalid user|authenticating user|user) (?P<user>\S+))? (?P<ip>[0-9a-fA-F:.]+)"
-    r" port (?P<port>\d+)(?::\d+:)?(?P<reason>.*)$"
+    r"(?: (?P<who>invalid user|authenticating user|user) (?P<user>\S+))?"
+    r" (?P<ip>[0-9a-fA-F:.]*[0-9a-fA-F])(?: port (?P<port>\d+))?(?::\s*\d+:)?(?P<reason>.*)$"
 )
+# The two ways sshd reports MaxAuthTries reached: newer releases log both lines for one
+# connection, older ones only the second (with the user, without the address).
 _SSH_MAX_TRIES = re.compile(
     r"(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?P<user>\S+)"
     r" from (?P<ip>\S+) port (?P<port>\d+)"
 )
+_SSH_TOO_MANY = re.compile(
+    r"Disconnecting(?: (?:invalid |authenticating )?user (?P<who>\S+) (?P<ip>\S+)"
+    r" port (?P<port>\d+))?: Too many authentication failures(?: for (?:invalid user )?"
+    r"(?P<user>[^\s\[]\S*))?"
+)
+_SSH_USERAUTH_INVALID = re.compile(
+    r"input_userauth_request: invalid user (?P<user>.*?)(?P<preauth> \[preauth\])?$"
+)
+_SSH_REVERSE_MAPPING = re.compile(
+    r"reverse mapping checking getaddrinfo for (?P<host>\S+) \[(?P<ip>[^\]]+)\] failed"
+    r"|Address (?P<ip2>\S+) maps to (?P<host2>[^,\s]+), but this does not map back"
+)
+_PAM_MORE_FAILURES = re.compile(r"^PAM (?P<count>\d+) more authentication failures?;(?P<kv>.*)$")
 _SSH_NO_IDENT = re.compile(r"Did not receive identification string from (?P<ip>\S+)")
 _SUDO = re.compile(
     r"^\s*(?P<user>\S+) : (?:(?P<error>[^;]+?) ; )?TTY=(?P<tty>\S+) ; PWD=(?P<pwd>.+?) ;"
@@ -82,51 +100,123 @@ def _user(doc: dict[str, Any], name: str | None) -> None:
 
 
 def sshd(message: str, doc: dict[str, Any]) -> str | None:
+    """sshd's messages, current and older OpenSSH releases alike.
+
+    One failed attempt is written on several lines; each line keeps what it says
+    (``event.outcome: failure``), and ``system.auth.ssh.event`` tells the attempt itself
+    ("Failed" password/key) from the lines around it: "Invalid" (the user does not exist:
+    ``Invalid user NAME from ADDR`` and ``input_userauth_request: invalid user NAME``) and
+    "MaxAuthTries" (the connection's summary once sshd gives up). Counting rules count
+    the "Failed" lines only, as the pack's ``socapp_ssh_auth_failure`` does.
+    """
     if match := _SSH_LOGIN.search(message):
-        accepted = match["result"] == "Accepted"
-        _auth(doc, "success" if accepted else "failure", "ssh_login", session=accepted)
-        _user(doc, match["user"])
-        _source(doc, match["ip"], match["port"])
-        put(doc, "system.auth.ssh.event", match["result"])
-        put(doc, "system.auth.ssh.method", match["method"])
-        if match["signature"]:
-            put(doc, "system.auth.ssh.signature", match["signature"].strip())
-        if "invalid user" in message:
-            put(doc, "system.auth.ssh.invalid_user", True)
-        return "ssh_login_accepted" if accepted else "ssh_login_failed"
+        return _ssh_login(match, message, doc)
+    if match := _SSH_USERAUTH_INVALID.search(message):
+        _ssh_failure(doc, "Invalid", match["user"])
+        if match["preauth"]:
+            put(doc, "system.auth.ssh.preauth", True)
+        return "ssh_invalid_user"
     if match := _SSH_INVALID.search(message):
-        _auth(doc, "failure", "ssh_login")
-        _user(doc, match["user"])
-        _source(doc, match["ip"], match["port"])
-        put(doc, "system.auth.ssh.event", "Invalid")
+        _ssh_failure(doc, "Invalid", match["user"], match["ip"], match["port"])
         return "ssh_invalid_user"
     if match := _SSH_MAX_TRIES.search(message):
-        _auth(doc, "failure", "ssh_login")
-        _user(doc, match["user"])
-        _source(doc, match["ip"], match["port"])
-        put(doc, "system.auth.ssh.event", "MaxAuthTries")
+        _ssh_failure(doc, "MaxAuthTries", match["user"], match["ip"], match["port"])
+        return "ssh_login_failed"
+    if match := _SSH_TOO_MANY.search(message):
+        user = match["user"] or match["who"]
+        _ssh_failure(doc, "MaxAuthTries", user, match["ip"], match["port"])
         return "ssh_login_failed"
     if match := _SSH_DISCONNECT.search(message):
-        put(doc, "event.category", ["network", "session"])
-        put(doc, "event.type", ["end"])
-        put(doc, "event.action", "ssh_disconnect")
-        put(doc, "event.dataset", "system.auth")
-        _user(doc, match["user"])
-        _source(doc, match["ip"], match["port"])
-        reason = (match["reason"] or "").strip(" :")
-        if reason.endswith("[preauth]"):
-            put(doc, "system.auth.ssh.preauth", True)
-            reason = reason.removesuffix("[preauth]").strip()
-        put(doc, "system.auth.ssh.disconnect_reason", reason)
-        return "ssh_disconnect"
+        return _ssh_disconnect(match, doc)
+    if match := _SSH_REVERSE_MAPPING.search(message):
+        return _ssh_reverse_mapping(match, doc)
     if match := _SSH_NO_IDENT.search(message):
         _source(doc, match["ip"])
         put(doc, "system.auth.ssh.dropped_ip", ip_or_none(match["ip"]) or match["ip"])
         put(doc, "event.dataset", "system.auth")
         return "ssh_no_identification"
+    if match := _PAM_MORE_FAILURES.match(message):
+        return _pam_more_failures(match, doc)
     if "pam_" in message:
         return pam(message, doc)
     return None
+
+
+def _ssh_login(match: re.Match[str], message: str, doc: dict[str, Any]) -> str:
+    accepted = match["result"] == "Accepted"
+    _auth(doc, "success" if accepted else "failure", "ssh_login", session=accepted)
+    _user(doc, match["user"])
+    _source(doc, match["ip"], match["port"])
+    put(doc, "system.auth.ssh.event", match["result"])
+    put(doc, "system.auth.ssh.method", match["method"])
+    if match["signature"]:
+        put(doc, "system.auth.ssh.signature", match["signature"].strip())
+    if "invalid user" in message:
+        put(doc, "system.auth.ssh.invalid_user", True)
+    return "ssh_login_accepted" if accepted else "ssh_login_failed"
+
+
+def _ssh_failure(
+    doc: dict[str, Any],
+    ssh_event: str,
+    user: str | None,
+    ip: str | None = None,
+    port: str | None = None,
+) -> None:
+    _auth(doc, "failure", "ssh_login")
+    _user(doc, user)
+    if ip:
+        _source(doc, ip, port)
+    put(doc, "system.auth.ssh.event", ssh_event)
+
+
+def _ssh_disconnect(match: re.Match[str], doc: dict[str, Any]) -> str:
+    put(doc, "event.category", ["network", "session"])
+    put(doc, "event.type", ["end"])
+    put(doc, "event.action", "ssh_disconnect")
+    put(doc, "event.dataset", "system.auth")
+    _user(doc, match["user"])
+    _source(doc, match["ip"], match["port"])
+    reason = (match["reason"] or "").strip(" :")
+    if reason.endswith("[preauth]"):
+        put(doc, "system.auth.ssh.preauth", True)
+        reason = reason.removesuffix("[preauth]").strip()
+    put(doc, "system.auth.ssh.disconnect_reason", reason)
+    return "ssh_disconnect"
+
+
+def _ssh_reverse_mapping(match: re.Match[str], doc: dict[str, Any]) -> str:
+    """The client's address and name do not resolve to each other (sshd's "POSSIBLE
+    BREAK-IN ATTEMPT!"): a fact about DNS, not an authentication outcome."""
+    put(doc, "event.category", ["network"])
+    put(doc, "event.type", ["info"])
+    put(doc, "event.action", "ssh_reverse_mapping_failed")
+    put(doc, "event.dataset", "system.auth")
+    _source(doc, match["ip"] or match["ip2"])
+    host = match["host"] or match["host2"]
+    put(doc, "source.domain", host)
+    add_related(doc, "hosts", host)
+    return "ssh_reverse_mapping_failed"
+
+
+def _pam_more_failures(match: re.Match[str], doc: dict[str, Any]) -> str:
+    """PAM's summary when sshd ends a connection: N failures besides the first, each
+    already logged on its own (pam_unix and "Failed password" lines)."""
+    fields = dict(_PAM_KV.findall(match["kv"]))
+    _auth(doc, "failure", "pam_authentication")
+    _user(doc, fields.get("user"))
+    put(doc, "system.auth.pam.more_failures", int(match["count"]))
+    put(doc, "system.auth.pam.ruser", fields.get("ruser"))
+    put(doc, "system.auth.pam.tty", fields.get("tty"))
+    _rhost(doc, fields.get("rhost"))
+    return "pam_auth_failure"
+
+
+def _rhost(doc: dict[str, Any], rhost: str | None) -> None:
+    if rhost:
+        address = ip_or_none(rhost)
+        put(doc, "source.ip" if address else "source.domain", address or rhost)
+        add_related(doc, "ip", address)
 
 
 def sudo(message: str, doc: dict[str, Any]) -> str | None:
@@ -201,11 +291,7 @@ def pam(message: str, doc: dict[str, Any]) -> str | None:
         _user(doc, fields.get("user"))
         put(doc, "system.auth.pam.ruser", fields.get("ruser"))
         put(doc, "system.auth.pam.tty", fields.get("tty"))
-        rhost = fields.get("rhost")
-        if rhost:
-            address = ip_or_none(rhost)
-            put(doc, "source.ip" if address else "source.domain", address or rhost)
-            add_related(doc, "ip", address)
+        _rhost(doc, fields.get("rhost"))
         return "pam_auth_failure"
     return "pam"
 

@@ -32,7 +32,10 @@ from .base import (
 from .jsonlog import as_object, read_time
 
 LOGON_FAILURE = {4625, 4771, 4776}
-LOGON_SUCCESS = {4624, 4648}
+LOGON_SUCCESS = {4624}
+# 4648 is written when a process *tries* a logon with other credentials (runas, a mapped
+# drive as another user): whether that logon then succeeds is a 4624 or 4625 of its own.
+EXPLICIT_CREDENTIALS = 4648
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
 
@@ -220,6 +223,9 @@ def _security(doc: dict[str, Any], code: int, data: dict[str, Any]) -> str:
         put(doc, "event.outcome", "failure" if code in LOGON_FAILURE else "success")
         put(doc, "event.action", "logon-failed" if code in LOGON_FAILURE else "logged-in")
         put(doc, "winlog.logon.type", str(data["LogonType"]) if data.get("LogonType") else None)
+    elif code == EXPLICIT_CREDENTIALS:
+        put(doc, "event.category", ["authentication"])
+        put(doc, "event.action", "logged-in-explicit")  # Winlogbeat's name, no outcome
     elif code == 4688:
         put(doc, "event.category", ["process"])
         put(doc, "event.type", ["start"])

@@ -168,6 +168,39 @@ def test_ssh_brute_force_ignores_slow_failures_and_counts_an_attempt_once(pack, 
 
 
 @pytest.mark.django_db
+def test_ssh_brute_force_counts_each_attempt_once_in_an_older_openssh_log(
+    pack: None, t0: datetime
+) -> None:
+    """Nine attempts as older and newer OpenSSH releases log them, each on up to eight
+    lines: only the "Failed password" lines are attempts, so nine stay below ten."""
+    lines = []
+    for t in seconds(t0, *range(0, 90, 10)):
+        lines += [
+            sshd(t, f"reverse mapping checking getaddrinfo for x.example [{ATTACKER}] failed"),
+            sshd(t, f"Invalid user oracle from {ATTACKER}"),
+            sshd(t, "input_userauth_request: invalid user oracle [preauth]"),
+            failed(t, "oracle"),
+            sshd(
+                t,
+                f"error: maximum authentication attempts exceeded for invalid user oracle"
+                f" from {ATTACKER} port 4242 ssh2 [preauth]",
+            ),
+            sshd(t, "Disconnecting: Too many authentication failures for oracle [preauth]"),
+            sshd(
+                t,
+                f"PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh "
+                f"ruser= rhost={ATTACKER}  user=oracle",
+            ),
+            sshd(t, f"Connection closed by {ATTACKER} [preauth]"),
+        ]
+    ingest("syslog", lines)
+    assert alerts("socapp_ssh_brute_force") == []
+    ingest("syslog", [failed(t0 + timedelta(seconds=95), "oracle")])
+    (alert,) = alerts("socapp_ssh_brute_force")
+    assert alert.count == 10
+
+
+@pytest.mark.django_db
 def test_windows_brute_force_fires_on_network_logon_failures(pack, t0):
     ingest("windows", [logon(t, 4625, n) for n, t in enumerate(seconds(t0, *range(10)))])
     (alert,) = alerts("socapp_windows_brute_force")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events.parsers import Rejected
-from tests.events.oracle import DATA, beats_pairs, compare, flatten, parse_lines, parse_one
+from tests.events.oracle import BEATS, DATA, beats_pairs, compare, flatten, parse_lines, parse_one
 
 AUTH_FIELDS = [
     "event.action",
@@ -292,3 +292,190 @@ def test_wazuh_sshd_brute_force_log_is_understood():
     failed = [e for e in events if e.event_type in ("ssh_login_failed", "ssh_invalid_user")]
     assert len(failed) > 10
     assert all(flatten(e.fields).get("source.ip") for e in failed)
+
+
+# One LogHub-style intrusion attempt as an older OpenSSH (before 7.x) writes it: every line
+# is an sshd event now, and only the "Failed password" line is the failed attempt itself.
+OLD_OPENSSH = [
+    "Dec 10 06:55:46 LabSZ sshd[24200]: reverse mapping checking getaddrinfo for "
+    "ns.marryaldkfaczcz.com [173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!",
+    "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+    "Dec 10 06:55:46 LabSZ sshd[24200]: input_userauth_request: invalid user webmaster [preauth]",
+    "Dec 10 06:55:48 LabSZ sshd[24200]: Failed password for invalid user webmaster from "
+    "173.234.31.186 port 38926 ssh2",
+    "Dec 10 06:55:48 LabSZ sshd[24200]: Connection closed by 173.234.31.186 [preauth]",
+]
+
+
+def test_an_older_openssh_intrusion_attempt_is_sshd_events_line_by_line() -> None:
+    events = [parse_one("syslog", line) for line in OLD_OPENSSH]
+    flat = [flatten(e.fields) for e in events]
+    assert [e.event_type for e in events] == [
+        "ssh_reverse_mapping_failed",
+        "ssh_invalid_user",
+        "ssh_invalid_user",
+        "ssh_login_failed",
+        "ssh_disconnect",
+    ]
+    assert [f.get("system.auth.ssh.event") for f in flat] == [
+        None,
+        "Invalid",
+        "Invalid",
+        "Failed",
+        None,
+    ]
+    reverse, _, userauth, _, closed = flat
+    assert reverse["source.ip"] == "173.234.31.186"
+    assert reverse["source.domain"] == "ns.marryaldkfaczcz.com"
+    assert reverse["event.action"] == "ssh_reverse_mapping_failed"
+    assert "event.outcome" not in reverse  # a DNS fact, not an authentication outcome
+    assert userauth["user.name"] == "webmaster" and userauth["event.outcome"] == "failure"
+    assert userauth["event.action"] == "ssh_login" and userauth["system.auth.ssh.preauth"]
+    assert closed["event.action"] == "ssh_disconnect" and "event.outcome" not in closed
+    assert closed["source.ip"] == "173.234.31.186" and "source.port" not in closed
+    assert closed["system.auth.ssh.preauth"] is True
+
+
+@pytest.mark.parametrize(
+    ("line", "ip", "port", "reason"),
+    [
+        (
+            "Dec 10 07:07:38 LabSZ sshd[24206]: Received disconnect from 52.80.34.196: "
+            "11: Bye Bye [preauth]",
+            "52.80.34.196",
+            None,
+            "Bye Bye",
+        ),
+        (
+            "Dec 10 07:07:38 LabSZ sshd[24206]: Received disconnect from 2001:db8::7: "
+            "11: Bye Bye [preauth]",
+            "2001:db8::7",
+            None,
+            "Bye Bye",
+        ),
+        (
+            "Jun 14 15:16:01 combo sshd[19939]: Received disconnect from 218.188.2.4 port "
+            "52944:11: disconnected by user",
+            "218.188.2.4",
+            52944,
+            "disconnected by user",
+        ),
+    ],
+)
+def test_disconnects_with_and_without_a_port(
+    line: str, ip: str, port: int | None, reason: str
+) -> None:
+    flat = flatten(parse_one("syslog", line).fields)
+    assert flat["event.action"] == "ssh_disconnect" and "event.outcome" not in flat
+    assert flat["source.ip"] == ip and flat.get("source.port") == port
+    assert flat["system.auth.ssh.disconnect_reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("line", "user", "ip", "port"),
+    [
+        (
+            "Dec 10 09:12:34 LabSZ sshd[24490]: Disconnecting: Too many authentication "
+            "failures for admin [preauth]",
+            "admin",
+            None,
+            None,
+        ),
+        (
+            "Dec 10 09:12:34 LabSZ sshd[24490]: Disconnecting: Too many authentication "
+            "failures [preauth]",
+            None,
+            None,
+            None,
+        ),
+        (
+            "Mar  2 10:00:01 web1 sshd[812]: Disconnecting authenticating user root "
+            "203.0.113.50 port 51234: Too many authentication failures [preauth]",
+            "root",
+            "203.0.113.50",
+            51234,
+        ),
+        (
+            "Mar  2 10:00:01 web1 sshd[812]: error: maximum authentication attempts exceeded "
+            "for root from 203.0.113.50 port 51234 ssh2 [preauth]",
+            "root",
+            "203.0.113.50",
+            51234,
+        ),
+    ],
+)
+def test_max_auth_tries_summaries(
+    line: str, user: str | None, ip: str | None, port: int | None
+) -> None:
+    event = parse_one("syslog", line)
+    flat = flatten(event.fields)
+    assert event.event_type == "ssh_login_failed"
+    assert flat["event.action"] == "ssh_login" and flat["event.outcome"] == "failure"
+    # a summary of attempts already logged one by one: the pack does not count it again
+    assert flat["system.auth.ssh.event"] == "MaxAuthTries"
+    assert (flat.get("user.name"), flat.get("source.ip"), flat.get("source.port")) == (
+        user,
+        ip,
+        port,
+    )
+
+
+def test_pam_more_authentication_failures() -> None:
+    event = parse_one(
+        "syslog",
+        "Dec 10 07:28:03 LabSZ sshd[24245]: PAM 2 more authentication failures; logname= "
+        "uid=0 euid=0 tty=ssh ruser= rhost=112.95.230.3  user=root",
+    )
+    flat = flatten(event.fields)
+    assert event.event_type == "pam_auth_failure"
+    assert flat["event.action"] == "pam_authentication" and flat["event.outcome"] == "failure"
+    assert flat["user.name"] == "root" and flat["source.ip"] == "112.95.230.3"
+    assert flat["system.auth.pam.more_failures"] == 2
+
+
+def test_address_that_does_not_map_back() -> None:
+    flat = flatten(
+        parse_one(
+            "syslog",
+            "Oct 20 12:33:07 ar-agent sshd[3433]: Address 192.168.18.54 maps to "
+            "nmap.18.168.192.in-addr.arpa, but this does not map back to the address - "
+            "POSSIBLE BREAK-IN ATTEMPT!",
+        ).fields
+    )
+    assert flat["event.action"] == "ssh_reverse_mapping_failed"
+    assert flat["source.ip"] == "192.168.18.54"
+    assert flat["source.domain"] == "nmap.18.168.192.in-addr.arpa"
+
+
+def _shared_sshd_lines() -> list[str]:
+    """Every sshd line of the shared data: Wazuh's brute-force log and labelled lines,
+    Elastic's system/auth test log."""
+    lines = (DATA / "wazuh-ruleset-tests/rules/log-entries/sshd").read_text(errors="replace")
+    wazuh = (DATA / "wazuh-ruleset-tests/tools/rules-testing/tests/sshd.ini").read_text()
+    labelled = [
+        line.split("=", 1)[1].strip()
+        for line in wazuh.splitlines()
+        if line.startswith("log ") and " pass = " in line
+    ]
+    beats = (BEATS / "filebeat/module/system/auth/test/test.log").read_text()
+    every = [*lines.splitlines(), *labelled, *beats.splitlines()]
+    return [line for line in every if " sshd[" in line]
+
+
+def test_share_of_shared_sshd_lines_left_as_plain_syslog() -> None:
+    """The figure in docs/INGESTION.md: 20 of 376 (5 %), all messages outside the sshd
+    vocabulary (debug lines, protocol errors, "Unable to negotiate")."""
+    lines = _shared_sshd_lines()
+    results = parse_lines("syslog", [*lines])
+    plain = [line for line, r in zip(lines, results, strict=True) if r.event_type == "syslog"]
+    assert len(lines) >= 376
+    assert len(plain) <= 20, plain
+    understood = (
+        "POSSIBLE BREAK-IN",
+        "Connection closed by",
+        "Received disconnect",
+        "input_userauth_request",
+        "Too many authentication failures",
+        "more authentication failures",
+    )
+    assert [line for line in plain if any(text in line for text in understood)] == []

@@ -105,6 +105,36 @@ def test_winlogbeat_shape():
     assert flat["winlog.logon.type"] == "3"
 
 
+def test_explicit_credentials_4648_is_an_attempt_not_a_successful_logon() -> None:
+    """SigmaHQ's recorded 4648 (runas to another user): the logon it announces succeeds
+    or fails in an event of its own (4624/4625), so 4648 carries no outcome."""
+    security = REGRESSION / "rules/windows/builtin/security"
+    case = security / "win_security_explicit_credential_local_logon"
+    [sample] = case.glob("*.json")
+    event = parse_one("windows", json.loads(sample.read_text()))
+    flat = flatten(event.fields)
+    assert event.event_type == "windows_4648"
+    assert flat["event.action"] == "logged-in-explicit"
+    assert flat["event.category"] == ["authentication"]
+    assert "event.outcome" not in flat and "event.type" not in flat
+    assert flat["TargetUserName"] == "testuser" and flat["EventID"] == 4648
+
+
+def test_4624_stays_a_successful_logon() -> None:
+    record = {
+        "@timestamp": "2026-11-28T08:00:05.000Z",
+        "winlog": {
+            "channel": "Security",
+            "event_id": 4624,
+            "computer_name": "dc-01",
+            "record_id": 100,
+            "event_data": {"TargetUserName": "administrator", "LogonType": "10"},
+        },
+    }
+    flat = flatten(parse_one("windows", record).fields)
+    assert (flat["event.action"], flat["event.outcome"]) == ("logged-in", "success")
+
+
 @pytest.mark.parametrize(
     "record,reason",
     [
