@@ -80,12 +80,15 @@ class RaisedAlert:
 class FoldedHits:
     """``hits`` more hits of the correlation ``correlation_id``, folded into its alert.
     ``suppressed``: they are counted as suppressed; otherwise the alert is raised again
-    (the "re-alert when the count rises" policy) and the queue shows it rise."""
+    (the "re-alert when the count rises" policy) and the queue shows it rise.
+    ``sources``: the names of the sources the hits came from (the alert's ``sources``
+    names each source once, however many folds brought it)."""
 
     correlation_id: uuid.UUID
     hits: int
     last_seen_at: datetime
     suppressed: bool = True
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,11 @@ def source_of_event(event_id: Any, event_time: datetime) -> Any:
 
 def source_names_of_events(event_ids: list[Any], since: datetime, until: datetime) -> list[str]:
     """The names of the sources behind ``event_ids``, stored between ``since`` and
-    ``until`` (so only the partitions that can hold them are read), sorted."""
+    ``until`` (so only the partitions that can hold them are read), sorted, each once."""
     names = (
         Event.objects.filter(event_id__in=event_ids, event_time__gte=since, event_time__lte=until)
+        # without the model's ordering: DISTINCT would also tell apart the event times
+        .order_by()
         .values_list("source__name", flat=True)
         .distinct()
     )

@@ -77,8 +77,9 @@ class Recorder:
         self.audit: list[AuditItem] = []  # written once, at the end (the chain's lock)
         self.chain_hits: dict[str, int] = {}
         self.sources: dict[Any, tuple[str | None, Any]] = {}  # source -> (name, team)
-        # firing identity -> (rule, links of the hits folded into it in this batch)
-        self.pending_folds: dict[str, tuple[CompiledRule, list[Link]]] = {}
+        # firing identity -> (rule, links of the hits folded into it in this batch,
+        # names of their sources)
+        self.pending_folds: dict[str, tuple[CompiledRule, list[Link], set[str]]] = {}
 
     # -- single events ------------------------------------------------------------
 
@@ -212,19 +213,23 @@ class Recorder:
             if not correlation_exists(identity):
                 # the firing was decided but its alert never committed (a worker died)
                 self._correlation_alert(rule, fold.full(), event)
-            pending = self.pending_folds[identity] = (rule, [])
+            pending = self.pending_folds[identity] = (rule, [], set())
         pending[1].append((fold.member.event_id, fold.member.time))
+        source_name = self._source(event.source_id)[0] if event.source_id is not None else None
+        if source_name:
+            pending[2].add(source_name)
 
     def flush_folds(self) -> None:
         folds = []
-        for identity, (rule, links) in self.pending_folds.items():
+        for identity, (rule, links, sources) in self.pending_folds.items():
             correlation_id = correlation_id_of(identity)
             added = sum(
                 link_events(correlation_id, links[i : i + FOLD_CHUNK])
                 for i in range(0, len(links), FOLD_CHUNK)
             )
             if added:
-                folds.append(FoldedHits(correlation_id, added, max(t for _, t in links)))
+                at = max(t for _, t in links)
+                folds.append(FoldedHits(correlation_id, added, at, sources=tuple(sorted(sources))))
                 self.counts.folded(rule.id, added)
         self.pending_folds.clear()
         if folds:
@@ -270,7 +275,7 @@ class Recorder:
             if mode != SuppressionMode.NONE:
                 if not self.dry:
                     lock_key(rule.id, group_key)
-                if self._folded(rule, mode, group_key, at, links, metric):
+                if self._folded(rule, mode, group_key, at, links, metric, details):
                     return
                 identity = f"{rule.id}:{group_key}:{identity}"
             metadata = {k: v for k, v in details.items() if k != "event_ids"}
@@ -310,6 +315,7 @@ class Recorder:
         at: datetime,
         links: list[Link],
         metric: float,
+        details: AlertDetails,
     ) -> bool:
         """Fold the hit into the alert its rule and key already have, if suppression
         says so; False: raise a new alert."""
@@ -328,7 +334,9 @@ class Recorder:
         self.raised.add(target.alert_id, existing.pk, False)
         if added:
             rises = mode == SuppressionMode.RISES and metric > count_before
-            alert_desk().fold_hits([FoldedHits(existing.pk, added, at, suppressed=not rises)])
+            sources = tuple(details.get("sources") or ())
+            fold = FoldedHits(existing.pk, added, at, suppressed=not rises, sources=sources)
+            alert_desk().fold_hits([fold])
             if not rises:
                 self.counts.folded(rule.id, added)
         return True

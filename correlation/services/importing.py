@@ -13,7 +13,7 @@ from socapp.users import User
 
 from ..sigma.documents import RuleInvalid, SigmaDocument, parse_documents
 from ..sigma.limits import RuleLimits, size_problem
-from .rules import SKIPPED_STATUSES, RuleUnsupported, save_document
+from .rules import SKIPPED_STATUSES, RuleUnsupported, referenced_names, save_document
 
 RULE_SUFFIXES = (".yml", ".yaml")
 # socapp's default rule pack (loaded by ``manage.py bootstrap``).
@@ -57,8 +57,8 @@ def import_rules(
     team: Any = None,
     origin_root: Path | None = None,
 ) -> ImportReport:
-    """Load every Sigma document under ``paths``. Detection rules first, then filters and
-    correlations, so a correlation finds the rules it counts wherever they are.
+    """Load every Sigma document under ``paths``, each after the rules it refers to
+    (``in_dependency_order``), so a correlation finds the rules it counts wherever they are.
 
     ``active``: None keeps an existing rule's enabled/disabled state (new rules start
     active). ``origin_root``: record origins relative to it."""
@@ -84,12 +84,46 @@ def import_rules(
         except RuleInvalid as exc:
             for problem in exc.problems:
                 report.errors.append((f"{path}:{problem.line or 1}", problem.message))
-    order = {"detection": 0, "filter": 2, "correlation": 1}
-    documents.sort(key=lambda item: order[item[1].kind])
     pending: dict[str, str] = {}
-    for where, doc in documents:
+    for where, doc in in_dependency_order(documents):
         _import_one(where, doc, report, actor=actor, active=active, team=team, pending=pending)
     return report
+
+
+def in_dependency_order(
+    documents: list[tuple[str, SigmaDocument]],
+) -> list[tuple[str, SigmaDocument]]:
+    """Detection rules, then correlations each after the correlations of the batch it
+    names, then filters. A file may name a rule before defining it (the Sigma
+    specification's examples put the correlation first). Correlations caught in a cycle
+    keep their order and fail on the reference they cannot resolve."""
+    detections = [item for item in documents if item[1].kind == "detection"]
+    correlations = [item for item in documents if item[1].kind == "correlation"]
+    filters = [item for item in documents if item[1].kind == "filter"]
+    return detections + _correlations_in_order(correlations) + filters
+
+
+def _correlations_in_order(
+    correlations: list[tuple[str, SigmaDocument]],
+) -> list[tuple[str, SigmaDocument]]:
+    defined_by: dict[str, int] = {}
+    for index, (_, doc) in enumerate(correlations):
+        for reference in (doc.sigma_id, doc.name):
+            if reference:
+                defined_by.setdefault(reference, index)
+    needs = [
+        {defined_by[name] for name in referenced_names(doc) if name in defined_by} - {index}
+        for index, (_, doc) in enumerate(correlations)
+    ]
+    placed: list[int] = []
+    done: set[int] = set()
+    while len(placed) < len(correlations):
+        ready = [i for i in range(len(correlations)) if i not in done and needs[i] <= done]
+        if not ready:  # a cycle: the rest in file order, to fail where they are
+            ready = [i for i in range(len(correlations)) if i not in done]
+        placed.extend(ready)
+        done.update(ready)
+    return [correlations[i] for i in placed]
 
 
 def _import_one(

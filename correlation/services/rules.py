@@ -40,15 +40,21 @@ def techniques_of(tags: list[str]) -> list[str]:
     return sorted({m.group(1).upper() for t in tags if (m := _TECHNIQUE.match(str(t)))})
 
 
+def referenced_names(doc: SigmaDocument) -> list[str]:
+    """The Sigma ids and names a correlation document refers to (its ``rules`` and those
+    its condition names); none for other documents."""
+    sigma = doc.sigma
+    names = [str(r.reference) for r in getattr(sigma, "rules", None) or []]
+    referenced = getattr(getattr(sigma, "condition", None), "get_referenced_rules", None)
+    if referenced is not None:
+        names += [str(name) for name in referenced()]
+    return names
+
+
 def _references(doc: SigmaDocument, pending: dict[str, str] | None) -> dict[str, str]:
     """Sigma ids and names -> rule ids, for the references a correlation makes."""
     refs = dict(pending or {})
-    sigma = doc.sigma
-    names = [r.reference for r in getattr(sigma, "rules", None) or []]
-    referenced = getattr(getattr(sigma, "condition", None), "get_referenced_rules", None)
-    if referenced is not None:
-        names += referenced()
-    for name in names:
+    for name in referenced_names(doc):
         if name in refs:
             continue
         found = _lookup(name)

@@ -140,6 +140,7 @@ def alerts_fold(folds: Sequence[FoldedHits]) -> None:
                 hits=fold.hits,
                 last_seen_at=fold.last_seen_at,
                 suppressed=fold.suppressed,
+                sources=fold.sources,
             )
 
 
@@ -149,11 +150,15 @@ def alert_fold(
     hits: int,
     last_seen_at: Any,
     suppressed: bool = True,
+    sources: Sequence[str] = (),
 ) -> Alert:
     """Fold ``hits`` further rule hits into ``alert`` (suppression). With ``suppressed``
     false the alert is raised again: it is pushed as updated, so the queue shows it rise
-    (the "re-alert when count or severity rises" policy)."""
+    (the "re-alert when count or severity rises" policy). ``sources``: the names of the
+    sources the hits came from; the alert's details name each source once."""
     fields = ["count", "last_seen_at", "updated_at"]
+    if _add_sources(alert, sources):
+        fields.append("details")
     alert.count += hits
     if last_seen_at > alert.last_seen_at:
         alert.last_seen_at = last_seen_at
@@ -165,6 +170,16 @@ def alert_fold(
         if not suppressed:
             push_alert("alert.updated", alert)
     return alert
+
+
+def _add_sources(alert: Alert, sources: Sequence[str]) -> bool:
+    """Add the sources ``alert`` does not name yet to its details; whether any were."""
+    known = list(alert.details.get("sources") or [])
+    new = sorted(set(sources) - set(known))
+    if not new:
+        return False
+    alert.details = {**alert.details, "sources": sorted(set(known) | set(new))}
+    return True
 
 
 def _alert_state(alert: Alert) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from events.models import Source
 from events.parsers import RawRecord
 from incidents.models import Alert
 from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
+from tests.conftest import client_for
 from tests.factories import SourceFactory
 
 ATTACKER = "198.51.100.9"
@@ -49,8 +50,8 @@ def sshd(at: datetime, message: str, host: str = "srv1") -> str:
     return f"<38>1 {at.isoformat()} {host} sshd 1 - - {message}"
 
 
-def failed(at: datetime, user: str = "root", ip: str = ATTACKER) -> str:
-    return sshd(at, f"Failed password for {user} from {ip} port 4242 ssh2")
+def failed(at: datetime, user: str = "root", ip: str = ATTACKER, host: str = "srv1") -> str:
+    return sshd(at, f"Failed password for {user} from {ip} port 4242 ssh2", host)
 
 
 def accepted(at: datetime, user: str = "root", ip: str = ATTACKER, host: str = "srv1") -> str:
@@ -151,6 +152,19 @@ def test_ssh_brute_force_fires_on_ten_failures_in_five_minutes(pack, t0):
 
     assert AuditEntry.objects.filter(action="alert.create", object_id=str(alert.pk)).exists()
     assert audit_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_folded_brute_force_names_each_source_once(pack, t0, soc_admin):
+    """Two relays forward the attacker's failures; three requests fold into one alert."""
+    relay = ingest("syslog", [failed(t) for t in seconds(t0, *range(20))])
+    ingest("syslog", [failed(t) for t in seconds(t0, *range(20, 40))], source=relay)
+    other = ingest("syslog", [failed(t, host="srv2") for t in seconds(t0, *range(40, 50))])
+
+    (alert,) = alerts("socapp_ssh_brute_force")
+    assert alert.count == 50
+    shown = client_for(soc_admin).get(f"/api/v1/alerts/{alert.pk}/").json()
+    assert shown["details"]["sources"] == sorted([relay.name, other.name])
 
 
 @pytest.mark.django_db
