@@ -19,7 +19,8 @@
 
 The rules are SigmaHQ's `rules/` tree, imported inactive; the N active ones are the first
 N detection rules by Sigma id (a stable, product-mixed sample). The script uses its own
-database (socapp_bench_engine) and Redis database 12, and drops the database at the end.
+database (socapp_bench_engine, or $BENCH_ENGINE_DB) and Redis database 12 (or
+$BENCH_REDIS_URL), and drops the database at the end.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ from ingest_bench import machine, postgres_version  # noqa: E402
 
 from scripts import processes  # noqa: E402
 
-ingest_bench.DB_NAME = "socapp_bench_engine"
+# its own database and Redis database (overridable, so two benches can run side by side)
+ingest_bench.DB_NAME = os.environ.get("BENCH_ENGINE_DB", "socapp_bench_engine")
 RULE_COUNTS = (0, 100, 1000)
-BENCH_REDIS = "redis://127.0.0.1:6379/12"  # broker, cache and windows of the benchmark
+# broker, cache and windows of the benchmark
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 def sigma_rules_dir() -> Path:

@@ -115,19 +115,19 @@ class Arrival:
     is_announced: bool
 
 
-def alert_arrival(alert: Alert) -> Arrival:
+def alert_arrivals(team_ids: Iterable[Any]) -> dict[Any, Arrival]:
+    """What may apply to new alerts of each of ``team_ids`` (one query for a batch)."""
     mutes = AlertMute.objects.filter(
         team=OuterRef("pk"), lifted_at__isnull=True, expires_at__gt=timezone.now()
     )
     cases = Incident.objects.filter(team=OuterRef("pk")).exclude(status=IncidentStatus.CLOSED)
     rules = notification_rules_listening(NotificationTopic.ALERT_RAISED)
-    row = (
-        Team.objects.filter(pk=alert.team_id)
+    rows = (
+        Team.objects.filter(pk__in=set(team_ids))
         .annotate(muted=Exists(mutes), grouped=Exists(cases), announced=Exists(rules))
-        .values_list("muted", "grouped", "announced")
-        .first()
+        .values_list("pk", "muted", "grouped", "announced")
     )
-    return Arrival(*row) if row else Arrival(False, False, False)
+    return {pk: Arrival(muted, grouped, announced) for pk, muted, grouped, announced in rows}
 
 
 def severities_all() -> QuerySet[Severity]:

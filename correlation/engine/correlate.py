@@ -52,8 +52,7 @@ def correlate_events(
         for hit in evaluation.hits:
             recorder.hit(hit)
             budget.check()
-    recorder.flush_folds()
-    recorder.close_due_windows(float("inf") if close_all else None)
+    recorder.finish(float("inf") if close_all else None)
     recorder.counts.poisoned[:0] = evaluation.errors
     if not dry:
         audit_record_many(actor=None, items=recorder.audit)
@@ -72,7 +71,7 @@ def close_windows() -> int:
     """Decide the correlation windows whose time is up (the periodic task)."""
     recorder = Recorder(active_ruleset())
     with transaction.atomic():
-        count = recorder.close_due_windows()
+        count = recorder.finish()
         audit_record_many(actor=None, items=recorder.audit)
         save_stats(Evaluation(), recorder.counts)
     return count

@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,10 +31,11 @@ from .evaluate import Budget, Hit, OverBudget, RuleError, StoredEvent
 from .rows import (
     CORRELATION_NS,
     Link,
+    NewCorrelation,
     alert_id_of,
     correlation_exists,
     correlation_id_of,
-    correlation_row,
+    correlation_rows,
     link_events,
 )
 from .ruleset import CompiledRule, RuleSet
@@ -44,6 +46,14 @@ from .windows import MAX_LINKED, Firing, Fold, Windows, close_timer, due_timers
 logger = logging.getLogger(__name__)
 
 FOLD_CHUNK = 1000  # links written per statement when folding a batch's hits
+RAISE_CHUNK = 1000  # new alerts handed to case work at once
+
+
+@dataclass(frozen=True)
+class _Raise:
+    rule_id: str
+    correlation: NewCorrelation
+    alert: RaisedAlert
 
 
 class Raised:
@@ -77,6 +87,7 @@ class Recorder:
         self.audit: list[AuditItem] = []  # written once, at the end (the chain's lock)
         self.chain_hits: dict[str, int] = {}
         self.sources: dict[Any, tuple[str | None, Any]] = {}  # source -> (name, team)
+        self.queued: dict[str, _Raise] = {}  # new alerts, written at the end of the batch
         # firing identity -> (rule, links of the hits folded into it in this batch,
         # names of their sources)
         self.pending_folds: dict[str, tuple[CompiledRule, list[Link], set[str]]] = {}
@@ -210,7 +221,7 @@ class Recorder:
         identity = self._firing_identity(rule, fold.firing)
         pending = self.pending_folds.get(identity)
         if pending is None:
-            if not correlation_exists(identity):
+            if identity not in self.queued and not correlation_exists(identity):
                 # the firing was decided but its alert never committed (a worker died)
                 self._correlation_alert(rule, fold.full(), event)
             pending = self.pending_folds[identity] = (rule, [], set())
@@ -278,14 +289,14 @@ class Recorder:
                 if self._folded(rule, mode, group_key, at, links, metric, details):
                     return
                 identity = f"{rule.id}:{group_key}:{identity}"
-            metadata = {k: v for k, v in details.items() if k != "event_ids"}
-            correlation, _ = correlation_row(
-                rule,
-                identity,
+            correlation = NewCorrelation(
+                identity=identity,
+                rule_id=rule.id,
+                name=rule.title,
                 window=window,
                 links=links,
                 confidence=confidence,
-                metadata=metadata,
+                metadata={k: v for k, v in details.items() if k != "event_ids"},
                 group_key=group_key,
                 raised_at=at,
             )
@@ -298,14 +309,51 @@ class Recorder:
                 details=AlertDetails(**details, techniques=rule.techniques),
                 description=rule.description,
                 rule_id=rule.id,
-                correlation_id=correlation.pk,
+                correlation_id=correlation.id,
                 group_key=group_key,
                 count=max(1, len(links)),
             )
-            [created] = alert_desk().raise_alerts([alert], audit=self.audit)
-            self.raised.add(alert.alert_id, correlation.pk, created)
-            if created:
-                self.counts.raised(rule.id, at)
+            if mode == SuppressionMode.NONE:
+                self._queue(_Raise(rule.id, correlation, alert))
+            else:  # the next hit of this key must find it: raised now, under the key's lock
+                self._raise([_Raise(rule.id, correlation, alert)])
+
+    def _queue(self, item: _Raise) -> None:
+        """Keep a new alert for the end of the batch (``flush_raises``), where the batch's
+        alerts are written together. A repeat of a queued firing is not a new alert."""
+        identity = item.correlation.identity
+        if identity in self.queued:
+            self.raised.add(item.alert.alert_id, item.correlation.id, False)
+        else:
+            self.queued[identity] = item
+
+    def flush_raises(self) -> None:
+        items = list(self.queued.values())
+        self.queued.clear()
+        for start in range(0, len(items), RAISE_CHUNK):
+            self._raise(items[start : start + RAISE_CHUNK])
+
+    def _raise(self, items: list[_Raise]) -> None:
+        """Record the firings and hand their alerts to case work, a batch at a time."""
+        if not items:
+            return
+        correlation_rows([item.correlation for item in items])
+        alerts = [item.alert for item in items]
+        created = alert_desk().raise_alerts(alerts, audit=self.audit)
+        for item, new in zip(items, created, strict=True):
+            self.raised.add(item.alert.alert_id, item.correlation.id, new)
+            if new:
+                self.counts.raised(item.rule_id, item.alert.triggered_at)
+
+    def finish(self, now: float | None = None) -> int:
+        """The end of a run: the queued alerts, the folds, then the windows whose time is
+        up (``now``: the clock to decide them by) and what those raise and fold."""
+        self.flush_raises()
+        self.flush_folds()
+        closed = self.close_due_windows(now)
+        self.flush_raises()
+        self.flush_folds()
+        return closed
 
     def _folded(
         self,

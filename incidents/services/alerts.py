@@ -20,30 +20,37 @@ from socapp.users import User
 from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
 from ..models import Alert, AlertComment, Severity
-from ..selectors import alert_arrival
+from ..selectors import Arrival, alert_arrivals
 from .assignment import require_assignable
 from .grouping import group_into_incident
 from .live import push_alert
-from .mutes import mute_for
+from .mutes import active_mutes, matching_mute
 from .notifications import announce
 
 
-def _after_raise(alert: Alert, audit: list[AuditItem]) -> None:
-    """A new alert meets the mutes, then the grouping policy, then notification rules."""
-    arrival = alert_arrival(alert)
-    mute = mute_for(alert) if arrival.may_be_muted else None
-    if mute is not None:
-        alert.status = AlertStatus.CLOSED
-        alert.close_reason = "muted"
-        alert.closed_at = timezone.now()
-        alert.muted_by = mute
-        alert.save(update_fields=["status", "close_reason", "closed_at", "muted_by"])
-        audit.append(AuditItem("alert.muted", alert, {"mute": str(mute.pk)}))
-        return
-    if arrival.may_be_grouped:
-        group_into_incident(alert, audit)
-    if arrival.is_announced:
-        announce(NotificationTopic.ALERT_RAISED, alert, checked=True)
+def _after_raise(alerts: list[Alert], audit: list[AuditItem]) -> None:
+    """New alerts meet the mutes, then the grouping policy, then notification rules —
+    what may apply is asked once for the teams of the batch, the mutes read once."""
+    arrivals = alert_arrivals({a.team_id for a in alerts})
+    nothing = Arrival(False, False, False)
+    mutes = active_mutes(t for t, arrival in arrivals.items() if arrival.may_be_muted)
+    muted = []
+    for alert in alerts:
+        arrival = arrivals.get(alert.team_id, nothing)
+        mute = matching_mute(alert, mutes.get(alert.team_id, [])) if arrival.may_be_muted else None
+        if mute is not None:
+            alert.status = AlertStatus.CLOSED
+            alert.close_reason = "muted"
+            alert.closed_at = timezone.now()
+            alert.muted_by = mute
+            muted.append(alert)
+            audit.append(AuditItem("alert.muted", alert, {"mute": str(mute.pk)}))
+            continue
+        if arrival.may_be_grouped:  # in order: an alert may join through the one before
+            group_into_incident(alert, audit)
+        if arrival.is_announced:
+            announce(NotificationTopic.ALERT_RAISED, alert, checked=True)
+    Alert.objects.bulk_update(muted, ["status", "close_reason", "closed_at", "muted_by"])
 
 
 def alert_create(
@@ -75,8 +82,9 @@ def alert_create(
     )
     audit: list[AuditItem] = []
     with transaction.atomic():
-        alert, _ = _raise(spec, {severity.name: severity}, audit)
+        [alert] = _raise([spec], audit)
         audit_record_many(actor=None, items=audit)
+    assert alert is not None  # a fresh id is never taken
     return alert
 
 
@@ -89,45 +97,57 @@ def alerts_raise(alerts: Sequence[RaisedAlert], *, audit: list[AuditItem]) -> li
     No savepoint: the engine raises an id from one worker at a time (the batch lock and
     the window lock see to it); should two ever race, the loser's batch fails and is
     replayed, and finds the alert."""
-    severities: dict[str, Severity] = {}
-    return [_raise(spec, severities, audit)[1] for spec in alerts]
+    return [alert is not None for alert in _raise(alerts, audit)]
 
 
-def _raise(
-    spec: RaisedAlert, severities: dict[str, Severity], audit: list[AuditItem]
-) -> tuple[Alert, bool]:
-    """The one sequence every new alert goes through: the row, its audit entry, the
-    mutes, grouping and notifications (``_after_raise``), the live push."""
-    alert = Alert.objects.filter(pk=spec.alert_id).select_related("severity").first()
-    if alert is not None:
-        return alert, False
-    if spec.level not in severities:
-        severities[spec.level] = Severity.objects.get(name=spec.level)
-    severity = severities[spec.level]
-    details = dict(spec.details)
+def _raise(specs: Sequence[RaisedAlert], audit: list[AuditItem]) -> list[Alert | None]:
+    """The one sequence every new alert goes through, for a whole batch at once: the rows
+    (one statement), their audit entries, the mutes, grouping and notifications
+    (``_after_raise``), the live pushes. Per spec: its new alert, or None where the alert
+    exists (or the spec repeats an id)."""
+    ids = [spec.alert_id for spec in specs]
+    taken = set(Alert.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    severities = {s.name: s for s in Severity.objects.all()}
+    made: list[Alert | None] = []
+    for spec in specs:
+        if spec.alert_id in taken:
+            made.append(None)
+            continue
+        taken.add(spec.alert_id)
+        made.append(_alert_row(spec, severities[spec.level]))
+    new = [alert for alert in made if alert is not None]
+    if not new:
+        return made
     with transaction.atomic(savepoint=False):
-        alert = Alert.objects.create(
-            id=spec.alert_id,
-            title=spec.title[:255],
-            severity=severity,
-            team_id=spec.team_id,
-            description=spec.description,
-            details=details,
-            entities=alert_entities(details),
-            rule_id=spec.rule_id,
-            correlation_id=spec.correlation_id,
-            group_key=spec.group_key[:255],
-            triggered_at=spec.triggered_at,
-            last_seen_at=spec.triggered_at,
-            count=spec.count,
-        )
-        changes = {"severity": severity.name, "team": str(spec.team_id)}
-        if spec.rule_id:
-            changes["rule"] = str(spec.rule_id)
-        audit.append(AuditItem("alert.create", alert, changes))
-        _after_raise(alert, audit)
-        push_alert("alert.created", alert)
-    return alert, True
+        Alert.objects.bulk_create(new)
+        for alert in new:
+            changes = {"severity": alert.severity.name, "team": str(alert.team_id)}
+            if alert.rule_id:
+                changes["rule"] = str(alert.rule_id)
+            audit.append(AuditItem("alert.create", alert, changes))
+        _after_raise(new, audit)
+        for alert in new:
+            push_alert("alert.created", alert)
+    return made
+
+
+def _alert_row(spec: RaisedAlert, severity: Severity) -> Alert:
+    details = dict(spec.details)
+    return Alert(
+        id=spec.alert_id,
+        title=spec.title[:255],
+        severity=severity,
+        team_id=spec.team_id,
+        description=spec.description,
+        details=details,
+        entities=alert_entities(details),
+        rule_id=spec.rule_id,
+        correlation_id=spec.correlation_id,
+        group_key=spec.group_key[:255],
+        triggered_at=spec.triggered_at,
+        last_seen_at=spec.triggered_at,
+        count=spec.count,
+    )
 
 
 def alerts_fold(folds: Sequence[FoldedHits]) -> None:

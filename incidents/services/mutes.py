@@ -4,7 +4,9 @@ alerts it catches are still stored (closed, reason "muted"), so nothing is lost.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,15 +35,31 @@ def _similar(mute: AlertMute) -> Q:
 
 def mute_for(alert: Alert) -> AlertMute | None:
     """The active mute a newly raised alert falls under, if any."""
-    mutes = AlertMute.objects.filter(
-        team_id=alert.team_id, lifted_at__isnull=True, expires_at__gt=timezone.now()
-    )
-    if alert.rule_id:
-        mutes = mutes.filter(rule_id=alert.rule_id)
-    else:
-        mutes = mutes.filter(rule__isnull=True, title=alert.title)
+    return matching_mute(alert, active_mutes([alert.team_id]).get(alert.team_id, []))
+
+
+def active_mutes(team_ids: Iterable[Any]) -> dict[Any, list[AlertMute]]:
+    """The mutes in force for each of ``team_ids``, newest first (one query for a batch of
+    new alerts)."""
+    mutes: dict[Any, list[AlertMute]] = {}
+    for mute in AlertMute.objects.filter(
+        team_id__in=set(team_ids), lifted_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at"):
+        mutes.setdefault(mute.team_id, []).append(mute)
+    return mutes
+
+
+def matching_mute(alert: Alert, mutes: list[AlertMute]) -> AlertMute | None:
+    """The first of ``mutes`` (its team's, newest first) that covers ``alert``: the same
+    rule (or title, for rule-less alerts) and at least the mute's entities."""
+    entities = set(alert.entities)
     for mute in mutes:
-        if set(mute.entities) <= set(alert.entities):
+        same_origin = (
+            mute.rule_id == alert.rule_id
+            if alert.rule_id
+            else mute.rule_id is None and mute.title == alert.title
+        )
+        if same_origin and set(mute.entities) <= entities:
             return mute
     return None
 
