@@ -108,11 +108,13 @@ def stored_events_matching(
     since: datetime, until: datetime, where_sql: str, params: list[Any], chunk: int
 ) -> Iterator[tuple[Any, ...]]:
     """(id, time, source, document, raw) of the events in [since, until] that meet
-    ``where_sql`` (SQL of our own making, values bound), in event-time order, read in
-    chunks (a backtest feeds the engine with them)."""
+    ``where_sql`` (SQL of our own making, values bound), in event-time order (ties by
+    id, as the live engine takes them), read in chunks (a backtest feeds the engine with
+    them)."""
     events = events_between(since, until).extra(where=[where_sql], params=params)  # noqa: S610 - our own SQL, values bound
     return (
-        events.order_by("event_time")
+        # ties by id: the order of the stream the events came in (socapp.ids)
+        events.order_by("event_time", "event_id")
         .values_list("event_id", "event_time", "source_id", "normalized_data", "raw_data")
         .iterator(chunk_size=chunk)
     )

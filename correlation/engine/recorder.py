@@ -8,6 +8,7 @@ and the suppression decision stay here."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from redis.exceptions import RedisError
 from events.fields import get
 from events.selectors import source_name_and_team, source_names_of_events, source_of_event
 from socapp.audit import AuditItem
+from socapp.ids import uuid_right_after
 from socapp.selectors import default_team_id
 
 from ..choices import SuppressionMode
@@ -169,6 +171,19 @@ class Recorder:
     def _firing_identity(self, rule: CompiledRule, firing: Firing) -> str:
         return f"{rule.id}:{firing.group_key}:{firing.window_start.isoformat()}"
 
+    def _chained_id(self, rule: CompiledRule, firing: Firing) -> str:
+        """The id of a firing as a hit of the correlations that count it: derived from the
+        firing (a replay feeds the same hit), and placed in the stream right after the
+        hit that decided it, so among hits of one second a later event follows it ("brute
+        force followed by a success" logged in the same second)."""
+        identity = self._firing_identity(rule, firing)
+        decided_by = [m for m in firing.members if m.time <= firing.at]
+        if decided_by:
+            last = max(decided_by, key=lambda m: (m.ts, m.event_id))
+            with contextlib.suppress(ValueError):
+                return str(uuid_right_after(last.event_id, CORRELATION_NS, identity))
+        return str(uuid.uuid5(CORRELATION_NS, identity))
+
     def _correlation_alert(
         self, rule: CompiledRule, firing: Firing, event: StoredEvent | None
     ) -> None:
@@ -204,7 +219,7 @@ class Recorder:
             )
         # chaining: this firing is a hit for the correlations that count this rule
         chained = StoredEvent(
-            event_id=str(uuid.uuid5(CORRELATION_NS, self._firing_identity(rule, firing))),
+            event_id=self._chained_id(rule, firing),
             event_time=firing.at,
             source_id=event.source_id if event else None,
             doc=dict(firing.group_values),

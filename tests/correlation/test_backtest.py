@@ -21,7 +21,14 @@ from events.parsers import RawRecord
 from incidents.models import Alert
 from socapp.models import AuditEntry
 from tests.conftest import client_for
-from tests.correlation.test_rule_pack import conn, dns, failed, sshd
+from tests.correlation.test_rule_pack import (
+    SCRIPTED,
+    conn,
+    dns,
+    failed,
+    intrusions_in_one_second,
+    sshd,
+)
 from tests.factories import SourceFactory
 
 BRUTE_FORCE = "6121fce9-63cc-4c2e-8a21-2125ab495d71"
@@ -85,6 +92,16 @@ def test_a_backtest_names_the_alerts_the_live_engine_then_raises(pack, t0):
     for sigma_id, result in predicted.items():
         live = Alert.objects.filter(rule__sigma_id=sigma_id)
         assert [str(a.pk) for a in live] == [m["id"] for m in result["first_matches"]]
+
+
+@pytest.mark.django_db
+def test_a_backtest_follows_the_log_order_within_one_second(pack, t0):
+    store("syslog", intrusions_in_one_second(t0, SCRIPTED))
+    result = backtest(BREACH, "--since", "1d")
+    assert result["alerts_total"] == len(SCRIPTED)
+    correlate_everything()
+    live = Alert.objects.filter(rule__sigma_id=BREACH)
+    assert sorted(str(a.pk) for a in live) == sorted(m["id"] for m in result["first_matches"])
 
 
 @pytest.mark.django_db

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from correlation.models import CorrelationRule
 from correlation.services import batch_correlate
+from events.files import file_ingest
 from events.health import report_silent_sources
 from events.ingest import events_ingest
-from events.models import Source
+from events.models import IngestBatch, Source
 from events.parsers import RawRecord
 from incidents.models import Alert
 from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
@@ -233,6 +234,44 @@ def test_ssh_brute_force_then_success_from_the_same_address(pack, t0):
     ingest("syslog", [*lines, accepted(t0 + timedelta(minutes=3))])
     (alert,) = alerts("socapp_ssh_brute_force_success")
     assert alert.severity.name == "high" and alert.group_key == f"source.ip={ATTACKER}"
+
+
+def intrusions_in_one_second(at: datetime, attackers: list[str]) -> list[str]:
+    """A scripted intrusion per attacker: twelve refused passwords, then the one that
+    works, all logged in the same second (syslog's timestamps have no finer resolution)."""
+    lines = []
+    for ip in attackers:
+        lines += [failed(at, ip=ip) for _ in range(12)] + [accepted(at, ip=ip)]
+    return lines
+
+
+SCRIPTED = ["198.51.100.9", "198.51.100.10", "198.51.100.11", "203.0.113.5"]
+
+
+@pytest.mark.django_db
+def test_a_brute_force_and_its_success_in_the_same_second_follow_the_log_order(pack, t0):
+    ingest("syslog", intrusions_in_one_second(t0, SCRIPTED))
+    breaches = alerts("socapp_ssh_brute_force_success")
+    assert sorted(a.group_key for a in breaches) == sorted(f"source.ip={ip}" for ip in SCRIPTED)
+
+
+@pytest.mark.django_db
+def test_an_uploaded_log_file_keeps_its_order_within_one_second(pack, t0):
+    source = SourceFactory(format="syslog")
+    text = "\n".join(intrusions_in_one_second(t0, SCRIPTED)) + "\n"
+    report = file_ingest(source=source, name="auth.log", data=text.encode())
+    assert report.problems == []
+    for batch in IngestBatch.objects.filter(source=source, correlated_at__isnull=True):
+        batch_correlate(batch_id=batch.pk)
+    assert len(alerts("socapp_ssh_brute_force_success")) == len(SCRIPTED)
+
+
+@pytest.mark.django_db
+def test_a_success_logged_in_the_same_second_before_the_brute_force_is_not_a_breach(pack, t0):
+    lines = [accepted(t0)] + [failed(t0) for _ in range(12)]
+    ingest("syslog", lines)
+    assert len(alerts("socapp_ssh_brute_force")) == 1
+    assert alerts("socapp_ssh_brute_force_success") == []
 
 
 @pytest.mark.django_db
