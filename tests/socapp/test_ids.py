@@ -15,7 +15,7 @@ from socapp.ids import uuid7, uuid_right_after
 
 
 @pytest.fixture(autouse=True)
-def _the_real_clock_afterwards():  # type: ignore[no-untyped-def]
+def _the_real_clock_afterwards():
     """These tests move the process's last millisecond to made-up times; the ids of the
     tests after them follow the real clock again."""
     yield
