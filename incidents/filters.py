@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import django_filters
@@ -87,7 +88,7 @@ class AlertFilterSet(django_filters.FilterSet):
             return queryset.filter(assignee=user) if user else queryset.none()
         return queryset.filter(assignee__username=value)
 
-    def filter_rule(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_rule(self, queryset: QuerySet, name: str, value: uuid.UUID) -> QuerySet:
         return queryset.filter(Q(rule_id=value) | Q(rule__sigma_id=value))
 
     def filter_entity(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
