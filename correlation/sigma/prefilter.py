@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ahocorasick
+import orjson
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
@@ -219,14 +220,15 @@ class Prefilter:
         self.size = len(needs)
         self.always = 0  # rules without a need: always candidates
         self.fields: dict[str, _FieldIndex] = {}
-        self.text: _FieldIndex | None = None
+        self.text: _FieldIndex | None = None  # keywords searched in the document's JSON
+        self.exact_text: _FieldIndex | None = None  # keywords that need the exact text
         for position, need in enumerate(needs):
             bit = 1 << position
             if need is None:
                 self.always |= bit
                 continue
             for atom in need:
-                self._index_of(atom.field).add(atom, bit)
+                self.add(atom, bit)
         for index in self._indexes():
             index.finish()
         self._fields = list(self.fields.items())
@@ -234,21 +236,59 @@ class Prefilter:
     def _index_of(self, field: str | None) -> _FieldIndex:
         if field is None:
             if self.text is None:
-                self.text = _FieldIndex()
+                self.text, self.exact_text = _FieldIndex(), _FieldIndex()
             return self.text
         return self.fields.setdefault(field, _FieldIndex())
 
+    def add(self, atom: Atom, bit: int) -> None:
+        if atom.field is None and not json_safe(atom.needle):
+            self._index_of(None)
+            assert self.exact_text is not None
+            self.exact_text.add(atom, bit)
+        else:
+            self._index_of(atom.field).add(atom, bit)
+
     def _indexes(self) -> list[_FieldIndex]:
-        return [*self.fields.values(), *([self.text] if self.text else [])]
+        texts = [self.text, self.exact_text] if self.text and self.exact_text else []
+        return [*self.fields.values(), *texts]
 
     def select(self, view: EventView) -> int:
         """A bit mask of the rules that could match ``view`` (bit n: the n-th rule)."""
         found = self.always
         for field, index in self._fields:
-            found |= index.met(view.lowered(field))
-        if self.text is not None:
-            found |= self.text.met([view.joined_text()])
+            texts = view.lowered(field)
+            if texts:
+                found |= index.met(texts)
+        if self.text is not None and self.exact_text is not None:
+            found |= self._keywords(view, self.text, self.exact_text)
         return found
+
+    @staticmethod
+    def _keywords(view: EventView, text: _FieldIndex, exact: _FieldIndex) -> int:
+        """Keyword atoms: those ``json_safe`` allows are sought in the document's JSON
+        and the raw log (a C-speed stand-in for the text keywords search, which holds
+        every string value as it is: the JSON only adds keys, numbers and quotes around
+        them); the others, and every one when the document is not plain JSON, in the
+        exact text."""
+        if exact.equals or exact.pieces:
+            return text.met([view.joined_text()]) | exact.met([view.joined_text()])
+        try:
+            document = orjson.dumps(view.doc).decode()
+        except TypeError:  # a value JSON has no form for (an integer past 64 bits...)
+            return text.met([view.joined_text()])
+        return text.met([f"{document}\0{view.raw}".lower()])
+
+
+def json_safe(needle: str) -> bool:
+    """Whether ``needle``, found in a lower-cased string value, is surely found in the
+    lower-cased JSON of the document holding it: JSON escapes only quotes, backslashes
+    and control characters, and ASCII letters lower-case alike wherever they stand."""
+    return (
+        needle.isascii()
+        and '"' not in needle
+        and "\\" not in needle
+        and all(char >= " " for char in needle)
+    )
 
 
 def positions(mask: int) -> list[int]:

@@ -157,6 +157,18 @@ def test_events_built_from_the_rules_needles_lose_no_match(seed: int, changes: i
     assert missed(doc, raw) == []
 
 
+def test_keywords_are_found_in_documents_json_cannot_hold() -> None:
+    """The keyword search goes through the document's JSON; a document orjson cannot
+    write (an integer past 64 bits, read back by the json module) is searched as text."""
+    text = "title: t\nlogsource: {product: linux}\ndetection:\n  k: ['MimiKatz', 'a\\b']\n"
+    sigma = sigma_rules([text + "  condition: k\n"])[0]
+    prefilter = Prefilter(variant_needs(sigma))
+    for doc in ({"n": 2**70, "message": "x mimikatz y"}, {"message": "x Mimikatz y"}):
+        assert prefilter.select(EventView(doc)) == 1
+    assert prefilter.select(EventView({"message": "c:\\a\\b"})) == 1
+    assert prefilter.select(EventView({"message": "nothing here"})) == 0
+
+
 def need_of(detection: str) -> Any:
     text = f"title: t\nlogsource: {{product: windows}}\ndetection:\n{detection}"
     sigma = parse_documents(text)[0].sigma
