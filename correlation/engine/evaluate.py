@@ -1,15 +1,16 @@
-"""Single-event matching: every event of a batch against the rules its logsource allows."""
+"""Single-event matching: every event of a batch against the rules its logsource allows
+(those of them the prefilter says could match it)."""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..sigma.values import EventView
-from .ruleset import CompiledRule, RuleSet
+from .ruleset import CandidateGroup, CompiledRule, RuleSet
 
 
 @dataclass
@@ -90,17 +91,22 @@ def evaluate(
     pair is listed in ``errors`` (to be quarantined) and the event moves on to the next
     rule: one bad rule or event never stops the others. With a ``budget``, raises
     OverBudget between two events once it is spent.
+
+    A rule counts as evaluated on every event its logsource allows, whether or not the
+    prefilter let its predicate run (one it skipped could not have matched).
     """
     result = Evaluation()
     tallies = result.tallies
     clock = time.perf_counter
     spent = budget.spent if budget is not None else None
+    met: Counter[CandidateGroup] = Counter()
     for event in events:
         view = EventView(event.doc, event.raw)
         seen: set[str] = set()
-        for rule, predicate in ruleset.candidates(view):
+        group = ruleset.candidates(view)
+        met[group] += 1
+        for rule, predicate in group.select(view):
             tally = tallies[rule.id]
-            tally.evaluations += 1
             started = clock()
             try:
                 matched = rule.id not in seen and predicate(view) and not rule.excepted(view)
@@ -119,4 +125,7 @@ def evaluate(
                 result.hits.append(Hit(rule, event))
         if budget is not None:
             budget.check()
+    for group, count in met.items():
+        for rule, _ in group.pairs:
+            tallies[rule.id].evaluations += count
     return result

@@ -7,11 +7,14 @@ the UI reaches every worker within seconds; between checks it costs nothing.
 The index: each rule variant (logsource mapping) requires exact values of a few fields
 (``Channel``+``EventID``, ``event.dataset``...). Rules are filed under those values, and an
 event only meets the rules filed under its own values - a Sysmon process-creation event
-never reaches a CloudTrail rule.
+never reaches a CloudTrail rule. Within the rules an event meets, a prefilter
+(``sigma.prefilter``) picks out those that could match it, from one look at each field
+they test; only their predicates run.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import time
@@ -28,6 +31,7 @@ from ..selectors import engine_filter_rows, engine_rule_rows
 from ..sigma.documents import RuleInvalid, parse_documents
 from ..sigma.logsources import PRODUCT_FIELD, Variant, resolve
 from ..sigma.matcher import compile_detections, compile_rule, detection_fields
+from ..sigma.prefilter import Need, Prefilter, detections_need, positions
 from ..sigma.values import MISSING, CompileError, EventView, Predicate
 from .spec import CorrelationSpec
 
@@ -53,6 +57,7 @@ class CompiledRule:
     techniques: list[str]
     description: str
     variants: list[tuple[Variant, Predicate]] = field(default_factory=list)
+    needs: list[Need | None] = field(default_factory=list)  # each variant's (prefilter)
     exceptions: list[Predicate] = field(default_factory=list)
     correlation: CorrelationSpec | None = None
     parents: list[str] = field(default_factory=list)  # correlation rules that use this one
@@ -90,6 +95,8 @@ SIGNATURE_CACHE = 10_000  # distinct kinds of event remembered per rule set
 
 
 def index_key(value: Any) -> str | None:
+    if type(value) is str:  # the common case first: this runs for every event
+        return value.lower()
     if value is None:
         return None
     if isinstance(value, list):
@@ -119,26 +126,44 @@ def product_of(view: EventView) -> str | None:
 
 # A rule that may match an event, with the predicate of one of its variants.
 Candidate = tuple[CompiledRule, Predicate]
+# ... and what that predicate needs of an event to hold (None: nothing known)
+Entry = tuple[CompiledRule, Predicate, Need | None]
+
+
+class CandidateGroup:
+    """The (rule, predicate) pairs of one kind of event (those its logsource allows), with
+    the prefilter that narrows them down to the ones that could match a given event."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.pairs: list[Candidate] = [(rule, predicate) for rule, predicate, _ in entries]
+        self.prefilter = Prefilter([need for _, _, need in entries])
+
+    def select(self, view: EventView) -> list[Candidate]:
+        """The pairs whose predicates could hold on ``view``, in the group's order."""
+        pairs = self.pairs
+        return [pairs[position] for position in positions(self.prefilter.select(view))]
 
 
 class RuleSet:
     def __init__(self, rules: list[CompiledRule], generation: int) -> None:
         self.generation = generation
         self.rules = {rule.id: rule for rule in rules}
-        self.everywhere: list[Candidate] = []
-        self.index: dict[tuple[str, ...], dict[tuple[str | None, ...], list[Candidate]]] = {}
+        self.everywhere: list[Entry] = []
+        self.index: dict[tuple[str, ...], dict[tuple[str | None, ...], list[Entry]]] = {}
         for rule in rules:
             if rule.correlation is not None:
                 continue
-            for variant, predicate in rule.variants:
+            needs = rule.needs or [None] * len(rule.variants)
+            for (variant, predicate), need in zip(rule.variants, needs, strict=True):
+                entry = (rule, predicate, need)
                 if not variant.where:
-                    self.everywhere.append((rule, predicate))
+                    self.everywhere.append(entry)
                     continue
                 fields = variant.where_fields
                 table = self.index.setdefault(fields, {})
                 for combo in itertools.product(*(values for _, values in variant.where)):
                     key = tuple(index_key(v) for v in combo)
-                    table.setdefault(key, []).append((rule, predicate))
+                    table.setdefault(key, []).append(entry)
         # Every field some table routes on, looked up once per event; events that agree on
         # all of them (the same channel, event id, dataset...) share one candidate list.
         self.index_fields = tuple(sorted({name for fields in self.index for name in fields}))
@@ -146,27 +171,41 @@ class RuleSet:
             (tuple(self.index_fields.index(name) for name in fields), table)
             for fields, table in self.index.items()
         ]
-        self._by_signature: dict[tuple[str | None, ...], list[Candidate]] = {}
+        self._by_signature: dict[tuple[str | None, ...], CandidateGroup] = {}
+        # kinds of event that meet the same rules share one group (and its automata)
+        self._groups: dict[tuple[int, ...], CandidateGroup] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def candidates(self, view: EventView) -> list[Candidate]:
+    def candidates(self, view: EventView) -> CandidateGroup:
         """The (rule, predicate) pairs whose logsource fits this event."""
         signature = tuple(
-            product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
-            for name in self.index_fields
+            [
+                product_of(view) if name == PRODUCT_FIELD else index_key(view.lookup(name))
+                for name in self.index_fields
+            ]
         )
         found = self._by_signature.get(signature)
         if found is None:
-            found = list(self.everywhere)
-            for positions, table in self._positions:
-                pairs = table.get(tuple(signature[i] for i in positions))
-                if pairs:
-                    found.extend(pairs)
+            entries = list(self.everywhere)
+            for places, table in self._positions:
+                more = table.get(tuple(signature[i] for i in places))
+                if more:
+                    entries.extend(more)
+            found = self._group(entries)
             if len(self._by_signature) < SIGNATURE_CACHE:
                 self._by_signature[signature] = found
         return found
+
+    def _group(self, entries: list[Entry]) -> CandidateGroup:
+        key = tuple(id(predicate) for _, predicate, _ in entries)
+        group = self._groups.get(key)
+        if group is None:
+            group = CandidateGroup(entries)
+            if len(self._groups) < SIGNATURE_CACHE:
+                self._groups[key] = group
+        return group
 
     def correlations_using(self, rule_id: str) -> list[CompiledRule]:
         rule = self.rules.get(rule_id)
@@ -182,6 +221,14 @@ def compile_variants(sigma: SigmaRule) -> list[tuple[Variant, Predicate]]:
     if not variants:
         return [(Variant(()), compile_rule(sigma))]
     return [(variant, compile_rule(sigma, variant.map_field)) for variant in variants]
+
+
+def variant_needs(sigma: SigmaRule) -> list[Need | None]:
+    """What each of ``compile_variants``' predicates needs of an event (the prefilter)."""
+    variants = resolve(sigma.logsource.to_dict() if sigma.logsource else {})
+    if not variants:
+        return [detections_need(sigma.detection)]
+    return [detections_need(sigma.detection, variant.map_field) for variant in variants]
 
 
 def compile_filter(sigma: SigmaFilter) -> Predicate:
@@ -316,6 +363,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
         rule.generate_children = bool(document.data.get("generate", False))
     elif isinstance(sigma, SigmaRule):
         rule.variants = compile_variants(sigma)
+        rule.needs = variant_needs(sigma)
         rule.tests_parent_process = tests_parent_process(detection_fields(sigma))
     else:
         raise CompileError("a filter is not a rule")
@@ -352,7 +400,13 @@ def active_ruleset(*, force: bool = False) -> RuleSet:
     _cache.checked_at = now
     if cached is not None and not force and cached.generation == generation:
         return cached
+    gc.unfreeze()  # the rule set being replaced may be collected
     _cache.ruleset = build(engine_rule_rows(), engine_filter_rows(), generation)
+    # The compiled rules live until the next change: keeping them (and what the process
+    # holds by now) out of the collector's generations spares every full collection
+    # during a batch a walk through hundreds of thousands of objects.
+    gc.collect()
+    gc.freeze()
     logger.info("rule set generation %s: %d rules", generation, len(_cache.ruleset))
     return _cache.ruleset
 

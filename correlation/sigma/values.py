@@ -89,7 +89,12 @@ class EventView:
     def lowered(self, field: str) -> list[str]:
         cached = self._lowered.get(field)
         if cached is None:
-            cached = self._lowered[field] = [s.lower() for s in self.strings(field)]
+            value = self.doc.get(field)
+            if type(value) is str:  # the common case, without the general path's steps
+                cached = [value.lower()]
+            else:
+                cached = [s.lower() for s in self.strings(field)]
+            self._lowered[field] = cached
         return cached
 
     def text(self) -> list[str]:

@@ -10,6 +10,7 @@ from sigma.rule import SigmaRule
 
 from correlation.sigma.documents import RuleInvalid, parse_documents
 from correlation.sigma.matcher import EventView, compile_rule
+from correlation.sigma.prefilter import Prefilter, detections_need
 from correlation.sigma.values import Predicate
 
 
@@ -17,7 +18,16 @@ def rule(detection: str, logsource: str = "{product: windows}") -> Predicate:
     text = f"title: t\nlogsource: {logsource}\ndetection:\n{detection}"
     sigma = parse_documents(text)[0].sigma
     assert isinstance(sigma, SigmaRule)
-    return compile_rule(sigma)
+    predicate = compile_rule(sigma)
+    prefilter = Prefilter([detections_need(sigma.detection)])
+
+    def checked(view: EventView) -> bool:
+        matched = predicate(view)
+        # every case here is a case the prefilter must let through (never drop a match)
+        assert not matched or prefilter.select(view) == 1, "the prefilter dropped a match"
+        return matched
+
+    return checked
 
 
 def matches(detection: str, event: dict, raw: str = "") -> bool:
