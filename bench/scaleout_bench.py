@@ -10,10 +10,12 @@ correlation queue (concurrency 1 each: one process, one core), every batch is se
 the wall time from the first send to the last batch marked correlated is taken (workers
 are started and warm before the clock starts: their rule sets are compiled).
 
-Reported: the median time and events/s per worker count, the speed-up (one worker's
-median over two workers'), and whether the two produce identical alerts (same ids, same
-counts). Uses its own database (socapp_bench_scaleout) and Redis database 12 (or
-$BENCH_REDIS_URL); drops the database at the end.
+Reported: the median time and events/s per worker count, how busy the machine's cores
+were meanwhile (all processes: workers, PostgreSQL, Redis), the speed-up (one worker's
+median over two workers'), and whether the two produce identical alerts (same ids, keys
+and counts; where not, the differences by rule). Uses its own database
+(socapp_bench_scaleout) and Redis database 12 (or $BENCH_REDIS_URL); drops the database
+at the end.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ def warm_workers(count: int, env: dict[str, str], warm_ids: list[str]) -> list:
     return workers
 
 
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far (/proc/stat)."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def correlate_backlog(batch_ids: list[str]) -> float:
     """Send every batch; seconds until the last is marked correlated."""
     from celery import Celery
@@ -88,10 +97,25 @@ def correlate_backlog(batch_ids: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def alert_fingerprint() -> dict[str, int]:
+def alert_fingerprint() -> dict[str, tuple[str, str, int]]:
+    """Each alert: (rule, key, count), by id."""
     from incidents.models import Alert
 
-    return {str(pk): count for pk, count in Alert.objects.values_list("pk", "count")}
+    rows = Alert.objects.values_list("pk", "rule__name", "group_key", "count")
+    return {str(pk): (rule or "", key, count) for pk, rule, key, count in rows}
+
+
+def differences(one: dict[str, tuple[str, str, int]], two: dict[str, tuple[str, str, int]]) -> str:
+    """Where the two sets of alerts differ, by rule: alerts only in one, only in two."""
+    by_rule: dict[str, list[int]] = {}
+    for alert_id in set(one) ^ set(two):
+        rule = (one.get(alert_id) or two[alert_id])[0]
+        by_rule.setdefault(rule, [0, 0])[0 if alert_id in one else 1] += 1
+    changed = [a for a in set(one) & set(two) if one[a] != two[a]]
+    lines = [f"  {rule}: {a} only with one worker, {b} only with two" for rule, (a, b) in
+             sorted(by_rule.items())]  # fmt: skip
+    lines.append(f"  same id, different count or key: {len(changed)}")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -116,16 +140,21 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url}
 
     seconds: dict[int, list[float]] = {n: [] for n in WORKER_COUNTS}
-    fingerprints: dict[int, dict[str, int]] = {}
+    busy: dict[int, list[float]] = {n: [] for n in WORKER_COUNTS}
+    fingerprints: dict[int, dict[str, tuple[str, str, int]]] = {}
     for run in range(1, args.runs + 1):
         for count in WORKER_COUNTS:
             engine_bench.reset_engine_state()
             workers = warm_workers(count, env, warm_ids)
             try:
+                cpu_before = cpu_times()
                 seconds[count].append(correlate_backlog(batch_ids))
+                cpu_after = cpu_times()
             finally:
                 processes.stop(*workers)
             fingerprints[count] = alert_fingerprint()
+            used, total = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
+            busy[count].append(used / total)
             print(f"run {run}, {count} worker(s): {seconds[count][-1]:.2f} s", flush=True)
 
     version = postgres_version()
@@ -140,14 +169,17 @@ def main() -> None:
         f"{args.events:,} background events in {len(batch_ids)} batches, {args.rules:,} "
         f"SigmaHQ rules and the pack, {args.runs} runs\n"
     )
-    print("| workers | median s | runs (s) | events/s |")
-    print("|---|---|---|---|")
+    print("| workers | median s | runs (s) | events/s | machine CPU busy (median) |")
+    print("|---|---|---|---|---|")
     for count in WORKER_COUNTS:
         median = statistics.median(seconds[count])
         runs = ", ".join(f"{s:.2f}" for s in seconds[count])
-        print(f"| {count} | {median:.2f} | {runs} | {args.events / median:,.0f} |")
+        cpu = statistics.median(busy[count])
+        print(f"| {count} | {median:.2f} | {runs} | {args.events / median:,.0f} | {cpu:.0%} |")
     print(f"\nspeed-up with two workers: {one / two:.2f}x")
     print(f"identical alerts: {same} ({len(fingerprints[1]):,} and {len(fingerprints[2]):,})")
+    if not same:
+        print(differences(fingerprints[1], fingerprints[2]))
 
 
 if __name__ == "__main__":
