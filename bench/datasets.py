@@ -1,6 +1,8 @@
 """Synthetic but realistic ingest loads, built from the shared real samples.
 
 - sshd: RFC 3164 sshd lines (failed/accepted/invalid user/disconnect), many source IPs.
+- sshd_shuffled: the same kind of lines from a few thousand addresses (each one seen many
+  times), spread over a day and shuffled: several servers' logs merged out of time order.
 - suricata: the real EVE alerts of ../shared/data/suricata, re-timed and re-addressed.
 - windows: the Sigma regression events (evtx_dump JSON), with fresh record ids: every
   one an attack sample (a stress case for detection: a large share of them alert).
@@ -20,24 +22,25 @@ from socapp.shared_data import shared_data_dir
 DATA = shared_data_dir()
 
 
-def _times(count: int) -> list[datetime]:
-    start = datetime.now(tz=UTC) - timedelta(hours=1)
-    step = timedelta(seconds=3600 / max(count, 1))
+def _times(count: int, hours: int = 1) -> list[datetime]:
+    start = datetime.now(tz=UTC) - timedelta(hours=hours)
+    step = timedelta(seconds=3600 * hours / max(count, 1))
     return [start + step * n for n in range(count)]
 
 
-def sshd(count: int, seed: int = 1) -> list[bytes]:
+def _address(rng: random.Random) -> str:
+    octets = (rng.randint(1, 223), rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254))
+    return ".".join(map(str, octets))
+
+
+def sshd(count: int, seed: int = 1, addresses: int = 0, hours: int = 1) -> list[bytes]:
+    """``addresses``: how many distinct source addresses (0: a new one on every line)."""
     rng = random.Random(seed)
     users = ["root", "admin", "deploy", "ubuntu", "oracle", "test", "git", "postgres"]
+    pool = [_address(rng) for _ in range(addresses)]
     lines = []
-    for n, moment in enumerate(_times(count)):
-        octets = (
-            rng.randint(1, 223),
-            rng.randint(0, 255),
-            rng.randint(0, 255),
-            rng.randint(1, 254),
-        )
-        ip = ".".join(map(str, octets))
+    for n, moment in enumerate(_times(count, hours)):
+        ip = rng.choice(pool) if pool else _address(rng)
         user = rng.choice(users)
         port = rng.randint(1024, 65535)
         kind = rng.random()
@@ -52,6 +55,12 @@ def sshd(count: int, seed: int = 1) -> list[bytes]:
         lines.append(
             f"<38>{moment:%b %d %H:%M:%S} web{n % 20:02d} sshd[{1000 + n % 5000}]: {text}".encode()
         )
+    return lines
+
+
+def sshd_shuffled(count: int, seed: int = 5) -> list[bytes]:
+    lines = sshd(count, seed, addresses=3000, hours=24)
+    random.Random(seed).shuffle(lines)
     return lines
 
 
@@ -119,6 +128,7 @@ def otrf(count: int, seed: int = 4) -> list[bytes]:
 
 DATASETS = {
     "sshd": ("syslog", sshd),
+    "sshd_shuffled": ("syslog", sshd_shuffled),
     "suricata": ("suricata", suricata),
     "windows": ("windows", windows),
     "otrf": ("windows", otrf),

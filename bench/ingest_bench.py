@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/ingest_bench.py [--events 100000] [--runs 3] [--batch 5000]
 
-For each dataset (sshd syslog, Suricata EVE, Windows JSON) and each run:
+For each dataset (sshd syslog, the same shuffled from a few thousand addresses, Suricata
+EVE, Windows JSON; bench/datasets.py) and each run:
 
 - copy_raw: the rows the pipeline produces for this dataset, rendered to COPY text
   beforehand, COPY'd into the same partitioned table with all its indexes (the
@@ -13,10 +14,12 @@ For each dataset (sshd syslog, Suricata EVE, Windows JSON) and each run:
 - rest+worker: the same with a Celery worker consuming the correlation queue.
 
 Every measurement starts from an empty events table. The script prints a Markdown table
-of medians with each method's ratio to copy_raw in the same run, and writes the raw
-numbers as JSON lines to bench/results/. It uses its own database (socapp_bench, or
+of medians with each method's ratio to copy_raw in the same run, next to the ratio
+recorded in docs/PERFORMANCE.md (RECORDED: a regression shows, nothing asserts), and
+writes the raw numbers as JSON lines to bench/results/. It uses its own database (socapp_bench, or
 $BENCH_DATABASE when several runs share a server) on the configured server and drops it at
-the end.
+the end, and its own Redis database ($BENCH_REDIS_URL, default redis://127.0.0.1:6379/12)
+as broker and cache of every process it runs, which it empties.
 """
 
 from __future__ import annotations
@@ -37,8 +40,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 DB_NAME = os.environ.get("BENCH_DATABASE", "socapp_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 from scripts import processes  # noqa: E402 - after the repository root is on the path
+
+# Median ratios to copy_raw recorded in docs/PERFORMANCE.md ("Ingest throughput"), printed
+# next to this run's: update both together.
+RECORDED_ON = "2026-11-28"
+RECORDED: dict[str, dict[str, float]] = {
+    "sshd": {"file": 0.72, "rest": 0.68, "rest_worker": 0.62},
+    "suricata": {"file": 0.82, "rest": 0.79, "rest_worker": 0.77},
+    "windows": {"file": 0.74, "rest": 0.75, "rest_worker": 0.74},
+}
 
 
 def prepare_database(base_url: str) -> str:
@@ -159,7 +172,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--datasets", default="sshd,suricata,windows")
+    parser.add_argument("--datasets", default="sshd,sshd_shuffled,suricata,windows")
     parser.add_argument(
         "--no-worker",
         action="store_true",
@@ -172,22 +185,18 @@ def main() -> None:
     url = prepare_database(base_url)
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "socapp.settings.base"
+    # This process (file_ingest) and the ones it starts hand batches to the bench's broker.
+    os.environ["REDIS_URL"] = os.environ["CELERY_BROKER_URL"] = REDIS_URL
     import django
 
     django.setup()
     from datasets import DATASETS
-    from django.conf import settings
 
     from events.services import source_create
     from socapp.models import Team
 
-    broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/12"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": broker,
-        "REDIS_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/12",
-    }
+    broker = REDIS_URL
+    env = {**os.environ, "DATABASE_URL": url}
     import redis
 
     results: list[dict] = []
@@ -244,8 +253,11 @@ def report(results: list[dict], args: argparse.Namespace, version: str) -> None:
         f"{version}, {args.events:,} events per run, {args.runs} runs, "
         f"batches of {args.batch:,}\n"
     )
-    print("| dataset | method | median events/s | runs (events/s) | median ratio to copy_raw |")
-    print("|---|---|---|---|---|")
+    print(
+        "| dataset | method | median events/s | runs (events/s) | median ratio to copy_raw "
+        f"| recorded ({RECORDED_ON}) |"
+    )
+    print("|---|---|---|---|---|---|")
     for name in dict.fromkeys(r["dataset"] for r in results):
         rows = [r for r in results if r["dataset"] == name]
         for method in ("copy_raw", "file", "rest", "rest_worker"):
@@ -253,9 +265,11 @@ def report(results: list[dict], args: argparse.Namespace, version: str) -> None:
                 continue
             values = [r[method] for r in rows]
             ratios = [r[method] / r["copy_raw"] for r in rows]
+            recorded = RECORDED.get(name, {}).get(method)
             print(
                 f"| {name} | {method} | {statistics.median(values):,.0f} | "
-                f"{', '.join(f'{v:,.0f}' for v in values)} | {statistics.median(ratios):.2f} |"
+                f"{', '.join(f'{v:,.0f}' for v in values)} | {statistics.median(ratios):.2f} | "
+                f"{'' if recorded is None else f'{recorded:.2f}'} |"
             )
 
 

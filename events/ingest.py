@@ -108,8 +108,9 @@ _CATEGORIES = set(EventCategory.values)
 _MISSING = object()
 
 
-def event_type_id(name: str, category: str | None) -> Any:
-    """The EventType row for ``name``, made on first sight.
+def event_type_id(name: str, event: ParsedEvent | None = None) -> Any:
+    """The EventType row for ``name``, made on first sight (in the category ``event``
+    names, when it names one).
 
     A new type is written on a connection of its own and committed at once: the caller is
     usually in the middle of a COPY (its connection cannot run another statement), and a
@@ -125,6 +126,7 @@ def event_type_id(name: str, category: str | None) -> Any:
             _types_loaded = time.monotonic()
         if name in _type_ids:
             return _type_ids[name]
+    category = _category_of(event) if event is not None else None
     chosen = category if category in _CATEGORIES else EventCategory.OTHER
     own = connections.create_connection("default")
     try:
@@ -202,7 +204,7 @@ def prepared(
     record = to_record(
         result, received_at=received_at, batch_id=batch_id, received_iso=received_iso
     )
-    record.event_type_id = event_type_id(record.event_type, _category_of(result))
+    record.event_type_id = event_type_id(record.event_type, result)
     enrich(record)
     record.normalized_json = json_for_postgres(record.normalized_data)
     return record

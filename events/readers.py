@@ -88,15 +88,26 @@ def _sample(item: Any, original: bytes) -> bytes:
         return original[:SAMPLE_BYTES]
 
 
-def _json_records(number: int, value: Any, original: bytes) -> Iterator[Item]:
+def shallow_text(text: bytes) -> bool:
+    """Whether the JSON ``text`` cannot nest deeper than MAX_DEPTH: a value is nested in at
+    most as many containers as its text opens brackets (two scans in C, where
+    ``too_deep`` visits every value: a quarter of the parse time of a Windows event)."""
+    return text.count(b"{") + text.count(b"[") < MAX_DEPTH
+
+
+def _json_records(
+    number: int, value: Any, original: bytes, *, whole: bool = False
+) -> Iterator[Item]:
+    """``whole``: ``original`` is all of ``value``'s text (not a sample of it)."""
     if isinstance(value, dict) and isinstance(value.get("Records"), list):
         value = value["Records"]  # a CloudTrail log file
     items = value if isinstance(value, list) else [value]
+    shallow = whole and shallow_text(original)
     for offset, item in enumerate(items):
         at = number + offset
         if not isinstance(item, dict):
             yield Rejected(at, _sample(item, original), "expected a JSON object")
-        elif too_deep(item):
+        elif not shallow and too_deep(item):
             yield Rejected(
                 at, original[:SAMPLE_BYTES], f"JSON nested deeper than {MAX_DEPTH} levels"
             )
@@ -192,7 +203,7 @@ def _records_of(
                 except orjson.JSONDecodeError as exc:
                     yield Rejected(number, line, f"not JSON: {exc}")
                     continue
-                yield from _json_records(number, value, line)
+                yield from _json_records(number, value, line, whole=True)
             else:
                 try:
                     text = line.decode("utf-8")

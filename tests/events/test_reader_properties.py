@@ -216,3 +216,17 @@ def test_an_array_inside_an_array_is_refused_not_dropped() -> None:
         (1, "expected a JSON object"),
         (3, "expected a JSON object"),
     ]
+
+
+def test_ndjson_depth_is_judged_as_the_full_walk_judges_it() -> None:
+    """Lines are let through by counting their brackets, and walked only when there are
+    many: the answer at the limit, and with brackets inside strings, is the walk's."""
+    lines = []
+    for depth in range(MAX_DEPTH - 3, MAX_DEPTH + 3):
+        lines.append(json.dumps({"a": deep(depth)}).encode())
+        lines.append(json.dumps({"s": "[{" * MAX_DEPTH, "a": deep(depth)}).encode())
+    decoded = read_lines(lines, "json")
+    kept = {record.number for record in decoded.records}
+    for number, line in enumerate(lines, 1):
+        assert (number in kept) == (not too_deep(json.loads(line))), line[:80]
+    assert decoded.rejected and decoded.records

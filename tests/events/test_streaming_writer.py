@@ -3,13 +3,20 @@ appear mid-batch, and a batch that fails leaves nothing behind."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 
 from events.ingest import events_ingest
 from events.models import Event, IngestBatch
+from events.normalize import json_for_postgres
 from events.parsers import RawRecord
+from events.partitions import EVENTS, ensure_partitions
+from events.records import EventRecord
+from events.services import StreamingWriter, events_write
 from tests.factories import SourceFactory
 
 
@@ -69,3 +76,56 @@ def test_a_batch_that_cannot_be_stored_leaves_nothing(monkeypatch):
         send(source, [eve(n, datetime(2016, 2, 1, tzinfo=UTC)) for n in range(10)])
     assert not Event.objects.filter(source=source).exists()
     assert not IngestBatch.objects.filter(source=source).exists()
+
+
+def tricky_records(batch_id: uuid.UUID) -> list[EventRecord]:
+    """Every column's awkward values: COPY's special characters, non-ASCII, NULLs, an
+    offset that is not UTC, a JSON document full of escapes."""
+    at = datetime(2016, 3, 1, 12, 0, 0, 123456, tzinfo=ZoneInfo("Asia/Kolkata"))
+    texts = ["plain", "tab\there", "new\nline", "cr\rlf\r\n", "back\\slash \\N", "é ü 中 🦀", ""]
+    records = []
+    for n, text in enumerate(texts):
+        document = {"message": text, "path": "C:\\Windows\\x", "n": n, "nested": {"t": text}}
+        record = EventRecord(
+            event_time=at + timedelta(seconds=n),
+            event_type=f"type {text}"[:100],
+            normalized_data=document,
+            raw_data=text,
+            source_ip="10.0.0.1" if n % 2 else None,
+            dest_ip="2001:db8::1" if n % 3 else None,
+            source_port=n or None,
+            dest_port=65535 if n % 2 else None,
+            protocol=text[:20],
+            batch_id=batch_id,
+            dedupe_key=f"key {text} {n}" if n % 2 else None,
+        )
+        record.normalized_json = json_for_postgres(document)
+        records.append(record)
+    return records
+
+
+COMPARED = ("event_time", "source_ip", "dest_ip", "source_port", "dest_port", "protocol",
+            "event_type", "raw_data", "normalized_data", "dedupe_key")  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_streamed_rows_read_back_as_psycopg_writes_them():
+    """The writer formats COPY text itself: every value must come back exactly as the
+    same record written through psycopg's own row formatting (events_write)."""
+    streamed, reference = SourceFactory(), SourceFactory()
+    ensure_partitions(EVENTS, [datetime(2016, 3, 1, tzinfo=UTC)])
+    with transaction.atomic():
+        writer = StreamingWriter(streamed.pk).__enter__()
+        for record in tricky_records(uuid.uuid4()):
+            writer.add(record)
+        assert len(writer.finish().stored_ids) == 7
+    with transaction.atomic():
+        events_write(source_id=reference.pk, records=tricky_records(uuid.uuid4()))
+
+    def stored(source) -> list[tuple]:
+        rows = Event.objects.filter(source=source).order_by("event_time")
+        return list(rows.values_list(*COMPARED))
+
+    assert stored(streamed) == stored(reference)
+    assert len(stored(streamed)) == 7
+    assert stored(streamed)[4][7] == "back\\slash \\N"
