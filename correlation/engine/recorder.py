@@ -48,7 +48,7 @@ from .windows import MAX_LINKED, Firing, Fold, Windows, close_timer, due_timers
 logger = logging.getLogger(__name__)
 
 FOLD_CHUNK = 1000  # links written per statement when folding a batch's hits
-RAISE_CHUNK = 1000  # new alerts handed to case work at once
+RAISE_CHUNK = 1000  # new alerts held, then handed to case work at once
 
 
 @dataclass(frozen=True)
@@ -339,8 +339,10 @@ class Recorder:
         identity = item.correlation.identity
         if identity in self.queued:
             self.raised.add(item.alert.alert_id, item.correlation.id, False)
-        else:
-            self.queued[identity] = item
+            return
+        self.queued[identity] = item
+        if len(self.queued) >= RAISE_CHUNK:  # what a batch holds in memory stays bounded
+            self.flush_raises()
 
     def flush_raises(self) -> None:
         items = list(self.queued.values())
