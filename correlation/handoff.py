@@ -70,7 +70,7 @@ class RaisedAlert:
     triggered_at: datetime
     details: AlertDetails = field(default_factory=lambda: AlertDetails())
     description: str = ""
-    rule_id: Any = None
+    rule_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
     group_key: str = ""
     count: int = 1

@@ -323,7 +323,7 @@ class Recorder:
                 triggered_at=at,
                 details=AlertDetails(**details, techniques=rule.techniques),
                 description=rule.description,
-                rule_id=rule.id,
+                rule_id=uuid.UUID(rule.id),
                 correlation_id=correlation.id,
                 group_key=group_key,
                 count=max(1, len(links)),

@@ -131,12 +131,6 @@ def _raise(specs: Sequence[RaisedAlert], audit: list[AuditItem]) -> list[Alert |
     return made
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    """Ids as the model holds them (the engine passes rule ids as text): an alert built in
-    memory compares equal to what the database returns (mutes match on the rule)."""
-    return None if value in (None, "") else uuid.UUID(str(value))
-
-
 def _alert_row(spec: RaisedAlert, severity: Severity) -> Alert:
     details = dict(spec.details)
     return Alert(
@@ -147,8 +141,8 @@ def _alert_row(spec: RaisedAlert, severity: Severity) -> Alert:
         description=spec.description,
         details=details,
         entities=alert_entities(details),
-        rule_id=_uuid_or_none(spec.rule_id),
-        correlation_id=_uuid_or_none(spec.correlation_id),
+        rule_id=spec.rule_id,
+        correlation_id=spec.correlation_id,
         group_key=spec.group_key[:255],
         triggered_at=spec.triggered_at,
         last_seen_at=spec.triggered_at,
