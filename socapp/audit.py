@@ -33,6 +33,7 @@ from .audit_canonical import (
     clean_text,
     v1_alternatives,
 )
+from .bulk import copy_insert
 from .client_address import client_address
 from .models import AuditEntry
 from .users import RequestUser
@@ -178,7 +179,7 @@ def audit_record_many(
             )
             entry.mac = prev_mac = _mac(entry.prev_mac, canonical_v2(entry))
             entries.append(entry)
-        AuditEntry.objects.bulk_create(entries)
+        copy_insert(entries)
     return entries
 
 

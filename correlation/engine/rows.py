@@ -18,6 +18,8 @@ from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Greatest
 
+from socapp.bulk import copy_insert
+
 from ..models import Correlation, CorrelationEvent
 
 ALERT_NS = uuid.UUID("6f1c6c1e-8a51-4c1b-9a57-3b7d1a0e5c2a")
@@ -65,7 +67,7 @@ def correlation_rows(items: list[NewCorrelation]) -> set[uuid.UUID]:
     wanted = {item.id: item for item in items}
     existing = set(Correlation.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     new = [item for pk, item in wanted.items() if pk not in existing]
-    Correlation.objects.bulk_create(
+    copy_insert(
         [
             Correlation(
                 id=item.id,
@@ -80,8 +82,7 @@ def correlation_rows(items: list[NewCorrelation]) -> set[uuid.UUID]:
                 raised_at=item.raised_at,
             )
             for item in new
-        ],
-        batch_size=LINK_CHUNK,
+        ]
     )
     rows = [(item.id, event_id, time) for item in new for event_id, time in item.links]
     for start in range(0, len(rows), LINK_CHUNK):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from correlation.handoff import AlertDetails, FoldedHits, RaisedAlert
 from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
+from socapp.bulk import copy_insert
 from socapp.models import Team
 from socapp.text import refuse_nul
 from socapp.users import User
@@ -119,7 +120,7 @@ def _raise(specs: Sequence[RaisedAlert], audit: list[AuditItem]) -> list[Alert |
     if not new:
         return made
     with transaction.atomic(savepoint=False):
-        Alert.objects.bulk_create(new)
+        copy_insert(new)
         for alert in new:
             changes = {"severity": alert.severity.name, "team": str(alert.team_id)}
             if alert.rule_id:

@@ -10,11 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from correlation.engine import recorder
-from correlation.engine.evaluate import StoredEvent
+from correlation.engine.evaluate import StoredEvent, evaluate
 from correlation.engine.ruleset import active_ruleset
 from correlation.services import correlate_events, rule_save
 from incidents.models import Alert, AlertMute
@@ -50,7 +50,11 @@ def uploads(source, count: int) -> list[StoredEvent]:
 
 
 def alert_inserts(queries: CaptureQueriesContext) -> int:
-    return sum(q["sql"].startswith('INSERT INTO "alerts"') for q in queries.captured_queries)
+    """Statements that write alert rows (the engine's go by COPY, a chunk at a time)."""
+    return sum(
+        q["sql"].startswith(('INSERT INTO "alerts"', 'COPY "alerts"'))
+        for q in queries.captured_queries
+    )
 
 
 def test_alerts_go_in_bounded_chunks_and_mutes_still_apply(reference_data, monkeypatch):
@@ -73,3 +77,23 @@ def test_alerts_go_in_bounded_chunks_and_mutes_still_apply(reference_data, monke
     muted = alerts.filter(close_reason="muted")
     assert muted.count() == 17 and all("ip:198.51.100.2" in a.entities for a in muted)
     assert alerts.filter(status="open").count() == 18
+
+
+def test_a_batch_never_holds_more_than_a_chunk_of_new_alerts(reference_data, monkeypatch):
+    """However many alerts a batch raises, the engine holds fewer than RAISE_CHUNK of them
+    unwritten between two hits (a full chunk is written at once), and writes every one."""
+    monkeypatch.setattr(recorder, "RAISE_CHUNK", 10)
+    rule = rule_save(actor=None, definition=RULE)
+    ruleset = active_ruleset(force=True)
+    evaluation = evaluate(ruleset, uploads(SourceFactory(format="syslog"), 95))
+    engine = recorder.Recorder(ruleset)
+    high_water = 0
+    with transaction.atomic():
+        for hit in evaluation.hits:
+            engine.hit(hit)
+            high_water = max(high_water, len(engine.queued))
+        engine.finish()
+
+    assert len(evaluation.hits) == 95
+    assert high_water == 9  # 95 alerts, never more than 9 of them waiting
+    assert Alert.objects.filter(rule=rule).count() == 95
