@@ -10,23 +10,22 @@ by its empty ``correlated_at`` and asks again.
 
 from __future__ import annotations
 
-import functools
-import gc
 import hashlib
 import logging
 import threading
 import time
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from socapp.collector import without_cyclic_gc
 from socapp.ids import uuid7
 from socapp.users import User
 
@@ -44,8 +43,6 @@ from .services import NoPartitionRoom, StreamingWriter
 logger = logging.getLogger(__name__)
 
 CORRELATE_TASK = "correlation.tasks.correlate_batch"
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class IdempotencyConflict(Exception):
@@ -170,28 +167,6 @@ def _zone(name: str) -> Any:
         return UTC
 
 
-def _without_cyclic_gc(function: Callable[P, R]) -> Callable[P, R]:
-    """Run ``function`` with Python's cyclic garbage collector paused.
-
-    Parsing and writing a batch build tens of thousands of small dicts that live until the
-    batch is stored; the collector would re-scan them again and again for cycles they never
-    have (measured on the benchmark: up to half of the ingest time went there). Reference
-    counting still frees everything when the batch is done.
-    """
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
-
-    return wrapper
-
-
 def prepared(
     result: ParsedEvent,
     received_at: datetime,
@@ -210,7 +185,7 @@ def prepared(
     return record
 
 
-@_without_cyclic_gc
+@without_cyclic_gc
 def events_ingest(
     *,
     source: Source,
@@ -232,7 +207,7 @@ def events_ingest(
     quarantined with the rest (bounded: see ``events.quarantine``). An exception raised
     by the stream (a limit passed) rolls the whole batch back.
     Parsing and storing overlap (``StreamingWriter``); the cyclic garbage collector is
-    paused meanwhile (see ``_without_cyclic_gc``).
+    paused meanwhile (see ``without_cyclic_gc``).
     """
     if idempotency_key:
         replay = _replay(source, idempotency_key, digest)

@@ -25,6 +25,7 @@ from sigma.rule import SigmaRule
 
 from events.selectors import events_between, stored_events_matching
 from socapp.audit import audit_record
+from socapp.collector import without_cyclic_gc
 from socapp.users import User
 
 from ..engine.correlate import correlate_events
@@ -99,6 +100,7 @@ class BacktestResult:
         return asdict(self)
 
 
+@without_cyclic_gc  # the chunks' decoded documents: see without_cyclic_gc
 def rule_backtest(
     *,
     actor: User | None,

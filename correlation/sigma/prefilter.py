@@ -220,8 +220,12 @@ class Prefilter:
         self.size = len(needs)
         self.always = 0  # rules without a need: always candidates
         self.fields: dict[str, _FieldIndex] = {}
-        self.text: _FieldIndex | None = None  # keywords searched in the document's JSON
-        self.exact_text: _FieldIndex | None = None  # keywords that need the exact text
+        # keywords, sought in the document's JSON and the raw log ...
+        self.text: _FieldIndex | None = None
+        # ... and, every one as it is, in the exact text (``EventView.joined_text``): for
+        # documents JSON cannot write, and wherever a keyword is not ASCII
+        self.exact_text: _FieldIndex | None = None
+        self.exact_only = False  # some keyword can be sought in the exact text only
         for position, need in enumerate(needs):
             bit = 1 << position
             if need is None:
@@ -233,20 +237,23 @@ class Prefilter:
             index.finish()
         self._fields = list(self.fields.items())
 
-    def _index_of(self, field: str | None) -> _FieldIndex:
-        if field is None:
-            if self.text is None:
-                self.text, self.exact_text = _FieldIndex(), _FieldIndex()
-            return self.text
-        return self.fields.setdefault(field, _FieldIndex())
-
     def add(self, atom: Atom, bit: int) -> None:
-        if atom.field is None and not json_safe(atom.needle):
-            self._index_of(None)
-            assert self.exact_text is not None
-            self.exact_text.add(atom, bit)
-        else:
-            self._index_of(atom.field).add(atom, bit)
+        if atom.field is not None:
+            self.fields.setdefault(atom.field, _FieldIndex()).add(atom, bit)
+            return
+        if self.text is None or self.exact_text is None:
+            self.text, self.exact_text = _FieldIndex(), _FieldIndex()
+        self.exact_text.add(atom, bit)
+        if not atom.needle.isascii():
+            self.exact_only = True
+            return
+        # In the raw log as it is; in a string value of the document, as JSON writes it
+        # (escaping maps each character on its own, so a value holding the needle holds
+        # its escaped form in the JSON).
+        self.text.add(atom, bit)
+        escaped = json_escaped(atom.needle)
+        if escaped != atom.needle:
+            self.text.add(Atom(None, "contains", escaped), bit)
 
     def _indexes(self) -> list[_FieldIndex]:
         texts = [self.text, self.exact_text] if self.text and self.exact_text else []
@@ -263,32 +270,25 @@ class Prefilter:
             found |= self._keywords(view, self.text, self.exact_text)
         return found
 
-    @staticmethod
-    def _keywords(view: EventView, text: _FieldIndex, exact: _FieldIndex) -> int:
-        """Keyword atoms: those ``json_safe`` allows are sought in the document's JSON
-        and the raw log (a C-speed stand-in for the text keywords search, which holds
-        every string value as it is: the JSON only adds keys, numbers and quotes around
-        them); the others, and every one when the document is not plain JSON, in the
-        exact text."""
-        if exact.equals or exact.pieces:
-            return text.met([view.joined_text()]) | exact.met([view.joined_text()])
+    def _keywords(self, view: EventView, text: _FieldIndex, exact: _FieldIndex) -> int:
+        """Keyword atoms are sought in the document's JSON and the raw log, lower-cased (a
+        C-speed stand-in for the text keyword search, which holds every string value as it
+        is: the JSON only adds keys, numbers, quotes and escapes around them). ASCII
+        letters lower-case alike wherever they stand; a keyword that is not ASCII, and
+        every keyword of a document JSON cannot write, is sought in the exact text."""
+        if self.exact_only:
+            return exact.met([view.joined_text()])
         try:
             document = orjson.dumps(view.doc).decode()
         except TypeError:  # a value JSON has no form for (an integer past 64 bits...)
-            return text.met([view.joined_text()])
+            return exact.met([view.joined_text()])
         return text.met([f"{document}\0{view.raw}".lower()])
 
 
-def json_safe(needle: str) -> bool:
-    """Whether ``needle``, found in a lower-cased string value, is surely found in the
-    lower-cased JSON of the document holding it: JSON escapes only quotes, backslashes
-    and control characters, and ASCII letters lower-case alike wherever they stand."""
-    return (
-        needle.isascii()
-        and '"' not in needle
-        and "\\" not in needle
-        and all(char >= " " for char in needle)
-    )
+def json_escaped(needle: str) -> str:
+    """``needle`` as orjson writes it inside a JSON string, lower-cased (the search text
+    is the lower-cased JSON): quotes, backslashes and control characters escaped."""
+    return orjson.dumps(needle).decode()[1:-1].lower()
 
 
 def positions(mask: int) -> list[int]:

@@ -158,15 +158,23 @@ def test_events_built_from_the_rules_needles_lose_no_match(seed: int, changes: i
 
 
 def test_keywords_are_found_in_documents_json_cannot_hold() -> None:
-    """The keyword search goes through the document's JSON; a document orjson cannot
-    write (an integer past 64 bits, read back by the json module) is searched as text."""
-    text = "title: t\nlogsource: {product: linux}\ndetection:\n  k: ['MimiKatz', 'a\\b']\n"
+    """The keyword search goes through the document's JSON, where a backslash, a quote or
+    a control character stands escaped; a document orjson cannot write (an integer past
+    64 bits, read back by the json module) is searched as text."""
+    text = (
+        "title: t\nlogsource: {product: linux}\ndetection:\n"
+        "  k: ['MimiKatz', 'a\\b', 'say \"hi', \"tab\\there\"]\n"
+    )
     sigma = sigma_rules([text + "  condition: k\n"])[0]
     prefilter = Prefilter(variant_needs(sigma))
+    assert not prefilter.exact_only  # every keyword is ASCII: the JSON search serves
     for doc in ({"n": 2**70, "message": "x mimikatz y"}, {"message": "x Mimikatz y"}):
         assert prefilter.select(EventView(doc)) == 1
-    assert prefilter.select(EventView({"message": "c:\\a\\b"})) == 1
-    assert prefilter.select(EventView({"message": "nothing here"})) == 0
+    for found in ("c:\\a\\b", 'they Say "Hi"', "a\ttab\there", "c:\\A\\B"):
+        assert prefilter.select(EventView({"message": found})) == 1, found
+        assert prefilter.select(EventView({}, raw=f"raw: {found}")) == 1, found
+        assert prefilter.select(EventView({"n": 2**70, "m": [found]})) == 1, found
+    assert prefilter.select(EventView({"message": "nothing here", "ab": "say hi"})) == 0
 
 
 def need_of(detection: str) -> Any:
