@@ -312,6 +312,13 @@ class IngestBatch(models.Model):
                 name="ingest_batches_uncorrelated",
                 condition=models.Q(correlated_at__isnull=True),
             ),
+            # A source's batches are correlated in commit order: "is an earlier batch of
+            # this source still waiting?" for each batch.
+            models.Index(
+                fields=["source", "committed_at"],
+                name="ingest_batches_source_waiting",
+                condition=models.Q(correlated_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,6 +71,20 @@ def batches_awaiting_correlation(*, older_than: timedelta, limit: int) -> list[u
     )
 
 
+def batch_has_earlier_uncorrelated(batch: IngestBatch) -> bool:
+    """Whether a batch of ``batch``'s source committed before it is not correlated yet
+    (being evaluated right now, or waiting): a source's batches are correlated in commit
+    order, ties by id."""
+    earlier = Q(committed_at__lt=batch.committed_at) | Q(
+        committed_at=batch.committed_at, pk__lt=batch.pk
+    )
+    return (
+        IngestBatch.objects.filter(source_id=batch.source_id, correlated_at__isnull=True)
+        .filter(earlier)
+        .exists()
+    )
+
+
 def source_name_and_team(source_id: Any) -> tuple[str | None, Any]:
     """A source's name and team (the engine labels alerts with them); (None, None) for a
     source that does not exist."""

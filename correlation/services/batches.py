@@ -4,7 +4,7 @@ A batch is evaluated in one transaction under its row lock. When that takes long
 ``CORRELATION_BATCH_BUDGET_SECONDS`` the attempt is rolled back and the batch is split in
 two halves (``BatchPart``, by position in event-time order), which are evaluated one after
 the other, each as its own task, each with the same budget, split again if need be - so a
-heavy batch costs the queue one budget at a time and the batches behind it keep flowing.
+heavy batch costs the queue one budget at a time and other sources' batches keep flowing.
 Re-running events is harmless by design (derived alert ids, hits kept once in Redis, unique
 event links), so a rolled-back attempt leaves nothing that the retry would duplicate.
 
@@ -14,6 +14,10 @@ off (``health.rule_disable_over_budget``) and the part is retried without it. Th
 starts afresh when an attempt blames another rule, or when a split part is done within
 the budget (the split was enough); whole batches done in between do not reset it, so a
 rule heavy on one kind of batch is caught while the others flow.
+
+A source's batches are evaluated in commit order (``_waits_its_turn``), so any number of
+workers feeds a source's correlation windows in the order one worker would, and raises the
+same alerts; several workers share the work across sources.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.ingest import request_correlation
+from events.selectors import batch_has_earlier_uncorrelated
 from events.services import batch_lock_uncorrelated, batch_mark_correlated
+from socapp.collector import without_cyclic_gc
+from socapp.kv import kv, text
 
 from ..engine.correlate import correlate_events
 from ..engine.evaluate import Budget, OverBudget, StoredEvent
@@ -43,6 +50,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# a waiting set outlives no lost hand-on by much: the sweeper re-sends old batches anyway
+WAITING_TTL = 3600
+
 
 def budget_seconds() -> float | None:
     value = float(getattr(settings, "CORRELATION_BATCH_BUDGET_SECONDS", 60))
@@ -53,6 +63,7 @@ def budget_strikes() -> int:
     return max(1, int(getattr(settings, "CORRELATION_BUDGET_STRIKES", 3)))
 
 
+@without_cyclic_gc  # a batch's decoded documents: see without_cyclic_gc
 def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
     """Evaluate one committed batch (or its next pending part) against the active rules;
     idempotent (a batch already marked correlated is skipped). Returns the number of
@@ -61,10 +72,12 @@ def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
         batch = batch_lock_uncorrelated(batch_id=batch_id)
         if batch is None:  # already done, or another worker has it right now
             return 0
+        if _waits_its_turn(batch):
+            return 0
         parts = BatchPart.objects.filter(batch=batch)
         part = parts.filter(done_at__isnull=True).order_by("start").first()
         if part is None and parts.exists():  # every part is done
-            batch_mark_correlated(batch=batch)
+            _done(batch)
             return 0
         events = _ordered(_batch_events(batch))
         low, high = (part.start, part.end) if part else (0, len(events))
@@ -86,9 +99,54 @@ def batch_correlate(*, batch_id: uuid.UUID | str) -> int:
             if parts.filter(done_at__isnull=True).exists():
                 transaction.on_commit(lambda: request_correlation(str(batch_id)))
                 return len(chosen)
-        batch_mark_correlated(batch=batch)
+        _done(batch)
     logger.debug("batch %s: %d events evaluated", batch_id, len(chosen))
     return len(chosen)
+
+
+def _waiting_key(source_id: Any) -> str:
+    return f"correlation:waiting:{source_id}"
+
+
+def _waits_its_turn(batch: IngestBatch) -> bool:
+    """A source's batches are evaluated in commit order, whatever the number of workers:
+    windows fed out of order would fire at other events (two workers gave other
+    distinct-count alerts than one). A batch with an earlier one of its source still
+    uncorrelated leaves itself in the source's waiting set; whoever finishes a batch of
+    the source hands the set on (``_hand_on``).
+
+    The batch joins the set *before* looking, so the earlier batch cannot finish unseen
+    between the look and the join."""
+    key = _waiting_key(batch.source_id)
+    member = str(batch.pk)
+    client = kv()
+    with client.pipeline() as pipe:
+        pipe.sadd(key, member)
+        pipe.expire(key, WAITING_TTL)
+        pipe.execute()
+    if batch_has_earlier_uncorrelated(batch):
+        logger.debug("batch %s waits for an earlier batch of its source", batch.pk)
+        return True
+    client.srem(key, member)
+    return False
+
+
+def _done(batch: IngestBatch) -> None:
+    batch_mark_correlated(batch=batch)
+    source_id = batch.source_id
+    transaction.on_commit(lambda: _hand_on(source_id))
+
+
+def _hand_on(source_id: Any) -> None:
+    """After a batch of ``source_id`` committed: ask again for the batches of the source
+    that waited for it (each looks again, and waits again if it is still not its turn)."""
+    key = _waiting_key(source_id)
+    with kv().pipeline() as pipe:  # MULTI: whoever joins after this is seen next time
+        pipe.smembers(key)
+        pipe.delete(key)
+        waiting, _ = pipe.execute()
+    for member in sorted(text(m) for m in waiting):  # uuid7 ids: oldest first
+        request_correlation(member)
 
 
 def _ordered(events: Iterable[StoredEvent]) -> list[StoredEvent]:
@@ -166,13 +224,13 @@ def _batch_events(batch: IngestBatch) -> Iterable[StoredEvent]:
         params += [batch.first_event_time, batch.last_event_time]
     with connection.chunked_cursor() as cursor:
         cursor.execute(
-            "SELECT event_id, event_time, source_id, normalized_data::text, raw_data "  # noqa: S608
+            "SELECT event_id::text, event_time, source_id, normalized_data::text, raw_data "  # noqa: S608
             f"FROM events WHERE {where}",
             params,
         )
         while rows := cursor.fetchmany(2000):
             for event_id, event_time, source_id, doc, raw in rows:
-                yield StoredEvent(str(event_id), event_time, source_id, _document(doc), raw or "")
+                yield StoredEvent(event_id, event_time, source_id, _document(doc), raw or "")
 
 
 def _document(text: str | None) -> dict[str, Any]:

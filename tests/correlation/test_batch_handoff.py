@@ -86,3 +86,22 @@ def test_correlation_lag_is_the_age_of_the_oldest_unevaluated_batch(reference_da
     assert 299 <= lag_metric() <= 330
     batch_correlate(batch_id=result.batch_id)
     assert lag_metric() == 0.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sources_batches_are_correlated_in_commit_order_whoever_takes_them():
+    """Two workers may take a source's batches out of order; the later one waits and is
+    handed on when the earlier one is done, so windows see the source's events in order."""
+    source, other = SourceFactory(), SourceFactory()
+    first, second = ingest(source), ingest(source, [LINE, LINE])
+    elsewhere = ingest(other)
+    IngestBatch.objects.update(correlated_at=None)  # as if no worker had got to them yet
+
+    assert batch_correlate(batch_id=second.batch_id) == 0  # not its turn: waits
+    assert IngestBatch.objects.get(pk=second.batch_id).correlated_at is None
+    assert batch_correlate(batch_id=elsewhere.batch_id) == 1  # another source: no wait
+
+    assert batch_correlate(batch_id=first.batch_id) == 1
+    # its commit handed the waiting batch on (eager Celery: evaluated right there)
+    assert IngestBatch.objects.get(pk=second.batch_id).correlated_at is not None
+    assert batch_correlate(batch_id=second.batch_id) == 0  # and only once
