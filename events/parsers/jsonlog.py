@@ -205,19 +205,35 @@ def _promote(doc: dict[str, Any], original: dict[str, Any]) -> None:
                 break
 
 
+def _keep_under_json(doc: dict[str, Any], misplaced: dict[str, Any]) -> None:
+    """Put ``misplaced`` under ``doc["json"]``, sharing it with a ``json`` key the sender
+    sent: an object keeps its own keys first; any other value moves to ``json.json``
+    (``json`` is not an ECS name, so no misplaced value takes that place)."""
+    own = doc.get("json")
+    if isinstance(own, dict):
+        doc["json"] = {**misplaced, **own}
+    elif "json" in doc:
+        doc["json"] = {"json": own, **misplaced}
+    else:
+        doc["json"] = misplaced
+
+
 def _parse(record: RawRecord, context: ParseContext) -> ParsedEvent:
     original = as_object(record)
     expanded = expand_dotted(original)
     doc: dict[str, Any] = {}
+    misplaced: dict[str, Any] = {}  # non-ECS values under ECS names: kept under "json"
     for key, value in expanded.items():
         if key in ECS_ROOTS and (
             isinstance(value, dict) or key in ("@timestamp", "message", "tags")
         ):
             doc[key] = value
         elif key in ECS_ROOTS:
-            doc.setdefault("json", {})[key] = value  # a non-ECS value under an ECS name
+            misplaced[key] = value
         else:
             doc[key] = value
+    if misplaced:
+        _keep_under_json(doc, misplaced)
     _promote(doc, original)
     event = doc.setdefault("event", {})
     if isinstance(event, dict):
