@@ -41,14 +41,11 @@ COMMENT = (
 
 
 def story_alerts() -> list[Alert]:
+    """The engine's alerts of the escalated rules, in ``ESCALATED_RULES`` order."""
     from incidents.models import Alert
 
-    found = {
-        a.rule.sigma_name: a
-        for a in Alert.objects.filter(rule__sigma_name__in=ESCALATED_RULES).select_related(
-            "rule", "severity"
-        )
-    }
+    raised = Alert.objects.filter(rule__sigma_name__in=ESCALATED_RULES, incident__isnull=True)
+    found = {a.rule.sigma_name: a for a in raised.select_related("rule", "severity") if a.rule}
     return [found[name] for name in ESCALATED_RULES if name in found]
 
 

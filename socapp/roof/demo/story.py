@@ -303,7 +303,7 @@ class _Day:
         for host, ip, user, _ in WINDOWS_HOSTS:
             if user is None:
                 continue
-            for at in self.moments(self.rng.randint(4, 7)):
+            for at in self.moments(self.rng.randint(9, 14)):
                 if self.rng.random() < 0.15:
                     self.windows(
                         at - timedelta(seconds=20),
