@@ -217,7 +217,8 @@ class _Day:
         else:
             self.sshd(at, f"Invalid user {user} from {ip} port {port}")
             self.sshd(at, f"Failed password for invalid user {user} from {ip} port {port} ssh2")
-        self.sshd(at, f"Connection closed by authenticating user {user} {ip} port {port} [preauth]")
+        who = "authenticating user" if known_user else "invalid user"
+        self.sshd(at, f"Connection closed by {who} {user} {ip} port {port} [preauth]")
 
     def _ssh_admins(self) -> None:
         admins = (
