@@ -44,6 +44,7 @@ def logins(output: str) -> dict[str, str]:
 def by_rule() -> dict[str, list[Alert]]:
     found: dict[str, list[Alert]] = {}
     for alert in Alert.objects.select_related("rule").order_by("triggered_at"):
+        assert alert.rule is not None, alert.title  # every demo alert is a rule's
         found.setdefault(alert.rule.sigma_name, []).append(alert)
     return found
 
