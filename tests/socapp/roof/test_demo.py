@@ -210,3 +210,24 @@ def test_the_demo_connector_carries_out_a_response_action(demo):
     action.refresh_from_db()
     assert action.status == "succeeded"
     assert action.results["stdout"].startswith("demo would act on ws-finance-07 for INC-")
+
+
+@pytest.mark.django_db
+def test_the_analysts_pages_show_the_demo_day(demo, client):
+    """First login: the queue shows the entities, the incident its tasks, the attacker's
+    entity page and a search its events."""
+    client.force_login(Team.objects.get(name="SOC").members.get(username="analyst"))
+    incident = Incident.objects.get()
+
+    def page(url: str, **params: str) -> str:
+        response = client.get(url, params)
+        assert response.status_code == 200, url
+        return response.content.decode()
+
+    queue = page("/alerts/")
+    assert "SSH brute force followed by a successful login" in queue and ATTACKER in queue
+    case = page(f"/incidents/{incident.number}/")
+    assert incident.tasks.first().title in case and "cdn-sync.duckdns.org" in case
+    assert "bastion-01 sshd" in page(f"/entities/ip/{ATTACKER}/")
+    assert "Accepted password for deploy" in page("/events/search/", q=f'source.ip:"{ATTACKER}"')
+    assert "bastion-01 sshd" in page("/dashboard/")
