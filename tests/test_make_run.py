@@ -113,12 +113,12 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         assert f"socapp is running at http://127.0.0.1:{port}/" in out.text
         creds = dict(
             re.findall(
-                r"^\s+(admin|analyst)\s+(\S+)\s*$",
+                r"^\s+(admin|analyst|manager)\s+(\S+)\s*$",
                 out.text.split("socapp is running at")[1],
                 re.MULTILINE,
             )
         )
-        assert set(creds) == {"admin", "analyst"}
+        assert set(creds) == {"admin", "analyst", "manager"}
         # Every process speaks (the web may answer before the worker has said a word).
         wait_until(
             lambda: all(
@@ -135,6 +135,7 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         status, url, page = admin.login("admin", creds["admin"])
         assert (status, url) == (200, base + "/") and "Overview" in page
         assert "SSH brute force" in page  # the demo story's alert
+        assert "demo data: created" in out.text  # correlated before the login is printed
         assert "socapp administration" in admin.get("/admin/")[2]
         assert "swagger" in admin.get("/api/docs/")[2].lower()
         alerts = json.loads(admin.get("/api/v1/alerts/")[2])
