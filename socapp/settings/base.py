@@ -159,10 +159,28 @@ CACHES: dict[str, dict[str, Any]] = {
     }
 }
 
+# channels_redis waits for a websocket's messages with a BZPOPMIN that Redis answers
+# after 5 s at the latest (RedisChannelLayer.brpop_timeout), empty when nothing came.
+# redis-py 8 gives every connection a 5 s socket timeout unless told otherwise, which
+# ran out just as that empty answer was due: every idle websocket died each ~5 s with
+# "Timeout reading from 127.0.0.1:6379". The read must outlast the blocking pop; a
+# finite timeout still notices a Redis that stopped answering.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
+
+
+def channel_layer_host(url: str) -> dict[str, Any]:
+    """One Redis of the channel layer, with socket timeouts that suit its blocking pops."""
+    return {
+        "address": url,
+        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": 5,
+    }
+
+
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "socapp:channels"},
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": "socapp:channels"},
     }
 }
 
