@@ -634,6 +634,12 @@ AUDIT_READS = env.bool("AUDIT_READS", default=True)
 AUDIT_FAILURE_BURST = env.int("AUDIT_FAILURE_BURST", default=20)
 AUDIT_FAILURE_WINDOW_SECONDS = env.int("AUDIT_FAILURE_WINDOW_SECONDS", default=60)
 
+# Celery's routine lines: beat's "Sending due task", a worker's "Task … received" and
+# "… succeeded". Beat sends a task every 10 s, so at INFO an idle `make run` printed three
+# lines every 10 s. WARNING keeps them out; failures (ERROR) and warnings still show, and
+# TASK_LOG_LEVEL=INFO brings the routine back for watching tasks flow.
+TASK_LOG_LEVEL = env.str("TASK_LOG_LEVEL", default="WARNING")
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -647,6 +653,9 @@ LOGGING: dict[str, Any] = {
         # One JSON line per anchor: keep this logger's output (it is the evidence that
         # the newest audit entries existed); see docs/OPERATIONS.md.
         "socapp.audit.anchor": {"level": "INFO"},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.app.trace": {"level": TASK_LOG_LEVEL},
     },
 }
 if AUDIT_ANCHOR_SYSLOG:
