@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from channels_redis.core import RedisChannelLayer
 from django.db import connections
 
 from incidents.services import alert_create, alert_update
@@ -70,6 +71,28 @@ def test_team_members_and_managers_hear_their_alerts_only(
     assert heard["a"][0]["kind"] == "alert.created" and heard["a"][0]["severity"] == "high"
     assert heard["b"] == []
     assert [msg["id"] for msg in heard["m"]] == [str(alert.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_connection_outlasts_the_channel_layers_blocking_pop(analyst_a, team_a):
+    """Quick guard for the idle browser test (tests/incidents/test_live_idle_browser.py):
+    with a Redis read timeout no longer than channels_redis's blocking pop, the consumer
+    died here with redis.exceptions.TimeoutError."""
+    quiet = RedisChannelLayer.brpop_timeout + 2
+
+    async def scenario():
+        a, ok, _ = await _connect(analyst_a)
+        assert ok
+        assert await a.receive_nothing(timeout=quiet, interval=0.5)
+        alert = await _in_thread(
+            lambda: alert_create(title="after the quiet", severity=severity("low"), team=team_a)
+        )
+        heard = await _receive_all(a, 1)
+        await a.disconnect()
+        return alert, heard
+
+    alert, heard = async_to_sync(scenario)()
+    assert [msg["id"] for msg in heard] == [str(alert.pk)]
 
 
 @pytest.mark.django_db(transaction=True)
