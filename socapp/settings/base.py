@@ -159,10 +159,28 @@ CACHES: dict[str, dict[str, Any]] = {
     }
 }
 
+# channels_redis waits for a websocket's messages with a BZPOPMIN that Redis answers
+# after 5 s at the latest (RedisChannelLayer.brpop_timeout), empty when nothing came.
+# redis-py 8 gives every connection a 5 s socket timeout unless told otherwise, which
+# ran out just as that empty answer was due: every idle websocket died each ~5 s with
+# "Timeout reading from 127.0.0.1:6379". The read must outlast the blocking pop; a
+# finite timeout still notices a Redis that stopped answering.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
+
+
+def channel_layer_host(url: str) -> dict[str, Any]:
+    """One Redis of the channel layer, with socket timeouts that suit its blocking pops."""
+    return {
+        "address": url,
+        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": 5,
+    }
+
+
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "socapp:channels"},
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": "socapp:channels"},
     }
 }
 
@@ -616,6 +634,12 @@ AUDIT_READS = env.bool("AUDIT_READS", default=True)
 AUDIT_FAILURE_BURST = env.int("AUDIT_FAILURE_BURST", default=20)
 AUDIT_FAILURE_WINDOW_SECONDS = env.int("AUDIT_FAILURE_WINDOW_SECONDS", default=60)
 
+# Celery's routine lines: beat's "Sending due task", a worker's "Task … received" and
+# "… succeeded". Beat sends a task every 10 s, so at INFO an idle `make run` printed three
+# lines every 10 s. WARNING keeps them out; failures (ERROR) and warnings still show, and
+# TASK_LOG_LEVEL=INFO brings the routine back for watching tasks flow.
+TASK_LOG_LEVEL = env.str("TASK_LOG_LEVEL", default="WARNING")
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -629,6 +653,9 @@ LOGGING: dict[str, Any] = {
         # One JSON line per anchor: keep this logger's output (it is the evidence that
         # the newest audit entries existed); see docs/OPERATIONS.md.
         "socapp.audit.anchor": {"level": "INFO"},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.app.trace": {"level": TASK_LOG_LEVEL},
     },
 }
 if AUDIT_ANCHOR_SYSLOG:
