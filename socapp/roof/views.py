@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.views.decorators.http import require_GET
 
 from events.selectors import sources_visible_to
 from incidents.choices import AlertStatus, IncidentStatus
@@ -62,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@require_GET
 def favicon(request: HttpRequest) -> HttpResponse:
     """The icon lives in static (img/favicon.svg, linked by base.html); a browser or tool
     that asks for /favicon.ico the old way is sent there (no login needed: it is public)."""

@@ -67,9 +67,7 @@ def stage(settings, tmp_path, analyst_a, team_a):
         )
         for n in range(5)
     ]
-    incident = incident_create(
-        actor=analyst_a, title=LONG_TITLE, team=team_a, alerts=alerts[:3]
-    )
+    incident = incident_create(actor=analyst_a, title=LONG_TITLE, team=team_a, alerts=alerts[:3])
     evidence_add(
         incident=incident,
         actor=analyst_a,
