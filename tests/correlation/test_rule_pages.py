@@ -5,6 +5,7 @@ ATT&CK coverage view — with each role's rights, and log content always escaped
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -292,6 +293,11 @@ def test_the_coverage_view_places_rules_under_their_techniques(pack, analyst_a):
     assert "<code>T9999</code>: Old tag" in text
     only = browser(analyst_a).get("/rules/coverage/", {"covered": "1"}).content.decode()
     assert 'data-technique="T1110"' in only and 'data-technique="T1003"' not in only
+    # the tactics left empty go (the page names them); the total stays the catalogue's
+    assert 'aria-label="Reconnaissance"' in text and 'aria-label="Reconnaissance"' not in only
+    assert "hidden:" in only and "Reconnaissance" in only.split('id="hidden-tactics"')[1]
+    total = re.search(r"</span> of (\d+) Enterprise techniques", text)
+    assert total and f"</span> of {total[1]} Enterprise techniques" in only
 
 
 # -- escaping -----------------------------------------------------------------------
