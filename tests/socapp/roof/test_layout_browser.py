@@ -128,6 +128,19 @@ def test_overview_and_incident_fit_1400_px_with_long_titles_and_hashes(
     assert_no_policy_violations(page)
 
 
+def test_the_other_pages_with_tables_fit_1400_px_too(
+    live_console,  # noqa: F811
+    chromium,  # noqa: F811
+    stage,
+):
+    page = _page(chromium, live_console)
+    alert = stage.alerts.order_by("triggered_at").first()
+    for path in ("/alerts/", f"/alerts/{alert.pk}/", "/incidents/", "/rules/", "/dashboard/"):
+        page.goto(f"{live_console.url}{path}")
+        page.wait_for_load_state("load")
+        _fits(page)
+
+
 def test_the_attack_matrix_shows_every_tactic_at_1400_px(
     live_console,  # noqa: F811
     chromium,  # noqa: F811
