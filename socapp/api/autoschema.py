@@ -199,6 +199,11 @@ class SocAutoSchema(AutoSchema):
 
 def add_tags(result: dict, generator: Any, request: Any, public: bool) -> dict:
     """drf-spectacular postprocessing hook: declare the tags, in order, with their text."""
-    used = {tag for item in result.get("paths", {}).values() for op in item.values() for tag in op.get("tags", [])}
+    used = {
+        tag
+        for item in result.get("paths", {}).values()
+        for op in item.values()
+        for tag in op.get("tags", [])
+    }
     result["tags"] = [tag for tag in TAGS if tag["name"] in used]
     return result
