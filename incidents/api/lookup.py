@@ -35,10 +35,10 @@ else:
     _Base = object
 
 
+# Goes before the viewset in the bases; reads ``pk`` as an id or a number. The schema
+# (socapp.api.autoschema) documents ``id`` with ``lookup_parameter``. (A comment, not a
+# docstring: drf-spectacular would show a mixin's docstring as the API's description.)
 class IncidentLookupMixin(_Base):
-    """Goes before the viewset in the bases; reads ``pk`` as an id or a number. The
-    schema (socapp.api.autoschema) documents ``id`` with ``lookup_parameter``."""
-
     lookup_url_kwarg = "pk"
     lookup_value_regex = LOOKUP_REGEX
     lookup_parameter = INCIDENT_ID_PARAMETER
