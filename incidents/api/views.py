@@ -32,6 +32,7 @@ from ..selectors import (
     response_actions_visible_to,
     severities_all,
 )
+from .lookup import IncidentLookupMixin
 from .serializers import (
     ActionDecisionSerializer,
     ActionRequestSerializer,
@@ -187,6 +188,7 @@ class AlertMuteViewSet(ReadOnlyViewSet):
 
 
 class IncidentViewSet(
+    IncidentLookupMixin,
     AuditedReadMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

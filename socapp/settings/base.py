@@ -359,7 +359,7 @@ REST_FRAMEWORK = {
         "socapp.api.parsers.FormParser",
         "socapp.api.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "socapp.api.autoschema.SocAutoSchema",
     "EXCEPTION_HANDLER": "socapp.api.exceptions.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
 }
@@ -387,6 +387,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "socapp.api.schema.add_error_responses",
+        "socapp.api.autoschema.add_tags",
     ],
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "incidents.choices.AlertStatus",
