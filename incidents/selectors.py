@@ -14,11 +14,23 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from correlation.handoff import AlertState
@@ -162,25 +174,117 @@ def alert_techniques_since(user: Any, since: datetime) -> Iterable[list[str]]:
 # ---- the console's pages --------------------------------------------------------------
 
 QUEUE_PAGE = 50
+# The most rows "all N matching" changes at once: a bulk change runs in one transaction
+# with an audit entry per alert, so an unbounded one could hold locks for minutes.
+BULK_MATCHING_CAP = 500
+# Past this the queue says "more than 10,000" rather than counting every row.
+COUNT_CAP = 10_000
+
+# Status in the order work flows, not alphabetically.
+_STATUS_ORDER = Case(
+    *(When(status=s, then=Value(i)) for i, s in enumerate(AlertStatus.values)),
+    default=Value(len(AlertStatus.values)),
+    output_field=IntegerField(),
+)
+# The queue's sortable columns: name -> what the database orders by. Only these names are
+# accepted from the URL (anything else sorts by time).
+QUEUE_SORTS: dict[str, Any] = {
+    "time": F("triggered_at"),
+    "severity": F("severity__level"),
+    "rule": Coalesce(F("rule__name"), Value(""), output_field=CharField()),
+    "status": _STATUS_ORDER,
+    "count": F("count"),
+}
+DEFAULT_SORT = "-time"
 
 
-def alert_queue_page(alerts: QuerySet[Alert], before: str | None) -> tuple[list[Alert], str]:
-    """Newest first, keyset-paginated: ``before`` is the cursor of the last row of the
-    previous page ("<triggered_at iso>|<id>"); returns the rows and the next cursor.
-    No COUNT and no OFFSET, so page 1 and page 500 cost the same."""
+@dataclass(frozen=True)
+class QueueSort:
+    """A whitelisted ``sort`` parameter: a column and a direction ("-count")."""
+
+    column: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, value: str | None) -> QueueSort:
+        value = (value or DEFAULT_SORT).strip()
+        descending = value.startswith("-")
+        column = value.lstrip("-")
+        if column not in QUEUE_SORTS:
+            return cls.parse(DEFAULT_SORT)
+        return cls(column, descending)
+
+    @property
+    def param(self) -> str:
+        return ("-" if self.descending else "") + self.column
+
+    def key_text(self, alert: Alert) -> str:
+        """The row's sort value as text that orders like the database does (the live
+        queue places new rows by comparing these)."""
+        value = getattr(alert, "queue_sort_key", None)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, int):
+            return f"{value:010d}"
+        return str(value or "")
+
+
+def _cursor_value(sort: QueueSort, text: str) -> Any:
     from django.utils.dateparse import parse_datetime
 
-    alerts = alerts.order_by("-triggered_at", "-id")
+    if sort.column == "time":
+        return parse_datetime(text)
+    if sort.column == "rule":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def alert_queue_page(
+    alerts: QuerySet[Alert], before: str | None, sort: QueueSort | None = None
+) -> tuple[list[Alert], str]:
+    """One page of the queue in ``sort`` order (newest first by default), keyset-paginated:
+    ``before`` is the cursor of the last row of the previous page ("<sort value>|<id>");
+    returns the rows and the next cursor. No OFFSET, so page 1 and page 500 cost the same;
+    rows with equal sort values are ordered by id, in the same direction."""
+    sort = sort or QueueSort.parse(None)
+    alerts = cast("QuerySet[Alert]", alerts.annotate(queue_sort_key=QUEUE_SORTS[sort.column]))
+    direction = "-" if sort.descending else ""
+    alerts = alerts.order_by(f"{direction}queue_sort_key", f"{direction}id")
     if before:
-        at, _, pk = before.partition("|")
-        moment = parse_datetime(at)
-        if moment is not None and pk:
-            alerts = alerts.filter(Q(triggered_at__lt=moment) | Q(triggered_at=moment, id__lt=pk))
+        at, _, pk = before.rpartition("|")
+        value = _cursor_value(sort, at)
+        if value is not None and pk:
+            past = "lt" if sort.descending else "gt"
+            beyond = Q(**{f"queue_sort_key__{past}": value})
+            alerts = alerts.filter(beyond | Q(queue_sort_key=value, **{f"id__{past}": pk}))
     rows = list(alerts[: QUEUE_PAGE + 1])
     more = len(rows) > QUEUE_PAGE
     rows = rows[:QUEUE_PAGE]
-    cursor = f"{rows[-1].triggered_at.isoformat()}|{rows[-1].pk}" if more else ""
+    cursor = f"{sort.key_text(rows[-1])}|{rows[-1].pk}" if more else ""
     return rows, cursor
+
+
+def alert_queue_count(alerts: QuerySet[Alert]) -> tuple[int, bool]:
+    """How many alerts match, counted up to COUNT_CAP; the flag says there are more."""
+    found = alerts.order_by()[: COUNT_CAP + 1].count()
+    return min(found, COUNT_CAP), found > COUNT_CAP
+
+
+def alerts_for_bulk(alerts: QuerySet[Alert], cap: int = BULK_MATCHING_CAP) -> list[Alert]:
+    """The newest ``cap`` of ``alerts`` (a permission-filtered queryset): what a bulk
+    change of "all matching" touches in one go."""
+    return list(alerts.order_by("-triggered_at", "-id")[:cap])
+
+
+def alert_rule_names(user: User, limit: int = 1000) -> list[tuple[str, str]]:
+    """(name, Sigma name) of the rules, for the queue's rule picker."""
+    from correlation.selectors import rules_visible_to
+
+    rows = rules_visible_to(user).order_by("name").values_list("name", "sigma_name")
+    return list(rows[:limit])
 
 
 def alerts_related(user: User, alert: Alert, limit: int = 20) -> QuerySet[Alert]:
