@@ -218,8 +218,9 @@
   const closePane = document.getElementById("preview-close");
   if (closePane) closePane.addEventListener("click", closePreview);
 
-  // Live updates replace rows; keep the selection on the same alert.
-  new MutationObserver(mark).observe(body, { childList: true });
+  // Live updates replace rows: keep the selection on the same alert, and the new rows'
+  // ages in the same form as the others.
+  new MutationObserver(() => { mark(); tick(); }).observe(body, { childList: true });
   tick();
   setInterval(tick, 5000);
 })();
