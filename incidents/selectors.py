@@ -279,6 +279,82 @@ def alerts_for_bulk(alerts: QuerySet[Alert], cap: int = BULK_MATCHING_CAP) -> li
     return list(alerts.order_by("-triggered_at", "-id")[:cap])
 
 
+# The grouped queue groups the newest GROUP_WINDOW matching alerts (so its query reads a
+# bounded number of rows however many match), GROUP_PAGE groups a page, and shows up to
+# GROUP_MEMBERS members of each (the filtered list shows them all).
+GROUP_WINDOW = 5_000
+GROUP_PAGE = 50
+GROUP_MEMBERS = 10
+# How groups sort: the queue's columns, by the group's newest, worst or biggest member.
+GROUP_SORTS = {
+    "time": "latest",
+    "severity": "level",
+    "count": "size",
+    "rule": "rule_label",
+    "status": "latest",
+}
+
+
+@dataclass
+class AlertGroup:
+    """Alerts of one rule (or, without a rule, one title) about one entity."""
+
+    rule_id: Any
+    entity: str
+    size: int
+    hits: int
+    members: list[Alert]  # the newest GROUP_MEMBERS, newest first
+
+    @property
+    def lead(self) -> Alert:
+        return self.members[0]
+
+
+def alert_queue_groups(
+    alerts: QuerySet[Alert], sort: QueueSort, page: int = 0
+) -> tuple[list[AlertGroup], bool]:
+    """One page of ``alerts`` (permission-filtered) grouped by rule and first entity,
+    from the newest GROUP_WINDOW of them; returns the groups and whether more follow."""
+    from django.contrib.postgres.aggregates import ArrayAgg
+    from django.db.models import Count, Max, Min, Sum
+    from django.db.models.functions import Cast
+
+    window = alerts.order_by("-triggered_at").values("pk")[:GROUP_WINDOW]
+    direction = "-" if sort.descending else ""
+    start = max(page, 0) * GROUP_PAGE
+    rows = list(
+        Alert.objects.filter(pk__in=window)
+        .values(
+            "rule_id",
+            rule_key=Coalesce(Cast("rule_id", CharField()), "title"),
+            entity_key=Coalesce(F("entities__0"), Value(""), output_field=CharField()),
+        )
+        .annotate(
+            size=Count("id"),
+            hits=Sum("count"),
+            latest=Max("triggered_at"),
+            level=Max("severity__level"),
+            rule_label=Min(Coalesce("rule__name", "title")),
+            ids=ArrayAgg("id", order_by=("-triggered_at", "-id")),
+        )
+        .order_by(f"{direction}{GROUP_SORTS[sort.column]}", "-latest", "rule_key", "entity_key")[
+            start : start + GROUP_PAGE + 1
+        ]
+    )
+    more = len(rows) > GROUP_PAGE
+    rows = rows[:GROUP_PAGE]
+    wanted = [pk for row in rows for pk in row["ids"][:GROUP_MEMBERS]]
+    found = {a.pk: a for a in alerts.filter(pk__in=wanted)}
+    groups = []
+    for row in rows:
+        members = [found[pk] for pk in row["ids"][:GROUP_MEMBERS] if pk in found]
+        if members:
+            groups.append(
+                AlertGroup(row["rule_id"], row["entity_key"], row["size"], row["hits"], members)
+            )
+    return groups, more
+
+
 def alert_rule_names(user: User, limit: int = 1000) -> list[tuple[str, str]]:
     """(name, Sigma name) of the rules, for the queue's rule picker."""
     from correlation.selectors import rules_visible_to

@@ -28,9 +28,13 @@ from ..forms import BULK_ACTIONS, CLOSE_REASONS, BulkForm, selected_ids
 from ..models import Alert, Incident, Severity
 from ..selectors import (
     BULK_MATCHING_CAP,
+    GROUP_MEMBERS,
+    GROUP_WINDOW,
+    AlertGroup,
     QueueSort,
     alert_events,
     alert_queue_count,
+    alert_queue_groups,
     alert_queue_page,
     alert_rule_names,
     alerts_for_bulk,
@@ -100,7 +104,7 @@ def decorate(alerts: list[Alert], sort: QueueSort | None = None) -> list[Alert]:
     return alerts
 
 
-def _headings(params: QueryDict, sort: QueueSort) -> dict[str, dict[str, str]]:
+def _headings(params: QueryDict, sort: QueueSort, grouped: bool) -> dict[str, dict[str, str]]:
     """Each sortable heading's link (the same filters, this column; a second click flips
     the direction) and its aria-sort state."""
     headings = {}
@@ -112,6 +116,8 @@ def _headings(params: QueryDict, sort: QueueSort) -> dict[str, dict[str, str]]:
             flip = ""
         link = params.copy()
         link["sort"] = f"{flip}{column}"
+        if grouped:
+            link["group"] = "1"
         state = "none"
         if current:
             state = "descending" if sort.descending else "ascending"
@@ -129,17 +135,61 @@ def _page_query(params: QueryDict, sort: QueueSort, grouped: bool) -> str:
     return query.urlencode()
 
 
+def _grouped_rows(
+    filters: AlertFilterSet, params: QueryDict, sort: QueueSort, page: int
+) -> tuple[list[Alert], bool]:
+    """The grouped queue as rows: each group's newest alert, carrying the group, followed
+    by its other shown members (hidden until the group is opened)."""
+    groups, more = alert_queue_groups(filters.qs, sort, page)
+    rows: list[Alert] = []
+    for group in groups:
+        lead = group.lead
+        lead.group = group  # type: ignore[attr-defined]
+        members = params_for_group(params, group)
+        lead.group_query = members.urlencode()  # type: ignore[attr-defined]
+        rows.append(lead)
+        for member in group.members[1:]:
+            member.member_of = lead.pk  # type: ignore[attr-defined]
+            rows.append(member)
+    return rows, more
+
+
+def params_for_group(params: QueryDict, group: AlertGroup) -> QueryDict:
+    """The ungrouped queue's filters for one group's members."""
+    members = params.copy()
+    if group.rule_id:
+        members["rule"] = str(group.rule_id)
+    else:
+        members["q"] = group.lead.title
+    if group.entity:
+        members["entity"] = group.entity
+    return members
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return max(int(text or 0), 0)
+    except ValueError:
+        return 0
+
+
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def queue(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     params = queue_params(request.GET)
     sort = QueueSort.parse(request.GET.get("sort"))
+    grouped = request.GET.get("group") == "1"
     filters = AlertFilterSet(params, queryset=alerts_visible_to(user), request=request)
-    alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"), sort)
+    group_page = _page_number(request.GET.get("gpage"))
+    next_cursor, more_groups = "", False
+    if grouped:
+        alerts, more_groups = _grouped_rows(filters, params, sort, group_page)
+    else:
+        alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"), sort)
     total, more = alert_queue_count(filters.qs)
     note_list(request, "alert.list", "alerts", alerts)
-    page_query = _page_query(params, sort, grouped=False)
+    page_query = _page_query(params, sort, grouped=grouped)
     return render(
         request,
         "incidents/alert_queue.html",
@@ -148,13 +198,18 @@ def queue(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "query": params.urlencode(),
             "page_query": page_query,
+            "group_toggle_query": _page_query(params, sort, grouped=not grouped),
+            "grouped": grouped,
+            "group_window": GROUP_WINDOW,
+            "group_members": GROUP_MEMBERS,
+            "next_group_page": group_page + 1 if more_groups else None,
             "sort": sort,
-            "headings": _headings(params, sort),
+            "headings": _headings(params, sort, grouped),
             "total": total,
             "total_more": more,
             "bulk_cap": BULK_MATCHING_CAP,
             "next_cursor": next_cursor,
-            "is_first_page": not request.GET.get("before"),
+            "is_first_page": not request.GET.get("before") and not grouped,
             "live_cursor": _cursor(),
             "saved_views": saved_views_for(user, SavedView.Page.ALERTS),
             "severities": Severity.objects.all(),

@@ -196,6 +196,7 @@
   function toggleGroup(button) {
     const open = button.getAttribute("aria-expanded") !== "true";
     button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.textContent = (open ? "▾" : "▸") + button.textContent.slice(1);
     for (const row of body.querySelectorAll(`tr[data-member-of="${CSS.escape(button.dataset.group)}"]`)) {
       row.hidden = !open;
     }

@@ -200,3 +200,35 @@ def test_the_preview_shows_why_it_fired_escaped_and_only_to_the_team(analyst_a, 
     assert "&lt;svg onload=1&gt;" in html and "<svg" not in html
     assert browser_for(analyst_b).get(f"/alerts/{alert.pk}/preview/").status_code == 404
     assert AuditEntry.objects.filter(action="alert.read", object_id=str(alert.pk)).exists()
+
+
+def test_grouping_folds_one_rules_alerts_about_one_entity_into_a_row(analyst_a, team_a, team_b):
+    rule = CorrelationRuleFactory(name="SSH brute force")
+    brute = [raise_alert(team_a, "brute", source__ip="203.0.113.9") for _ in range(3)]
+    other_ip = raise_alert(team_a, "brute", source__ip="203.0.113.10")
+    Alert.objects.filter(pk__in=[a.pk for a in [*brute, other_ip]]).update(rule=rule)
+    raise_alert(team_a, "lonely", "critical", user__name="root")
+    theirs = raise_alert(team_b, "brute", source__ip="203.0.113.9")
+    Alert.objects.filter(pk=theirs.pk).update(rule=rule)
+    client = browser_for(analyst_a)
+
+    flat = client.get("/alerts/?sort=-severity").content.decode()
+    assert len(_titles(flat)) == 5
+    toggle = re.search(r'<a href="\?([^"]+)" id="group-toggle">Group by rule and entity', flat)
+    assert unescape(toggle.group(1)).endswith("&sort=-severity&group=1")
+    html = client.get("/alerts/?sort=-severity&group=1").content.decode()
+    # three groups: lonely (critical) first, then the two brute-force entities
+    leads = re.findall(r'<tr data-id="([^"]+)"[^>]*\n[^>]*class="status-open"\s*>', html)
+    assert len(leads) == 3
+    assert _titles(html)[0] == "lonely"
+    assert "▸ 3 alerts</button> · 3 hits" in html
+    members = re.findall(r'data-member-of="([^"]+)" hidden', html)
+    assert len(members) == 2 and len(set(members)) == 1  # the 3-group's two other alerts
+    assert members[0] == str(brute[-1].pk)  # led by its newest
+    assert str(theirs.pk) not in html
+    assert '<input type="hidden" name="group" value="1">' in html  # filters keep grouping
+    assert re.search(r"<strong>5</strong>\s+alerts match", html)
+    # "list them all" is the ungrouped queue of the group's rule and entity
+    link = re.search(r'<a href="\?([^"]+)">list them all</a>', html).group(1)
+    listed = client.get("/alerts/?" + unescape(link)).content.decode()
+    assert sorted(_titles(listed)) == ["brute"] * 3
