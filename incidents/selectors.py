@@ -242,6 +242,21 @@ def _cursor_value(sort: QueueSort, text: str) -> Any:
         return None
 
 
+def alerts_in_queue_order(alerts: QuerySet[Alert], sort: QueueSort) -> QuerySet[Alert]:
+    """``alerts`` in ``sort`` order, each with its ``queue_sort_key``; ties by id."""
+    keyed = cast("QuerySet[Alert]", alerts.annotate(queue_sort_key=QUEUE_SORTS[sort.column]))
+    direction = "-" if sort.descending else ""
+    return keyed.order_by(f"{direction}queue_sort_key", f"{direction}id")
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def alert_queue_page(
     alerts: QuerySet[Alert], before: str | None, sort: QueueSort | None = None
 ) -> tuple[list[Alert], str]:
@@ -250,13 +265,11 @@ def alert_queue_page(
     returns the rows and the next cursor. No OFFSET, so page 1 and page 500 cost the same;
     rows with equal sort values are ordered by id, in the same direction."""
     sort = sort or QueueSort.parse(None)
-    alerts = cast("QuerySet[Alert]", alerts.annotate(queue_sort_key=QUEUE_SORTS[sort.column]))
-    direction = "-" if sort.descending else ""
-    alerts = alerts.order_by(f"{direction}queue_sort_key", f"{direction}id")
+    alerts = alerts_in_queue_order(alerts, sort)
     if before:
         at, _, pk = before.rpartition("|")
         value = _cursor_value(sort, at)
-        if value is not None and pk:
+        if value is not None and _is_uuid(pk):
             past = "lt" if sort.descending else "gt"
             beyond = Q(**{f"queue_sort_key__{past}": value})
             alerts = alerts.filter(beyond | Q(queue_sort_key=value, **{f"id__{past}": pk}))

@@ -38,6 +38,7 @@ from ..selectors import (
     alert_queue_page,
     alert_rule_names,
     alerts_for_bulk,
+    alerts_in_queue_order,
     alerts_visible_to,
     incident_can_change,
 )
@@ -239,8 +240,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
     ).qs.order_by("-updated_at")[:500]
     changed_ids = [a.pk for a in changed]
     matching = AlertFilterSet(params, queryset=visible.filter(pk__in=changed_ids), request=request)
-    rows, _ = alert_queue_page(matching.qs, None, sort)
-    rows = decorate(rows, sort)
+    rows = decorate(list(alerts_in_queue_order(matching.qs, sort)), sort)
     note_list(request, "alert.list", "alerts", rows)
     gone = set(changed_ids) - {a.pk for a in rows}
     response = render(

@@ -50,6 +50,9 @@ def test_columns_sort_both_ways_and_a_bad_sort_falls_back_to_newest_first(analys
     assert order("sort=-time") == ["some", "many", "few"]
     # Only the whitelisted columns sort; anything else is the default, never an error.
     assert order("sort=password") == order("sort=-title;drop") == ["some", "many", "few"]
+    # a cursor made by hand is ignored (the first page), not an error
+    assert order("sort=count&before=x|y") == order("sort=count&before=3|not-a-uuid")
+    assert order("sort=count&before=||") == ["few", "some", "many"]
     html = client.get("/alerts/?sort=-count").content.decode()
     assert '<th aria-sort="descending"><a href="?status=open' in html
 
@@ -232,3 +235,19 @@ def test_grouping_folds_one_rules_alerts_about_one_entity_into_a_row(analyst_a, 
     link = re.search(r'<a href="\?([^"]+)">list them all</a>', html).group(1)
     listed = client.get("/alerts/?" + unescape(link)).content.decode()
     assert sorted(_titles(listed)) == ["brute"] * 3
+
+
+def test_the_live_catch_up_brings_every_changed_row_in_the_pages_sort(analyst_a, team_a):
+    since = timezone.now() - timedelta(seconds=1)
+    Alert.objects.bulk_create(
+        Alert(title=f"burst {n}", severity=severity("low"), team=team_a, count=n + 1)
+        for n in range(QUEUE_PAGE + 5)
+    )
+    html = (
+        browser_for(analyst_a)
+        .get("/alerts/rows/", {"status": "open", "sort": "-count", "changed_since": since})
+        .content.decode()
+    )
+    sorts = re.findall(r'<tr data-id="[^"]+" data-sort="(\d+)"', html)
+    assert len(sorts) == QUEUE_PAGE + 5 and "data-remove" not in html
+    assert [int(s) for s in sorts] == list(range(QUEUE_PAGE + 5, 0, -1))
