@@ -90,6 +90,13 @@ def assert_dark(page, selector: str = "body") -> None:
     assert found["text"] > LIGHT, (page.url, selector, found)
 
 
+def close_quietly(*pages) -> None:
+    """Closes the pages' contexts, so that no live socket or dashboard poll of theirs is
+    still reading from the database when the test's flush truncates it."""
+    for page in pages:
+        page.context.close()
+
+
 def theme_of(page) -> str | None:
     return page.evaluate("document.documentElement.dataset.theme")
 
@@ -133,6 +140,13 @@ def test_a_browser_that_prefers_dark_gets_dark_readable_pages(
         f"/rules/{rule.pk}/": ".definition",
         "/rules/coverage/": ".technique",
         "/events/search/?q=*&range=24h": "input",
+        "/events/upload/": "select",
+        "/incidents/": "table td",
+        "/incidents/new/": "textarea",
+        "/rules/new/": "textarea.code",
+        "/reports/": ".card",
+        "/entities/ip/203.0.113.5/": ".card",
+        "/accounts/two-factor/": "main",
     }
     for path, part in pages.items():
         page.goto(f"{live_console.url}{path}")
@@ -151,6 +165,7 @@ def test_a_browser_that_prefers_dark_gets_dark_readable_pages(
     assert colours(page, "#chart-alerts .grid")["stroke"] < 0.1  # a faint line, not white
     assert page.evaluate("window.__socappColours.poorContrast()") == []
     assert_no_policy_violations(page)
+    close_quietly(page, anonymous)
 
 
 def test_the_header_switch_changes_the_theme_and_keeps_it_across_reloads(
@@ -194,4 +209,19 @@ def test_the_header_switch_changes_the_theme_and_keeps_it_across_reloads(
     assert page.evaluate("window.__themeAtFirstPaint") == "auto"
     assert page.get_by_label("Theme").input_value() == "auto"
     assert_dark(page)
+    # "System" follows the system when it changes, without a reload.
+    page.emulate_media(color_scheme="light")
+    assert colours(page, "body")["background"] > 0.8
+    page.emulate_media(color_scheme="dark")
+    assert_dark(page)
+
+    # A choice made in one tab reaches the console's other tabs.
+    other = page.context.new_page()
+    other.goto(f"{live_console.url}/alerts/")
+    page.get_by_label("Theme").select_option("light")
+    other.wait_for_function("document.documentElement.dataset.theme === 'light'")
+    assert other.get_by_label("Theme").input_value() == "light"
+    assert colours(other, "body")["background"] > 0.8
     assert_no_policy_violations(page)
+    assert_no_policy_violations(other)
+    close_quietly(page)
