@@ -214,7 +214,10 @@ class IncidentViewSet(
         "tasks": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
         "evidence": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
         "evidence_download": ["incidents.view_incident"],
-        "observables": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
+        "observables": {
+            "GET": ["incidents.view_incident"],
+            "*": ["incidents.change_incident", "intel.add_ioc"],
+        },
         "event_timeline": ["incidents.view_incident"],
         "actions": {"GET": ["incidents.view_incident"], "*": ["incidents.add_responseaction"]},
     }

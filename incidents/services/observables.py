@@ -6,7 +6,7 @@ observable finds its IOC, or creates one in the "analyst" source."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from intel.selectors import iocs_with_values
@@ -121,8 +121,12 @@ def observable_add(
     """Add an indicator to the incident as an analyst: ``value`` read as ``kind`` (ip,
     domain, hash, user, url, email) and normalized; its IOC found in threat intel or
     created in the "analyst" source. An observable the incident already has from an alert
-    gains the IOC; one it has with an IOC is refused as a duplicate."""
+    gains the IOC; one it has with an IOC is refused as a duplicate. The caller needs
+    ``intel.add_ioc`` besides the right to change the incident."""
     refuse_nul(description=description)
+    if not actor.has_perm("intel.add_ioc"):
+        # The observable finds or makes an IOC: threat intel is written on the caller's say.
+        raise PermissionDenied("Adding an observable needs the right to add IOCs.")
     if kind not in INDICATOR_KINDS:
         raise ValidationError({"kind": f"An observable is one of: {', '.join(INDICATOR_KINDS)}."})
     found = indicator(kind, value)
