@@ -149,7 +149,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     alerts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     resolution = serializers.ChoiceField(
-        choices=CloseReason.choices,
+        choices=CLOSE_REASONS_BY_HAND,
         allow_blank=True,
         read_only=True,
         help_text="Why it was closed (an alert close reason); empty while it is open.",
@@ -296,7 +296,8 @@ class CommentSerializer(serializers.Serializer):
 
 
 class IncidentCommentSerializer(CommentSerializer):
-    from_alert = serializers.PrimaryKeyRelatedField(
+    from_alert = serializers.UUIDField(
+        source="from_alert_id",
         read_only=True,
         allow_null=True,
         help_text="The alert it was written on, when it came into the incident with it.",
@@ -340,7 +341,9 @@ class ObservableAddSerializer(serializers.Serializer):
 class TimelineEventSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     event_time = serializers.DateTimeField()
-    source = serializers.CharField(help_text="The log source's name; empty if not stored.")
+    log_source = serializers.CharField(
+        source="source", help_text="The log source's name; empty if not stored."
+    )
     event_type = serializers.CharField()
     summary = serializers.CharField()
     alert = serializers.UUIDField(

@@ -32,7 +32,7 @@ def _alert_with_events(team, title: str, source, seconds: list[int], **fields):
         for s in seconds
     ]
     ids = events_store(source=source, records=records)
-    correlation = CorrelationFactory()
+    correlation = CorrelationFactory.create()
     CorrelationEvent.objects.bulk_create(
         CorrelationEvent(correlation=correlation, event_id=event_id, event_time=record.event_time)
         for event_id, record in zip(ids, records, strict=True)
@@ -84,7 +84,7 @@ def test_the_event_timeline_is_every_event_once_in_time_order(analyst_a, story):
     rows = body["results"]
     offsets = [(datetime.fromisoformat(r["event_time"]) - START).seconds for r in rows]
     assert offsets == [0, 10, 15, 20, 30, 40]
-    assert [r["source"] for r in rows] == [
+    assert [r["log_source"] for r in rows] == [
         "sshd-bastion",
         "sshd-bastion",
         "win-dc1",
@@ -133,6 +133,6 @@ def test_the_incident_page_shows_the_event_timeline_beside_the_audit_timeline(an
     assert f'href="/alerts/{brute.pk}/#event-' in page
     assert "linked by hand" in page
     later = browser.get(f"/incidents/{incident.number}/", {"events_from": 4}).content.decode()
-    assert "Events 5–6 of 6" in later and "?events_from=0#event-timeline" in later
+    assert "Events 5\u20136 of 6" in later and "?events_from=0#event-timeline" in later
     alert_page = browser.get(f"/alerts/{brute.pk}/").content.decode()
     assert 'id="event-' in alert_page
