@@ -90,6 +90,10 @@ def test_closing_closes_the_open_linked_alerts_with_the_resolution(analyst_a, ca
     assert entry.changes["incident"] == case.number
     queue = client_for(analyst_a).get(reverse("api:alert-list"), {"status": "in_progress"})
     assert queue.json()["results"] == []
+    report = client_for(analyst_a).get(
+        reverse("api:incident-report-detail", args=[case.pk]), {"as": "csv"}
+    )
+    assert '"report","Resolution","False positive"' in report.content.decode()
 
 
 def test_reopening_clears_the_resolution_and_leaves_the_alerts_closed(analyst_a, case):
