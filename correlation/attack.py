@@ -147,14 +147,12 @@ class Matrix:
     unknown: dict[str, list[str]]  # technique ids no catalogue entry matches -> rule names
     active_rules: int
     rules_with_techniques: int
+    total: int  # techniques in the catalogue, shown or not
+    hidden_tactics: list[Tactic] = field(default_factory=list)  # "covered only": none watched
 
     @property
     def covered(self) -> int:
         return len({c.technique.id for col in self.columns for c in col.cells if c.covered})
-
-    @property
-    def total(self) -> int:
-        return len({c.technique.id for col in self.columns for c in col.cells})
 
 
 def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
@@ -182,15 +180,30 @@ def coverage_matrix(user: User, *, covered_only: bool = False) -> Matrix:
     for parent, count in recent.items():
         cells[parent].recent_alerts = count
     columns = []
+    hidden = []
+    placed: set[str] = set()  # every technique under some tactic, shown or not
     for tactic in book.tactics:
         column = sorted(
             (c for c in cells.values() if tactic.shortname in c.technique.tactics),
             key=lambda c: (not c.covered, c.technique.name),
         )
+        placed.update(c.technique.id for c in column)
         if covered_only:
             column = [c for c in column if c.covered]
+            if not column:  # an empty column only pushes the watched tactics apart
+                hidden.append(tactic)
+                continue
         columns.append(Column(tactic, column))
-    return Matrix(book.version, book.notice, columns, dict(unknown), active, tagged)
+    return Matrix(
+        book.version,
+        book.notice,
+        columns,
+        dict(unknown),
+        active,
+        tagged,
+        total=len(placed),
+        hidden_tactics=hidden,
+    )
 
 
 def _placed(

@@ -7,6 +7,9 @@ A connection joins, for each kind of thing its user may see:
 - its own user group, which carries notifications ("INC-2026-0042 was assigned to you")
   and the changes of incidents shared with the user one by one (guardian grants).
 
+A change goes to every group that should hear it, so a connection may be in several of
+them (an assignee in the incident's team); it passes each change on once.
+
 Messages are nudges (ids and a kind); pages fetch what changed over HTTP, through the
 same selectors as every other read, so a push can never show what a fetch would not.
 Users without a role are refused (close code 4403), as are admins whose session has not
@@ -22,6 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from socapp.permissions import user_has_role
+from socapp.realtime import first_copy
 from socapp.second_factor import second_factor_required
 from socapp.users import RequestUser
 
@@ -82,11 +86,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def _relay(self, message: dict[str, Any]) -> None:
+        # A message sent to the team and to the assignee reaches an assignee in the team
+        # twice; the page hears it once (socapp/realtime.py).
+        if first_copy(message, self.groups_joined):
+            await self.send_json(message["payload"])
+
     async def alert_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["payload"])
+        await self._relay(message)
 
     async def incident_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["payload"])
+        await self._relay(message)
 
     async def notification(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["payload"])
+        await self._relay(message)

@@ -34,8 +34,10 @@ class AlertFilterSet(django_filters.FilterSet):
     assignee = django_filters.CharFilter(
         method="filter_assignee", help_text='A username, "me", or "none" for unassigned alerts.'
     )
-    rule = django_filters.UUIDFilter(
-        method="filter_rule", help_text="The rule's id or its Sigma id."
+    rule = django_filters.CharFilter(
+        method="filter_rule",
+        help_text="The rule's id, its Sigma id, its Sigma name (`socapp_ssh_brute_force`) or "
+        "its name, as `manage.py backtest` takes; one that names no rule matches no alert.",
     )
     entity = django_filters.CharFilter(
         method="filter_entity",
@@ -88,8 +90,17 @@ class AlertFilterSet(django_filters.FilterSet):
             return queryset.filter(assignee=user) if user else queryset.none()
         return queryset.filter(assignee__username=value)
 
-    def filter_rule(self, queryset: QuerySet, name: str, value: uuid.UUID) -> QuerySet:
-        return queryset.filter(Q(rule_id=value) | Q(rule__sigma_id=value))
+    def filter_rule(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Like the other names here (team, source, incident), an unknown rule is an empty
+        # list rather than an error: a rule renamed or deleted still has a bookmarked URL.
+        reference = value.strip()
+        if not reference:
+            return queryset
+        try:
+            rule_id = uuid.UUID(reference)
+        except ValueError:
+            return queryset.filter(Q(rule__sigma_name=reference) | Q(rule__name=reference))
+        return queryset.filter(Q(rule_id=rule_id) | Q(rule__sigma_id=rule_id))
 
     def filter_entity(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         candidates = entity_candidates(value)

@@ -19,8 +19,13 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import processes  # noqa: E402 - after the repository root is on the path
 
+# The demo's syslog listener hears this machine only: it files senders no source names
+# into a catch-all source, which is for trying `logger`, not for the network. SYSLOG_HOST
+# (e.g. 0.0.0.0 in .env) opens it up, as deployments do (docs/OPERATIONS.md).
+DEMO_SYSLOG_HOST = "127.0.0.1"
 
-def commands(host: str, port: int) -> dict[str, list[str]]:
+
+def commands(host: str, port: int, syslog_host: str = DEMO_SYSLOG_HOST) -> dict[str, list[str]]:
     # socapp reads X-Forwarded-For itself (TRUSTED_PROXIES), as in production.
     web = processes.web_command(port, host=host, proxy_headers=False)
     worker = processes.worker_command(
@@ -30,7 +35,7 @@ def commands(host: str, port: int) -> dict[str, list[str]]:
         "web": web,
         "worker": worker,
         "beat": processes.beat_command(),
-        "syslog": processes.syslogd_command(),
+        "syslog": processes.syslogd_command("--host", syslog_host),
     }
 
 
@@ -96,7 +101,8 @@ def main() -> int:
     supervisor = Supervisor()
     signal.signal(signal.SIGINT, supervisor.stop)
     signal.signal(signal.SIGTERM, supervisor.stop)
-    for name, cmd in commands(host, port).items():
+    syslog_host = os.environ.get("SYSLOG_HOST") or DEMO_SYSLOG_HOST
+    for name, cmd in commands(host, port, syslog_host).items():
         supervisor.start(name, cmd)
     try:
         processes.wait_until_serving(url, timeout=60)

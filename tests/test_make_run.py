@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -25,6 +26,21 @@ from scripts.processes import free_port, port_accepts, start, wait_until
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
+
+# Celery's routine lines, one set per beat tick (every 10 s) while idle.
+ROUTINE_TASK_LINES = re.compile(r"Scheduler: Sending due task|\] received$|\] succeeded in", re.M)
+
+
+def own_network_address() -> str | None:
+    """An address of this machine other than loopback (the one its default route uses),
+    or None without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: UDP only picks a route
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
 
 
 def project_copy(dest: Path) -> Path:
@@ -113,12 +129,12 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         assert f"socapp is running at http://127.0.0.1:{port}/" in out.text
         creds = dict(
             re.findall(
-                r"^\s+(admin|analyst)\s+(\S+)\s*$",
+                r"^\s+(admin|analyst|manager)\s+(\S+)\s*$",
                 out.text.split("socapp is running at")[1],
                 re.MULTILINE,
             )
         )
-        assert set(creds) == {"admin", "analyst"}
+        assert set(creds) == {"admin", "analyst", "manager"}
         # Every process speaks (the web may answer before the worker has said a word).
         wait_until(
             lambda: all(
@@ -135,6 +151,7 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
         status, url, page = admin.login("admin", creds["admin"])
         assert (status, url) == (200, base + "/") and "Overview" in page
         assert "SSH brute force" in page  # the demo story's alert
+        assert "demo data: created" in out.text  # correlated before the login is printed
         assert "socapp administration" in admin.get("/admin/")[2]
         assert "swagger" in admin.get("/api/docs/")[2].lower()
         alerts = json.loads(admin.get("/api/v1/alerts/")[2])
@@ -165,6 +182,15 @@ def test_make_run_serves_the_console_with_demo_logins_and_stops_on_ctrl_c(tmp_pa
             what="the logger message in /api/v1/events/",
         )
         assert found[0]["event_type"] == "ssh_login_failed"
+        # ... from this machine only: the demo's catch-all source is not for the network.
+        assert f"syslog over TCP on 127.0.0.1:{syslog_port}" in out.text
+        elsewhere = own_network_address()
+        if elsewhere:
+            assert not port_accepts(syslog_port, host=elsewhere)
+
+        # Idle, beat ticks every 10 s; none of it (nor the tasks above) fills the terminal.
+        time.sleep(11)
+        assert not ROUTINE_TASK_LINES.search(out.text), ROUTINE_TASK_LINES.findall(out.text)
 
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         proc.wait(timeout=60)

@@ -88,3 +88,37 @@ def test_every_operation_documents_its_refusals():
                 assert {"400", "415"} <= set(answers), (method, path)
     error = schema["components"]["schemas"]["Error"]
     assert error["required"] == ["detail"]
+
+
+def test_every_operation_has_a_tag_of_its_resource_and_a_summary():
+    """/api/docs/ groups operations by resource and names each one: drf-spectacular's
+    default put all of them under "api" with no summary."""
+    schema = generated_schema()
+    declared = [tag["name"] for tag in schema["tags"]]
+    unlabelled = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            tags, summary = operation.get("tags", []), operation.get("summary", "").strip()
+            if len(tags) != 1 or tags[0] not in declared or tags[0] == "api" or not summary:
+                unlabelled.append(f"{method.upper()} {path}: {tags} {summary!r}")
+    assert unlabelled == []
+    assert len(declared) == len(set(declared)) >= 10
+    tag_of = {
+        path: item["get"]["tags"][0] for path, item in schema["paths"].items() if "get" in item
+    }
+    assert tag_of["/api/v1/alerts/"] == "Alerts"
+    assert tag_of["/api/v1/incidents/{id}/timeline/"] == "Incidents"
+    assert tag_of["/api/v1/quarantine/"] == "Ingest"
+    assert schema["paths"]["/api/v1/alerts/"]["get"]["summary"] == "List alerts"
+
+
+def test_the_schema_says_an_incident_is_named_by_id_or_number_and_a_rule_by_name():
+    schema = generated_schema()
+    for path in ("/api/v1/incidents/{id}/", "/api/v1/incidents/{id}/comments/",
+                 "/api/v1/reports/incident/{id}/"):  # fmt: skip
+        (parameter,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["in"] == "path"]
+        assert parameter["schema"]["type"] == "string" and "format" not in parameter["schema"]
+        assert "number" in parameter["description"], path
+    alerts = schema["paths"]["/api/v1/alerts/"]["get"]["parameters"]
+    (rule,) = [p for p in alerts if p["name"] == "rule"]
+    assert rule["schema"] == {"type": "string"} and "Sigma name" in rule["description"]

@@ -161,6 +161,7 @@ class Recorder:
     def _feed(self, parent: CompiledRule, child_id: str, event: StoredEvent) -> None:
         spec = parent.correlation
         assert spec is not None
+        self.counts.counted(parent.id)
         view = EventView(event.doc, event.raw)
         result = Windows(spec).feed(child_id, event.event_id, event.event_time, view.lookup)
         for firing in result.firings:
@@ -189,6 +190,7 @@ class Recorder:
     ) -> None:
         spec = rule.correlation
         assert spec is not None
+        self.counts.decided(rule.id)
         links = [(m.event_id, m.time) for m in firing.members]
         details = AlertDetails(
             sigma_id=rule.sigma_id,

@@ -16,9 +16,14 @@ from .evaluate import Evaluation, RuleError
 
 @dataclass
 class RunCounts:
-    """What a run did per rule beyond matching: alerts raised, hits folded, errors."""
+    """What a run did per rule beyond matching: alerts raised, hits folded, errors, and
+    for a correlation rule what matching cannot count - the hits it took into its windows
+    (its events evaluated) and the windows that met its condition (its own hits), so its
+    health page never shows alerts raised beside nothing evaluated."""
 
     alerts: dict[str, int] = field(default_factory=dict)
+    fed: dict[str, int] = field(default_factory=dict)
+    fired: dict[str, int] = field(default_factory=dict)
     suppressed: dict[str, int] = field(default_factory=dict)
     fired_at: dict[str, datetime] = field(default_factory=dict)
     poisoned: list[RuleError] = field(default_factory=list)  # (rule, event) pairs that raised
@@ -29,6 +34,14 @@ class RunCounts:
 
     def folded(self, rule_id: str, hits: int) -> None:
         self.suppressed[rule_id] = self.suppressed.get(rule_id, 0) + hits
+
+    def counted(self, rule_id: str) -> None:
+        """A correlation rule took a hit of a rule it counts into its windows."""
+        self.fed[rule_id] = self.fed.get(rule_id, 0) + 1
+
+    def decided(self, rule_id: str) -> None:
+        """A window of a correlation rule met its condition (a firing)."""
+        self.fired[rule_id] = self.fired.get(rule_id, 0) + 1
 
 
 STATS_COLUMNS = (
@@ -69,7 +82,12 @@ def save_stats(evaluation: Evaluation, counts: RunCounts) -> None:
     errors = Counter(item.rule_id for item in feed_errors)
     last_errors = {item.rule_id: item.error for item in feed_errors}
     rule_ids = sorted(
-        set(evaluation.tallies) | set(counts.alerts) | set(counts.suppressed) | set(errors)
+        set(evaluation.tallies)
+        | set(counts.alerts)
+        | set(counts.suppressed)
+        | set(errors)
+        | set(counts.fed)
+        | set(counts.fired)
     )
     if not rule_ids:
         return
@@ -80,10 +98,10 @@ def save_stats(evaluation: Evaluation, counts: RunCounts) -> None:
         rows.append(
             (
                 rule_id,
-                tally.evaluations if tally else 0,
+                (tally.evaluations if tally else 0) + counts.fed.get(rule_id, 0),
                 (tally.errors if tally else 0) + errors.get(rule_id, 0),
                 tally.time_spent if tally else 0.0,
-                tally.hits if tally else 0,
+                (tally.hits if tally else 0) + counts.fired.get(rule_id, 0),
                 counts.alerts.get(rule_id, 0),
                 counts.suppressed.get(rule_id, 0),
                 quarantined.get(rule_id, 0),

@@ -15,6 +15,7 @@ bounded quarantine (``events.quarantine``). Over a limit: 413 and nothing stored
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -50,7 +51,7 @@ from ..inflate import (
     Stream,
     read_head,
 )
-from ..ingest import IdempotencyConflict, events_ingest
+from ..ingest import IdempotencyConflict, IngestResult, events_ingest
 from ..models import Source
 from ..parsers.base import RawRecord, Rejected
 from ..readers import (
@@ -226,6 +227,46 @@ def run_ingest(
         return _error(503, "The database is unavailable; nothing was stored. Retry later.")
 
 
+def nothing_parsed(result: IngestResult) -> bool:
+    """No record of the body was taken (not even as a duplicate of one stored before)
+    and at least one was quarantined: the answer is a 400, because shippers that read
+    only the status would otherwise count a body of garbage as delivered. The records
+    stay in the quarantine all the same, and an idempotent replay answers 400 again."""
+    return result.accepted == 0 and result.duplicates == 0 and result.quarantined > 0
+
+
+def nothing_parsed_detail(result: IngestResult) -> str:
+    records = "record" if result.quarantined == 1 else f"{result.quarantined:,} records"
+    return (
+        f"No record could be parsed: the {records} of this body went to the quarantine "
+        f"(batch {result.batch_id}) and no event was stored; `errors` gives each line's "
+        "reason. Check the source's log format."
+    )
+
+
+_ERROR_ITEM = inline_serializer(
+    "IngestError",
+    {"line": serializers.IntegerField(allow_null=True), "reason": serializers.CharField()},
+)
+
+
+def _errors(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(child=copy.deepcopy(_ERROR_ITEM), **kwargs)
+
+
+INGEST_REFUSED = inline_serializer(
+    "IngestRefused",
+    {
+        "detail": serializers.CharField(),
+        "batch_id": serializers.UUIDField(
+            required=False, help_text="Only when no record could be parsed, as the rest below."
+        ),
+        "accepted": serializers.IntegerField(required=False),
+        "duplicates": serializers.IntegerField(required=False),
+        "quarantined": serializers.IntegerField(required=False),
+        "errors": _errors(required=False),
+    },
+)
 INGEST_RESULT = inline_serializer(
     "IngestResult",
     {
@@ -233,15 +274,7 @@ INGEST_RESULT = inline_serializer(
         "accepted": serializers.IntegerField(help_text="events stored"),
         "duplicates": serializers.IntegerField(help_text="events already stored before"),
         "quarantined": serializers.IntegerField(help_text="records that could not be parsed"),
-        "errors": serializers.ListField(
-            child=inline_serializer(
-                "IngestError",
-                {
-                    "line": serializers.IntegerField(allow_null=True),
-                    "reason": serializers.CharField(),
-                },
-            )
-        ),
+        "errors": _errors(),
     },
 )
 ERROR = inline_serializer("IngestProblem", {"detail": serializers.CharField()})
@@ -254,7 +287,8 @@ class IngestView(APIView):
     lines (``text/plain``), gzip accepted (``Content-Encoding: gzip``). The answer comes
     after the batch is committed. With an ``Idempotency-Key`` header, the same key and
     body get the first answer again and store nothing; the same key with another body is
-    409.
+    409. A body of which no record could be parsed is a 400 with the per-line reasons
+    (its records are quarantined all the same); one with any good record is a 200.
     """
 
     authentication_classes: list = []
@@ -280,10 +314,15 @@ class IngestView(APIView):
         },
         responses={
             200: INGEST_RESULT,
+            400: OpenApiResponse(
+                INGEST_REFUSED,
+                description="unreadable body (corrupt or truncated gzip), or no record of "
+                "it could be parsed: then the records are quarantined and the answer carries "
+                "the counts and each line's reason, as a 200 would",
+            ),
             **{
                 code: OpenApiResponse(ERROR, description=why)
                 for code, why in (
-                    (400, "unreadable body (corrupt or truncated gzip)"),
                     (401, "missing or bad token"),
                     (403, "inactive source"),
                     (409, "idempotency key reused"),
@@ -319,6 +358,9 @@ class IngestView(APIView):
         result = run_ingest(request, source, records, body, "api")
         if isinstance(result, Response):
             return result
+        if nothing_parsed(result):
+            answer = {"detail": nothing_parsed_detail(result), **result.as_dict()}
+            return Response(answer, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 
@@ -440,14 +482,18 @@ class HecEventView(APIView):
             if result.status_code == 413:
                 return _hec(413, "Content too large", 27, detail=result.data["detail"])
             return _hec(result.status_code, result.data["detail"], 6)
-        return _hec(
-            200,
-            "Success",
-            0,
-            batch_id=result.batch_id,
-            accepted=result.accepted,
-            quarantined=result.quarantined,
-        )
+        counts = {
+            "batch_id": result.batch_id,
+            "accepted": result.accepted,
+            "quarantined": result.quarantined,
+        }
+        if nothing_parsed(result):
+            # Splunk's own answer to events it cannot read, with our reasons added.
+            detail = nothing_parsed_detail(result)
+            return _hec(
+                400, "Invalid data format", 6, detail=detail, **counts, errors=result.errors
+            )
+        return _hec(200, "Success", 0, **counts)
 
 
 class HecRawView(HecEventView):

@@ -34,6 +34,7 @@ from .. import reports
 from ..downloads import report_download
 from ..models import Incident
 from ..selectors import incidents_visible_to
+from .lookup import IncidentLookupMixin
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):
@@ -75,12 +76,11 @@ class _ReportViewSet(viewsets.GenericViewSet):
     pagination_class = None
 
 
-class IncidentReportViewSet(_ReportViewSet):
+class IncidentReportViewSet(IncidentLookupMixin, _ReportViewSet):
     """An incident's report; the incident is looked up among those the caller may see,
     exactly as GET /api/v1/incidents/{id}/ does (view_incident, then 404 if not visible)."""
 
     queryset = Incident.objects.none()
-    lookup_value_regex = "[0-9a-fA-F-]{36}"  # anything else is a 404, not a bad UUID lookup
 
     def get_queryset(self) -> QuerySet[Incident]:
         return incidents_visible_to(user_of(self.request))

@@ -35,6 +35,7 @@ from ..selectors import (
     response_actions_visible_to,
     severities_all,
 )
+from .lookup import IncidentLookupMixin
 from .serializers import (
     ActionDecisionSerializer,
     ActionRequestSerializer,
@@ -194,6 +195,7 @@ class AlertMuteViewSet(ReadOnlyViewSet):
 
 
 class IncidentViewSet(
+    IncidentLookupMixin,
     AuditedReadMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

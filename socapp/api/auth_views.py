@@ -105,7 +105,6 @@ class TokenObtainView(_JwtView):
         summary="Exchange a password (and a code) for an access token and a refresh token",
         request=TokenObtainSerializer,
         responses={200: TokenPairSerializer, 404: _NOT_ENABLED},
-        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         body = TokenObtainSerializer(data=request.data)
@@ -179,7 +178,6 @@ class TokenRefreshView(_RefreshTokenView):
         summary="A new access token and refresh token for a refresh token (spent then)",
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, 404: _NOT_ENABLED},
-        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         try:
@@ -196,7 +194,6 @@ class TokenRevokeView(_RefreshTokenView):
         summary="Sign out: end the session of a refresh token, its access tokens included",
         request=RefreshSerializer,
         responses={204: None, 404: _NOT_ENABLED},
-        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
         try:

@@ -44,6 +44,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("severities.css", severity_stylesheet, name="severity-css"),
+    # Pages link the icon (base.html); this answers tools and pages that ask the old way.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("audit/", include(([path("", audit_log_page, name="log")], "audit"))),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/login/code/", account_views.login_code, name="login_code"),

@@ -3,10 +3,12 @@ apps)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
 
 from events.selectors import sources_visible_to
 from incidents.choices import AlertStatus, IncidentStatus
@@ -58,3 +60,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if context["has_role"]:
         context["data"] = dashboard_data(user, hours=hours)
     return render(request, "socapp/dashboard.html", context)
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The icon lives in static (img/favicon.svg, linked by base.html); a browser or tool
+    that asks for /favicon.ico the old way is sent there (no login needed: it is public)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

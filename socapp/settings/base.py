@@ -159,10 +159,28 @@ CACHES: dict[str, dict[str, Any]] = {
     }
 }
 
+# channels_redis waits for a websocket's messages with a BZPOPMIN that Redis answers
+# after 5 s at the latest (RedisChannelLayer.brpop_timeout), empty when nothing came.
+# redis-py 8 gives every connection a 5 s socket timeout unless told otherwise, which
+# ran out just as that empty answer was due: every idle websocket died each ~5 s with
+# "Timeout reading from 127.0.0.1:6379". The read must outlast the blocking pop; a
+# finite timeout still notices a Redis that stopped answering.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
+
+
+def channel_layer_host(url: str) -> dict[str, Any]:
+    """One Redis of the channel layer, with socket timeouts that suit its blocking pops."""
+    return {
+        "address": url,
+        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": 5,
+    }
+
+
 CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "socapp:channels"},
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": "socapp:channels"},
     }
 }
 
@@ -341,7 +359,7 @@ REST_FRAMEWORK = {
         "socapp.api.parsers.FormParser",
         "socapp.api.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "socapp.api.autoschema.SocAutoSchema",
     "EXCEPTION_HANDLER": "socapp.api.exceptions.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
 }
@@ -369,6 +387,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "socapp.api.schema.add_error_responses",
+        "socapp.api.autoschema.add_tags",
     ],
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "incidents.choices.AlertStatus",
@@ -616,6 +635,12 @@ AUDIT_READS = env.bool("AUDIT_READS", default=True)
 AUDIT_FAILURE_BURST = env.int("AUDIT_FAILURE_BURST", default=20)
 AUDIT_FAILURE_WINDOW_SECONDS = env.int("AUDIT_FAILURE_WINDOW_SECONDS", default=60)
 
+# Celery's routine lines: beat's "Sending due task", a worker's "Task … received" and
+# "… succeeded". Beat sends a task every 10 s, so at INFO an idle `make run` printed three
+# lines every 10 s. WARNING keeps them out; failures (ERROR) and warnings still show, and
+# TASK_LOG_LEVEL=INFO brings the routine back for watching tasks flow.
+TASK_LOG_LEVEL = env.str("TASK_LOG_LEVEL", default="WARNING")
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -629,6 +654,9 @@ LOGGING: dict[str, Any] = {
         # One JSON line per anchor: keep this logger's output (it is the evidence that
         # the newest audit entries existed); see docs/OPERATIONS.md.
         "socapp.audit.anchor": {"level": "INFO"},
+        "celery.beat": {"level": TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+        "celery.app.trace": {"level": TASK_LOG_LEVEL},
     },
 }
 if AUDIT_ANCHOR_SYSLOG:

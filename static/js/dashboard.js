@@ -49,9 +49,18 @@
 
   // ---- formatting ----------------------------------------------------------------------
 
+  // 24-hour times like every other page (a browser in an en-US locale would otherwise
+  // write "02 PM"): hourCycle h23 keeps the locale's separators but never a 12-hour clock.
+  const CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  const CLOCK_SECONDS = { ...CLOCK, second: "2-digit" };
+
+  function clock(at, withSeconds) {
+    return at.toLocaleTimeString([], withSeconds ? CLOCK_SECONDS : CLOCK);
+  }
+
   function bucketLabel(iso, bucketSeconds) {
     const at = new Date(iso);
-    const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = clock(at);
     if (bucketSeconds < 86400 && data.hours <= 24) return time;
     return at.toLocaleDateString([], { weekday: "short" }) + " " + time;
   }
@@ -212,7 +221,7 @@
     stackedBars(document.getElementById("chart-event-sources"), data.events_by_source,
       paletteColour, "No events in this range.");
     document.getElementById("summary-age").textContent = data.summary_refreshed_at
-      ? "Event volumes as of " + new Date(data.summary_refreshed_at).toLocaleTimeString()
+      ? "Event volumes as of " + clock(new Date(data.summary_refreshed_at), true)
       : "";
     topBars(document.getElementById("top-rules"), data.top.rules, ruleHref);
     topBars(document.getElementById("top-source-ips"), data.top.source_ips, entityHref("ip"));
@@ -237,7 +246,7 @@
       if (!response.ok) throw new Error("dashboard refresh failed: " + response.status);
       data = await response.json();
       render();
-      setState("updated " + new Date().toLocaleTimeString(), "on");
+      setState("updated " + clock(new Date(), true), "on");
     } catch (error) {
       console.warn(error);
       setState("refresh failed; retrying", "off");

@@ -5,6 +5,7 @@ ATT&CK coverage view — with each role's rights, and log content always escaped
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -223,6 +224,41 @@ def test_the_health_page_shows_what_the_engine_did(pack, analyst_a, team_a):
     assert '<td id="hits">12</td>' in base_text and '<td id="errors">0' in base_text
 
 
+def counter(text: str, name: str) -> int:
+    """The figure of one health counter of a rule page (``<td id="hits">12</td>``)."""
+    return int(text.split(f'<td id="{name}">', 1)[1].split("<", 1)[0].strip())
+
+
+@pytest.mark.django_db
+def test_a_correlation_rules_health_counts_what_raised_its_alerts(pack, analyst_a, team_a):
+    """Issue 14: a correlation rule showed "Hits 0, events evaluated 0" beside "Alerts
+    raised 5" - matching counted only the rules it counts. Two attackers: it took both
+    attackers' 24 failures into its windows, two windows met its condition, two alerts."""
+    source = SourceFactory(format="syslog", team=team_a)
+    t0 = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    lines = [
+        failed(t0 + timedelta(seconds=n), ip=ip)
+        for ip in ("198.51.100.9", "198.51.100.10")
+        for n in range(12)
+    ]
+    result = events_ingest(
+        source=source, records=[RawRecord(n, line) for n, line in enumerate(lines)], transport="api"
+    )
+    batch_correlate(batch_id=result.batch_id)
+    rule = pack_rule("socapp_ssh_brute_force")
+    text = browser(analyst_a).get(f"/rules/{rule.pk}/").content.decode()
+    assert counter(text, "evaluations") == 24  # the failures it counted
+    assert counter(text, "hits") == 2 == counter(text, "alerts")  # windows met, alerts raised
+    # the rest of each window's failures went into the alert already raised
+    assert counter(text, "suppressed") == 24 - 2 * 10
+    assert "Hits of the rules it counts" in text and "Windows that met its condition" in text
+    listed = browser(analyst_a).get("/rules/", {"q": "socapp_ssh_brute_force"}).content.decode()
+    assert "<td>2</td>\n      <td>2</td>" in listed  # the list's Hits and Alerts agree
+    base = browser(analyst_a).get(f"/rules/{pack_rule('socapp_ssh_auth_failure').pk}/")
+    base_text = base.content.decode()
+    assert counter(base_text, "hits") == 24 and "Events evaluated" in base_text
+
+
 @pytest.mark.django_db
 def test_the_backtest_button_shows_what_would_be_raised(pack, analyst_a):
     brute_force()
@@ -257,6 +293,11 @@ def test_the_coverage_view_places_rules_under_their_techniques(pack, analyst_a):
     assert "<code>T9999</code>: Old tag" in text
     only = browser(analyst_a).get("/rules/coverage/", {"covered": "1"}).content.decode()
     assert 'data-technique="T1110"' in only and 'data-technique="T1003"' not in only
+    # the tactics left empty go (the page names them); the total stays the catalogue's
+    assert 'aria-label="Reconnaissance"' in text and 'aria-label="Reconnaissance"' not in only
+    assert "hidden:" in only and "Reconnaissance" in only.split('id="hidden-tactics"')[1]
+    total = re.search(r"</span> of (\d+) Enterprise techniques", text)
+    assert total and f"</span> of {total[1]} Enterprise techniques" in only
 
 
 # -- escaping -----------------------------------------------------------------------

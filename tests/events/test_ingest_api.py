@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from events.models import Event, IngestBatch, QuarantinedRecord, Source
 from events.services import source_create
+from tests.conftest import client_for
 
 SSHD = (
     b"Nov 28 04:03:59 fw sshd[1]: Failed password for root from 198.51.100.9 port 22 ssh2\n"
@@ -133,11 +134,12 @@ def test_token_problems(api, syslog_source, analyst_a):
 def test_hostile_input_never_causes_a_500(api, syslog_source, body):
     _, token = syslog_source
     response = post(api, token, body)
-    assert response.status_code == 200
     result = response.json()
     assert result["accepted"] + result["quarantined"] == len(
         [b for b in body.splitlines() if b.strip()]
     )
+    # Nothing but garbage is a 400 (its records quarantined); anything good, or nothing, a 200.
+    assert response.status_code == (400 if result["accepted"] == 0 < result["quarantined"] else 200)
 
 
 @pytest.mark.django_db
@@ -194,9 +196,13 @@ def test_hec_errors_speak_hec(api, syslog_source):
     }
     assert hec(api, "/services/collector/event", "bogus", "{}").json()["code"] == 4
     assert hec(api, "/services/collector/event", token, "").json()["code"] == 5
-    # "x" is not syslog, and what follows the first object is not JSON: both quarantined.
+    # "x" is not syslog, and what follows the first object is not JSON: both quarantined,
+    # and with nothing stored the answer is HEC's "Invalid data format" with the reasons.
     response = hec(api, "/services/collector/event", token, '{"event": "x"} not json')
-    assert response.status_code == 200 and response.json()["quarantined"] == 2
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    assert (answer["text"], answer["code"], answer["quarantined"]) == ("Invalid data format", 6, 2)
+    assert [e["line"] for e in answer["errors"]] == [1, 2]
 
 
 @pytest.mark.django_db
@@ -218,3 +224,54 @@ def test_token_failures_on_ingest_are_audited_once_each(api, syslog_source):
     # The 403 is that same failure, not a second entry.
     assert not AuditEntry.objects.filter(action="access.denied").exists()
     forget_bounds()
+
+
+GARBAGE = b"garbage without any header\nmore garbage\n"
+
+
+@pytest.mark.django_db
+def test_a_body_of_which_nothing_parses_is_a_400_with_each_lines_reason(
+    api, syslog_source, soc_admin
+):
+    _, token = syslog_source
+    response = post(api, token, GARBAGE)
+    assert response.status_code == 400
+    answer = response.json()
+    assert "No record could be parsed" in answer["detail"]
+    assert (answer["accepted"], answer["duplicates"], answer["quarantined"]) == (0, 0, 2)
+    assert answer["errors"] == [
+        {"line": 1, "reason": "not a syslog message: no <PRI> and no timestamp"},
+        {"line": 2, "reason": "not a syslog message: no <PRI> and no timestamp"},
+    ]
+    # Nothing is lost: the records wait in the quarantine.
+    kept = client_for(soc_admin).get("/api/v1/quarantine/?source__name=fw-edge").json()
+    assert sorted(r["reason"] for r in kept["results"]) == [answer["errors"][0]["reason"]] * 2
+    assert client_for(soc_admin).get("/api/v1/events/").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_one_good_record_among_garbage_is_still_a_200(api, syslog_source):
+    _, token = syslog_source
+    response = post(api, token, GARBAGE + SSHD.splitlines(keepends=True)[0])
+    assert response.status_code == 200
+    assert (response.json()["accepted"], response.json()["quarantined"]) == (1, 2)
+
+
+@pytest.mark.django_db
+def test_an_idempotent_replay_of_an_unparsable_body_answers_400_again(api, syslog_source):
+    source, token = syslog_source
+    first = post(api, token, GARBAGE, **{"Idempotency-Key": "junk-1"})
+    again = post(api, token, GARBAGE, **{"Idempotency-Key": "junk-1"})
+    assert (first.status_code, again.status_code) == (400, 400)
+    assert again.json() == first.json()
+    assert QuarantinedRecord.objects.filter(source=source).count() == 2  # kept once
+
+
+@pytest.mark.django_db
+def test_hec_raw_garbage_is_a_400_and_a_good_line_a_200(api, syslog_source):
+    _, token = syslog_source
+    refused = hec(api, "/services/collector/raw", token, GARBAGE)
+    assert refused.status_code == 400 and refused.json()["code"] == 6
+    assert "No record could be parsed" in refused.json()["detail"]
+    taken = hec(api, "/services/collector/raw", token, GARBAGE + SSHD)
+    assert taken.status_code == 200 and taken.json()["accepted"] == 2

@@ -62,6 +62,19 @@ class Outcome:
     quarantined: int = 0
     message: str = ""
 
+    @property
+    def all_rejected(self) -> bool:
+        return self.accepted + self.duplicates == 0 < self.quarantined
+
+    @property
+    def nothing_parsed(self) -> bool:
+        """HTTP's answer to a body of which no record could be parsed: a 400 with the
+        counts (the records quarantined all the same)."""
+        return self.status == 400 and self.all_rejected
+
+
+HTTP_TRANSPORTS = {"rest", "hec_event", "hec_raw"}
+
 
 @dataclass
 class Tally:
@@ -92,9 +105,11 @@ class Tally:
             self.accepted += outcome.accepted  # what a truncated file had before the cut
             self.quarantined += outcome.quarantined
             return
-        if outcome.status not in (0, 200):
+        if outcome.status not in (0, 200) and not outcome.nothing_parsed:
             self.problems.append(f"{case.id}: refused ({outcome.status}: {outcome.message})")
             return
+        if case.transport in HTTP_TRANSPORTS and outcome.status == 200 and outcome.all_rejected:
+            self.problems.append(f"{case.id}: 200 for a body of which nothing could be parsed")
         self.accepted += outcome.accepted
         self.quarantined += outcome.quarantined
         self.goods.update(case.goods)
@@ -150,9 +165,10 @@ def send_rest(api: Any, token: str, case: Case) -> Outcome:
         **headers,
     )
     body = _json_or_text(response)
-    if response.status_code != 200:
+    if "quarantined" not in body:
         return Outcome(response.status_code, message=str(body.get("detail", "")))
-    return Outcome(200, body["accepted"], body["duplicates"], body["quarantined"])
+    counts = body["accepted"], body["duplicates"], body["quarantined"]
+    return Outcome(response.status_code, *counts, message=body.get("detail", ""))
 
 
 def send_hec(api: Any, token: str, case: Case) -> Outcome:
@@ -167,9 +183,10 @@ def send_hec(api: Any, token: str, case: Case) -> Outcome:
         **headers,
     )
     body = _json_or_text(response)
-    if response.status_code != 200:
+    if "quarantined" not in body:
         return Outcome(response.status_code, message=str(body.get("text", body.get("detail"))))
-    return Outcome(200, body["accepted"], 0, body["quarantined"])
+    counts = body["accepted"], 0, body["quarantined"]
+    return Outcome(response.status_code, *counts, message=body.get("detail", ""))
 
 
 _CELL = re.compile(r"<th>(Accepted|Duplicates|Quarantined)</th><td[^>]*>(\d+)</td>")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from channels_redis.core import RedisChannelLayer
 from django.db import connections
 
 from incidents.services import alert_create, alert_update
@@ -72,6 +74,28 @@ def test_team_members_and_managers_hear_their_alerts_only(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_quiet_connection_outlasts_the_channel_layers_blocking_pop(analyst_a, team_a):
+    """Quick guard for the idle browser test (tests/incidents/test_live_idle_browser.py):
+    with a Redis read timeout no longer than channels_redis's blocking pop, the consumer
+    died here with redis.exceptions.TimeoutError."""
+    quiet = RedisChannelLayer.brpop_timeout + 2
+
+    async def scenario():
+        a, ok, _ = await _connect(analyst_a)
+        assert ok
+        assert await a.receive_nothing(timeout=quiet, interval=0.5)
+        alert = await _in_thread(
+            lambda: alert_create(title="after the quiet", severity=severity("low"), team=team_a)
+        )
+        heard = await _receive_all(a, 1)
+        await a.disconnect()
+        return alert, heard
+
+    alert, heard = async_to_sync(scenario)()
+    assert [msg["id"] for msg in heard] == [str(alert.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_status_changes_are_pushed(analyst_a, team_a):
     alert = alert_create(title="scan", severity=severity("low"), team=team_a)
 
@@ -125,7 +149,7 @@ def test_assignment_notifies_the_assignee_and_incident_changes_reach_their_viewe
         await _in_thread(
             lambda: incident_assign(incident=incident, assignee=analyst_a, actor=manager)
         )
-        heard_a = await _receive_all(a, 3)  # team group, own user group, the notification
+        heard_a = await _receive_all(a, 2)  # the change (once), the notification
         heard_b = await _receive_all(b, 0)
         for c in (a, b):
             await c.disconnect()
@@ -136,5 +160,40 @@ def test_assignment_notifies_the_assignee_and_incident_changes_reach_their_viewe
     assert len(notices) == 1 and notices[0]["topic"] == "assigned"
     assert incident.number in notices[0]["text"] and "assigned to you" in notices[0]["text"]
     assert notices[0]["url"] == f"/incidents/{incident.number}/"
-    assert [m["kind"] for m in heard_a].count("incident.assigned") == 2
+    assert [m["kind"] for m in heard_a].count("incident.assigned") == 1
     assert heard_b == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_incident_change_reaches_each_viewer_once(analyst_a, manager, soc_admin, team_a):
+    """An assignee in the incident's team, and a manager who sees all incidents and is
+    assigned one, are in two of the groups a change goes to; each hears it once."""
+    from incidents.services import incident_assign, incident_create, incident_update
+
+    analysts = incident_create(actor=analyst_a, title="analyst's case", team=team_a)
+    incident_assign(incident=analysts, assignee=analyst_a, actor=manager)
+    managers = incident_create(actor=manager, title="manager's case", team=team_a)
+    incident_assign(incident=managers, assignee=manager, actor=manager)
+
+    async def scenario():
+        a, ok_a, _ = await _connect(analyst_a)
+        m, ok_m, _ = await _connect(manager)
+        assert ok_a and ok_m
+        for incident in (analysts, managers):
+            await _in_thread(
+                lambda incident=incident: incident_update(
+                    incident=incident, actor=soc_admin, title=f"{incident.title}, renamed"
+                )
+            )
+        # Each: two changes (one per incident) and a notification for its own case.
+        heard = {"a": await _receive_all(a, 3), "m": await _receive_all(m, 3)}
+        for c in (a, m):
+            await c.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    for who, own in (("a", analysts), ("m", managers)):
+        changes = Counter(msg["number"] for msg in heard[who] if msg["kind"] == "incident.updated")
+        assert changes == {analysts.number: 1, managers.number: 1}, (who, heard[who])
+        notices = [msg["url"] for msg in heard[who] if msg["kind"] == "notification"]
+        assert notices == [f"/incidents/{own.number}/"], (who, heard[who])

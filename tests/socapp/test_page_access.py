@@ -70,6 +70,8 @@ OPEN_TO_ANY_LOGIN = {
     "two_factor_qr",
 }
 OWN_AUTHENTICATION = ("api/", "admin/", "services/", "accounts/login/")
+# Public, like the static files it points to: the icon (the login page shows it too).
+PUBLIC = {"favicon"}
 
 SAMPLE_ARGUMENTS = {
     "uuid": str(uuid.uuid4()),
@@ -101,7 +103,9 @@ def page_routes() -> list[tuple[str, str]]:
     return [
         (route, name)
         for route, name in _patterns(get_resolver().url_patterns)
-        if not route.startswith(OWN_AUTHENTICATION) and name not in OPEN_TO_ANY_LOGIN
+        if not route.startswith(OWN_AUTHENTICATION)
+        and name not in OPEN_TO_ANY_LOGIN
+        and name not in PUBLIC
     ]
 
 
@@ -140,3 +144,11 @@ def test_the_auditor_is_refused_every_change(auditor, route, name):
     client = Client()
     client.force_login(auditor)
     assert client.post(_url(route), {"save": ""}).status_code == 403, name
+
+
+@pytest.mark.django_db
+def test_the_icon_is_public_and_read_only(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/img/favicon.svg"
+    assert client.get(response["Location"]).status_code == 200
+    assert client.post("/favicon.ico").status_code == 405

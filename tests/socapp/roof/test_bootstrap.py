@@ -1,17 +1,15 @@
-"""manage.py bootstrap: idempotent reference data, roles, schedule; --demo adds a story."""
+"""manage.py bootstrap: idempotent reference data, roles, schedule (--demo: test_demo.py)."""
 
 from __future__ import annotations
 
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from events.models import Event, Source
-from incidents.models import Alert, Incident, Severity
+from incidents.models import Severity
 from socapp import roles
 from socapp.models import Team
 
@@ -132,51 +130,3 @@ def test_a_tasks_queue_is_declared_once_and_senders_follow_it(settings):
     assert queue_of("incidents.tasks.resume_response_actions") == "default"
     routed = app.amqp.router.route({}, "correlation.tasks.correlate_batch", args=["x"])
     assert routed["queue"].name == "correlation"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_demo_creates_working_logins_and_a_story_once(settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
-    output = run_bootstrap("--demo")
-    lines = [
-        line.split() for line in output.splitlines() if line.startswith(("  admin", "  analyst"))
-    ]
-    creds = {fields[0]: fields[1] for fields in lines}
-    assert set(creds) == {"admin", "analyst"}
-    assert authenticate(username="admin", password=creds["admin"]).is_superuser
-    assert authenticate(username="analyst", password=creds["analyst"]) is not None
-    assert (tmp_path / "var" / "demo-credentials.json").stat().st_mode & 0o777 == 0o600
-    counts = (
-        Event.objects.count(),
-        Alert.objects.count(),
-        Incident.objects.count(),
-        Source.objects.count(),
-    )
-    assert counts[0] > 100 and counts[1] >= 2 and counts[2] >= 1
-    # The demo's connector carries out a response action on a laptop (it runs echo).
-    from incidents.models import Connector
-    from incidents.services import action_request
-
-    action = action_request(
-        incident=Incident.objects.first(),
-        actor=authenticate(username="admin", password=creds["admin"]),
-        action_type="isolate_host",
-        connector=Connector.objects.get(name="demo: echo"),
-        parameters={"host": "web-01"},
-    )
-    action.refresh_from_db()
-    assert action.status == "succeeded"
-    assert action.results["stdout"].startswith("demo would act on web-01 for INC-")
-
-    again = run_bootstrap("--demo")
-    assert "already present" in again
-    assert (
-        Event.objects.count(),
-        Alert.objects.count(),
-        Incident.objects.count(),
-        Source.objects.count(),
-    ) == counts
-    # The same logins are printed again, and still work.
-    for user, password in creds.items():
-        assert f"{user}" in again and password in again
-        assert authenticate(username=user, password=password) is not None

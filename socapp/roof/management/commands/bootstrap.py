@@ -13,12 +13,12 @@ class Command(BaseCommand):
         "Create or update what every installation needs: severities, the built-in roles and "
         "their permissions, the default team, the periodic task schedule and the coming "
         "event partitions. Idempotent; run it on every deploy. With --demo, also demo "
-        "users (printed) and sample data."
+        "users (printed) and a demo day of logs replayed through ingestion and detection."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--demo", action="store_true", help="also create demo users and sample data"
+            "--demo", action="store_true", help="also create demo users and the demo day"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,8 +31,7 @@ class Command(BaseCommand):
         if not options["demo"]:
             return
         logins = ensure_demo_users()
-        created = ensure_demo_data()
-        self.stdout.write("demo data: " + ("created" if created else "already present"))
+        self.stdout.write(ensure_demo_data().summary())
         self.stdout.write(self.style.SUCCESS(f"Demo logins (also kept in {credentials_path()}):"))
         for login in logins:
             self.stdout.write(f"  {login.username:8} {login.password}   ({login.role})")
