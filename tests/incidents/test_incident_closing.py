@@ -156,6 +156,12 @@ def test_alerts_closed_with_the_incident_are_pushed_to_the_queue_once(analyst_a,
         return heard
 
     heard = async_to_sync(scenario)()
-    alerts = [(m["kind"], m["id"], m["status"]) for m in heard if m["kind"].startswith("alert.")]
-    assert alerts == [("alert.updated", str(alert.pk), "closed")]
+    # The escalation's own push may still be on its way when the socket opens (pushes are
+    # sent from a background queue): count the ones that say "closed".
+    closed = [
+        (m["kind"], m["id"])
+        for m in heard
+        if m["kind"].startswith("alert.") and m["status"] == "closed"
+    ]
+    assert closed == [("alert.updated", str(alert.pk))]
     assert {m["kind"] for m in heard} >= {"incident.status_changed", "incident.alerts_closed"}
