@@ -16,6 +16,11 @@ class CloseReason(models.TextChoices):
     MUTED = "muted", "Muted"  # closed by an analyst's mute of similar alerts, not by hand
 
 
+# What a person may pick when closing an alert by hand, and the resolutions an incident
+# closes with: one list, so an incident's resolution is what its alerts are closed as.
+CLOSE_REASONS_BY_HAND = [c for c in CloseReason.choices if c[0] != CloseReason.MUTED]
+
+
 class IncidentStatus(models.TextChoices):
     NEW = "new", "New"
     TRIAGE = "triage", "Triage"
@@ -99,6 +104,9 @@ class TimelineKind(models.TextChoices):
     ACTION_REQUESTED = "action_requested", "Response action requested"
     ACTION_DECIDED = "action_decided", "Response action approved or rejected"
     ACTION_FINISHED = "action_finished", "Response action finished"
+    OBSERVABLE_ADDED = "observable_added", "Observable added"
+    ALERT_COMMENTS_COPIED = "alert_comments_copied", "Alert comments carried over"
+    ALERTS_CLOSED = "alerts_closed", "Linked alerts closed"
 
 
 class IncidentType(models.TextChoices):
@@ -118,3 +126,22 @@ class TaskStatus(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"
     SKIPPED = "skipped", "Not needed"
+
+
+class ObservableKind(models.TextChoices):
+    """What an incident's observable is. Alert entities bring ip, user and host; an
+    analyst adds any of the first six (each becomes or finds an IOC; a host is an asset
+    matter, not an indicator)."""
+
+    IP = "ip", "IP address"
+    DOMAIN = "domain", "Domain"
+    HASH = "hash", "File hash"
+    USER = "user", "User account"
+    URL = "url", "URL"
+    EMAIL = "email", "E-mail address"
+    HOST = "host", "Host"
+
+
+class ObservableSource(models.TextChoices):
+    ALERT = "alert", "From an alert"
+    ANALYST = "analyst", "Added by an analyst"

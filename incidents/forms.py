@@ -9,15 +9,17 @@ from django import forms
 from django.db.models import QuerySet
 from django.http import QueryDict
 
+from intel.services import INDICATOR_KINDS
 from socapp.models import Team
 from socapp.users import User
 
 from .choices import (
+    CLOSE_REASONS_BY_HAND,
     TLP,
-    CloseReason,
     IncidentPriority,
     IncidentStatus,
     IncidentType,
+    ObservableKind,
     ResponseActionType,
     TaskStatus,
 )
@@ -31,7 +33,7 @@ MUTE_DURATIONS = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
-CLOSE_REASONS = [c for c in CloseReason.choices if c[0] != CloseReason.MUTED]
+CLOSE_REASONS = CLOSE_REASONS_BY_HAND
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -157,6 +159,23 @@ class IncidentEditForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=IncidentStatus.choices)
+
+
+class CloseIncidentForm(forms.Form):
+    """Closing: a resolution (the alert close reasons), and whether the open tasks close
+    with the incident as not needed."""
+
+    resolution = forms.ChoiceField(choices=CLOSE_REASONS_BY_HAND)
+    close_open_tasks = forms.BooleanField(
+        required=False, label="Close the open tasks as not needed"
+    )
+
+
+class ObservableForm(forms.Form):
+    KINDS = INDICATOR_KINDS
+    kind = forms.ChoiceField(choices=[(k, ObservableKind(k).label) for k in INDICATOR_KINDS])
+    value = forms.CharField(max_length=2048)
+    description = forms.CharField(required=False, max_length=2000)
 
 
 class TaskForm(forms.Form):

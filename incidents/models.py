@@ -26,6 +26,8 @@ from .choices import (
     IncidentStatus,
     IncidentType,
     NotificationTopic,
+    ObservableKind,
+    ObservableSource,
     ResponseActionStatus,
     ResponseActionType,
     TaskStatus,
@@ -184,6 +186,12 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(
+        max_length=32,
+        choices=CloseReason.choices,
+        blank=True,
+        help_text="Why it was closed: the alert close reasons; its open alerts close with it.",
+    )
 
     class Meta:
         db_table = "incidents"
@@ -451,12 +459,55 @@ class IncidentTask(models.Model):
 
 class IncidentComment(Comment):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="comments")
+    from_alert = models.ForeignKey(
+        Alert,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The alert this comment was written on, when it came in with the alert.",
+    )
 
     class Meta(Comment.Meta):
         db_table = "incident_comments"
 
     def __str__(self) -> str:
         return f"comment on {self.incident_id}"
+
+
+class Observable(models.Model):
+    """Something the incident is about or was seen in it: an address, a domain, a hash,
+    an account, a URL, a mailbox, a host. Alert entities arrive with their alert; an
+    analyst adds the rest, and each of those finds or creates its IOC in threat intel."""
+
+    id = models.BigAutoField(primary_key=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="observables")
+    kind = models.CharField(max_length=20, choices=ObservableKind.choices)
+    value = models.CharField(max_length=2048, help_text="Normalized (see intel.services).")
+    source = models.CharField(max_length=20, choices=ObservableSource.choices)
+    alert = models.ForeignKey(
+        Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ioc = models.ForeignKey(
+        "intel.IOC", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    description = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "incident_observables"
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "kind", "value"], name="incident_observable_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
 
 
 class Evidence(models.Model):

@@ -46,7 +46,9 @@ from .models import (
     IncidentEvent,
     IncidentGroupObjectPermission,
     IncidentUserObjectPermission,
+    LinkedEvent,
     NotificationRule,
+    Observable,
     ResponseAction,
     Severity,
 )
@@ -480,5 +482,114 @@ def incident_detail(user: User, number: str) -> Incident | None:
     )
 
 
+def incident_observables(incident: Incident) -> QuerySet[Observable]:
+    return incident.observables.select_related("ioc", "added_by")
+
+
 def incident_alerts(incident: Incident) -> QuerySet[Alert]:
     return incident.alerts.select_related("severity", "rule").order_by("-triggered_at")
+
+
+# ---- the incident's event timeline ----------------------------------------------------
+
+EVENT_TIMELINE_PAGE = 100
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One event of an incident's event timeline. ``event`` is None when the event is no
+    longer stored (retention) or is not one the reader may see; ``alert_id`` names the
+    alert it came with (None: linked to the incident by hand)."""
+
+    event_id: uuid.UUID
+    event_time: datetime
+    alert_id: uuid.UUID | None
+    event: Event | None
+    note: str  # the hand link's summary, kept when the event ages out
+
+    @property
+    def source(self) -> str:
+        return self.event.source.name if self.event is not None else ""
+
+    @property
+    def event_type(self) -> str:
+        return self.event.event_type if self.event is not None else ""
+
+    @property
+    def summary(self) -> str:
+        return event_summary(self.event) if self.event is not None else self.note
+
+
+def event_summary(event: Event, width: int = 160) -> str:
+    """A short line for a timeline: who and where, then the start of the raw record."""
+    parts = []
+    user = (event.normalized_data.get("user") or {}) if event.normalized_data else {}
+    if isinstance(user, dict) and user.get("name"):
+        parts.append(f"user {user['name']}")
+    if event.source_ip:
+        target = f" → {event.dest_ip}" if event.dest_ip else ""
+        port = f":{event.dest_port}" if event.dest_ip and event.dest_port else ""
+        parts.append(f"{event.source_ip}{target}{port}")
+    raw = " ".join(event.raw_data.split())
+    line = " · ".join([*parts, raw]) if raw else " · ".join(parts)
+    return line if len(line) <= width else f"{line[: width - 1]}…"
+
+
+def _incident_event_keys(incident: Incident) -> QuerySet[Any]:
+    """(event id, event time) of every event behind the incident's alerts and every
+    event linked to it by hand, without repeats."""
+    by_alerts = (
+        Alert.objects.filter(incident=incident, correlation__event_links__isnull=False)
+        .annotate(
+            key_id=F("correlation__event_links__event_id"),
+            key_time=F("correlation__event_links__event_time"),
+        )
+        .values_list("key_id", "key_time")
+    )
+    by_hand = (
+        LinkedEvent.objects.filter(incident=incident)
+        .annotate(key_id=F("event_id"), key_time=F("event_time"))
+        .values_list("key_id", "key_time")
+    )
+    return by_alerts.union(by_hand)
+
+
+def incident_event_timeline(
+    incident: Incident, user: User, *, offset: int = 0, limit: int = EVENT_TIMELINE_PAGE
+) -> tuple[list[TimelineEvent], int]:
+    """A page of the incident's events in time order (oldest first) and how many there
+    are in all. Events are read by their keys, so only the partitions concerned are."""
+    keys = _incident_event_keys(incident)
+    total = keys.count()
+    page = list(keys.order_by("key_time", "key_id")[offset : offset + limit])
+    if not page:
+        return [], total
+    ids = [event_id for event_id, _ in page]
+    times = [moment for _, moment in page]
+    stored = {
+        event.event_id: event
+        for event in events_visible_to(user)
+        .select_related("source")
+        .filter(event_id__in=ids, event_time__gte=min(times), event_time__lte=max(times))
+    }
+    alerts = dict(
+        Alert.objects.filter(incident=incident, correlation__event_links__event_id__in=ids)
+        .order_by("triggered_at")
+        .values_list("correlation__event_links__event_id", "pk")
+    )
+    notes = dict(
+        LinkedEvent.objects.filter(incident=incident, event_id__in=ids).values_list(
+            "event_id", "summary"
+        )
+    )
+    rows = [
+        TimelineEvent(
+            event_id=event_id,
+            event_time=moment,
+            alert_id=alerts.get(event_id),
+            event=stored.get(event_id),
+            note=notes.get(event_id, ""),
+        )
+        for event_id, moment in page
+    ]
+    return rows, total

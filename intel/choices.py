@@ -22,6 +22,7 @@ class IocType(models.TextChoices):
     FILENAME = "filename", "File name"
     USER_AGENT = "user_agent", "User agent"
     JA3 = "ja3", "JA3 fingerprint"
+    USER = "user", "User account"
 
 
 class IocStatus(models.TextChoices):

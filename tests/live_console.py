@@ -126,10 +126,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
 _POLICY_WORDS = ("Content Security Policy", "Permissions-Policy", "Permissions policy")
 
 
-def watched_context(browser):
+def watched_context(browser, **options):
     """A browser context whose pages collect CSP violations (``securitypolicyviolation``
-    events) and policy complaints on the console into ``policy_violations(page)``."""
-    context = browser.new_context()
+    events) and policy complaints on the console into ``policy_violations(page)``;
+    ``options`` go to Playwright's ``new_context`` (e.g. ``color_scheme="dark"``)."""
+    context = browser.new_context(**options)
     found: list[dict] = []
     context.expose_binding("__socappPolicyViolation", lambda source, report: found.append(report))
     context.add_init_script(_REPORT_VIOLATIONS)
@@ -157,10 +158,11 @@ def assert_no_policy_violations(page) -> None:
     assert violations == [], f"policy violations on {page.url}: {violations}"
 
 
-def log_in(browser, console: LiveConsole, username: str):
+def log_in(browser, console: LiveConsole, username: str, **options):
     """A fresh browser context, logged in through the login form like a person; its
-    pages report policy violations (``assert_no_policy_violations``)."""
-    context = watched_context(browser)
+    pages report policy violations (``assert_no_policy_violations``). ``options``: as
+    for ``watched_context``."""
+    context = watched_context(browser, **options)
     page = context.new_page()
     page.goto(f"{console.url}/accounts/login/")
     page.fill("input[name=username]", username)

@@ -6,10 +6,12 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from intel.services import INDICATOR_KINDS
 from socapp.models import Team
 from socapp.users import User
 
 from ..choices import (
+    CLOSE_REASONS_BY_HAND,
     AlertStatus,
     CloseReason,
     IncidentPriority,
@@ -25,6 +27,7 @@ from ..models import (
     Incident,
     IncidentEvent,
     IncidentTask,
+    Observable,
     ResponseAction,
     Severity,
 )
@@ -145,6 +148,12 @@ class IncidentSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
     alerts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    resolution = serializers.ChoiceField(
+        choices=CLOSE_REASONS_BY_HAND,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why it was closed (an alert close reason); empty while it is open.",
+    )
 
     class Meta:
         model = Incident
@@ -164,6 +173,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "resolved_at",
+            "resolution",
         ]
         read_only_fields = [
             "id",
@@ -178,9 +188,34 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentUpdateSerializer(serializers.ModelSerializer):
+    """Closing (``status: closed``) needs ``resolution``; with open tasks it is refused
+    (400, naming them under ``tasks``) unless ``close_open_tasks`` is true, which closes
+    them as not needed. The linked alerts still open close with the resolution."""
+
+    resolution = serializers.ChoiceField(
+        choices=CLOSE_REASONS_BY_HAND,
+        required=False,
+        help_text="Required when closing: why (the alert close reasons, one list).",
+    )
+    close_open_tasks = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="When closing: close the tasks still open as not needed (else: 400).",
+    )
+
     class Meta:
         model = Incident
-        fields = ["title", "description", "status", "priority", "tlp", "incident_type"]
+        fields = [
+            "title",
+            "description",
+            "status",
+            "priority",
+            "tlp",
+            "incident_type",
+            "resolution",
+            "close_open_tasks",
+        ]
         extra_kwargs = {name: {"required": False} for name in fields}
 
 
@@ -258,6 +293,74 @@ class CommentSerializer(serializers.Serializer):
     author = serializers.CharField(source="author.username", read_only=True, allow_null=True)
     body = serializers.CharField(max_length=20000)
     created_at = serializers.DateTimeField(read_only=True)
+
+
+class IncidentCommentSerializer(CommentSerializer):
+    from_alert = serializers.UUIDField(
+        source="from_alert_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The alert it was written on, when it came into the incident with it.",
+    )
+
+
+class ObservableSerializer(serializers.ModelSerializer):
+    added_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    ioc_type = serializers.SerializerMethodField(help_text="The type of its IOC, if it has one.")
+
+    class Meta:
+        model = Observable
+        fields = [
+            "id",
+            "kind",
+            "value",
+            "source",
+            "alert",
+            "ioc",
+            "ioc_type",
+            "description",
+            "added_by",
+            "added_at",
+        ]
+        read_only_fields = fields
+
+    def get_ioc_type(self, observable: Observable) -> str | None:
+        return observable.ioc.ioc_type if observable.ioc is not None else None
+
+
+class ObservableAddSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[(k, k) for k in INDICATOR_KINDS])
+    value = serializers.CharField(
+        max_length=2048,
+        help_text="As typed or pasted (defanged values like 1.2.3[.]4 or hxxp:// are read "
+        "too); stored normalized.",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    event_time = serializers.DateTimeField()
+    log_source = serializers.CharField(
+        source="source", help_text="The log source's name; empty if not stored."
+    )
+    event_type = serializers.CharField()
+    summary = serializers.CharField()
+    alert = serializers.UUIDField(
+        source="alert_id", allow_null=True, help_text="The alert it came with (none: by hand)."
+    )
+    stored = serializers.SerializerMethodField(
+        help_text="False when the event aged out or is not visible to the caller."
+    )
+
+    def get_stored(self, row: Any) -> bool:
+        return row.event is not None
+
+
+class EventTimelinePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many events the incident has in all.")
+    offset = serializers.IntegerField()
+    results = TimelineEventSerializer(many=True)
 
 
 class AlertMuteSerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -21,12 +21,15 @@ from ..downloads import evidence_response
 from ..filters import AlertFilterSet, IncidentFilterSet, ResponseActionFilterSet
 from ..models import Alert, AlertMute, Incident, ResponseAction
 from ..selectors import (
+    EVENT_TIMELINE_PAGE,
     alert_mutes_active,
     alerts_related,
     alerts_visible_to,
     assignable_users,
     incident_actions,
     incident_can_change,
+    incident_event_timeline,
+    incident_observables,
     incident_timeline,
     incidents_visible_to,
     response_actions_visible_to,
@@ -41,14 +44,18 @@ from .serializers import (
     AlertTriageSerializer,
     CommentSerializer,
     EscalateSerializer,
+    EventTimelinePageSerializer,
     EvidenceSerializer,
     EvidenceUploadSerializer,
     IncidentAssignSerializer,
+    IncidentCommentSerializer,
     IncidentEventSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
     LinkAlertsSerializer,
     MuteRequestSerializer,
+    ObservableAddSerializer,
+    ObservableSerializer,
     ResponseActionSerializer,
     SeveritySerializer,
     TaskSerializer,
@@ -209,6 +216,11 @@ class IncidentViewSet(
         "tasks": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
         "evidence": {"GET": ["incidents.view_incident"], "*": ["incidents.change_incident"]},
         "evidence_download": ["incidents.view_incident"],
+        "observables": {
+            "GET": ["incidents.view_incident"],
+            "*": ["incidents.change_incident", "intel.add_ioc"],
+        },
+        "event_timeline": ["incidents.view_incident"],
         "actions": {"GET": ["incidents.view_incident"], "*": ["incidents.add_responseaction"]},
     }
 
@@ -240,8 +252,10 @@ class IncidentViewSet(
         self._require_change(incident)
         changes = IncidentUpdateSerializer(incident, data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
+        data = dict(changes.validated_data)
+        close_open_tasks = bool(data.pop("close_open_tasks", False))
         incident = services.incident_update(
-            incident=incident, actor=user_of(request), **changes.validated_data
+            incident=incident, actor=user_of(request), close_open_tasks=close_open_tasks, **data
         )
         return Response(IncidentSerializer(incident).data)
 
@@ -288,12 +302,16 @@ class IncidentViewSet(
         incident.refresh_from_db()
         return Response(IncidentSerializer(incident).data)
 
-    @extend_schema(methods=["GET"], responses=CommentSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=IncidentCommentSerializer(many=True))
     @extend_schema(
-        methods=["POST"], request=CommentSerializer, responses={201: CommentSerializer(many=True)}
+        methods=["POST"],
+        request=CommentSerializer,
+        responses={201: IncidentCommentSerializer(many=True)},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def comments(self, request: Request, pk: str | None = None) -> Response:
+        """The incident's comments, with those its alerts brought along (``from_alert``);
+        POST adds one."""
         incident = self._changeable()
         if request.method == "POST":
             body = CommentSerializer(data=request.data)
@@ -303,7 +321,60 @@ class IncidentViewSet(
             )
         code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
         comments = incident.comments.select_related("author")
-        return Response(CommentSerializer(comments, many=True).data, status=code)
+        return Response(IncidentCommentSerializer(comments, many=True).data, status=code)
+
+    @extend_schema(methods=["GET"], responses=ObservableSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=ObservableAddSerializer,
+        responses={201: ObservableSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def observables(self, request: Request, pk: str | None = None) -> Response:
+        """The incident's observables (from its alerts' entities and added by analysts);
+        POST adds one: the value is validated and normalized, and its IOC is found in
+        threat intel or created in the "analyst" source."""
+        incident = self._changeable()
+        if request.method == "POST":
+            body = ObservableAddSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+            services.observable_add(
+                incident=incident,
+                actor=user_of(request),
+                kind=data["kind"],
+                value=data["value"],
+                description=data.get("description", ""),
+            )
+        code = status.HTTP_201_CREATED if request.method == "POST" else status.HTTP_200_OK
+        rows = incident_observables(incident)
+        return Response(ObservableSerializer(rows, many=True).data, status=code)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("offset", int, description="Skip this many events (default 0)."),
+            OpenApiParameter("limit", int, description="At most this many (1-500, default 100)."),
+        ],
+        responses=EventTimelinePageSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="event-timeline",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def event_timeline(self, request: Request, pk: str | None = None) -> Response:
+        """The events behind the incident's alerts and those linked to it by hand, oldest
+        first, a page at a time; ``count`` says how many there are in all."""
+        incident = self.get_object()
+        offset = _bounded_int(request, "offset", 0, 0, 10**9)
+        limit = _bounded_int(request, "limit", EVENT_TIMELINE_PAGE, 1, 500)
+        rows, total = incident_event_timeline(
+            incident, user_of(request), offset=offset, limit=limit
+        )
+        page = {"count": total, "offset": offset, "results": rows}
+        return Response(EventTimelinePageSerializer(page).data)
 
     @extend_schema(methods=["GET"], responses=ResponseActionSerializer(many=True))
     @extend_schema(
@@ -424,6 +495,19 @@ class IncidentViewSet(
         incident = self.get_object()
         evidence = get_object_or_404(incident.evidence, pk=evidence_id)
         return evidence_response(evidence, user_of(request))
+
+
+def _bounded_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: "A whole number."}) from None
+    if not low <= value <= high:
+        raise ValidationError({name: f"Between {low} and {high}."})
+    return value
 
 
 class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):

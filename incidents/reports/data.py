@@ -92,6 +92,7 @@ def _facts(incident: Incident, reader: Any) -> list[tuple[str, Cell]]:
         ("Opened", incident.created_at),
         ("Opened by", _name(incident.created_by)),
         ("Resolved", incident.resolved_at),
+        ("Resolution", incident.get_resolution_display()),
         ("Generated", timezone.now()),
         ("Generated for", _name(reader)),
     ]

@@ -14,6 +14,7 @@ from .alerts import (
 )
 from .cases import (
     EDITABLE_INCIDENT_FIELDS,
+    RESOLUTIONS,
     WORKFLOW,
     allowed_next_statuses,
     incident_add_alerts,
@@ -28,6 +29,7 @@ from .cases import (
 )
 from .grouping import grouping_policy, incident_for
 from .mutes import alert_mute, alert_mute_lift, mute_for
+from .observables import observable_add
 from .work import (
     evidence_add,
     evidence_open,
@@ -39,6 +41,7 @@ from .work import (
 
 __all__ = [
     "EDITABLE_INCIDENT_FIELDS",
+    "RESOLUTIONS",
     "WORKFLOW",
     "action_decide",
     "action_request",
@@ -71,6 +74,7 @@ __all__ = [
     "incident_update",
     "may_approve",
     "mute_for",
+    "observable_add",
     "task_add",
     "task_update",
 ]

@@ -8,26 +8,33 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 
-from socapp.audit import audit_record, model_changes
+from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.models import Team
 from socapp.text import refuse_nul
 from socapp.users import User
 
-from ..choices import AlertStatus, IncidentPriority, IncidentStatus, IncidentType, TimelineKind
+from ..choices import (
+    CLOSE_REASONS_BY_HAND,
+    AlertStatus,
+    IncidentPriority,
+    IncidentStatus,
+    IncidentType,
+    TaskStatus,
+    TimelineKind,
+)
 from ..models import (
     Alert,
     CaseTemplate,
     Incident,
-    IncidentEvent,
     IncidentTask,
     LinkedEvent,
 )
 from .assignment import require_assignable
-from .live import notify_user, push_alert, push_incident
-from .notifications import announce_timeline
+from .journal import incident_url, timeline
+from .live import notify_user, push_alert
+from .observables import carry_from_alert
 
 # The workflow, in order. An incident moves forward (skipping steps is allowed: a false
 # positive goes from triage straight to closed), one step back when a step was
@@ -64,19 +71,6 @@ def _next_incident_number(year: int) -> str:
         )
         (sequence,) = cursor.fetchone()
     return f"INC-{year}-{sequence:04d}"
-
-
-def timeline(incident: Incident, kind: str, actor: User | None, **data: Any) -> IncidentEvent:
-    """Append to the timeline and tell the incident's viewers (after commit)."""
-    entry = IncidentEvent.objects.create(incident=incident, kind=kind, actor=actor, data=data)
-    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
-    push_incident(f"incident.{kind}", incident)
-    announce_timeline(entry)
-    return entry
-
-
-def incident_url(incident: Incident) -> str:
-    return reverse("incidents:detail", args=[incident.number])
 
 
 def _may_open_for(actor: User, team: Team) -> bool:
@@ -175,6 +169,7 @@ def _link_alerts(incident: Incident, alerts: list[Alert], actor: User) -> list[A
                 alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor
         alert.save()
         timeline(incident, TimelineKind.ALERT_LINKED, actor, alert=str(alert.pk), title=alert.title)
+        carry_from_alert(incident, alert, actor)
         push_alert("alert.updated", alert)
         linked.append(alert)
     return linked
@@ -241,20 +236,79 @@ def incident_add_alerts(*, incident: Incident, alerts: list[Alert], actor: User)
     return linked
 
 
-EDITABLE_INCIDENT_FIELDS = ("title", "description", "status", "priority", "tlp", "incident_type")
+EDITABLE_INCIDENT_FIELDS = (
+    "title",
+    "description",
+    "status",
+    "priority",
+    "tlp",
+    "incident_type",
+    "resolution",
+)
+RESOLUTIONS = [value for value, _ in CLOSE_REASONS_BY_HAND]
 
 
-def incident_update(*, incident: Incident, actor: User, **changes: Any) -> Incident:
-    refuse_nul(**changes)
-    unknown = set(changes) - set(EDITABLE_INCIDENT_FIELDS)
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")
-    new_status = changes.get("status")
+def _check_status_change(incident: Incident, new_status: str | None) -> None:
     allowed = allowed_next_statuses(incident.status)
     if new_status and new_status != incident.status and new_status not in allowed:
         raise ValidationError(
             {"status": f"From {incident.status} an incident can move to: {', '.join(allowed)}."}
         )
+
+
+def _check_closing(
+    incident: Incident, resolution: str, close_open_tasks: bool
+) -> list[IncidentTask]:
+    """What closing needs: a resolution (an alert close reason), and no open task unless
+    the caller asked to close them too. Returns the open tasks to close."""
+    if resolution not in RESOLUTIONS:
+        raise ValidationError(
+            {
+                "resolution": "Closing an incident needs a resolution: one of "
+                f"{', '.join(RESOLUTIONS)}."
+            }
+        )
+    open_tasks = list(incident.tasks.filter(status=TaskStatus.OPEN))
+    if open_tasks and not close_open_tasks:
+        titles = "; ".join(f"“{task.title}”" for task in open_tasks)
+        raise ValidationError(
+            {
+                "tasks": f"{len(open_tasks)} task(s) still open: {titles}. Finish them, or close "
+                "them as not needed along with the incident (close_open_tasks)."
+            }
+        )
+    return open_tasks
+
+
+def _check_resolution_change(incident: Incident, changes: dict[str, Any]) -> None:
+    status = changes.get("status") or incident.status
+    if changes.get("resolution") and status != IncidentStatus.CLOSED:
+        raise ValidationError({"resolution": "A resolution is given when the incident closes."})
+    closed = status == IncidentStatus.CLOSED
+    if closed and "resolution" in changes and changes["resolution"] not in RESOLUTIONS:
+        raise ValidationError({"resolution": f"One of {', '.join(RESOLUTIONS)}."})
+
+
+def incident_update(
+    *, incident: Incident, actor: User, close_open_tasks: bool = False, **changes: Any
+) -> Incident:
+    """Change an incident's fields or move it along the workflow. Closing needs a
+    ``resolution`` (an alert close reason); open tasks refuse it unless
+    ``close_open_tasks`` closes them as not needed; the linked alerts that are not closed
+    yet close with the incident's resolution. Reopening clears the resolution and leaves
+    the alerts closed (reopen them one by one where that is wanted)."""
+    refuse_nul(**changes)
+    unknown = set(changes) - set(EDITABLE_INCIDENT_FIELDS)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")
+    new_status = changes.get("status")
+    _check_status_change(incident, new_status)
+    closing = new_status == IncidentStatus.CLOSED and incident.status != IncidentStatus.CLOSED
+    open_tasks: list[IncidentTask] = []
+    if closing:
+        open_tasks = _check_closing(incident, changes.get("resolution") or "", close_open_tasks)
+    else:
+        _check_resolution_change(incident, changes)
     before = {name: getattr(incident, name) for name in EDITABLE_INCIDENT_FIELDS}
     for name, value in changes.items():
         setattr(incident, name, value)
@@ -262,32 +316,113 @@ def incident_update(*, incident: Incident, actor: User, **changes: Any) -> Incid
         incident.resolved_at = timezone.now()
     elif incident.status != IncidentStatus.CLOSED:
         incident.resolved_at = None
+        incident.resolution = ""
     incident.full_clean()
     after = {name: getattr(incident, name) for name in EDITABLE_INCIDENT_FIELDS}
     diff = model_changes(before, after)
     with transaction.atomic():
         incident.save()
-        if "status" in diff:
-            timeline(
-                incident,
-                TimelineKind.STATUS_CHANGED,
-                actor,
-                old=diff["status"][0],
-                new=diff["status"][1],
-            )
-        other = {k: v for k, v in diff.items() if k != "status"}
-        if other:
-            timeline(incident, TimelineKind.UPDATED, actor, changes=other)
-        if diff:
-            audit_record(actor=actor, action="incident.update", target=incident, changes=diff)
-            if incident.assigned_to_id and incident.assigned_to_id != getattr(actor, "pk", None):
-                notify_user(
-                    incident.assigned_to_id,
-                    text=f"{incident.number} was changed by {actor}: {', '.join(sorted(diff))}",
-                    url=incident_url(incident),
-                    topic="changed",
-                )
+        _record_update(incident, actor, diff)
+        if closing:
+            _close_tasks(incident, open_tasks, actor)
+            _close_alerts(incident, actor)
     return incident
+
+
+def _record_update(incident: Incident, actor: User, diff: dict[str, Any]) -> None:
+    if "status" in diff:
+        timeline(
+            incident,
+            TimelineKind.STATUS_CHANGED,
+            actor,
+            old=diff["status"][0],
+            new=diff["status"][1],
+            resolution=incident.resolution,
+        )
+    other = {k: v for k, v in diff.items() if k not in ("status", "resolution")}
+    if "resolution" in diff and "status" not in diff:
+        other["resolution"] = diff["resolution"]
+    if other:
+        timeline(incident, TimelineKind.UPDATED, actor, changes=other)
+    if not diff:
+        return
+    audit_record(actor=actor, action="incident.update", target=incident, changes=diff)
+    if incident.assigned_to_id and incident.assigned_to_id != getattr(actor, "pk", None):
+        notify_user(
+            incident.assigned_to_id,
+            text=f"{incident.number} was changed by {actor}: {', '.join(sorted(diff))}",
+            url=incident_url(incident),
+            topic="changed",
+        )
+
+
+def _close_tasks(incident: Incident, tasks: list[IncidentTask], actor: User) -> None:
+    """The open tasks the closer chose to close with the incident: "not needed"."""
+    if not tasks:
+        return
+    now = timezone.now()
+    for task in tasks:
+        task.status, task.completed_at, task.completed_by = TaskStatus.SKIPPED, now, actor
+    IncidentTask.objects.bulk_update(tasks, ["status", "completed_at", "completed_by"])
+    titles = [task.title for task in tasks]
+    timeline(
+        incident,
+        TimelineKind.TASK_UPDATED,
+        actor,
+        title=", ".join(titles)[:500],
+        tasks=len(tasks),
+        changes={"status": [TaskStatus.OPEN, TaskStatus.SKIPPED]},
+    )
+    audit_record(
+        actor=actor,
+        action="incident.tasks_closed",
+        target=incident,
+        changes={"tasks": titles, "status": [TaskStatus.OPEN, TaskStatus.SKIPPED]},
+    )
+
+
+def _close_alerts(incident: Incident, actor: User) -> None:
+    """Close the incident's alerts that are still open with its resolution: each audited
+    and pushed to the queues like a close by hand. Alerts closed before keep their own
+    reason."""
+    alerts = list(incident.alerts.select_related("severity").exclude(status=AlertStatus.CLOSED))
+    if not alerts:
+        return
+    now = timezone.now()
+    audit: list[AuditItem] = []
+    for alert in alerts:
+        audit.append(
+            AuditItem(
+                "alert.update",
+                alert,
+                {
+                    "status": [alert.status, AlertStatus.CLOSED],
+                    "close_reason": [alert.close_reason, incident.resolution],
+                    "incident": incident.number,
+                },
+            )
+        )
+        alert.status, alert.close_reason, alert.closed_at = (
+            AlertStatus.CLOSED,
+            incident.resolution,
+            now,
+        )
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at, alert.acknowledged_by = now, actor
+    Alert.objects.bulk_update(
+        alerts, ["status", "close_reason", "closed_at", "acknowledged_at", "acknowledged_by"]
+    )
+    Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(updated_at=now)
+    audit_record_many(actor=actor, items=audit)
+    timeline(
+        incident,
+        TimelineKind.ALERTS_CLOSED,
+        actor,
+        alerts=len(alerts),
+        resolution=incident.resolution,
+    )
+    for alert in alerts:
+        push_alert("alert.updated", alert)
 
 
 def _notify_assignee(incident: Incident, assignee: Any, actor: User) -> None:

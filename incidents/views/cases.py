@@ -19,19 +19,21 @@ from socapp.audit_access import note_list, note_read
 from socapp.users import User, user_of
 
 from .. import services
-from ..choices import TaskStatus
+from ..choices import CLOSE_REASONS_BY_HAND, IncidentStatus, ObservableKind, TaskStatus
 from ..downloads import evidence_response
 from ..filters import IncidentFilterSet
 from ..forms import (
     ActionDecideForm,
     ActionRequestForm,
     AssignForm,
+    CloseIncidentForm,
     CommentForm,
     EvidenceForm,
     IncidentEditForm,
     IncidentForm,
     LinkEventForm,
     LinkForm,
+    ObservableForm,
     StatusForm,
     TaskForm,
     TaskStatusForm,
@@ -39,11 +41,14 @@ from ..forms import (
 )
 from ..models import Evidence, Incident, IncidentTask, ResponseAction
 from ..selectors import (
+    EVENT_TIMELINE_PAGE,
     assignable_users,
     incident_actions,
     incident_alerts,
     incident_can_change,
     incident_detail,
+    incident_event_timeline,
+    incident_observables,
     incident_timeline,
     incidents_visible_to,
     teams_user_may_open_for,
@@ -121,10 +126,15 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
             "alerts": incident_alerts(incident),
             "timeline": incident_timeline(incident),
             "tasks": incident.tasks.select_related("assignee", "completed_by"),
-            "comments": incident.comments.select_related("author"),
+            "comments": incident.comments.select_related("author", "from_alert"),
             "evidence": incident.evidence.select_related("uploaded_by"),
             "linked_events": incident.linked_events.all(),
-            "next_statuses": services.allowed_next_statuses(incident.status),
+            "next_statuses": [
+                s for s in services.allowed_next_statuses(incident.status) if s != "closed"
+            ],
+            **_closing_context(incident),
+            **_observables_context(incident),
+            **_event_timeline_context(request, incident),
             "edit_form": IncidentEditForm(
                 initial={
                     "title": incident.title,
@@ -167,6 +177,46 @@ def incident_actions_part(request: HttpRequest, number: str) -> HttpResponse:
     note_read(request, "incident.read", incident, part="actions")
     context = {"incident": incident, **_actions_context(user_of(request), incident)}
     return render(request, "incidents/partials/actions.html", context)
+
+
+def _closing_context(incident: Incident) -> dict:
+    """What the close form shows: the resolutions, the open tasks it warns about and how
+    many alerts will close with the incident."""
+    if incident.status == IncidentStatus.CLOSED:
+        return {"may_close": False}
+    return {
+        "may_close": True,
+        "resolutions": CLOSE_REASONS_BY_HAND,
+        "open_tasks": list(incident.tasks.filter(status=TaskStatus.OPEN)),
+        "alerts_to_close": incident.alerts.exclude(status="closed").count(),
+    }
+
+
+def _observables_context(incident: Incident) -> dict:
+    observables = list(incident_observables(incident))
+    shown = {o.ioc_id for o in observables}
+    return {
+        "observables": observables,
+        "observable_kinds": [(k, ObservableKind(k).label) for k in ObservableForm.KINDS],
+        # IOCs linked by hand that are not an observable's already.
+        "other_iocs": [i for i in incident.iocs.all() if i.pk not in shown],
+    }
+
+
+def _event_timeline_context(request: HttpRequest, incident: Incident) -> dict:
+    try:
+        start = max(0, int(request.GET.get("events_from", "0")))
+    except ValueError:
+        start = 0
+    rows, total = incident_event_timeline(incident, user_of(request), offset=start)
+    return {
+        "event_rows": rows,
+        "event_total": total,
+        "events_from": start,
+        "events_to": start + len(rows),
+        "events_previous": max(0, start - EVENT_TIMELINE_PAGE) if start else None,
+        "events_next": start + len(rows) if start + len(rows) < total else None,
+    }
 
 
 def _actions_context(user: User, incident: Incident) -> dict:
@@ -218,6 +268,22 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
             StatusForm,
             lambda d: services.incident_update(incident=incident, actor=user, status=d["status"]),
             "Status changed.",
+        ),
+        "close": (
+            CloseIncidentForm,
+            lambda d: services.incident_update(
+                incident=incident,
+                actor=user,
+                status=IncidentStatus.CLOSED,
+                resolution=d["resolution"],
+                close_open_tasks=d["close_open_tasks"],
+            ),
+            "Closed.",
+        ),
+        "observable": (
+            ObservableForm,
+            lambda d: services.observable_add(incident=incident, actor=user, **d),
+            "Observable added.",
         ),
         "assign": (
             partial(AssignForm, assignees=assignable_users(incident)),

@@ -12,10 +12,11 @@
   const SVG = "http://www.w3.org/2000/svg";
   const POLL_MS = 30000;
   const NUDGE_DEBOUNCE_MS = 2000;
-  // Distinguishable colours for event types and sources; "other" is always grey.
-  const PALETTE = ["#1f5fbf", "#e0651f", "#2a9d5b", "#8e44ad", "#c0392b", "#16a2b8",
-    "#b8860b", "#6b7488"];
-  const OTHER_COLOUR = "#c3c8d1";
+  // Distinguishable colours for event types and sources; "other" is always grey. They are
+  // the stylesheet's custom properties (a light and a dark value each), set through the
+  // CSSOM, so a change of theme recolours the charts without drawing them again.
+  const PALETTE = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `var(--chart-${n})`);
+  const OTHER_COLOUR = "var(--chart-other)";
   const state = document.getElementById("dash-state");
   let data = JSON.parse(embedded.textContent);
   let nudgeTimer = null;
@@ -116,8 +117,8 @@
         if (!n) return;
         const h = (n / max) * plotH;
         y -= h;
-        const rect = svg("rect", { x: x, y: y, width: barW, height: Math.max(h, 0.5),
-          fill: colourOf(s, k) });
+        const rect = svg("rect", { x: x, y: y, width: barW, height: Math.max(h, 0.5) });
+        rect.style.fill = colourOf(s, k); // CSSOM (CSP-safe); may be a var(--chart-n)
         rect.appendChild(svg("title", {},
           `${s.label || s.name}: ${n.toLocaleString()} (${bucketLabel(bucket, data.bucket_seconds)})`));
         chart.appendChild(rect);
@@ -193,11 +194,11 @@
     const detail = figure.count
       ? `median ${duration(figure.median_seconds)} · over ${figure.count} ${noun}`
       : `no ${noun} in this range`;
-    return tile(title, duration(figure.mean_seconds), detail, "#1f5fbf");
+    return tile(title, duration(figure.mean_seconds), detail, "var(--accent)");
   }
 
-  const PRIORITY_COLOURS = { critical: "#8b0000", high: "#b3261e", medium: "#e0a800",
-    low: "#6b7488" };
+  const PRIORITY_COLOURS = { critical: "var(--prio-critical)", high: "var(--prio-high)",
+    medium: "var(--prio-medium)", low: "var(--prio-low)" };
 
   function renderTiles() {
     document.getElementById("dash-times").replaceChildren(

@@ -152,6 +152,19 @@ def test_live_alert_triage_escalation_assignment_and_timeline(live_console, chro
     )
     assert "blocked 203.0.113.50/32" in analyst.text_content("#actions-box")  # in <details>
 
+    # The event timeline shows the events behind the alert (escaped); closing asks for a
+    # resolution, warns about the template's open tasks and closes the alert with it.
+    analyst.reload()
+    assert "sshd of team A" in analyst.inner_text("#event-timeline")
+    _no_markup_ran(analyst, dialogs)
+    analyst.click("#close-incident summary")
+    assert "still open" in analyst.inner_text("#open-tasks-warning")
+    analyst.select_option("#close-incident select[name=resolution]", "resolved")
+    analyst.check("#close-incident input[name=close_open_tasks]")
+    analyst.click("#close-incident button")
+    analyst.wait_for_selector("#incident-resolution")
+    assert (Alert.objects.get().status, Alert.objects.get().close_reason) == ("closed", "resolved")
+
     # Every other page that shows the log line or the rule's name shows them as text.
     rule = Alert.objects.get().rule
     for path in (

@@ -44,7 +44,7 @@ def test_escalating_an_alert_opens_a_numbered_incident_with_template_tasks(
     assert titles[1] == "Isolate the affected hosts" and len(titles) == 8
     alert.refresh_from_db()
     assert alert.status == "in_progress" and alert.acknowledged_by == analyst_a
-    assert _kinds(incident) == ["created", "task_added", "alert_linked"]
+    assert _kinds(incident) == ["created", "task_added", "alert_linked", "observable_added"]
     page = browser_for(analyst_a).get(f"/incidents/{incident.number}/").content.decode()
     assert "Isolate the affected hosts" in page and "Mimikatz on WS-7" in page
 
@@ -55,7 +55,10 @@ def test_the_workflow_moves_forward_one_step_back_and_reopens(analyst_a, team_a)
     url = f"/incidents/{incident.number}/status/"
 
     def move(status: str) -> str:
-        client.post(url, {"status": status})
+        if status == "closed":  # closing has its own form, which asks for a resolution
+            client.post(f"/incidents/{incident.number}/close/", {"resolution": "resolved"})
+        else:
+            client.post(url, {"status": status})
         incident.refresh_from_db()
         return incident.status
 

@@ -77,12 +77,14 @@ def test_managers_assign_and_the_timeline_remembers(manager, analyst_a, team_a):
     )
     assert assigned.status_code == 200 and assigned.json()["assigned_to"] == "analyst_a"
     manager_client.patch(
-        reverse("api:incident-detail", args=[incident["id"]]), {"status": "closed"}, format="json"
+        reverse("api:incident-detail", args=[incident["id"]]),
+        {"status": "closed", "resolution": "false_positive"},
+        format="json",
     )
     timeline = manager_client.get(reverse("api:incident-timeline", args=[incident["id"]])).json()
     assert [e["kind"] for e in timeline] == ["created", "assigned", "status_changed"]
     assert timeline[1]["actor"] == "manager"
-    assert timeline[2]["data"] == {"old": "new", "new": "closed"}
+    assert timeline[2]["data"] == {"old": "new", "new": "closed", "resolution": "false_positive"}
     assert Incident.objects.get(pk=incident["id"]).resolved_at is not None
 
 
