@@ -1,4 +1,4 @@
-"""The alert queue (live), alert detail and triage, saved views and mutes."""
+"""An alert's page and triage, saved views and mutes (the queue itself: queue.py)."""
 
 from __future__ import annotations
 

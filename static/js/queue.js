@@ -149,9 +149,12 @@
     if (!help.hidden) document.getElementById("shortcuts-close").focus();
   }
 
+  // Keys belong to a field that takes text; a ticked box or a button keeps the shortcuts.
+  const NOT_TYPED = ["checkbox", "radio", "button", "submit", "reset"];
   function typing(target) {
-    return target instanceof Element &&
-      (target.closest("input, textarea, select, [contenteditable=true]") !== null);
+    if (!(target instanceof Element)) return false;
+    if (target.closest("textarea, select, [contenteditable=true]")) return true;
+    return target.tagName === "INPUT" && !NOT_TYPED.includes(target.type);
   }
 
   const KEYS = {

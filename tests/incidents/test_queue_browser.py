@@ -67,6 +67,12 @@ def test_keyboard_shortcuts_and_ticking_ages(live_console, chromium, alerts):  #
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", age.get_attribute("title"))
     assert page.locator("#alert-queue tr[data-title=oldest] time").inner_text() == "2h 0m"
 
+    # the heading's box ticks every row of the page for the bulk bar
+    page.check("#select-page")
+    assert page.locator("#alert-queue input[name=ids]:checked").count() == 3
+    page.uncheck("#select-page")
+    assert page.locator("#alert-queue input[name=ids]:checked").count() == 0
+
     # j / k move the selection
     page.keyboard.press("j")
     assert _current_title(page) == "newest"
