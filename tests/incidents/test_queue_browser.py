@@ -1,7 +1,8 @@
 """The alert queue's keyboard and clock in a real browser (headless Debian Chromium,
 Playwright, against uvicorn and a worker): j/k move the selection, a acknowledges,
 p previews, / searches, ? shows the help, e escalates; ages tick without a reload; the
-shortcuts keep quiet while one types; the page keeps its Content-Security-Policy."""
+shortcuts keep quiet while one types; grouped rows open in place; a click previews; the
+page keeps its Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -120,4 +121,39 @@ def test_keyboard_shortcuts_and_ticking_ages(live_console, chromium, alerts):  #
     alerts[1].refresh_from_db()
     assert alerts[1].incident is not None
     assert page.locator("img[src=x]").count() == 0
+    assert_no_policy_violations(page)
+
+
+def test_grouped_rows_open_in_place_and_the_preview_opens_on_a_click(
+    live_console,  # noqa: F811
+    chromium,  # noqa: F811
+    settings,
+    team_a,
+    analyst_a,
+):
+    from tests.factories import CorrelationRuleFactory
+
+    web_passwords(settings, analyst_a)
+    rule = CorrelationRuleFactory(name="SSH brute force")
+    brute = [raise_alert(team_a, "brute", source__ip="203.0.113.7") for _ in range(3)]
+    Alert.objects.filter(pk__in=[a.pk for a in brute]).update(rule=rule)
+    page = log_in(chromium, live_console, "analyst_a")
+    page.goto(f"{live_console.url}/alerts/")
+    page.click("#group-toggle")
+    page.wait_for_url(re.compile(r".*[?&]group=1$"))
+    assert page.locator("#alert-queue tr[data-id]:visible").count() == 1
+    toggle = page.locator(".group-toggle")
+    assert toggle.inner_text() == "▸ 3 alerts"
+    toggle.click()
+    assert page.locator("#alert-queue tr[data-id]:visible").count() == 3
+    assert toggle.get_attribute("aria-expanded") == "true"
+    toggle.click()
+    assert page.locator("#alert-queue tr[data-id]:visible").count() == 1
+    # j skips the closed group's members
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert page.locator("#alert-queue tr.current").get_attribute("data-id") == str(brute[-1].pk)
+    page.click("#alert-queue tr.current .preview-open")
+    page.wait_for_selector("#preview .preview-body")
+    assert "SSH brute force" in page.inner_text("#preview")
     assert_no_policy_violations(page)
