@@ -60,7 +60,8 @@ def p95(values: list[float]) -> float:
 
 
 def setup(url: str) -> dict[str, str]:
-    redis_url = "redis://127.0.0.1:6379/13"
+    # Its own Redis database (flushed): BENCH_REDIS_URL when several benches share a server.
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     os.environ.update(
         DATABASE_URL=url,
         DJANGO_SETTINGS_MODULE="socapp.settings.base",
@@ -270,6 +271,19 @@ def _search_pages() -> dict[str, str]:
     }
 
 
+def _severity_cursor() -> str:
+    """The second page's cursor of the queue sorted by severity (as its first page links)."""
+    from incidents.filters import OPEN_STATUSES
+    from incidents.models import Alert
+
+    fiftieth = (
+        Alert.objects.filter(status__in=OPEN_STATUSES)
+        .select_related("severity")
+        .order_by("-severity__level", "-id")[49]
+    )
+    return f"{fiftieth.severity.level:010d}|{fiftieth.pk}"
+
+
 def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:
     from django.test import Client
 
@@ -285,6 +299,10 @@ def server_times(analyst, repeats: int = 20) -> dict[str, list[float]]:
         "alert queue (open alerts)": "/alerts/",
         "alert queue, entity filter": "/alerts/?entity=user:user42&status=open",
         "alert queue, 20th page": f"/alerts/?before={older.triggered_at.isoformat()}|{older.pk}",
+        "alert queue, sorted by count": "/alerts/?sort=-count",
+        "alert queue, sorted by severity, 2nd page": "/alerts/?"
+        + urlencode({"sort": "-severity", "before": _severity_cursor()}),
+        "alert queue, grouped by rule and entity": "/alerts/?group=1",
         "live catch-up (rows changed in 5 min)": "/alerts/rows/?"
         + urlencode({"status": "open", "changed_since": since}),
         "REST /api/v1/alerts/?status=open": "/api/v1/alerts/?status=open",

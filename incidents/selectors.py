@@ -14,11 +14,23 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from correlation.handoff import AlertState
@@ -164,25 +176,206 @@ def alert_techniques_since(user: Any, since: datetime) -> Iterable[list[str]]:
 # ---- the console's pages --------------------------------------------------------------
 
 QUEUE_PAGE = 50
+# The most rows "all N matching" changes at once: a bulk change runs in one transaction
+# with an audit entry per alert, so an unbounded one could hold locks for minutes.
+BULK_MATCHING_CAP = 500
+# Past this the queue says "more than 10,000" rather than counting every row.
+COUNT_CAP = 10_000
+
+# Status in the order work flows, not alphabetically.
+_STATUS_ORDER = Case(
+    *(When(status=s, then=Value(i)) for i, s in enumerate(AlertStatus.values)),
+    default=Value(len(AlertStatus.values)),
+    output_field=IntegerField(),
+)
+# The queue's sortable columns: name -> what the database orders by. Only these names are
+# accepted from the URL (anything else sorts by time).
+QUEUE_SORTS: dict[str, Any] = {
+    "time": F("triggered_at"),
+    "severity": F("severity__level"),
+    "rule": Coalesce(F("rule__name"), Value(""), output_field=CharField()),
+    "status": _STATUS_ORDER,
+    "count": F("count"),
+}
+DEFAULT_SORT = "-time"
 
 
-def alert_queue_page(alerts: QuerySet[Alert], before: str | None) -> tuple[list[Alert], str]:
-    """Newest first, keyset-paginated: ``before`` is the cursor of the last row of the
-    previous page ("<triggered_at iso>|<id>"); returns the rows and the next cursor.
-    No COUNT and no OFFSET, so page 1 and page 500 cost the same."""
+@dataclass(frozen=True)
+class QueueSort:
+    """A whitelisted ``sort`` parameter: a column and a direction ("-count")."""
+
+    column: str
+    descending: bool
+
+    @classmethod
+    def parse(cls, value: str | None) -> QueueSort:
+        value = (value or DEFAULT_SORT).strip()
+        descending = value.startswith("-")
+        column = value.lstrip("-")
+        if column not in QUEUE_SORTS:
+            return cls.parse(DEFAULT_SORT)
+        return cls(column, descending)
+
+    @property
+    def param(self) -> str:
+        return ("-" if self.descending else "") + self.column
+
+    def key_text(self, alert: Alert) -> str:
+        """The row's sort value as text that orders like the database does (the live
+        queue places new rows by comparing these)."""
+        value = getattr(alert, "queue_sort_key", None)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, int):
+            return f"{value:010d}"
+        return str(value or "")
+
+
+def _cursor_value(sort: QueueSort, text: str) -> Any:
     from django.utils.dateparse import parse_datetime
 
-    alerts = alerts.order_by("-triggered_at", "-id")
+    if sort.column == "time":
+        return parse_datetime(text)
+    if sort.column == "rule":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def alerts_in_queue_order(alerts: QuerySet[Alert], sort: QueueSort) -> QuerySet[Alert]:
+    """``alerts`` in ``sort`` order, each with its ``queue_sort_key``; ties by id."""
+    keyed = cast("QuerySet[Alert]", alerts.annotate(queue_sort_key=QUEUE_SORTS[sort.column]))
+    direction = "-" if sort.descending else ""
+    return keyed.order_by(f"{direction}queue_sort_key", f"{direction}id")
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def alert_queue_page(
+    alerts: QuerySet[Alert], before: str | None, sort: QueueSort | None = None
+) -> tuple[list[Alert], str]:
+    """One page of the queue in ``sort`` order (newest first by default), keyset-paginated:
+    ``before`` is the cursor of the last row of the previous page ("<sort value>|<id>");
+    returns the rows and the next cursor. No OFFSET, so page 1 and page 500 cost the same;
+    rows with equal sort values are ordered by id, in the same direction."""
+    sort = sort or QueueSort.parse(None)
+    alerts = alerts_in_queue_order(alerts, sort)
     if before:
-        at, _, pk = before.partition("|")
-        moment = parse_datetime(at)
-        if moment is not None and pk:
-            alerts = alerts.filter(Q(triggered_at__lt=moment) | Q(triggered_at=moment, id__lt=pk))
+        at, _, pk = before.rpartition("|")
+        value = _cursor_value(sort, at)
+        if value is not None and _is_uuid(pk):
+            past = "lt" if sort.descending else "gt"
+            beyond = Q(**{f"queue_sort_key__{past}": value})
+            alerts = alerts.filter(beyond | Q(queue_sort_key=value, **{f"id__{past}": pk}))
     rows = list(alerts[: QUEUE_PAGE + 1])
     more = len(rows) > QUEUE_PAGE
     rows = rows[:QUEUE_PAGE]
-    cursor = f"{rows[-1].triggered_at.isoformat()}|{rows[-1].pk}" if more else ""
+    cursor = f"{sort.key_text(rows[-1])}|{rows[-1].pk}" if more else ""
     return rows, cursor
+
+
+def alert_queue_count(alerts: QuerySet[Alert]) -> tuple[int, bool]:
+    """How many alerts match, counted up to COUNT_CAP; the flag says there are more."""
+    found = alerts.order_by()[: COUNT_CAP + 1].count()
+    return min(found, COUNT_CAP), found > COUNT_CAP
+
+
+def alerts_for_bulk(alerts: QuerySet[Alert], cap: int = BULK_MATCHING_CAP) -> list[Alert]:
+    """The newest ``cap`` of ``alerts`` (a permission-filtered queryset): what a bulk
+    change of "all matching" touches in one go."""
+    return list(alerts.order_by("-triggered_at", "-id")[:cap])
+
+
+# The grouped queue groups the newest GROUP_WINDOW matching alerts (so its query reads a
+# bounded number of rows however many match), GROUP_PAGE groups a page, and shows up to
+# GROUP_MEMBERS members of each (the filtered list shows them all).
+GROUP_WINDOW = 5_000
+GROUP_PAGE = 50
+GROUP_MEMBERS = 10
+# How groups sort: the queue's columns, by the group's newest, worst or biggest member.
+GROUP_SORTS = {
+    "time": "latest",
+    "severity": "level",
+    "count": "size",
+    "rule": "rule_label",
+    "status": "latest",
+}
+
+
+@dataclass
+class AlertGroup:
+    """Alerts of one rule (or, without a rule, one title) about one entity."""
+
+    rule_id: Any
+    entity: str
+    size: int
+    hits: int
+    members: list[Alert]  # the newest GROUP_MEMBERS, newest first
+
+    @property
+    def lead(self) -> Alert:
+        return self.members[0]
+
+
+def alert_queue_groups(
+    alerts: QuerySet[Alert], sort: QueueSort, page: int = 0
+) -> tuple[list[AlertGroup], bool]:
+    """One page of ``alerts`` (permission-filtered) grouped by rule and first entity,
+    from the newest GROUP_WINDOW of them; returns the groups and whether more follow."""
+    from django.contrib.postgres.aggregates import ArrayAgg
+    from django.db.models import Count, Max, Min, Sum
+    from django.db.models.functions import Cast
+
+    window = alerts.order_by("-triggered_at").values("pk")[:GROUP_WINDOW]
+    direction = "-" if sort.descending else ""
+    start = max(page, 0) * GROUP_PAGE
+    rows = list(
+        Alert.objects.filter(pk__in=window)
+        .values(
+            "rule_id",
+            rule_key=Coalesce(Cast("rule_id", CharField()), "title"),
+            entity_key=Coalesce(F("entities__0"), Value(""), output_field=CharField()),
+        )
+        .annotate(
+            size=Count("id"),
+            hits=Sum("count"),
+            latest=Max("triggered_at"),
+            level=Max("severity__level"),
+            rule_label=Min(Coalesce("rule__name", "title")),
+            ids=ArrayAgg("id", order_by=("-triggered_at", "-id")),
+        )
+        .order_by(f"{direction}{GROUP_SORTS[sort.column]}", "-latest", "rule_key", "entity_key")[
+            start : start + GROUP_PAGE + 1
+        ]
+    )
+    more = len(rows) > GROUP_PAGE
+    rows = rows[:GROUP_PAGE]
+    wanted = [pk for row in rows for pk in row["ids"][:GROUP_MEMBERS]]
+    found = {a.pk: a for a in alerts.filter(pk__in=wanted)}
+    groups = []
+    for row in rows:
+        members = [found[pk] for pk in row["ids"][:GROUP_MEMBERS] if pk in found]
+        if members:
+            groups.append(
+                AlertGroup(row["rule_id"], row["entity_key"], row["size"], row["hits"], members)
+            )
+    return groups, more
+
+
+def alert_rule_names(user: User, limit: int = 1000) -> list[tuple[str, str]]:
+    """(name, Sigma name) of the rules, for the queue's rule picker."""
+    from correlation.selectors import rules_visible_to
+
+    rows = rules_visible_to(user).order_by("name").values_list("name", "sigma_name")
+    return list(rows[:limit])
 
 
 def alerts_related(user: User, alert: Alert, limit: int = 20) -> QuerySet[Alert]:

@@ -2,18 +2,19 @@
 
 from django.urls import path
 
-from .views import alerts, cases, entities, reports
+from .views import alerts, cases, entities, queue, reports
 
 alert_urlpatterns = (
     [
-        path("", alerts.queue, name="queue"),
-        path("rows/", alerts.queue_rows, name="rows"),
-        path("bulk/", alerts.bulk, name="bulk"),
+        path("", queue.queue, name="queue"),
+        path("rows/", queue.queue_rows, name="rows"),
+        path("bulk/", queue.bulk, name="bulk"),
         path("views/", alerts.save_view, name="save_view"),
         path("views/<uuid:pk>/delete/", alerts.delete_view, name="delete_view"),
         path("mutes/", alerts.mutes, name="mutes"),
         path("mutes/<uuid:pk>/lift/", alerts.lift_mute, name="lift_mute"),
         path("<uuid:pk>/", alerts.detail, name="detail"),
+        path("<uuid:pk>/preview/", queue.preview, name="preview"),
         path("<uuid:pk>/<slug:action>/", alerts.triage, name="triage"),
     ],
     "alerts",

@@ -1,49 +1,41 @@
-"""The alert queue (live), alert detail and triage, saved views and mutes."""
+"""An alert's page and triage, saved views and mutes (the queue itself: queue.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from socapp.audit_access import note_list, note_read
-from socapp.models import SavedView, Team
-from socapp.selectors import saved_views_for
+from socapp.audit_access import note_read
+from socapp.models import SavedView
 from socapp.services import saved_view_save
 from socapp.users import User, user_of
 
 from .. import services
 from ..choices import AlertStatus
-from ..filters import OPEN_STATUSES, AlertFilterSet
 from ..forms import (
-    BULK_ACTIONS,
     CLOSE_REASONS,
     AssignForm,
-    BulkForm,
     CloseForm,
     CommentForm,
     EscalateForm,
     MergeForm,
     MuteForm,
     SeverityForm,
-    selected_ids,
 )
-from ..models import Alert, Incident, Severity
+from ..models import Alert, Severity
 from ..selectors import (
     alert_events,
     alert_mutes_active,
-    alert_queue_page,
     alerts_related,
     alerts_visible_to,
     assignable_users,
@@ -51,100 +43,7 @@ from ..selectors import (
     incidents_open_for_merge,
 )
 from .common import attempt, form_errors, submit
-
-VIEW = "incidents.view_alert"
-CHANGE = "incidents.change_alert"
-# How far back a live catch-up looks past its cursor: rows changed in a transaction that
-# committed after a later one are still fetched (the page upserts, so repeats are free).
-CATCH_UP_OVERLAP = timedelta(seconds=10)
-
-
-def _queue_params(request: HttpRequest) -> QueryDict:
-    """The queue's filters; with none given, the open alerts (what a shift starts with)."""
-    params = request.GET.copy()
-    for name in ("before", "fragment", "changed_since", "view"):
-        params.pop(name, None)
-    if not any(v for k, v in params.lists() if k != "ids"):
-        params.setlist("status", list(OPEN_STATUSES))
-    return params
-
-
-def _cursor() -> str:
-    return (timezone.now() - CATCH_UP_OVERLAP).isoformat()
-
-
-def _assets_by_entity(alerts: list[Alert]) -> dict[str, str]:
-    from assets.selectors import asset_names_for
-
-    ips = {e[3:] for a in alerts for e in a.entities if e.startswith("ip:")}
-    hosts = {e[5:] for a in alerts for e in a.entities if e.startswith("host:")}
-    return asset_names_for(ips=ips, hosts=hosts)
-
-
-def _decorate(alerts: list[Alert]) -> list[Alert]:
-    names = _assets_by_entity(alerts)
-    # Attributes for the templates only, which the model does not declare.
-    for alert in alerts:
-        alert.asset_names = sorted({names[e] for e in alert.entities if e in names})  # type: ignore[attr-defined]
-        alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(  # type: ignore[attr-defined]
-            "techniques", []
-        )
-    return alerts
-
-
-@login_required
-@permission_required(VIEW, raise_exception=True)
-def queue(request: HttpRequest) -> HttpResponse:
-    params = _queue_params(request)
-    filters = AlertFilterSet(params, queryset=alerts_visible_to(user_of(request)), request=request)
-    alerts, next_cursor = alert_queue_page(filters.qs, request.GET.get("before"))
-    note_list(request, "alert.list", "alerts", alerts)
-    return render(
-        request,
-        "incidents/alert_queue.html",
-        {
-            "alerts": _decorate(alerts),
-            "filters": filters,
-            "query": params.urlencode(),
-            "next_cursor": next_cursor,
-            "is_first_page": not request.GET.get("before"),
-            "live_cursor": _cursor(),
-            "saved_views": saved_views_for(user_of(request), SavedView.Page.ALERTS),
-            "severities": Severity.objects.all(),
-            "teams": Team.objects.filter(pk__in=alerts_visible_to(user_of(request)).values("team")),
-            "statuses": AlertStatus.choices,
-            "selected": {k: params.getlist(k) for k in ("status", "severity")},
-            "bulk_actions": BULK_ACTIONS,
-            "close_reasons": CLOSE_REASONS,
-            "can_change": request.user.has_perm(CHANGE),
-        },
-    )
-
-
-@login_required
-@permission_required(VIEW, raise_exception=True)
-def queue_rows(request: HttpRequest) -> HttpResponse:
-    """The live queue's catch-up: rows of the alerts changed since ``changed_since`` that
-    match the page's filters, and a removal marker for those that no longer match. The
-    response's X-Cursor is where the next catch-up starts."""
-    cursor = _cursor()
-    params = _queue_params(request)
-    visible = alerts_visible_to(user_of(request))
-    changed = AlertFilterSet(
-        {"changed_since": request.GET.get("changed_since", "")}, queryset=visible, request=request
-    ).qs.order_by("-updated_at")[:500]
-    changed_ids = [a.pk for a in changed]
-    matching = AlertFilterSet(params, queryset=visible.filter(pk__in=changed_ids), request=request)
-    rows = _decorate(list(matching.qs.order_by("-triggered_at")))
-    note_list(request, "alert.list", "alerts", rows)
-    gone = set(changed_ids) - {a.pk for a in rows}
-    response = render(
-        request,
-        "incidents/partials/alert_rows.html",
-        {"alerts": rows, "gone": gone, "can_change": request.user.has_perm(CHANGE)},
-    )
-    response["X-Cursor"] = cursor
-    return response
+from .queue import CHANGE, VIEW, decorate
 
 
 def _alert(request: HttpRequest, pk: uuid.UUID) -> Alert:
@@ -156,14 +55,14 @@ def _alert(request: HttpRequest, pk: uuid.UUID) -> Alert:
 def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     alert = _alert(request, pk)
     note_read(request, "alert.read", alert)
-    _decorate([alert])
+    decorate([alert])
     return render(
         request,
         "incidents/alert_detail.html",
         {
             "alert": alert,
             "events": alert_events(alert, user_of(request)),
-            "related": _decorate(list(alerts_related(user_of(request), alert))),
+            "related": decorate(list(alerts_related(user_of(request), alert))),
             "comments": alert.comments.select_related("author"),
             "assignees": assignable_users(alert),
             "severities": Severity.objects.all(),
@@ -290,87 +189,6 @@ def triage(request: HttpRequest, pk: uuid.UUID, action: str) -> HttpResponse:
     alert = _alert(request, pk)
     response = _triage(request, alert, action)
     return response or redirect("alerts:detail", alert.pk)
-
-
-@login_required
-@permission_required(CHANGE, raise_exception=True)
-@require_POST
-def bulk(request: HttpRequest) -> HttpResponse:
-    back = reverse("alerts:queue") + "?" + request.POST.get("query", "")
-    form = BulkForm(request.POST)
-    ids = selected_ids(request.POST)
-    if not ids:
-        messages.error(request, "Select at least one alert.")
-        return redirect(back)
-    if not form.is_valid():
-        messages.error(request, form_errors(form))
-        return redirect(back)
-    alerts = list(alerts_visible_to(user_of(request)).filter(pk__in=ids).order_by("triggered_at"))
-    data, user = form.cleaned_data, user_of(request)
-    action = data["action"]
-    if action == "acknowledge":
-        attempt(
-            request,
-            lambda: services.alerts_bulk_update(
-                alerts=alerts, actor=user, status=AlertStatus.ACKNOWLEDGED
-            ),
-            f"Acknowledged {len(alerts)} alerts.",
-        )
-    elif action == "assign":
-        who = data["assignee"]
-        attempt(
-            request,
-            lambda: services.alerts_bulk_update(
-                alerts=alerts, actor=user, assignee=who, unassign=who is None
-            ),
-            f"Assigned {len(alerts)} alerts.",
-        )
-    elif action == "close":
-        attempt(
-            request,
-            lambda: services.alerts_bulk_update(
-                alerts=alerts,
-                actor=user,
-                status=AlertStatus.CLOSED,
-                close_reason=data["close_reason"],
-            ),
-            f"Closed {len(alerts)} alerts.",
-        )
-    elif action == "escalate":
-        return _bulk_escalate(request, alerts, back)
-    elif action == "merge":
-        incident = alerts and _merge_target(request, data["incident"])
-        if incident:
-            attempt(
-                request,
-                lambda: services.incident_add_alerts(incident=incident, alerts=alerts, actor=user),
-                f"Added {len(alerts)} alerts to {incident.number}.",
-            )
-    return redirect(back)
-
-
-def _merge_target(request: HttpRequest, number: str) -> Incident | None:
-    from ..selectors import incidents_visible_to
-
-    incident = incidents_visible_to(user_of(request)).filter(number=number.strip()).first()
-    if incident is None:
-        messages.error(request, f"No incident {number} that you can see.")
-        return None
-    if not incident_can_change(user_of(request), incident):
-        raise PermissionDenied("You may read this incident but not change it.")
-    return incident
-
-
-def _bulk_escalate(request: HttpRequest, alerts: list[Alert], back: str) -> HttpResponse:
-    if not request.user.has_perm("incidents.add_incident"):
-        raise PermissionDenied("Your role cannot open incidents.")
-    incident = attempt(
-        request, lambda: services.incident_escalate_many(alerts=alerts, actor=user_of(request)), ""
-    )
-    if incident is None:
-        return redirect(back)
-    messages.success(request, f"Escalated {len(alerts)} alerts to {incident.number}.")
-    return redirect("incidents:detail", incident.number)
 
 
 @login_required

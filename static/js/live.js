@@ -32,10 +32,14 @@
     setTimeout(() => box.remove(), 15000);
   }
 
+  // Rows carry their sort value as text that orders like the server's sort (the queue's
+  // data-order says which way); a new or changed row goes where that order puts it.
   function placeRow(body, row) {
     const sort = row.dataset.sort;
+    const ascending = queue.dataset.order === "asc";
     for (const other of body.querySelectorAll("tr[data-id]")) {
-      if (other.dataset.sort < sort) { body.insertBefore(row, other); return; }
+      const after = ascending ? other.dataset.sort > sort : other.dataset.sort < sort;
+      if (after) { body.insertBefore(row, other); return; }
     }
     // Older than every row shown: it belongs on a later page unless this one is short.
     if (!document.querySelector(".pager a")) body.appendChild(row);
@@ -61,7 +65,12 @@
           if (old) {
             const box = old.querySelector("input[type=checkbox]");
             const ticked = box && box.checked;
-            old.replaceWith(row);
+            if (old.dataset.sort === row.dataset.sort) {
+              old.replaceWith(row);
+            } else {
+              old.remove();
+              placeRow(body, row);
+            }
             if (ticked) row.querySelector("input[type=checkbox]").checked = true;
           } else {
             placeRow(body, row);

@@ -38,6 +38,7 @@ PAGES = {
     "alerts:mutes": "read",
     "alerts:lift_mute": "write",
     "alerts:detail": "read",
+    "alerts:preview": "read",
     "alerts:triage": "write",
     "incidents:list": "read",
     "incidents:new": "write",
