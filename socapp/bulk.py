@@ -59,10 +59,8 @@ def _reader(field: models.Field) -> Callable[[models.Model], Any]:
     if isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
 
         def stamped(obj: models.Model) -> Any:
-            value = getattr(obj, name, None)
-            if value is None or field.auto_now:  # what pre_save would set
-                value = timezone.now()
-                setattr(obj, name, value)
+            value = timezone.now()  # what pre_save sets when adding, as bulk_create does
+            setattr(obj, name, value)
             return value
 
         return stamped
