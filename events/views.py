@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from socapp.models import SavedView
@@ -19,7 +23,12 @@ from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .inflate import InputRefused
 from .search import QueryError
-from .selectors import events_search, sources_user_may_ingest_into
+from .selectors import (
+    SearchHistogram,
+    events_search,
+    events_search_histogram,
+    sources_user_may_ingest_into,
+)
 
 
 @login_required
@@ -81,6 +90,13 @@ def search(request: HttpRequest) -> HttpResponse:
                 until=data["until"],
                 cursor=data["cursor"],
             )
+            histogram = events_search_histogram(
+                user_of(request), query=data["q"], since=data["since"], until=data["until"]
+            )
+            context["histogram"] = histogram
+            context["bars"] = _bars(histogram, request.GET)
+            context["chart_width"], context["chart_height"] = CHART_WIDTH, CHART_HEIGHT
+            context["bar_width"] = _duration(histogram.width)
         except QueryError as exc:
             context["error"], status = str(exc), 400
     elif form.is_bound:
@@ -88,6 +104,58 @@ def search(request: HttpRequest) -> HttpResponse:
     context["query_string"] = _without(request.GET, "cursor")
     context["saved"] = saved_views_for(user_of(request), SavedView.Page.EVENTS)
     return render(request, "events/search.html", context, status=status)
+
+
+# The histogram's drawing area (SVG user units; the stylesheet scales it to the page).
+CHART_WIDTH, CHART_HEIGHT = 960, 80
+
+
+def _duration(width: timedelta) -> str:
+    """'minute', '5 minutes', 'hour', '3 hours', 'day', '7 days'."""
+    minutes = int(width.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            n = minutes // size
+            return unit if n == 1 else f"{n} {unit}s"
+    return str(width)
+
+
+def _local(moment: datetime) -> str:
+    """A moment as the From/To inputs (datetime-local) show and the form reads it."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]:
+    """One bar per bucket, its geometry and the search narrowed to its bucket (a
+    link that works without JavaScript; static/js/search.js adds dragging)."""
+    if not histogram.buckets:
+        return []
+    tallest = max(n for _, n in histogram.buckets) or 1
+    width = CHART_WIDTH / len(histogram.buckets)
+    bars = []
+    for index, (start, count) in enumerate(histogram.buckets):
+        end = min(start + histogram.width, histogram.until)
+        height = round(CHART_HEIGHT * count / tallest, 1)
+        narrowed = params.copy()
+        narrowed.pop("cursor", None)
+        narrowed["range"], narrowed["since"], narrowed["until"] = (
+            "custom",
+            _local(start),
+            _local(end),
+        )
+        bars.append(
+            {
+                "x": round(index * width, 2),
+                "w": round(max(width - 1, 0.5), 2),
+                "y": CHART_HEIGHT - height,
+                "h": height,
+                "count": count,
+                "start": _local(start),
+                "end": _local(end),
+                "href": "?" + narrowed.urlencode(),
+            }
+        )
+    return bars
 
 
 def _without(params: QueryDict, name: str) -> str:

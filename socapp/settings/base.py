@@ -532,6 +532,8 @@ RULE_TEST_MAX_EVENT_BYTES = env.int("RULE_TEST_MAX_EVENT_BYTES", default=64 * 10
 # answers with what it found once this much time has gone (the page says how far back
 # it searched and continues from there). See docs/SEARCH.md.
 SEARCH_TIME_BUDGET_MS = env.int("SEARCH_TIME_BUDGET_MS", default=250)
+# The hit count and histogram of a search: one GROUP BY over its range, cut off after this.
+SEARCH_COUNT_TIMEOUT_MS = env.int("SEARCH_COUNT_TIMEOUT_MS", default=1000)
 
 # The console. Incident grouping: a new alert joins an open incident of its team holding
 # an alert that shares an entity of these kinds, seen within the window, while the

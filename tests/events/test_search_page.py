@@ -1,0 +1,122 @@
+"""The event search page as a hunter uses it beyond the result list: the hit count and
+the histogram of hits over time (whose bars narrow the search to their time)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import pytest
+
+from events.services import events_store
+from tests.factories import SourceFactory, event_record
+from tests.incidents.conftest import browser_for
+
+NOW = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+
+
+@pytest.fixture
+def hunted(reference_data, team_a, team_b):
+    """Failed logins 5, 5, 20 and 50 minutes ago; one accepted login 5 minutes ago on
+    team B's source; one failed login two days ago (outside the default range)."""
+    ours, theirs = SourceFactory(name="fw-a", team=team_a), SourceFactory(name="fw-b", team=team_b)
+    ago = lambda minutes: NOW - timedelta(minutes=minutes, seconds=-30)  # noqa: E731 - mid-minute
+    events_store(
+        source=ours,
+        records=[event_record(ago(m), raw_data=f"Failed password {m}") for m in (5, 5, 20, 50)]
+        + [event_record(NOW - timedelta(days=2), raw_data="Failed password long ago")],
+    )
+    events_store(
+        source=theirs,
+        records=[
+            event_record(
+                ago(5),
+                event_type="authentication_success",
+                raw_data="Accepted password <b>x</b>",
+                normalized_data={"event": {"outcome": "success"}},
+            )
+        ],
+    )
+
+
+def _page(user, **params) -> str:
+    response = browser_for(user).get("/events/search/", params)
+    assert response.status_code == 200, response.content
+    return response.content.decode()
+
+
+def _hit_count(html: str) -> str:
+    match = re.search(r'<p id="hit-count">\s*(.*?)</p>', html, re.S)
+    assert match, html
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(1))).strip()
+
+
+def _bars(html: str) -> list[tuple[str, int]]:
+    """(link, count) of every bar, oldest first."""
+    return [
+        (unescape(href), int(count))
+        for href, count in re.findall(
+            r'<a href="([^"]+)" data-start=.*?<title>.*?: (\d+)</title>', html, re.S
+        )
+    ]
+
+
+@pytest.mark.django_db
+def test_the_hit_count_is_exact_for_the_query_and_range(analyst_a, hunted):
+    assert _hit_count(_page(analyst_a, q="")).startswith("5 hits from")
+    assert _hit_count(_page(analyst_a, q="event.outcome:failure")).startswith("4 hits")
+    assert _hit_count(_page(analyst_a, q="event.outcome:failure", range="7d")).startswith("5 hits")
+    assert _hit_count(_page(analyst_a, q='"Accepted password"')).startswith("1 hit from")
+    assert _hit_count(_page(analyst_a, q="user.name:nobody")).startswith("0 hits")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("preset", "bars", "width", "hits"),
+    [("1h", 60, "minute", 4), ("24h", 96, "15 minutes", 4), ("30d", 120, "6 hours", 5)],
+)
+def test_the_histogram_buckets_follow_the_range(analyst_a, hunted, preset, bars, width, hits):
+    html = _page(analyst_a, q="event.outcome:failure", range=preset)
+    counts = [count for _, count in _bars(html)]
+    assert len(counts) == bars and sum(counts) == hits and f"one bar per {width}" in html
+
+
+@pytest.mark.django_db
+def test_a_bar_narrows_the_search_to_its_time(analyst_a, hunted):
+    html = _page(analyst_a, q="event.outcome:failure", range="1h")
+    busiest_link, busiest = max(_bars(html), key=lambda bar: bar[1])
+    assert busiest == 2  # the two failures five minutes ago share their minute
+    narrowed = browser_for(analyst_a).get("/events/search/" + busiest_link).content.decode()
+    assert _hit_count(narrowed).startswith("2 hits")
+    assert narrowed.count("<tr data-id=") == 2 and "Failed password 20" not in narrowed
+    assert 'name="q" value="event.outcome:failure"' in narrowed  # the query is kept
+
+
+@pytest.mark.django_db
+def test_a_slow_count_says_it_is_an_estimate(analyst_a, reference_data, settings):
+    source = SourceFactory()
+    events_store(
+        source=source, records=[event_record(NOW - timedelta(seconds=i)) for i in range(3000)]
+    )
+    settings.SEARCH_COUNT_TIMEOUT_MS = 1
+    html = _page(analyst_a, q='"no such words" OR "nor these"', range="24h")
+    assert "the planner&#x27;s estimate" in html or "the planner's estimate" in html
+    assert not _bars(html)
+    settings.SEARCH_COUNT_TIMEOUT_MS = 10_000
+    assert _hit_count(_page(analyst_a, q='"no such words" OR "nor these"')).startswith("0 hits")
+
+
+@pytest.mark.django_db
+def test_the_count_and_histogram_need_the_right_to_see_events(nobody, hunted):
+    response = browser_for(nobody).get("/events/search/", {"q": ""})
+    assert response.status_code == 403 and b"hit-count" not in response.content
+
+
+@pytest.mark.django_db
+def test_attacker_controlled_queries_stay_escaped_in_the_bars(analyst_a, hunted):
+    query = '"<script>alert(1)</script>" OR event.outcome:success'
+    html = _page(analyst_a, q=query, range="1h")
+    assert "<script>alert" not in html
+    links = [link for link, _ in _bars(html)]
+    assert links and all("%3Cscript%3E" in link for link in links)
