@@ -23,6 +23,7 @@ from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .inflate import InputRefused
 from .search import QueryError
+from .search.facets import facets
 from .selectors import (
     SearchHistogram,
     events_search,
@@ -97,6 +98,7 @@ def search(request: HttpRequest) -> HttpResponse:
             context["bars"] = _bars(histogram, request.GET)
             context["chart_width"], context["chart_height"] = CHART_WIDTH, CHART_HEIGHT
             context["bar_width"] = _duration(histogram.width)
+            context["facets"] = _facet_links(facets(context["page"].events, data["q"]), request.GET)
         except QueryError as exc:
             context["error"], status = str(exc), 400
     elif form.is_bound:
@@ -156,6 +158,33 @@ def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]
             }
         )
     return bars
+
+
+def _facet_links(found: list[Any], params: QueryDict) -> list[dict[str, Any]]:
+    """The sidebar's fields, each value with the links of its filter queries (same range)."""
+
+    def searching(query: str) -> str:
+        changed = params.copy()
+        changed.pop("cursor", None)
+        changed["q"] = query
+        return "?" + changed.urlencode()
+
+    return [
+        {
+            "field": facet.field,
+            "seen": facet.seen,
+            "values": [
+                {
+                    "value": v.value,
+                    "count": v.count,
+                    "filter_for": searching(v.filter_for),
+                    "filter_out": searching(v.filter_out),
+                }
+                for v in facet.values
+            ],
+        }
+        for facet in found
+    ]
 
 
 def _without(params: QueryDict, name: str) -> str:

@@ -120,3 +120,89 @@ def test_attacker_controlled_queries_stay_escaped_in_the_bars(analyst_a, hunted)
     assert "<script>alert" not in html
     links = [link for link, _ in _bars(html)]
     assert links and all("%3Cscript%3E" in link for link in links)
+
+
+# ---- the field sidebar ------------------------------------------------------------------
+
+
+def _facet_links(html: str, field: str) -> dict[str, tuple[str, str]]:
+    """value -> (filter-for link, filter-out link) of one sidebar field."""
+    section = re.search(rf"<code>{re.escape(field)}</code>(.*?)</section>", html, re.S)
+    assert section, f"no {field} in the sidebar"
+    found = re.findall(
+        r'<span class="facet-value" title="[^"]*">(.*?)</span>.*?'
+        r'class="facet-for" href="([^"]+)".*?class="facet-out" href="([^"]+)"',
+        section.group(1),
+        re.S,
+    )
+    return {unescape(value): (unescape(plus), unescape(minus)) for value, plus, minus in found}
+
+
+def _raws(user, link: str) -> list[str]:
+    html = browser_for(user).get("/events/search/" + link).content.decode()
+    return [unescape(raw) for raw in re.findall(r'<pre class="raw">([^<{]*)</pre>', html)]
+
+
+@pytest.mark.django_db
+def test_the_sidebar_counts_the_values_on_the_page_and_filters_for_and_out(analyst_a, hunted):
+    html = _page(analyst_a, q="")
+    assert "Top values among the 5 events on this page" in html
+    outcomes = _facet_links(html, "event.outcome")
+    assert set(outcomes) == {"failure", "success"}
+    assert re.search(r'title="failure">failure</span> <span class="muted small">4<', html)
+    keep, drop = outcomes["success"]
+    assert _raws(analyst_a, keep) == ["Accepted password <b>x</b>"]
+    assert sorted(_raws(analyst_a, drop)) == [f"Failed password {m}" for m in (20, 5, 5, 50)]
+    sources = _facet_links(html, "source")
+    assert len(_raws(analyst_a, sources["fw-b"][1])) == 4
+
+
+@pytest.mark.django_db
+def test_a_filter_keeps_an_or_query_together(analyst_a, hunted):
+    html = _page(analyst_a, q='"password 20" OR "Accepted"')
+    keep, _ = _facet_links(html, "source")["fw-a"]
+    assert "q=%28%22password+20%22+OR+%22Accepted%22%29+AND+source%3Afw-a" in keep
+    assert _raws(analyst_a, keep) == ["Failed password 20"]
+
+
+# Five (the sidebar shows a field's top five values), each a way to break out of a term.
+HOSTILE = ['"><script>alert(1)</script>', "svc backup", "a*b (nested)", "OR", 'x\\" OR user.name:*']
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_filter_term_means_exactly_its_value(value):
+    from events.search import Comparison, Op, parse
+    from events.search.facets import term
+
+    parsed = parse(term("user.name", value))
+    assert isinstance(parsed, Comparison)
+    assert (parsed.field, parsed.op, parsed.value, parsed.has_wildcard) == (
+        "user.name",
+        Op.EQ,
+        value,
+        False,
+    )
+
+
+@pytest.mark.django_db
+def test_attacker_controlled_values_are_escaped_and_filter_exactly(analyst_a, reference_data):
+    source = SourceFactory(name="web")
+    at = NOW - timedelta(minutes=1)
+    events_store(
+        source=source,
+        records=[
+            event_record(at, raw_data=f"login {i}", normalized_data={"user": {"name": name}})
+            for i, name in enumerate(HOSTILE)
+        ],
+    )
+    html = _page(analyst_a, q="")
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    users = _facet_links(html, "user.name")
+    assert set(users) == set(HOSTILE)
+    for i, name in enumerate(HOSTILE):
+        keep, drop = users[name]
+        assert _raws(analyst_a, keep) == [f"login {i}"], name
+        assert (
+            f"login {i}" not in _raws(analyst_a, drop)
+            and len(_raws(analyst_a, drop)) == len(HOSTILE) - 1
+        )
