@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote_plus
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -23,7 +25,7 @@ from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .inflate import InputRefused
 from .search import QueryError
-from .search.facets import facets
+from .search.facets import EventField, and_prefix, event_fields, facets
 from .selectors import (
     SearchHistogram,
     events_search,
@@ -98,7 +100,11 @@ def search(request: HttpRequest) -> HttpResponse:
             context["bars"] = _bars(histogram, request.GET)
             context["chart_width"], context["chart_height"] = CHART_WIDTH, CHART_HEIGHT
             context["bar_width"] = _duration(histogram.width)
-            context["facets"] = _facet_links(facets(context["page"].events, data["q"]), request.GET)
+            searching = _searching(request.GET)
+            found = context["page"].events
+            context["facets"] = _facet_links(facets(found, data["q"]), searching)
+            prefix = and_prefix(data["q"])
+            context["rows"] = [(e, _field_links(event_fields(e, prefix), searching)) for e in found]
         except QueryError as exc:
             context["error"], status = str(exc), 400
     elif form.is_bound:
@@ -160,15 +166,30 @@ def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]
     return bars
 
 
-def _facet_links(found: list[Any], params: QueryDict) -> list[dict[str, Any]]:
+def _searching(params: QueryDict) -> Callable[[str], str]:
+    """The link searching another query over the same range (from the first page)."""
+    kept = params.copy()
+    for name in ("q", "cursor"):
+        kept.pop(name, None)
+    base = "?" + kept.urlencode() + ("&" if kept else "") + "q="
+    return lambda query: base + quote_plus(query)
+
+
+def _field_links(fields: list[EventField], searching: Callable[[str], str]) -> list[dict[str, str]]:
+    return [
+        {
+            "field": f.field,
+            "column": f.column,
+            "value": f.value,
+            "filter_for": searching(f.filter_for) if f.filter_for else "",
+            "filter_out": searching(f.filter_out) if f.filter_out else "",
+        }
+        for f in fields
+    ]
+
+
+def _facet_links(found: list[Any], searching: Callable[[str], str]) -> list[dict[str, Any]]:
     """The sidebar's fields, each value with the links of its filter queries (same range)."""
-
-    def searching(query: str) -> str:
-        changed = params.copy()
-        changed.pop("cursor", None)
-        changed["q"] = query
-        return "?" + changed.urlencode()
-
     return [
         {
             "field": facet.field,

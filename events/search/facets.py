@@ -28,15 +28,89 @@ def term(field: str, value: str) -> str:
     return f'{field}:"{escaped}"'
 
 
-def narrowed(query: str, extra: str) -> str:
-    """``query`` AND ``extra``, with ``query`` in parentheses when it is an OR (which
-    binds looser than AND). Raises QueryError for a query that does not parse."""
+def and_prefix(query: str) -> str:
+    """What goes before a term to AND it to ``query``: nothing for the empty query,
+    ``(query) AND `` for an OR (which binds looser than AND), else ``query AND ``.
+    Raises QueryError for a query that does not parse."""
     tree = parse(query)
     if tree is None:
-        return extra
+        return ""
     if isinstance(tree, BoolOp) and tree.op == "OR":
-        return f"({query.strip()}) AND {extra}"
-    return f"{query.strip()} AND {extra}"
+        return f"({query.strip()}) AND "
+    return f"{query.strip()} AND "
+
+
+def narrowed(query: str, extra: str) -> str:
+    """``query`` AND ``extra`` (see ``and_prefix``)."""
+    return and_prefix(query) + extra
+
+
+@dataclass(frozen=True)
+class EventField:
+    """One row of an event's field table: a dotted name, its value as shown, and the
+    queries filtering for and out that value ("" where the language cannot say it)."""
+
+    field: str
+    value: str
+    filter_for: str = ""
+    filter_out: str = ""
+    column: str = ""  # the table's own column behind the field, if it is one
+
+
+def _flat(doc: Any, path: str = "") -> Iterable[tuple[str, Any]]:
+    """(dotted name, value) of every leaf of a document; a list of plain values is one
+    entry per value, a list holding objects one entry (the language has no list index)."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from _flat(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(doc, list) and all(not isinstance(v, dict | list) for v in doc):
+        for value in doc:
+            yield path, value
+    else:
+        yield path, doc
+
+
+EVENT_COLUMNS = [
+    ("event.type", "event_type"),
+    ("source.ip", "source_ip"),
+    ("source.port", "source_port"),
+    ("destination.ip", "dest_ip"),
+    ("destination.port", "dest_port"),
+    ("protocol", "protocol"),
+]
+
+
+def event_fields(event: Any, prefix: str) -> list[EventField]:
+    """The fields of one event, the table's columns first (under their ECS names), then
+    its document flattened to dotted names, sorted; ``prefix`` is ``and_prefix`` of the
+    current query."""
+    import json
+
+    fields = [_field("source", event.source.name, prefix)]
+    columns = {}
+    for name, column in EVENT_COLUMNS:
+        columns[name] = value = getattr(event, column)
+        if value is not None and value != "":
+            fields.append(_field(name, value, prefix, column))
+    for name, value in sorted(_flat(event.normalized_data or {}), key=lambda row: row[0]):
+        if name in columns:
+            # A search on this name reads the column: the document's copy is shown
+            # when it differs, without filters that would not find it.
+            if str(value) != str(columns[name]):
+                fields.append(EventField(name, json.dumps(value)))
+        elif value is not None and value != "":
+            fields.append(_field(name, value, prefix))
+    return fields
+
+
+def _field(name: str, value: Any, prefix: str, column: str = "") -> EventField:
+    import json
+
+    plain = _values(value)
+    if not plain or not name:
+        return EventField(name, json.dumps(value), column=column)
+    wanted = term(name, plain[0])
+    return EventField(name, plain[0], prefix + wanted, prefix + "NOT " + wanted, column)
 
 
 def _column(name: str) -> Callable[[Any], Any]:

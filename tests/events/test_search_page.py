@@ -206,3 +206,50 @@ def test_attacker_controlled_values_are_escaped_and_filter_exactly(analyst_a, re
             f"login {i}" not in _raws(analyst_a, drop)
             and len(_raws(analyst_a, drop)) == len(HOSTILE) - 1
         )
+
+
+# ---- an event's fields ------------------------------------------------------------------
+
+
+def _event_rows(html: str) -> dict[str, tuple[str, ...]]:
+    """field -> (value, filter-for link, filter-out link) of the first event's table."""
+    table = re.search(r'<table class="event-fields.*?</table>', html, re.S)
+    assert table
+    rows: dict[str, tuple[str, ...]] = {}
+    for row in re.findall(r"<tr><td><code>(.*?)</tr>", table.group(), re.S):
+        field = unescape(row.split("</code>")[0])
+        cell = re.search(r'<td class="field-value">(.*?)</td>', row, re.S)
+        assert cell
+        value = unescape(cell.group(1))
+        links = [unescape(h) for h in re.findall(r'href="([^"]+)"', row)]
+        rows[field] = (value, *(links or ["", ""]))
+    return rows
+
+
+@pytest.mark.django_db
+def test_an_event_is_a_table_of_its_fields_each_to_filter_for_or_out(analyst_a, reference_data):
+    source = SourceFactory(name="edr")
+    document = {
+        "user": {"name": "svc backup"},
+        "related": {"user": ["svc backup"]},
+        "process": {"args": [{"a": 1}], "pid": 4242},
+    }
+    events_store(
+        source=source,
+        records=[
+            event_record(NOW - timedelta(minutes=1), dest_port=8443, normalized_data=document),
+            event_record(NOW - timedelta(minutes=2), dest_port=22, raw_data="other"),
+        ],
+    )
+    html = _page(analyst_a, q="NOT source.ip:10.0.0.0/8")
+    rows = _event_rows(html)
+    assert rows["source"][0] == "edr" and rows["destination.port"][0] == "8443"
+    assert "(dest_port)" in html  # the column's own name beside the ECS one
+    assert rows["user.name"][0] == "svc backup" and rows["process.pid"][0] == "4242"
+    assert rows["process.args"] == ('[{"a": 1}]', "", "")  # no filter the language can say
+    assert "sshd[1]: Failed password for root" in html  # the raw record beside it
+    _, keep, drop = rows["destination.port"]
+    assert "q=NOT+source.ip%3A10.0.0.0%2F8+AND+destination.port%3A8443" in keep
+    assert len(_raws(analyst_a, keep)) == 1 and _raws(analyst_a, drop) == ["other"]
+    _, keep, _ = rows["user.name"]
+    assert len(_raws(analyst_a, keep)) == 1
