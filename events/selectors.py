@@ -363,3 +363,15 @@ def _planner_estimate(events: QuerySet[Event]) -> int:
 
     plan = json.loads(events.order_by().explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def events_search_rows(
+    user: User, *, query: str, since: datetime, until: datetime, limit: int
+) -> Iterator[Event]:
+    """The events a search shows (same permission filter, condition and range), newest
+    first, at most ``limit``, read from a server-side cursor in chunks (an export
+    streams them). Raises QueryError for a query that does not parse — before any row
+    is read, as the query is compiled here."""
+    events = _matching(user, query).filter(event_time__gte=since, event_time__lt=until)
+    newest = events.order_by("-event_time", "-event_id")[:limit]
+    return newest.iterator(chunk_size=500)

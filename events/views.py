@@ -7,20 +7,24 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from socapp.audit import request_addr
 from socapp.models import SavedView
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
 from socapp.users import user_of
 
+from .export import events_export
 from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .inflate import InputRefused
@@ -110,6 +114,7 @@ def search(request: HttpRequest) -> HttpResponse:
     elif form.is_bound:
         status = 400
     context["query_string"] = _without(request.GET, "cursor")
+    context["export_rows"] = settings.SEARCH_EXPORT_MAX_ROWS
     context["saved"] = saved_views_for(user_of(request), SavedView.Page.EVENTS)
     return render(request, "events/search.html", context, status=status)
 
@@ -206,6 +211,32 @@ def _facet_links(found: list[Any], searching: Callable[[str], str]) -> list[dict
         }
         for facet in found
     ]
+
+
+@login_required
+@permission_required("events.view_event", raise_exception=True)
+def search_export(request: HttpRequest) -> HttpResponseBase:
+    """The search's events as CSV (events/export.py): the same query and range as the
+    page, newest first, capped, streamed. A bad query or range is the page's 400."""
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    data = form.cleaned_data
+    try:
+        lines = events_export(
+            actor=user_of(request),
+            query=data["q"],
+            since=data["since"],
+            until=data["until"],
+            remote_addr=request_addr(request),
+        )
+    except QueryError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="events-{stamp}.csv"'
+    response["X-Row-Limit"] = str(settings.SEARCH_EXPORT_MAX_ROWS)
+    return response
 
 
 def _without(params: QueryDict, name: str) -> str:

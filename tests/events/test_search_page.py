@@ -253,3 +253,72 @@ def test_an_event_is_a_table_of_its_fields_each_to_filter_for_or_out(analyst_a, 
     assert len(_raws(analyst_a, keep)) == 1 and _raws(analyst_a, drop) == ["other"]
     _, keep, _ = rows["user.name"]
     assert len(_raws(analyst_a, keep)) == 1
+
+
+# ---- CSV export -------------------------------------------------------------------------
+
+
+def _export(user, **params):
+    return browser_for(user).get("/events/search/export.csv", params)
+
+
+def _csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.django_db
+def test_the_export_is_the_search_as_csv_newest_first_and_audited(analyst_a, hunted):
+    from socapp.models import AuditEntry
+
+    response = _export(analyst_a, q="event.outcome:failure", range="24h")
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="events-')
+    header, *rows = _csv_rows(response)
+    assert header[:4] == ["event_time", "event_id", "source", "event.type"] and header[-1] == "raw"
+    assert [row[-1] for row in rows] == [f"Failed password {m}" for m in (5, 5, 20, 50)]
+    entry = AuditEntry.objects.get(action="events.search_export")
+    assert entry.actor == analyst_a and entry.changes["query"] == "event.outcome:failure"
+
+
+@pytest.mark.django_db
+def test_the_export_is_capped(analyst_a, hunted, settings):
+    settings.SEARCH_EXPORT_MAX_ROWS = 2
+    _, *rows = _csv_rows(_export(analyst_a, q=""))
+    assert len(rows) == 2 and rows[0][-1] in ("Failed password 5", "Accepted password <b>x</b>")
+
+
+@pytest.mark.django_db
+def test_export_cells_never_start_a_formula(analyst_a, reference_data):
+    source = SourceFactory(name="=cmd|' /C calc'!A0")
+    events_store(
+        source=source,
+        records=[
+            event_record(
+                NOW - timedelta(minutes=1),
+                raw_data="@SUM(1+1)*cmd",
+                dest_port=22,
+                normalized_data={"user": {"name": "-2+3"}, "host": {"name": "+x"}},
+            )
+        ],
+    )
+    header, row = _csv_rows(_export(analyst_a, q=""))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["source"] == "'=cmd|' /C calc'!A0" and cells["raw"] == "'@SUM(1+1)*cmd"
+    assert cells["user.name"] == "'-2+3" and cells["host.name"] == "'+x"
+    assert cells["destination.port"] == "22"
+
+
+@pytest.mark.django_db
+def test_a_bad_export_is_a_400_with_the_reason_and_not_audited(analyst_a, nobody, hunted):
+    from socapp.models import AuditEntry
+
+    response = _export(analyst_a, q="source.ip:<b>nope")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/plain")
+    assert b"needs an IP address" in response.content
+    assert _export(nobody, q="").status_code == 403
+    assert not AuditEntry.objects.filter(action="events.search_export").exists()
