@@ -8,7 +8,7 @@ report cells (raw logs are attacker-typed): text starting with ``=``, ``+``, ``-
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from socapp.users import User
 
 from .fields import get
 from .models import Event
+from .search.facets import field_value
 from .selectors import events_search_rows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,18 +63,30 @@ class _Line:
         return text
 
 
-def _lines(events: Iterator[Event]) -> Iterator[bytes]:
+def _lines(events: Iterator[Event], extra: Sequence[str]) -> Iterator[bytes]:
     # Text quoted, numbers bare (as the reports do): an importer reads "22" as text.
     writer = csv.writer(_Line(), quoting=csv.QUOTE_NONNUMERIC)
-    yield writer.writerow([name for name, _ in COLUMNS]).encode()
+    columns = COLUMNS[:-1] + [(name, _field(name)) for name in extra] + COLUMNS[-1:]
+    yield writer.writerow([name for name, _ in columns]).encode()
     for event in events:
-        yield writer.writerow([safe_cell(read(event)) for _, read in COLUMNS]).encode()
+        yield writer.writerow([safe_cell(read(event)) for _, read in columns]).encode()
+
+
+def _field(name: str) -> Any:
+    return lambda event: field_value(event, name)
 
 
 def events_export(
-    *, actor: User, query: str, since: datetime, until: datetime, remote_addr: str | None = None
+    *,
+    actor: User,
+    query: str,
+    since: datetime,
+    until: datetime,
+    columns: Sequence[str] = (),
+    remote_addr: str | None = None,
 ) -> Iterator[bytes]:
-    """The CSV lines of ``actor``'s search, after auditing it (the download is its own
+    """The CSV lines of ``actor``'s search (the fixed columns, then ``columns``, the
+    page's chosen ones, then the raw log), after auditing it (the download is its own
     read entry). Raises QueryError, before auditing, for a query that does not parse."""
     limit = settings.SEARCH_EXPORT_MAX_ROWS
     rows = events_search_rows(actor, query=query, since=since, until=until, limit=limit)
@@ -84,4 +97,4 @@ def events_export(
             changes={"query": query, "since": since, "until": until, "max_rows": limit},
             remote_addr=remote_addr,
         )
-    return _lines(rows)
+    return _lines(rows, columns)

@@ -29,7 +29,15 @@ from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .inflate import InputRefused
 from .search import QueryError
-from .search.facets import EventField, and_prefix, event_fields, facets
+from .search.facets import (
+    MAX_COLUMNS,
+    EventField,
+    and_prefix,
+    chosen_columns,
+    event_fields,
+    facets,
+    field_value,
+)
 from .selectors import (
     SearchHistogram,
     events_search,
@@ -85,7 +93,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     """Event search over a time range (the language: docs/SEARCH.md), newest first."""
     form = SearchForm(request.GET or None)
-    context: dict = {"form": form, "page": None, "error": ""}
+    context: dict = {"form": form, "page": None, "error": "", "columns": _column_links(request.GET)}
     status = 200
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -106,9 +114,18 @@ def search(request: HttpRequest) -> HttpResponse:
             context["bar_width"] = _duration(histogram.width)
             searching = _searching(request.GET)
             found = context["page"].events
-            context["facets"] = _facet_links(facets(found, data["q"]), searching)
+            adding = _adding_column(request.GET, context["columns"])
+            context["facets"] = _facet_links(facets(found, data["q"]), searching, adding)
             prefix = and_prefix(data["q"])
-            context["rows"] = [(e, _field_links(event_fields(e, prefix), searching)) for e in found]
+            columns = context["columns"]
+            context["rows"] = [
+                (
+                    e,
+                    _field_links(event_fields(e, prefix), searching, adding),
+                    [field_value(e, c["name"]) for c in columns],
+                )
+                for e in found
+            ]
         except QueryError as exc:
             context["error"], status = str(exc), 400
     elif form.is_bound:
@@ -180,9 +197,40 @@ def _searching(params: QueryDict) -> Callable[[str], str]:
     return lambda query: base + quote_plus(query)
 
 
-def _field_links(fields: list[EventField], searching: Callable[[str], str]) -> list[dict[str, str]]:
+def _column_links(params: QueryDict) -> list[dict[str, str]]:
+    """The chosen extra columns (``?col=``, kept by every link of the page), each with
+    the link that drops it."""
+    columns = chosen_columns(params.getlist("col"))
+    found = []
+    for name in columns:
+        changed = params.copy()
+        changed.pop("cursor", None)
+        changed.setlist("col", [c for c in columns if c != name])
+        found.append({"name": name, "remove": "?" + changed.urlencode()})
+    return found
+
+
+def _adding_column(params: QueryDict, columns: list[dict[str, str]]) -> Callable[[str], str]:
+    """The link that shows one more column ("" when it is shown or there is no room)."""
+    names = [c["name"] for c in columns]
+    kept = params.copy()
+    kept.pop("cursor", None)
+    kept.setlist("col", names)
+
+    def adding(name: str) -> str:
+        if name in names or len(names) >= MAX_COLUMNS:
+            return ""
+        return "?" + kept.urlencode() + "&col=" + quote_plus(name)
+
+    return adding
+
+
+def _field_links(
+    fields: list[EventField], searching: Callable[[str], str], adding: Callable[[str], str]
+) -> list[dict[str, str]]:
     return [
         {
+            "add_column": adding(f.field),
             "field": f.field,
             "column": f.column,
             "value": f.value,
@@ -193,11 +241,14 @@ def _field_links(fields: list[EventField], searching: Callable[[str], str]) -> l
     ]
 
 
-def _facet_links(found: list[Any], searching: Callable[[str], str]) -> list[dict[str, Any]]:
+def _facet_links(
+    found: list[Any], searching: Callable[[str], str], adding: Callable[[str], str]
+) -> list[dict[str, Any]]:
     """The sidebar's fields, each value with the links of its filter queries (same range)."""
     return [
         {
             "field": facet.field,
+            "add_column": adding(facet.field),
             "seen": facet.seen,
             "values": [
                 {
@@ -228,6 +279,7 @@ def search_export(request: HttpRequest) -> HttpResponseBase:
             query=data["q"],
             since=data["since"],
             until=data["until"],
+            columns=chosen_columns(request.GET.getlist("col")),
             remote_addr=request_addr(request),
         )
     except QueryError as exc:

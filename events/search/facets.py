@@ -182,3 +182,38 @@ def facets(events: Iterable[Any], query: str) -> list[Facet]:
         ]
         found.append(Facet(field, top, seen))
     return found
+
+
+# A column of the results: a field name as the language writes one; at most this many.
+_FIELD_NAME = re.compile(r"[A-Za-z_@][\w.@-]*")
+MAX_COLUMNS = 8
+_COLUMN_OF = dict(EVENT_COLUMNS) | {"source_ip": "source_ip", "dest_ip": "dest_ip"}
+
+
+def chosen_columns(names: Iterable[str]) -> list[str]:
+    """The extra result columns asked for (``?col=`` in the URL): field names only, each
+    once, the first ``MAX_COLUMNS``; anything else is dropped."""
+    chosen: list[str] = []
+    for name in names:
+        if _FIELD_NAME.fullmatch(name) and len(name) <= 200 and name not in chosen:
+            chosen.append(name)
+    return chosen[:MAX_COLUMNS]
+
+
+def field_value(event: Any, name: str) -> str:
+    """What a result column shows: the table's column for its names, ``source``'s name,
+    else the document's value (a list's values joined with commas)."""
+    import json
+
+    if name == "source":
+        return str(event.source.name)
+    value = (
+        getattr(event, _COLUMN_OF[name])
+        if name in _COLUMN_OF
+        else get(event.normalized_data or {}, name)
+    )
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(str(v) for v in value)
+    return value if isinstance(value, str) else json.dumps(value, default=str)

@@ -221,7 +221,7 @@ def _event_rows(html: str) -> dict[str, tuple[str, ...]]:
         cell = re.search(r'<td class="field-value">(.*?)</td>', row, re.S)
         assert cell
         value = unescape(cell.group(1))
-        links = [unescape(h) for h in re.findall(r'href="([^"]+)"', row)]
+        links = [unescape(h) for h in re.findall(r'class="filter-\w+" href="([^"]+)"', row)]
         rows[field] = (value, *(links or ["", ""]))
     return rows
 
@@ -322,3 +322,50 @@ def test_a_bad_export_is_a_400_with_the_reason_and_not_audited(analyst_a, nobody
     assert b"needs an IP address" in response.content
     assert _export(nobody, q="").status_code == 403
     assert not AuditEntry.objects.filter(action="events.search_export").exists()
+
+
+# ---- chosen columns ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_chosen_columns_live_in_the_url_and_every_link_keeps_them(analyst_a, reference_data):
+    source = SourceFactory(name="edr")
+    events_store(
+        source=source,
+        records=[
+            event_record(
+                NOW - timedelta(minutes=1),
+                normalized_data={"user": {"name": "<i>eve</i>"}, "related": {"user": ["a", "b"]}},
+            )
+        ],
+    )
+    html = _page(analyst_a, q="")
+    add = {
+        name: href
+        for href, name in re.findall(
+            r'class="add-column[^"]*" href="([^"]+)"[^>]*aria-label="Show (\S+) as', html
+        )
+    }
+    assert "user.name" in add and "related.user" in add
+    with_user = browser_for(analyst_a).get("/events/search/" + unescape(add["user.name"]))
+    html = with_user.content.decode()
+    assert '<th class="chosen"><code>user.name</code>' in html
+    assert '<td class="small chosen">&lt;i&gt;eve&lt;/i&gt;</td>' in html
+    assert '<input type="hidden" name="col" value="user.name">' in html  # the form keeps it
+    for link in re.findall(r'class="facet-for" href="([^"]+)"', html):
+        assert "col=user.name" in unescape(link)
+    # Both columns, then the one removed again; the CSV has the chosen columns too.
+    html = _page(analyst_a, q="", col=["user.name", "related.user", "no such(field", "user.name"])
+    assert re.findall(r'<th class="chosen"><code>(.*?)</code>', html) == [
+        "user.name",
+        "related.user",
+    ]
+    assert '<td class="small chosen">a, b</td>' in html
+    remove = re.search(r'class="remove-column" href="([^"]+)"[^>]*the column user.name"', html)
+    assert remove
+    html = (
+        browser_for(analyst_a).get("/events/search/" + unescape(remove.group(1))).content.decode()
+    )
+    assert re.findall(r'<th class="chosen"><code>(.*?)</code>', html) == ["related.user"]
+    header, row = _csv_rows(_export(analyst_a, q="", col=["user.name", "related.user"]))
+    assert header[-3:] == ["user.name", "related.user", "raw"] and row[-2] == "a, b"
