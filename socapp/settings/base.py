@@ -533,7 +533,7 @@ RULE_TEST_MAX_EVENT_BYTES = env.int("RULE_TEST_MAX_EVENT_BYTES", default=64 * 10
 # it searched and continues from there). See docs/SEARCH.md.
 SEARCH_TIME_BUDGET_MS = env.int("SEARCH_TIME_BUDGET_MS", default=250)
 # The hit count and histogram of a search: one GROUP BY over its range, cut off after this.
-SEARCH_COUNT_TIMEOUT_MS = env.int("SEARCH_COUNT_TIMEOUT_MS", default=1000)
+SEARCH_COUNT_TIMEOUT_MS = env.int("SEARCH_COUNT_TIMEOUT_MS", default=100)
 # The search page's CSV download: the newest this many rows of the query and range.
 SEARCH_EXPORT_MAX_ROWS = env.int("SEARCH_EXPORT_MAX_ROWS", default=10_000)
 
