@@ -327,6 +327,7 @@ def events_search_histogram(
     permission-filtered queryset as ``events_search``. Raises QueryError."""
     from django.db import OperationalError, connection, transaction
     from django.db.models import Count, DateTimeField, DurationField, F, Func, Value
+    from psycopg.errors import QueryCanceled
 
     width = histogram_width(until - since)
     events = _matching(user, query).filter(event_time__gte=since, event_time__lt=until)
@@ -349,7 +350,9 @@ def events_search_histogram(
             )
             rows = {row["bucket"]: row["n"] for row in grouped}
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-    except OperationalError:  # cancelled by the timeout
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):
+            raise  # not our timeout: a real failure
         return SearchHistogram(since, until, width, [], None, _planner_estimate(events))
     buckets, at = [], since
     while at < until:
