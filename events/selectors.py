@@ -290,7 +290,7 @@ HISTOGRAM_WIDTHS = [timedelta(minutes=n) for n in (1, 5, 15, 30, 60, 180, 360, 7
 class SearchHistogram:
     """How many events a search matches over its whole range, bucket by bucket.
 
-    ``total`` is exact when the count finished within ``SEARCH_COUNT_TIMEOUT_MS``; else
+    ``total`` is exact when the count finished within its time limit; else
     ``buckets`` is empty, ``total`` is None and ``estimate`` is PostgreSQL's planner's
     guess of the number of rows."""
 
@@ -320,11 +320,12 @@ def _matching(user: User, query: str) -> QuerySet[Event]:
 
 
 def events_search_histogram(
-    user: User, *, query: str, since: datetime, until: datetime
+    user: User, *, query: str, since: datetime, until: datetime, timeout_ms: int
 ) -> SearchHistogram:
     """The hits of ``query`` in [since, until) (the range a search pages through),
     counted per bucket of ``histogram_width`` with one GROUP BY date_bin over the same
-    permission-filtered queryset as ``events_search``. Raises QueryError."""
+    permission-filtered queryset as ``events_search``, cut off after ``timeout_ms``
+    (then the planner's estimate). Raises QueryError."""
     from django.db import OperationalError, connection, transaction
     from django.db.models import Count, DateTimeField, DurationField, F, Func, Value
     from psycopg.errors import QueryCanceled
@@ -346,7 +347,7 @@ def events_search_histogram(
             previous = cursor.fetchone()[0]
             cursor.execute(
                 "SELECT set_config('statement_timeout', %s, true)",
-                [str(settings.SEARCH_COUNT_TIMEOUT_MS)],
+                [str(timeout_ms)],
             )
             rows = {row["bucket"]: row["n"] for row in grouped}
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
