@@ -369,3 +369,17 @@ def test_chosen_columns_live_in_the_url_and_every_link_keeps_them(analyst_a, ref
     assert re.findall(r'<th class="chosen"><code>(.*?)</code>', html) == ["related.user"]
     header, row = _csv_rows(_export(analyst_a, q="", col=["user.name", "related.user"]))
     assert header[-3:] == ["user.name", "related.user", "raw"] and row[-2] == "a, b"
+
+
+@pytest.mark.django_db
+def test_count_sidebar_and_export_see_exactly_what_the_results_see(analyst_a, analyst_b, hunted):
+    """Events are readable by every role holding events.view_event, whatever team owns
+    their source (events/selectors.py): the count, bars, sidebar and CSV of team B's
+    analyst are those of the same results, from the same permission-filtered queryset."""
+    for user in (analyst_a, analyst_b):
+        html = _page(user, q="")
+        shown = html.count("<tr data-id=")
+        assert _hit_count(html).startswith(f"{shown} hits")
+        assert sum(count for _, count in _bars(html)) == shown
+        assert f"Top values among the {shown} events" in html
+        assert len(_csv_rows(_export(user, q=""))) == shown + 1
