@@ -244,7 +244,8 @@ def load_scale(source, events: int, alerts: int, analyst) -> None:
 
 def _search_pages() -> dict[str, str]:
     """Event searches over the last 24 hours (all the stored events), from the rare to
-    the common, indexed and not."""
+    the common, indexed and not. Each page also counts its hits and draws their
+    histogram (one GROUP BY over the range, within SEARCH_COUNT_TIMEOUT_MS)."""
     from events.models import Event
 
     sample = Event.objects.exclude(source_ip=None).order_by("event_time")[1000]

@@ -8,4 +8,5 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("search/", views.search, name="search"),
     path("search/save/", views.save_search, name="save_search"),
+    path("search/export.csv", views.search_export, name="search_export"),
 ]

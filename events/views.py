@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote_plus
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from socapp.audit import request_addr
 from socapp.models import SavedView
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
 from socapp.users import user_of
 
+from .export import events_export
 from .files import file_ingest
 from .forms import SearchForm, UploadForm
 from .inflate import InputRefused
 from .search import QueryError
-from .selectors import events_search, sources_user_may_ingest_into
+from .search.facets import (
+    MAX_COLUMNS,
+    EventField,
+    and_prefix,
+    chosen_columns,
+    event_fields,
+    facets,
+    field_value,
+)
+from .selectors import (
+    SearchHistogram,
+    events_search,
+    events_search_histogram,
+    sources_user_may_ingest_into,
+)
 
 
 @login_required
@@ -69,10 +94,11 @@ def upload(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     """Event search over a time range (the language: docs/SEARCH.md), newest first."""
     form = SearchForm(request.GET or None)
-    context: dict = {"form": form, "page": None, "error": ""}
+    context: dict = {"form": form, "page": None, "error": "", "columns": _column_links(request.GET)}
     status = 200
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
+        started = time.monotonic()
         try:
             context["page"] = events_search(
                 user_of(request),
@@ -81,13 +107,202 @@ def search(request: HttpRequest) -> HttpResponse:
                 until=data["until"],
                 cursor=data["cursor"],
             )
+            histogram = events_search_histogram(
+                user_of(request),
+                query=data["q"],
+                since=data["since"],
+                until=data["until"],
+                timeout_ms=_count_time_left(started),
+            )
+            context["histogram"] = histogram
+            context["bars"] = _bars(histogram, request.GET)
+            context["chart_width"], context["chart_height"] = CHART_WIDTH, CHART_HEIGHT
+            context["bar_width"] = _duration(histogram.width)
+            searching = _searching(request.GET)
+            found = context["page"].events
+            adding = _adding_column(request.GET, context["columns"])
+            context["facets"] = _facet_links(facets(found, data["q"]), searching, adding)
+            prefix = and_prefix(data["q"])
+            columns = context["columns"]
+            context["rows"] = [
+                (
+                    e,
+                    _field_links(event_fields(e, prefix), searching, adding),
+                    [field_value(e, c["name"]) for c in columns],
+                )
+                for e in found
+            ]
         except QueryError as exc:
             context["error"], status = str(exc), 400
     elif form.is_bound:
         status = 400
     context["query_string"] = _without(request.GET, "cursor")
+    context["export_rows"] = settings.SEARCH_EXPORT_MAX_ROWS
     context["saved"] = saved_views_for(user_of(request), SavedView.Page.EVENTS)
     return render(request, "events/search.html", context, status=status)
+
+
+def _count_time_left(started: float) -> int:
+    """The count's time limit: SEARCH_COUNT_TIMEOUT_MS less what the results took, so
+    results and count together keep within it; at least 50 ms (or the setting, if less)."""
+    limit = settings.SEARCH_COUNT_TIMEOUT_MS
+    spent = int((time.monotonic() - started) * 1000)
+    return max(min(limit, 50), limit - spent)
+
+
+# The histogram's drawing area (SVG user units; the stylesheet scales it to the page).
+CHART_WIDTH, CHART_HEIGHT = 960, 80
+
+
+def _duration(width: timedelta) -> str:
+    """'minute', '5 minutes', 'hour', '3 hours', 'day', '7 days'."""
+    minutes = int(width.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            n = minutes // size
+            return unit if n == 1 else f"{n} {unit}s"
+    return str(width)
+
+
+def _local(moment: datetime) -> str:
+    """A moment as the From/To inputs (datetime-local) show and the form reads it."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]:
+    """One bar per bucket, its geometry and the search narrowed to its bucket (a
+    link that works without JavaScript; static/js/search.js adds dragging)."""
+    if not histogram.buckets:
+        return []
+    tallest = max(n for _, n in histogram.buckets) or 1
+    width = CHART_WIDTH / len(histogram.buckets)
+    bars = []
+    for index, (start, count) in enumerate(histogram.buckets):
+        end = min(start + histogram.width, histogram.until)
+        height = round(CHART_HEIGHT * count / tallest, 1)
+        narrowed = params.copy()
+        narrowed.pop("cursor", None)
+        narrowed["range"], narrowed["since"], narrowed["until"] = (
+            "custom",
+            _local(start),
+            _local(end),
+        )
+        bars.append(
+            {
+                "x": round(index * width, 2),
+                "w": round(max(width - 1, 0.5), 2),
+                "y": CHART_HEIGHT - height,
+                "h": height,
+                "count": count,
+                "start": _local(start),
+                "end": _local(end),
+                "href": "?" + narrowed.urlencode(),
+            }
+        )
+    return bars
+
+
+def _searching(params: QueryDict) -> Callable[[str], str]:
+    """The link searching another query over the same range (from the first page)."""
+    kept = params.copy()
+    for name in ("q", "cursor"):
+        kept.pop(name, None)
+    base = "?" + kept.urlencode() + ("&" if kept else "") + "q="
+    return lambda query: base + quote_plus(query)
+
+
+def _column_links(params: QueryDict) -> list[dict[str, str]]:
+    """The chosen extra columns (``?col=``, kept by every link of the page), each with
+    the link that drops it."""
+    columns = chosen_columns(params.getlist("col"))
+    found = []
+    for name in columns:
+        changed = params.copy()
+        changed.pop("cursor", None)
+        changed.setlist("col", [c for c in columns if c != name])
+        found.append({"name": name, "remove": "?" + changed.urlencode()})
+    return found
+
+
+def _adding_column(params: QueryDict, columns: list[dict[str, str]]) -> Callable[[str], str]:
+    """The link that shows one more column ("" when it is shown or there is no room)."""
+    names = [c["name"] for c in columns]
+    kept = params.copy()
+    kept.pop("cursor", None)
+    kept.setlist("col", names)
+
+    def adding(name: str) -> str:
+        if name in names or len(names) >= MAX_COLUMNS:
+            return ""
+        return "?" + kept.urlencode() + "&col=" + quote_plus(name)
+
+    return adding
+
+
+def _field_links(
+    fields: list[EventField], searching: Callable[[str], str], adding: Callable[[str], str]
+) -> list[dict[str, str]]:
+    return [
+        {
+            "add_column": adding(f.field),
+            "field": f.field,
+            "column": f.column,
+            "value": f.value,
+            "filter_for": searching(f.filter_for) if f.filter_for else "",
+            "filter_out": searching(f.filter_out) if f.filter_out else "",
+        }
+        for f in fields
+    ]
+
+
+def _facet_links(
+    found: list[Any], searching: Callable[[str], str], adding: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """The sidebar's fields, each value with the links of its filter queries (same range)."""
+    return [
+        {
+            "field": facet.field,
+            "add_column": adding(facet.field),
+            "seen": facet.seen,
+            "values": [
+                {
+                    "value": v.value,
+                    "count": v.count,
+                    "filter_for": searching(v.filter_for),
+                    "filter_out": searching(v.filter_out),
+                }
+                for v in facet.values
+            ],
+        }
+        for facet in found
+    ]
+
+
+@login_required
+@permission_required("events.view_event", raise_exception=True)
+def search_export(request: HttpRequest) -> HttpResponseBase:
+    """The search's events as CSV (events/export.py): the same query and range as the
+    page, newest first, capped, streamed. A bad query or range is the page's 400."""
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    data = form.cleaned_data
+    try:
+        lines = events_export(
+            actor=user_of(request),
+            query=data["q"],
+            since=data["since"],
+            until=data["until"],
+            columns=chosen_columns(request.GET.getlist("col")),
+            remote_addr=request_addr(request),
+        )
+    except QueryError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="events-{stamp}.csv"'
+    response["X-Row-Limit"] = str(settings.SEARCH_EXPORT_MAX_ROWS)
+    return response
 
 
 def _without(params: QueryDict, name: str) -> str:

@@ -532,6 +532,11 @@ RULE_TEST_MAX_EVENT_BYTES = env.int("RULE_TEST_MAX_EVENT_BYTES", default=64 * 10
 # answers with what it found once this much time has gone (the page says how far back
 # it searched and continues from there). See docs/SEARCH.md.
 SEARCH_TIME_BUDGET_MS = env.int("SEARCH_TIME_BUDGET_MS", default=250)
+# The search page's results and its hit count and histogram (one GROUP BY over the range)
+# together: the count is cut off at this less what the results took (at least 50 ms).
+SEARCH_COUNT_TIMEOUT_MS = env.int("SEARCH_COUNT_TIMEOUT_MS", default=250)
+# The search page's CSV download: the newest this many rows of the query and range.
+SEARCH_EXPORT_MAX_ROWS = env.int("SEARCH_EXPORT_MAX_ROWS", default=10_000)
 
 # The console. Incident grouping: a new alert joins an open incident of its team holding
 # an alert that shares an entity of these kinds, seen within the window, while the
