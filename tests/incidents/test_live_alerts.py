@@ -114,7 +114,8 @@ def test_status_changes_are_pushed(analyst_a, team_a):
 @pytest.mark.django_db(transaction=True)
 def test_users_without_a_role_are_refused(nobody):
     async def scenario():
-        _, connected, code = await _connect(nobody)
+        communicator, connected, code = await _connect(nobody)
+        await communicator.disconnect()  # ends the consumer, as a server would
         return connected, code
 
     connected, code = async_to_sync(scenario)()
@@ -125,8 +126,7 @@ def test_users_without_a_role_are_refused(nobody):
 def test_an_admin_without_the_required_second_factor_is_refused(soc_admin, settings):
     async def scenario():
         communicator, connected, code = await _connect(soc_admin)
-        if connected:
-            await communicator.disconnect()
+        await communicator.disconnect()  # refused or not: ends the consumer, as a server would
         return connected, code
 
     assert async_to_sync(scenario)()[0] is True
