@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 PAGES = {
     "events:upload": "write",
     "events:search": "read",
+    "events:search_export": "read",
     "events:save_search": "personal",
     "rules:list": "read",
     "rules:new": "write",
