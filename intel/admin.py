@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 
-from .models import IOC, IocMatch, ThreatIntel
+from .models import IOC, IocMatch, IocSighting, ThreatIntel
 
 
 @admin.register(ThreatIntel)
@@ -42,3 +42,11 @@ class IocMatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["ioc__ioc_type", "field"]
     search_fields = ["ioc__value", "event_id"]
     list_select_related = ["ioc"]
+
+
+@admin.register(IocSighting)
+class IocSightingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["ioc", "kind", "at", "by", "reference"]
+    list_filter = ["kind"]
+    search_fields = ["ioc__value", "reference", "note"]
+    list_select_related = ["ioc", "by"]

@@ -22,6 +22,7 @@ class IocType(models.TextChoices):
     FILENAME = "filename", "File name"
     USER_AGENT = "user_agent", "User agent"
     JA3 = "ja3", "JA3 fingerprint"
+    JA4 = "ja4", "JA4 fingerprint"
     USER = "user", "User account"
 
 
@@ -30,3 +31,33 @@ class IocStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
     ALLOWLISTED = "allowlisted", "Allow-listed (known good)"
+    FALSE_POSITIVE = "false_positive", "Retired as a false positive"
+
+
+class Tlp(models.TextChoices):
+    """Traffic Light Protocol 2.0: who may see an indicator beyond the SOC."""
+
+    CLEAR = "clear", "TLP:CLEAR"
+    GREEN = "green", "TLP:GREEN"
+    AMBER = "amber", "TLP:AMBER"
+    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
+    RED = "red", "TLP:RED"
+
+
+class FeedFormat(models.TextChoices):
+    """How a feed's documents are read (imports and polling)."""
+
+    STIX = "stix", "STIX 2.1 bundle"
+    TAXII = "taxii", "TAXII 2.1 collection"
+    MISP = "misp", "MISP event(s)"
+    MISP_FEED = "misp_feed", "MISP feed (manifest and events)"
+    CSV = "csv", "CSV with a column mapping"
+    LIST = "list", "Plain list, one indicator a line"
+
+
+class SightingKind(models.TextChoices):
+    """MISP's sighting types: seen in our data, judged a false positive, expired."""
+
+    SEEN = "seen", "Seen"
+    FALSE_POSITIVE = "false_positive", "False positive"
+    EXPIRED = "expired", "Expired"

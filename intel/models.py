@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from socapp.crypto import EncryptedJSONField
 
-from .choices import IntelType, IocStatus, IocType
+from .choices import FeedFormat, IntelType, IocStatus, IocType, SightingKind, Tlp
 
 CONFIDENCE = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
@@ -33,6 +34,19 @@ class ThreatIntel(models.Model):
     valid_until = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Issue 15: a feed's provenance, handling and polling.
+    provider = models.CharField(max_length=255, blank=True, help_text="Who publishes it.")
+    tlp = models.CharField(max_length=20, choices=Tlp.choices, default=Tlp.AMBER)
+    feed_format = models.CharField(max_length=20, choices=FeedFormat.choices, blank=True)
+    poll_interval = models.DurationField(
+        null=True, blank=True, help_text="How often beat fetches the feed; empty: never."
+    )
+    poll_state = models.JSONField(
+        default=dict, blank=True, help_text="Where the last fetch stopped (TAXII added_after)."
+    )
+    last_fetch_at = models.DateTimeField(null=True, blank=True)
+    last_fetch_error = models.TextField(blank=True)
+    last_fetch_counts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "threat_intel"
@@ -55,6 +69,23 @@ class IOC(models.Model):
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Issue 15: life cycle and context.
+    updated_at = models.DateTimeField(auto_now=True)
+    tlp = models.CharField(
+        max_length=20, choices=Tlp.choices, blank=True, help_text="Empty: the feed's TLP."
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this the indicator no longer matches."
+    )
+    external_id = models.CharField(
+        max_length=255, blank=True, help_text="The STIX id or MISP uuid it was imported as."
+    )
+    attack_techniques = models.JSONField(default=list, blank=True)
+    context = models.JSONField(
+        default=dict, blank=True, help_text="Malware, threat actors, campaigns it relates to."
+    )
+    sighting_count = models.PositiveIntegerField(default=0)
+    last_sighted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "iocs"
@@ -68,6 +99,8 @@ class IOC(models.Model):
         indexes = [
             # IOC matching looks up active indicators by exact value.
             models.Index(fields=["value", "ioc_type"], name="iocs_value_idx"),
+            # The matcher's rebuild reads the active set; retro-hunts read what changed.
+            models.Index(fields=["status", "updated_at"], name="iocs_status_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -87,6 +120,9 @@ class IocMatch(models.Model):
     event_time = models.DateTimeField()
     field = models.CharField(max_length=100, help_text="The event field that matched.")
     matched_at = models.DateTimeField(auto_now_add=True)
+    retro_hunt = models.BooleanField(
+        default=False, help_text="Found by a retro-hunt over stored events, not at ingest."
+    )
 
     class Meta:
         db_table = "ioc_matches"
@@ -100,3 +136,26 @@ class IocMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ioc} @ {self.event_time:%Y-%m-%d %H:%M}"
+
+
+class IocSighting(models.Model):
+    """What was learnt about an indicator: seen, judged a false positive, expired."""
+
+    id = models.BigAutoField(primary_key=True)
+    ioc = models.ForeignKey(IOC, on_delete=models.CASCADE, related_name="sightings")
+    kind = models.CharField(max_length=20, choices=SightingKind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=255, blank=True, help_text="What it came from, e.g. the alert's id."
+    )
+
+    class Meta:
+        db_table = "ioc_sightings"
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ioc} @ {self.at:%Y-%m-%d %H:%M}"
