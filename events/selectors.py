@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -290,9 +290,10 @@ HISTOGRAM_WIDTHS = [timedelta(minutes=n) for n in (1, 5, 15, 30, 60, 180, 360, 7
 class SearchHistogram:
     """How many events a search matches over its whole range, bucket by bucket.
 
-    ``total`` is exact when the count finished within its time limit; else
-    ``buckets`` is empty, ``total`` is None and ``estimate`` is PostgreSQL's planner's
-    guess of the number of rows."""
+    ``total`` is exact when the count could be made within its time limit. Otherwise
+    ``estimate`` holds the estimated total: from a random sample of the range's events
+    (``sample_percent`` says how big; the buckets are the sample's, scaled), or, when
+    even the sample ran out of time, PostgreSQL's planner's guess with no buckets."""
 
     since: datetime
     until: datetime
@@ -300,6 +301,7 @@ class SearchHistogram:
     buckets: list[tuple[datetime, int]]
     total: int | None
     estimate: int | None = None
+    sample_percent: float | None = None
 
 
 def histogram_width(span: timedelta) -> timedelta:
@@ -320,18 +322,45 @@ def _matching(user: User, query: str) -> QuerySet[Event]:
 
 
 def events_search_histogram(
-    user: User, *, query: str, since: datetime, until: datetime, timeout_ms: int
+    user: User, *, query: str, since: datetime, until: datetime, time_left: Callable[[], int]
 ) -> SearchHistogram:
     """The hits of ``query`` in [since, until) (the range a search pages through),
     counted per bucket of ``histogram_width`` with one GROUP BY date_bin over the same
-    permission-filtered queryset as ``events_search``, cut off after ``timeout_ms``
-    (then the planner's estimate). Raises QueryError."""
-    from django.db import OperationalError, connection, transaction
-    from django.db.models import Count, DateTimeField, DurationField, F, Func, Value
-    from psycopg.errors import QueryCanceled
+    permission-filtered queryset as ``events_search``. Raises QueryError.
 
+    Counting reads every matching row, which at a million events takes longer than a
+    page may (docs/SEARCH.md). So: when the planner expects at most
+    ``SEARCH_EXACT_COUNT_MAX_ROWS`` hits, count exactly; when it expects more, or the
+    exact count runs out of ``time_left()`` milliseconds, count a random sample of
+    about ``SEARCH_SAMPLE_ROWS`` of the range's events (TABLESAMPLE SYSTEM, whole
+    pages, fixed seed so paging shows the same figures) and scale it; if that runs
+    out of time too, give the planner's estimate."""
     width = histogram_width(until - since)
+    in_range = events_visible_to(user).filter(event_time__gte=since, event_time__lt=until)
     events = _matching(user, query).filter(event_time__gte=since, event_time__lt=until)
+    grouped = _bucketed(events, width, since)
+    expected = _planner_estimate(events)
+    if expected <= settings.SEARCH_EXACT_COUNT_MAX_ROWS:
+        rows = _within(time_left(), grouped.query.sql_with_params())
+        if rows is not None:
+            return _histogram(since, until, width, rows, scale=1.0)
+    percent = min(100.0, 100.0 * settings.SEARCH_SAMPLE_ROWS / max(_planner_estimate(in_range), 1))
+    sampled = _within(time_left(), _sampled(grouped, percent))
+    if sampled is None:
+        return SearchHistogram(since, until, width, [], None, expected)
+    histogram = _histogram(since, until, width, sampled, scale=100.0 / percent)
+    histogram.total, histogram.estimate = None, histogram.total
+    histogram.sample_percent = percent
+    return histogram
+
+
+# A SQL text and its parameters.
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def _bucketed(events: QuerySet[Event], width: timedelta, since: datetime) -> QuerySet[Any, Any]:
+    from django.db.models import Count, DateTimeField, DurationField, F, Func, Value
+
     bucket = Func(
         Value(width, output_field=DurationField()),
         F("event_time"),
@@ -339,27 +368,53 @@ def events_search_histogram(
         function="date_bin",
         output_field=DateTimeField(),
     )
-    grouped = events.order_by().annotate(bucket=bucket).values("bucket").annotate(n=Count("pk"))
+    return events.order_by().annotate(bucket=bucket).values("bucket").annotate(n=Count("pk"))
+
+
+def _sampled(grouped: QuerySet[Any, Any], percent: float) -> Statement | None:
+    """The grouped query reading a ``percent`` % sample of the events table's pages.
+    The clause goes right after the table in the FROM clause the ORM wrote (the number
+    is ours, formatted here, not user input); None if the SQL is not of that shape."""
+    sql, params = grouped.query.sql_with_params()
+    table = f'FROM "{Event._meta.db_table}"'
+    if table not in sql:
+        return None
+    clause = f"{table} TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE (0)"
+    return sql.replace(table, clause, 1), params
+
+
+def _within(timeout_ms: int, statement: Statement | None) -> dict[datetime, int] | None:
+    """Run a (bucket, count) query under a ``statement_timeout`` set locally and put
+    back afterwards (inside an outer transaction a released savepoint keeps a local
+    setting), so the rest of the request is not cut off; None when it was cut off."""
+    from django.db import OperationalError, connection, transaction
+    from psycopg.errors import QueryCanceled
+
+    if statement is None:
+        return None
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            # Local to this transaction (or savepoint): the rest of the request is not cut off.
             cursor.execute("SELECT current_setting('statement_timeout')")
             previous = cursor.fetchone()[0]
-            cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)",
-                [str(timeout_ms)],
-            )
-            rows = {row["bucket"]: row["n"] for row in grouped}
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+            cursor.execute(*statement)
+            rows = dict(cursor.fetchall())
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return rows
     except OperationalError as exc:
         if not isinstance(exc.__cause__, QueryCanceled):
             raise  # not our timeout: a real failure
-        return SearchHistogram(since, until, width, [], None, _planner_estimate(events))
+        return None
+
+
+def _histogram(
+    since: datetime, until: datetime, width: timedelta, rows: dict[datetime, int], scale: float
+) -> SearchHistogram:
     buckets, at = [], since
     while at < until:
-        buckets.append((at, rows.get(at, 0)))
+        buckets.append((at, round(rows.get(at, 0) * scale)))
         at += width
-    return SearchHistogram(since, until, width, buckets, sum(rows.values()))
+    return SearchHistogram(since, until, width, buckets, sum(n for _, n in buckets))
 
 
 def _planner_estimate(events: QuerySet[Event]) -> int:

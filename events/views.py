@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote_plus
 
 from django.conf import settings
 from django.contrib import messages
@@ -32,13 +31,14 @@ from .inflate import InputRefused
 from .search import QueryError
 from .search.facets import (
     MAX_COLUMNS,
-    EventField,
     and_prefix,
     chosen_columns,
     event_fields,
     facets,
     field_value,
 )
+from .search_rows import adding_column, field_rows
+from .search_rows import searching as search_link
 from .selectors import (
     SearchHistogram,
     events_search,
@@ -112,22 +112,23 @@ def search(request: HttpRequest) -> HttpResponse:
                 query=data["q"],
                 since=data["since"],
                 until=data["until"],
-                timeout_ms=_count_time_left(started),
+                time_left=lambda: _count_time_left(started),
             )
             context["histogram"] = histogram
             context["bars"] = _bars(histogram, request.GET)
             context["chart_width"], context["chart_height"] = CHART_WIDTH, CHART_HEIGHT
             context["bar_width"] = _duration(histogram.width)
-            searching = _searching(request.GET)
+            searching = search_link(request.GET)
             found = context["page"].events
-            adding = _adding_column(request.GET, context["columns"])
+            names = [c["name"] for c in context["columns"]]
+            adding = adding_column(names, request.GET, MAX_COLUMNS)
             context["facets"] = _facet_links(facets(found, data["q"]), searching, adding)
             prefix = and_prefix(data["q"])
             columns = context["columns"]
             context["rows"] = [
                 (
                     e,
-                    _field_links(event_fields(e, prefix), searching, adding),
+                    field_rows(event_fields(e, prefix), searching, adding),
                     [field_value(e, c["name"]) for c in columns],
                 )
                 for e in found
@@ -202,15 +203,6 @@ def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]
     return bars
 
 
-def _searching(params: QueryDict) -> Callable[[str], str]:
-    """The link searching another query over the same range (from the first page)."""
-    kept = params.copy()
-    for name in ("q", "cursor"):
-        kept.pop(name, None)
-    base = "?" + kept.urlencode() + ("&" if kept else "") + "q="
-    return lambda query: base + quote_plus(query)
-
-
 def _column_links(params: QueryDict) -> list[dict[str, str]]:
     """The chosen extra columns (``?col=``, kept by every link of the page), each with
     the link that drops it."""
@@ -222,37 +214,6 @@ def _column_links(params: QueryDict) -> list[dict[str, str]]:
         changed.setlist("col", [c for c in columns if c != name])
         found.append({"name": name, "remove": "?" + changed.urlencode()})
     return found
-
-
-def _adding_column(params: QueryDict, columns: list[dict[str, str]]) -> Callable[[str], str]:
-    """The link that shows one more column ("" when it is shown or there is no room)."""
-    names = [c["name"] for c in columns]
-    kept = params.copy()
-    kept.pop("cursor", None)
-    kept.setlist("col", names)
-
-    def adding(name: str) -> str:
-        if name in names or len(names) >= MAX_COLUMNS:
-            return ""
-        return "?" + kept.urlencode() + "&col=" + quote_plus(name)
-
-    return adding
-
-
-def _field_links(
-    fields: list[EventField], searching: Callable[[str], str], adding: Callable[[str], str]
-) -> list[dict[str, str]]:
-    return [
-        {
-            "add_column": adding(f.field),
-            "field": f.field,
-            "column": f.column,
-            "value": f.value,
-            "filter_for": searching(f.filter_for) if f.filter_for else "",
-            "filter_out": searching(f.filter_out) if f.filter_out else "",
-        }
-        for f in fields
-    ]
 
 
 def _facet_links(

@@ -535,6 +535,11 @@ SEARCH_TIME_BUDGET_MS = env.int("SEARCH_TIME_BUDGET_MS", default=250)
 # The search page's results and its hit count and histogram (one GROUP BY over the range)
 # together: the count is cut off at this less what the results took (at least 50 ms).
 SEARCH_COUNT_TIMEOUT_MS = env.int("SEARCH_COUNT_TIMEOUT_MS", default=250)
+# Counted exactly when the planner expects at most this many hits; more (or an exact count
+# that runs out of time) are estimated from a sample of about SEARCH_SAMPLE_ROWS of the
+# range's events (docs/SEARCH.md).
+SEARCH_EXACT_COUNT_MAX_ROWS = env.int("SEARCH_EXACT_COUNT_MAX_ROWS", default=50_000)
+SEARCH_SAMPLE_ROWS = env.int("SEARCH_SAMPLE_ROWS", default=20_000)
 # The search page's CSV download: the newest this many rows of the query and range.
 SEARCH_EXPORT_MAX_ROWS = env.int("SEARCH_EXPORT_MAX_ROWS", default=10_000)
 

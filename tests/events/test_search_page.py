@@ -107,6 +107,47 @@ def test_a_slow_count_says_it_is_an_estimate(analyst_a, reference_data, settings
     assert _hit_count(_page(analyst_a, q='"no such words" OR "nor these"')).startswith("0 hits")
 
 
+def _many_events(count: int) -> None:
+    from django.db import connection
+
+    events_store(
+        source=SourceFactory(),
+        records=[event_record(NOW - timedelta(seconds=i)) for i in range(count)],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE events")  # the planner's row counts choose the path
+
+
+@pytest.mark.django_db
+def test_a_whole_sample_estimates_the_exact_count_and_says_so(analyst_a, reference_data, settings):
+    _many_events(2000)
+    exact = _page(analyst_a, q="", range="24h")
+    assert _hit_count(exact).startswith("2000 hits") and "sample" not in _hit_count(exact)
+    settings.SEARCH_EXACT_COUNT_MAX_ROWS = 0  # more hits expected than are counted exactly
+    settings.SEARCH_SAMPLE_ROWS = 10**9  # ... and a sample as big as the range: all of it
+    html = _page(analyst_a, q="", range="24h")
+    assert _hit_count(html).startswith("about 2000 hits (estimated from a 100 % sample")
+    assert sum(count for _, count in _bars(html)) == 2000
+    assert len(_bars(html)) == len(_bars(exact))  # (the bars' edges move with "now")
+
+
+@pytest.mark.django_db
+def test_a_big_count_is_estimated_from_a_sample_of_about_the_size_asked(
+    analyst_a, reference_data, settings
+):
+    _many_events(3000)
+    settings.SEARCH_EXACT_COUNT_MAX_ROWS = 0
+    settings.SEARCH_SAMPLE_ROWS = 600  # a fifth of the range's events
+    html = _page(analyst_a, q="", range="24h")
+    shown = _hit_count(html)
+    percent = float(re.search(r"from a ([\d.]+) % sample", shown).group(1))
+    estimate = int(re.search(r"about (\d+) hits", shown).group(1))
+    assert 15 <= percent <= 25  # about 600 of about 3000
+    # Whole pages are sampled, so the estimate is rough; the bars are the same sample.
+    assert 1000 <= estimate <= 5000
+    assert sum(count for _, count in _bars(html)) == estimate
+
+
 @pytest.mark.django_db
 def test_the_count_and_histogram_need_the_right_to_see_events(nobody, hunted):
     response = browser_for(nobody).get("/events/search/", {"q": ""})
