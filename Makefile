@@ -1,5 +1,5 @@
 # The two commands: `make run` starts everything with demo data; `make test` checks it all.
-.PHONY: run test install lint typecheck layers schema lock
+.PHONY: run test install lint typecheck layers schema lock screenshots
 
 run:  ## install, start services, migrate, load demo data, run web + worker + beat + syslog
 	@scripts/run.sh
@@ -21,6 +21,10 @@ layers:  ## the import contracts between the apps, the floor and the roof (pypro
 
 schema:  ## regenerate the committed OpenAPI schema
 	@SECRET_KEY=$${SECRET_KEY:-schema-only} .venv/bin/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+screenshots:  ## the console guide's pictures (docs/img/): the demo story in Chromium at 1400 px
+	@if [ -f .env ]; then set -a; . ./.env; set +a; fi; \
+		SOCAPP_SCREENSHOTS_DIR=docs/img .venv/bin/pytest -q tests/incidents/test_demo_story_browser.py
 
 lock:  ## re-pin requirements*.txt from requirements*.in (needs pip-tools in .venv)
 	@.venv/bin/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \

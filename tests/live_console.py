@@ -158,7 +158,7 @@ def assert_no_policy_violations(page) -> None:
     assert violations == [], f"policy violations on {page.url}: {violations}"
 
 
-def log_in(browser, console: LiveConsole, username: str, **options):
+def log_in(browser, console: LiveConsole, username: str, password: str = PASSWORD, **options):
     """A fresh browser context, logged in through the login form like a person; its
     pages report policy violations (``assert_no_policy_violations``). ``options``: as
     for ``watched_context``."""
@@ -166,7 +166,7 @@ def log_in(browser, console: LiveConsole, username: str, **options):
     page = context.new_page()
     page.goto(f"{console.url}/accounts/login/")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{console.url}/")
     return page
