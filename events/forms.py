@@ -1,11 +1,11 @@
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.utils import timezone
+
+from socapp.timerange import MOMENT_MAX_CHARS, PARAMS, TimeRangeError, time_range_from
 
 from .choices import LogFormat
 from .models import Source
@@ -44,38 +44,28 @@ class UploadForm(forms.Form):
         return upload
 
 
-SEARCH_RANGES = {
-    "15m": timedelta(minutes=15),
-    "1h": timedelta(hours=1),
-    "24h": timedelta(days=1),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-
-
 class SearchForm(forms.Form):
-    """An event search: the query and its time range (a preset, or from/to)."""
+    """An event search: the query and its time range (socapp/timerange.py: ``range=24h``,
+    ``last=6h``, or ``since``/``until`` read in the user's zone; 24 hours by default)."""
 
     q = forms.CharField(required=False, max_length=2000, label="Query")
-    range = forms.ChoiceField(
-        choices=[(k, f"last {k}") for k in SEARCH_RANGES] + [("custom", "from … to …")],
-        required=False,
-        initial="24h",
-    )
-    since = forms.DateTimeField(required=False, label="From")
-    until = forms.DateTimeField(required=False, label="To")
+    range = forms.CharField(required=False, max_length=40)
+    last = forms.CharField(required=False, max_length=40)
+    since = forms.CharField(required=False, max_length=MOMENT_MAX_CHARS, label="From")
+    until = forms.CharField(required=False, max_length=MOMENT_MAX_CHARS, label="To")
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        now = timezone.now()
-        preset = data.get("range") or "24h"
-        if preset == "custom":
-            data["since"] = data.get("since") or now - SEARCH_RANGES["24h"]
-            data["until"] = data.get("until") or now
-        else:
-            data["since"], data["until"] = now - SEARCH_RANGES[preset], now
-        if data["since"] >= data["until"]:
-            raise forms.ValidationError("The range must start before it ends.")
+        if any(name in self.errors for name in PARAMS):
+            return data
+        try:
+            chosen = time_range_from(data, default="24h")
+        except TimeRangeError as exc:
+            self.add_error(exc.field, exc.message)
+            return data
+        assert chosen is not None  # a default is given
+        data["time_range"] = chosen
+        data["since"], data["until"] = chosen.since, chosen.until
         return data

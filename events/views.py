@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from socapp.audit import request_addr
 from socapp.models import SavedView
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
+from socapp.timerange import local_input, page_range
 from socapp.users import user_of
 
 from .export import events_export
@@ -94,7 +95,14 @@ def upload(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     """Event search over a time range (the language: docs/SEARCH.md), newest first."""
     form = SearchForm(request.GET or None)
-    context: dict = {"form": form, "page": None, "error": "", "columns": _column_links(request.GET)}
+    _, picker, _ = page_range(request, default="24h")
+    context: dict = {
+        "form": form,
+        "page": None,
+        "error": "",
+        "columns": _column_links(request.GET),
+        "picker": picker,
+    }
     status = 200
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -165,11 +173,6 @@ def _duration(width: timedelta) -> str:
     return str(width)
 
 
-def _local(moment: datetime) -> str:
-    """A moment as the From/To inputs (datetime-local) show and the form reads it."""
-    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]:
     """One bar per bucket, its geometry and the search narrowed to its bucket (a
     link that works without JavaScript; static/js/search.js adds dragging)."""
@@ -185,8 +188,8 @@ def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]
         narrowed.pop("cursor", None)
         narrowed["range"], narrowed["since"], narrowed["until"] = (
             "custom",
-            _local(start),
-            _local(end),
+            local_input(start),
+            local_input(end),
         )
         bars.append(
             {
@@ -195,8 +198,8 @@ def _bars(histogram: SearchHistogram, params: QueryDict) -> list[dict[str, Any]]
                 "y": CHART_HEIGHT - height,
                 "h": height,
                 "count": count,
-                "start": _local(start),
-                "end": _local(end),
+                "start": local_input(start),
+                "end": local_input(end),
                 "href": "?" + narrowed.urlencode(),
             }
         )

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import django_filters
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from correlation.choices import SeverityName
-from socapp.filters import DateTimeFilter
+from socapp.filters import DateTimeFilter, RelativeRangeFilter
 
 from .choices import AlertStatus, IncidentPriority, IncidentStatus
 from .entities import entity_candidates
 from .models import Alert, Incident, ResponseAction
 
-RANGES = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(days=1),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
 OPEN_STATUSES = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.IN_PROGRESS]
 
 
@@ -51,10 +43,11 @@ class AlertFilterSet(django_filters.FilterSet):
         method="filter_incident", help_text='An incident number, or "none" for unlinked alerts.'
     )
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
-    range = django_filters.ChoiceFilter(
-        method="filter_range",
-        choices=[(k, f"last {k}") for k in RANGES],
-        help_text="Last seen within 1h, 24h, 7d or 30d.",
+    range = RelativeRangeFilter(
+        field_name="last_seen_at",
+        help_text="Last seen within a relative range: 15m, 1h, 4h, 24h, 7d, 30d, or any number "
+        'of m, h, d or w ("now-6h" works too), at most TIME_RANGE_MAX_DAYS; "custom" leaves '
+        'the range to since/until, "any" is any time.',
     )
     since = DateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
     until = DateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
@@ -113,9 +106,6 @@ class AlertFilterSet(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(incident__isnull=True)
         return queryset.filter(incident__number=value)
-
-    def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(last_seen_at__gte=timezone.now() - RANGES[value])
 
 
 class IncidentFilterSet(django_filters.FilterSet):

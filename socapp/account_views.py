@@ -21,9 +21,11 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_otp.middleware import is_verified
@@ -42,6 +44,9 @@ from .second_factor import (
     second_factor_remove,
     second_factor_required,
 )
+from .selectors import time_zone_name_of
+from .services import user_time_zone_set
+from .timezones import time_zone_names
 from .users import User, user_of
 
 PENDING = "socapp_2fa_pending"
@@ -216,3 +221,27 @@ def two_factor_qr(request: HttpRequest) -> HttpResponse:
         buffer, kind="svg", scale=5, border=4, dark="#000", light="#fff", xmldecl=False
     )
     return _no_store(HttpResponse(buffer.getvalue(), content_type="image/svg+xml"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The user's own preferences: the time zone pages show times in (audited). There is
+    no user in the URL or the form: whoever is logged in changes their own, nobody else's."""
+    user = user_of(request)
+    error = ""
+    if request.method == "POST":
+        try:
+            user_time_zone_set(user=user, time_zone=request.POST.get("time_zone", "")[:64])
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, "Saved: times are now shown in your time zone.")
+            return redirect("preferences")
+    context = {
+        "time_zones": time_zone_names(),
+        "chosen": request.POST.get("time_zone", "") if error else time_zone_name_of(user),
+        "error": error,
+        "now": timezone.now(),
+    }
+    return render(request, "registration/preferences.html", context, status=400 if error else 200)

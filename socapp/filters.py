@@ -16,9 +16,11 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
 from .models import AuditEntry
+from .timerange import ANY, CUSTOM, TimeRangeError, parse_relative
 
 OUT_OF_RANGE = "This moment is out of range."
 
@@ -42,6 +44,33 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     """ISO 8601, turned into UTC; an invalid or out-of-range one is a 400."""
 
     field_class = UtcDateTimeField
+
+
+class RelativeRangeField(forms.CharField):
+    """A relative range as socapp/timerange.py reads it (``24h``, ``now-6h``), made
+    canonical; ``custom`` (the picker's "from … to …") passes, for since/until to apply, and
+    ``any`` (any time) too."""
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value)).strip()
+        if text in ("", CUSTOM, ANY):
+            return text
+        try:
+            return parse_relative(text)[0]
+        except TimeRangeError as exc:
+            raise forms.ValidationError(exc.message, code="invalid") from None
+
+
+class RelativeRangeFilter(django_filters.CharFilter):
+    """``field_name`` within the last N minutes, hours, days or weeks."""
+
+    field_class = RelativeRangeField
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if value in ("", CUSTOM, ANY):
+            return qs
+        since = timezone.now() - parse_relative(value)[1]
+        return qs.filter(**{f"{self.field_name}__gte": since})
 
 
 class IPAddressFilter(django_filters.CharFilter):

@@ -16,11 +16,13 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from .api.exceptions import JSON_PREFIXES
 from .metrics import http_requests
 from .ops import health_response, metrics_response, ready_response
 from .text import NUL, NUL_MESSAGE, printable
+from .timezones import zone_or_utc
 
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/health": lambda request: health_response(),
@@ -136,3 +138,24 @@ class SecondFactorMiddleware:
 ENROL_FIRST = (
     "Your role needs a second factor: set one up at /accounts/two-factor/ and log in with it."
 )
+
+
+class UserTimeZoneMiddleware:
+    """Pages show and read times in the user's zone (their preference, UTC by default):
+    Django's current time zone is theirs for the request. The API, HEC and the admin's
+    API-like paths are left in UTC, so API responses stay ISO 8601 in UTC whoever asks."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or request.path.startswith(JSON_PREFIXES):
+            return self.get_response(request)
+        from .selectors import time_zone_name_of
+
+        timezone.activate(zone_or_utc(time_zone_name_of(user)))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

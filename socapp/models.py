@@ -178,6 +178,26 @@ class SavedView(models.Model):
         return f"{self.get_page_display()}: {self.name}"
 
 
+class UserPreference(models.Model):
+    """A user's own settings for the console: for now their time zone, in which pages
+    show moments and read the times typed into them (the API stays in UTC). A user
+    without a row has the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preference",
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="An IANA zone name, e.g. Europe/Berlin."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone}"
+
+
 class JwtSession(models.Model):
     """One exchange of a password for JWTs, and the chain of refresh tokens after it.
 

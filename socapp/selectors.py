@@ -6,7 +6,7 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
-from .models import DEFAULT_TEAM, AuditEntry, SavedView, Team
+from .models import DEFAULT_TEAM, AuditEntry, SavedView, Team, UserPreference
 from .users import User
 
 
@@ -28,3 +28,9 @@ def saved_views_for(user: User, page: str) -> QuerySet[SavedView]:
 def default_team_id() -> uuid.UUID | None:
     """The team that owns what has no team of its own (the SOC's queue)."""
     return Team.objects.filter(name=DEFAULT_TEAM).values_list("pk", flat=True).first()
+
+
+def time_zone_name_of(user: User) -> str:
+    """The user's time zone (UTC until they choose one)."""
+    found = UserPreference.objects.filter(user=user).values_list("time_zone", flat=True).first()
+    return found or "UTC"

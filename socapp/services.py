@@ -1,4 +1,4 @@
-"""Services of the floor: personal API tokens, saved views."""
+"""Services of the floor: personal API tokens, saved views, a user's own preferences."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit_record
-from .models import ApiToken, SavedView
+from .models import ApiToken, SavedView, UserPreference
+from .timezones import is_time_zone
 from .tokens import PERSONAL_PREFIX, token_generate
 from .users import User
 
@@ -65,3 +66,23 @@ def saved_view_save(*, owner: User, page: str, name: str, query: str, shared: bo
         owner=owner, page=page, name=name, defaults={"query": query, "shared": shared}
     )
     return view
+
+
+def user_time_zone_set(*, user: User, time_zone: str) -> UserPreference:
+    """Set ``user``'s own time zone (an IANA name); audited with the old and new zone.
+    Only ever the acting user's own: there is no way to name someone else."""
+    if not is_time_zone(time_zone):
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    with transaction.atomic():
+        preference, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
+        before = preference.time_zone
+        if before != time_zone:
+            preference.time_zone = time_zone
+            preference.save(update_fields=["time_zone", "updated_at"])
+            audit_record(
+                actor=user,
+                action="user.preference_change",
+                target=preference,
+                changes={"time_zone": [before, time_zone]},
+            )
+    return preference

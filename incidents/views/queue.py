@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from socapp.audit_access import note_list, note_read
 from socapp.models import SavedView, Team
 from socapp.selectors import saved_views_for
+from socapp.timerange import PARAMS as TIME_PARAMS
+from socapp.timerange import TimeRange, page_range
 from socapp.users import User, user_of
 
 from .. import services
@@ -63,12 +65,18 @@ SORT_HEADINGS = {
 }
 
 
-def queue_params(params: QueryDict) -> QueryDict:
-    """The queue's filters; with none given, the open alerts (what a shift starts with)."""
+def queue_params(params: QueryDict, chosen: TimeRange | None = None) -> QueryDict:
+    """The queue's filters; with none given, the open alerts (what a shift starts with).
+    A time range alone (carried from another page) keeps that default. With ``chosen``,
+    the range parameters are replaced by its canonical ones."""
     params = params.copy()
     for name in PAGE_PARAMS:
         params.pop(name, None)
-    if not any(v for k, v in params.lists() if k != "ids"):
+    if chosen is not None or "last" in params:
+        for name in TIME_PARAMS:
+            params.pop(name, None)
+        params.update(chosen.query() if chosen else {})
+    if not any(v for k, v in params.lists() if k not in ("ids", *TIME_PARAMS)):
         params.setlist("status", list(OPEN_STATUSES))
     return params
 
@@ -178,10 +186,16 @@ def _page_number(text: str | None) -> int:
 @permission_required(VIEW, raise_exception=True)
 def queue(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
-    params = queue_params(request.GET)
+    chosen, picker, range_error = page_range(request, default=None, allow_any=True)
+    params = queue_params(request.GET, chosen)
     sort = QueueSort.parse(request.GET.get("sort"))
     grouped = request.GET.get("group") == "1"
     filters = AlertFilterSet(params, queryset=alerts_visible_to(user), request=request)
+    if range_error is not None:
+        # The picker says what is wrong; the list stays empty rather than unfiltered.
+        for name in TIME_PARAMS:
+            params.pop(name, None)
+        filters = AlertFilterSet(params, queryset=Alert.objects.none(), request=request)
     group_page = _page_number(request.GET.get("gpage"))
     next_cursor, more_groups = "", False
     if grouped:
@@ -221,7 +235,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             "bulk_actions": BULK_ACTIONS,
             "close_reasons": CLOSE_REASONS,
             "can_change": request.user.has_perm(CHANGE),
+            "picker": picker,
         },
+        status=400 if range_error or filters.errors else 200,
     )
 
 

@@ -15,6 +15,7 @@ refresh stay as cheap as the alert queue at a million events:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,19 +24,23 @@ from django.db import connection
 from django.db.models import Count, DateTimeField, F, Func, QuerySet, Sum, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, NullIf
-from django.utils import timezone
 
 from events.selectors import hourly_summary, hourly_summary_refreshed_at, sources_visible_to
 from incidents.choices import IncidentPriority, IncidentStatus
 from incidents.kpis import mtta, mttr
 from incidents.models import Alert
 from incidents.selectors import alerts_visible_to, incidents_visible_to, severities_all
+from socapp.timerange import TimeRange
 from socapp.users import User
 
-# The ranges the console offers, and the bar width of each: hourly bars for a day,
-# six-hour bars for a week (28 bars read at a glance; 168 would be a barcode).
-BUCKET_HOURS = {24: 1, 168: 6}
-ALLOWED_HOURS = tuple(BUCKET_HOURS)
+# The width of a bar for ranges up to each length: hourly bars for two days, six-hour bars
+# for eight (28 for a week: 168 hourly bars would be a barcode), daily up to two months,
+# weekly beyond (a year is 53 bars). The range itself is bounded by TIME_RANGE_MAX_DAYS.
+BUCKET_STEPS = ((48, 1), (192, 6), (62 * 24, 24))
+WEEKLY = 168
+# The old ``hours`` parameter (API and page): its two values, as ranges.
+LEGACY_HOURS = {24: "24h", 168: "7d"}
+ALLOWED_HOURS = tuple(LEGACY_HOURS)
 TOP_N = 10
 # A stacked chart with more colours than this is unreadable; the rest become "other".
 MAX_SERIES = 8
@@ -67,38 +72,55 @@ class DateBin(Func):
 
 @dataclass(frozen=True)
 class Window:
-    since: datetime
+    since: datetime  # where alerts and incidents are counted from (the first bar may start earlier)
     until: datetime
     bucket_hours: int
     buckets: list[datetime]
 
     def index(self, moment: datetime) -> int | None:
-        position = int((moment - self.since) // timedelta(hours=self.bucket_hours))
+        position = int((moment - self.buckets[0]) // timedelta(hours=self.bucket_hours))
         return position if 0 <= position < len(self.buckets) else None
 
 
-def window_for(hours: int, now: datetime | None = None) -> Window:
-    """The buckets covering the last ``hours`` up to now; the last bucket is the current
-    (partly filled) one, so a bar never claims a future the data has not reached."""
-    if hours not in BUCKET_HOURS:
-        raise ValueError(f"hours must be one of {', '.join(map(str, ALLOWED_HOURS))}")
-    step = BUCKET_HOURS[hours]
-    now = now or timezone.now()
-    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    current = midnight + timedelta(hours=(now - midnight) // timedelta(hours=step) * step)
-    count = hours // step
-    buckets = [current - timedelta(hours=step * n) for n in range(count - 1, -1, -1)]
-    return Window(since=buckets[0], until=now, bucket_hours=step, buckets=buckets)
+def bucket_hours_for(span: timedelta) -> int:
+    hours = span / timedelta(hours=1)
+    return next((step for longest, step in BUCKET_STEPS if hours <= longest), WEEKLY)
 
 
-def dashboard_data(user: User, *, hours: int) -> dict[str, Any]:
-    """Every figure of the dashboard for ``user`` over the last ``hours`` (24 or 168), as
-    plain JSON-able data. Raises ValueError for another range."""
-    window = window_for(hours)
+def _floor(moment: datetime, step: int) -> datetime:
+    """The start of the bar holding ``moment``: bars are aligned to UTC midnight."""
+    midnight = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if step == WEEKLY:  # weeks from the same origin as date_bin's (a Saturday, 2000-01-01)
+        origin = datetime(2000, 1, 1, tzinfo=UTC)
+        return origin + (moment - origin) // timedelta(hours=step) * timedelta(hours=step)
+    return midnight + (moment - midnight) // timedelta(hours=step) * timedelta(hours=step)
+
+
+def window_for(chosen: TimeRange) -> Window:
+    """The bars covering ``chosen``. A relative range's last bar is the current (partly
+    filled) one and it has as many bars as fit its length, so a bar never claims a future
+    the data has not reached; an absolute range's bars run from the one holding its start
+    to the one holding its end."""
+    step = bucket_hours_for(chosen.span)
+    width = timedelta(hours=step)
+    last = _floor(chosen.until - timedelta(microseconds=1), step)
+    if chosen.relative:
+        count = max(1, math.ceil(chosen.span / width))
+    else:
+        count = (last - _floor(chosen.since, step)) // width + 1
+    buckets = [last - width * n for n in range(count - 1, -1, -1)]
+    return Window(
+        since=max(chosen.since, buckets[0]), until=chosen.until, bucket_hours=step, buckets=buckets
+    )
+
+
+def dashboard_data(user: User, chosen: TimeRange) -> dict[str, Any]:
+    """Every figure of the dashboard for ``user`` over ``chosen``, as plain JSON-able data."""
+    window = window_for(chosen)
     data: dict[str, Any] = {
-        "hours": hours,
+        "hours": math.ceil(chosen.span / timedelta(hours=1)),
         "bucket_seconds": window.bucket_hours * 3600,
-        "since": window.since.isoformat(),
+        "since": window.buckets[0].isoformat(),
         "until": window.until.isoformat(),
         "buckets": [b.isoformat() for b in window.buckets],
         "summary_refreshed_at": _summary_refreshed_at(),
@@ -129,8 +151,9 @@ def _summary_refreshed_at() -> str | None:
 
 
 def _event_volumes(user: User, window: Window) -> dict[str, Any]:
+    # The summary counts whole hours: the hour holding the range's start counts whole.
     rows = hourly_summary().filter(
-        hour__gte=window.since,
+        hour__gte=_floor(window.since, 1),
         hour__lt=window.until,
         source__in=sources_visible_to(user).values("pk"),
     )

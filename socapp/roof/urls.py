@@ -51,6 +51,7 @@ urlpatterns = [
     path("accounts/login/code/", account_views.login_code, name="login_code"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", account_views.two_factor, name="two_factor"),
+    path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("accounts/two-factor/qr.svg", account_views.two_factor_qr, name="two_factor_qr"),
     # Before the admin's own: its login takes the same two steps as the console's.
     path("admin/login/", account_views.admin_login),

@@ -3,9 +3,11 @@ apps)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
@@ -16,9 +18,10 @@ from incidents.models import Severity
 from incidents.selectors import alerts_visible_to, incidents_visible_to
 from socapp.audit_access import note_list
 from socapp.permissions import user_has_role
+from socapp.timerange import given, page_range
 from socapp.users import user_of
 
-from .dashboard import ALLOWED_HOURS, dashboard_data
+from .dashboard import LEGACY_HOURS, dashboard_data
 
 
 @login_required
@@ -45,21 +48,32 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "socapp/home.html", context)
 
 
-RANGES = [(24, "24 h"), (168, "7 d")]
-
-
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The charts; drawn by static/js/dashboard.js from the JSON embedded here, then
-    refreshed from /api/v1/dashboard/ every 30 s and on live alert nudges."""
+    refreshed from /api/v1/dashboard/ (the same range) every 30 s and on live alert nudges.
+    The range is the console's (socapp/timerange.py); the old ``?hours=24|168`` still
+    works, and any other ``hours`` shows a day as it always did."""
     user = user_of(request)
-    wanted = request.GET.get("hours", "")
-    # The range switch's links only ever send 24 or 168; anything else shows a day.
-    hours = int(wanted) if wanted.isdigit() and int(wanted) in ALLOWED_HOURS else 24
-    context: dict = {"has_role": user_has_role(user), "hours": hours, "ranges": RANGES}
-    if context["has_role"]:
-        context["data"] = dashboard_data(user, hours=hours)
-    return render(request, "socapp/dashboard.html", context)
+    chosen, picker, error = page_range(
+        request, default="24h", params=_with_legacy_hours(request.GET)
+    )
+    context: dict = {"has_role": user_has_role(user), "picker": picker, "range_error": error}
+    if context["has_role"] and chosen is not None:
+        context["data"] = dashboard_data(user, chosen)
+        # The API reads the same range: relative keeps sliding, absolute carries offsets.
+        context["api_query"] = urlencode(chosen.query())
+    return render(request, "socapp/dashboard.html", context, status=400 if error else 200)
+
+
+def _with_legacy_hours(params: QueryDict) -> QueryDict:
+    if given(params) or "hours" not in params:
+        return params
+    wanted = params.get("hours") or ""
+    hours = int(wanted) if wanted.isdigit() and int(wanted) in LEGACY_HOURS else 24
+    params = params.copy()
+    params["range"] = LEGACY_HOURS[hours]
+    return params
 
 
 @login_not_required

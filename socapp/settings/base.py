@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Address and user agent for every audit entry; refusals and reads (socapp/audit_access.py).
     "socapp.audit_access.AuditMiddleware",
+    # Pages speak the user's time zone (their preference); the API stays in UTC.
+    "socapp.middleware.UserTimeZoneMiddleware",
     "socapp.middleware.LoginRequiredMiddleware",
     # OTP_REQUIRED_FOR_ADMINS: an admin without a verified second factor gets enrolment only.
     "socapp.middleware.SecondFactorMiddleware",
@@ -124,7 +126,11 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The user's time zone and the range the navigation carries (socapp/context.py).
+                "socapp.context.time_context",
             ],
+            # {{ moment|when }}: one time format on every page (socapp/timefmt.py).
+            "builtins": ["socapp.templatetags.socapp_time"],
         },
     },
 ]
@@ -542,6 +548,8 @@ SEARCH_EXACT_COUNT_MAX_ROWS = env.int("SEARCH_EXACT_COUNT_MAX_ROWS", default=50_
 SEARCH_SAMPLE_ROWS = env.int("SEARCH_SAMPLE_ROWS", default=20_000)
 # The search page's CSV download: the newest this many rows of the query and range.
 SEARCH_EXPORT_MAX_ROWS = env.int("SEARCH_EXPORT_MAX_ROWS", default=10_000)
+# The longest time range the queue, the search and the dashboard accept (socapp/timerange.py).
+TIME_RANGE_MAX_DAYS = env.int("TIME_RANGE_MAX_DAYS", default=366)
 
 # The console. Incident grouping: a new alert joins an open incident of its team holding
 # an alert that shares an entity of these kinds, seen within the window, while the

@@ -52,7 +52,9 @@
 
   // 24-hour times like every other page (a browser in an en-US locale would otherwise
   // write "02 PM"): hourCycle h23 keeps the locale's separators but never a 12-hour clock.
-  const CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  // In the user's zone (their preference, which the page names), not the browser's.
+  const ZONE = root.dataset.timeZone || "UTC";
+  const CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: ZONE };
   const CLOCK_SECONDS = { ...CLOCK, second: "2-digit" };
 
   function clock(at, withSeconds) {
@@ -61,9 +63,12 @@
 
   function bucketLabel(iso, bucketSeconds) {
     const at = new Date(iso);
+    if (bucketSeconds >= 86400) {
+      return at.toLocaleDateString([], { month: "short", day: "numeric", timeZone: ZONE });
+    }
     const time = clock(at);
-    if (bucketSeconds < 86400 && data.hours <= 24) return time;
-    return at.toLocaleDateString([], { weekday: "short" }) + " " + time;
+    if (data.hours <= 24) return time;
+    return at.toLocaleDateString([], { weekday: "short", timeZone: ZONE }) + " " + time;
   }
 
   function duration(seconds) {

@@ -60,7 +60,8 @@ PAGES = {
 }
 # Pages for everyone logged in (they say so when the user has no role), and paths that
 # authenticate on their own (API, admin, Splunk HEC, the login page itself).
-# The second-factor page and its QR code are the user's own account (anyone may enrol).
+# The second-factor page and its QR code are the user's own account (anyone may enrol),
+# and so is the preferences page (one's own time zone).
 OPEN_TO_ANY_LOGIN = {
     "home",
     "dashboard",
@@ -70,6 +71,7 @@ OPEN_TO_ANY_LOGIN = {
     "severity-css",
     "two_factor",
     "two_factor_qr",
+    "preferences",
 }
 OWN_AUTHENTICATION = ("api/", "admin/", "services/", "accounts/login/")
 # Public, like the static files it points to: the icon (the login page shows it too).

@@ -3,6 +3,9 @@ reads from several apps)."""
 
 from __future__ import annotations
 
+from datetime import UTC
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,17 +13,48 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from socapp.permissions import IsAuthenticatedWithRole
+from socapp.timerange import MOMENT_MAX_CHARS, TimeRangeError, time_range_from
 from socapp.users import user_of
 
-from ..dashboard import ALLOWED_HOURS, dashboard_data
+from ..dashboard import ALLOWED_HOURS, LEGACY_HOURS, dashboard_data
 
 
 class DashboardQuerySerializer(serializers.Serializer):
+    """The console's time range (socapp/timerange.py), with the old ``hours`` kept."""
+
+    range = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="A relative range up to now: 15m, 1h, 4h, 24h (the default), 7d, 30d, or any "
+        'number of m, h, d or w ("now-6h" works too). Bars are hourly up to 2 days, 6-hourly '
+        "up to 8, daily up to 62, weekly beyond.",
+    )
+    since = serializers.CharField(
+        required=False,
+        max_length=MOMENT_MAX_CHARS,
+        help_text="An absolute range's start, ISO 8601 (without an offset: UTC).",
+    )
+    until = serializers.CharField(
+        required=False,
+        max_length=MOMENT_MAX_CHARS,
+        help_text="An absolute range's end, ISO 8601 (default: now).",
+    )
     hours = serializers.ChoiceField(
         choices=ALLOWED_HOURS,
-        default=ALLOWED_HOURS[0],
-        help_text="The range: the last 24 hours (hourly bars) or 168 (7 days, 6-hour bars).",
+        required=False,
+        help_text="The older way to say 24h or 7d: 24 or 168 (when no other range is given).",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        params = {k: v for k, v in attrs.items() if k in ("range", "since", "until")}
+        if not params and "hours" in attrs:
+            params["range"] = LEGACY_HOURS[attrs["hours"]]
+        try:
+            # The API reads a moment without an offset as UTC, whoever asks.
+            attrs["time_range"] = time_range_from(params, default="24h", zone=UTC)
+        except TimeRangeError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from None
+        return attrs
 
 
 # The serializers below describe the response for the OpenAPI schema; the view returns
@@ -69,7 +103,7 @@ class DashboardResponseTimeSerializer(serializers.Serializer):
 
 
 class DashboardSerializer(serializers.Serializer):
-    hours = serializers.IntegerField()
+    hours = serializers.IntegerField(help_text="The range's length in hours, rounded up.")
     bucket_seconds = serializers.IntegerField(help_text="The width of one bar.")
     since = serializers.DateTimeField(help_text="Start of the first bucket.")
     until = serializers.DateTimeField(help_text="Now (the last bucket is partly filled).")
@@ -99,4 +133,4 @@ class DashboardView(APIView):
     def get(self, request: Request) -> Response:
         query = DashboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(dashboard_data(user_of(request), hours=query.validated_data["hours"]))
+        return Response(dashboard_data(user_of(request), query.validated_data["time_range"]))

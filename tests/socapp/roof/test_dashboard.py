@@ -274,16 +274,19 @@ def test_the_page_embeds_the_data_escaped_and_loads_the_script(analyst_a, alerts
     assert data["top"]["rules"][0]["value"] == SCRIPTY_RULE
     assert data["hours"] == 24
     assert "/static/js/dashboard.js" in page and 'href="/dashboard/"' in page
-    assert 'data-api-url="/api/v1/dashboard/?hours=24"' in page
+    assert 'data-api-url="/api/v1/dashboard/?range=24h"' in page
     # No inline script: the data element is JSON, the code a static file.
     assert "<script>" not in page
 
 
 def test_the_page_range_switch(analyst_a, alerts):
-    page = _browser(analyst_a).get("/dashboard/?hours=168").content.decode()
+    page = _browser(analyst_a).get("/dashboard/?range=7d").content.decode()
     assert _embedded(page)["hours"] == 168
-    assert 'class="current" aria-current="page">7 d' in page
-    # A range the switch never offers shows the day instead of failing.
+    assert 'class="current" aria-current="true">Last 7 days' in page
+    assert 'data-api-url="/api/v1/dashboard/?range=7d"' in page
+    # The old links still work; an old value the switch never offered shows the day.
+    old = _browser(analyst_a).get("/dashboard/?hours=168").content.decode()
+    assert _embedded(old)["hours"] == 168
     assert _embedded(_browser(analyst_a).get("/dashboard/?hours=5").content.decode())["hours"] == 24
 
 
