@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 
 import pytest
 
@@ -95,10 +96,7 @@ def test_a_bar_narrows_the_search_to_its_time(analyst_a, hunted):
 
 @pytest.mark.django_db
 def test_a_slow_count_says_it_is_an_estimate(analyst_a, reference_data, settings):
-    source = SourceFactory()
-    events_store(
-        source=source, records=[event_record(NOW - timedelta(seconds=i)) for i in range(3000)]
-    )
+    _many_events(3000)
     settings.SEARCH_COUNT_TIMEOUT_MS = 1
     html = _page(analyst_a, q='"no such words" OR "nor these"', range="24h")
     assert "the planner&#x27;s estimate" in html or "the planner's estimate" in html
@@ -110,9 +108,9 @@ def test_a_slow_count_says_it_is_an_estimate(analyst_a, reference_data, settings
 def _many_events(count: int) -> None:
     from django.db import connection
 
+    source: Any = SourceFactory()
     events_store(
-        source=SourceFactory(),
-        records=[event_record(NOW - timedelta(seconds=i)) for i in range(count)],
+        source=source, records=[event_record(NOW - timedelta(seconds=i)) for i in range(count)]
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE events")  # the planner's row counts choose the path
