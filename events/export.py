@@ -1,9 +1,9 @@
 """The event search as a CSV download: the search page's query and range, newest first,
 at most ``SEARCH_EXPORT_MAX_ROWS`` rows, streamed as they are read, each download audited.
 
-Cells are guarded against spreadsheet formulas the way incidents/reports/csv.py guards
-report cells (raw logs are attacker-typed): text starting with ``=``, ``+``, ``-``,
-``@``, tab or carriage return gets a leading ``'``; numbers stay numbers."""
+Cells are guarded against spreadsheet formulas by socapp/csvsafe.py (raw logs are
+attacker-typed): text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+gets a leading ``'``; numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ from django.conf import settings
 from django.db import transaction
 
 from socapp.audit import audit_record
+from socapp.csvsafe import safe_cell
 from socapp.users import User
 
 from .fields import get
 from .models import Event
 from .search.facets import field_value
 from .selectors import events_search_rows
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS: list[tuple[str, Any]] = [
     ("event_time", lambda e: e.event_time.isoformat()),
@@ -40,20 +39,6 @@ COLUMNS: list[tuple[str, Any]] = [
     ("host.name", lambda e: get(e.normalized_data or {}, "host.name")),
     ("raw", lambda e: e.raw_data),
 ]
-
-
-def safe_cell(value: Any) -> str | int | float:
-    """One cell as the CSV writer should see it: never a live formula."""
-    import json
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class _Line:

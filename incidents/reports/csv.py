@@ -5,44 +5,33 @@ Layout: the first column of every row is the section (``incident``, ``timeline``
 first as section ``report`` with columns ``field, value``. One file keeps a report one
 download, and filtering column A gives any one table back.
 
-Text that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return is a formula to
-Excel and LibreOffice (``=HYPERLINK(...)`` leaks data, ``=cmd|...`` ran commands through
-DDE), and log lines and comments are attacker-typed. Such cells get a leading ``'``, as
-OWASP's CSV injection guidance says; numbers stay numbers, so a count of -2 is still -2.
+Cells are guarded against spreadsheet formulas by socapp/csvsafe.py (log lines and
+comments are attacker-typed); report values it does not know (decimals, durations,
+times) are turned into numbers and text first.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .data import Duration, Report
+from socapp import csvsafe
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from .data import Duration, Report
 
 
 def safe_cell(value: Any) -> str | int | float:
     """One cell's value as the CSV writer should see it (never a live formula)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):  # before int: True is an int to Python, "True" to a sheet
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, Duration):
         return "" if value.seconds is None else value.seconds
     if isinstance(value, datetime):
         return value.isoformat()
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return csvsafe.safe_cell(value)
 
 
 def render_csv(report: Report) -> bytes:
