@@ -498,6 +498,16 @@ EVENTS_MAX_NEW_PARTITIONS_PER_BATCH = env.int("EVENTS_MAX_NEW_PARTITIONS_PER_BAT
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
 HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", default=300)
 
+# Asset discovery (docs/ASSETS.md): addresses and host names seen in events that no asset
+# claims, kept for this many days, at most this many rows. Only addresses inside these
+# networks count as "ours" (an attacker's address is not an unknown host of ours).
+ASSETS_DISCOVERY_DAYS = env.int("ASSETS_DISCOVERY_DAYS", default=7)
+ASSETS_DISCOVERY_MAX_ROWS = env.int("ASSETS_DISCOVERY_MAX_ROWS", default=5000)
+ASSETS_DISCOVERY_NETWORKS = env.list(
+    "ASSETS_DISCOVERY_NETWORKS",
+    default=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
+
 # Detection: how late (seconds of event time) a hit may arrive and still count in its
 # correlation window; older hits are counted as late and dropped.
 CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=300)

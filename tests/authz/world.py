@@ -231,7 +231,7 @@ def _build_detection(world: World, team_a: Any) -> None:
     o["intel.iocmatch"] = IocMatch.objects.create(
         ioc=o["intel.ioc"], event_id=event.event_id, event_time=event.event_time, field="source.ip"
     )
-    o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_address="10.0.0.5", team=team_a)
+    o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_addresses=["10.0.0.5"], team=team_a)
     o["assets.assettype"] = o["assets.asset"].asset_type
 
 

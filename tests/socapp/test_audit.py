@@ -146,7 +146,7 @@ def test_an_api_fuzz_run_with_floats_leaves_a_chain_that_verifies(integration):
         metadata = {"v": number, "nested": [{"x": number, "é😀": [number, "ü"]}], "n": n}
         asset = api.post(
             reverse("api:asset-list"),
-            {"name": f"host-{n}", "asset_type": "server", "team": "Team A", "metadata": metadata},
+            {"name": f"host-{n}", "asset_type": "server", "team": "Team A", "attributes": metadata},
             format="json",
         )
         assert asset.status_code == 201, asset.content

@@ -115,10 +115,10 @@ def ensure_assets(team: Team) -> None:
             name=name,
             defaults={
                 "asset_type": kinds[kind],
-                "ip_address": ip,
-                "hostname": f"{name}.corp.example" if windows else name,
+                "ip_addresses": [ip],
+                "hostnames": [f"{name}.corp.example" if windows else name],
                 "operating_system": system,
-                "is_critical": critical,
+                "criticality": "critical" if critical else "medium",
                 "team": team,
             },
         )
