@@ -23,9 +23,7 @@ class AssetFilterSet(django_filters.FilterSet):
     hostname = django_filters.CharFilter(
         method="filter_hostname", max_length=253, help_text="One of the asset's host names."
     )
-    ip_address = IPAddressFilter(
-        method="filter_ip", help_text="One of the asset's IP addresses."
-    )
+    ip_address = IPAddressFilter(method="filter_ip", help_text="One of the asset's IP addresses.")
     mac_address = django_filters.CharFilter(
         method="filter_mac", max_length=17, help_text="One of the asset's MAC addresses."
     )

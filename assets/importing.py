@@ -95,7 +95,7 @@ def _rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             raise ValidationError(f"Unknown column(s): {', '.join(unknown[:10])[:200]}.")
         if "name" not in header or not ({"type", "asset_type"} & set(header)):
             raise ValidationError("The header must name the columns name and type.")
-        rows = []
+        rows: list[tuple[int, dict[str, str]]] = []
         for values in reader:
             if len(rows) >= MAX_ROWS:
                 raise ValidationError(f"More than {MAX_ROWS} rows: split the file.")
@@ -191,7 +191,9 @@ def _import_row(
             if asset is None:
                 asset_create(actor=actor, asset_type=asset_type, data=data, quiet=True)  # type: ignore[arg-type]
                 result.created += 1
-            elif asset_update(actor=actor, asset=asset, data=data, asset_type=asset_type, quiet=True):
+            elif asset_update(
+                actor=actor, asset=asset, data=data, asset_type=asset_type, quiet=True
+            ):
                 result.updated += 1
             else:
                 result.unchanged += 1

@@ -83,7 +83,7 @@ _lock = threading.Lock()
 _index = InventoryIndex()
 
 
-def _stamp() -> str | None | bool:
+def _stamp() -> str | bool | None:
     """The current version stamp; None when none is set; False when Redis cannot say."""
     try:
         value = kv().get(VERSION_KEY)

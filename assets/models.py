@@ -30,7 +30,9 @@ class AssetType(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     attributes_schema = models.JSONField(
-        default=dict, blank=True, help_text="JSON Schema of the attributes assets of this type carry."
+        default=dict,
+        blank=True,
+        help_text="JSON Schema of the attributes assets of this type carry.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -135,3 +137,6 @@ class DiscoveryCursor(models.Model):
 
     class Meta:
         db_table = "assets_discovery_cursor"
+
+    def __str__(self) -> str:
+        return f"scanned until {self.scanned_until:%Y-%m-%d %H:%M}"

@@ -72,18 +72,6 @@ def assets_matching(assets: QuerySet[Asset], value: str) -> QuerySet[Asset]:
     return assets.filter(_identifies(value) | Q(name__icontains=value)) if value else assets
 
 
-def assets_for_entity(kind: str, value: str) -> list[Asset]:
-    """The assets an IP address or a host name belongs to (none for a user)."""
-    assets = Asset.objects.select_related("asset_type", "team")
-    with contextlib.suppress(ValueError):
-        if kind == "ip":
-            return list(assets.filter(ip_addresses__contains=[normalize.ip(value)]))
-        if kind == "host":
-            host = normalize.hostname(value)
-            return list(assets.filter(Q(hostnames__contains=[host]) | Q(name__iexact=host)))
-    return []
-
-
 def assets_with_ids(ids: Iterable[str]) -> dict[str, Asset]:
     """Assets by id text (the alert and incident pages' assets, one query)."""
     wanted = {i for i in ids if i}
@@ -123,10 +111,10 @@ def asset_index_rows() -> list[IndexRow]:
     inventory map re-reads them all when the inventory changes; no model instances)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.id, a.name, a.criticality, a.owner, a.team_id, t.name,"
+            "SELECT a.id, a.name, a.criticality, a.owner, a.team_id, t.name,"  # noqa: S608
             " ARRAY(SELECT host(x) FROM unnest(a.ip_addresses) x),"
             " a.hostnames, a.mac_addresses"
-            f" FROM {Asset._meta.db_table} a"  # noqa: S608 - table names are ours
+            f" FROM {Asset._meta.db_table} a"
             f" LEFT JOIN {Team._meta.db_table} t"
             " ON t.id = a.team_id"
         )

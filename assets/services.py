@@ -4,12 +4,15 @@ writes the audit log and tells every process's inventory map that it is out of d
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import jsonschema
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from socapp.audit import audit_record, model_changes
 from socapp.models import Team
@@ -17,8 +20,8 @@ from socapp.users import User
 
 from . import normalize
 from .choices import Criticality
-from .index import inventory_changed
-from .models import Asset, AssetType, DiscoveredHost
+from .index import current, inventory_changed
+from .models import Asset, AssetType, DiscoveredHost, DiscoveryCursor
 
 # The fields a caller may set, and how each is made canonical.
 LIST_FIELDS = {
@@ -194,3 +197,40 @@ def asset_delete(*, actor: User | None, asset: Asset) -> None:
 
 def team_named(name: str) -> Team | None:
     return Team.objects.filter(name__iexact=name.strip()).first() if name.strip() else None
+
+
+def discovery_record(*, seen: list[tuple[str, str, Any, Any, int]], scanned_until: Any) -> int:
+    """Note what a discovery scan saw — (kind, value, first, last, events) per address
+    or host name — except what an asset claims; keep the list to the last
+    ``ASSETS_DISCOVERY_DAYS`` days and ``ASSETS_DISCOVERY_MAX_ROWS`` rows (the least
+    recently seen go first); move the scan's cursor. Returns the rows noted."""
+    index = current()
+    table = DiscoveredHost._meta.db_table
+    rows = []
+    for kind, value, first, last, count in seen:
+        try:
+            value = normalize.ip(value) if kind == "ip" else normalize.hostname(value)
+        except ValueError:
+            continue
+        if index.of_entity(f"{kind}:{value}") is None:
+            rows.append((kind, value, first, last, count))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if rows:
+            cursor.executemany(
+                f"INSERT INTO {table} (kind, value, first_seen, last_seen, event_count)"  # noqa: S608
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, value) DO UPDATE SET"
+                f" first_seen = LEAST(EXCLUDED.first_seen, {table}.first_seen),"
+                f" last_seen = GREATEST(EXCLUDED.last_seen, {table}.last_seen),"
+                f" event_count = {table}.event_count + EXCLUDED.event_count",
+                rows,
+            )
+        since = timezone.now() - timedelta(days=settings.ASSETS_DISCOVERY_DAYS)
+        DiscoveredHost.objects.filter(last_seen__lt=since).delete()
+        keep = settings.ASSETS_DISCOVERY_MAX_ROWS
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table}"  # noqa: S608
+            " ORDER BY last_seen DESC, id DESC OFFSET %s)",
+            [keep],
+        )
+        DiscoveryCursor.objects.update_or_create(pk=1, defaults={"scanned_until": scanned_until})
+    return len(rows)

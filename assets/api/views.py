@@ -96,7 +96,7 @@ class AssetViewSet(AuditedReadMixin, AuditedModelViewSet):
         """Import a CSV inventory (docs/ASSETS.md): a ``text/csv`` body or a multipart
         ``file``. One transaction; the answer counts created, updated, unchanged and
         skipped rows, with each skipped line's reason. Over 5 MiB or 10,000 rows: 400."""
-        if "csv" in request.data:
+        if isinstance(request.data, dict) and "csv" in request.data:
             content = request.data["csv"]
         else:
             body = ImportUploadSerializer(data=request.data)

@@ -28,134 +28,176 @@ def carry_over(apps, schema_editor):
         asset.save()
 
 
-
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0001_initial'),
-        ('socapp', '0007_second_factor_sealed'),
+        ("assets", "0001_initial"),
+        ("socapp", "0007_second_factor_sealed"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DiscoveredHost',
+            name="DiscoveredHost",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('ip', 'IP address'), ('host', 'Host name')], max_length=4)),
-                ('value', models.CharField(max_length=253)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('event_count', models.BigIntegerField(default=0)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("ip", "IP address"), ("host", "Host name")], max_length=4
+                    ),
+                ),
+                ("value", models.CharField(max_length=253)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                ("event_count", models.BigIntegerField(default=0)),
             ],
             options={
-                'db_table': 'assets_discovered_hosts',
-                'ordering': ['-last_seen'],
+                "db_table": "assets_discovered_hosts",
+                "ordering": ["-last_seen"],
             },
         ),
         migrations.CreateModel(
-            name='DiscoveryCursor',
+            name="DiscoveryCursor",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('scanned_until', models.DateTimeField()),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("scanned_until", models.DateTimeField()),
             ],
             options={
-                'db_table': 'assets_discovery_cursor',
+                "db_table": "assets_discovery_cursor",
             },
         ),
         migrations.AlterModelOptions(
-            name='asset',
-            options={'ordering': ['name'], 'permissions': [('view_all_assets', "View every team's assets")]},
+            name="asset",
+            options={
+                "ordering": ["name"],
+                "permissions": [("view_all_assets", "View every team's assets")],
+            },
         ),
         migrations.RemoveIndex(
-            model_name='asset',
-            name='assets_ip_idx',
+            model_name="asset",
+            name="assets_ip_idx",
         ),
         migrations.RemoveIndex(
-            model_name='asset',
-            name='assets_hostname_idx',
+            model_name="asset",
+            name="assets_hostname_idx",
         ),
-        migrations.RenameField(model_name='asset', old_name='metadata', new_name='attributes'),
+        migrations.RenameField(model_name="asset", old_name="metadata", new_name="attributes"),
         migrations.AlterField(
-            model_name='asset',
-            name='attributes',
-            field=models.JSONField(blank=True, default=dict, help_text="Checked against the asset type's schema."),
+            model_name="asset",
+            name="attributes",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="Checked against the asset type's schema."
+            ),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='criticality',
-            field=models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=10),
+            model_name="asset",
+            name="criticality",
+            field=models.CharField(
+                choices=[
+                    ("low", "Low"),
+                    ("medium", "Medium"),
+                    ("high", "High"),
+                    ("critical", "Critical"),
+                ],
+                default="medium",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='first_seen',
+            model_name="asset",
+            name="first_seen",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='hostnames',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=253), blank=True, default=list, size=32),
+            model_name="asset",
+            name="hostnames",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=253), blank=True, default=list, size=32
+            ),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='ip_addresses',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.GenericIPAddressField(), blank=True, default=list, size=32),
+            model_name="asset",
+            name="ip_addresses",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.GenericIPAddressField(), blank=True, default=list, size=32
+            ),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='last_seen',
+            model_name="asset",
+            name="last_seen",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='mac_addresses',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=17), blank=True, default=list, size=32),
+            model_name="asset",
+            name="mac_addresses",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=17), blank=True, default=list, size=32
+            ),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='owner',
-            field=models.CharField(blank=True, help_text='Who answers for it.', max_length=255),
+            model_name="asset",
+            name="owner",
+            field=models.CharField(blank=True, help_text="Who answers for it.", max_length=255),
         ),
         migrations.AddField(
-            model_name='asset',
-            name='tags',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=32),
+            model_name="asset",
+            name="tags",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=64), blank=True, default=list, size=32
+            ),
         ),
         migrations.AlterField(
-            model_name='assettype',
-            name='attributes_schema',
-            field=models.JSONField(blank=True, default=dict, help_text='JSON Schema of the attributes assets of this type carry.'),
+            model_name="assettype",
+            name="attributes_schema",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="JSON Schema of the attributes assets of this type carry.",
+            ),
         ),
         migrations.RunPython(carry_over, migrations.RunPython.noop),
-        migrations.RemoveField(model_name='asset', name='hostname'),
-        migrations.RemoveField(model_name='asset', name='ip_address'),
-        migrations.RemoveField(model_name='asset', name='is_critical'),
-        migrations.RemoveField(model_name='asset', name='mac_address'),
+        migrations.RemoveField(model_name="asset", name="hostname"),
+        migrations.RemoveField(model_name="asset", name="ip_address"),
+        migrations.RemoveField(model_name="asset", name="is_critical"),
+        migrations.RemoveField(model_name="asset", name="mac_address"),
         migrations.AddIndex(
-            model_name='asset',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['ip_addresses'], name='assets_ips_gin'),
+            model_name="asset",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["ip_addresses"], name="assets_ips_gin"
+            ),
         ),
         migrations.AddIndex(
-            model_name='asset',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['hostnames'], name='assets_hostnames_gin'),
+            model_name="asset",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["hostnames"], name="assets_hostnames_gin"
+            ),
         ),
         migrations.AddIndex(
-            model_name='asset',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['mac_addresses'], name='assets_macs_gin'),
+            model_name="asset",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["mac_addresses"], name="assets_macs_gin"
+            ),
         ),
         migrations.AddIndex(
-            model_name='asset',
-            index=models.Index(fields=['updated_at'], name='assets_updated_idx'),
+            model_name="asset",
+            index=models.Index(fields=["updated_at"], name="assets_updated_idx"),
         ),
         migrations.AddConstraint(
-            model_name='asset',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='assets_name_unique_ci'),
+            model_name="asset",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"), name="assets_name_unique_ci"
+            ),
         ),
         migrations.AddIndex(
-            model_name='discoveredhost',
-            index=models.Index(fields=['last_seen'], name='discovered_last_seen_idx'),
+            model_name="discoveredhost",
+            index=models.Index(fields=["last_seen"], name="discovered_last_seen_idx"),
         ),
         migrations.AddConstraint(
-            model_name='discoveredhost',
-            constraint=models.UniqueConstraint(fields=('kind', 'value'), name='discovered_host_once'),
+            model_name="discoveredhost",
+            constraint=models.UniqueConstraint(
+                fields=("kind", "value"), name="discovered_host_once"
+            ),
         ),
     ]

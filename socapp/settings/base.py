@@ -211,6 +211,7 @@ CELERY_TASK_ROUTES = {
     "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
     "events.tasks.sweep_uncorrelated_batches": {"queue": "maintenance"},
     "events.tasks.check_source_health": {"queue": "maintenance"},
+    "events.tasks.discover_unknown_hosts": {"queue": "maintenance"},
     "socapp.tasks.audit_checkpoint": {"queue": "maintenance"},
     "correlation.tasks.check_correlation_lag": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
