@@ -57,6 +57,7 @@ class InventoryIndex:
     by_ip: dict[str, AssetRef] = field(default_factory=dict)
     by_host: dict[str, AssetRef] = field(default_factory=dict)
     by_mac: dict[str, AssetRef] = field(default_factory=dict)
+    by_id: dict[str, AssetRef] = field(default_factory=dict)
     version: str | None = None
     loaded: float = 0.0
 
@@ -66,7 +67,12 @@ class InventoryIndex:
     def of_entity(self, entity: str) -> AssetRef | None:
         """The asset behind an alert entity ("ip:10.0.0.5", "host:web1")."""
         kind, _, value = entity.partition(":")
-        table = {"ip": self.by_ip, "host": self.by_host, "mac": self.by_mac}.get(kind)
+        table = {
+            "ip": self.by_ip,
+            "host": self.by_host,
+            "mac": self.by_mac,
+            "asset": self.by_id,
+        }.get(kind)
         return table.get(value) if table is not None else None
 
     def most_critical(self, entities: Iterable[str]) -> list[AssetRef]:
@@ -106,6 +112,7 @@ def _build(version: str | None) -> InventoryIndex:
             team_id=row.team_id,
             team=row.team or "",
         )
+        index.by_id[ref.id] = ref
         # A value two assets claim goes to the more critical one (then the first by name).
         for table, values in (
             (index.by_ip, row.ips),
