@@ -59,8 +59,8 @@ PASSWORD = "correct horse battery staple"
 def _fresh_process_caches():
     """Caches and Redis counts that outlive a test's rolled-back transaction must not
     carry over into the next test."""
-    from correlation.engine import ruleset
     from assets.index import forget as forget_inventory
+    from correlation.engine import ruleset
     from events.enrichment import assets
     from events.ingest import forget_event_types
     from socapp.audit_access import forget_bounds

@@ -81,7 +81,7 @@ def entity_page(request: HttpRequest, kind: str, value: str) -> HttpResponse:
             "more_events": bool(page.next_cursor),
             "alerts": alerts,
             "incidents": incidents,
-            "assets": assets_involved(user_of(request), entities=[canonical]),
+            "assets_involved": assets_involved(user_of(request), entities=[canonical]),
             "indicators": indicators_involved([(e.event_id, e.event_time) for e in page.events]),
             "pivots": _pivots(page.events, kind, shown),
         },

@@ -109,9 +109,7 @@ def test_an_update_that_changes_nothing_writes_no_audit_entry(manager, server):
     api.patch(f"{URL}{asset.pk}/", {"criticality": "high"}, format="json")
     assert not AuditEntry.objects.filter(action="asset.update").exists()
     api.patch(f"{URL}{asset.pk}/", {"criticality": "low"}, format="json")
-    assert AuditEntry.objects.get(action="asset.update").changes == {
-        "criticality": ["high", "low"]
-    }
+    assert AuditEntry.objects.get(action="asset.update").changes == {"criticality": ["high", "low"]}
 
 
 CSV = (
@@ -149,9 +147,7 @@ def test_csv_import_refuses_too_many_rows_or_bytes_with_a_400_and_stores_nothing
 ):
     monkeypatch.setattr(importing, "MAX_ROWS", 50)
     rows = "".join(f"h{n},server\n" for n in range(51))
-    response = client_for(integration).post(
-        IMPORT, "name,type\n" + rows, content_type="text/csv"
-    )
+    response = client_for(integration).post(IMPORT, "name,type\n" + rows, content_type="text/csv")
     assert response.status_code == 400 and "More than 50 rows" in str(response.json())
     monkeypatch.setattr(importing, "MAX_BYTES", 1000)
     monkeypatch.setattr("assets.api.views.MAX_BYTES", 1000)
