@@ -28,6 +28,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from assets.models import DiscoveredHost
 from correlation.services import rule_save
 from events.ingest import events_ingest
 from events.models import Event, EventAttribute, IngestBatch, QuarantinedRecord
@@ -233,6 +234,9 @@ def _build_detection(world: World, team_a: Any) -> None:
     )
     o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_addresses=["10.0.0.5"], team=team_a)
     o["assets.assettype"] = o["assets.asset"].asset_type
+    o["assets.discoveredhost"] = DiscoveredHost.objects.create(
+        kind="ip", value="10.0.0.99", first_seen=event.event_time, last_seen=timezone.now()
+    )
 
 
 def _build_alerts(world: World, team_a: Any) -> None:
