@@ -1,7 +1,10 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from socapp.models import Team
 
+from .. import normalize
 from ..models import MAX_ADDRESSES, MAX_HOSTNAME_LENGTH, MAX_TAGS, Asset, AssetType, DiscoveredHost
 from ..services import check_attribute_schema
 
@@ -37,6 +40,24 @@ class AssetSerializer(serializers.ModelSerializer):
     mac_addresses = _texts(17)
     hostnames = _texts(MAX_HOSTNAME_LENGTH)
     tags = _texts(64, MAX_TAGS)
+
+    def _canonical(self, values: list[str], one: Any, what: str) -> list[str]:
+        try:
+            return normalize.many(values, one, what=what)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_ip_addresses(self, value: list[str]) -> list[str]:
+        return self._canonical(value, normalize.ip, "IP addresses")
+
+    def validate_mac_addresses(self, value: list[str]) -> list[str]:
+        return self._canonical(value, normalize.mac, "MAC addresses")
+
+    def validate_hostnames(self, value: list[str]) -> list[str]:
+        return self._canonical(value, normalize.hostname, "host names")
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        return self._canonical(value, normalize.tag, "tags")
 
     class Meta:
         model = Asset

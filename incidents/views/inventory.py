@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -66,6 +67,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
             "q": q,
             "criticality": criticality,
             "type": kind,
+            "filters": urlencode({"q": q, "criticality": criticality, "type": kind}),
             "criticalities": Criticality.choices,
             "types": asset_types_all(),
         },

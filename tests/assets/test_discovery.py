@@ -21,7 +21,7 @@ NOW = datetime.now(tz=UTC).replace(microsecond=0)
 
 
 def store(*records) -> None:
-    events_store(source=SourceFactory(), records=list(records))
+    events_store(source=SourceFactory.create(), records=list(records))
 
 
 def seen() -> dict[str, DiscoveredHost]:

@@ -122,6 +122,9 @@ def ensure_assets(team: Team) -> None:
                 "team": team,
             },
         )
+    from assets.index import inventory_changed
+
+    inventory_changed()  # every process's inventory map rebuilds with these
 
 
 def create_sources(team: Team, actor: User) -> list[tuple[DemoSource, Source]]:
