@@ -50,6 +50,9 @@ class AlertDetails(TypedDict, total=False):
     condition: dict[str, float]  # Sigma's condition ({"gte": 10})
     timespan: int  # Sigma's timespan, in seconds ("5m": 300)
     window: list[str]  # [start, end], ISO 8601
+    # added by case work when the alert is raised (incidents/services/asset_context.py):
+    assets: list[dict[str, Any]]  # the inventory's assets it concerns, most critical first
+    severity_raised: dict[str, Any]  # from, to, by, asset, criticality, reason
     # the engine's own health (rule disabled for its budget, correlation lag):
     engine_health: bool
     rule: str

@@ -9,8 +9,7 @@ COPY starts. Asset lookup lives here; IOC matching registers itself the same way
 
 from __future__ import annotations
 
-import threading
-import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -38,56 +37,58 @@ def enrich(record: EventRecord) -> None:
         enricher(record)
 
 
-class _AssetTable:
-    """IP address and host name -> asset id, re-read at most every REFRESH seconds."""
-
-    REFRESH = 60.0
+class _Assets:
+    """The inventory map (``assets.index``) of the batch being stored: fetched once per
+    batch by ``prepare`` (one Redis read; one query when the inventory changed), then
+    read per event without touching the database."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded = 0.0
-        self.by_ip: dict[str, Any] = {}
-        self.by_host: dict[str, Any] = {}
+        from assets.index import InventoryIndex
 
-    def fresh(self) -> _AssetTable:
-        if time.monotonic() - self._loaded > self.REFRESH:
-            with self._lock:
-                if time.monotonic() - self._loaded > self.REFRESH:
-                    self._load()
+        self.index = InventoryIndex()
+
+    def fresh(self) -> _Assets:
+        from assets.index import current
+
+        self.index = current()
         return self
 
-    def _load(self) -> None:
-        from assets.selectors import asset_addresses
-
-        rows = asset_addresses()
-        self.by_ip = {ip: pk for pk, ip, _ in rows if ip}
-        self.by_host = {host: pk for pk, _, host in rows if host}
-        self._loaded = time.monotonic()
-
     def forget(self) -> None:
-        with self._lock:
-            self._loaded = 0.0
+        from assets.index import InventoryIndex, forget
+
+        forget()
+        self.index = InventoryIndex()
 
 
-assets = _AssetTable()
+assets = _Assets()
 PREPARERS.append(assets.fresh)
+
+
+def _host_field(record: EventRecord, key: str) -> Any:
+    host = record.normalized_data.get("host")
+    return host.get(key) if isinstance(host, dict) else None
 
 
 @register
 def asset_of(record: EventRecord) -> None:
-    """The asset the event is about: its host by name, else the destination, else the
-    source address (inbound traffic is about our host; outbound from it)."""
+    """The asset the event is about: its host by name, then by MAC, else the
+    destination, else the source address (inbound traffic is about our host; outbound
+    from it)."""
     if record.asset_id is not None:
         return
-    table = assets
-    if not (table.by_ip or table.by_host):
+    index = assets.index
+    if not index:
         return
-    host = record.normalized_data.get("host")
-    name = host.get("name") or host.get("hostname") if isinstance(host, dict) else None
-    if isinstance(name, str) and (found := table.by_host.get(name.lower())):
-        record.asset_id = found
+    name = _host_field(record, "name") or _host_field(record, "hostname")
+    if isinstance(name, str) and (ref := index.by_host.get(name.lower().rstrip("."))):
+        record.asset_id = uuid.UUID(ref.id)
         return
+    macs = _host_field(record, "mac")
+    for mac in macs if isinstance(macs, list) else [macs]:
+        if isinstance(mac, str) and (ref := index.by_mac.get(mac.lower().replace("-", ":"))):
+            record.asset_id = uuid.UUID(ref.id)
+            return
     for address in (record.dest_ip, record.source_ip):
-        if address and (found := table.by_ip.get(address)):
-            record.asset_id = found
+        if address and (ref := index.by_ip.get(address)):
+            record.asset_id = uuid.UUID(ref.id)
             return

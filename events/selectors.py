@@ -434,3 +434,17 @@ def events_search_rows(
     events = _matching(user, query).filter(event_time__gte=since, event_time__lt=until)
     newest = events.order_by("-event_time", "-event_id")[:limit]
     return newest.iterator(chunk_size=500)
+
+
+def event_assets(event_ids: list[Any], since: datetime, until: datetime) -> dict[str, str]:
+    """The asset ingest tied each of these events to (event id text -> asset id text),
+    for events stored in [since, until] (the bounds keep the read to their partitions)."""
+    if not event_ids:
+        return {}
+    rows = Event.objects.filter(
+        event_id__in=event_ids,
+        event_time__gte=since,
+        event_time__lte=until,
+        asset_id__isnull=False,
+    ).values_list("event_id", "asset_id")
+    return {str(event_id): str(asset_id) for event_id, asset_id in rows}

@@ -55,3 +55,11 @@ def check_source_health() -> int:
     from .health import report_silent_sources
 
     return report_silent_sources()
+
+
+@shared_task(name="events.tasks.discover_unknown_hosts")
+def discover_unknown_hosts() -> int:
+    """Note the addresses and host names events mention that no asset claims."""
+    from .discovery import discover_unknown_hosts as scan
+
+    return scan()

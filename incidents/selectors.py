@@ -593,3 +593,8 @@ def incident_event_timeline(
         for event_id, moment in page
     ]
     return rows, total
+
+
+def incident_event_keys(incident: Incident, limit: int = 500) -> list[tuple[Any, Any]]:
+    """(event id, event time) of the incident's events, at most ``limit``."""
+    return list(_incident_event_keys(incident)[:limit])

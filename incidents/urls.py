@@ -1,8 +1,9 @@
-"""The console's alert pages (/alerts/) and incident pages (/incidents/)."""
+"""The console's alert pages (/alerts/), incident pages (/incidents/), entity pages
+(/entities/) and inventory pages (/assets/)."""
 
 from django.urls import path
 
-from .views import alerts, cases, entities, queue, reports
+from .views import alerts, cases, entities, inventory, queue, reports
 
 alert_urlpatterns = (
     [
@@ -51,4 +52,16 @@ entity_urlpatterns = (
         path("host/<path:value>/", entities.entity_page, {"kind": "host"}, name="host"),
     ],
     "entities",
+)
+
+asset_urlpatterns = (
+    [
+        path("", inventory.asset_list, name="list"),
+        path("new/", inventory.asset_new, name="new"),
+        path("import/", inventory.asset_import, name="import"),
+        path("discovered/", inventory.discovered_list, name="discovered"),
+        path("<uuid:pk>/", inventory.asset_detail, name="detail"),
+        path("<uuid:pk>/edit/", inventory.asset_edit, name="edit"),
+    ],
+    "assets",
 )

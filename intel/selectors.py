@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .models import IOC
+from typing import Any
+
+from .models import IOC, IocMatch
 
 
 def ioc_find(value: str) -> IOC | None:
@@ -20,3 +22,20 @@ def iocs_with_values(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], IOC]
         if (ioc.ioc_type, ioc.value) in pairs:
             found[(ioc.ioc_type, ioc.value)] = ioc
     return found
+
+
+def ioc_matches_of_events(keys: list[tuple[Any, Any]], limit: int = 50) -> list[IocMatch]:
+    """The indicator matches recorded for the events ``keys`` ((event_id, event_time)
+    pairs: the time bounds the scan), with their IOC and feed, newest first."""
+    if not keys:
+        return []
+    times = [t for _, t in keys]
+    return list(
+        IocMatch.objects.select_related("ioc", "ioc__intel")
+        .filter(
+            event_id__in=[e for e, _ in keys],
+            event_time__gte=min(times),
+            event_time__lte=max(times),
+        )
+        .order_by("-event_time")[:limit]
+    )

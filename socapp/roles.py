@@ -41,6 +41,7 @@ SOC_DATA_MODELS = (
     "intel.iocmatch",
     "assets.asset",
     "assets.assettype",
+    "assets.discoveredhost",
 )
 
 
@@ -69,6 +70,11 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "incidents.change_responseaction",
     "incidents.approve_responseaction",
     "events.ingest_any_source",  # upload logs into any team's source, as for every case
+    # The inventory (and its CSV import): analysts read their teams' part of it.
+    "assets.view_all_assets",
+    "assets.add_asset",
+    "assets.change_asset",
+    "assets.delete_asset",
 }
 
 INTEGRATION_PERMS = READ_SOC_DATA | {
@@ -79,6 +85,7 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
     "incidents.add_responseaction",
     "intel.add_ioc",
     "intel.change_ioc",
+    "assets.view_all_assets",
     "assets.add_asset",
     "assets.change_asset",
 }

@@ -59,6 +59,7 @@ PASSWORD = "correct horse battery staple"
 def _fresh_process_caches():
     """Caches and Redis counts that outlive a test's rolled-back transaction must not
     carry over into the next test."""
+    from assets.index import forget as forget_inventory
     from correlation.engine import ruleset
     from events.enrichment import assets
     from events.ingest import forget_event_types
@@ -68,6 +69,7 @@ def _fresh_process_caches():
     def forget() -> None:
         forget_event_types()
         assets.forget()
+        forget_inventory()
         ruleset.forget()
         # Counts kept in Redis by client address (127.0.0.1 for every test client).
         forget_bounds()

@@ -69,8 +69,8 @@ class AssetFactory(factory.django.DjangoModelFactory[Asset]):
 
     name = factory.Sequence(lambda n: f"host-{n}")
     asset_type = factory.SubFactory(AssetTypeFactory)
-    ip_address = factory.Sequence(lambda n: f"10.9.{n // 250}.{n % 250 + 1}")
-    hostname = factory.LazyAttribute(lambda a: a.name)
+    ip_addresses = factory.Sequence(lambda n: [f"10.9.{n // 250}.{n % 250 + 1}"])
+    hostnames = factory.LazyAttribute(lambda a: [a.name.lower()])
 
 
 class ThreatIntelFactory(factory.django.DjangoModelFactory[ThreatIntel]):

@@ -1,7 +1,8 @@
-from .views import AssetTypeViewSet, AssetViewSet
+from .views import AssetTypeViewSet, AssetViewSet, DiscoveredHostViewSet
 
 # (prefix, viewset, basename), registered on the one /api/v1/ router by socapp/roof/urls.py.
 routes = [
     ("asset-types", AssetTypeViewSet, "assettype"),
     ("assets", AssetViewSet, "asset"),
+    ("discovered-hosts", DiscoveredHostViewSet, "discoveredhost"),
 ]

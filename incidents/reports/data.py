@@ -165,10 +165,19 @@ def _iocs(incident: Incident) -> Section:
 
 
 def _assets(incident: Incident) -> Section:
-    section = Section("assets", "Assets", ["name", "ip_address", "hostname", "critical"])
+    section = Section(
+        "assets", "Assets", ["name", "ip_addresses", "hostnames", "criticality", "owner"]
+    )
     for asset in incident.assets.order_by("name"):
-        critical = "yes" if asset.is_critical else "no"
-        section.rows.append([asset.name, asset.ip_address or "", asset.hostname, critical])
+        section.rows.append(
+            [
+                asset.name,
+                " ".join(asset.ip_addresses),
+                " ".join(asset.hostnames),
+                asset.criticality,
+                asset.owner,
+            ]
+        )
     return section
 
 

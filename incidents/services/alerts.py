@@ -22,6 +22,7 @@ from ..choices import AlertStatus, NotificationTopic
 from ..entities import alert_entities
 from ..models import Alert, AlertComment, Severity
 from ..selectors import Arrival, alert_arrivals
+from .asset_context import apply_asset_context
 from .assignment import require_assignable
 from .grouping import group_into_incident
 from .live import push_alert
@@ -119,6 +120,7 @@ def _raise(specs: Sequence[RaisedAlert], audit: list[AuditItem]) -> list[Alert |
     new = [alert for alert in made if alert is not None]
     if not new:
         return made
+    apply_asset_context(new, list(severities.values()))
     with transaction.atomic(savepoint=False):
         copy_insert(new)
         for alert in new:

@@ -43,6 +43,7 @@ from ..selectors import (
     incidents_open_for_merge,
 )
 from .common import attempt, form_errors, submit
+from .involved import assets_involved, indicators_involved
 from .queue import CHANGE, VIEW, decorate
 
 
@@ -56,12 +57,17 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     alert = _alert(request, pk)
     note_read(request, "alert.read", alert)
     decorate([alert])
+    events = alert_events(alert, user_of(request))
     return render(
         request,
         "incidents/alert_detail.html",
         {
             "alert": alert,
-            "events": alert_events(alert, user_of(request)),
+            "events": events,
+            "assets_involved": assets_involved(
+                user_of(request), entities=alert.entities, details=[alert.details]
+            ),
+            "indicators": indicators_involved([(e.event_id, e.event_time) for e in events]),
             "related": decorate(list(alerts_related(user_of(request), alert))),
             "comments": alert.comments.select_related("author"),
             "assignees": assignable_users(alert),

@@ -47,6 +47,7 @@ from ..selectors import (
     incident_alerts,
     incident_can_change,
     incident_detail,
+    incident_event_keys,
     incident_event_timeline,
     incident_observables,
     incident_timeline,
@@ -54,6 +55,7 @@ from ..selectors import (
     teams_user_may_open_for,
 )
 from .common import attempt, submit
+from .involved import assets_involved, indicators_involved
 
 VIEW = "incidents.view_incident"
 
@@ -129,6 +131,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
             "comments": incident.comments.select_related("author", "from_alert"),
             "evidence": incident.evidence.select_related("uploaded_by"),
             "linked_events": incident.linked_events.all(),
+            **_involved_context(user, incident),
             "next_statuses": [
                 s for s in services.allowed_next_statuses(incident.status) if s != "closed"
             ],
@@ -200,6 +203,17 @@ def _observables_context(incident: Incident) -> dict:
         "observable_kinds": [(k, ObservableKind(k).label) for k in ObservableForm.KINDS],
         # IOCs linked by hand that are not an observable's already.
         "other_iocs": [i for i in incident.iocs.all() if i.pk not in shown],
+    }
+
+
+def _involved_context(user: User, incident: Incident) -> dict:
+    alerts = list(incident_alerts(incident).values_list("entities", "details")[:200])
+    entities = {e for row, _ in alerts for e in row}
+    return {
+        "assets_involved": assets_involved(
+            user, entities=entities, details=[details for _, details in alerts]
+        ),
+        "indicators": indicators_involved(incident_event_keys(incident)),
     }
 
 

@@ -11,13 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from assets.selectors import assets_for_entity
 from events.selectors import events_search
 from socapp.audit_access import note_list
 from socapp.users import user_of
 
 from ..entities import entity
 from ..selectors import alerts_visible_to, incidents_visible_to
+from .involved import assets_involved, indicators_involved
 
 EVENT_WINDOW = timedelta(days=7)
 
@@ -81,7 +81,8 @@ def entity_page(request: HttpRequest, kind: str, value: str) -> HttpResponse:
             "more_events": bool(page.next_cursor),
             "alerts": alerts,
             "incidents": incidents,
-            "assets": assets_for_entity(kind, shown),
+            "assets_involved": assets_involved(user_of(request), entities=[canonical]),
+            "indicators": indicators_involved([(e.event_id, e.event_time) for e in page.events]),
             "pivots": _pivots(page.events, kind, shown),
         },
     )

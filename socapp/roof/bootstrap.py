@@ -164,6 +164,16 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
         expires_seconds=55,
         interval=every_minute,
     )
+    every_ten_minutes, _ = IntervalSchedule.objects.get_or_create(
+        every=600, period=IntervalSchedule.SECONDS
+    )
+    _schedule_task(
+        report,
+        "discover hosts not in the inventory",
+        "events.tasks.discover_unknown_hosts",
+        expires_seconds=590,
+        interval=every_ten_minutes,
+    )
     _schedule_task(
         report,
         "check source health",

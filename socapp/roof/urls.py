@@ -18,6 +18,7 @@ from events.api.urls import hec_urlpatterns
 from events.api.urls import urlpatterns as events_api_urlpatterns
 from incidents.urls import (
     alert_urlpatterns,
+    asset_urlpatterns,
     entity_urlpatterns,
     incident_urlpatterns,
     report_urlpatterns,
@@ -62,6 +63,7 @@ urlpatterns = [
     path("incidents/", include(incident_urlpatterns)),
     path("reports/", include(report_urlpatterns)),
     path("entities/", include(entity_urlpatterns)),
+    path("assets/", include(asset_urlpatterns)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The documentation pages are for people: they send a browser to the login page.

@@ -217,6 +217,7 @@ CELERY_TASK_ROUTES = {
     "events.tasks.refresh_hourly_event_summary": {"queue": "maintenance"},
     "events.tasks.sweep_uncorrelated_batches": {"queue": "maintenance"},
     "events.tasks.check_source_health": {"queue": "maintenance"},
+    "events.tasks.discover_unknown_hosts": {"queue": "maintenance"},
     "socapp.tasks.audit_checkpoint": {"queue": "maintenance"},
     "correlation.tasks.check_correlation_lag": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
@@ -503,6 +504,16 @@ EVENTS_MAX_NEW_PARTITIONS_PER_BATCH = env.int("EVENTS_MAX_NEW_PARTITIONS_PER_BAT
 # Partitions whose whole range is older than this many days are dropped; 0 keeps all.
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=90)
 HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", default=300)
+
+# Asset discovery (docs/ASSETS.md): addresses and host names seen in events that no asset
+# claims, kept for this many days, at most this many rows. Only addresses inside these
+# networks count as "ours" (an attacker's address is not an unknown host of ours).
+ASSETS_DISCOVERY_DAYS = env.int("ASSETS_DISCOVERY_DAYS", default=7)
+ASSETS_DISCOVERY_MAX_ROWS = env.int("ASSETS_DISCOVERY_MAX_ROWS", default=5000)
+ASSETS_DISCOVERY_NETWORKS = env.list(
+    "ASSETS_DISCOVERY_NETWORKS",
+    default=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 
 # Detection: how late (seconds of event time) a hit may arrive and still count in its
 # correlation window; older hits are counted as late and dropped.

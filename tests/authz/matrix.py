@@ -97,6 +97,8 @@ def _no_such_action(response: TestResponse) -> bool:
 PAGE_OBJECTS = {
     "admin:view_on_site": "incidents.incident",
     "alerts:detail": "incidents.alert",
+    "assets:detail": "assets.asset",
+    "assets:edit": "assets.asset",
     "alerts:preview": "incidents.alert",
     "alerts:triage": "incidents.alert",
     "alerts:delete_view": "socapp.savedview",

@@ -28,6 +28,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from assets.models import DiscoveredHost
 from correlation.services import rule_save
 from events.ingest import events_ingest
 from events.models import Event, EventAttribute, IngestBatch, QuarantinedRecord
@@ -231,8 +232,11 @@ def _build_detection(world: World, team_a: Any) -> None:
     o["intel.iocmatch"] = IocMatch.objects.create(
         ioc=o["intel.ioc"], event_id=event.event_id, event_time=event.event_time, field="source.ip"
     )
-    o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_address="10.0.0.5", team=team_a)
+    o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_addresses=["10.0.0.5"], team=team_a)
     o["assets.assettype"] = o["assets.asset"].asset_type
+    o["assets.discoveredhost"] = DiscoveredHost.objects.create(
+        kind="ip", value="10.0.0.99", first_seen=event.event_time, last_seen=timezone.now()
+    )
 
 
 def _build_alerts(world: World, team_a: Any) -> None:

@@ -12,8 +12,8 @@ from tests.factories import AssetFactory, SourceFactory
 
 @pytest.mark.django_db
 def test_events_are_tied_to_the_asset_they_are_about():
-    web = AssetFactory(name="web-01", hostname="web-01", ip_address="10.20.0.5")
-    dc = AssetFactory(name="dc-01", hostname="dc-01", ip_address="10.20.0.10")
+    web = AssetFactory(name="web-01", hostnames=["web-01"], ip_addresses=["10.20.0.5"])
+    dc = AssetFactory(name="dc-01", hostnames=["dc-01"], ip_addresses=["10.20.0.10"])
     source = SourceFactory(format="syslog")
     lines = [
         "<38>Nov 28 04:03:59 web-01 sshd[1]: Failed password for root from 198.51.100.9 "

@@ -40,7 +40,7 @@ def seen(team_a):
 def test_an_ip_page_gathers_events_alerts_incidents_asset_and_pivots(
     analyst_a, team_a, team_b, seen
 ):
-    AssetFactory(name="vpn-gw", ip_address="203.0.113.7", is_critical=True)
+    AssetFactory(name="vpn-gw", ip_addresses=["203.0.113.7"], criticality="critical")
     alert = raise_alert(team_a, "VPN brute force", source__ip="203.0.113.7")
     incident = incident_escalate(alert=alert, actor=analyst_a)
     raise_alert(team_b, "team B sees it too", source__ip="203.0.113.7")

@@ -94,7 +94,7 @@ def test_only_incident_managers_assign_and_the_assignee_sees_it_in_the_timeline(
 
 def test_tasks_comments_and_links_land_on_the_timeline(analyst_a, team_a):
     incident = incident_create(actor=analyst_a, title="t", team=team_a)
-    AssetFactory(name="db-01", ip_address="10.20.0.5")
+    AssetFactory(name="db-01", ip_addresses=["10.20.0.5"])
     client = browser_for(analyst_a)
     base = f"/incidents/{incident.number}/"
     client.post(base + "task/", {"title": "Pull the firewall logs"})

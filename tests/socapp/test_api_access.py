@@ -191,11 +191,11 @@ def test_bad_input_is_a_4xx_with_a_message(soc_admin, analyst_a, team_a):
     client = client_for(soc_admin)
     response = client.post(
         reverse("api:asset-list"),
-        {"name": "h", "asset_type": "no-such-type", "ip_address": "999.1.1.1"},
+        {"name": "h", "asset_type": "no-such-type", "ip_addresses": ["999.1.1.1"]},
         format="json",
     )
     assert response.status_code == 400
-    assert "asset_type" in response.json() and "ip_address" in response.json()
+    assert "asset_type" in response.json() and "ip_addresses" in response.json()
     assert client.get("/api/v1/events/not-a-uuid/").status_code == 404
     not_an_address = client.get(reverse("api:event-list"), {"source_ip": "nonsense"})
     assert not_an_address.status_code == 400 and "source_ip" in not_an_address.json()

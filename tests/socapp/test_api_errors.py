@@ -115,8 +115,8 @@ def test_nul_in_a_form_or_multipart_body_is_a_400_too(analyst_a, team_a):
 
 def test_an_address_filter_takes_addresses_only(analyst_a):
     """`?ip_address=garbage` reached the inet column: a database error, a 500."""
-    asset = AssetFactory(ip_address="10.9.0.7")
-    AssetFactory(ip_address="10.9.0.8")
+    asset = AssetFactory(ip_addresses=["10.9.0.7"])
+    AssetFactory(ip_addresses=["10.9.0.8"])
     api = client_for(analyst_a)
     refused = api.get("/api/v1/assets/", {"ip_address": "garbage"})
     assert refused.status_code == 400

@@ -146,13 +146,13 @@ def test_an_api_fuzz_run_with_floats_leaves_a_chain_that_verifies(integration):
         metadata = {"v": number, "nested": [{"x": number, "é😀": [number, "ü"]}], "n": n}
         asset = api.post(
             reverse("api:asset-list"),
-            {"name": f"host-{n}", "asset_type": "server", "team": "Team A", "metadata": metadata},
+            {"name": f"host-{n}", "asset_type": "server", "team": "Team A", "attributes": metadata},
             format="json",
         )
         assert asset.status_code == 201, asset.content
         changed = api.patch(
             reverse("api:asset-detail", args=[asset.json()["id"]]),
-            {"metadata": {"v": [number, number]}},
+            {"attributes": {"v": [number, number]}},
             format="json",
         )
         assert changed.status_code == 200, changed.content
@@ -166,8 +166,8 @@ def test_an_api_fuzz_run_with_floats_leaves_a_chain_that_verifies(integration):
     assert audit_verify() == []
     verify_command()
     # What the log shows is what the database kept: 1e20 is the integer it names.
-    first = AuditEntry.objects.filter(action="create", object_type="assets.asset").last()
-    assert first.changes["metadata"][1]["v"] == 10**20
+    first = AuditEntry.objects.filter(action="asset.create", object_type="assets.asset").last()
+    assert first.changes["attributes"][1]["v"] == 10**20
 
 
 @pytest.mark.django_db

@@ -31,6 +31,12 @@ PAGES = {
     "rules:edit": "write",
     "rules:toggle": "write",
     "rules:backtest": "write",  # runs work on the server; needs backtest_correlationrule
+    "assets:list": "read",
+    "assets:detail": "read",
+    "assets:discovered": "read",
+    "assets:new": "write",
+    "assets:edit": "write",
+    "assets:import": "write",
     "alerts:queue": "read",
     "alerts:rows": "read",
     "alerts:bulk": "write",

@@ -115,13 +115,16 @@ def ensure_assets(team: Team) -> None:
             name=name,
             defaults={
                 "asset_type": kinds[kind],
-                "ip_address": ip,
-                "hostname": f"{name}.corp.example" if windows else name,
+                "ip_addresses": [ip],
+                "hostnames": [f"{name}.corp.example" if windows else name],
                 "operating_system": system,
-                "is_critical": critical,
+                "criticality": "critical" if critical else "medium",
                 "team": team,
             },
         )
+    from assets.index import inventory_changed
+
+    inventory_changed()  # every process's inventory map rebuilds with these
 
 
 def create_sources(team: Team, actor: User) -> list[tuple[DemoSource, Source]]:
