@@ -69,6 +69,9 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "incidents.change_responseaction",
     "incidents.approve_responseaction",
     "events.ingest_any_source",  # upload logs into any team's source, as for every case
+    # Import feeds into existing sources: an import changes what alerts for every team,
+    # so it is a manager's decision, not one analyst's (analysts add single IOCs).
+    "intel.import_threatintel",
 }
 
 INTEGRATION_PERMS = READ_SOC_DATA | {
@@ -79,6 +82,7 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
     "incidents.add_responseaction",
     "intel.add_ioc",
     "intel.change_ioc",
+    "intel.import_threatintel",  # push feeds (STIX, MISP, CSV) into existing sources
     "assets.add_asset",
     "assets.change_asset",
 }
