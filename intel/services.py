@@ -14,6 +14,7 @@ from socapp.audit import audit_record
 from socapp.users import User
 
 from .choices import IntelType
+from .imports import Collector, collect
 from .imports.store import ImportResult, store
 from .models import IOC, ThreatIntel
 
@@ -28,6 +29,7 @@ __all__ = [
     "feed_for_import",
     "indicator",
     "intel_import",
+    "intel_import_collected",
     "ioc_for_analyst",
 ]
 
@@ -76,16 +78,17 @@ IMPORT_PERMISSION = "intel.import_threatintel"
 DEFAULT_IMPORT_FEED = "imports"
 
 
-def feed_for_import(*, actor: User, name: str | None) -> ThreatIntel:
+def feed_for_import(*, actor: User | None, name: str | None) -> ThreatIntel:
     """The feed an import goes into, by name (the "imports" feed when none is given),
-    created when missing if ``actor`` may add feeds; PermissionDenied otherwise."""
-    if not actor.has_perm(IMPORT_PERMISSION):
+    created when missing if ``actor`` may add feeds; PermissionDenied otherwise.
+    ``actor`` None is the system (the command line, polling): it may do both."""
+    if actor is not None and not actor.has_perm(IMPORT_PERMISSION):
         raise PermissionDenied("Importing threat intel needs the import permission.")
     name = (name or DEFAULT_IMPORT_FEED).strip()[:255]
     feed = ThreatIntel.objects.filter(source_name=name).first()
     if feed is not None:
         return feed
-    if not actor.has_perm("intel.add_threatintel"):
+    if actor is not None and not actor.has_perm("intel.add_threatintel"):
         raise PermissionDenied(f"There is no feed {name!r}, and only admins add feeds.")
     feed = ThreatIntel.objects.create(
         source_name=name, intel_type=IntelType.REPORT, description="Created by an import."
@@ -94,9 +97,18 @@ def feed_for_import(*, actor: User, name: str | None) -> ThreatIntel:
     return feed
 
 
+def intel_import_collected(
+    *, actor: User | None, collector: Collector, fmt: str, feed_name: str | None, origin: str
+) -> ImportResult:
+    """Write what an importer collected into a feed (one transaction, audited)."""
+    with transaction.atomic():
+        feed = feed_for_import(actor=actor, name=feed_name)
+        return store(actor=actor, feed=feed, collector=collector, fmt=fmt, origin=origin)
+
+
 def intel_import(
     *,
-    actor: User,
+    actor: User | None,
     data: bytes,
     fmt: str,
     feed_name: str | None = None,
@@ -106,9 +118,9 @@ def intel_import(
 ) -> ImportResult:
     """Import ``data`` (a document of ``fmt``) into a feed, in one transaction, for
     ``actor``: the counts, or ImportRefused / ValueError / PermissionDenied."""
-    from .imports import collect
-
-    with transaction.atomic():
-        feed = feed_for_import(actor=actor, name=feed_name)
-        collector = collect(fmt, data, mapping=mapping, ioc_type=ioc_type, name=origin)
-        return store(actor=actor, feed=feed, collector=collector, fmt=fmt, origin=origin)
+    if actor is not None and not actor.has_perm(IMPORT_PERMISSION):
+        raise PermissionDenied("Importing threat intel needs the import permission.")
+    collector = collect(fmt, data, mapping=mapping, ioc_type=ioc_type, name=origin)
+    return intel_import_collected(
+        actor=actor, collector=collector, fmt=fmt, feed_name=feed_name, origin=origin
+    )

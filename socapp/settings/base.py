@@ -215,6 +215,8 @@ CELERY_TASK_ROUTES = {
     "correlation.tasks.check_correlation_lag": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
     "correlation.tasks.close_correlation_windows": {"queue": "correlation"},
+    "intel.tasks.poll_due_feeds": {"queue": "maintenance"},
+    "intel.tasks.poll_feed": {"queue": "maintenance"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
 
