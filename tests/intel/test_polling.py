@@ -16,7 +16,7 @@ from intel.polling import due_feeds, poll
 from intel.tasks import poll_due_feeds
 from tests.factories import ThreatIntelFactory
 
-from .feedserver import FeedServer, feed_server, other_server  # noqa: F401 - fixtures
+from .feedserver import FeedServer, serve
 from .stix_fixtures import indicator
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,6 @@ def test_credentials_never_follow_a_redirect_to_another_host(feed_server, other_
     ],
 )
 def test_hostile_feed_urls_are_refused_before_connecting(settings, url, why):
-    from tests.intel.feedserver import serve
 
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     record, httpd = serve("127.0.0.1")
