@@ -3,12 +3,14 @@ parsers that answer malformed input with a clear refusal, never another exceptio
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from intel.imports import ImportRefused, ImportTooLarge, Limits, collect
@@ -81,16 +83,16 @@ def test_misp_attributes_map_by_type_and_to_ids():
                     "to_ids": True,
                     "Tag": [{"name": "tlp:red"}],
                 },
-            ],  # fmt: skip
+            ],
             tags=[
                 "tlp:green",
                 'misp-galaxy:mitre-attack-pattern="Phishing - T1566"',
                 'misp-galaxy:threat-actor="APT-Test"',
                 "campaign:x",
-            ],  # fmt: skip
+            ],
         ),
     )
-    found = {key: c for key, c in collector.candidates.items()}
+    found = dict(collector.candidates.items())
     assert set(found) == {("ipv4", "45.9.148.30"), ("filename", "x.exe"),
                           ("sha256", "b" * 64), ("ja3", "c" * 32)}  # fmt: skip
     ip = found[("ipv4", "45.9.148.30")]
@@ -135,7 +137,7 @@ json_values = st.recursive(
             children,
             max_size=5,
         )
-    ),  # fmt: skip
+    ),
     max_leaves=20,
 )
 
@@ -144,17 +146,13 @@ json_values = st.recursive(
                      suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(document=json_values, fmt=st.sampled_from(["stix", "misp"]))
 def test_any_json_is_read_or_refused_clearly(document, fmt):
-    try:
+    with contextlib.suppress(ImportRefused):
         collect(fmt, json.dumps(document).encode(), limits=SMALL)
-    except ImportRefused:
-        pass
 
 
 @hypothesis_settings(max_examples=150, deadline=None)
 @given(data=st.binary(max_size=300), fmt=st.sampled_from(["stix", "misp", "csv", "list",
                                                           "misp_feed"]))  # fmt: skip
 def test_any_bytes_are_read_or_refused_clearly(data, fmt):
-    try:
+    with contextlib.suppress(ImportRefused):
         collect(fmt, data, limits=SMALL, mapping="value=value")
-    except ImportRefused:
-        pass
