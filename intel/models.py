@@ -52,6 +52,9 @@ class ThreatIntel(models.Model):
         db_table = "threat_intel"
         ordering = ["source_name"]
         verbose_name = "threat intel source"
+        permissions = [
+            ("import_threatintel", "Can import indicators into a feed (files, API, polling)"),
+        ]
 
     def __str__(self) -> str:
         return self.source_name

@@ -13,7 +13,9 @@ shown. So, unless an admin allows a range in ``OUTBOUND_ALLOWED_NETWORKS``:
 - the connection goes to the address that was checked, never to a second resolution
   (a DNS answer that changes between the check and the connect cannot slip through),
   while the Host header, TLS SNI and certificate check keep the name from the URL;
-- redirects are not followed unless the caller asks, and then each hop is checked again;
+- redirects are not followed unless the caller asks, and then each hop is checked again,
+  and a hop to another origin (scheme, host, port) goes without the credentials the
+  caller sent (``Authorization``, ``Cookie``, and any header it names as secret);
 - connect, send and read share one deadline, and at most ``max_bytes`` of the answer
   are read.
 
@@ -53,6 +55,8 @@ NAT64_PREFIXES = (
     ipaddress.IPv6Network("64:ff9b:1::/48"),
 )
 CHUNK = 16 * 1024
+# Headers that carry credentials: never sent on to another origin by a redirect.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class OutboundRefused(Exception):
@@ -230,6 +234,18 @@ def check_url(url: str, *, resolve: Resolver = system_resolve, timeout: float = 
     return Target(url, scheme, host, port, path, tuple(addresses))
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the default port filled in: what "the same
+    server" means for credentials."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
 # --- Connecting to the checked address ------------------------------------------------
 
 
@@ -361,25 +377,27 @@ def stream(
     max_redirects: int = 0,
     resolve: Resolver = system_resolve,
     cafile: str | None = None,
+    secret_headers: frozenset[str] = frozenset(),
 ) -> Iterator[GuardedResponse]:
     """Send one request under the guard and hand over the answer to read in pieces.
 
     ``timeout`` bounds resolving, connecting, sending and reading together. Redirects
     are followed only for GET and HEAD, at most ``max_redirects`` times, and every hop
-    is checked like the first; otherwise a 3xx is the answer.
+    is checked like the first; otherwise a 3xx is the answer. A hop to another origin
+    drops ``SECRET_HEADERS`` and ``secret_headers`` (names, lower case) for good.
     """
     deadline = time.monotonic() + timeout
     method = method.upper()
     hops: list[str] = []
     current = url
+    sent = {"Connection": "close", **(headers or {})}
+    secrets = SECRET_HEADERS | {name.lower() for name in secret_headers}
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"no answer from {url} within {timeout:g} s")
         target = check_url(current, resolve=resolve, timeout=left)
-        connection, response, sock = _open(
-            target, method, body, {"Connection": "close", **(headers or {})}, deadline, cafile
-        )
+        connection, response, sock = _open(target, method, body, sent, deadline, cafile)
         location = response.getheader("Location")
         follow = (
             response.status in REDIRECT_STATUSES
@@ -391,7 +409,10 @@ def stream(
             break
         connection.close()
         hops.append(current)
-        current = urljoin(current, location)
+        following = urljoin(current, location)
+        if origin(following) != origin(current):
+            sent = {name: value for name, value in sent.items() if name.lower() not in secrets}
+        current = following
     try:
         yield GuardedResponse(current, response, sock, deadline, hops)
     finally:
@@ -409,11 +430,12 @@ def request(
     max_redirects: int = 0,
     resolve: Resolver = system_resolve,
     cafile: str | None = None,
+    secret_headers: frozenset[str] = frozenset(),
 ) -> Fetched:
     """``stream`` read to the end, keeping at most ``max_bytes`` of the body."""
     with stream(
         method, url, body=body, headers=headers, timeout=timeout, max_redirects=max_redirects,
-        resolve=resolve, cafile=cafile,
+        resolve=resolve, cafile=cafile, secret_headers=secret_headers,
     ) as response:  # fmt: skip
         data = response.read(max_bytes)
         return Fetched(

@@ -75,6 +75,9 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "assets.add_asset",
     "assets.change_asset",
     "assets.delete_asset",
+    # Import feeds into existing sources: an import changes what alerts for every team,
+    # so it is a manager's decision, not one analyst's (analysts add single IOCs).
+    "intel.import_threatintel",
 }
 
 INTEGRATION_PERMS = READ_SOC_DATA | {
@@ -86,6 +89,7 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
     "intel.add_ioc",
     "intel.change_ioc",
     "assets.view_all_assets",
+    "intel.import_threatintel",  # push feeds (STIX, MISP, CSV) into existing sources
     "assets.add_asset",
     "assets.change_asset",
 }

@@ -200,6 +200,13 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
     )
     _schedule_task(
         report,
+        "poll threat-intel feeds that are due",
+        "intel.tasks.poll_due_feeds",
+        expires_seconds=55,
+        interval=every_minute,
+    )
+    _schedule_task(
+        report,
         "resume approved response actions",
         "incidents.tasks.resume_response_actions",
         expires_seconds=55,

@@ -24,6 +24,7 @@ from incidents.urls import (
     report_urlpatterns,
 )
 from incidents.views.styles import severity_stylesheet
+from intel.api.urls import urlpatterns as intel_api_urlpatterns
 from socapp import account_views
 from socapp.api.urls import urlpatterns as socapp_api_urlpatterns
 from socapp.views import audit_log_page
@@ -38,6 +39,7 @@ api_v1 = [
     *socapp_api_urlpatterns,
     *roof_api_urlpatterns,
     *events_api_urlpatterns,
+    *intel_api_urlpatterns,
     *router.urls,
 ]
 

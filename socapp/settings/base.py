@@ -222,6 +222,8 @@ CELERY_TASK_ROUTES = {
     "correlation.tasks.check_correlation_lag": {"queue": "maintenance"},
     "correlation.tasks.correlate_batch": {"queue": "correlation"},
     "correlation.tasks.close_correlation_windows": {"queue": "correlation"},
+    "intel.tasks.poll_due_feeds": {"queue": "maintenance"},
+    "intel.tasks.poll_feed": {"queue": "maintenance"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
 
@@ -698,3 +700,22 @@ if AUDIT_ANCHOR_SYSLOG:
         "formatter": "plain",
     }
     LOGGING["loggers"]["socapp.audit.anchor"]["handlers"] = ["audit_anchor_syslog"]
+
+# --- Threat intel: imports, polling, warning lists (docs/INTEL.md) ---------------------
+
+# One import (an upload, a file, one poll of a feed): bytes read, JSON objects / CSV rows /
+# lines decoded, and distinct indicators kept. Over any of them the import is refused.
+INTEL_IMPORT_MAX_BYTES = env.int("INTEL_IMPORT_MAX_BYTES", default=64 * 1024 * 1024)
+INTEL_IMPORT_MAX_OBJECTS = env.int("INTEL_IMPORT_MAX_OBJECTS", default=500_000)
+INTEL_IMPORT_MAX_INDICATORS = env.int("INTEL_IMPORT_MAX_INDICATORS", default=200_000)
+# Polling: one request's deadline, pages of a TAXII collection and events of a MISP feed
+# fetched per poll (the rest come at the next poll: state is kept).
+INTEL_POLL_TIMEOUT_SECONDS = env.int("INTEL_POLL_TIMEOUT_SECONDS", default=60)
+INTEL_POLL_MAX_PAGES = env.int("INTEL_POLL_MAX_PAGES", default=50)
+INTEL_POLL_MAX_EVENTS = env.int("INTEL_POLL_MAX_EVENTS", default=500)
+# Warning lists: MISP's (from pymispwarninglists) unless turned off; lists longer than
+# the maximum (the top-million sites) or named here are left out; our own domains.
+INTEL_WARNINGLISTS_MISP = env.bool("INTEL_WARNINGLISTS_MISP", default=True)
+INTEL_WARNINGLISTS_MAX_ENTRIES = env.int("INTEL_WARNINGLISTS_MAX_ENTRIES", default=100_000)
+INTEL_WARNINGLISTS_DISABLED = env.list("INTEL_WARNINGLISTS_DISABLED", default=[])
+INTEL_OWN_DOMAINS = env.list("INTEL_OWN_DOMAINS", default=[])

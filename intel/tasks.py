@@ -1,0 +1,30 @@
+"""Feed polling (scheduled by ``manage.py bootstrap``): beat looks for due feeds every
+minute and each due feed is fetched in a task of its own, so a slow feed delays no
+other."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .models import ThreatIntel
+from .polling import claim, due_feeds, poll
+
+
+@shared_task(name="intel.tasks.poll_due_feeds")
+def poll_due_feeds() -> int:
+    """Queue a fetch of every feed whose poll interval has passed; how many."""
+    queued = 0
+    for feed in due_feeds():
+        if claim(feed):
+            poll_feed.delay(str(feed.pk))
+            queued += 1
+    return queued
+
+
+@shared_task(name="intel.tasks.poll_feed")
+def poll_feed(feed_id: str) -> dict[str, int]:
+    """Fetch one feed and import it; the outcome is recorded on the feed."""
+    feed = ThreatIntel.objects.filter(pk=feed_id, is_active=True).first()
+    if feed is None:
+        return {}
+    return poll(feed).counts()
