@@ -45,7 +45,7 @@ from incidents.services import (
     incident_create,
     task_add,
 )
-from intel.models import IocMatch
+from intel.models import IocMatch, IocSighting
 from socapp import roles
 from socapp.models import ApiToken, SavedView
 from socapp.roof.bootstrap import (
@@ -231,6 +231,9 @@ def _build_detection(world: World, team_a: Any) -> None:
     event = o["events.event"]
     o["intel.iocmatch"] = IocMatch.objects.create(
         ioc=o["intel.ioc"], event_id=event.event_id, event_time=event.event_time, field="source.ip"
+    )
+    o["intel.iocsighting"] = IocSighting.objects.create(
+        ioc=o["intel.ioc"], kind="false_positive", note="closed as a false positive"
     )
     o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_addresses=["10.0.0.5"], team=team_a)
     o["assets.assettype"] = o["assets.asset"].asset_type
