@@ -81,13 +81,17 @@ def assets_with_ids(ids: Iterable[str]) -> dict[str, Asset]:
     return {str(a.pk): a for a in found}
 
 
-def asset_names_for(*, ips: Iterable[str], hosts: Iterable[str]) -> dict[str, str]:
-    """Asset names by entity ("ip:10.0.0.5", "host:web1"), from the inventory map."""
+def asset_names_for(
+    *, ips: Iterable[str], hosts: Iterable[str], ids: Iterable[str] = ()
+) -> dict[str, str]:
+    """Asset names by entity ("ip:10.0.0.5", "host:web1", "asset:<id>"), from the
+    inventory map."""
     from .index import current
 
     index = current()
     found: dict[str, str] = {}
-    for entity in [*(f"ip:{i}" for i in ips), *(f"host:{h}" for h in hosts)]:
+    wanted = [*(f"ip:{i}" for i in ips), *(f"host:{h}" for h in hosts)]
+    for entity in [*wanted, *(f"asset:{i}" for i in ids)]:
         ref = index.of_entity(entity)
         if ref is not None:
             found[entity] = ref.name

@@ -18,3 +18,15 @@ def entity_url(value: str) -> str:
         return reverse(f"entities:{kind}", args=[name])
     except NoReverseMatch:
         return ""
+
+
+@register.filter
+def entity_text(value: str) -> str:
+    """An entity as a person reads it: "asset:<id>" by the asset's name (the inventory
+    map, in memory), anything else as written."""
+    if not str(value).startswith("asset:"):
+        return str(value)
+    from assets.index import current
+
+    ref = current().of_entity(str(value))
+    return f"asset {ref.name}" if ref is not None else str(value)

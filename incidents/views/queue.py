@@ -90,7 +90,8 @@ def _assets_by_entity(alerts: list[Alert]) -> dict[str, str]:
 
     ips = {e[3:] for a in alerts for e in a.entities if e.startswith("ip:")}
     hosts = {e[5:] for a in alerts for e in a.entities if e.startswith("host:")}
-    return asset_names_for(ips=ips, hosts=hosts)
+    ids = {e[6:] for a in alerts for e in a.entities if e.startswith("asset:")}
+    return asset_names_for(ips=ips, hosts=hosts, ids=ids)
 
 
 def main_entity(alert: Alert) -> str:
@@ -105,6 +106,8 @@ def decorate(alerts: list[Alert], sort: QueueSort | None = None) -> list[Alert]:
     # Attributes for the templates only, which the model does not declare.
     for alert in alerts:
         alert.asset_names = sorted({names[e] for e in alert.entities if e in names})  # type: ignore[attr-defined]
+        # An "asset:<id>" entity reads as the asset's name (above), not as its id.
+        alert.shown_entities = [e for e in alert.entities if not e.startswith("asset:")][:4]  # type: ignore[attr-defined]
         alert.techniques = (alert.rule.techniques if alert.rule else None) or alert.details.get(  # type: ignore[attr-defined]
             "techniques", []
         )

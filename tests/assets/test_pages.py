@@ -74,6 +74,15 @@ def test_alert_incident_and_entity_pages_show_the_asset_and_the_raise(analyst_a,
     assert f"/assets/{db01.pk}/" in page and "Dana &lt;dba&gt;" in page
 
 
+def test_an_alerts_asset_reads_as_its_name_not_its_id(analyst_a, team_a, db01):
+    alert = raise_alert(team_a, "Probe of the database", level="low", destination__ip="10.20.0.5")
+    assert f"asset:{db01.pk}" in alert.entities
+    for path in ("/alerts/", f"/alerts/{alert.pk}/", f"/alerts/{alert.pk}/preview/"):
+        page = browser(analyst_a).get(path).content.decode()
+        assert "asset db-01" in page, path
+        assert f">asset:{db01.pk}<" not in page, path  # the id only in links
+
+
 def test_the_alert_page_lists_the_indicators_its_events_matched(analyst_a, team_a, db01):
     event_ids = events_store(
         source=SourceFactory(team=team_a),

@@ -105,7 +105,7 @@ def test_the_demo_story(live_console, chromium, demo_logins, screenshots):  # no
     breach = queue_row(page, BREACH, f"ip:{ATTACKER}")
     assert breach.count() == 1
     assert breach.locator("td.status").inner_text() == "Open"
-    assert "High" in breach.inner_text()
+    assert "Critical" in breach.inner_text()  # raised from High: bastion-01 is critical
 
     # Its preview: why it fired and the login behind it.
     breach.get_by_role("button", name=f"Preview {BREACH}").click()

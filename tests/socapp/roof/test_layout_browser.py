@@ -223,3 +223,24 @@ def test_dashboard_time_axes_use_the_24_hour_clock(
     assert tooltips and all(re.search(r"\((?:[01]\d|2[0-3]):[0-5]\d\)", t) for t in tooltips)
     _fits(page)
     context.close()
+
+
+def test_the_header_is_one_line_at_1400_px(
+    live_console,  # noqa: F811
+    chromium,  # noqa: F811
+    settings,
+    manager,
+):
+    # The incident manager: every console page (the admin's are staff pages on top,
+    # behind a second factor this server demands).
+    web_passwords(settings, manager)
+    page = log_in(chromium, live_console, "manager")
+    page.set_viewport_size({"width": WIDTH, "height": 900})
+    page.goto(f"{live_console.url}/")
+    items = page.locator(".topbar nav a, .topbar .logout a, .topbar .logout button")
+    assert items.count() >= 13
+    tops = {round(items.nth(n).bounding_box()["y"]) for n in range(items.count())}
+    heights = {round(items.nth(n).bounding_box()["height"]) for n in range(items.count())}
+    assert max(tops) - min(tops) <= 8, f"the header wraps: link tops at {sorted(tops)}"
+    assert max(heights) <= 2 * min(heights), "a link's label breaks inside itself"
+    _fits(page)
