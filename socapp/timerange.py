@@ -253,8 +253,8 @@ def picker(
         quick=quick,
         options=options,
         selected=selected,
-        since_local=local_input(chosen.since) if chosen else "",
-        until_local=local_input(chosen.until) if chosen else "",
+        since_local=typed_input(chosen.since) if chosen else "",
+        until_local=typed_input(chosen.until) if chosen else "",
         words=chosen.words() if chosen else ("" if error else "Any time"),
         zone=zone_label(timezone.localtime()),
         error=error.message if error else "",
@@ -265,6 +265,13 @@ def picker(
 def local_input(moment: datetime) -> str:
     """As a datetime-local input shows it (the form reads it back in the same zone)."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def typed_input(moment: datetime) -> str:
+    """As the picker's From/To fields show it: the console's own 24-hour format in the
+    user's zone (a datetime-local input would follow the browser's locale, AM/PM in
+    some), which is also what an analyst pastes from a log."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def page_range(

@@ -59,6 +59,20 @@ def test_every_page_reads_the_same_parameters(analyst_a, path, params, words):
 
 
 @pytest.mark.parametrize("path", PAGES)
+def test_the_from_and_to_fields_show_the_consoles_24_hour_format_in_the_users_zone(analyst_a, path):
+    UserPreference.objects.create(user=analyst_a, time_zone="America/New_York")
+    params = {"since": "2026-12-07T13:00:00Z", "until": "2026-12-07T23:30:05Z"}
+    html = _browser(analyst_a).get(path, params).content.decode()
+    assert 'id="time-range-since" size="19"' in html  # text, not the locale's picker
+    assert 'value="2026-12-07 08:00:00"' in html and 'value="2026-12-07 18:30:05"' in html
+    # and what they show reads back as the same range
+    again = _browser(analyst_a).get(
+        path, {"range": "custom", "since": "2026-12-07 08:00:00", "until": "2026-12-07 18:30:05"}
+    )
+    assert _words(again.content.decode()) == _words(html)
+
+
+@pytest.mark.parametrize("path", PAGES)
 @pytest.mark.parametrize(
     ("params", "message"),
     [
