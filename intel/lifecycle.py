@@ -1,0 +1,248 @@
+"""An indicator's life after import: confidence that decays with age, expiry, sightings,
+a false-positive verdict, and the retro-hunt its arrival asks for.
+
+- ``score``: confidence * 0.5 ** (age / half-life of its type), age counted from the
+  feed's last sighting of it (else first sighting, else its creation);
+- ``expire_indicators`` (beat): active indicators past ``expires_at`` become expired,
+  with an ``expired`` sighting (they stopped matching at expiry already);
+- ``ioc_false_positive``: a false-positive verdict on an alert it raised records a
+  sighting and retires it, or halves its confidence (INTEL_FALSE_POSITIVE_ACTION);
+- ``record_seen``: what correlation learnt from matches (counts, a ``seen`` sighting per
+  alert raised);
+- new and re-activated indicators ask for a retro-hunt (``retro_hunt_request``), once per
+  transaction whatever the number of indicators saved in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.db.models.signals import post_delete, post_init, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from socapp.audit import audit_record
+from socapp.users import User
+
+from .choices import IocStatus, SightingKind
+from .indicator_set import indicators_changed
+from .matcher import Indicator, decayed
+from .models import IOC, IocSighting, RetroHunt, ThreatIntel
+
+logger = logging.getLogger(__name__)
+
+RETRO_HUNT_TASK = "correlation.tasks.retro_hunt"
+EXPIRE_CHUNK = 1000
+FALSE_POSITIVE_ACTIONS = ("retire", "halve")
+
+
+def half_life_days(ioc_type: str) -> float:
+    table = settings.INTEL_HALF_LIFE_DAYS
+    return float(table.get(ioc_type, 0) or 0) if isinstance(table, dict) else 0.0
+
+
+def score(item: Indicator, now: float | None = None) -> float:
+    """The indicator's confidence decayed by its age (0..1, three decimals)."""
+    now = time.time() if now is None else now
+    return round(decayed(item.confidence, now - item.since, half_life_days(item.ioc_type)), 3)
+
+
+# ---- expiry ------------------------------------------------------------------------------
+
+
+def expire_indicators(*, now: datetime | None = None) -> int:
+    """Mark active indicators past their expiry as expired, each with an ``expired``
+    sighting; returns how many. Chunked: each chunk is its own transaction."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                IOC.objects.select_for_update(skip_locked=True)
+                .filter(status=IocStatus.ACTIVE, expires_at__lte=now)
+                .values_list("id", flat=True)[:EXPIRE_CHUNK]
+            )
+            if not ids:
+                return total
+            IOC.objects.filter(pk__in=ids).update(status=IocStatus.EXPIRED, updated_at=now)
+            IocSighting.objects.bulk_create(
+                [
+                    IocSighting(ioc_id=pk, kind=SightingKind.EXPIRED, note="expires_at passed")
+                    for pk in ids
+                ]
+            )
+            indicators_changed()
+        total += len(ids)
+
+
+# ---- verdicts and sightings --------------------------------------------------------------
+
+
+def ioc_false_positive(*, actor: User | None, ioc_id: Any, reference: str, note: str = "") -> IOC:
+    """A false-positive verdict (an IOC-match alert closed as one): a sighting, then the
+    indicator retired (status false_positive) or its confidence halved, audited."""
+    action = str(settings.INTEL_FALSE_POSITIVE_ACTION)
+    if action not in FALSE_POSITIVE_ACTIONS:
+        raise ValidationError(
+            f"INTEL_FALSE_POSITIVE_ACTION must be one of {', '.join(FALSE_POSITIVE_ACTIONS)}."
+        )
+    with transaction.atomic():
+        ioc = IOC.objects.select_for_update().get(pk=ioc_id)
+        IocSighting.objects.create(
+            ioc=ioc,
+            kind=SightingKind.FALSE_POSITIVE,
+            by=actor,
+            note=note[:2000],
+            reference=reference[:255],
+        )
+        before = {"status": ioc.status, "confidence": ioc.confidence_score}
+        if action == "retire":
+            ioc.status = IocStatus.FALSE_POSITIVE
+        else:
+            ioc.confidence_score = round(ioc.confidence_score / 2, 4)
+        ioc.save(update_fields=["status", "confidence_score", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="ioc.false_positive",
+            target=ioc,
+            changes={
+                "status": [before["status"], ioc.status],
+                "confidence": [before["confidence"], ioc.confidence_score],
+                "reference": reference,
+            },
+        )
+    return ioc
+
+
+def record_seen(
+    *, seen: dict[str, tuple[int, datetime]], alerts: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Matches correlation has handled: ``seen`` maps indicator id -> (matches, newest
+    event time); ``alerts`` lists (indicator id, alert id) of the alerts newly raised,
+    each recorded as a ``seen`` sighting. No version bump: sightings change no match."""
+    for ioc_id, (count, newest) in seen.items():
+        IOC.objects.filter(pk=ioc_id).update(
+            sighting_count=F("sighting_count") + count,
+            last_sighted_at=Greatest(F("last_sighted_at"), newest)
+            if newest is not None
+            else F("last_sighted_at"),
+        )
+        IOC.objects.filter(pk=ioc_id, last_sighted_at__isnull=True).update(last_sighted_at=newest)
+    IocSighting.objects.bulk_create(
+        [
+            IocSighting(ioc_id=ioc_id, kind=SightingKind.SEEN, reference=f"alert {alert_id}")
+            for ioc_id, alert_id in alerts
+        ]
+    )
+
+
+# ---- retro-hunts -------------------------------------------------------------------------
+
+
+def retro_hunt_request(
+    *, ioc_ids: Iterable[Any], actor: User | None = None, days: int | None = None
+) -> RetroHunt | None:
+    """A retro-hunt of the last ``days`` (RETRO_HUNT_DAYS) of stored events for the
+    indicators ``ioc_ids``, queued for a worker once this transaction commits."""
+    ids = list(dict.fromkeys(ioc_ids))
+    if not ids:
+        return None
+    days = int(settings.RETRO_HUNT_DAYS if days is None else days)
+    now = timezone.now()
+    hunt = RetroHunt.objects.create(
+        range_start=now - timedelta(days=days),
+        range_end=now,
+        indicator_count=len(ids),
+        requested_by=actor,
+    )
+    through = RetroHunt.indicators.through
+    through.objects.bulk_create(
+        [through(retrohunt_id=hunt.pk, ioc_id=pk) for pk in ids], batch_size=5000
+    )
+    hunt_id = str(hunt.pk)
+    transaction.on_commit(lambda: send_retro_hunt(hunt_id))
+    return hunt
+
+
+def send_retro_hunt(hunt_id: str) -> None:
+    """Hand a hunt to a worker (by task name: this app imports none above it). A lost
+    message leaves the hunt pending; the expiry beat task re-sends pending hunts."""
+    from socapp.celery import app
+
+    try:
+        app.signature(RETRO_HUNT_TASK, args=[hunt_id]).apply_async()
+    except Exception:
+        logger.warning("could not enqueue retro-hunt %s", hunt_id, exc_info=True)
+
+
+def resend_stale_hunts(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Hunts still pending (a lost message) or running without progress for a while
+    (a worker that died) are sent again; a hunt resumes where it stopped."""
+    cutoff = timezone.now() - older_than
+    stale = RetroHunt.objects.filter(
+        status__in=[RetroHunt.Status.PENDING, RetroHunt.Status.RUNNING], created_at__lt=cutoff
+    ).values_list("id", flat=True)[:100]
+    for hunt_id in stale:
+        send_retro_hunt(str(hunt_id))
+    return len(stale)
+
+
+# ---- signals: every change of the set bumps its version; arrivals ask for a hunt -------------
+
+
+_pending = threading.local()
+
+
+def _hunt_later(ioc_id: Any) -> None:
+    """Collect this transaction's arrivals; the first commit callback hunts for all of
+    them (the later ones find nothing left). Ids of a rolled-back transaction may still
+    be listed: the flush keeps only indicators that exist."""
+    ids: list[Any] | None = getattr(_pending, "ids", None)
+    if ids is None:
+        ids = _pending.ids = []
+    ids.append(ioc_id)
+    transaction.on_commit(_flush_hunts)
+
+
+def _flush_hunts() -> None:
+    collected: list[Any] = getattr(_pending, "ids", None) or []
+    _pending.ids = None
+    if not collected:
+        return
+    with transaction.atomic():
+        existing = IOC.objects.filter(pk__in=collected, status=IocStatus.ACTIVE)
+        retro_hunt_request(ioc_ids=existing.values_list("id", flat=True))
+
+
+@receiver(post_init, sender=IOC)
+def _remember_status(sender: Any, instance: IOC, **kwargs: Any) -> None:
+    instance._status_at_load = instance.__dict__.get("status")  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=IOC)
+def _ioc_saved(sender: Any, instance: IOC, created: bool, raw: bool = False, **kw: Any) -> None:
+    if raw:
+        return
+    indicators_changed()
+    was = getattr(instance, "_status_at_load", None)
+    arrived = created or (instance.status == IocStatus.ACTIVE and was != IocStatus.ACTIVE)
+    instance._status_at_load = instance.status  # type: ignore[attr-defined]
+    if arrived and instance.status == IocStatus.ACTIVE:
+        _hunt_later(instance.pk)
+
+
+@receiver(post_delete, sender=IOC)
+@receiver(post_save, sender=ThreatIntel)
+@receiver(post_delete, sender=ThreatIntel)
+def _set_changed(sender: Any, **kwargs: Any) -> None:
+    indicators_changed()

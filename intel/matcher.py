@@ -1,0 +1,338 @@
+"""Matching events against indicators: an immutable in-process index and the event fields
+it reads.
+
+The index is built from a list of ``Indicator`` (``intel.indicator_set`` reads them from
+the database and decides when to rebuild); matching an event is a handful of dictionary
+lookups per value, never a query:
+
+- IP addresses and CIDR ranges: one hash table per prefix length present (address masked
+  to the length, then looked up), so an address meets every range containing it, from
+  the /32 (/128) of an exact IP indicator up to the widest range, in as many lookups as
+  there are distinct prefix lengths among the indicators (rarely more than 20);
+- domains: the event's name, then its parents, label by label from the left (a subdomain
+  of an indicator domain matches; the parent of one does not), at most MAX_LABELS;
+- URLs, e-mail addresses, hashes and TLS fingerprints: exact, after the same
+  normalization as the indicator (``intel.services.indicator``) and lower case.
+
+Values are normalized on the event side exactly as indicators are, so "1.2.3.4",
+"EVIL.example." and a URL with an upper-case host meet their indicators.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+
+from .choices import IocType
+from .services import indicator
+
+MAX_LABELS = 10  # parents of a domain looked up at most (a.b.c.d.e... is bounded)
+MAX_VALUE_LENGTH = 2048  # longer values are not indicators (and are not read)
+MAX_LIST_ITEMS = 16  # items of one list field read at most
+
+# What kind of value each field carries: ECS names, then the names sources keep (Sysmon
+# and Windows Security, Suricata EVE, Zeek). "host": a domain name or an IP address.
+FIELDS: dict[str, str] = {
+    "source.ip": "ip",
+    "destination.ip": "ip",
+    "client.ip": "ip",
+    "server.ip": "ip",
+    "host.ip": "ip",
+    "source.nat.ip": "ip",
+    "destination.nat.ip": "ip",
+    "dns.resolved_ip": "ip",
+    "related.ip": "ip",
+    "source.domain": "host",
+    "destination.domain": "host",
+    "client.domain": "host",
+    "server.domain": "host",
+    "dns.question.name": "host",
+    "url.domain": "host",
+    "tls.client.server_name": "host",
+    "related.hosts": "host",
+    "url.full": "url",
+    "url.original": "url",
+    "http.request.referrer": "url",
+    "email.from.address": "email",
+    "email.to.address": "email",
+    "email.cc.address": "email",
+    "email.sender.address": "email",
+    "email.reply_to.address": "email",
+    "user.email": "email",
+    "file.hash.md5": "hash",
+    "file.hash.sha1": "hash",
+    "file.hash.sha256": "hash",
+    "process.hash.md5": "hash",
+    "process.hash.sha1": "hash",
+    "process.hash.sha256": "hash",
+    "dll.hash.sha256": "hash",
+    "related.hash": "hash",
+    "tls.client.ja3": "ja3",
+    "tls.client.ja4": "ja4",
+    # original names
+    "SourceIp": "ip",
+    "DestinationIp": "ip",
+    "IpAddress": "ip",
+    "src_ip": "ip",
+    "dest_ip": "ip",
+    "id.orig_h": "ip",
+    "id.resp_h": "ip",
+    "DestinationHostname": "host",
+    "QueryName": "host",
+    "Hashes": "hashes",
+    "sha256": "hash",
+    "md5": "hash",
+}
+HASH_TYPES = {32: IocType.MD5, 40: IocType.SHA1, 64: IocType.SHA256}
+EXACT_KINDS = ("url", "email", "hash", "ja3", "ja4")
+# The index bucket of each indicator type (IPs and CIDRs share the networks).
+BUCKET_OF = {
+    IocType.URL: "url",
+    IocType.EMAIL: "email",
+    IocType.MD5: "hash",
+    IocType.SHA1: "hash",
+    IocType.SHA256: "hash",
+    IocType.JA3: "ja3",
+    IocType.JA4: "ja4",
+}
+MATCHED_TYPES = frozenset([IocType.IPV4, IocType.IPV6, IocType.CIDR, IocType.DOMAIN, *BUCKET_OF])
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """What matching and alerting need of an active IOC."""
+
+    id: str
+    ioc_type: str
+    value: str
+    confidence: float
+    since: float  # epoch seconds its age is counted from (its feed's last sighting)
+    expires: float | None  # epoch seconds; past it, it no longer matches
+    feed: str
+    feed_id: str
+    tlp: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    indicator: Indicator
+    field: str
+    value: str  # the event's value, as it was normalized for matching
+
+
+def decayed(confidence: float, age_seconds: float, half_life_days: float) -> float:
+    """``confidence`` halved every ``half_life_days`` of age (0 or less: no decay)."""
+    if half_life_days <= 0 or age_seconds <= 0:
+        return confidence
+    return confidence * math.pow(0.5, age_seconds / (half_life_days * 86400.0))
+
+
+@dataclass
+class IndicatorIndex:
+    """The active indicators of one version of the set, ready to match."""
+
+    version: str = ""
+    # IP version -> prefix length -> network (as an integer) -> indicators
+    networks: dict[int, dict[int, dict[int, list[Indicator]]]] = field(
+        default_factory=lambda: {4: {}, 6: {}}
+    )
+    lengths: dict[int, list[int]] = field(default_factory=lambda: {4: [], 6: []})
+    domains: dict[str, list[Indicator]] = field(default_factory=dict)
+    exact: dict[str, dict[str, list[Indicator]]] = field(
+        default_factory=lambda: {kind: {} for kind in EXACT_KINDS}
+    )
+    size: int = 0
+    skipped: int = 0  # indicators whose value could not be read as their type
+
+    # ---- building ---------------------------------------------------------------------
+
+    def add(self, item: Indicator) -> bool:
+        """File ``item``; False when its value is not one of its type (left out)."""
+        kind = item.ioc_type
+        try:
+            if kind in (IocType.IPV4, IocType.IPV6, IocType.CIDR):
+                network = ipaddress.ip_network(item.value, strict=False)
+                table = self.networks[network.version].setdefault(network.prefixlen, {})
+                table.setdefault(int(network.network_address), []).append(item)
+            elif kind == IocType.DOMAIN:
+                self.domains.setdefault(item.value.lower().rstrip("."), []).append(item)
+            elif kind in BUCKET_OF:
+                key = _url_key(item.value) if kind == IocType.URL else item.value.lower()
+                if key is None:
+                    raise ValueError(item.value)
+                self.exact[BUCKET_OF[kind]].setdefault(key, []).append(item)
+            else:
+                return False
+        except ValueError:
+            self.skipped += 1
+            return False
+        self.size += 1
+        return True
+
+    def seal(self) -> IndicatorIndex:
+        """Done adding: the prefix lengths to try, longest (most specific) first."""
+        for version, tables in self.networks.items():
+            self.lengths[version] = sorted(tables, reverse=True)
+        return self
+
+    # ---- matching ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.size
+
+    def match(
+        self, doc: dict[str, Any], *, now: float, max_values: int, max_hits: int
+    ) -> list[Match]:
+        """The indicators ``doc`` carries, once per (indicator, field), at most
+        ``max_hits``, from at most ``max_values`` of its values."""
+        if not self.size:
+            return []
+        found: list[Match] = []
+        seen: set[tuple[str, str]] = set()
+        budget = max_values
+        for name, kind, value in _values(doc):
+            if budget <= 0:
+                break
+            budget -= 1
+            for item, normalized in self._lookup(kind, value):
+                if item.expires is not None and item.expires <= now:
+                    continue  # expired since the index was built
+                if (item.id, name) in seen:
+                    continue
+                seen.add((item.id, name))
+                found.append(Match(item, name, normalized))
+                if len(found) >= max_hits:
+                    return found
+        return found
+
+    def _lookup(self, kind: str, value: str) -> Iterator[tuple[Indicator, str]]:
+        if kind == "ip":
+            yield from self._ip(value)
+        elif kind == "host":
+            yield from self._host(value)
+        elif kind == "url":
+            key = _url_key(value)
+            if key is not None:
+                for item in self.exact["url"].get(key, ()):
+                    yield item, key
+                host = urlsplit(key).hostname
+                if host:
+                    yield from self._host(host)
+        elif kind == "hashes":
+            for digest in _sysmon_hashes(value):
+                for item in self.exact["hash"].get(digest, ()):
+                    yield item, digest
+        else:
+            key = value.lower()
+            for item in self.exact[kind].get(key, ()):
+                yield item, key
+
+    def _ip(self, value: str) -> Iterator[tuple[Indicator, str]]:
+        try:
+            address = ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            return
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        version, number = address.version, int(address)
+        width = 32 if version == 4 else 128
+        tables = self.networks[version]
+        text = str(address)
+        for length in self.lengths[version]:
+            network = number >> (width - length) << (width - length)
+            for item in tables[length].get(network, ()):
+                yield item, text
+
+    def _host(self, value: str) -> Iterator[tuple[Indicator, str]]:
+        name = value.strip().rstrip(".").lower()
+        if not name:
+            return
+        if name[0].isdigit() or name[0] == "[" or ":" in name:
+            try:
+                address = ipaddress.ip_address(name.strip("[]"))
+            except ValueError:
+                pass  # a name that starts with a digit (1password.com)
+            else:
+                yield from self._ip(str(address))
+                return
+        if not name.isascii():
+            try:
+                name = name.encode("idna").decode("ascii")
+            except UnicodeError:
+                return
+        domains = self.domains
+        shown = name
+        labels = 0
+        while domains and labels < MAX_LABELS:
+            for item in domains.get(name, ()):
+                yield item, shown
+            _, dot, name = name.partition(".")
+            if not dot:
+                break
+            labels += 1
+
+
+def _url_key(value: str) -> str | None:
+    """A URL as its indicator would be stored (``intel.services.indicator``), or None."""
+    try:
+        return indicator("url", value).value
+    except ValidationError:
+        return None
+
+
+def _sysmon_hashes(value: str) -> Iterator[str]:
+    """The digests of Sysmon's ``Hashes`` ("SHA1=...,MD5=...,SHA256=...,IMPHASH=...")."""
+    for part in value.split(",")[:8]:
+        algorithm, _, digest = part.partition("=")
+        digest = digest.strip().lower()
+        if algorithm.strip().upper() != "IMPHASH" and len(digest) in HASH_TYPES:
+            yield digest
+
+
+def _tree(fields: dict[str, str]) -> dict[str, Any]:
+    """FIELDS as nested dicts by the dotted path's steps (a leaf is the kind), with each
+    whole dotted name at the top as well (flat JSON keeps ``"source.ip"`` as one key)."""
+    tree: dict[str, Any] = {}
+    for name, kind in fields.items():
+        node = tree
+        *steps, last = name.split(".")
+        for step in steps:
+            node = node.setdefault(step, {})
+        node[last] = kind
+    for name, kind in fields.items():
+        if "." in name:
+            tree.setdefault(name, kind)
+    return tree
+
+
+TREE = _tree(FIELDS)
+
+
+def _values(doc: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(field, kind, value) of each string value of the fields that carry indicators;
+    lists give their first MAX_LIST_ITEMS items, over-long values are passed over.
+
+    Walks the event's own keys against the tree of FIELDS (a missing branch costs one
+    lookup), not FIELDS against the event: most events carry a few of the 50 fields."""
+    stack: list[tuple[str, dict[str, Any], dict[str, Any]]] = [("", doc, TREE)]
+    while stack:
+        prefix, node, tree = stack.pop()
+        for key, value in node.items():
+            branch = tree.get(key)
+            if branch is None or value is None:
+                continue
+            name = prefix + key
+            if type(branch) is dict:
+                if type(value) is dict:
+                    stack.append((name + ".", value, branch))
+                continue
+            items = value[:MAX_LIST_ITEMS] if type(value) is list else (value,)
+            for item in items:
+                if type(item) is str and 0 < len(item) <= MAX_VALUE_LENGTH:
+                    yield name, branch, item
