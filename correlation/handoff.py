@@ -50,6 +50,11 @@ class AlertDetails(TypedDict, total=False):
     condition: dict[str, float]  # Sigma's condition ({"gte": 10})
     timespan: int  # Sigma's timespan, in seconds ("5m": 300)
     window: list[str]  # [start, end], ISO 8601
+    # an IOC match (the IOC-match rules): the indicator, where the event carried it, and
+    # whether a retro-hunt found it among stored events (triggered_at: the event's time)
+    indicator: dict[str, Any]  # id, type, value, feed, feed_id, confidence, score, tlp
+    matched: dict[str, Any]  # field, value
+    retro_hunt: bool
     # the engine's own health (rule disabled for its budget, correlation lag):
     engine_health: bool
     rule: str

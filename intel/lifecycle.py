@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.db.models.signals import post_delete, post_init, post_save
@@ -83,6 +83,45 @@ def expire_indicators(*, now: datetime | None = None) -> int:
             )
             indicators_changed()
         total += len(ids)
+
+
+# ---- matches -----------------------------------------------------------------------------
+
+# Only indicators that still exist (one deleted since the index was built is passed over,
+# not a failed batch); a (indicator, event, field) already recorded is not recorded again.
+_INSERT_MATCHES = """
+INSERT INTO ioc_matches (ioc_id, event_id, event_time, field, matched_at, retro_hunt)
+SELECT m.ioc_id, m.event_id, m.event_time, m.field, now(), %s
+FROM unnest(%s::uuid[], %s::uuid[], %s::timestamptz[], %s::text[])
+    AS m(ioc_id, event_id, event_time, field)
+JOIN iocs ON iocs.id = m.ioc_id
+ON CONFLICT (ioc_id, event_id, field) DO NOTHING
+RETURNING ioc_id::text, event_id::text, field
+"""
+MATCH_CHUNK = 5000
+
+
+def record_matches(
+    rows: Sequence[tuple[Any, Any, datetime, str]], *, retro_hunt: bool = False
+) -> set[tuple[str, str, str]]:
+    """Store (IOC id, event id, event time, field) matches, idempotently; returns the
+    (IOC id, event id, field) of those stored now (not before)."""
+    stored: set[tuple[str, str, str]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), MATCH_CHUNK):
+            chunk = rows[start : start + MATCH_CHUNK]
+            cursor.execute(
+                _INSERT_MATCHES,
+                [
+                    retro_hunt,
+                    [str(r[0]) for r in chunk],
+                    [str(r[1]) for r in chunk],
+                    [r[2] for r in chunk],
+                    [r[3] for r in chunk],
+                ],
+            )
+            stored.update((a, b, c) for a, b, c in cursor.fetchall())
+    return stored
 
 
 # ---- verdicts and sightings --------------------------------------------------------------

@@ -208,8 +208,8 @@ class IndicatorIndex:
                 seen.add((item.id, name))
                 found.append(Match(item, name, normalized))
                 if len(found) >= max_hits:
-                    return found
-        return found
+                    return _without_echoes(found)
+        return _without_echoes(found)
 
     def _lookup(self, kind: str, value: str) -> Iterator[tuple[Indicator, str]]:
         if kind == "ip":
@@ -276,6 +276,17 @@ class IndicatorIndex:
             if not dot:
                 break
             labels += 1
+
+
+def _without_echoes(found: list[Match]) -> list[Match]:
+    """ECS ``related.*`` repeats values of other fields: a match there counts only for
+    an indicator no other field carried."""
+    elsewhere = {m.indicator.id for m in found if not m.field.startswith("related.")}
+    if not elsewhere:
+        return found
+    return [
+        m for m in found if not (m.field.startswith("related.") and m.indicator.id in elsewhere)
+    ]
 
 
 def _url_key(value: str) -> str | None:
