@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from intel.indicator_set import indicator_set
-from intel.lifecycle import score
+from intel.lifecycle import enrichment
 
 from .records import EventRecord
 
@@ -139,27 +139,7 @@ def indicators_of(record: EventRecord) -> None:
     if not matches:
         return
     record.ioc_matches = [(m.indicator.id, m.field) for m in matches]
-    enrichments = [
-        {
-            "indicator": {
-                "id": m.indicator.id,
-                "type": m.indicator.ioc_type,
-                "value": m.indicator.value,
-                "provider": m.indicator.feed,
-                "feed_id": m.indicator.feed_id,
-                "confidence": m.indicator.confidence,
-                "score": score(m.indicator, now),
-                "marking": {"tlp": m.indicator.tlp},
-            },
-            "matched": {
-                "atomic": m.value,
-                "field": m.field,
-                "id": m.indicator.id,
-                "type": MATCHED_BY_INGEST,
-            },
-        }
-        for m in matches
-    ]
+    enrichments = [enrichment(m, now, MATCHED_BY_INGEST) for m in matches]
     threat = doc.get("threat")
     if type(threat) is not dict:
         threat = doc["threat"] = {}

@@ -21,7 +21,7 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,14 +99,19 @@ class BuildReport:
     seconds: float = 0.0
 
 
-def build_index(version: str = "") -> tuple[IndicatorIndex, BuildReport]:
+def build_index(
+    version: str = "", *, only: Iterable[Any] | None = None
+) -> tuple[IndicatorIndex, BuildReport]:
     """A fresh index of the active indicators (at most INTEL_MATCH_MAX_INDICATORS, the
-    most confident first when there are more)."""
+    most confident first when there are more); ``only``: of these IOC ids only."""
     started = time.perf_counter()
     report = BuildReport()
     index = IndicatorIndex(version=version)
     limit = int(settings.INTEL_MATCH_MAX_INDICATORS)
-    rows = active_indicators().order_by("-confidence_score", "id")[: limit + 1]
+    chosen = active_indicators()
+    if only is not None:
+        chosen = chosen.filter(pk__in=only)
+    rows = chosen.order_by("-confidence_score", "id")[: limit + 1]
     listed = _warning_list_check()
     fields = (
         "id", "ioc_type", "value", "confidence_score", "last_seen", "first_seen",

@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -36,12 +36,12 @@ from socapp.users import User
 
 from .choices import IocStatus, SightingKind
 from .indicator_set import indicators_changed
-from .matcher import Indicator, decayed
-from .models import IOC, IocSighting, RetroHunt, ThreatIntel
+from .matcher import Indicator, Match, decayed
+from .models import IOC, IocSighting, ThreatIntel
+from .retrohunts import retro_hunt_request
 
 logger = logging.getLogger(__name__)
 
-RETRO_HUNT_TASK = "correlation.tasks.retro_hunt"
 EXPIRE_CHUNK = 1000
 FALSE_POSITIVE_ACTIONS = ("retire", "halve")
 
@@ -55,6 +55,31 @@ def score(item: Indicator, now: float | None = None) -> float:
     """The indicator's confidence decayed by its age (0..1, three decimals)."""
     now = time.time() if now is None else now
     return round(decayed(item.confidence, now - item.since, half_life_days(item.ioc_type)), 3)
+
+
+def enrichment(match: Match, now: float, matched_type: str) -> dict[str, Any]:
+    """An ECS ``threat.enrichments`` item for a match (``indicator.id``, ``value``,
+    ``feed_id``, ``score`` are socapp's additions), as ingest and retro-hunts write it and
+    the IOC-match rules read it."""
+    item = match.indicator
+    return {
+        "indicator": {
+            "id": item.id,
+            "type": item.ioc_type,
+            "value": item.value,
+            "provider": item.feed,
+            "feed_id": item.feed_id,
+            "confidence": item.confidence,
+            "score": score(item, now),
+            "marking": {"tlp": item.tlp},
+        },
+        "matched": {
+            "atomic": match.value,
+            "field": match.field,
+            "id": item.id,
+            "type": matched_type,
+        },
+    }
 
 
 # ---- expiry ------------------------------------------------------------------------------
@@ -183,57 +208,6 @@ def record_seen(
             for ioc_id, alert_id in alerts
         ]
     )
-
-
-# ---- retro-hunts -------------------------------------------------------------------------
-
-
-def retro_hunt_request(
-    *, ioc_ids: Iterable[Any], actor: User | None = None, days: int | None = None
-) -> RetroHunt | None:
-    """A retro-hunt of the last ``days`` (RETRO_HUNT_DAYS) of stored events for the
-    indicators ``ioc_ids``, queued for a worker once this transaction commits."""
-    ids = list(dict.fromkeys(ioc_ids))
-    if not ids:
-        return None
-    days = int(settings.RETRO_HUNT_DAYS if days is None else days)
-    now = timezone.now()
-    hunt = RetroHunt.objects.create(
-        range_start=now - timedelta(days=days),
-        range_end=now,
-        indicator_count=len(ids),
-        requested_by=actor,
-    )
-    through = RetroHunt.indicators.through
-    through.objects.bulk_create(
-        [through(retrohunt_id=hunt.pk, ioc_id=pk) for pk in ids], batch_size=5000
-    )
-    hunt_id = str(hunt.pk)
-    transaction.on_commit(lambda: send_retro_hunt(hunt_id))
-    return hunt
-
-
-def send_retro_hunt(hunt_id: str) -> None:
-    """Hand a hunt to a worker (by task name: this app imports none above it). A lost
-    message leaves the hunt pending; the expiry beat task re-sends pending hunts."""
-    from socapp.celery import app
-
-    try:
-        app.signature(RETRO_HUNT_TASK, args=[hunt_id]).apply_async()
-    except Exception:
-        logger.warning("could not enqueue retro-hunt %s", hunt_id, exc_info=True)
-
-
-def resend_stale_hunts(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Hunts still pending (a lost message) or running without progress for a while
-    (a worker that died) are sent again; a hunt resumes where it stopped."""
-    cutoff = timezone.now() - older_than
-    stale = RetroHunt.objects.filter(
-        status__in=[RetroHunt.Status.PENDING, RetroHunt.Status.RUNNING], created_at__lt=cutoff
-    ).values_list("id", flat=True)[:100]
-    for hunt_id in stale:
-        send_retro_hunt(str(hunt_id))
-    return len(stale)
 
 
 # ---- signals: every change of the set bumps its version; arrivals ask for a hunt -------------

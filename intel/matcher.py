@@ -92,7 +92,7 @@ FIELDS: dict[str, str] = {
 HASH_TYPES = {32: IocType.MD5, 40: IocType.SHA1, 64: IocType.SHA256}
 EXACT_KINDS = ("url", "email", "hash", "ja3", "ja4")
 # The index bucket of each indicator type (IPs and CIDRs share the networks).
-BUCKET_OF = {
+BUCKET_OF: dict[str, str] = {
     IocType.URL: "url",
     IocType.EMAIL: "email",
     IocType.MD5: "hash",

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from .lifecycle import expire_indicators as expire
-from .lifecycle import resend_stale_hunts
+from .retrohunts import resend_stale_hunts
 
 
 @shared_task(name="intel.tasks.expire_indicators", acks_late=True)
