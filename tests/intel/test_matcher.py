@@ -127,7 +127,7 @@ def test_values_checked_per_event_are_capped():
     many = {**flat, "related": {"ip": [f"203.0.113.{n}" for n in range(1, 251)]}}
     # lists are cut at 16 items: the indicator at position 250 is never read
     assert hits(index, many) == set()
-    early = {"related": {"ip": ["203.0.113.250"]}, "source": {"ip": "203.0.113.250"}}
+    early = {"destination": {"ip": "203.0.113.250"}, "source": {"ip": "203.0.113.250"}}
     assert len(hits(index, early, max_values=1)) == 1
     assert len(hits(index, early, max_values=2)) == 2
 
