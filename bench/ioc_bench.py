@@ -32,6 +32,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,7 +80,7 @@ def indicator_values(count: int, lines: list[bytes], seed: int = 7) -> list[tupl
     return sorted(values)
 
 
-def load_indicators(pairs: list[tuple[str, str]]):
+def load_indicators(pairs: list[tuple[str, str]]) -> Any:
     """The feed (switched off) with its indicators, written in bulk (no retro-hunts)."""
     from intel.models import IOC, ThreatIntel
 
@@ -98,7 +99,7 @@ def load_indicators(pairs: list[tuple[str, str]]):
     return feed
 
 
-def switch(feed, on: bool) -> tuple[int, float]:
+def switch(feed: Any, on: bool) -> tuple[int, float]:
     """Turn the feed on or off and rebuild this process's index (outside the timing)."""
     from intel.indicator_set import indicator_set
 
