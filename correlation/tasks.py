@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .services import batch_correlate, check_correlation_lag, close_windows
+from .services.health import check_indicator_cap
 from .services.retrohunt import retro_hunt_run
 
 
@@ -19,7 +20,9 @@ def close_correlation_windows() -> int:
 
 @shared_task(name="correlation.tasks.check_correlation_lag")
 def check_lag() -> bool:
-    """Alert once per episode when correlation lag passes CORRELATION_LAG_ALERT_SECONDS."""
+    """Alert once per episode when correlation lag passes CORRELATION_LAG_ALERT_SECONDS,
+    and when more indicators are active than matching loads."""
+    check_indicator_cap()
     return check_correlation_lag()
 
 

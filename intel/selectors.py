@@ -20,3 +20,10 @@ def iocs_with_values(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], IOC]
         if (ioc.ioc_type, ioc.value) in pairs:
             found[(ioc.ioc_type, ioc.value)] = ioc
     return found
+
+
+def active_indicator_count() -> int:
+    """Indicators the matching index would load (before its cap)."""
+    from .indicator_set import active_indicators
+
+    return int(active_indicators().count())

@@ -39,6 +39,7 @@ SOC_DATA_MODELS = (
     "intel.threatintel",
     "intel.ioc",
     "intel.iocmatch",
+    "intel.retrohunt",
     "assets.asset",
     "assets.assettype",
 )

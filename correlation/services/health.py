@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from intel.selectors import active_indicator_count
 from socapp.audit import AuditItem, audit_record, audit_record_many
 from socapp.kv import kv
 from socapp.selectors import default_team_id
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_NS = uuid.UUID("d2a7f3c4-6b1e-4f0a-9c55-2e8b7a4d1f60")
 LAG_EPISODE_KEY = "socapp:corr:lag-episode"  # set while an episode of lag is alerted
+CAP_EPISODE_KEY = "socapp:intel:cap-episode"  # set while too many indicators is alerted
 
 
 def lag_alert_seconds() -> float:
@@ -123,4 +125,33 @@ def check_correlation_lag(*, now: datetime | None = None) -> bool:
             at=now,
         )
     redis.set(LAG_EPISODE_KEY, now.isoformat())
+    return True
+
+
+def check_indicator_cap(*, now: datetime | None = None) -> bool:
+    """Raise one alert per episode of more active indicators than the matching index
+    loads (INTEL_MATCH_MAX_INDICATORS: the least confident are then not matched)."""
+    cap = int(settings.INTEL_MATCH_MAX_INDICATORS)
+    count = active_indicator_count()
+    redis = kv()
+    if count <= cap:
+        redis.delete(CAP_EPISODE_KEY)
+        return False
+    if redis.exists(CAP_EPISODE_KEY):
+        return False
+    now = now or timezone.now()
+    with transaction.atomic():
+        _system_alert(
+            identity=f"indicator-cap:{now.isoformat()}",
+            title="More active indicators than matching loads",
+            description=(
+                f"{count:,} indicators are active; each ingest process loads the "
+                f"{cap:,} most confident (INTEL_MATCH_MAX_INDICATORS). Retire stale feeds, "
+                "or raise the setting if the ingest processes have the memory."
+            ),
+            group_key="indicator cap",
+            details=AlertDetails(reason=f"{count} active indicators, cap {cap}"),
+            at=now,
+        )
+    redis.set(CAP_EPISODE_KEY, now.isoformat())
     return True

@@ -44,7 +44,7 @@ from incidents.services import (
     incident_create,
     task_add,
 )
-from intel.models import IocMatch
+from intel.models import IocMatch, IocSighting, RetroHunt
 from socapp import roles
 from socapp.models import ApiToken, SavedView
 from socapp.roof.bootstrap import (
@@ -231,6 +231,9 @@ def _build_detection(world: World, team_a: Any) -> None:
     o["intel.iocmatch"] = IocMatch.objects.create(
         ioc=o["intel.ioc"], event_id=event.event_id, event_time=event.event_time, field="source.ip"
     )
+    o["intel.iocsighting"] = IocSighting.objects.create(ioc=o["intel.ioc"], kind="seen")
+    now = event.event_time
+    o["intel.retrohunt"] = RetroHunt.objects.create(range_start=now, range_end=now)
     o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_address="10.0.0.5", team=team_a)
     o["assets.assettype"] = o["assets.asset"].asset_type
 
