@@ -197,11 +197,9 @@ def record_seen(
     for ioc_id, (count, newest) in seen.items():
         IOC.objects.filter(pk=ioc_id).update(
             sighting_count=F("sighting_count") + count,
-            last_sighted_at=Greatest(F("last_sighted_at"), newest)
-            if newest is not None
-            else F("last_sighted_at"),
+            # PostgreSQL's GREATEST passes over NULL: the first sighting sets it
+            last_sighted_at=Greatest(F("last_sighted_at"), newest),
         )
-        IOC.objects.filter(pk=ioc_id, last_sighted_at__isnull=True).update(last_sighted_at=newest)
     IocSighting.objects.bulk_create(
         [
             IocSighting(ioc_id=ioc_id, kind=SightingKind.SEEN, reference=f"alert {alert_id}")

@@ -56,7 +56,6 @@ FIELDS: dict[str, str] = {
     "dns.question.name": "host",
     "url.domain": "host",
     "tls.client.server_name": "host",
-    "related.hosts": "host",
     "url.full": "url",
     "url.original": "url",
     "http.request.referrer": "url",
@@ -200,30 +199,41 @@ class IndicatorIndex:
         ``max_hits``, from at most ``max_values`` of its values."""
         if not self.size:
             return []
+        values = _values(doc)
+        if len(values) > max_values:
+            values = values[:max_values]
         found: list[Match] = []
-        seen: set[tuple[str, str]] = set()
-        budget = max_values
         memo: dict[str, list[tuple[Indicator, str]]] = {}  # related.* repeats addresses
-        for name, kind, value in _values(doc):
-            if budget <= 0:
-                break
-            budget -= 1
+        for name, kind, value in values:
             if kind == "ip":
                 candidates = memo.get(value)
                 if candidates is None:
                     candidates = memo[value] = self._ip(value)
             else:
                 candidates = list(self._lookup(kind, value))
-            for item, normalized in candidates:
-                if item.expires is not None and item.expires <= now:
-                    continue  # expired since the index was built
-                if (item.id, name) in seen:
-                    continue
-                seen.add((item.id, name))
-                found.append(Match(item, name, normalized))
-                if len(found) >= max_hits:
-                    return _without_echoes(found)
-        return _without_echoes(found)
+            if candidates and self._keep(candidates, name, now, found, max_hits):
+                break
+        return _without_echoes(found) if found else found
+
+    @staticmethod
+    def _keep(
+        candidates: list[tuple[Indicator, str]],
+        name: str,
+        now: float,
+        found: list[Match],
+        max_hits: int,
+    ) -> bool:
+        """Add the live candidates to ``found``, once per (indicator, field); True when
+        ``max_hits`` is reached."""
+        for item, normalized in candidates:
+            if item.expires is not None and item.expires <= now:
+                continue  # expired since the index was built
+            if any(m.indicator.id == item.id and m.field == name for m in found):
+                continue
+            found.append(Match(item, name, normalized))
+            if len(found) >= max_hits:
+                return True
+        return False
 
     def _lookup(self, kind: str, value: str) -> Iterator[tuple[Indicator, str]]:
         if kind == "ip":
@@ -346,47 +356,65 @@ def _sysmon_hashes(value: str) -> Iterator[str]:
             yield digest
 
 
-def _tree(fields: dict[str, str]) -> dict[str, Any]:
-    """FIELDS as nested dicts by the dotted path's steps (a leaf is the kind), with each
-    whole dotted name at the top as well (flat JSON keeps ``"source.ip"`` as one key)."""
-    tree: dict[str, Any] = {}
+# A field of the tree: its dotted name, its kind (a leaf) or None, and its children as
+# (key, field) pairs (a branch). Built once; walking it concatenates no names.
+_Field = tuple[str, str | None, tuple[tuple[str, Any], ...]]
+
+
+def _tree(fields: dict[str, str]) -> dict[str, _Field]:
+    """FIELDS as a tree by the dotted path's steps, with each whole dotted name at the top
+    as well (flat JSON keeps ``"source.ip"`` as one key)."""
+    nested: dict[str, Any] = {}
     for name, kind in fields.items():
-        node = tree
+        node = nested
         *steps, last = name.split(".")
         for step in steps:
             node = node.setdefault(step, {})
         node[last] = kind
+
+    def field_of(name: str, node: Any) -> _Field:
+        if isinstance(node, str):
+            return (name, node, ())
+        return (name, None, tuple((k, field_of(f"{name}.{k}", v)) for k, v in node.items()))
+
+    top = {key: field_of(key, node) for key, node in nested.items()}
     for name, kind in fields.items():
         if "." in name:
-            tree.setdefault(name, kind)
-    return tree
+            top.setdefault(name, (name, kind, ()))
+    return top
 
 
 TREE = _tree(FIELDS)
+TOP_KEYS = frozenset(TREE)
 
 
-def _values(doc: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _values(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(field, kind, value) of each string value of the fields that carry indicators;
     lists give their first MAX_LIST_ITEMS items, over-long values are passed over.
 
-    Walks the keys the event and the tree of FIELDS have in common, level by level: most
-    events carry a few of the 50 fields. Which values come first (when an event has more
-    than the bound) is not specified."""
-    stack: list[tuple[str, dict[str, Any], dict[str, Any]]] = [("", doc, TREE)]
-    while stack:
-        prefix, node, tree = stack.pop()
-        # the keys both have, found in C (a Windows event has 40 keys, the tree 50)
-        for key in node.keys() & tree.keys():
-            value = node[key]
-            if value is None:
-                continue
-            branch = tree[key]
-            name = prefix + key
-            if type(branch) is dict:
-                if type(value) is dict:
-                    stack.append((name + ".", value, branch))
-                continue
-            items = value[:MAX_LIST_ITEMS] if type(value) is list else (value,)
-            for item in items:
+    The event's top-level keys meet the tree's in C (a Windows event has 40 keys, the
+    tree 40); below that, the tree's few children of a branch are looked up. Which values
+    come first (when an event has more than the bound) is not specified."""
+    out: list[tuple[str, str, str]] = []
+    for key in doc.keys() & TOP_KEYS:
+        value = doc[key]
+        if value is not None:
+            _take(value, TREE[key], out)
+    return out
+
+
+def _take(value: Any, field: _Field, out: list[tuple[str, str, str]]) -> None:
+    name, kind, children = field
+    if kind is not None:
+        if type(value) is str:
+            if 0 < len(value) <= MAX_VALUE_LENGTH:
+                out.append((name, kind, value))
+        elif type(value) is list:
+            for item in value[:MAX_LIST_ITEMS]:
                 if type(item) is str and 0 < len(item) <= MAX_VALUE_LENGTH:
-                    yield name, branch, item
+                    out.append((name, kind, item))
+    elif type(value) is dict:
+        for key, child in children:
+            sub = value.get(key)
+            if sub is not None:
+                _take(sub, child, out)

@@ -94,6 +94,7 @@ def test_events_carrying_indicators_are_matched_and_raise_alerts(api, json_sourc
     assert enrichment["matched"]["atomic"] == "cdn.evil.example"
     iocs["cidr"].refresh_from_db()
     assert iocs["cidr"].sighting_count == 1 and iocs["cidr"].sightings.get().kind == "seen"
+    assert iocs["cidr"].last_sighted_at == stored_time(iocs["cidr"])
 
 
 def test_a_retried_batch_and_repeats_do_not_duplicate(api, json_source, feed):
@@ -164,3 +165,7 @@ def test_a_sender_cannot_forge_a_match(api, json_source, feed):
     assert stored.normalized_data["socapp"]["sender_threat_enrichments"][0]["matched"] == {
         "field": "x"
     }
+
+
+def stored_time(ioc):
+    return IocMatch.objects.get(ioc=ioc).event_time
