@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -43,7 +42,6 @@ from .retrohunts import retro_hunt_request
 logger = logging.getLogger(__name__)
 
 EXPIRE_CHUNK = 1000
-FALSE_POSITIVE_ACTIONS = ("retire", "halve")
 
 
 def half_life_days(ioc_type: str) -> float:
@@ -155,11 +153,7 @@ def record_matches(
 def ioc_false_positive(*, actor: User | None, ioc_id: Any, reference: str, note: str = "") -> IOC:
     """A false-positive verdict (an IOC-match alert closed as one): a sighting, then the
     indicator retired (status false_positive) or its confidence halved, audited."""
-    action = str(settings.INTEL_FALSE_POSITIVE_ACTION)
-    if action not in FALSE_POSITIVE_ACTIONS:
-        raise ValidationError(
-            f"INTEL_FALSE_POSITIVE_ACTION must be one of {', '.join(FALSE_POSITIVE_ACTIONS)}."
-        )
+    action = str(settings.INTEL_FALSE_POSITIVE_ACTION)  # checked when settings load
     with transaction.atomic():
         ioc = IOC.objects.select_for_update().get(pk=ioc_id)
         IocSighting.objects.create(

@@ -540,6 +540,8 @@ INTEL_ALERT_FLOOR = env.float("INTEL_ALERT_FLOOR", default=0.2)
 # A false-positive verdict on an IOC-match alert: "retire" the indicator, or "halve" its
 # confidence.
 INTEL_FALSE_POSITIVE_ACTION = env.str("INTEL_FALSE_POSITIVE_ACTION", default="retire")
+if INTEL_FALSE_POSITIVE_ACTION not in ("retire", "halve"):
+    raise ImproperlyConfigured("INTEL_FALSE_POSITIVE_ACTION must be 'retire' or 'halve'.")
 # Retro-hunt: days of stored events searched for new indicators, the hours of event time
 # one step reads, and the events read from the database at once.
 RETRO_HUNT_DAYS = env.int("RETRO_HUNT_DAYS", default=30)
