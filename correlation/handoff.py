@@ -53,6 +53,11 @@ class AlertDetails(TypedDict, total=False):
     # added by case work when the alert is raised (incidents/services/asset_context.py):
     assets: list[dict[str, Any]]  # the inventory's assets it concerns, most critical first
     severity_raised: dict[str, Any]  # from, to, by, asset, criticality, reason
+    # an IOC match (the IOC-match rules): the indicator, where the event carried it, and
+    # whether a retro-hunt found it among stored events (triggered_at: the event's time)
+    indicator: dict[str, Any]  # id, type, value, feed, feed_id, confidence, score, tlp
+    matched: dict[str, Any]  # field, value
+    retro_hunt: bool
     # the engine's own health (rule disabled for its budget, correlation lag):
     engine_health: bool
     rule: str

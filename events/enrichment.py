@@ -4,14 +4,20 @@ Enrichers are functions ``(record) -> None`` registered in order; ``enrich`` run
 every normalized record before it is written. They must be cheap (they run per event) and
 must not query the database (the connection is busy with the batch's COPY by then): they
 read process-local lookup tables, which ``prepare`` refreshes once per batch, before the
-COPY starts. Asset lookup lives here; IOC matching registers itself the same way.
+COPY starts. Asset lookup and indicator matching live here.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+from django.conf import settings
+
+from intel.indicator_set import indicator_set
+from intel.lifecycle import enrichment
 
 from .records import EventRecord
 
@@ -92,3 +98,63 @@ def asset_of(record: EventRecord) -> None:
         if address and (ref := index.by_ip.get(address)):
             record.asset_id = uuid.UUID(ref.id)
             return
+
+
+# ---- indicators -----------------------------------------------------------------------
+
+
+class _MatchBounds:
+    """The per-event bounds, read from settings once per batch (not per event)."""
+
+    max_values = 64
+    max_hits = 16
+
+    def fresh(self) -> None:
+        self.max_values = int(settings.INTEL_MATCH_MAX_VALUES_PER_EVENT)
+        self.max_hits = int(settings.INTEL_MATCH_MAX_HITS_PER_EVENT)
+        indicator_set.fresh()
+
+
+match_bounds = _MatchBounds()
+PREPARERS.append(match_bounds.fresh)
+MATCHED_BY_INGEST = "indicator_match_rule"
+
+
+@register
+def indicators_of(record: EventRecord) -> None:
+    """The active indicators the event carries, from this process's index (rebuilt once
+    per change of the set, in ``prepare``): kept on the record (stored as IocMatch rows
+    with the event) and written into the document as ECS ``threat.enrichments``, which
+    the IOC-match rule selects on. A sender's own ``threat.enrichments`` is moved aside
+    first, so no event can forge a match."""
+    doc = record.normalized_data
+    threat = doc.get("threat")
+    if threat is not None and (type(threat) is not dict or "enrichments" in threat):
+        _set_aside(doc, threat)
+    index = indicator_set.index
+    if not index.size:
+        return
+    now = time.time()
+    matches = index.match(
+        doc, now=now, max_values=match_bounds.max_values, max_hits=match_bounds.max_hits
+    )
+    if not matches:
+        return
+    record.ioc_matches = [(m.indicator.id, m.field) for m in matches]
+    enrichments = [enrichment(m, now, MATCHED_BY_INGEST) for m in matches]
+    threat = doc.get("threat")
+    if type(threat) is not dict:
+        threat = doc["threat"] = {}
+    threat["enrichments"] = enrichments
+
+
+def _set_aside(doc: dict[str, Any], threat: Any) -> None:
+    """Keep what the sender claimed under ``socapp.sender_threat``; only socapp writes
+    ``threat.enrichments``."""
+    notes = doc.get("socapp")
+    if type(notes) is not dict:
+        notes = doc["socapp"] = {} if notes is None else {"original": notes}
+    if type(threat) is dict:
+        notes["sender_threat_enrichments"] = threat.pop("enrichments")
+    else:
+        notes["sender_threat"] = doc.pop("threat")

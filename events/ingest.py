@@ -25,6 +25,7 @@ from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from intel.lifecycle import record_matches
 from socapp.collector import without_cyclic_gc
 from socapp.ids import uuid7
 from socapp.users import User
@@ -294,6 +295,7 @@ def _store(
             writer.abort(exc)
             raise
         written = writer.finish()
+        _record_ioc_matches(writer.records, written.stored_ids)
         QuarantinedRecord.objects.bulk_create(rejected.rows(batch, log_format))
         times = [r.event_time for r in writer.records]
         batch.first_event_time = min(times) if times else None
@@ -327,6 +329,20 @@ def _store(
         if written.stored_ids:
             batch_id = str(batch.pk)
             transaction.on_commit(lambda: request_correlation(batch_id))
+
+
+def _record_ioc_matches(records: Sequence[EventRecord], stored_ids: Sequence[Any]) -> None:
+    """The batch's indicator matches, in its transaction: committed with their events or
+    not at all (a duplicate dropped by its natural key has none)."""
+    matched = [r for r in records if r.ioc_matches]
+    if not matched:
+        return
+    if len(stored_ids) != len(records):
+        kept = set(stored_ids)
+        matched = [r for r in matched if r.event_id in kept]
+    record_matches(
+        [(ioc, r.event_id, r.event_time, name) for r in matched for ioc, name in r.ioc_matches]
+    )
 
 
 def request_correlation(batch_id: str) -> None:

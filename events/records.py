@@ -35,3 +35,5 @@ class EventRecord:
     # normalized_data already encoded for jsonb (ingestion encodes it before the row joins
     # a COPY, so a document PostgreSQL would refuse costs that record, not the batch).
     normalized_json: bytes | None = None
+    # Indicators the event carries: (IOC id, field), recorded as IocMatch rows with it.
+    ioc_matches: list[tuple[str, str]] = field(default_factory=list)

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 
-from .models import IOC, IocMatch, IocSighting, ThreatIntel
+from .models import IOC, IocMatch, IocSighting, RetroHunt, ThreatIntel
 
 
 @admin.register(ThreatIntel)
@@ -50,3 +50,10 @@ class IocSightingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["ioc__value", "reference", "note"]
     list_select_related = ["ioc", "by"]
+
+
+@admin.register(RetroHunt)
+class RetroHuntAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "status", "indicator_count", "progress", "matches", "alerts"]
+    list_filter = ["status"]
+    exclude = ["indicators"]  # up to a whole feed: the count is shown instead

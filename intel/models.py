@@ -162,3 +162,42 @@ class IocSighting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.ioc} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class RetroHunt(models.Model):
+    """A search of stored events for indicators that arrived after them, with its progress
+    (``correlation.services.retrohunt`` runs it in the background)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    indicators = models.ManyToManyField(IOC, related_name="retro_hunts", blank=True)
+    indicator_count = models.PositiveIntegerField(default=0)
+    range_start = models.DateTimeField(help_text="The oldest event time searched.")
+    range_end = models.DateTimeField(help_text="The newest event time searched.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    searched_until = models.DateTimeField(
+        null=True, blank=True, help_text="Event time up to which it is done (it resumes there)."
+    )
+    progress = models.FloatField(default=0.0, validators=CONFIDENCE)
+    events_scanned = models.BigIntegerField(default=0)
+    matches = models.PositiveIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "retro_hunts"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"retro-hunt of {self.indicator_count} indicators ({self.status})"

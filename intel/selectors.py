@@ -39,3 +39,10 @@ def ioc_matches_of_events(keys: list[tuple[Any, Any]], limit: int = 50) -> list[
         )
         .order_by("-event_time")[:limit]
     )
+
+
+def active_indicator_count() -> int:
+    """Indicators the matching index would load (before its cap)."""
+    from .indicator_set import active_indicators
+
+    return int(active_indicators().count())

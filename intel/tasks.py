@@ -1,13 +1,15 @@
-"""Feed polling (scheduled by ``manage.py bootstrap``): beat looks for due feeds every
-minute and each due feed is fetched in a task of its own, so a slow feed delays no
-other."""
+"""Threat-intel tasks (thin: a service call, idempotent), scheduled by ``manage.py
+bootstrap``: feed polling — beat looks for due feeds every minute and each due feed is
+fetched in a task of its own, so a slow feed delays no other — and indicator expiry."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from .lifecycle import expire_indicators as expire
 from .models import ThreatIntel
 from .polling import claim, due_feeds, poll
+from .retrohunts import resend_stale_hunts
 
 
 @shared_task(name="intel.tasks.poll_due_feeds")
@@ -28,3 +30,11 @@ def poll_feed(feed_id: str) -> dict[str, int]:
     if feed is None:
         return {}
     return poll(feed).counts()
+
+
+@shared_task(name="intel.tasks.expire_indicators", acks_late=True)
+def expire_indicators() -> int:
+    """Indicators past their expiry become expired (with a sighting); retro-hunts whose
+    message was lost are sent again."""
+    resend_stale_hunts()
+    return expire()

@@ -40,6 +40,7 @@ SOC_DATA_MODELS = (
     "intel.ioc",
     "intel.iocmatch",
     "intel.iocsighting",
+    "intel.retrohunt",
     "assets.asset",
     "assets.assettype",
     "assets.discoveredhost",

@@ -63,6 +63,7 @@ def _fresh_process_caches():
     from correlation.engine import ruleset
     from events.enrichment import assets
     from events.ingest import forget_event_types
+    from intel.indicator_set import indicator_set
     from socapp.audit_access import forget_bounds
     from socapp.throttling import forget_token_failures
 
@@ -70,6 +71,7 @@ def _fresh_process_caches():
         forget_event_types()
         assets.forget()
         forget_inventory()
+        indicator_set.forget()
         ruleset.forget()
         # Counts kept in Redis by client address (127.0.0.1 for every test client).
         forget_bounds()

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from intel.lifecycle import record_seen
 from socapp.audit import audit_record_many
 
 from .evaluate import Budget, Evaluation, StoredEvent, evaluate
@@ -58,6 +59,8 @@ def correlate_events(
         audit_record_many(actor=None, items=recorder.audit)
         save_stats(evaluation, recorder.counts)
         quarantine(recorder.counts.poisoned, batch_id)
+        if recorder.ioc_seen:
+            record_seen(seen=recorder.ioc_seen, alerts=recorder.ioc_alerts)
     logger.debug(
         "%d events, %d hits in %.3fs",
         len(events),

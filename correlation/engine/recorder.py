@@ -30,6 +30,7 @@ from ..choices import SuppressionMode
 from ..handoff import AlertDetails, FoldedHits, RaisedAlert, alert_desk
 from ..sigma.values import EventView
 from .evaluate import Budget, Hit, OverBudget, RuleError, StoredEvent
+from .indicators import alerting_hits, host_of, level_of
 from .rows import (
     CORRELATION_NS,
     Link,
@@ -93,12 +94,17 @@ class Recorder:
         # firing identity -> (rule, links of the hits folded into it in this batch,
         # names of their sources)
         self.pending_folds: dict[str, tuple[CompiledRule, list[Link], set[str]]] = {}
+        # IOC matches: indicator id -> (matches, newest event time); (indicator, alert) new
+        self.ioc_seen: dict[str, tuple[int, datetime]] = {}
+        self.ioc_alerts: list[tuple[str, str]] = []
 
     # -- single events ------------------------------------------------------------
 
     def hit(self, hit: Hit) -> None:
         rule = hit.rule
-        if rule.emits:
+        if rule.emits and rule.ioc_match:
+            self._guarded(rule, hit.event, self._ioc_alerts, rule, hit.event)
+        elif rule.emits:
             self._guarded(rule, hit.event, self._detection_alert, rule, hit.event)
         for parent in self.ruleset.correlations_using(rule.id):
             self._guarded(parent, hit.event, self._feed, parent, rule.id, hit.event)
@@ -155,6 +161,40 @@ class Recorder:
             details=details,
             metric=1.0,
         )
+
+    def _ioc_alerts(self, rule: CompiledRule, event: StoredEvent) -> None:
+        """An IOC-match rule's hit: one alert per indicator the event carries, suppressed
+        per (indicator, host), its severity from the indicator's score."""
+        source_name = self._source(event.source_id)[0]
+        for found in alerting_hits(event.doc):
+            count, newest = self.ioc_seen.get(found.ioc_id, (0, event.event_time))
+            self.ioc_seen[found.ioc_id] = (count + 1, max(newest, event.event_time))
+            host = host_of(event.doc, found)
+            details = AlertDetails(
+                sigma_id=rule.sigma_id,
+                event_ids=[event.event_id],
+                entities=_entities(event.doc),
+                sources=[source_name] if source_name else [],
+                indicator=found.indicator,
+                matched={"field": found.field, "value": found.value},
+                retro_hunt=found.retro_hunt,
+            )
+            kind = found.indicator["type"] or "indicator"
+            title = f"{rule.title}: {kind} {found.indicator['value']}"[:250]
+            self._raise_or_fold(
+                rule,
+                group_key=f"ioc={found.ioc_id}, host={host}",
+                at=event.event_time,  # a retro-hunt's alert carries the event's own time
+                links=[(event.event_id, event.event_time)],
+                identity=f"{rule.id}:{event.event_id}:{found.ioc_id}",
+                window=(event.event_time, event.event_time),
+                team=self._team_of(rule, event),
+                details=details,
+                metric=1.0,
+                confidence=found.score,
+                level=level_of(found.score),
+                title=f"{title} (retro-hunt)" if found.retro_hunt else title,
+            )
 
     # -- correlations -------------------------------------------------------------
 
@@ -297,6 +337,8 @@ class Recorder:
         details: AlertDetails,
         metric: float,
         confidence: float = 1.0,
+        level: str | None = None,
+        title: str | None = None,
     ) -> None:
         mode = rule.suppression_mode
         with transaction.atomic(savepoint=False):
@@ -309,7 +351,7 @@ class Recorder:
             correlation = NewCorrelation(
                 identity=identity,
                 rule_id=rule.id,
-                name=rule.title,
+                name=title or rule.title,
                 window=window,
                 links=links,
                 confidence=confidence,
@@ -319,8 +361,8 @@ class Recorder:
             )
             alert = RaisedAlert(
                 alert_id=alert_id_of(identity),
-                title=rule.title,
-                level=rule.level,
+                title=title or rule.title,
+                level=level or rule.level,
                 team_id=team,
                 triggered_at=at,
                 details=AlertDetails(**details, techniques=rule.techniques),
@@ -363,6 +405,9 @@ class Recorder:
             self.raised.add(item.alert.alert_id, item.correlation.id, new)
             if new:
                 self.counts.raised(item.rule_id, item.alert.triggered_at)
+                indicator = item.alert.details.get("indicator")
+                if indicator:
+                    self.ioc_alerts.append((str(indicator["id"]), str(item.alert.alert_id)))
 
     def finish(self, now: float | None = None) -> int:
         """The end of a run: the queued alerts, the folds, then the windows whose time is

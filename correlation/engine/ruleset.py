@@ -64,6 +64,9 @@ class CompiledRule:
     # a correlation's Sigma ``generate``: whether the rules it counts raise alerts too
     generate_children: bool = True
     tests_parent_process: bool = False  # its detection tests the parent process
+    # ``socapp: {ioc_match: true}``: one alert per indicator the event carries
+    # (threat.enrichments), its severity from the indicator's score (engine.indicators)
+    ioc_match: bool = False
 
     def caveats(self, view: EventView) -> list[str]:
         """What an analyst should know about this rule on this event: conditions it could
@@ -242,6 +245,12 @@ def max_jitter_of(data: dict[str, Any]) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def ioc_match_of(data: dict[str, Any]) -> bool:
+    """The ``socapp: {ioc_match: true}`` of an IOC-match rule (validated on save)."""
+    block = data.get("socapp")
+    return isinstance(block, dict) and block.get("ioc_match") is True
+
+
 def correlation_spec(
     rule_id: str, sigma: SigmaCorrelationRule, refs: dict[str, str]
 ) -> CorrelationSpec:
@@ -365,6 +374,7 @@ def compile_row(row: Any, refs: dict[str, str]) -> CompiledRule:
         rule.variants = compile_variants(sigma)
         rule.needs = variant_needs(sigma)
         rule.tests_parent_process = tests_parent_process(detection_fields(sigma))
+        rule.ioc_match = ioc_match_of(document.data)
     else:
         raise CompileError("a filter is not a rule")
     return rule

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from intel.selectors import active_indicator_count
 from socapp.audit import AuditItem, audit_record, audit_record_many
 from socapp.kv import kv
 from socapp.selectors import default_team_id
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_NS = uuid.UUID("d2a7f3c4-6b1e-4f0a-9c55-2e8b7a4d1f60")
 LAG_EPISODE_KEY = "socapp:corr:lag-episode"  # set while an episode of lag is alerted
+CAP_EPISODE_KEY = "socapp:intel:cap-episode"  # set while too many indicators is alerted
 
 
 def lag_alert_seconds() -> float:
@@ -93,6 +96,24 @@ def rule_disable_over_budget(*, rule_id: str, reason: str) -> bool:
     return True
 
 
+def _once_per_episode(
+    key: str, ongoing: bool, now: datetime | None, alert: Callable[[datetime], None]
+) -> bool:
+    """Call ``alert`` when an episode (of lag, of too many indicators) starts; the episode
+    ends, and may alert again, once ``ongoing`` is false. Returns whether it alerted."""
+    redis = kv()
+    if not ongoing:
+        redis.delete(key)
+        return False
+    if redis.exists(key):
+        return False  # this episode was alerted already
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert(now)
+    redis.set(key, now.isoformat())
+    return True
+
+
 def check_correlation_lag(*, now: datetime | None = None) -> bool:
     """Raise one alert per episode of correlation lag above
     ``CORRELATION_LAG_ALERT_SECONDS`` (the age of the oldest committed batch not yet
@@ -102,16 +123,10 @@ def check_correlation_lag(*, now: datetime | None = None) -> bool:
     if threshold <= 0:
         return False
     lag = correlation_lag_seconds()
-    redis = kv()
-    if lag <= threshold:
-        redis.delete(LAG_EPISODE_KEY)
-        return False
-    if redis.exists(LAG_EPISODE_KEY):
-        return False  # this episode was alerted already
-    now = now or timezone.now()
-    with transaction.atomic():
+
+    def alert(at: datetime) -> None:
         _system_alert(
-            identity=f"correlation-lag:{now.isoformat()}",
+            identity=f"correlation-lag:{at.isoformat()}",
             title="Correlation is falling behind",
             description=(
                 f"The oldest committed batch has waited {lag:.0f} s for correlation "
@@ -120,7 +135,30 @@ def check_correlation_lag(*, now: datetime | None = None) -> bool:
             ),
             group_key="correlation lag",
             details=AlertDetails(lag_seconds=round(lag, 1), threshold_seconds=threshold),
-            at=now,
+            at=at,
         )
-    redis.set(LAG_EPISODE_KEY, now.isoformat())
-    return True
+
+    return _once_per_episode(LAG_EPISODE_KEY, lag > threshold, now, alert)
+
+
+def check_indicator_cap(*, now: datetime | None = None) -> bool:
+    """Raise one alert per episode of more active indicators than the matching index
+    loads (INTEL_MATCH_MAX_INDICATORS: the least confident are then not matched)."""
+    cap = int(settings.INTEL_MATCH_MAX_INDICATORS)
+    count = active_indicator_count()
+
+    def alert(at: datetime) -> None:
+        _system_alert(
+            identity=f"indicator-cap:{at.isoformat()}",
+            title="More active indicators than matching loads",
+            description=(
+                f"{count:,} indicators are active; each ingest process loads the "
+                f"{cap:,} most confident (INTEL_MATCH_MAX_INDICATORS). Retire stale feeds, "
+                "or raise the setting if the ingest processes have the memory."
+            ),
+            group_key="indicator cap",
+            details=AlertDetails(reason=f"{count} active indicators, cap {cap}"),
+            at=at,
+        )
+
+    return _once_per_episode(CAP_EPISODE_KEY, count > cap, now, alert)

@@ -131,7 +131,7 @@ def engine_settings_of(doc: SigmaDocument) -> dict[str, Any]:
     if not isinstance(block, dict):
         raise RuleInvalid([doc.problem("'socapp' must be a mapping of engine settings", "socapp")])
     unknown = sorted(
-        set(block) - {"suppression", "suppression_window", "suppress_by", "max_jitter"}
+        set(block) - {"suppression", "suppression_window", "suppress_by", "max_jitter", "ioc_match"}
     )
     if unknown:
         raise RuleInvalid(
@@ -168,6 +168,8 @@ def engine_settings_of(doc: SigmaDocument) -> dict[str, Any]:
         settings["suppress_by"] = names
     if "max_jitter" in block:
         _check_max_jitter(doc, block["max_jitter"])
+    if "ioc_match" in block and not isinstance(block["ioc_match"], bool):
+        raise RuleInvalid([doc.problem("ioc_match must be true or false", "socapp", "ioc_match")])
     return settings
 
 

@@ -3,22 +3,24 @@ one transaction and records the change in the audit log."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from correlation.handoff import AlertDetails, FoldedHits, RaisedAlert
+from intel.lifecycle import ioc_false_positive
 from socapp.audit import AuditItem, audit_record, audit_record_many, model_changes
 from socapp.bulk import copy_insert
 from socapp.models import Team
 from socapp.text import refuse_nul
 from socapp.users import User
 
-from ..choices import AlertStatus, NotificationTopic
+from ..choices import AlertStatus, CloseReason, NotificationTopic
 from ..entities import alert_entities
 from ..models import Alert, AlertComment, Severity
 from ..selectors import Arrival, alert_arrivals
@@ -263,7 +265,26 @@ def alert_update(
         if changes:
             audit_record(actor=actor, action="alert.update", target=alert, changes=changes)
             push_alert("alert.updated", alert)
+        if "close_reason" in changes and _closed_as_false_positive(alert):
+            _indicator_false_positive(alert, actor)
     return alert
+
+
+def _closed_as_false_positive(alert: Alert) -> bool:
+    return alert.status == AlertStatus.CLOSED and alert.close_reason == CloseReason.FALSE_POSITIVE
+
+
+def _indicator_false_positive(alert: Alert, actor: User) -> None:
+    """An IOC-match alert judged a false positive: the indicator gets the verdict (a
+    sighting, then retired or down-scored: INTEL_FALSE_POSITIVE_ACTION)."""
+    indicator = (alert.details or {}).get("indicator")
+    if not isinstance(indicator, dict) or not indicator.get("id"):
+        return
+    # an indicator deleted since: nothing is left to retire
+    with contextlib.suppress(ObjectDoesNotExist):
+        ioc_false_positive(
+            actor=actor, ioc_id=indicator["id"], reference=f"alert {alert.pk}", note=alert.title
+        )
 
 
 def alerts_bulk_update(*, alerts: list[Alert], actor: User, **changes: Any) -> int:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import IOC, ThreatIntel
+from ..models import IOC, RetroHunt, ThreatIntel
 
 
 class ThreatIntelSerializer(serializers.ModelSerializer):
@@ -54,3 +54,25 @@ class IOCSerializer(serializers.ModelSerializer):
             "last_seen",
             "created_at",
         ]
+
+
+class RetroHuntSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RetroHunt
+        fields = [
+            "id",
+            "status",
+            "indicator_count",
+            "range_start",
+            "range_end",
+            "searched_until",
+            "progress",
+            "events_scanned",
+            "matches",
+            "alerts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error",
+        ]
+        read_only_fields = fields

@@ -1,11 +1,12 @@
 from django.urls import path
 
 from .imports import IntelImportView
-from .views import IOCViewSet, ThreatIntelViewSet
+from .views import IOCViewSet, RetroHuntViewSet, ThreatIntelViewSet
 
 routes = [
     ("threat-intel", ThreatIntelViewSet, "threatintel"),
     ("iocs", IOCViewSet, "ioc"),
+    ("retro-hunts", RetroHuntViewSet, "retrohunt"),
 ]
 
 urlpatterns = [

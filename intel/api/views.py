@@ -1,8 +1,8 @@
-from socapp.api.viewsets import AuditedModelViewSet
+from socapp.api.viewsets import AuditedModelViewSet, ReadOnlyViewSet
 
 from ..filters import IOCFilterSet, ThreatIntelFilterSet
-from ..models import IOC, ThreatIntel
-from .serializers import IOCSerializer, ThreatIntelSerializer
+from ..models import IOC, RetroHunt, ThreatIntel
+from .serializers import IOCSerializer, RetroHuntSerializer, ThreatIntelSerializer
 
 
 class ThreatIntelViewSet(AuditedModelViewSet):
@@ -17,3 +17,12 @@ class IOCViewSet(AuditedModelViewSet):
     serializer_class = IOCSerializer
     filterset_class = IOCFilterSet
     ordering_fields = ["created_at", "last_seen", "confidence_score"]
+
+
+class RetroHuntViewSet(ReadOnlyViewSet):
+    """Retro-hunts: searches of stored events for indicators that arrived after them,
+    with their progress (asked for when indicators are created or re-activated)."""
+
+    queryset = RetroHunt.objects.all()
+    serializer_class = RetroHuntSerializer
+    ordering_fields = ["created_at"]

@@ -112,11 +112,23 @@ def _take_renamed(renamed: dict[str, IOC], candidate: Candidate) -> IOC | None:
     return renamed.pop(candidate.external_id)
 
 
+def _reactivated(ioc: IOC) -> bool:
+    """Active again after this import, inactive as it was read (intel.lifecycle notes
+    the status every IOC is loaded with)."""
+    before = getattr(ioc, "_status_at_load", None)
+    return ioc.status == IocStatus.ACTIVE and before != IocStatus.ACTIVE
+
+
 def store(*, actor: User | None, feed: ThreatIntel, collector: Collector, fmt: str,
           origin: str) -> ImportResult:  # fmt: skip
     """Write the collected candidates into ``feed`` (one transaction) and audit it."""
+    # (intel.indicator_set reads the warning lists, which import this package)
+    from ..indicator_set import indicators_changed
+    from ..retrohunts import retro_hunt_request
+
     result = ImportResult(feed=feed.source_name, format=fmt)
     now = timezone.now()
+    arrived: list[Any] = []  # new or re-activated: the retro-hunt looks for these
     with transaction.atomic():
         renamed = _renamed(feed, collector.candidates)
         for chunk in _chunks(list(collector.candidates.values())):
@@ -148,10 +160,16 @@ def store(*, actor: User | None, feed: ThreatIntel, collector: Collector, fmt: s
                     updates.append(ioc)
                 else:
                     result.unchanged += 1
+            arrived += [ioc.pk for ioc in creates if ioc.status == IocStatus.ACTIVE]
+            arrived += [ioc.pk for ioc in updates if _reactivated(ioc)]
             IOC.objects.bulk_create(creates, batch_size=BATCH)
             IOC.objects.bulk_update(updates, [*FEED_FIELDS, "value", "updated_at"], BATCH)
             result.created += len(creates)
             result.updated += len(updates)
+        # Bulk writes send no model signals: tell the matchers, and hunt the stored events.
+        if result.created or result.updated:
+            indicators_changed()
+        retro_hunt_request(ioc_ids=arrived, actor=actor)
         result.skipped = collector.skipped
         result.skips = [skip.as_dict() for skip in collector.skips]
         audit_record(

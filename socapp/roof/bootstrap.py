@@ -207,6 +207,13 @@ def ensure_periodic_tasks(report: BootstrapReport) -> None:
     )
     _schedule_task(
         report,
+        "expire indicators",
+        "intel.tasks.expire_indicators",
+        expires_seconds=55,
+        interval=every_minute,
+    )
+    _schedule_task(
+        report,
         "resume approved response actions",
         "incidents.tasks.resume_response_actions",
         expires_seconds=55,

@@ -224,6 +224,8 @@ CELERY_TASK_ROUTES = {
     "correlation.tasks.close_correlation_windows": {"queue": "correlation"},
     "intel.tasks.poll_due_feeds": {"queue": "maintenance"},
     "intel.tasks.poll_feed": {"queue": "maintenance"},
+    "correlation.tasks.retro_hunt": {"queue": "maintenance"},
+    "intel.tasks.expire_indicators": {"queue": "maintenance"},
 }
 CELERY_QUEUES_ALL = "default,ingest,correlation,maintenance"
 
@@ -532,6 +534,38 @@ CORRELATION_BUDGET_STRIKES = env.int("CORRELATION_BUDGET_STRIKES", default=3)
 # An alert (once per episode) when the oldest committed batch has waited longer than this
 # for correlation; 0 turns the alert off.
 CORRELATION_LAG_ALERT_SECONDS = env.int("CORRELATION_LAG_ALERT_SECONDS", default=900)
+# Threat-intel matching (docs/INTEL-MATCHING.md). Active indicators one process loads into
+# its matching index at most (the highest-confidence first; a health warning past it).
+INTEL_MATCH_MAX_INDICATORS = env.int("INTEL_MATCH_MAX_INDICATORS", default=1_000_000)
+# Seconds between two looks at the indicator-set version (a Redis counter) per process.
+INTEL_MATCH_CHECK_SECONDS = env.float("INTEL_MATCH_CHECK_SECONDS", default=1.0)
+# Seconds between two looks at the database's own fingerprint of the active set (count,
+# newest change): catches a change whose writer did not bump the version.
+INTEL_MATCH_FINGERPRINT_SECONDS = env.float("INTEL_MATCH_FINGERPRINT_SECONDS", default=60.0)
+# Values one event has checked at most (a list field counts each item), and indicator hits
+# one event keeps at most: bounds a hostile event's cost.
+INTEL_MATCH_MAX_VALUES_PER_EVENT = env.int("INTEL_MATCH_MAX_VALUES_PER_EVENT", default=64)
+INTEL_MATCH_MAX_HITS_PER_EVENT = env.int("INTEL_MATCH_MAX_HITS_PER_EVENT", default=16)
+# Confidence halves every this many days of an indicator's age, per type (0: no decay).
+INTEL_HALF_LIFE_DAYS = env.json(
+    "INTEL_HALF_LIFE_DAYS",
+    default={
+        "ipv4": 30, "ipv6": 30, "cidr": 60, "domain": 90, "url": 60, "email": 180,
+        "md5": 0, "sha1": 0, "sha256": 0, "ja3": 180, "ja4": 180,
+    },
+)  # fmt: skip
+# Below this decayed confidence a match is recorded but raises no alert.
+INTEL_ALERT_FLOOR = env.float("INTEL_ALERT_FLOOR", default=0.2)
+# A false-positive verdict on an IOC-match alert: "retire" the indicator, or "halve" its
+# confidence.
+INTEL_FALSE_POSITIVE_ACTION = env.str("INTEL_FALSE_POSITIVE_ACTION", default="retire")
+if INTEL_FALSE_POSITIVE_ACTION not in ("retire", "halve"):
+    raise ImproperlyConfigured("INTEL_FALSE_POSITIVE_ACTION must be 'retire' or 'halve'.")
+# Retro-hunt: days of stored events searched for new indicators, the hours of event time
+# one step reads, and the events read from the database at once.
+RETRO_HUNT_DAYS = env.int("RETRO_HUNT_DAYS", default=30)
+RETRO_HUNT_SLICE_HOURS = env.int("RETRO_HUNT_SLICE_HOURS", default=6)
+RETRO_HUNT_CHUNK = env.int("RETRO_HUNT_CHUNK", default=2000)
 # Values of Sigma's |expand placeholders (%name%), as JSON: {"name": ["value", ...]}.
 # A rule whose placeholders have no value here is skipped on import, refused on save.
 SIGMA_PLACEHOLDERS = env.json("SIGMA_PLACEHOLDERS", default={})

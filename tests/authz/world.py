@@ -45,7 +45,7 @@ from incidents.services import (
     incident_create,
     task_add,
 )
-from intel.models import IocMatch, IocSighting
+from intel.models import IocMatch, IocSighting, RetroHunt
 from socapp import roles
 from socapp.models import ApiToken, SavedView
 from socapp.roof.bootstrap import (
@@ -235,6 +235,8 @@ def _build_detection(world: World, team_a: Any) -> None:
     o["intel.iocsighting"] = IocSighting.objects.create(
         ioc=o["intel.ioc"], kind="false_positive", note="closed as a false positive"
     )
+    now = event.event_time
+    o["intel.retrohunt"] = RetroHunt.objects.create(range_start=now, range_end=now)
     o["assets.asset"] = AssetFactory(name=ENTITY_HOST, ip_addresses=["10.0.0.5"], team=team_a)
     o["assets.assettype"] = o["assets.asset"].asset_type
     o["assets.discoveredhost"] = DiscoveredHost.objects.create(

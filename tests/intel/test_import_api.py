@@ -108,3 +108,23 @@ def test_the_command_refuses_a_malformed_file_with_status_2(tmp_path):
     with pytest.raises(SystemExit) as exited:
         call_command("intel_import", str(path))
     assert exited.value.code == 2 and not IOC.objects.exists()
+
+
+def test_an_import_tells_the_matchers_and_hunts_for_what_arrived(
+    manager, django_capture_on_commit_callbacks
+):
+    from intel.indicator_set import current_version
+    from intel.models import RetroHunt
+
+    ThreatIntelFactory(source_name="imports")
+    before = current_version()
+    data = b"45.9.148.20\nbad.example.net\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_body(manager, data, "format=list&feed=imports", "text/plain")
+    assert first.json()["created"] == 2
+    assert current_version() != before  # every ingest process rebuilds its index
+    hunt = RetroHunt.objects.get()
+    assert hunt.indicator_count == 2 and hunt.requested_by == manager
+    # the same file again brings nothing new: no second hunt
+    again = post_body(manager, data, "format=list&feed=imports", "text/plain")
+    assert again.json()["unchanged"] == 2 and RetroHunt.objects.count() == 1
