@@ -7,7 +7,7 @@ server error is recorded on the feed and shown on its page."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,7 +89,7 @@ def fetched_after(feed: ThreatIntel, moment) -> ThreatIntel | None:
     return feed if done and (feed.last_fetch_counts or feed.last_fetch_error) else None
 
 
-def make_due(feed: ThreatIntel) -> timezone.datetime:
+def make_due(feed: ThreatIntel) -> datetime:
     """As if the poll interval had passed since the last fetch."""
     ThreatIntel.objects.filter(pk=feed.pk).update(
         last_fetch_at=timezone.now() - timedelta(minutes=5), last_fetch_counts={}
