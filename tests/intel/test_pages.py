@@ -200,3 +200,10 @@ def test_a_refused_file_stores_nothing_and_says_why(manager):
     assert response.status_code == 200 and 'id="import-result"' not in shown
     assert "iocs.txt" in shown  # the message names the file
     assert not IOC.objects.exists()
+
+
+def test_the_admin_never_shows_a_feeds_credentials(soc_admin, auditor):
+    feed = ThreatIntelFactory(credentials={"api_key": "misp-secret-key"})
+    for user in (soc_admin, auditor):
+        shown = page(user, f"/admin/intel/threatintel/{feed.pk}/change/")
+        assert feed.source_name in shown and "misp-secret-key" not in shown
