@@ -1,9 +1,9 @@
 """The console's alert pages (/alerts/), incident pages (/incidents/), entity pages
-(/entities/) and inventory pages (/assets/)."""
+(/entities/), inventory pages (/assets/) and threat-intel pages (/intel/)."""
 
 from django.urls import path
 
-from .views import alerts, cases, entities, inventory, queue, reports
+from .views import alerts, cases, entities, inventory, queue, reports, threat
 
 alert_urlpatterns = (
     [
@@ -64,4 +64,18 @@ asset_urlpatterns = (
         path("<uuid:pk>/edit/", inventory.asset_edit, name="edit"),
     ],
     "assets",
+)
+
+intel_urlpatterns = (
+    [
+        path("", threat.ioc_list, name="iocs"),
+        path("iocs/<uuid:pk>/", threat.ioc_detail, name="ioc"),
+        path("import/", threat.intel_import_page, name="import"),
+        path("feeds/", threat.feed_list, name="feeds"),
+        path("feeds/new/", threat.feed_new, name="feed_new"),
+        path("feeds/<uuid:pk>/", threat.feed_detail, name="feed"),
+        path("feeds/<uuid:pk>/edit/", threat.feed_edit, name="feed_edit"),
+        path("feeds/<uuid:pk>/fetch/", threat.feed_fetch, name="feed_fetch"),
+    ],
+    "intel",
 )

@@ -18,6 +18,9 @@ class ThreatIntelAdmin(AuditedModelAdmin):
     ]
     list_filter = ["intel_type", "is_active"]
     search_fields = ["source_name", "description", "url"]
+    # Write-only: the console's feed form sets them (intel/feeds.py); the admin's form
+    # would show them decrypted to every staff reader, auditors included.
+    exclude = ["credentials"]
 
 
 @admin.register(IOC)

@@ -1,11 +1,8 @@
 """Fetching feeds on their schedule: TAXII 2.1 collections, MISP feeds, and URLs that
 serve a STIX bundle, MISP events, a CSV or a plain list.
 
-Every request goes through ``socapp.netguard`` (the resolved address checked at connect
-time, redirects re-checked, one deadline, at most ``INTEL_IMPORT_MAX_BYTES`` read).
-The feed's credentials are sent only to the feed URL's own origin: a TAXII ``next``
-link, a MISP event or a redirect to another host gets none (netguard drops them on a
-cross-origin redirect; ``_headers`` leaves them off a request to another origin).
+Every request is a ``fetching.fetch`` (netguard; the feed's credentials only to its own
+origin); TAXII discovery and paging are in ``taxii``.
 
 TAXII is fetched as the HTTP+JSON it is rather than through ``taxii2-client``: that
 library uses ``requests``, whose connection pool resolves the name again at connect
@@ -20,30 +17,27 @@ timestamp changed (at most ``INTEL_POLL_MAX_EVENTS``); where it stopped is kept 
 
 from __future__ import annotations
 
-import base64
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from socapp import netguard
-
 from .choices import FeedFormat
-from .imports import Collector, ImportRefused, ImportTooLarge, Limits, collect
-from .imports.base import as_dict, as_list, load_json
+from .fetching import PollFailed, fetch
+from .imports import Collector, ImportRefused, Limits, collect
 from .imports.mispfeed import MANIFEST, UUID, manifest_of, read_feed
-from .imports.stix import read_objects
 from .imports.store import ImportResult, store
 from .models import ThreatIntel
+from .taxii import poll_taxii
 
-TAXII_MEDIA = "application/taxii+json;version=2.1"
-TAXII_PAGE = 1000
+__all__ = ["PollFailed", "claim", "due_feeds", "poll", "pollable"]
 
 
-class PollFailed(Exception):
-    """The feed could not be fetched or read; the message is shown on the feed page."""
+def pollable(feed: ThreatIntel) -> bool:
+    """Whether the feed can be fetched at all (its schedule aside): active, with a URL."""
+    return feed.is_active and bool(feed.url)
 
 
 def due_feeds() -> list[ThreatIntel]:
@@ -68,78 +62,6 @@ def claim(feed: ThreatIntel) -> bool:
     return claimed == 1
 
 
-def _credentials(feed: ThreatIntel) -> dict[str, Any]:
-    return feed.credentials if isinstance(feed.credentials, dict) else {}
-
-
-def _headers(feed: ThreatIntel, url: str, accept: str) -> dict[str, str]:
-    headers = {"Accept": accept, "User-Agent": "socapp-intel"}
-    if netguard.origin(url) != netguard.origin(feed.url):
-        return headers
-    credentials = _credentials(feed)
-    if credentials.get("username"):
-        pair = f"{credentials['username']}:{credentials.get('password', '')}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    if credentials.get("api_key"):  # MISP: the key is the Authorization header
-        headers["Authorization"] = str(credentials["api_key"])
-    for name, value in (credentials.get("headers") or {}).items():
-        headers[str(name)] = str(value)
-    return headers
-
-
-def _secret_names(feed: ThreatIntel) -> frozenset[str]:
-    credentials = _credentials(feed)
-    return frozenset(str(name).lower() for name in credentials.get("headers") or {})
-
-
-def fetch(feed: ThreatIntel, url: str, accept: str = "*/*") -> netguard.Fetched:
-    limit = settings.INTEL_IMPORT_MAX_BYTES
-    try:
-        fetched = netguard.request(
-            "GET",
-            url,
-            headers=_headers(feed, url, accept),
-            timeout=settings.INTEL_POLL_TIMEOUT_SECONDS,
-            max_bytes=limit,
-            max_redirects=3,
-            secret_headers=_secret_names(feed),
-        )
-    except netguard.OutboundRefused as exc:
-        raise PollFailed(f"{url}: refused: {exc.reason}") from None
-    except (OSError, TimeoutError) as exc:
-        raise PollFailed(f"{url}: {exc}") from None
-    if fetched.truncated:
-        raise ImportTooLarge(f"{url}: the answer is larger than {limit:,} bytes or too slow.")
-    if fetched.status != 200:
-        raise PollFailed(f"{url}: HTTP {fetched.status}")
-    return fetched
-
-
-def _poll_taxii(feed: ThreatIntel, collector: Collector) -> dict[str, Any]:
-    """All pages added after the last poll; the new ``added_after``."""
-    collection = feed.url if feed.url.endswith("/") else feed.url + "/"
-    added_after = feed.poll_state.get("added_after")
-    query: dict[str, str] = {"limit": str(TAXII_PAGE)}
-    if added_after:
-        query["added_after"] = added_after
-    total = 0
-    for _ in range(settings.INTEL_POLL_MAX_PAGES):
-        url = urljoin(collection, "objects/") + "?" + urlencode(query)
-        fetched = fetch(feed, url, TAXII_MEDIA)
-        total += len(fetched.body)
-        collector.limits.check_bytes(total, "the collection's pages")
-        envelope = as_dict(load_json(fetched.body, collector.limits, url), url)
-        read_objects(as_list(envelope.get("objects"), f"{url}: objects"), collector)
-        added_after = fetched.headers.get("x-taxii-date-added-last") or added_after
-        following = envelope.get("next")
-        if not envelope.get("more") or not isinstance(following, str):
-            break
-        query = {"limit": str(TAXII_PAGE), "next": following[:1000]}
-        if feed.poll_state.get("added_after"):
-            query["added_after"] = feed.poll_state["added_after"]
-    return {"added_after": added_after} if added_after else {}
-
-
 def _poll_misp_feed(feed: ThreatIntel, collector: Collector) -> dict[str, Any]:
     base = feed.url if feed.url.endswith("/") else feed.url + "/"
     manifest = manifest_of(fetch(feed, urljoin(base, MANIFEST)).body, collector.limits)
@@ -161,7 +83,7 @@ def poll(feed: ThreatIntel) -> ImportResult:
     try:
         if fmt == FeedFormat.TAXII:
             collector = Collector(limits)
-            state = _poll_taxii(feed, collector)
+            state = poll_taxii(feed, collector)
         elif fmt == FeedFormat.MISP_FEED:
             collector = Collector(limits)
             state = _poll_misp_feed(feed, collector)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import IOC, IocMatch
+from django.db.models import Count, QuerySet
+
+from .models import IOC, IocMatch, IocSighting, ThreatIntel
 
 
 def ioc_find(value: str) -> IOC | None:
@@ -46,3 +48,45 @@ def active_indicator_count() -> int:
     from .indicator_set import active_indicators
 
     return int(active_indicators().count())
+
+
+def feeds_with_counts() -> QuerySet[ThreatIntel]:
+    """Every feed with ``ioc_count``, the number of its indicators."""
+    return ThreatIntel.objects.annotate(ioc_count=Count("iocs")).order_by("source_name")
+
+
+def iocs_filtered(
+    *, value: str = "", ioc_type: str = "", status: str = "", feed: Any = None
+) -> QuerySet[IOC]:
+    """Indicators whose value contains ``value`` (case-insensitive), of a type, a status
+    and a feed when given; newest first. Unknown types and statuses select nothing."""
+    iocs = IOC.objects.select_related("intel").order_by("-created_at")
+    if value:
+        iocs = iocs.filter(value__icontains=value)
+    if ioc_type:
+        iocs = iocs.filter(ioc_type=ioc_type)
+    if status:
+        iocs = iocs.filter(status=status)
+    if feed is not None:
+        iocs = iocs.filter(intel=feed)
+    return iocs
+
+
+def ioc_history(ioc: IOC, limit: int = 50) -> tuple[list[IocSighting], list[IocMatch]]:
+    """An indicator's latest sightings (with who recorded them) and event matches."""
+    sightings = list(ioc.sightings.select_related("by").order_by("-at")[:limit])
+    matches = list(ioc.matches.order_by("-event_time")[:limit])
+    return sightings, matches
+
+
+def ioc_get(pk: Any) -> IOC | None:
+    return IOC.objects.select_related("intel").filter(pk=pk).first()
+
+
+def feed_get(pk: Any) -> ThreatIntel | None:
+    return ThreatIntel.objects.filter(pk=pk).first()
+
+
+def feeds_by_name() -> list[ThreatIntel]:
+    """Every feed (its id and name only), by name: for choosing one."""
+    return list(ThreatIntel.objects.order_by("source_name").only("pk", "source_name"))

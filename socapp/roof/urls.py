@@ -21,6 +21,7 @@ from incidents.urls import (
     asset_urlpatterns,
     entity_urlpatterns,
     incident_urlpatterns,
+    intel_urlpatterns,
     report_urlpatterns,
 )
 from incidents.views.styles import severity_stylesheet
@@ -66,6 +67,7 @@ urlpatterns = [
     path("reports/", include(report_urlpatterns)),
     path("entities/", include(entity_urlpatterns)),
     path("assets/", include(asset_urlpatterns)),
+    path("intel/", include(intel_urlpatterns)),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The documentation pages are for people: they send a browser to the login page.

@@ -3,6 +3,7 @@ MISP feed, plain files, redirects; it records every request with its headers."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 Answer = tuple[int, dict[str, str], bytes]
+TAXII_JSON = {"Content-Type": "application/taxii+json;version=2.1"}
+COLLECTION = "/taxii/api1/collections/col/"
 
 
 @dataclass
@@ -85,3 +88,30 @@ def other_server(feed_server) -> Iterator[FeedServer]:
     yield record
     httpd.shutdown()
     httpd.server_close()
+
+
+def taxii_collection(
+    server: FeedServer, pages: list[list[dict]], stamps: list[str], path: str = COLLECTION
+) -> None:
+    """``path``objects/: page i of ``pages`` for ``next=i``; a poll with ``added_after``
+    gets only the last page (what was added since), or nothing once it has it."""
+
+    def objects(query: dict[str, list[str]]) -> Answer:
+        after = query.get("added_after", [""])[0]
+        index = int(query.get("next", ["0"])[0])
+        if after and after >= stamps[-1]:
+            return 200, TAXII_JSON, json.dumps({"more": False, "objects": []}).encode()
+        if after:  # a later poll: only the last page is new
+            index = len(pages) - 1
+        more = index + 1 < len(pages) and not after
+        envelope: dict[str, Any] = {"more": more, "objects": pages[index]}
+        if more:
+            envelope["next"] = str(index + 1)
+        headers = {**TAXII_JSON, "X-TAXII-Date-Added-Last": stamps[index]}
+        return 200, headers, json.dumps(envelope).encode()
+
+    server.routes[path + "objects/"] = objects
+
+
+def taxii_resource(server: FeedServer, path: str, resource: dict[str, Any]) -> None:
+    server.routes[path] = (200, TAXII_JSON, json.dumps(resource).encode())

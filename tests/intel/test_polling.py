@@ -16,31 +16,10 @@ from intel.polling import due_feeds, poll
 from intel.tasks import poll_due_feeds
 from tests.factories import ThreatIntelFactory
 
-from .feedserver import FeedServer, serve
+from .feedserver import COLLECTION, serve, taxii_collection
 from .stix_fixtures import indicator
 
 pytestmark = pytest.mark.django_db
-JSON = {"Content-Type": "application/taxii+json;version=2.1"}
-
-
-def taxii_collection(server: FeedServer, pages: list[list[dict]], stamps: list[str]):
-    """/col/objects/: page i of ``pages`` for ``next=i``, newer objects after a poll."""
-
-    def objects(query):
-        after = query.get("added_after", [""])[0]
-        index = int(query.get("next", ["0"])[0])
-        if after and after >= stamps[-1]:
-            return 200, JSON, json.dumps({"more": False, "objects": []}).encode()
-        if after:  # a later poll: only the last page is new
-            index = len(pages) - 1
-        more = index + 1 < len(pages) and not after
-        envelope = {"more": more, "objects": pages[index]}
-        if more:
-            envelope["next"] = str(index + 1)
-        headers = {**JSON, "X-TAXII-Date-Added-Last": stamps[index]}
-        return 200, headers, json.dumps(envelope).encode()
-
-    server.routes["/taxii/col/objects/"] = objects
 
 
 def test_a_taxii_collection_is_polled_incrementally(feed_server):
@@ -50,7 +29,7 @@ def test_a_taxii_collection_is_polled_incrementally(feed_server):
     ]
     taxii_collection(feed_server, pages, ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"])
     feed = ThreatIntelFactory(
-        url=feed_server.base + "/taxii/col/",
+        url=feed_server.base + COLLECTION,
         feed_format=FeedFormat.TAXII,
         credentials={"username": "reader", "password": "s3cret"},
     )
@@ -59,13 +38,13 @@ def test_a_taxii_collection_is_polled_incrementally(feed_server):
     feed.refresh_from_db()
     assert feed.poll_state["added_after"] == "2026-01-02T00:00:00Z"
     assert feed.last_fetch_error == "" and feed.last_fetch_counts["created"] == 2
-    first = feed_server.hits("/taxii/col/objects/")
+    first = feed_server.hits(COLLECTION + "objects/")
     assert [r["query"].get("next") for r in first] == [None, ["1"]]
     assert all(r["headers"]["Authorization"].startswith("Basic ") for r in first)
     assert "version=2.1" in first[0]["headers"]["Accept"]
     # The next poll asks only for what was added after the last one.
     assert poll(feed).created == 0
-    assert feed_server.hits("/taxii/col/objects/")[-1]["query"]["added_after"] == [
+    assert feed_server.hits(COLLECTION + "objects/")[-1]["query"]["added_after"] == [
         "2026-01-02T00:00:00Z"
     ]
     assert IOC.objects.filter(intel=feed).count() == 2
@@ -156,8 +135,8 @@ def test_an_oversized_answer_is_cut_and_refused(feed_server, settings):
 
 
 def test_a_failed_poll_keeps_the_state_and_says_why(feed_server):
-    feed_server.routes["/taxii/col/objects/"] = (500, {}, b"")
-    feed = ThreatIntelFactory(url=feed_server.base + "/taxii/col/", feed_format=FeedFormat.TAXII,
+    feed_server.routes[COLLECTION + "objects/"] = (500, {}, b"")
+    feed = ThreatIntelFactory(url=feed_server.base + COLLECTION, feed_format=FeedFormat.TAXII,
                               poll_state={"added_after": "2026-01-01T00:00:00Z"})  # fmt: skip
     poll(feed)
     feed.refresh_from_db()
