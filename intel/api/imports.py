@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -104,7 +104,7 @@ def _file(request: Request) -> tuple[bytes, str]:
         return request.data, "the body"
     upload = request.FILES.get("file")
     if upload is None:
-        raise serializers.ValidationError({"file": "Send the file as the body or as `file`."})
+        raise ParseError("Send the file as the body or as `file`.")  # 400 {"detail": ...}
     limit = settings.INTEL_IMPORT_MAX_BYTES
     if upload.size is not None and upload.size > limit:
         raise TooLarge(f"{upload.name} is larger than {limit:,} bytes (INTEL_IMPORT_MAX_BYTES).")
