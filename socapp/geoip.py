@@ -17,8 +17,10 @@ multicast, reserved) are never looked up.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import logging
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -106,13 +108,33 @@ def place_of(record: Any, asn_record: Any = None) -> Place | None:
     return place if place != Place() else None
 
 
+# IPv4 blocks that are not globally reachable (IANA special-purpose registry) or not
+# unicast: the fast path of ``is_public`` (``ipaddress`` takes ~7 us an address, this
+# ~1 us), sorted and disjoint.
+_V4_NOT_PUBLIC = [
+    ipaddress.IPv4Network(block)
+    for block in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    )
+]  # fmt: skip
+_V4_STARTS = [int(n.network_address) for n in _V4_NOT_PUBLIC]
+_V4_ENDS = [int(n.broadcast_address) for n in _V4_NOT_PUBLIC]
+
+
 def is_public(address: str) -> bool:
     """Whether ``address`` is a global unicast address (worth a lookup)."""
     try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return ip.is_global and not ip.is_multicast
+        value = int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
+    except OSError:  # IPv6, or not an address
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return ip.is_global and not ip.is_multicast
+    block = bisect.bisect_right(_V4_STARTS, value) - 1
+    return block < 0 or value > _V4_ENDS[block]
 
 
 def _why(exc: Exception) -> str:

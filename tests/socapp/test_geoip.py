@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from socapp.geoip import OFF_MESSAGE, geoip, locate
+from socapp.geoip import OFF_MESSAGE, geoip, is_public, locate
 from tests.geodb import CITY_NETWORKS, city, write_database
 
 
@@ -127,3 +127,21 @@ def test_the_command_says_what_it_knows(geo_database):
     geo_database.write_bytes(b"garbage")
     with pytest.raises(CommandError):
         call_command("geoip_status", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("0.255.255.255", False), ("1.0.0.0", True), ("9.255.255.255", True),
+        ("10.0.0.0", False), ("10.255.255.255", False), ("11.0.0.0", True),
+        ("100.63.255.255", True), ("100.64.0.0", False), ("100.127.255.255", False),
+        ("100.128.0.0", True), ("172.15.255.255", True), ("172.16.0.1", False),
+        ("172.32.0.0", True), ("192.0.0.9", False), ("192.0.1.1", True),
+        ("203.0.112.255", True), ("203.0.113.0", False), ("203.0.114.0", True),
+        ("223.255.255.255", True), ("224.0.0.0", False), ("255.255.255.255", False),
+        ("2001:4860:4860::8888", True), ("2001:db8::1", False), ("ff02::1", False),
+        ("::ffff:10.0.0.1", False), ("1.2.3", False), ("", False), ("8.8.8.8 ", False),
+    ],
+)  # fmt: skip
+def test_the_edges_of_what_counts_as_public(address, public):
+    assert is_public(address) is public
