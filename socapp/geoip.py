@@ -253,6 +253,13 @@ class GeoIP:
         healthy = all(d.reader is not None for d in (self._city, self._asn) if d is not None)
         return healthy, ("on: " if healthy else "error: ") + "; ".join(said)
 
+    def why_off(self) -> str:
+        """What pages say when no database answers ("" when one does)."""
+        healthy, said = self.status()
+        if self.on:
+            return ""
+        return said if healthy else f"Geolocation is unavailable ({said.removeprefix('error: ')})"
+
     def lookup(self, address: str | None) -> Place | None:
         """The place of a public address, or None (off, not public, not in the file)."""
         city, asn = self._city, self._asn

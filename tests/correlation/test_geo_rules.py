@@ -32,7 +32,7 @@ detection:
 
 def sshd_failures(*addresses: str) -> str:
     when = (timezone.now() - timedelta(minutes=30)).strftime("%b %d %H:%M:%S")
-    source = SourceFactory(format="syslog")
+    source = SourceFactory.create(format="syslog")
     lines = [
         f"<38>{when} bastion sshd[{n}]: Failed password for root from {ip} port 22 ssh2"
         for n, ip in enumerate(addresses, 1)

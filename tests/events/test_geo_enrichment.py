@@ -6,7 +6,6 @@ cost of a batch is one lookup per distinct public address."""
 from __future__ import annotations
 
 import json
-
 from datetime import timedelta
 
 import pytest
@@ -46,7 +45,7 @@ def sources(reference_data):
 def ingest(sources, fmt: str, lines: list[str]) -> list[dict]:
     """The documents stored from ``lines`` (posted as a shipper does), in their order."""
     _, token = sources[fmt]
-    body = "\n".join(lines).encode()
+    body = "\n".join(lines)
     response = client_for(None).generic(
         "POST",
         reverse("api:ingest"),
