@@ -4,7 +4,7 @@ Enrichers are functions ``(record) -> None`` registered in order; ``enrich`` run
 every normalized record before it is written. They must be cheap (they run per event) and
 must not query the database (the connection is busy with the batch's COPY by then): they
 read process-local lookup tables, which ``prepare`` refreshes once per batch, before the
-COPY starts. Asset lookup and indicator matching live here.
+COPY starts. Asset lookup, geolocation and indicator matching live here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.conf import settings
 
 from intel.indicator_set import indicator_set
 from intel.lifecycle import enrichment
+from socapp.geoip import geoip
 
 from .records import EventRecord
 
@@ -98,6 +99,32 @@ def asset_of(record: EventRecord) -> None:
         if address and (ref := index.by_ip.get(address)):
             record.asset_id = uuid.UUID(ref.id)
             return
+
+
+# Geolocation (docs/GEOIP.md): the databases are looked at once per batch (a stat at most
+# every GEOIP_RECHECK_SECONDS); each address costs one cached lookup per process.
+PREPARERS.append(geoip.refresh)
+GEO_SIDES = ("source", "destination")
+
+
+@register
+def geolocation(record: EventRecord) -> None:
+    """ECS ``geo`` and ``as`` of the source and destination addresses where they are
+    public and the databases know them; what the sender already put there is kept."""
+    if not geoip.on:
+        return
+    document = record.normalized_data
+    for side, address in zip(GEO_SIDES, (record.source_ip, record.dest_ip), strict=True):
+        place = geoip.lookup(address) if address else None
+        if place is None:
+            continue
+        node = document.get(side)
+        if type(node) is not dict:
+            continue  # an address column comes from this object; it is there
+        if "geo" not in node and (geo := place.geo()):
+            node["geo"] = geo
+        if "as" not in node and (autonomous := place.autonomous_system()):
+            node["as"] = autonomous
 
 
 # ---- indicators -----------------------------------------------------------------------

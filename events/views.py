@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from socapp.audit import request_addr
+from socapp.geoip import geoip
 from socapp.models import SavedView
 from socapp.selectors import saved_views_for
 from socapp.services import saved_view_save
@@ -90,6 +92,16 @@ def upload(request: HttpRequest) -> HttpResponse:
     )
 
 
+GEO_FIELD = re.compile(r"\b(?:source|destination)\.(?:geo|as)\.")
+
+
+def geo_off_for(query: str) -> str:
+    """What to say when ``query`` asks for geolocation fields and none are added."""
+    if not GEO_FIELD.search(query):
+        return ""
+    return geoip.why_off()
+
+
 @login_required
 @permission_required("events.view_event", raise_exception=True)
 def search(request: HttpRequest) -> HttpResponse:
@@ -108,6 +120,7 @@ def search(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         started = time.monotonic()
         try:
+            context["geo_off"] = geo_off_for(data["q"])
             context["page"] = events_search(
                 user_of(request),
                 query=data["q"],

@@ -20,6 +20,8 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from kombu import Connection
 
+from .geoip import geoip
+
 logger = logging.getLogger(__name__)
 
 
@@ -89,13 +91,21 @@ def health_response() -> HttpResponse:
     return _json({"status": "ok"}, 200)
 
 
+def optional_checks() -> dict[str, str]:
+    """What works without it and is reported, never failing readiness: geolocation
+    (off, on with each database's type and build date, or why a file cannot be read)."""
+    return {"geoip": geoip.status()[1]}
+
+
 def ready_response() -> HttpResponse:
     checks = run_readiness_checks()
     down = [name for name, result in checks.items() if result != "ok"]
+    optional = optional_checks()
     if down:
         logger.warning("not ready: %s", ", ".join(f"{n} ({checks[n]})" for n in down))
-        return _json({"status": "unavailable", "down": down, "checks": checks}, 503)
-    return _json({"status": "ok", "checks": checks}, 200)
+        payload = {"status": "unavailable", "down": down, "checks": checks, "optional": optional}
+        return _json(payload, 503)
+    return _json({"status": "ok", "checks": checks, "optional": optional}, 200)
 
 
 def metrics_response(request: HttpRequest) -> HttpResponse:

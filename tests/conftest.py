@@ -32,7 +32,8 @@ from socapp.roof.bootstrap import (
 from tests.factories import TeamFactory, UserFactory
 
 # Local webhook and SMTP receivers (fixtures webhook_receiver, smtp_receiver).
-pytest_plugins = ["tests.receivers"]
+# A small MaxMind-format database of our own (fixture geo_database).
+pytest_plugins = ["tests.receivers", "tests.geodb"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,10 +66,12 @@ def _fresh_process_caches():
     from events.ingest import forget_event_types
     from intel.indicator_set import indicator_set
     from socapp.audit_access import forget_bounds
+    from socapp.geoip import geoip
     from socapp.throttling import forget_token_failures
 
     def forget() -> None:
         forget_event_types()
+        geoip.forget()
         assets.forget()
         forget_inventory()
         indicator_set.forget()

@@ -43,7 +43,7 @@ from ..selectors import (
     incidents_open_for_merge,
 )
 from .common import attempt, form_errors, submit
-from .involved import assets_involved, indicators_involved
+from .involved import assets_involved, entity_addresses, indicators_involved, places_involved
 from .queue import CHANGE, VIEW, decorate
 
 
@@ -68,6 +68,12 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
                 user_of(request), entities=alert.entities, details=[alert.details]
             ),
             "indicators": indicators_involved([(e.event_id, e.event_time) for e in events]),
+            "geo": places_involved(
+                [
+                    *entity_addresses(alert.entities),
+                    *(ip for e in events for ip in (e.source_ip, e.dest_ip)),
+                ]
+            ),
             "related": decorate(list(alerts_related(user_of(request), alert))),
             "comments": alert.comments.select_related("author"),
             "assignees": assignable_users(alert),

@@ -17,7 +17,7 @@ from socapp.users import user_of
 
 from ..entities import entity
 from ..selectors import alerts_visible_to, incidents_visible_to
-from .involved import assets_involved, indicators_involved
+from .involved import assets_involved, indicators_involved, places_involved
 
 EVENT_WINDOW = timedelta(days=7)
 
@@ -84,5 +84,6 @@ def entity_page(request: HttpRequest, kind: str, value: str) -> HttpResponse:
             "assets_involved": assets_involved(user_of(request), entities=[canonical]),
             "indicators": indicators_involved([(e.event_id, e.event_time) for e in page.events]),
             "pivots": _pivots(page.events, kind, shown),
+            "geo": places_involved([shown]) if kind == "ip" else None,
         },
     )

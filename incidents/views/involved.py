@@ -1,15 +1,18 @@
 """What the alert, incident and entity pages show beside the case: the assets it
-concerns (name, criticality, owner, team) and the indicators its events matched."""
+concerns (name, criticality, owner, team), the indicators its events matched, and where
+its addresses are (geolocation, docs/GEOIP.md)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from assets.index import current
 from assets.selectors import assets_visible_to
 from intel.selectors import ioc_matches_of_events
+from socapp.geoip import Place, geoip, is_public
 from socapp.users import User
 
 MAX_SHOWN = 20
@@ -45,3 +48,33 @@ def _is_uuid(text: str) -> bool:
 def indicators_involved(keys: list[tuple[Any, Any]]) -> list[Any]:
     """The IOC matches recorded for these events (event id, event time)."""
     return ioc_matches_of_events(keys, limit=MAX_SHOWN * 2)
+
+
+@dataclass(frozen=True)
+class Located:
+    address: str
+    public: bool
+    place: Place | None
+
+
+def places_involved(addresses: Iterable[Any]) -> dict[str, Any]:
+    """Where the first ``MAX_SHOWN`` distinct addresses are, by the databases as they are
+    now (a cached lookup each), or why that cannot be said."""
+    if off := geoip.why_off():
+        return {"on": False, "message": off, "rows": []}
+    rows: list[Located] = []
+    seen: set[str] = set()
+    for address in addresses:
+        text = str(address or "")
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        rows.append(Located(text, is_public(text), geoip.lookup(text)))
+        if len(rows) >= MAX_SHOWN:
+            break
+    return {"on": True, "message": "", "rows": rows}
+
+
+def entity_addresses(entities: Iterable[str]) -> list[str]:
+    """The addresses among alert entities ("ip:203.0.113.7")."""
+    return [e.split(":", 1)[1] for e in entities if e.startswith("ip:")]

@@ -519,6 +519,14 @@ ASSETS_DISCOVERY_NETWORKS = env.list(
     default=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
 )
 
+# Geolocation (docs/GEOIP.md): a MaxMind-format City or Country database (GeoLite2 or
+# GeoIP2) and optionally an ASN one; empty turns geolocation off. A replaced file is
+# reopened within GEOIP_RECHECK_SECONDS; answers are cached per process (addresses).
+GEOIP_DATABASE = env.str("GEOIP_DATABASE", default="")
+GEOIP_ASN_DATABASE = env.str("GEOIP_ASN_DATABASE", default="")
+GEOIP_RECHECK_SECONDS = env.int("GEOIP_RECHECK_SECONDS", default=60)
+GEOIP_CACHE_SIZE = env.int("GEOIP_CACHE_SIZE", default=10_000)
+
 # Detection: how late (seconds of event time) a hit may arrive and still count in its
 # correlation window; older hits are counted as late and dropped.
 CORRELATION_ALLOWED_LATENESS = env.int("CORRELATION_ALLOWED_LATENESS", default=300)
