@@ -52,7 +52,8 @@ class AlertDetails(TypedDict, total=False):
     window: list[str]  # [start, end], ISO 8601
     # added by case work when the alert is raised (incidents/services/asset_context.py):
     assets: list[dict[str, Any]]  # the inventory's assets it concerns, most critical first
-    severity_raised: dict[str, Any]  # from, to, by, asset, criticality, reason
+    severity_raised: dict[str, Any]  # from, to, by, asset, criticality, cve, reason(s)
+    vulnerabilities: list[dict[str, Any]]  # open findings for the CVEs it names (vuln_context)
     # the engine's own health (rule disabled for its budget, correlation lag):
     engine_health: bool
     rule: str
