@@ -31,8 +31,8 @@ def nessus(hosts: dict[str, list[Item]], *, ended: int = 1_700_000_000, fqdn: st
         parts.append(f'<tag name="HOST_END_TIMESTAMP">{ended}</tag></HostProperties>')
         for item in items:
             parts.append(
-                f"<ReportItem port={quoteattr(str(item.port))} svc_name=\"www\""
-                f" protocol={quoteattr(item.protocol)} severity=\"{item.severity}\""
+                f'<ReportItem port={quoteattr(str(item.port))} svc_name="www"'
+                f' protocol={quoteattr(item.protocol)} severity="{item.severity}"'
                 f" pluginID={quoteattr(item.plugin)} pluginName={quoteattr(item.name)}>"
             )
             parts += [f"<cve>{escape(c)}</cve>" for c in item.cves]
@@ -63,7 +63,7 @@ def openvas(hosts: dict[str, list[Item]], *, ended: str = "2023-11-14T22:13:20Z"
                 f"<port>{item.port or 'general'}/{item.protocol}</port>"
                 f"<nvt oid={quoteattr(item.plugin)}><name>{escape(item.name)}</name>"
                 f"<tags>cvss_base_vector={escape(item.vector)}|summary=x</tags>"
-                f"<refs>{refs}<ref type=\"url\" id=\"https://example.org\"/></refs></nvt>"
+                f'<refs>{refs}<ref type="url" id="https://example.org"/></refs></nvt>'
                 f"<threat>High</threat><severity>{escape(item.cvss or '0.0')}</severity>"
                 f"<description>{escape(item.output)}</description></result>"
             )
@@ -83,4 +83,10 @@ LOG4SHELL = Item(
     vector="CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H",
     output="Vulnerable log4j-core 2.14.1 found",
 )
-OPENSSH = Item("1.3.6.1.4.1.25623.1.0.99999", "OpenSSH weak thing", port=22, cves=["CVE-2023-38408"], cvss="9.8")
+OPENSSH = Item(
+    "1.3.6.1.4.1.25623.1.0.99999",
+    "OpenSSH weak thing",
+    port=22,
+    cves=["CVE-2023-38408"],
+    cvss="9.8",
+)
