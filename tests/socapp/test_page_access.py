@@ -37,6 +37,8 @@ PAGES = {
     "assets:new": "write",
     "assets:edit": "write",
     "assets:import": "write",
+    "assets:vulnerabilities": "read",
+    "assets:vuln_import": "write",
     "alerts:queue": "read",
     "alerts:rows": "read",
     "alerts:bulk": "write",
