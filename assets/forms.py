@@ -85,3 +85,14 @@ def initial_of(asset: Any) -> dict[str, Any]:
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="CSV, UTF-8, at most 5 MiB and 10,000 rows.")
+
+
+class VulnImportForm(forms.Form):
+    format = forms.ChoiceField(
+        choices=[
+            ("nessus", "Nessus (.nessus)"),
+            ("openvas", "OpenVAS / Greenbone XML"),
+            ("csv", "CSV"),
+        ]
+    )
+    file = forms.FileField(help_text="At most 32 MiB.")

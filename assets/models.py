@@ -140,3 +140,61 @@ class DiscoveryCursor(models.Model):
 
     def __str__(self) -> str:
         return f"scanned until {self.scanned_until:%Y-%m-%d %H:%M}"
+
+
+class VulnerabilityFinding(models.Model):
+    """One scanner's finding on an asset: a plugin (Nessus) or NVT (OpenVAS) that fired
+    on a port, for one CVE (a plugin naming three CVEs is three findings; one naming
+    none is a finding with an empty ``cve``). Imports find it again by
+    (asset, scanner, plugin, port, protocol, cve) and move ``last_seen``; a newer full
+    scan of the host without it marks it fixed (docs/ASSETS.md, "Vulnerabilities")."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        FIXED = "fixed", "Fixed"
+
+    class Level(models.TextChoices):
+        INFO = "info", "Informational"
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        CRITICAL = "critical", "Critical"
+
+    id = models.BigAutoField(primary_key=True)
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="findings")
+    scanner = models.CharField(max_length=40, help_text="nessus, openvas, or a CSV's name")
+    plugin_id = models.CharField(
+        max_length=100, blank=True, help_text="Nessus plugin id, OpenVAS NVT OID"
+    )
+    plugin_name = models.CharField(max_length=500, blank=True)
+    port = models.PositiveIntegerField(default=0, help_text="0: the host, no port")
+    protocol = models.CharField(max_length=10, blank=True)
+    cve = models.CharField(max_length=24, blank=True)
+    cvss_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss_vector = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=10, choices=Level.choices, default=Level.MEDIUM)
+    status = models.CharField(max_length=5, choices=Status.choices, default=Status.OPEN)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.TextField(blank=True, help_text="The scanner's output, cut short.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "assets_vulnerability_findings"
+        ordering = ["-cvss_score", "-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "scanner", "plugin_id", "port", "protocol", "cve"],
+                name="vuln_finding_once",
+            ),
+        ]
+        indexes = [
+            # Cross-correlation: "does this asset have an open finding for this CVE".
+            models.Index(fields=["cve", "status"], name="vuln_cve_status_idx"),
+            models.Index(fields=["asset", "status"], name="vuln_asset_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cve or self.plugin_id} on {self.asset_id}"

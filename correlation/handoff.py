@@ -52,12 +52,13 @@ class AlertDetails(TypedDict, total=False):
     window: list[str]  # [start, end], ISO 8601
     # added by case work when the alert is raised (incidents/services/asset_context.py):
     assets: list[dict[str, Any]]  # the inventory's assets it concerns, most critical first
-    severity_raised: dict[str, Any]  # from, to, by, asset, criticality, reason
     # an IOC match (the IOC-match rules): the indicator, where the event carried it, and
     # whether a retro-hunt found it among stored events (triggered_at: the event's time)
     indicator: dict[str, Any]  # id, type, value, feed, feed_id, confidence, score, tlp
     matched: dict[str, Any]  # field, value
     retro_hunt: bool
+    severity_raised: dict[str, Any]  # from, to, by, asset, criticality, cve, reason(s)
+    vulnerabilities: list[dict[str, Any]]  # open findings for the CVEs it names (vuln_context)
     # the engine's own health (rule disabled for its budget, correlation lag):
     engine_health: bool
     rule: str

@@ -3,6 +3,7 @@ is shared across teams) and for the engine (the active set and what it depends o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
@@ -71,6 +72,15 @@ def rule_by_reference(reference: str) -> CorrelationRule | None:
     except ValueError:
         return rules.filter(sigma_name=reference).first() or rules.filter(name=reference).first()
     return rules.filter(pk=value).first() or rules.filter(sigma_id=value).first()
+
+
+def rules_tags(rule_ids: Iterable[Any]) -> dict[str, list[str]]:
+    """Each rule's Sigma tags by rule id text (case work reads a batch's in one query)."""
+    wanted = {r for r in rule_ids if r}
+    if not wanted:
+        return {}
+    rows = CorrelationRule.objects.filter(pk__in=wanted).values_list("pk", "tags")
+    return {str(pk): list(tags) if isinstance(tags, list) else [] for pk, tags in rows}
 
 
 def engine_rule_rows() -> list[CorrelationRule]:

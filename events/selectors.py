@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import BooleanField, Min, Q, QuerySet
@@ -436,15 +436,30 @@ def events_search_rows(
     return newest.iterator(chunk_size=500)
 
 
-def event_assets(event_ids: list[Any], since: datetime, until: datetime) -> dict[str, str]:
-    """The asset ingest tied each of these events to (event id text -> asset id text),
-    for events stored in [since, until] (the bounds keep the read to their partitions)."""
+class EventLinks(NamedTuple):
+    """What case work reads of an alert's events: the asset ingest tied each to, and
+    the CVEs each names (``vulnerability.id``, e.g. from an IDS rule's metadata)."""
+
+    assets: dict[str, str]  # event id text -> asset id text
+    cves: dict[str, list[str]]  # event id text -> CVE ids
+
+
+def event_links(event_ids: list[Any], since: datetime, until: datetime) -> EventLinks:
+    """The assets and CVEs of these events, for events stored in [since, until] (the
+    bounds keep the read to their partitions): one query."""
+    links = EventLinks({}, {})
     if not event_ids:
-        return {}
-    rows = Event.objects.filter(
-        event_id__in=event_ids,
-        event_time__gte=since,
-        event_time__lte=until,
-        asset_id__isnull=False,
-    ).values_list("event_id", "asset_id")
-    return {str(event_id): str(asset_id) for event_id, asset_id in rows}
+        return links
+    rows = (
+        Event.objects.filter(event_id__in=event_ids, event_time__gte=since, event_time__lte=until)
+        .filter(Q(asset_id__isnull=False) | Q(normalized_data__has_key="vulnerability"))
+        .values_list("event_id", "asset_id", "normalized_data__vulnerability__id")
+    )
+    for event_id, asset_id, named in rows:
+        if asset_id is not None:
+            links.assets[str(event_id)] = str(asset_id)
+        listed = named if isinstance(named, list) else [named]
+        cves = [c[:24] for c in listed[:20] if isinstance(c, str) and c.startswith("CVE-")]
+        if cves:
+            links.cves[str(event_id)] = cves
+    return links

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from .views import alerts, cases, entities, inventory, queue, reports, threat
+from .views import alerts, cases, entities, inventory, queue, reports, threat, vulnerabilities
 
 alert_urlpatterns = (
     [
@@ -60,6 +60,8 @@ asset_urlpatterns = (
         path("new/", inventory.asset_new, name="new"),
         path("import/", inventory.asset_import, name="import"),
         path("discovered/", inventory.discovered_list, name="discovered"),
+        path("vulnerabilities/", vulnerabilities.finding_list, name="vulnerabilities"),
+        path("vulnerabilities/import/", vulnerabilities.finding_import, name="vuln_import"),
         path("<uuid:pk>/", inventory.asset_detail, name="detail"),
         path("<uuid:pk>/edit/", inventory.asset_edit, name="edit"),
     ],

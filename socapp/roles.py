@@ -44,6 +44,7 @@ SOC_DATA_MODELS = (
     "assets.asset",
     "assets.assettype",
     "assets.discoveredhost",
+    "assets.vulnerabilityfinding",
 )
 
 
@@ -77,6 +78,9 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "assets.add_asset",
     "assets.change_asset",
     "assets.delete_asset",
+    # Scanner reports (Nessus, OpenVAS, CSV) become findings on the inventory's assets.
+    "assets.add_vulnerabilityfinding",
+    "assets.change_vulnerabilityfinding",
     # Import feeds into existing sources: an import changes what alerts for every team,
     # so it is a manager's decision, not one analyst's (analysts add single IOCs).
     "intel.import_threatintel",
@@ -94,6 +98,8 @@ INTEGRATION_PERMS = READ_SOC_DATA | {
     "intel.import_threatintel",  # push feeds (STIX, MISP, CSV) into existing sources
     "assets.add_asset",
     "assets.change_asset",
+    "assets.add_vulnerabilityfinding",  # push scanner reports
+    "assets.change_vulnerabilityfinding",
 }
 
 # Reading the audit log (its page and /api/v1/audit/) is for auditors and SOC admins.

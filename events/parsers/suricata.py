@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from assets.vulns import cve as cves
+
 from .base import (
     ParseContext,
     ParsedEvent,
@@ -149,6 +151,23 @@ def _alert(doc: dict[str, Any], eve: dict[str, Any]) -> None:
     put(doc, "event.type", ["denied"] if action == "blocked" else ["allowed"])
     put(doc, "event.outcome", "failure" if action == "blocked" else None)
     put(doc, "message", alert.get("signature"))
+    put(doc, "vulnerability.id", _cves(alert) or None)
+
+
+def _cves(alert: dict[str, Any]) -> list[str]:
+    """The CVEs an alert's rule names: its ``metadata: cve CVE_2021_44228`` (EVE's
+    ``alert.metadata.cve``), a ``reference:cve,2021-44228`` in the rule text (EVE's
+    ``alert.rule`` when rules are logged), and a CVE in the signature's message."""
+    found: list[str] = []
+    metadata = alert.get("metadata")
+    listed = metadata.get("cve") if isinstance(metadata, dict) else None
+    for value in listed if isinstance(listed, list) else []:
+        if isinstance(value, str) and (cve := cves.canonical(value)):
+            found.append(cve)
+    for key in ("rule", "signature"):
+        if isinstance(alert.get(key), str):
+            found += cves.in_text(alert[key])
+    return list(dict.fromkeys(found))[: cves.MAX_PER_TEXT]
 
 
 def _dns(doc: dict[str, Any], eve: dict[str, Any]) -> None:

@@ -18,9 +18,10 @@ from typing import Any
 
 from assets.choices import SEVERITY_RAISE
 from assets.index import AssetRef, InventoryIndex, current
-from events.selectors import event_assets
+from events.selectors import EventLinks, event_links
 
 from ..models import Alert, Severity
+from .vuln_context import apply_vulnerability_context
 
 EVENT_MARGIN = timedelta(hours=1)
 MAX_ASSETS_NOTED = 5  # an alert about a whole subnet names its five most critical assets
@@ -61,13 +62,14 @@ def _time_bounds(alerts: Sequence[Alert]) -> tuple[datetime, datetime]:
     return min(times) - EVENT_MARGIN, max(times) + EVENT_MARGIN
 
 
-def _event_assets(alerts: Sequence[Alert]) -> dict[str, str]:
-    """The assets ingest tied the alerts' events to: one query for the whole batch."""
+def _event_links(alerts: Sequence[Alert]) -> EventLinks:
+    """The assets ingest tied the alerts' events to, and the CVEs the events name: one
+    query for the whole batch."""
     ids = {str(e) for a in alerts for e in a.details.get("event_ids") or []}
     if not ids:
-        return {}
+        return EventLinks({}, {})
     since, until = _time_bounds(alerts)
-    return event_assets(sorted(ids), since, until)
+    return event_links(sorted(ids), since, until)
 
 
 def _raised(severity: Severity, step: int, by_level: dict[int, Severity]) -> Severity:
@@ -78,18 +80,21 @@ def _raised(severity: Severity, step: int, by_level: dict[int, Severity]) -> Sev
 def apply_asset_context(alerts: Sequence[Alert], severities: Sequence[Severity]) -> None:
     """Note each alert's assets in its details and entities ("asset:<id>") and raise its
     severity by the most critical one; the original severity and the reason are kept in
-    ``details["severity_raised"]`` for the alert page."""
+    ``details["severity_raised"]`` for the alert page. Then an open vulnerability
+    finding for a CVE the alert names raises it further (``vuln_context``)."""
     if not alerts:
         return
     index = current()
     if not index:
         return
     by_level = {s.level: s for s in severities}
-    by_event = _event_assets(alerts)
+    links = _event_links(alerts)
+    assets: dict[Any, list[AssetRef]] = {}
     for alert in alerts:
-        refs = _assets_of(alert, index, by_event)
+        refs = _assets_of(alert, index, links.assets)
         if not refs:
             continue
+        assets[alert.pk] = refs[:MAX_ASSETS_NOTED]
         alert.details["assets"] = [r.as_details() for r in refs[:MAX_ASSETS_NOTED]]
         alert.entities = [*alert.entities, *(f"asset:{r.id}" for r in refs[:MAX_ASSETS_NOTED])]
         lead = refs[0]
@@ -110,3 +115,4 @@ def apply_asset_context(alerts: Sequence[Alert], severities: Sequence[Severity])
             f"(+{step} level{'s' if step > 1 else ''}, capped at the top severity)",
         }
         alert.severity = raised
+    apply_vulnerability_context(alerts, assets, links.cves, severities)

@@ -31,6 +31,7 @@ from assets.selectors import (
     assets_visible_to,
     discovered_hosts,
 )
+from assets.vulns.selectors import findings_visible_to
 from events.search.query import QueryError
 from events.selectors import events_search
 from socapp.audit_access import note_list, note_read
@@ -41,6 +42,7 @@ from ..selectors import alerts_visible_to
 VIEW = "assets.view_asset"
 RECENT = timedelta(days=7)
 IDENTITIES_SEARCHED = 8  # an asset's addresses and names the events search asks for
+MAX_FINDINGS = 50  # open findings on an asset's page (the list page has them all)
 
 
 def _quote(value: str) -> str:
@@ -120,6 +122,9 @@ def asset_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         .order_by("-last_seen_at")[:25]
     )
     note_list(request, "asset.read", "alerts", alerts)
+    findings = list(
+        findings_visible_to(user_of(request)).filter(asset=asset, status="open")[:MAX_FINDINGS]
+    )
     return render(
         request,
         "assets/detail.html",
@@ -128,6 +133,7 @@ def asset_detail(request: HttpRequest, pk: Any) -> HttpResponse:
             "events": _recent_events(request, query),
             "query": query,
             "alerts": alerts,
+            "findings": findings,
         },
     )
 

@@ -22,13 +22,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ParseError, PermissionDenied
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from socapp.api.negotiation import JsonOnly
 from socapp.permissions import HasSocRole
 from socapp.users import user_of
 
@@ -53,15 +53,6 @@ class RawBodyParser(BaseParser):
         if len(data) > limit:
             raise TooLarge(f"The file is larger than {limit:,} bytes (INTEL_IMPORT_MAX_BYTES).")
         return data
-
-
-class JsonOnly(DefaultContentNegotiation):
-    """JSON, whatever ``?format=`` says: here it names the file's format, not the
-    answer's (DRF would read it as a renderer and answer 404)."""
-
-    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
-        renderer = renderers[0]
-        return renderer, renderer.media_type
 
 
 class MayImport(BasePermission):

@@ -28,7 +28,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from assets.models import DiscoveredHost
+from assets.models import DiscoveredHost, VulnerabilityFinding
 from correlation.services import rule_save
 from events.ingest import events_ingest
 from events.models import Event, EventAttribute, IngestBatch, QuarantinedRecord
@@ -241,6 +241,16 @@ def _build_detection(world: World, team_a: Any) -> None:
     o["assets.assettype"] = o["assets.asset"].asset_type
     o["assets.discoveredhost"] = DiscoveredHost.objects.create(
         kind="ip", value="10.0.0.99", first_seen=event.event_time, last_seen=timezone.now()
+    )
+    o["assets.vulnerabilityfinding"] = VulnerabilityFinding.objects.create(
+        asset=o["assets.asset"],
+        scanner="nessus",
+        plugin_id="156014",
+        port=8080,
+        protocol="tcp",
+        cve="CVE-2021-44228",
+        first_seen=event.event_time,
+        last_seen=event.event_time,
     )
 
 

@@ -45,6 +45,8 @@ PAGES = {
     "intel:feed_edit": "write",
     "intel:feed_fetch": "write",
     "intel:import": "write",
+    "assets:vulnerabilities": "read",
+    "assets:vuln_import": "write",
     "alerts:queue": "read",
     "alerts:rows": "read",
     "alerts:bulk": "write",
