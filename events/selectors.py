@@ -240,14 +240,22 @@ def _parse_cursor(cursor: str, until: datetime) -> _Position:
 
 
 def events_search(
-    user: User, *, query: str, since: Any, until: Any, cursor: str = "", limit: int = SEARCH_PAGE
+    user: User,
+    *,
+    query: str,
+    since: Any,
+    until: Any,
+    cursor: str = "",
+    limit: int = SEARCH_PAGE,
+    budget_ms: int | None = None,
 ) -> SearchPage:
     """Events matching ``query`` (the search language, events/search/query.py) between
     ``since`` and ``until``, newest first, ``limit`` at a time; ``cursor`` continues
     where the previous page ended. Raises QueryError for a query that does not parse.
 
     A page may hold fewer than ``limit`` events and still have a ``next_cursor``: the
-    time budget (``SEARCH_TIME_BUDGET_MS``) ran out; ``searched_back_to`` says where."""
+    time budget (``budget_ms``, default ``SEARCH_TIME_BUDGET_MS``) ran out;
+    ``searched_back_to`` says where."""
     tree = parse(query)
     where, params = compile_query(tree)
     events = events_visible_to(user)
@@ -258,7 +266,7 @@ def events_search(
     position = _position(cursor, until)
     # An index finds the candidates of the whole range at once; otherwise read slices.
     span = (position.at - since) if uses_an_index(tree) else (position.next_slice or FIRST_SLICE)
-    budget = settings.SEARCH_TIME_BUDGET_MS / 1000
+    budget = (settings.SEARCH_TIME_BUDGET_MS if budget_ms is None else budget_ms) / 1000
     started, found = time.monotonic(), list[Event]()
     while position.at > since:
         # Never compute a moment before `since` (near year 1 it would not exist).
@@ -322,7 +330,13 @@ def _matching(user: User, query: str) -> QuerySet[Event]:
 
 
 def events_search_histogram(
-    user: User, *, query: str, since: datetime, until: datetime, time_left: Callable[[], int]
+    user: User,
+    *,
+    query: str,
+    since: datetime,
+    until: datetime,
+    time_left: Callable[[], int],
+    exact: bool = True,
 ) -> SearchHistogram:
     """The hits of ``query`` in [since, until) (the range a search pages through),
     counted per bucket of ``histogram_width`` with one GROUP BY date_bin over the same
@@ -334,13 +348,15 @@ def events_search_histogram(
     exact count runs out of ``time_left()`` milliseconds, count a random sample of
     about ``SEARCH_SAMPLE_ROWS`` of the range's events (TABLESAMPLE SYSTEM, whole
     pages, fixed seed so paging shows the same figures) and scale it; if that runs
-    out of time too, give the planner's estimate."""
+    out of time too, give the planner's estimate. ``exact=False`` goes straight to the
+    sample (the page's results already read the range slice by slice for lack of an
+    index: an exact count could not finish in what time is left)."""
     width = histogram_width(until - since)
     in_range = events_visible_to(user).filter(event_time__gte=since, event_time__lt=until)
     events = _matching(user, query).filter(event_time__gte=since, event_time__lt=until)
     grouped = _bucketed(events, width, since)
     expected = _planner_estimate(events)
-    if expected <= settings.SEARCH_EXACT_COUNT_MAX_ROWS:
+    if exact and expected <= settings.SEARCH_EXACT_COUNT_MAX_ROWS:
         rows = _within(time_left(), grouped.query.sql_with_params())
         if rows is not None:
             return _histogram(since, until, width, rows, scale=1.0)

@@ -127,6 +127,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 since=data["since"],
                 until=data["until"],
                 cursor=data["cursor"],
+                budget_ms=_results_budget(),
             )
             histogram = events_search_histogram(
                 user_of(request),
@@ -134,6 +135,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 since=data["since"],
                 until=data["until"],
                 time_left=lambda: _count_time_left(started),
+                exact=context["page"].searched_back_to is None,
             )
             context["histogram"] = histogram
             context["bars"] = _bars(histogram, request.GET)
@@ -162,6 +164,17 @@ def search(request: HttpRequest) -> HttpResponse:
     context["export_rows"] = settings.SEARCH_EXPORT_MAX_ROWS
     context["saved"] = saved_views_for(user_of(request), SavedView.Page.EVENTS)
     return render(request, "events/search.html", context, status=status)
+
+
+def _results_budget() -> int:
+    """The page's results read for at most this long (SEARCH_TIME_BUDGET_MS, leaving
+    the count at least COUNT_RESERVE_MS of SEARCH_COUNT_TIMEOUT_MS): results and count
+    together keep the page within its 300 ms."""
+    total = settings.SEARCH_COUNT_TIMEOUT_MS
+    return max(0, min(settings.SEARCH_TIME_BUDGET_MS, total - COUNT_RESERVE_MS))
+
+
+COUNT_RESERVE_MS = 60
 
 
 def _count_time_left(started: float) -> int:

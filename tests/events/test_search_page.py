@@ -147,6 +147,20 @@ def test_a_big_count_is_estimated_from_a_sample_of_about_the_size_asked(
 
 
 @pytest.mark.django_db
+def test_results_that_ran_out_of_time_are_counted_from_a_sample(
+    analyst_a, reference_data, settings
+):
+    _many_events(500)
+    settings.SEARCH_TIME_BUDGET_MS = 0  # the free-text search reads one slice and stops
+    html = _page(analyst_a, q='"no such words"', range="24h")
+    assert 'id="searched-back-to"' in html  # the results ran out of their time
+    # so no exact count is tried ("0 hits"): the sample (here all of the range) counts
+    assert _hit_count(html).startswith("about 0 hits (estimated from a 100 % sample")
+    settings.SEARCH_TIME_BUDGET_MS = 10_000
+    assert _hit_count(_page(analyst_a, q='"no such words"', range="24h")).startswith("0 hits")
+
+
+@pytest.mark.django_db
 def test_the_count_and_histogram_need_the_right_to_see_events(nobody, hunted):
     response = browser_for(nobody).get("/events/search/", {"q": ""})
     assert response.status_code == 403 and b"hit-count" not in response.content
