@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -273,7 +274,15 @@ def events_search(
         lower = since if position.at - since <= span else position.at - span
         window = events.filter(position.older(), event_time__gte=lower)
         sliced_at = time.monotonic()
-        found += window.order_by("-event_time", "-event_id")[: limit + 1 - len(found)]
+        left_ms = int((budget - (sliced_at - started)) * 1000)
+        read = _read_within(
+            window.order_by("-event_time", "-event_id")[: limit + 1 - len(found)],
+            max(left_ms, MIN_SLICE_MS, 1),  # (0 would be no limit at all)
+        )
+        if read is None:  # the slice outlasted the budget: answer, and go on in quarters
+            smaller = _Position(position.at, position.event_id, next_slice=span / 4)
+            return SearchPage(found, smaller.cursor(), where, searched_back_to=position.at)
+        found += read
         if len(found) > limit:
             last = found[limit - 1]
             page = found[:limit]
@@ -286,6 +295,42 @@ def events_search(
         if position.at > since and time.monotonic() - started + 2 * took > budget:
             return SearchPage(found, position.cursor(), where, searched_back_to=position.at)
     return SearchPage(found, "", where)
+
+
+# A slice read always gets this long, however little of the budget is left.
+MIN_SLICE_MS = 50
+
+
+def _read_within(events: QuerySet[Event], timeout_ms: int) -> list[Event] | None:
+    """The events of one slice, or None when reading them took over ``timeout_ms`` (a
+    slice of a dense range can outlast the whole budget by itself)."""
+    with _statement_timeout(timeout_ms) as finished:
+        rows = list(events)
+        finished()
+        return rows
+    return None
+
+
+@contextmanager
+def _statement_timeout(timeout_ms: int) -> Iterator[Callable[[], None]]:
+    """Statements in the block are cancelled after ``timeout_ms``; the block is left
+    quietly when one is (its savepoint rolled back). The setting is local and put back
+    by the callable the block calls when done (inside an outer transaction a released
+    savepoint keeps a local setting), so the rest of the request is not cut off."""
+    from django.db import OperationalError, connection, transaction
+    from psycopg.errors import QueryCanceled
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            previous = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+            yield lambda: cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [previous]
+            )
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):
+            raise  # not our timeout: a real failure
 
 
 # A histogram has at most this many bars: the bucket is the first of these widths that
@@ -400,27 +445,17 @@ def _sampled(grouped: QuerySet[Any, Any], percent: float) -> Statement | None:
 
 
 def _within(timeout_ms: int, statement: Statement | None) -> dict[datetime, int] | None:
-    """Run a (bucket, count) query under a ``statement_timeout`` set locally and put
-    back afterwards (inside an outer transaction a released savepoint keeps a local
-    setting), so the rest of the request is not cut off; None when it was cut off."""
-    from django.db import OperationalError, connection, transaction
-    from psycopg.errors import QueryCanceled
+    """Run a (bucket, count) query cut off after ``timeout_ms``; None when it was."""
+    from django.db import connection
 
     if statement is None:
         return None
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('statement_timeout')")
-            previous = cursor.fetchone()[0]
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
-            cursor.execute(*statement)
-            rows = dict(cursor.fetchall())
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-            return rows
-    except OperationalError as exc:
-        if not isinstance(exc.__cause__, QueryCanceled):
-            raise  # not our timeout: a real failure
-        return None
+    with _statement_timeout(timeout_ms) as finished, connection.cursor() as cursor:
+        cursor.execute(*statement)
+        rows = dict(cursor.fetchall())
+        finished()
+        return rows
+    return None
 
 
 def _histogram(

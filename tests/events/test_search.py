@@ -258,6 +258,29 @@ def test_the_search_page_says_how_far_back_it_searched(analyst_a, stored, settin
     assert "Searched back to" in html and "Search further back" in html
 
 
+def test_a_slice_that_outlasts_the_budget_is_cut_off_and_retried_in_quarters(
+    analyst_a, reference_data, settings, monkeypatch
+):
+    """A dense range can make one slice slower than the whole budget: its read is
+    cancelled, the answer says how far back it got, and the cursor goes on from the same
+    place with a quarter of the slice."""
+    from events import selectors
+
+    now = datetime.now(UTC)
+    source = SourceFactory()
+    events_store(
+        source=source,
+        records=[event_record(now - timedelta(milliseconds=30 * i)) for i in range(20_000)],
+    )
+    settings.SEARCH_TIME_BUDGET_MS = 0
+    monkeypatch.setattr(selectors, "MIN_SLICE_MS", 1)  # 20,000 rows of free text: > 1 ms
+    page = _search(analyst_a, '"no such words"').json()
+    assert page["results"] == [] and page["searched_back_to"] is not None
+    at, _, seconds = page["next_cursor"].split("|")
+    assert datetime.fromisoformat(at) == datetime.fromisoformat(page["searched_back_to"])
+    assert int(seconds) == 15 * 60 // 4  # the first slice (15 min), quartered
+
+
 # ---- odd input the API fuzz run found (issue 11): 400s with the reason, never 500s --------
 
 
