@@ -26,7 +26,7 @@ from tests.factories import IOCFactory, SourceFactory, ThreatIntelFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def store(hours_ago: list[float], ip: str = "203.0.113.66") -> list:
+def store(hours_ago: list[float], ip: str = "5.188.206.66") -> list:
     """Events carrying ``ip``, stored before any indicator names it."""
     now = timezone.now()
     lines = [
@@ -53,7 +53,7 @@ def test_a_new_indicator_finds_stored_events_and_raises_retro_hunt_alerts(pack, 
     store([5], ip="192.0.2.5")
     assert not Alert.objects.exists()
     # created by an analyst: the save asks for a hunt, run here by the eager worker
-    ioc = IOCFactory(intel=ThreatIntelFactory(), value="203.0.113.0/24", ioc_type="cidr",
+    ioc = IOCFactory(intel=ThreatIntelFactory(), value="5.188.206.0/24", ioc_type="cidr",
                      confidence_score=0.9)  # fmt: skip
     hunt = RetroHunt.objects.get()
     assert (hunt.status, hunt.progress, hunt.indicator_count) == ("done", 1.0, 1)
@@ -76,7 +76,7 @@ def test_a_new_indicator_finds_stored_events_and_raises_retro_hunt_alerts(pack, 
 
 def test_reactivating_an_indicator_hunts_again_and_revoked_ones_are_not_hunted(pack):
     store([3])
-    ioc = IOCFactory(value="203.0.113.66", status=IocStatus.REVOKED)
+    ioc = IOCFactory(value="5.188.206.66", status=IocStatus.REVOKED)
     assert not RetroHunt.objects.exists()  # a revoked indicator is not hunted for
     ioc.status = IocStatus.ACTIVE
     ioc.save()
@@ -92,7 +92,7 @@ def test_one_hunt_per_transaction_however_many_indicators_arrive(pack):
     with transaction.atomic():
         feed = ThreatIntelFactory()
         for n in range(5):
-            IOCFactory(intel=feed, value=f"198.51.100.{n + 1}")
+            IOCFactory(intel=feed, value=f"45.9.148.{n + 1}")
     hunt = RetroHunt.objects.get()
     assert hunt.indicator_count == 5 and hunt.indicators.count() == 5
 
@@ -106,7 +106,7 @@ def test_a_hunt_runs_in_a_real_worker(pack, process_group, tmp_path):
     # written without signals, as a bulk import does; the hunt is sent to the worker
     feed = ThreatIntelFactory()
     [ioc] = IOC.objects.bulk_create(
-        [IOC(intel=feed, ioc_type="ipv4", value="203.0.113.66", confidence_score=0.6)]
+        [IOC(intel=feed, ioc_type="ipv4", value="5.188.206.66", confidence_score=0.6)]
     )
     hunt = RetroHunt.objects.create(
         range_start=timezone.now() - timedelta(days=30), range_end=timezone.now(),

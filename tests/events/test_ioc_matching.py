@@ -51,7 +51,9 @@ def ndjson(*docs: dict) -> bytes:
     return b"".join(json.dumps({"@timestamp": now, **d}).encode() + b"\n" for d in docs)
 
 
-CIDR_HIT = {"host": {"name": "ws-1"}, "destination": {"ip": "198.51.100.77"}}
+# Public addresses on no warning list: the documentation ranges (192.0.2/24, 198.51.100/24,
+# 203.0.113/24) are warning-listed, so a feed's indicator there never matches.
+CIDR_HIT = {"host": {"name": "ws-1"}, "destination": {"ip": "45.9.148.77"}}
 SUBDOMAIN_HIT = {"host": {"name": "ws-2"}, "dns": {"question": {"name": "cdn.Evil.example"}}}
 SYSMON_HIT = {"Computer": "ws-3", "EventID": 1, "Hashes": f"MD5={'0' * 32},SHA256={SHA256}"}
 NOTHING = {"host": {"name": "ws-4"}, "destination": {"ip": "192.0.2.1"}}
@@ -59,7 +61,7 @@ NOTHING = {"host": {"name": "ws-4"}, "destination": {"ip": "192.0.2.1"}}
 
 def indicators(feed):
     return {
-        "cidr": IOCFactory(intel=feed, ioc_type="cidr", value="198.51.100.0/24",
+        "cidr": IOCFactory(intel=feed, ioc_type="cidr", value="45.9.148.0/24",
                            confidence_score=0.9),
         "domain": IOCFactory(intel=feed, ioc_type="domain", value="evil.example",
                              confidence_score=0.5),
@@ -86,9 +88,9 @@ def test_events_carrying_indicators_are_matched_and_raise_alerts(api, json_sourc
     assert levels == {"cidr": "high", "domain": "medium", "sha256": "low"}
     cidr_alert = alerts[str(iocs["cidr"].pk)]
     assert cidr_alert.details["indicator"]["feed"] == "abuse-feed"
-    assert cidr_alert.details["matched"] == {"field": "destination.ip", "value": "198.51.100.77"}
+    assert cidr_alert.details["matched"] == {"field": "destination.ip", "value": "45.9.148.77"}
     assert cidr_alert.details["retro_hunt"] is False
-    assert "198.51.100.0/24" in cidr_alert.title
+    assert "45.9.148.0/24" in cidr_alert.title
     stored = Event.objects.get(pk=IocMatch.objects.get(ioc=iocs["domain"]).event_id)
     [enrichment] = stored.normalized_data["threat"]["enrichments"]
     assert enrichment["matched"]["atomic"] == "cdn.evil.example"
@@ -141,7 +143,7 @@ def test_a_decayed_indicator_below_the_floor_is_recorded_without_alerting(
     _, token = json_source
     settings.INTEL_HALF_LIFE_DAYS = {"cidr": 10}
     old = timezone.now() - timedelta(days=40)  # 0.9 -> 0.056, below the 0.2 floor
-    IOCFactory(intel=feed, ioc_type="cidr", value="198.51.100.0/24", confidence_score=0.9,
+    IOCFactory(intel=feed, ioc_type="cidr", value="45.9.148.0/24", confidence_score=0.9,
                last_seen=old)  # fmt: skip
     post(api, token, ndjson(CIDR_HIT))
     assert IocMatch.objects.count() == 1 and not Alert.objects.exists()

@@ -25,7 +25,7 @@ from tests.factories import IOCFactory, ThreatIntelFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EVENT = {"host": {"name": "ws-1"}, "destination": {"ip": "203.0.113.80"}}
+EVENT = {"host": {"name": "ws-1"}, "destination": {"ip": "5.188.206.80"}}
 
 
 def body(*docs: dict) -> bytes:
@@ -53,7 +53,7 @@ def close_as_false_positive(user, alert: Alert):
 
 
 def test_a_false_positive_verdict_retires_the_indicator(api, source, analyst_a):
-    ioc = IOCFactory(value="203.0.113.80", confidence_score=0.9)
+    ioc = IOCFactory(value="5.188.206.80", confidence_score=0.9)
     post(api, source, body(EVENT))
     alert = Alert.objects.get()
     Alert.objects.filter(pk=alert.pk).update(team=analyst_a.teams.first())
@@ -68,7 +68,7 @@ def test_a_false_positive_verdict_retires_the_indicator(api, source, analyst_a):
 
 def test_the_verdict_may_halve_confidence_instead(api, source, analyst_a, settings):
     settings.INTEL_FALSE_POSITIVE_ACTION = "halve"
-    ioc = IOCFactory(value="203.0.113.80", confidence_score=0.9)
+    ioc = IOCFactory(value="5.188.206.80", confidence_score=0.9)
     post(api, source, body(EVENT))
     alert = Alert.objects.get()
     assert alert.severity.name == "high"
@@ -84,7 +84,7 @@ def test_the_verdict_may_halve_confidence_instead(api, source, analyst_a, settin
 def test_closing_other_alerts_as_false_positive_touches_no_indicator(source, analyst_a):
     from tests.factories import AlertFactory
 
-    ioc = IOCFactory(value="203.0.113.80")
+    ioc = IOCFactory(value="5.188.206.80")
     alert = AlertFactory(team=analyst_a.teams.first(), details={"entities": {}})
     assert close_as_false_positive(analyst_a, alert).status_code == 200
     ioc.refresh_from_db()
@@ -93,8 +93,8 @@ def test_closing_other_alerts_as_false_positive_touches_no_indicator(source, ana
 
 def test_expired_indicators_are_marked_with_a_sighting(reference_data):
     past = timezone.now() - timedelta(hours=1)
-    gone = IOCFactory(value="203.0.113.1", expires_at=past)
-    kept = IOCFactory(value="203.0.113.2", expires_at=timezone.now() + timedelta(days=1))
+    gone = IOCFactory(value="5.188.206.1", expires_at=past)
+    kept = IOCFactory(value="5.188.206.2", expires_at=timezone.now() + timedelta(days=1))
     assert expire_indicators() == 1
     gone.refresh_from_db()
     kept.refresh_from_db()
@@ -107,23 +107,23 @@ def test_the_index_loads_no_more_than_the_cap_most_confident_first(reference_dat
     settings.INTEL_MATCH_MAX_INDICATORS = 3
     feed = ThreatIntelFactory()
     IOC.objects.bulk_create(
-        [IOC(intel=feed, ioc_type="ipv4", value=f"198.51.100.{n}", confidence_score=n / 10)
+        [IOC(intel=feed, ioc_type="ipv4", value=f"45.9.148.{n}", confidence_score=n / 10)
          for n in range(1, 8)]
     )  # fmt: skip
     index, report = build_index()
     assert (len(index), report.truncated) == (3, True)
     assert {i.value for items in index.networks[4][32].values() for i in items} == {
-        "198.51.100.5", "198.51.100.6", "198.51.100.7"
+        "45.9.148.5", "45.9.148.6", "45.9.148.7"
     }  # fmt: skip
 
 
 def test_a_bulk_write_without_a_bump_is_caught_by_the_fingerprint(reference_data, settings):
     settings.INTEL_MATCH_CHECK_SECONDS = 0
     settings.INTEL_MATCH_FINGERPRINT_SECONDS = 0
-    IOCFactory(value="203.0.113.1")
+    IOCFactory(value="5.188.206.1")
     assert len(indicator_set.fresh()) == 1
     feed = ThreatIntelFactory()
-    IOC.objects.bulk_create([IOC(intel=feed, ioc_type="ipv4", value="203.0.113.2")])
+    IOC.objects.bulk_create([IOC(intel=feed, ioc_type="ipv4", value="5.188.206.2")])
     assert len(indicator_set.fresh()) == 2
 
 
@@ -146,7 +146,7 @@ def test_a_change_reaches_the_matching_of_another_process(source, process_group,
 
     send()
     assert not IocMatch.objects.exists()
-    ioc = IOCFactory(value="203.0.113.80")  # committed here; its signal bumps the version
+    ioc = IOCFactory(value="5.188.206.80")  # committed here; its signal bumps the version
     # the event sent before the indicator existed is found by its retro-hunt (here)
     assert IocMatch.objects.filter(ioc=ioc, retro_hunt=True).count() == 1
     send()
