@@ -501,6 +501,41 @@ def test_ordinary_domains_are_not_reported(pack, t0):
     assert alerts("socapp_suspicious_domain") == []
 
 
+# -- IDS signatures -----------------------------------------------------------------
+
+
+def eve_alert(at: datetime, sid: int, signature: str, **alert: Any) -> dict[str, Any]:
+    return {
+        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+0000",
+        "flow_id": sid * 10 + at.second,
+        "event_type": "alert",
+        "src_ip": ATTACKER,
+        "src_port": 41414,
+        "dest_ip": "10.5.5.5",
+        "dest_port": 443,
+        "proto": "TCP",
+        "alert": {"signature_id": sid, "signature": signature, "severity": 1, **alert},
+    }
+
+
+@pytest.mark.django_db
+def test_an_ids_signature_naming_a_cve_raises_one_alert_per_attacker_and_target(pack, t0):
+    exploit = [
+        eve_alert(t, 2046001, "Exploit attempt", metadata={"cve": ["CVE_2023_4863"]})
+        for t in seconds(t0, 0, 30)
+    ]
+    ingest("suricata", exploit)
+    (alert,) = alerts("socapp_ids_cve_alert")
+    assert alert.severity.name == "medium" and alert.suppressed_count == 1
+    assert alert.group_key == f"source.ip={ATTACKER}, destination.ip=10.5.5.5, rule.id=2046001"
+
+
+@pytest.mark.django_db
+def test_ids_signatures_without_a_cve_raise_nothing(pack, t0):
+    ingest("suricata", [eve_alert(t0, 2016683, "ET SCAN Zmap User-Agent (Inbound)")])
+    assert alerts("socapp_ids_cve_alert") == []
+
+
 # -- source health ------------------------------------------------------------------
 
 

@@ -3,9 +3,11 @@
 Made by the product itself: a day of logs from five sources (``story``) goes through the
 ingest path and the correlation engine (``replay``), so the alerts are the default rule
 pack's, with their entities, statistics and source attribution; the demo incident manager
-then escalates the story's alerts into an incident (``casework``). Nothing is hand-made
-but the logs, the inventory and a response connector. Created once; later runs leave it
-alone (the day is not replayed twice).
+then escalates the story's alerts into an incident (``casework``). Before the replay, a
+partner's threat-intel feed and a vulnerability scan are imported (``context``), so the
+day also shows an indicator match and a severity raised by an open finding. Nothing is
+hand-made but the logs, the inventory, the feed, the scan and a response connector.
+Created once; later runs leave it alone (the day is not replayed twice).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import transaction
 from socapp.models import DEFAULT_TEAM, Team
 
 from .casework import open_incident
+from .context import import_context
 from .replay import (
     MARKER_SOURCE,
     SOURCES,
@@ -47,6 +50,8 @@ class DemoReport:
     created: bool
     events: int = 0
     alerts: int = 0
+    indicators: int = 0
+    findings: int = 0
     incident: str | None = None
     seconds: float = 0.0
 
@@ -56,7 +61,8 @@ class DemoReport:
         case = f", incident {self.incident}" if self.incident else ""
         return (
             f"demo data: created - {self.events} events from {len(SOURCES)} sources, "
-            f"{self.alerts} alerts{case} ({self.seconds:.1f} s)"
+            f"{self.alerts} alerts{case}, {self.indicators} indicators, "
+            f"{self.findings} scanner findings ({self.seconds:.1f} s)"
         )
 
 
@@ -71,10 +77,12 @@ def ensure_demo_data(now: datetime | None = None) -> DemoReport:
     started = time.perf_counter()
     users = get_user_model().objects.in_bulk([u for u, *_ in DEMO_USERS], field_name="username")
     team = Team.objects.get(name=DEFAULT_TEAM)
+    now = now or datetime.now(tz=UTC)
     with transaction.atomic():
         ensure_assets(team)
+        context = import_context(users["admin"], now)  # before the replay: ingest matches
         sources = create_sources(team, users["admin"])
-        replayed = replay(sources, demo_day(now or datetime.now(tz=UTC)))
+        replayed = replay(sources, demo_day(now))
         incident = open_incident(users["manager"], users.get("analyst"))
         _connectors()
     refresh_volumes()
@@ -83,6 +91,8 @@ def ensure_demo_data(now: datetime | None = None) -> DemoReport:
         events=replayed.events,
         alerts=Alert.objects.filter(team=team).count(),
         incident=incident.number if incident else None,
+        indicators=context.indicators,
+        findings=context.findings,
         seconds=time.perf_counter() - started,
     )
 

@@ -9,8 +9,9 @@ by the engine over what the ingest path made of these lines.
 The story, minutes before now (``STORY``): an SSH brute force from 203.0.113.77 against
 the bastion host ends in a login as ``deploy``; from the bastion the attacker uses the
 ``svc-backup`` account to log on to six Windows hosts over SMB and installs PsExec's
-service on ws-finance-07; that workstation resolves a duckdns.org name and checks in with
-its address every minute, then sends some 650 MB to another address. Around it: a day of
+service on ws-finance-07; that workstation fetches a payload from a host a partner's feed
+names (``context``), resolves a duckdns.org name and checks in with its address every
+minute, then sends some 650 MB to another address. Around it: a day of
 ordinary logons, browsing, DNS, web traffic, and two internet scanners guessing SSH
 passwords. Addresses are documentation and benchmark ranges (RFC 5737, RFC 2544).
 """
@@ -31,9 +32,19 @@ RESOLVER = ("dns-01", "10.0.0.53")
 ATTACKER_IP = "203.0.113.77"
 C2_DOMAIN = "cdn-sync.duckdns.org"
 C2_IP = "203.0.113.200"
+# Where the implant came from: the partner feed's indicator (dynamic-DNS names such as
+# C2_DOMAIN are on intel's warning lists, so a feed's entry for one would be skipped).
+STAGING_DOMAIN = "dl.quietfern.example.net"
+STAGING_IP = "198.51.100.140"
 DROP_IP = "198.51.100.80"
 SCANNERS = ("198.51.100.23", "192.0.2.145")  # the day's other SSH brute forcers
 VICTIM = "ws-finance-07"
+# The day's one IDS signature that names a CVE: a booby-trapped image served to a developer
+# whose browser last week's scan found unpatched (``context``).
+VULNERABLE_HOST = "ws-dev-05"
+VULNERABLE_CVE = "CVE-2023-4863"
+EXPLOIT_SID = 2046001
+EXPLOIT_SIGNATURE = f"ET EXPLOIT Possible libwebp Heap Buffer Overflow Inbound ({VULNERABLE_CVE})"
 ROGUE_ACCOUNT = "svc-backup"
 
 # Windows hosts: name, address, their user (None: a server), kind.
@@ -59,6 +70,7 @@ STORY = {
     "login": 180,
     "lateral_movement": 165,
     "service": 147,
+    "staging": 145,
     "first_lookup": 140,
     "beaconing": 139,  # 45 check-ins, one a minute
     "exfiltration": 80,  # three uploads, eight minutes apart
@@ -468,9 +480,19 @@ class _Day:
         )
 
     def ids_alert(
-        self, at: datetime, src: str, dst: str, port: int, sid: int, signature: str, category: str
+        self,
+        at: datetime,
+        src: str,
+        dst: str,
+        port: int,
+        sid: int,
+        signature: str,
+        category: str,
+        **extra: Any,
     ) -> None:
+        """``extra``: more of EVE's ``alert`` (``metadata``, a ``src_port``)."""
         self.flow_id += self.rng.randint(1, 10**9)
+        src_port = extra.pop("src_port", None) or self.rng.randint(30000, 65535)
         self.logs.suricata.add(
             at,
             {
@@ -479,7 +501,7 @@ class _Day:
                 "in_iface": "eth1",
                 "event_type": "alert",
                 "src_ip": src,
-                "src_port": self.rng.randint(30000, 65535),
+                "src_port": src_port,
                 "dest_ip": dst,
                 "dest_port": port,
                 "proto": "TCP",
@@ -491,13 +513,26 @@ class _Day:
                     "signature": signature,
                     "category": category,
                     "severity": 2,
+                    **extra,
                 },
             },
         )
 
     def _ids_alerts(self) -> None:
         """The IDS's own signatures: scanners knocking at the web site (events; the pack
-        has no rule that turns every IDS signature into an alert)."""
+        has no rule that turns every IDS signature into an alert), and one naming a CVE
+        against the developer's workstation (an alert, raised by the open finding)."""
+        self.ids_alert(
+            self.ago(430),
+            PUBLIC_SERVICES[11],
+            _address_of(VULNERABLE_HOST),
+            self.rng.randint(49152, 65535),
+            EXPLOIT_SID,
+            EXPLOIT_SIGNATURE,
+            "Attempted User Privilege Gain",
+            src_port=443,
+            metadata={"cve": [VULNERABLE_CVE.replace("-", "_")], "signature_severity": ["Major"]},
+        )
         probe_at = self.ago(610)
         for n in range(4):
             self.ids_alert(
@@ -515,6 +550,7 @@ class _Day:
     def _story(self) -> None:
         self._brute_force_and_login()
         self._lateral_movement()
+        self._staging()
         self._beaconing()
         self._exfiltration()
 
@@ -557,6 +593,14 @@ class _Day:
             },
             channel="System",
         )
+
+    def _staging(self) -> None:
+        """PsExec's payload fetches the implant: one lookup, one 2 MB download."""
+        victim_ip = _address_of(VICTIM)
+        at = self.ago(STORY["staging"])
+        self.dns_query(at, victim_ip, STAGING_DOMAIN, [STAGING_IP])
+        received = self.rng.randint(1_900_000, 2_300_000)
+        self.flow(at + timedelta(seconds=3), victim_ip, STAGING_IP, 443, 900, received, 4.0)
 
     def _beaconing(self) -> None:
         """The implant resolves its controller's dynamic-DNS name, then checks in every

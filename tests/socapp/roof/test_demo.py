@@ -14,6 +14,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.urls import reverse
 
+from assets.models import VulnerabilityFinding
 from correlation.models import CorrelationRule, RuleStats
 from events.models import Event, Source
 from events.services import source_create
@@ -22,6 +23,8 @@ from intel.models import IOC, IocMatch
 from socapp import roles
 from socapp.models import Team
 from socapp.roof.demo import SOURCES
+from socapp.roof.demo.context import FEED_NAME
+from socapp.roof.demo.story import STAGING_DOMAIN
 from tests.conftest import client_for
 
 ATTACKER = "203.0.113.77"
@@ -82,9 +85,8 @@ def test_a_second_run_prints_the_same_logins_and_duplicates_nothing(demo, settin
 def test_the_demo_alerts_are_the_packs_one_per_attacker_with_entities(demo):
     """The engine and the shipped rules made every alert: an SSH brute force per
     brute-forcing address (the attacker's 48 guesses are one alert counting 48), its
-    success, and each step of the story once."""
+    success, each step of the story once, the feed's match and the IDS's CVE."""
     assert not CorrelationRule.objects.exclude(origin__startswith="rulepack/").exists()
-    assert not IocMatch.objects.exists() and not IOC.objects.exists()
     alerts = by_rule()
     assert sorted(alerts) == sorted(
         [
@@ -95,6 +97,8 @@ def test_the_demo_alerts_are_the_packs_one_per_attacker_with_entities(demo):
             "socapp_suspicious_domain",
             "socapp_beaconing",
             "socapp_data_exfiltration",
+            "socapp_ioc_match",
+            "socapp_ids_cve_alert",
         ]
     )
     brute = alerts["socapp_ssh_brute_force"]
@@ -123,10 +127,52 @@ def test_demo_alerts_name_the_source_that_logged_their_events(demo):
         "socapp_suspicious_domain": "dns-01 resolver",
         "socapp_beaconing": "ids-01 Suricata",
         "socapp_data_exfiltration": "ids-01 Suricata",
+        "socapp_ioc_match": "dns-01 resolver",
+        "socapp_ids_cve_alert": "ids-01 Suricata",
     }
     for name, alerts in by_rule().items():
         for alert in alerts:
             assert alert.details["sources"] == [expected[name]], (name, alert.details)
+
+
+@pytest.mark.django_db
+def test_the_partner_feed_names_the_implants_host_and_ingest_matched_it(demo, client):
+    """The feed was imported before the replay, so the victim's lookup of the payload
+    server matched at ingest: one alert naming the indicator, its feed and the field."""
+    feed = IOC.objects.filter(intel__source_name=FEED_NAME)
+    assert feed.count() == 3 and set(feed.values_list("tlp", flat=True)) == {"amber", "green"}
+    indicator = feed.get(value=STAGING_DOMAIN)
+    assert indicator.confidence_score == 0.85 and "T1105" in indicator.attack_techniques
+    (match,) = IocMatch.objects.all()
+    assert (match.ioc, match.field, match.retro_hunt) == (indicator, "dns.question.name", False)
+    (alert,) = by_rule()["socapp_ioc_match"]
+    assert alert.details["indicator"]["feed"] == FEED_NAME
+    assert alert.details["indicator"]["value"] == STAGING_DOMAIN
+    assert alert.details["matched"] == {"field": "dns.question.name", "value": STAGING_DOMAIN}
+    assert "ip:10.0.20.37" in alert.entities  # ws-finance-07, the story's victim
+    client.force_login(Team.objects.get(name="SOC").members.get(username="analyst"))
+    page = client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert STAGING_DOMAIN in page and FEED_NAME in page
+
+
+@pytest.mark.django_db
+def test_the_ids_alert_for_a_cve_is_raised_by_the_scans_open_finding(demo, client):
+    """Last week's scan found ws-dev-05's browser open to the CVE the IDS signature names:
+    the pack's medium alert is high, and the alert page says why."""
+    findings = VulnerabilityFinding.objects.filter(status="open")
+    assert set(findings.values_list("asset__name", "cve")) == {
+        ("ws-dev-05", "CVE-2023-4863"),
+        ("bastion-01", "CVE-2023-38408"),
+    }
+    (alert,) = by_rule()["socapp_ids_cve_alert"]
+    assert alert.rule.level == "medium" and alert.severity.name == "high"
+    raised = alert.details["severity_raised"]
+    assert (raised["from"], raised["to"], raised["cve"]) == ("medium", "high", "CVE-2023-4863")
+    reason = "ws-dev-05 has open finding CVE-2023-4863 (CVSS 8.8, Nessus plugin 181289)"
+    assert raised["reason"] == reason
+    assert alert.details["vulnerabilities"][0]["asset"] == "ws-dev-05"
+    client.force_login(Team.objects.get(name="SOC").members.get(username="analyst"))
+    assert reason in client.get(f"/alerts/{alert.pk}/").content.decode()
 
 
 @pytest.mark.django_db
