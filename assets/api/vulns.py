@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -120,7 +120,7 @@ def _report(request: Request) -> tuple[bytes, str | None]:
         return request.data, fmt
     upload = request.FILES.get("file")
     if upload is None:
-        raise serializers.ValidationError({"file": "Send the report as the body or as `file`."})
+        raise ParseError("Send the report as the body or as `file`.")  # 400 {"detail": ...}
     if upload.size is not None and upload.size > MAX_BYTES:
         raise TooLarge(f"The report is larger than {MAX_BYTES:,} bytes.")
     form = request.data if isinstance(request.data, dict) else {}

@@ -155,10 +155,11 @@ def test_beat_finds_due_feeds_once(feed_server, settings):
     assert [feed.pk for feed in due_feeds()] == [due.pk]
     from socapp.celery import app
 
+    eager = app.conf.task_always_eager  # put back as found: later tests rely on it
     app.conf.task_always_eager = True
     try:
         assert poll_due_feeds() == 1
     finally:
-        app.conf.task_always_eager = False
+        app.conf.task_always_eager = eager
     assert IOC.objects.get().value == "due.example.net"
     assert due_feeds() == []
