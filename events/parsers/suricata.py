@@ -161,7 +161,8 @@ def _cves(alert: dict[str, Any]) -> list[str]:
     found: list[str] = []
     metadata = alert.get("metadata")
     listed = metadata.get("cve") if isinstance(metadata, dict) else None
-    for value in listed if isinstance(listed, list) else []:
+    # A sender's list: only as many entries are read as are kept (bounded work a line).
+    for value in listed[: cves.MAX_PER_TEXT] if isinstance(listed, list) else []:
         if isinstance(value, str) and (cve := cves.canonical(value)):
             found.append(cve)
     for key in ("rule", "signature"):

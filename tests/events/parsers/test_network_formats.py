@@ -323,3 +323,23 @@ def test_every_beats_sample_of_these_formats_parses_cleanly():
                 )
                 checked += len(results)
     assert checked > 40
+
+
+def test_a_suricata_alert_names_at_most_twenty_cves_however_many_it_lists(monkeypatch):
+    """A hostile EVE line may list any number of CVEs: only as many are read as kept."""
+    from assets.vulns import cve as cves
+
+    seen: list[str] = []
+    canonical = cves.canonical
+    monkeypatch.setattr(cves, "canonical", lambda v: seen.append(v) or canonical(v))
+    listed = [f"CVE-2021-{n:05d}" for n in range(50_000)]
+    line = {
+        "timestamp": "2026-12-07T10:00:00.000000+0000",
+        "event_type": "alert",
+        "src_ip": "45.9.148.20",
+        "dest_ip": "10.0.0.5",
+        "alert": {"signature": "ET EXPLOIT CVE-2023-4863", "metadata": {"cve": listed}},
+    }
+    doc = parse_one("suricata", json.dumps(line)).fields
+    assert doc["vulnerability"]["id"] == listed[:20]
+    assert len(seen) == 20  # the other 49,980 were never looked at
