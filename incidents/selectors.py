@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from correlation.handoff import AlertState
 from events.selectors import events_visible_to
+from socapp.ids import is_uuid
 from socapp.models import Team
 from socapp.users import User
 
@@ -251,14 +252,6 @@ def alerts_in_queue_order(alerts: QuerySet[Alert], sort: QueueSort) -> QuerySet[
     return keyed.order_by(f"{direction}queue_sort_key", f"{direction}id")
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
 def alert_queue_page(
     alerts: QuerySet[Alert], before: str | None, sort: QueueSort | None = None
 ) -> tuple[list[Alert], str]:
@@ -271,7 +264,7 @@ def alert_queue_page(
     if before:
         at, _, pk = before.rpartition("|")
         value = _cursor_value(sort, at)
-        if value is not None and _is_uuid(pk):
+        if value is not None and is_uuid(pk):
             past = "lt" if sort.descending else "gt"
             beyond = Q(**{f"queue_sort_key__{past}": value})
             alerts = alerts.filter(beyond | Q(queue_sort_key=value, **{f"id__{past}": pk}))

@@ -105,3 +105,12 @@ def uuid_right_after(previous: uuid.UUID | str, *parts: object) -> uuid.UUID:
 def stable_uuid(*parts: object) -> uuid.UUID:
     """A deterministic UUID for an identity made of ``parts`` (same parts, same id)."""
     return uuid.uuid5(SOCAPP_NAMESPACE, "\x1f".join(str(p) for p in parts))
+
+
+def is_uuid(text: str) -> bool:
+    """Whether ``text`` reads as a UUID (ids from URLs and entities, before a query)."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

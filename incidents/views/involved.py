@@ -4,7 +4,6 @@ its addresses are (geolocation, docs/GEOIP.md)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ from assets.index import current
 from assets.selectors import assets_visible_to
 from intel.selectors import ioc_matches_of_events
 from socapp.geoip import Place, geoip, is_public
+from socapp.ids import is_uuid
 from socapp.users import User
 
 MAX_SHOWN = 20
@@ -29,20 +29,12 @@ def assets_involved(
     for detail in details:
         ids.update(str(a.get("id")) for a in detail.get("assets") or [] if isinstance(a, dict))
     ids.update(e.split(":", 1)[1] for e in entities if e.startswith("asset:"))
-    valid = [i for i in ids if _is_uuid(i)][: MAX_SHOWN * 5]
+    valid = [i for i in ids if is_uuid(i)][: MAX_SHOWN * 5]
     if not valid:
         return []
     found = assets_visible_to(user).filter(pk__in=valid)
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     return sorted(found, key=lambda a: (order.get(a.criticality, 9), a.name))[:MAX_SHOWN]
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def indicators_involved(keys: list[tuple[Any, Any]]) -> list[Any]:
