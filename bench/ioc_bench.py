@@ -1,6 +1,7 @@
 """Ingest throughput with 100,000 active indicators against the same run without any.
 
     .venv/bin/python bench/ioc_bench.py [--events 50000] [--runs 5] [--indicators 100000]
+                                        [--passes 2]
 
 Issue 15 asks that matching every event against 100,000 active indicators costs ingest
 at most 15 % of its throughput. For each dataset (sshd, Suricata EVE, Windows JSON;
@@ -12,6 +13,9 @@ domains, SHA-256 hashes, URLs and e-mail addresses, plus a few dozen addresses t
 the dataset itself, so that some events do match (and pay for their IocMatch rows and
 ``threat.enrichments``). Each switch rebuilds the process's index before the timing
 starts (a rebuild happens once per change, not per batch); its time is printed apart.
+With ``--passes 2`` (the default) a run is A-B-B-A (B-A-A-B the next), and each side's
+faster pass counts: on two cores shared with PostgreSQL a single pass of 50,000 events
+varies by ±15 %, and interference only ever slows a pass down.
 
 The script prints a Markdown table of medians (events/s without and with indicators, the
 median of each run's ratio), and writes the raw numbers as JSON lines to bench/results/.
@@ -46,18 +50,26 @@ IPV4 = re.compile(rb"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b")
 
 
 def indicator_values(count: int, lines: list[bytes], seed: int = 7) -> list[tuple[str, str]]:
-    """``count`` (type, value) pairs of mixed types; 50 are addresses that one line each
-    carries (indicator hits are rare in real traffic: about 50 events per run match)."""
+    """``count`` (type, value) pairs of mixed types, none on a warning list (so that all
+    ``count`` are active in the index); 50 are addresses that one line each carries
+    (indicator hits are rare in real traffic: a few hundred events per run match)."""
+    from intel.warninglists import hit
+
     rng = random.Random(seed)
     counts = Counter(m.decode() for line in lines for m in set(IPV4.findall(line)))
     once = sorted(ip for ip, n in counts.items() if n == 1)  # one event each: rare hits
     carried = [("ipv4", ip) for ip in rng.sample(once, min(50, len(once)))]
-    values: set[tuple[str, str]] = set(carried)
+    values: set[tuple[str, str]] = {pair for pair in carried if not hit(*pair)}
+
+    def keep(pair: tuple[str, str]) -> None:
+        if not hit(*pair):
+            values.add(pair)
+
     octet = lambda: rng.randint(1, 223)  # noqa: E731 - a one-line helper
     while len(values) < count:
         kind = rng.random()
         if kind < 0.35:
-            values.add(("ipv4", f"{octet()}.{octet()}.{octet()}.{octet()}"))
+            keep(("ipv4", f"{octet()}.{octet()}.{octet()}.{octet()}"))
         elif kind < 0.45:
             length = rng.choice([18, 20, 22, 24, 24, 24, 24, 26, 28])
             mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
@@ -65,18 +77,18 @@ def indicator_values(count: int, lines: list[bytes], seed: int = 7) -> list[tupl
             if number >> 24 in (0, 10, 127, 198, 192, 172) or number >> 24 > 223:
                 continue  # not private, loopback or the datasets' own ranges
             address = ".".join(str(number >> s & 255) for s in (24, 16, 8, 0))
-            values.add(("cidr", f"{address}/{length}"))
+            keep(("cidr", f"{address}/{length}"))
         elif kind < 0.70:
             name = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(5, 12)))
-            values.add(("domain", f"{name}.{rng.choice(TLDS)}"))
+            keep(("domain", f"{name}.{rng.choice(TLDS)}"))
         elif kind < 0.85:
-            values.add(("sha256", f"{rng.getrandbits(256):064x}"))
+            keep(("sha256", f"{rng.getrandbits(256):064x}"))
         elif kind < 0.93:
             name = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=8))
-            values.add(("url", f"http://{name}.{rng.choice(TLDS)}/p/{rng.getrandbits(32):x}"))
+            keep(("url", f"http://{name}.{rng.choice(TLDS)}/p/{rng.getrandbits(32):x}"))
         else:
             name = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=8))
-            values.add(("email", f"{name}@{name[::-1]}.{rng.choice(TLDS)}"))
+            keep(("email", f"{name}@{name[::-1]}.{rng.choice(TLDS)}"))
     return sorted(values)
 
 
@@ -126,6 +138,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--indicators", type=int, default=100_000)
     parser.add_argument("--datasets", default="sshd,suricata,windows")
+    parser.add_argument(
+        "--passes",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="passes per side and run (A-B or A-B-B-A); the faster counts",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -158,16 +177,21 @@ def main() -> None:
             feed = load_indicators(indicator_values(args.indicators, lines))
             for run in range(1, args.runs + 1):
                 row: dict = {"dataset": name, "run": run, "events": len(lines)}
-                # alternate which goes first, so drift on a shared machine hits both
-                order = (False, True) if run % 2 else (True, False)
-                for on in order:
-                    size, seconds = switch(feed, on)
-                    if on:
-                        builds.append(seconds)
-                        row["indicators"] = size
+                # A-B-B-A (B-A-A-B the next run): drift over the run hits both sides alike;
+                # each side's faster pass counts (interference only ever slows a pass).
+                first, second = (False, True) if run % 2 else (True, False)
+                state: bool | None = None
+                for on in (first, second, second, first)[: 2 * args.passes]:
+                    if on != state:
+                        size, seconds = switch(feed, on)
+                        state = on
+                        if on:
+                            builds.append(seconds)
+                            row["indicators"] = size
                     empty_tables()
                     key = "with" if on else "without"
-                    row[key] = len(lines) / ingest_bench.measure_file(source, lines)
+                    rate = len(lines) / ingest_bench.measure_file(source, lines)
+                    row[key] = max(row.get(key, 0.0), rate)
                     if on:
                         row["matches"] = IocMatch.objects.count()
                 row["ratio"] = row["with"] / row["without"]
@@ -191,7 +215,8 @@ def report(
     (out_dir / f"ioc-{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
     print(
         f"\n{datetime.now(tz=UTC):%Y-%m-%d}, {ingest_bench.machine()}, PostgreSQL {version}, "
-        f"{args.events:,} events per run, {args.runs} runs, {args.indicators:,} indicators; "
+        f"{args.events:,} events per run, {args.runs} runs of {args.passes} pass(es) a side, "
+        f"{args.indicators:,} indicators; "
         f"index build median {statistics.median(builds):.2f} s\n"
     )
     print("| dataset | without (events/s) | with (events/s) | matches | median ratio | runs |")

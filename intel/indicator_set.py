@@ -18,11 +18,10 @@ their change triggers.
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from redis.exceptions import RedisError
 
 from socapp.kv import kv, text
 
+from . import warninglists
 from .choices import IocStatus
 from .matcher import MATCHED_TYPES, Indicator, IndicatorIndex
 from .models import IOC
@@ -63,17 +63,6 @@ def current_version() -> str | None:
     except RedisError:
         return None
     return text(value) if value is not None else "0"
-
-
-def _warning_list_check() -> Callable[[str, str], str | None] | None:
-    """``intel.warninglists.hit`` where that module is installed: indicators on a warning
-    list never match (they are benign by definition)."""
-    try:
-        module = importlib.import_module("intel.warninglists")
-    except ImportError:
-        return None
-    check = getattr(module, "hit", None)
-    return check if callable(check) else None
 
 
 def active_indicators() -> Any:
@@ -113,7 +102,6 @@ def build_index(
     if only is not None:
         chosen = chosen.filter(pk__in=only)
     rows = chosen.order_by("-confidence_score", "id")[: limit + 1]
-    listed = _warning_list_check()
     fields = (
         "id", "ioc_type", "value", "confidence_score", "last_seen", "first_seen",
         "created_at", "expires_at", "intel__source_name", "intel_id", "tlp",
@@ -123,7 +111,7 @@ def build_index(
             report.truncated = True
             break
         pk, kind, value, confidence, last, first, created, expires, feed, feed_id, tlp = row
-        if listed is not None and listed(kind, value):
+        if warninglists.hit(kind, value):
             report.on_warning_list += 1
             continue
         since = (last or first or created).timestamp()

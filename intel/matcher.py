@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from .choices import IocType
-from .services import indicator
+from .normalize import indicator, network_bits
 
 MAX_LABELS = 10  # parents of a domain looked up at most (a.b.c.d.e... is bounded)
 MAX_VALUE_LENGTH = 2048  # longer values are not indicators (and are not read)
@@ -161,9 +161,11 @@ class IndicatorIndex:
         kind = item.ioc_type
         try:
             if kind in (IocType.IPV4, IocType.IPV6, IocType.CIDR):
-                network = ipaddress.ip_network(item.value, strict=False)
-                table = self.networks[network.version].setdefault(network.prefixlen, {})
-                table.setdefault(int(network.network_address), []).append(item)
+                bits = network_bits(item.value)
+                if bits is None:
+                    raise ValueError(item.value)
+                version, prefix, network = bits
+                self.networks[version].setdefault(prefix, {}).setdefault(network, []).append(item)
             elif kind == IocType.DOMAIN:
                 self.domains.setdefault(item.value.lower().rstrip("."), []).append(item)
             elif kind in BUCKET_OF:

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from socket import AF_INET, AF_INET6, inet_pton
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
@@ -40,6 +41,24 @@ MAX_VALUE = 2048
 class Indicator:
     ioc_type: str
     value: str
+
+
+def network_bits(value: str) -> tuple[int, int, int] | None:
+    """(IP version, prefix length, network address as an integer) of a canonical address
+    or network ("45.9.148.7", "45.9.148.0/24", "2001:db8::/32"), or None. ``inet_pton``
+    reads in a fraction of ``ipaddress``'s time: an index build reads every address
+    indicator, 100,000 of them, once per change of the set and per process."""
+    address, slash, length = value.partition("/")
+    version, family, width = (6, AF_INET6, 128) if ":" in address else (4, AF_INET, 32)
+    try:
+        number = int.from_bytes(inet_pton(family, address.strip("[]")), "big")
+        prefix = int(length) if slash else width
+    except (OSError, ValueError):
+        return None
+    if not 0 <= prefix <= width:
+        return None
+    host_bits = width - prefix
+    return version, prefix, number >> host_bits << host_bits
 
 
 def _refuse(message: str) -> ValidationError:

@@ -36,6 +36,7 @@ from intel.selectors import (
     iocs_filtered,
 )
 from intel.services import intel_import
+from intel.warninglists import context_lists
 from socapp.audit_access import note_list, note_read
 from socapp.users import user_of
 
@@ -116,6 +117,7 @@ def ioc_detail(request: HttpRequest, pk: Any) -> HttpResponse:
             "tlp": ioc.get_tlp_display() if ioc.tlp else ioc.intel.get_tlp_display(),
             "sightings": sightings,
             "matches": [(m, _search_link(ioc, m)) for m in matches],
+            "known_as": context_lists(ioc.ioc_type, ioc.value),
         },
     )
 

@@ -20,7 +20,9 @@ from socapp.audit import audit_record
 from socapp.users import User
 
 from ..choices import IocStatus
+from ..indicator_set import indicators_changed
 from ..models import IOC, ThreatIntel
+from ..retrohunts import retro_hunt_request
 from .base import Candidate, Collector
 
 BATCH = 1000
@@ -122,10 +124,6 @@ def _reactivated(ioc: IOC) -> bool:
 def store(*, actor: User | None, feed: ThreatIntel, collector: Collector, fmt: str,
           origin: str) -> ImportResult:  # fmt: skip
     """Write the collected candidates into ``feed`` (one transaction) and audit it."""
-    # (intel.indicator_set reads the warning lists, which import this package)
-    from ..indicator_set import indicators_changed
-    from ..retrohunts import retro_hunt_request
-
     result = ImportResult(feed=feed.source_name, format=fmt)
     now = timezone.now()
     arrived: list[Any] = []  # new or re-activated: the retro-hunt looks for these

@@ -760,4 +760,16 @@ INTEL_POLL_MAX_EVENTS = env.int("INTEL_POLL_MAX_EVENTS", default=500)
 INTEL_WARNINGLISTS_MISP = env.bool("INTEL_WARNINGLISTS_MISP", default=True)
 INTEL_WARNINGLISTS_MAX_ENTRIES = env.int("INTEL_WARNINGLISTS_MAX_ENTRIES", default=100_000)
 INTEL_WARNINGLISTS_DISABLED = env.list("INTEL_WARNINGLISTS_DISABLED", default=[])
+# Lists (directory or name) that are context, not false positives: rented address space
+# (cloud compute, VPN and hosting ranges, sinkholes) and platforms whose subdomains belong
+# to anyone (dynamic DNS, "living off trusted sites", disposable mail). An indicator on
+# one still matches; its page says which lists it is on (docs/INTEL.md "Warning lists").
+INTEL_WARNINGLISTS_CONTEXT = env.list(
+    "INTEL_WARNINGLISTS_CONTEXT",
+    default=[
+        "vpn-ipv4", "vpn-ipv6", "amazon-aws", "google-gcp", "microsoft-azure",
+        "microsoft-azure-china", "microsoft-azure-germany", "microsoft-azure-us-gov",
+        "ovh-cluster", "sinkholes", "dynamic-dns", "lots-project", "disposable-email",
+    ],
+)  # fmt: skip
 INTEL_OWN_DOMAINS = env.list("INTEL_OWN_DOMAINS", default=[])
