@@ -47,11 +47,6 @@ def _host_time(tags: dict[str, str], which: str) -> datetime | None:
 
 
 def _item(item: ET.Element, where: str, host: ScannedHost) -> Observation:
-    found: list[str] = []
-    for element in item.findall("cve"):
-        cve = cves.canonical(text_of(element, 40))
-        if cve and cve not in found:
-            found.append(cve)
     cvss = score(text_of(item.find("cvss3_base_score"))) or score(
         text_of(item.find("cvss_base_score"))
     )
@@ -64,7 +59,7 @@ def _item(item: ET.Element, where: str, host: ScannedHost) -> Observation:
         protocol=(item.get("protocol") or "")[:10].lower(),
         plugin_id=(item.get("pluginID") or "")[:100],
         plugin_name=(item.get("pluginName") or "")[:500],
-        cves=found[: cves.MAX_PER_TEXT],
+        cves=cves.listed(text_of(element, 40) for element in item.findall("cve")),
         cvss_score=cvss,
         cvss_vector=vector,
         severity=level_of(cvss, LEVELS.get(item.get("severity") or "", "medium")),

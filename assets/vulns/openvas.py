@@ -52,14 +52,12 @@ def _inner(root: ET.Element) -> ET.Element:
 def _cves(nvt: ET.Element | None) -> list[str]:
     if nvt is None:
         return []
-    found: list[str] = []
-    for ref in nvt.findall("refs/ref"):
-        if (ref.get("type") or "").lower() == "cve" and (
-            cve := cves.canonical(ref.get("id") or "")
-        ):
-            found.append(cve)
-    found += cves.in_text(text_of(nvt.find("cve"), 4_000))  # GMP 7 and older
-    return list(dict.fromkeys(found))[: cves.MAX_PER_TEXT]
+    refs = [
+        ref.get("id") or ""
+        for ref in nvt.findall("refs/ref")
+        if (ref.get("type") or "").lower() == "cve"
+    ]
+    return cves.listed([*refs, *cves.in_text(text_of(nvt.find("cve"), 4_000))])  # GMP 7: a list
 
 
 def _vector(nvt: ET.Element | None) -> str:
