@@ -5,7 +5,7 @@ from django.contrib import admin
 from socapp.admin_mixins import AuditedModelAdmin
 
 from .index import inventory_changed
-from .models import Asset, AssetType, DiscoveredHost
+from .models import Asset, AssetType, DiscoveredHost, VulnerabilityFinding
 
 
 @admin.register(AssetType)
@@ -36,3 +36,22 @@ class DiscoveredHostAdmin(AuditedModelAdmin):
     list_display = ["kind", "value", "first_seen", "last_seen", "event_count"]
     list_filter = ["kind"]
     search_fields = ["value"]
+
+
+@admin.register(VulnerabilityFinding)
+class VulnerabilityFindingAdmin(AuditedModelAdmin):
+    """Findings change only by a scanner import (one audited ``vulnerability.import``
+    each): the admin shows them, never adds or edits one. Deleting stays with
+    ``delete_vulnerabilityfinding`` (audited) so that deleting an asset, which takes its
+    findings with it, works here as in the API."""
+
+    list_display = ["cve", "asset", "severity", "cvss_score", "status", "scanner", "last_seen"]
+    list_filter = ["status", "severity", "scanner"]
+    search_fields = ["cve", "plugin_id", "plugin_name", "asset__name"]
+    list_select_related = ["asset"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -1,8 +1,8 @@
 """What every scanner format is read into, and the bounded, safe XML parse they share.
 
 A report is a list of ``Observation`` (one scanner item on one host and port, with its
-CVEs) and, for the XML formats, the hosts the scan covered and when it ended — which is
-what lets an import mark a finding fixed (``store``).
+CVEs) and, for the XML formats, the hosts the scan covered and when — which is what
+lets an import mark a finding fixed, and tell an older report from a newer (``store``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ class Observation:
 class ScannedHost:
     host_ip: str | None
     host_name: str | None
-    ended: datetime | None  # when the scan of the host ended, if the report says
+    # When the scan of the host ended, else when it started, if the report says either.
+    scanned_at: datetime | None
 
 
 @dataclass

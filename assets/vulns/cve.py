@@ -37,10 +37,16 @@ def in_text(text: str) -> list[str]:
     return found
 
 
-def of_tags(tags: Iterable[object]) -> list[str]:
-    """CVE ids of a rule's Sigma tags (``cve.2021-44228``)."""
+def listed(values: Iterable[object]) -> list[str]:
+    """The CVE ids among ``values`` (each a whole id in a form above), in order, once
+    each, at most ``MAX_PER_TEXT``."""
     found: list[str] = []
-    for tag in tags:
-        if isinstance(tag, str) and (cve := canonical(tag)) and cve not in found:
+    for value in values:
+        if isinstance(value, str) and (cve := canonical(value)) and cve not in found:
             found.append(cve)
     return found[:MAX_PER_TEXT]
+
+
+def of_tags(tags: Iterable[object]) -> list[str]:
+    """CVE ids of a rule's Sigma tags (``cve.2021-44228``)."""
+    return listed(tags)

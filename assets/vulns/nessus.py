@@ -2,10 +2,11 @@
 
 ``NessusClientData_v2/Report/ReportHost``: the host's ``HostProperties`` tags give its
 address (``host-ip``), names (``host-fqdn``, ``hostname``) and when its scan ended
-(``HOST_END_TIMESTAMP``, else ``HOST_END``); each ``ReportItem`` (attributes ``port``,
-``protocol``, ``severity`` 0-4, ``pluginID``, ``pluginName``) is an observation with
-its ``cve`` elements, ``cvss3_base_score`` (else ``cvss_base_score``), ``cvss3_vector``
-(else ``cvss_vector``) and ``plugin_output`` as evidence.
+(``HOST_END_TIMESTAMP``, else ``HOST_END``) or, failing those, started (``HOST_START``
+likewise); each ``ReportItem`` (attributes ``port``, ``protocol``, ``severity`` 0-4,
+``pluginID``, ``pluginName``) is an observation with its ``cve`` elements,
+``cvss3_base_score`` (else ``cvss_base_score``), ``cvss3_vector`` (else ``cvss_vector``)
+and ``plugin_output`` as evidence.
 """
 
 from __future__ import annotations
@@ -31,27 +32,21 @@ from .base import (
 LEVELS = {"0": "info", "1": "low", "2": "medium", "3": "high", "4": "critical"}
 
 
-def _host_end(tags: dict[str, str]) -> datetime | None:
-    stamp = tags.get("HOST_END_TIMESTAMP", "")
+def _host_time(tags: dict[str, str], which: str) -> datetime | None:
+    """``HOST_END`` or ``HOST_START``: the ``_TIMESTAMP`` tag (Unix seconds), else the text."""
+    stamp = tags.get(f"{which}_TIMESTAMP", "")
     if stamp.isdigit():
         try:
             return datetime.fromtimestamp(int(stamp), tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     try:  # "Thu Dec 16 10:12:45 2021": Nessus writes the scanner's local time, unzoned
-        return datetime.strptime(tags.get("HOST_END", ""), "%a %b %d %H:%M:%S %Y").replace(
-            tzinfo=UTC
-        )
+        return datetime.strptime(tags.get(which, ""), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
     except ValueError:
         return None
 
 
 def _item(item: ET.Element, where: str, host: ScannedHost) -> Observation:
-    found: list[str] = []
-    for element in item.findall("cve"):
-        cve = cves.canonical(text_of(element, 40))
-        if cve and cve not in found:
-            found.append(cve)
     cvss = score(text_of(item.find("cvss3_base_score"))) or score(
         text_of(item.find("cvss_base_score"))
     )
@@ -64,7 +59,7 @@ def _item(item: ET.Element, where: str, host: ScannedHost) -> Observation:
         protocol=(item.get("protocol") or "")[:10].lower(),
         plugin_id=(item.get("pluginID") or "")[:100],
         plugin_name=(item.get("pluginName") or "")[:500],
-        cves=found[: cves.MAX_PER_TEXT],
+        cves=cves.listed(text_of(element, 40) for element in item.findall("cve")),
         cvss_score=cvss,
         cvss_vector=vector,
         severity=level_of(cvss, LEVELS.get(item.get("severity") or "", "medium")),
@@ -85,7 +80,7 @@ def parse(data: bytes, limits: Limits) -> Report:
         host = ScannedHost(
             host_ip=tags.get("host-ip") or name or None,
             host_name=tags.get("host-fqdn") or tags.get("hostname") or None,
-            ended=_host_end(tags),
+            scanned_at=_host_time(tags, "HOST_END") or _host_time(tags, "HOST_START"),
         )
         report.hosts.append(host)
         for index, item in enumerate(element.findall("ReportItem"), 1):

@@ -6,8 +6,8 @@ within it the name), ``port`` ("8080/tcp", "general/tcp"), ``nvt`` (``oid``
 attribute, ``name``, ``refs/ref type="cve" id=...`` or an older ``cve`` list,
 ``severities/severity/value`` or ``cvss_base`` with the vector in ``tags``
 ``cvss_base_vector=...``), ``severity`` (the CVSS score; 0 is a log entry) and
-``description`` as evidence. When each host's scan ended comes from the report's
-``host/end`` (else ``scan_end``).
+``description`` as evidence. When each host was scanned comes from the report's
+``host/end`` (else ``scan_end``, else ``host/start``, else ``scan_start``).
 """
 
 from __future__ import annotations
@@ -52,14 +52,12 @@ def _inner(root: ET.Element) -> ET.Element:
 def _cves(nvt: ET.Element | None) -> list[str]:
     if nvt is None:
         return []
-    found: list[str] = []
-    for ref in nvt.findall("refs/ref"):
-        if (ref.get("type") or "").lower() == "cve" and (
-            cve := cves.canonical(ref.get("id") or "")
-        ):
-            found.append(cve)
-    found += cves.in_text(text_of(nvt.find("cve"), 4_000))  # GMP 7 and older
-    return list(dict.fromkeys(found))[: cves.MAX_PER_TEXT]
+    refs = [
+        ref.get("id") or ""
+        for ref in nvt.findall("refs/ref")
+        if (ref.get("type") or "").lower() == "cve"
+    ]
+    return cves.listed([*refs, *cves.in_text(text_of(nvt.find("cve"), 4_000))])  # GMP 7: a list
 
 
 def _vector(nvt: ET.Element | None) -> str:
@@ -98,8 +96,9 @@ def _result(result: ET.Element, where: str) -> Observation:
     )
 
 
-def _hosts(report: ET.Element) -> list[ScannedHost]:
-    scan_end = _when(text_of(report.find("scan_end")))
+def _hosts(
+    report: ET.Element, scan_end: datetime | None, scan_start: datetime | None
+) -> list[ScannedHost]:
     hosts = []
     for host in report.findall("host"):
         name = ""
@@ -110,7 +109,10 @@ def _hosts(report: ET.Element) -> list[ScannedHost]:
             ScannedHost(
                 host_ip=text_of(host.find("ip"), 64) or None,
                 host_name=name or None,
-                ended=_when(text_of(host.find("end"))) or scan_end,
+                scanned_at=_when(text_of(host.find("end")))
+                or scan_end
+                or _when(text_of(host.find("start")))
+                or scan_start,
             )
         )
     return hosts
@@ -119,8 +121,10 @@ def _hosts(report: ET.Element) -> list[ScannedHost]:
 def parse(data: bytes, limits: Limits) -> Report:
     root = parse_xml(data, limits, "OpenVAS/Greenbone report")
     inner = _inner(root)
-    report = Report(scanner="openvas", hosts=_hosts(inner))
     scan_end = _when(text_of(inner.find("scan_end")))
+    scan_start = _when(text_of(inner.find("scan_start")))
+    # GMP leaves scan_end empty for a scan that was stopped: its start still dates it.
+    report = Report(scanner="openvas", hosts=_hosts(inner, scan_end, scan_start))
     known = {(h.host_ip, h.host_name) for h in report.hosts}
     for index, result in enumerate(inner.findall("results/result"), 1):
         observation = _result(result, f"result {result.get('id', '')[:40] or index}")
@@ -128,8 +132,10 @@ def parse(data: bytes, limits: Limits) -> Report:
             report.informational += 1
             continue
         report.add(observation, limits)
-        # A report without host elements: its results' hosts were scanned at its end.
+        # A report without host elements: its results' hosts were scanned when it was.
         if not any(ip == observation.host_ip for ip, _ in known):
             known.add((observation.host_ip, observation.host_name))
-            report.hosts.append(ScannedHost(observation.host_ip, observation.host_name, scan_end))
+            report.hosts.append(
+                ScannedHost(observation.host_ip, observation.host_name, scan_end or scan_start)
+            )
     return report

@@ -7,7 +7,8 @@ import to invent). A finding is found again by (asset, scanner, plugin, port,
 protocol, CVE): seeing it again moves ``last_seen``; a full scan (Nessus, OpenVAS) of a
 host that no longer reports an open finding of the same scanner, at a time after the
 finding was last seen, marks it fixed; a fixed finding seen again by a later scan is
-open again. docs/ASSETS.md, "Vulnerabilities".
+open again. Reports may arrive out of order: each is dated by its own scan times, and
+an older one never undoes what a newer one said. docs/ASSETS.md, "Vulnerabilities".
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class _Import:
     def __init__(self, report: Report, result: VulnImportResult, now: datetime) -> None:
         self.report, self.result, self.now = report, result, now
         index = current()
-        self.ended = {_host_key(h.host_ip, h.host_name): h.ended for h in report.hosts}
+        self.scanned_at = {_host_key(h.host_ip, h.host_name): h.scanned_at for h in report.hosts}
         self.assets: dict[str, AssetRef | None] = {}
         hosts: list[ScannedHost | Observation] = [*report.hosts, *report.observations]
         for host in hosts:
@@ -105,12 +106,20 @@ class _Import:
             _key(f): f
             for f in VulnerabilityFinding.objects.filter(asset_id__in=ids, scanner=report.scanner)
         }
+        # The latest scan of each asset by this scanner that its findings show (every
+        # report of a scanner with findings to close is a full scan of its hosts).
+        self.latest: dict[str, datetime] = {}
+        if report.full_scan:
+            for finding in self.known.values():
+                asset_id = str(finding.asset_id)
+                latest = max(finding.last_seen, finding.fixed_at or finding.last_seen)
+                self.latest[asset_id] = max(self.latest.get(asset_id, latest), latest)
         self.seen: set[Key] = set()
         self.new: list[VulnerabilityFinding] = []
         self.dirty: dict[int, VulnerabilityFinding] = {}
 
     def when(self, host: Observation | ScannedHost) -> datetime:
-        return self.ended.get(_host_key(host.host_ip, host.host_name)) or self.now
+        return self.scanned_at.get(_host_key(host.host_ip, host.host_name)) or self.now
 
     def observe(self, observation: Observation, asset: AssetRef) -> None:
         when = self.when(observation)
@@ -128,7 +137,7 @@ class _Import:
             self.seen.add(key)
             finding = self.known.get(key)
             if finding is None:
-                self.new.append(_made(key, observation, when))
+                self.new.append(_made(key, observation, when, self.latest.get(asset.id)))
                 self.result.created += 1
             else:
                 self._again(finding, observation, when)
@@ -136,6 +145,15 @@ class _Import:
     def _again(
         self, finding: VulnerabilityFinding, observation: Observation, when: datetime
     ) -> None:
+        if (
+            not observation.fixed
+            and finding.status == VulnerabilityFinding.Status.FIXED
+            and finding.fixed_at is not None
+            and when <= finding.fixed_at
+        ):
+            # A newer scan found it fixed: this older report has no say (last_seen too).
+            self.result.unchanged += 1
+            return
         changed = False
         if when >= finding.last_seen:
             for name in DETAIL_FIELDS:
@@ -202,8 +220,15 @@ def _key(finding: VulnerabilityFinding) -> Key:
     )
 
 
-def _made(key: Key, observation: Observation, when: datetime) -> VulnerabilityFinding:
-    fixed = observation.fixed
+def _made(
+    key: Key, observation: Observation, when: datetime, latest: datetime | None
+) -> VulnerabilityFinding:
+    """A new finding; fixed when a CSV row says so, or when a newer full scan of the
+    asset (``latest``) has already been imported without it: then it is fixed as of
+    that scan."""
+    fixed_at = when if observation.fixed else None
+    if latest is not None and latest > when:
+        fixed_at = latest
     return VulnerabilityFinding(
         asset_id=key[0],
         scanner=key[1],
@@ -212,8 +237,8 @@ def _made(key: Key, observation: Observation, when: datetime) -> VulnerabilityFi
         protocol=key[4],
         cve=key[5],
         **{name: getattr(observation, name) for name in DETAIL_FIELDS},
-        status=VulnerabilityFinding.Status.FIXED if fixed else VulnerabilityFinding.Status.OPEN,
-        fixed_at=when if fixed else None,
+        status=VulnerabilityFinding.Status.FIXED if fixed_at else VulnerabilityFinding.Status.OPEN,
+        fixed_at=fixed_at,
         first_seen=when,
         last_seen=when,
     )

@@ -120,6 +120,44 @@ def test_a_newer_full_scan_without_the_finding_marks_it_fixed_and_an_older_one_d
     assert VulnerabilityFinding.objects.get(asset=db, cve="CVE-2021-44228").status == "open"
 
 
+def test_an_older_report_imported_after_a_newer_one_changes_nothing_the_newer_one_said(
+    manager, hosts
+):
+    t0 = 1_700_000_000
+    _post(manager, nessus({"10.20.0.5": [LOG4SHELL]}, ended=t0), "nessus")
+    _post(manager, nessus({"10.20.0.5": [OPENSSH]}, ended=t0 + 2 * DAY), "nessus")
+    weak_tls = Item("42873", "Weak TLS ciphers", port=443, cves=["CVE-2016-2183"], cvss="7.5")
+    late = _post(
+        manager, nessus({"10.20.0.5": [LOG4SHELL, weak_tls]}, ended=t0 + DAY), "nessus"
+    ).json()
+    assert (late["updated"], late["fixed"]) == (0, 0)
+    log4j = VulnerabilityFinding.objects.get(cve="CVE-2021-44228")
+    assert log4j.status == "fixed" and log4j.fixed_at.timestamp() == t0 + 2 * DAY
+    assert log4j.last_seen.timestamp() == t0
+    # What only the older report saw, the newer scan of the host did not: fixed by then.
+    tls = VulnerabilityFinding.objects.get(cve="CVE-2016-2183")
+    assert tls.status == "fixed" and tls.fixed_at.timestamp() == t0 + 2 * DAY
+    # And the older report does not close what the newer one found.
+    assert VulnerabilityFinding.objects.get(cve="CVE-2023-38408").status == "open"
+    # In order, a newer scan that reports it again opens it again.
+    _post(manager, nessus({"10.20.0.5": [LOG4SHELL]}, ended=t0 + 3 * DAY), "nessus")
+    log4j.refresh_from_db()
+    assert log4j.status == "open" and log4j.last_seen.timestamp() == t0 + 3 * DAY
+
+
+def test_a_report_without_an_end_time_is_dated_by_its_start(hosts, tmp_path):
+    newer, older = tmp_path / "newer.nessus", tmp_path / "older.nessus"
+    newer.write_bytes(nessus({"10.20.0.5": [OPENSSH]}, ended=1_700_000_000))
+    older.write_bytes(
+        nessus({"10.20.0.5": [LOG4SHELL]}, ended=None, started="Mon Nov 13 10:00:00 2023")
+    )
+    call_command("vulns_import", str(newer), stdout=io.StringIO())
+    call_command("vulns_import", str(older), stdout=io.StringIO())
+    log4j = VulnerabilityFinding.objects.get(cve="CVE-2021-44228")
+    assert log4j.status == "fixed" and log4j.fixed_at.timestamp() == 1_700_000_000
+    assert log4j.last_seen.isoformat() == "2023-11-13T10:00:00+00:00"
+
+
 def test_csv_rows_import_with_line_numbered_reasons_and_may_mark_fixed(manager, hosts):
     csv = (
         "host,cve,cvss,port,plugin,name\n"

@@ -1,6 +1,6 @@
 """The vulnerability pages: the findings list with its filters, the upload form, an
 asset's open findings on its page, and the raise's reason on the alert page — every
-scanner-supplied text escaped."""
+scanner-supplied text escaped; and the admin's read-only view of findings."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from assets.models import VulnerabilityFinding
 from assets.vulns.store import vulns_import
 from incidents.models import Severity
 from incidents.services import alert_create
+from socapp.models import AuditEntry
 from tests.assets.vuln_reports import LOG4SHELL, Item, nessus
 from tests.factories import AssetFactory, CorrelationRuleFactory
 
@@ -98,3 +99,25 @@ def test_the_alert_page_says_why_the_severity_was_raised(manager, team_a, findin
     assert (
         "db-01 has open finding CVE-2021-44228 (CVSS 10.0, Nessus plugin 156014, port 8080)" in html
     )
+
+
+def test_the_admin_shows_findings_read_only_and_an_assets_delete_takes_them(
+    soc_admin, auditor, team_a
+):
+    asset = AssetFactory(name="db-01", ip_addresses=["10.20.0.5"], team=team_a)
+    inventory_changed()
+    vulns_import(actor=None, content=nessus({"10.20.0.5": [LOG4SHELL]}), fmt="nessus")
+    finding = VulnerabilityFinding.objects.get(cve="CVE-2021-44228")
+    for user in (soc_admin, auditor):
+        client = browser(user)
+        listed = client.get("/admin/assets/vulnerabilityfinding/").content.decode()
+        assert "CVE-2021-44228" in listed
+        change = f"/admin/assets/vulnerabilityfinding/{finding.pk}/change/"
+        shown = client.get(change).content.decode()
+        assert "Log4Shell" in shown and 'name="_save"' not in shown
+        assert client.post(change, {"status": "fixed"}).status_code == 403
+    finding.refresh_from_db()
+    assert finding.status == "open"
+    deleted = browser(soc_admin).post(f"/admin/assets/asset/{asset.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not VulnerabilityFinding.objects.exists()
+    assert AuditEntry.objects.filter(action="admin.delete").count() == 1

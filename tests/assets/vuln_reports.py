@@ -20,15 +20,26 @@ class Item:
     output: str = ""
 
 
-def nessus(hosts: dict[str, list[Item]], *, ended: int = 1_700_000_000, fqdn: str = "") -> bytes:
-    """``hosts``: address -> its items; ``ended``: each host's HOST_END_TIMESTAMP."""
+def nessus(
+    hosts: dict[str, list[Item]],
+    *,
+    ended: int | None = 1_700_000_000,
+    started: str = "",
+    fqdn: str = "",
+) -> bytes:
+    """``hosts``: address -> its items; ``ended``: each host's HOST_END_TIMESTAMP (None:
+    no end), ``started`` its HOST_START text ("Thu Dec 16 10:12:45 2021")."""
     parts = ['<?xml version="1.0" ?>\n<NessusClientData_v2><Report name="weekly">']
     for ip, items in hosts.items():
         parts.append(f"<ReportHost name={quoteattr(ip)}><HostProperties>")
         parts.append(f'<tag name="host-ip">{escape(ip)}</tag>')
         if fqdn:
             parts.append(f'<tag name="host-fqdn">{escape(fqdn)}</tag>')
-        parts.append(f'<tag name="HOST_END_TIMESTAMP">{ended}</tag></HostProperties>')
+        if started:
+            parts.append(f'<tag name="HOST_START">{escape(started)}</tag>')
+        if ended is not None:
+            parts.append(f'<tag name="HOST_END_TIMESTAMP">{ended}</tag>')
+        parts.append("</HostProperties>")
         for item in items:
             parts.append(
                 f'<ReportItem port={quoteattr(str(item.port))} svc_name="www"'

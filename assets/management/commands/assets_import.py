@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assets.importing import MAX_BYTES, assets_import
+from assets.management.reading import read_capped
 
 
 class Command(BaseCommand):
@@ -24,11 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
-        try:
-            with path.open("rb") as handle:
-                content = handle.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise CommandError(f"{path}: {exc.strerror}") from None
+        content = read_capped(path, MAX_BYTES)
         try:
             result = assets_import(actor=None, content=content)
         except ValidationError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from assets.management.reading import read_capped
 from assets.vulns.base import Limits, ReportRefused
 from assets.vulns.store import FORMATS, vulns_import
 
@@ -32,12 +33,7 @@ class Command(BaseCommand):
         fmt = options["format"] or SUFFIXES.get(path.suffix.lower())
         if fmt is None:
             raise CommandError(f"Give --format: one of {', '.join(FORMATS)}.")
-        limit = Limits().max_bytes
-        try:
-            with path.open("rb") as handle:
-                content = handle.read(limit + 1)
-        except OSError as exc:
-            raise CommandError(f"{path}: {exc.strerror}") from None
+        content = read_capped(path, Limits().max_bytes)
         try:
             result = vulns_import(actor=None, content=content, fmt=fmt)
         except ReportRefused as exc:
