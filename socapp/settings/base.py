@@ -514,6 +514,9 @@ HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", defau
 # networks count as "ours" (an attacker's address is not an unknown host of ours).
 ASSETS_DISCOVERY_DAYS = env.int("ASSETS_DISCOVERY_DAYS", default=7)
 ASSETS_DISCOVERY_MAX_ROWS = env.int("ASSETS_DISCOVERY_MAX_ROWS", default=5000)
+# The scan reads events by arrival; one stamped up to this many hours before it arrived
+# (a forwarder's backlog) still counts. More hours: more partitions probed per scan.
+ASSETS_DISCOVERY_LATE_HOURS = env.int("ASSETS_DISCOVERY_LATE_HOURS", default=72)
 ASSETS_DISCOVERY_NETWORKS = env.list(
     "ASSETS_DISCOVERY_NETWORKS",
     default=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
