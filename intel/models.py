@@ -104,6 +104,10 @@ class IOC(models.Model):
             models.Index(fields=["value", "ioc_type"], name="iocs_value_idx"),
             # The matcher's rebuild reads the active set; retro-hunts read what changed.
             models.Index(fields=["status", "updated_at"], name="iocs_status_updated_idx"),
+            # Not declared here: iocs_value_upper_trgm_idx, the indicator search's trigram
+            # index on UPPER(value) (migration 0006, docs/INTEL.md "Searching indicators").
+            # OpClass around an expression needs django.contrib.postgres installed, which
+            # socapp does not otherwise need.
         ]
 
     def __str__(self) -> str:
