@@ -20,7 +20,7 @@ INDEX = "iocs_value_upper_trgm_idx"
 
 @pytest.fixture
 def many_indicators() -> None:
-    feed = ThreatIntelFactory()
+    feed = ThreatIntelFactory.create()
     IOC.objects.bulk_create(
         [IOC(intel=feed, ioc_type="domain", value=f"host-{n}.example.net") for n in range(20_000)]
         + [IOC(intel=feed, ioc_type="domain", value="Evil-Needle.example.org")],
