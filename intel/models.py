@@ -47,6 +47,9 @@ class ThreatIntel(models.Model):
     last_fetch_at = models.DateTimeField(null=True, blank=True)
     last_fetch_error = models.TextField(blank=True)
     last_fetch_counts = models.JSONField(default=dict, blank=True)
+    # Set while a poll runs (a claim: beat's poll and "Fetch now" never run together);
+    # it expires, so a worker that died mid-poll does not keep the feed claimed for ever.
+    polling_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "threat_intel"

@@ -758,6 +758,9 @@ INTEL_IMPORT_MAX_INDICATORS = env.int("INTEL_IMPORT_MAX_INDICATORS", default=200
 INTEL_POLL_TIMEOUT_SECONDS = env.int("INTEL_POLL_TIMEOUT_SECONDS", default=60)
 INTEL_POLL_MAX_PAGES = env.int("INTEL_POLL_MAX_PAGES", default=50)
 INTEL_POLL_MAX_EVENTS = env.int("INTEL_POLL_MAX_EVENTS", default=500)
+# A poll claims its feed for at most this long (another poll meanwhile is skipped); a
+# worker that dies mid-poll frees the feed when the claim runs out.
+INTEL_POLL_CLAIM_MINUTES = env.int("INTEL_POLL_CLAIM_MINUTES", default=30)
 # Warning lists: MISP's (from pymispwarninglists) unless turned off; lists longer than
 # the maximum (the top-million sites) or named here are left out; our own domains.
 INTEL_WARNINGLISTS_MISP = env.bool("INTEL_WARNINGLISTS_MISP", default=True)
