@@ -47,6 +47,9 @@ class ThreatIntel(models.Model):
     last_fetch_at = models.DateTimeField(null=True, blank=True)
     last_fetch_error = models.TextField(blank=True)
     last_fetch_counts = models.JSONField(default=dict, blank=True)
+    # Set while a poll runs (a claim: beat's poll and "Fetch now" never run together);
+    # it expires, so a worker that died mid-poll does not keep the feed claimed for ever.
+    polling_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "threat_intel"
@@ -104,6 +107,10 @@ class IOC(models.Model):
             models.Index(fields=["value", "ioc_type"], name="iocs_value_idx"),
             # The matcher's rebuild reads the active set; retro-hunts read what changed.
             models.Index(fields=["status", "updated_at"], name="iocs_status_updated_idx"),
+            # Not declared here: iocs_value_upper_trgm_idx, the indicator search's trigram
+            # index on UPPER(value) (migration 0006, docs/INTEL.md "Searching indicators").
+            # OpClass around an expression needs django.contrib.postgres installed, which
+            # socapp does not otherwise need.
         ]
 
     def __str__(self) -> str:

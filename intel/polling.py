@@ -13,10 +13,19 @@ One poll is one import (one transaction): all the pages of a TAXII collection si
 ``added_after`` (at most ``INTEL_POLL_MAX_PAGES``), or the MISP events whose manifest
 timestamp changed (at most ``INTEL_POLL_MAX_EVENTS``); where it stopped is kept in
 ``poll_state`` only when the import is stored, so a failed poll is retried whole.
+
+Two polls of one feed never run together (beat's and "Fetch now", say): a poll first
+claims the feed with one atomic UPDATE of ``polling_until``, which succeeds only when no
+unexpired claim is there; the loser is skipped. A claim, not a row lock held for the
+poll: that would keep a transaction open across minutes of HTTP and block every edit of
+the feed meanwhile. The claim expires after ``INTEL_POLL_CLAIM_MINUTES``, so a worker
+that dies mid-poll does not keep its feed.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -32,7 +41,9 @@ from .imports.store import ImportResult, store
 from .models import ThreatIntel
 from .taxii import poll_taxii
 
-__all__ = ["PollFailed", "claim", "due_feeds", "poll", "pollable"]
+__all__ = ["PollFailed", "claim", "due_feeds", "poll", "poll_alone", "pollable"]
+
+logger = logging.getLogger(__name__)
 
 
 def pollable(feed: ThreatIntel) -> bool:
@@ -60,6 +71,31 @@ def claim(feed: ThreatIntel) -> bool:
         .update(last_fetch_at=now)
     )
     return claimed == 1
+
+
+def _claim_poll(feed: ThreatIntel) -> datetime | None:
+    """Claim the feed for one poll; the claim's expiry (its token), or None when another
+    poll holds an unexpired claim."""
+    now = timezone.now()
+    until = now + timedelta(minutes=settings.INTEL_POLL_CLAIM_MINUTES)
+    claimed = (
+        ThreatIntel.objects.filter(pk=feed.pk)
+        .filter(Q(polling_until__isnull=True) | Q(polling_until__lte=now))
+        .update(polling_until=until)
+    )
+    return until if claimed else None
+
+
+def poll_alone(feed: ThreatIntel) -> ImportResult | None:
+    """``poll``, unless another poll of the feed is running: then None (skipped)."""
+    until = _claim_poll(feed)
+    if until is None:
+        logger.info("feed %s: a poll of it is already running; this one is skipped", feed.pk)
+        return None
+    try:
+        return poll(feed)
+    finally:  # only our own claim: one that expired may be another poll's by now
+        ThreatIntel.objects.filter(pk=feed.pk, polling_until=until).update(polling_until=None)
 
 
 def _poll_misp_feed(feed: ThreatIntel, collector: Collector) -> dict[str, Any]:

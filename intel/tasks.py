@@ -8,7 +8,7 @@ from celery import shared_task
 
 from .lifecycle import expire_indicators as expire
 from .models import ThreatIntel
-from .polling import claim, due_feeds, poll
+from .polling import claim, due_feeds, poll_alone
 from .retrohunts import resend_stale_hunts
 
 
@@ -25,11 +25,14 @@ def poll_due_feeds() -> int:
 
 @shared_task(name="intel.tasks.poll_feed")
 def poll_feed(feed_id: str) -> dict[str, int]:
-    """Fetch one feed and import it; the outcome is recorded on the feed."""
+    """Fetch one feed and import it; the outcome is recorded on the feed. While another
+    poll of the feed runs, this one is skipped and records nothing: it answers
+    ``{"already_running": 1}`` (an import's own "skipped" counts indicators)."""
     feed = ThreatIntel.objects.filter(pk=feed_id, is_active=True).first()
     if feed is None:
         return {}
-    return poll(feed).counts()
+    result = poll_alone(feed)
+    return {"already_running": 1} if result is None else result.counts()
 
 
 @shared_task(name="intel.tasks.expire_indicators", acks_late=True)

@@ -64,6 +64,14 @@ def uuid7(at: datetime | None = None) -> uuid.UUID:
     return _compose(millis, counter)
 
 
+def uuid7_floor(at: datetime) -> uuid.UUID:
+    """The smallest version-7 UUID of ``at``'s millisecond: ``id >= uuid7_floor(t1) AND
+    id < uuid7_floor(t2)`` selects the ids made in [t1, t2) (to the millisecond) through
+    an index on the ids, which sort by the time they were made."""
+    millis = int(at.timestamp() * 1000) & _MILLIS_MASK
+    return uuid.UUID(int=(millis << 80) | (0x7 << 76) | (0b10 << 62))
+
+
 def _fresh_counter() -> int:
     # the leading bit stays 0, so a millisecond has room for at least 2**41 more ids
     return _random.getrandbits(_COUNTER_BITS - 1)

@@ -514,6 +514,9 @@ HOURLY_SUMMARY_REFRESH_SECONDS = env.int("HOURLY_SUMMARY_REFRESH_SECONDS", defau
 # networks count as "ours" (an attacker's address is not an unknown host of ours).
 ASSETS_DISCOVERY_DAYS = env.int("ASSETS_DISCOVERY_DAYS", default=7)
 ASSETS_DISCOVERY_MAX_ROWS = env.int("ASSETS_DISCOVERY_MAX_ROWS", default=5000)
+# The scan reads events by arrival; one stamped up to this many hours before it arrived
+# (a forwarder's backlog) still counts. More hours: more partitions probed per scan.
+ASSETS_DISCOVERY_LATE_HOURS = env.int("ASSETS_DISCOVERY_LATE_HOURS", default=72)
 ASSETS_DISCOVERY_NETWORKS = env.list(
     "ASSETS_DISCOVERY_NETWORKS",
     default=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
@@ -755,6 +758,9 @@ INTEL_IMPORT_MAX_INDICATORS = env.int("INTEL_IMPORT_MAX_INDICATORS", default=200
 INTEL_POLL_TIMEOUT_SECONDS = env.int("INTEL_POLL_TIMEOUT_SECONDS", default=60)
 INTEL_POLL_MAX_PAGES = env.int("INTEL_POLL_MAX_PAGES", default=50)
 INTEL_POLL_MAX_EVENTS = env.int("INTEL_POLL_MAX_EVENTS", default=500)
+# A poll claims its feed for at most this long (another poll meanwhile is skipped); a
+# worker that dies mid-poll frees the feed when the claim runs out.
+INTEL_POLL_CLAIM_MINUTES = env.int("INTEL_POLL_CLAIM_MINUTES", default=30)
 # Warning lists: MISP's (from pymispwarninglists) unless turned off; lists longer than
 # the maximum (the top-million sites) or named here are left out; our own domains.
 INTEL_WARNINGLISTS_MISP = env.bool("INTEL_WARNINGLISTS_MISP", default=True)

@@ -8,12 +8,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from intel.choices import FeedFormat
 from intel.models import IOC
 from intel.polling import due_feeds, poll
-from intel.tasks import poll_due_feeds
+from intel.tasks import poll_due_feeds, poll_feed
 from tests.factories import ThreatIntelFactory
 
 from .feedserver import COLLECTION, serve, taxii_collection
@@ -163,3 +164,26 @@ def test_beat_finds_due_feeds_once(feed_server, settings):
         app.conf.task_always_eager = eager
     assert IOC.objects.get().value == "due.example.net"
     assert due_feeds() == []
+
+
+@pytest.mark.django_db(transaction=True)  # the second poll runs on another connection
+def test_a_second_poll_of_a_feed_being_polled_is_skipped(feed_server):
+    """Beat's poll and "Fetch now" overlap: while the first poll is fetching the feed, a
+    second one (on the feed server's thread, so truly at the same time) is skipped."""
+    second: list[dict[str, int]] = []
+
+    def answer(query: dict) -> tuple[int, dict, bytes]:
+        if not second:  # the first poll is fetching: its claim is committed
+            second.append(poll_feed(str(feed.pk)))
+            connections.close_all()  # this thread's connection
+        return 200, {}, b"once.example.net\n"
+
+    feed_server.routes["/l.txt"] = answer
+    feed = ThreatIntelFactory(url=feed_server.base + "/l.txt", feed_format=FeedFormat.LIST)
+    assert poll_feed(str(feed.pk))["created"] == 1
+    assert second == [{"already_running": 1}]
+    assert len(feed_server.hits("/l.txt")) == 1  # the skipped poll fetched nothing
+    feed.refresh_from_db()
+    assert feed.last_fetch_error == "" and feed.polling_until is None  # claim given back
+    assert poll_feed(str(feed.pk))["unchanged"] == 1  # the next poll runs
+    assert len(feed_server.hits("/l.txt")) == 2

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
 
 from socapp import ids
-from socapp.ids import uuid7, uuid_right_after
+from socapp.ids import uuid7, uuid7_floor, uuid_right_after
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +74,10 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     os.close(reader)
     theirs = {text[i : i + 36] for i in range(0, len(text), 36)}
     assert len(theirs) == 100 and not theirs & ours
+
+
+def test_the_floor_of_a_millisecond_bounds_the_ids_made_in_it() -> None:
+    at = datetime(2026, 12, 7, 3, 0, 0, 123000, tzinfo=UTC)
+    made = [uuid7(at) for _ in range(100)]
+    assert all(uuid7_floor(at) <= u < uuid7_floor(at + timedelta(milliseconds=1)) for u in made)
+    assert uuid7_floor(at).version == 7
