@@ -54,12 +54,13 @@ def parse_time(text: str, zone: tzinfo, received_at: datetime) -> datetime:
     match = _TIME.fullmatch(text)
     if not match:
         raise RecordError(f"not a Snort timestamp: {brief(text)!r}")
-    parts = [int(match[k]) for k in ("month", "day", "h", "m", "s")]
+    month, day, hour, minute, second = (int(match[k]) for k in ("month", "day", "h", "m", "s"))
     micro = int((match["frac"] or "0").ljust(6, "0"))
     try:
         if match["year"] is not None:
-            return datetime(2000 + int(match["year"]), *parts, micro, tzinfo=zone)
-        return resolve_year(*parts, micro, zone, received_at)
+            year = 2000 + int(match["year"])
+            return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+        return resolve_year(month, day, hour, minute, second, micro, zone, received_at)
     except ValueError as exc:  # 02/30, 25:00:00
         raise RecordError(f"not a real date: {brief(text)!r}") from exc
 

@@ -55,7 +55,7 @@ def source(log_format: str):
     )
 
 
-def stored(batch_id: str) -> dict[str, dict]:
+def stored(batch_id: str) -> dict[str, Event]:
     """The batch's events by ``rule.id``."""
     events = Event.objects.filter(batch_id=batch_id)
     return {e.normalized_data["rule"]["id"]: e for e in events}
