@@ -42,7 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PARSER_FORMATS = [
-    "syslog", "cef", "leef", "json", "suricata", "zeek", "access", "windows", "cloudtrail",
+    "syslog", "cef", "leef", "json", "suricata", "snort", "zeek", "access", "windows",
+    "cloudtrail",
 ]  # fmt: skip
 TARGETS = [
     *(f"parser:{name}" for name in PARSER_FORMATS),
@@ -228,11 +229,28 @@ LEEF_SEEDS = [
     b"10:00:00^devTimeFormat=MMM dd yyyy HH:mm:ss",
     b"<13>Jan 18 11:07:53 host LEEF:2.0|Vendor|Product|1|id|x7C|src=1.2.3.4|usrName=bob",
 ]
+# The shared test data holds no Snort output: seeds of each form it writes.
+SNORT_SEEDS = [
+    b'{"timestamp": "08/18-11:18:21.000000", "pkt_num": 4, "proto": "TCP", "pkt_gen": "raw",'
+    b' "pkt_len": 60, "dir": "C2S", "src_ap": "10.1.2.3:48620", "dst_ap": "10.9.8.7:80",'
+    b' "rule": "1:2000000:1", "action": "allow"}',
+    b'{"seconds": 1700000000, "src_addr": "2001:db8::1", "src_port": 1, "dst_addr": "::1",'
+    b' "dst_port": 2, "rule": "119:4:1", "priority": 3, "class": "x", "msg": "CVE-2021-44228",'
+    b' "service": "http", "b64_data": "AAAA", "vlan": 7}',
+    b"08/28-12:34:56.789012  [**] [1:2019401:3] ET POLICY CVE-2014-6271 [**]"
+    b" [Classification: Attempted Admin] [Priority: 1] {TCP} 1.2.3.4:80 -> 5.6.7.8:1234",
+    b'26/08/28-12:34:56.1 [Drop] [**] [1:1:1] "msg" [**] [Priority: 2] [AppID: HTTP]'
+    b" {ICMP} 1.2.3.4 -> 5.6.7.8",
+    b"<33>Feb 28 12:00:00 ids snort[123]: [1:2019401:3] MSG [Classification: X]"
+    b" [Priority: 1]: <eth0> {UDP} 2001:db8::1:53 -> 10.0.0.1:1234",
+]
 TOKENS = [
     "CEF:0|", "LEEF:2.0|", "LEEF:1.0|", "<13>", "<191>", '[id@1 a="b"]', "msg=audit(",
     "type=SYSCALL ", "rt=", "devTime=", "src=", "dst=", "#separator ", "#fields\t",
     "#types\t", "#path\t", '"@timestamp":', '"event":', '"EventID":', '"Event":',
     '"System":', '"eventName":', '"eventTime":', '"event_type":', '"ts":', '"Records":',
+    "[**] ", "[1:2019401:3] ", "[Priority: 1] ", "[Classification: ", "{TCP} ", " -> ",
+    '"rule": "1:1:1"', '"src_ap":', "08/28-12:34:56.789012 ", "snort[1]: ",
     "\\ud800", "\\u0000", "1e309", "99999999999999999999", "NaN", "Infinity", "\\x",
 ]  # fmt: skip
 
@@ -244,7 +262,7 @@ def write_seeds(name: str, directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     what = name.partition(":")[2]
     key = {"body": "json", "hec": "syslog", "framing": "syslog"}.get(what, what)
-    blobs: list[bytes] = list(LEEF_SEEDS) if key == "leef" else []
+    blobs: list[bytes] = {"leef": list(LEEF_SEEDS), "snort": list(SNORT_SEEDS)}.get(key, [])
     try:
         data = shared_data_dir()
     except FileNotFoundError:

@@ -18,6 +18,7 @@ class LogFormat(models.TextChoices):
     LEEF = "leef", "IBM LEEF"
     JSON = "json", "JSON (NDJSON or array)"
     SURICATA = "suricata", "Suricata EVE JSON"
+    SNORT = "snort", "Snort alerts (alert_json, alert_fast, syslog)"
     ZEEK = "zeek", "Zeek (JSON or TSV)"
     ACCESS = "access", "Apache/nginx access log"
     WINDOWS = "windows", "Windows event log (EVTX or JSON)"

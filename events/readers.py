@@ -4,7 +4,8 @@ records parsers read. Every refusal here is a quarantine reason, never an except
 - Text formats (syslog, cef, leef, access) read lines.
 - JSON formats (json, suricata, cloudtrail, windows exports) read NDJSON lines, a JSON
   array, or one object; CloudTrail's ``{"Records": [...]}`` files are opened up.
-- Zeek reads JSON lines and TSV lines (with their ``#fields`` headers) alike.
+- Zeek and Snort read JSON lines and text lines alike (Zeek TSV with its ``#fields``
+  headers; Snort ``alert_json`` objects and ``alert_fast``/syslog lines).
 
 Input is read as a stream (``read(n)``), a block at a time: records come out one by one
 as they are found, so a large body or file is never held as a list of lines or values.
@@ -28,6 +29,8 @@ from .parsers.base import RawRecord, Rejected, json_raw
 
 TEXT_FORMATS = frozenset({"syslog", "cef", "leef", "access"})
 JSON_FORMATS = frozenset({"json", "suricata", "cloudtrail", "windows"})
+# Formats whose lines are JSON objects or text: a line starting with "{" is decoded.
+JSON_OR_TEXT_FORMATS = frozenset({"zeek", "snort"})
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 SAMPLE_BYTES = 4096  # what the quarantine keeps of a record it refuses for its size
@@ -183,7 +186,7 @@ def _records_of(
     the input stops early; its last line, cut short, is refused with that reason.
     (The hot path of every line-based transport: one generator, locals only.)"""
     json_wanted = log_format in JSON_FORMATS
-    zeek = log_format == "zeek"
+    json_or_text = log_format in JSON_OR_TEXT_FORMATS
     limit = MAX_RECORD_BYTES
     for lines, cut_short in blocks:
         for number, line in lines:
@@ -197,7 +200,7 @@ def _records_of(
             elif cut_short and broken:
                 reason = f"the input breaks off in this line: {broken}"
                 yield Rejected(number, line[:SAMPLE_BYTES], reason)
-            elif json_wanted or (zeek and line.lstrip()[:1] == b"{"):
+            elif json_wanted or (json_or_text and line.lstrip()[:1] == b"{"):
                 try:
                     value = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
@@ -437,7 +440,7 @@ def is_document(head: bytes, log_format: str, content_type: str = "") -> bool:
     if kind == "application/json" and head.lstrip()[:1] not in (b"[", b"{"):
         kind = ""  # declared JSON but plainly lines: read it by its shape, lose nothing
     return kind == "application/json" or (
-        log_format in JSON_FORMATS | {"zeek"}
+        log_format in JSON_FORMATS | JSON_OR_TEXT_FORMATS
         and kind != "application/x-ndjson"
         and not kind.startswith("text/")
         and is_json_document(head)

@@ -172,10 +172,13 @@ CATEGORIES: dict[str, list[Variant]] = {
     "dns": [_v(event__dataset=["suricata.dns", "zeek.dns"])],
     "proxy": [_v(event__dataset=["zeek.http", "suricata.http"])],
     "network_connection": [_v(event__dataset=["zeek.conn", "suricata.flow", "iptables.log"])],
+    # socapp's own (Sigma has no category for it): every IDS sensor's signature alerts.
+    "ids": [_v(event__dataset=["suricata.alert", "snort.alert"])],
 }
 
 PRODUCT_SERVICES: dict[tuple[str, str], list[Variant]] = {
     ("aws", "cloudtrail"): [_v(event__dataset="aws.cloudtrail")],
+    ("snort", "alert"): [_v(event__dataset="snort.alert")],
     **{
         ("zeek", kind): [_v(event__dataset=f"zeek.{kind}")]
         for kind in (

@@ -56,6 +56,7 @@ from ..models import Source
 from ..parsers.base import RawRecord, Rejected
 from ..readers import (
     JSON_FORMATS,
+    JSON_OR_TEXT_FORMATS,
     MAX_RECORD_BYTES,
     TEXT_FORMATS,
     Decoded,
@@ -431,7 +432,7 @@ def _hec_record(number: int, envelope: dict, log_format: str, raw: bytes) -> Ite
     event = envelope["event"]
     if (
         isinstance(event, str)
-        and log_format in JSON_FORMATS | {"zeek"}
+        and log_format in JSON_FORMATS | JSON_OR_TEXT_FORMATS
         and event.lstrip()[:1] == "{"
     ):
         with contextlib.suppress(ValueError, RecursionError):  # not JSON: the text is the event

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from . import access, cef, cloudtrail, jsonlog, leef, suricata, syslog, windows, zeek
+from . import access, cef, cloudtrail, jsonlog, leef, snort, suricata, syslog, windows, zeek
 from .base import ParseContext, ParsedEvent, Parser, RawRecord, Rejected, isolated
 
 PARSERS: dict[str, Parser] = {
@@ -12,6 +12,7 @@ PARSERS: dict[str, Parser] = {
     "leef": leef.parse,
     "json": jsonlog.parse,
     "suricata": suricata.parse,
+    "snort": snort.parse,
     "zeek": zeek.parse,
     "access": access.parse,
     "windows": windows.parse,

@@ -1,7 +1,7 @@
 """``syslog``: RFC 5424 and RFC 3164 (BSD) messages, told apart by the version digit after
 the PRI, plus what syslog files hold: no PRI, ISO 8601 stamps, continuation lines, and raw
 auditd records. The message of the programs SOC teams read most is parsed into ECS fields
-(syslog_programs.py, netfilter.py, auditd.py).
+(syslog_programs.py, netfilter.py, auditd.py, snort_alert.py).
 
 Header fields land where Elastic puts them: ``log.syslog.*``, ``host.hostname``,
 ``process.name``/``process.pid``, ``message``.
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from . import auditd, netfilter, syslog_programs
+from . import auditd, netfilter, snort_alert, syslog_programs
 from .base import (
     ParseContext,
     ParsedEvent,
@@ -289,6 +289,8 @@ PROGRAM_PARSERS = {
     "audispd": auditd.from_syslog,
     "audisp-syslog": auditd.from_syslog,
     "audit": auditd.from_syslog,
+    "snort": snort_alert.from_syslog,
+    "snort3": snort_alert.from_syslog,
 }
 
 

@@ -2,7 +2,8 @@
 names a CVE, run by the real engine over stored EVE events, is raised against the asset
 with an open Nessus finding for that CVE, and left as the rule says against the asset
 whose finding a newer scan marked fixed; the alert says why. A Sigma rule tagged with
-the CVE does the same for an alert whose events name none."""
+the CVE does the same for an alert whose events name none. A Snort alert whose message
+names the CVE does the same through the default pack's ``socapp_ids_cve_alert``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from assets.index import inventory_changed
 from assets.vulns.store import vulns_import
 from correlation.services import batch_correlate
-from correlation.services.importing import import_rules
+from correlation.services.importing import RULE_PACK, import_rules
 from events.ingest import events_ingest
 from events.parsers import RawRecord
 from incidents.models import Alert
@@ -105,17 +106,27 @@ def inventory(reference_data):
     return vulnerable, patched
 
 
-def alerts_for(lines: list[str]) -> dict[str, Alert]:
+def alerts_for(lines: list[str], log_format: str = "suricata") -> dict[str, Alert]:
     result = events_ingest(
-        source=SourceFactory.create(format="suricata"),
+        source=SourceFactory.create(format=log_format),
         records=[RawRecord(n, line) for n, line in enumerate(lines, 1)],
         transport="api",
     )
+    assert result.quarantined == 0, result
     batch_correlate(batch_id=result.batch_id)
     alerts = Alert.objects.select_related("severity", "rule").filter(
         rule__name__startswith="IDS alert"
     )
     return {a.details["assets"][0]["name"]: a for a in alerts}
+
+
+def snort_fast(at, dest: str) -> str:
+    """An ``alert_fast`` line of the ET log4j signature: its message names the CVE."""
+    return (
+        f"{at:%m/%d-%H:%M:%S.%f} [**] [1:2034647:3] ET EXPLOIT Apache log4j RCE Attempt"
+        " (CVE-2021-44228) [**] [Classification: Attempted Administrator Privilege Gain]"
+        f" [Priority: 1] {{TCP}} 203.0.113.66:51515 -> {dest}:8080"
+    )
 
 
 @pytest.mark.django_db
@@ -157,3 +168,21 @@ def test_a_rule_tagged_with_the_cve_raises_after_the_criticality_raise_with_both
     assert (raised["from"], raised["to"], raised["by"]) == ("medium", "critical", 2)
     assert raised["reasons"][0].startswith("db-01 is a high asset")
     assert raised["reasons"][1].startswith("db-01 has open finding CVE-2021-44228")
+
+
+@pytest.mark.django_db
+def test_a_snort_alert_naming_the_cve_is_raised_on_the_vulnerable_asset_by_the_pack_rule(
+    inventory,
+):
+    report = import_rules([RULE_PACK / "ids.yml"], actor=None, origin_root=RULE_PACK.parent)
+    assert report.imported == 1, report
+    at = (timezone.now() - timedelta(minutes=5)).replace(microsecond=0)
+    found = alerts_for([snort_fast(at, VULNERABLE), snort_fast(at, PATCHED)], "snort")
+
+    vulnerable, patched = found["db-01"], found["db-02"]
+    assert vulnerable.rule.sigma_name == "socapp_ids_cve_alert"
+    assert patched.severity.name == "medium" and "severity_raised" not in patched.details
+    assert vulnerable.severity.name == "high"
+    raised = vulnerable.details["severity_raised"]
+    assert (raised["from"], raised["to"], raised["cve"]) == ("medium", "high", "CVE-2021-44228")
+    assert raised["reason"].startswith("db-01 has open finding CVE-2021-44228 (CVSS 10.0")

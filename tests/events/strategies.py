@@ -57,6 +57,14 @@ FORMAT_TOKENS = {
         "10/Oct/2000:13:55:36 -0700", "31/Feb/2024:00:00:00 +0000", '"GET / HTTP/1.1" ',
         '"\\"" ', "200 ", "-1 ", "2326", ' "http://x/" "curl/8"', "vhost:443 ",
     ],
+    "snort": [
+        "08/28-12:34:56.789012 ", "26/02/29-00:00:00 ", "13/45-25:61:61.1 ", "[**] ", "[Drop] ",
+        "[WDrop] ", "[1:2019401:3] ", "[119:4:1] ", "[1:99999999999:1] ", "[1:2:", '"msg" ',
+        "CVE-2021-44228 ", "CVE_2021_44228", "[Classification: X] ", "[Priority: 1] ",
+        "[Priority: 99999999999999999999] ", "[AppID: HTTP] ", ": <eth0> ", "{TCP} ", "{ICMP} ",
+        "{", "}", "1.2.3.4:80", "2001:db8::1:80", "::1", " -> ", "5.6.7.8:99999", "->",
+        "<33>Feb 28 12:00:00 ids snort[1]: ", "snort: ",
+    ],
     "zeek": [
         "#separator \\x09", "#separator \\xZZ", "#separator ", "#set_separator\t",
         "#set_separator\t,", "#fields\tts\tuid\tid.orig_h\tid.orig_p\tquery",
@@ -88,6 +96,10 @@ KEYS = sorted(
         "eventName", "eventTime", "eventSource", "eventID", "awsRegion", "userIdentity",
         "sessionContext", "sessionIssuer", "userName", "arn", "sourceIPAddress",
         "errorCode", "responseElements", "ConsoleLogin", "Records",
+        # Snort alert_json
+        "pkt_num", "pkt_gen", "pkt_len", "dir", "src_addr", "dst_addr", "src_ap", "dst_ap",
+        "dst_port", "service", "rule", "priority", "class", "msg", "b64_data", "seconds",
+        "gid", "sid", "rev", "eth_src", "iface",
         # Zeek
         "_path", "@stream", "uid", "fuid", "id", "orig_h", "id.orig_h", "id.resp_h",
         "id.orig_p", "id.resp_p", "id_orig_h", "conn_state", "duration", "orig_ip_bytes",

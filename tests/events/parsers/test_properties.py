@@ -35,6 +35,7 @@ from events.parsers import (
     syslog_programs,
 )
 from events.parsers.netfilter import kernel
+from events.parsers.snort_alert import from_syslog as snort
 from tests.events.strategies import ANY_TEXT, deep, record_data, shaped_text
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -109,7 +110,7 @@ def test_a_parser_answers_every_record_and_raises_nothing(log_format, data, cont
     check(log_format, records, context)
 
 
-@pytest.mark.parametrize("log_format", ["syslog", "cef", "leef", "access", "zeek"])
+@pytest.mark.parametrize("log_format", ["syslog", "cef", "leef", "access", "zeek", "snort"])
 @given(data=st.data(), context=CONTEXTS)
 def test_text_shaped_like_the_format_reaches_deep_and_raises_nothing(log_format, data, context):
     lines = data.draw(st.lists(shaped_text(log_format), min_size=1, max_size=6))
@@ -155,7 +156,7 @@ def test_unbelievable_times_keep_the_event_with_the_claim() -> None:
         assert record.normalized_data["socapp"]["claimed_timestamp"]
 
 
-@given(message=st.one_of(shaped_text("syslog"), ANY_TEXT))
+@given(message=st.one_of(shaped_text("syslog"), shaped_text("snort"), ANY_TEXT))
 def test_syslog_program_parsers_take_any_message(message):
     for handler in (
         syslog_programs.sshd,
@@ -164,6 +165,7 @@ def test_syslog_program_parsers_take_any_message(message):
         syslog_programs.pam,
         syslog_programs.user_management,
         kernel,
+        snort,
     ):
         doc: dict[str, Any] = {"host": {"hostname": "h"}}
         assert handler(message, doc) is None or isinstance(handler(message, {}), str)
