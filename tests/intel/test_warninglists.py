@@ -18,7 +18,9 @@ from tests.factories import IOCFactory
 from tests.intel.test_pages import page
 
 URL = "/api/v1/intel/import/"
-VPN_LIST = "Specialized list of vpn-ipv4 addresses belonging to common VPN providers and datacenters"
+VPN_LIST = (
+    "Specialized list of vpn-ipv4 addresses belonging to common VPN providers and datacenters"
+)
 DYNAMIC_DNS_LIST = "List of known dynamic DNS domains"
 RESOLVERS_LIST = "List of known IPv4 public DNS resolvers"
 
