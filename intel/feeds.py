@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from socapp import netguard
 from socapp.audit import audit_record, model_changes
@@ -111,6 +112,9 @@ def feed_fetch_now(*, actor: User, feed: ThreatIntel) -> None:
         raise PermissionDenied("Fetching a feed needs the import permission.")
     if not pollable(feed):
         raise ValueError("Only an active feed with a URL can be fetched.")
+    if feed.polling_until and feed.polling_until > timezone.now():
+        # The worker would skip a second poll (intel.polling claims the feed): say so now.
+        raise ValueError("A fetch of this feed is running; its outcome will show here.")
     audit_record(actor=actor, action="threatintel.fetch", target=feed, changes={})
     feed_id = str(feed.pk)
     transaction.on_commit(lambda: poll_feed.delay(feed_id))

@@ -9,6 +9,7 @@ Zeek rules use them), underscored ids written the dotted way.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -373,16 +374,16 @@ class _Header:
             self.path = value
 
 
+_HEX_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
 def _separator(spec: str) -> str:
     """``#separator \\x09``: Zeek writes the separator as an escape. Anything that is not
     one character once unescaped keeps the tab: a bad header must not break the file."""
     if len(spec) == 1:
         return spec
-    try:
-        text = spec.encode("ascii").decode("unicode_escape")
-    except (UnicodeError, ValueError):
-        return "\t"
-    return text if len(text) == 1 else "\t"
+    escape = _HEX_ESCAPE.fullmatch(spec)  # not "unicode_escape": it warns on "\q" and the like
+    return chr(int(escape[1], 16)) if escape else "\t"
 
 
 def parse(records: Iterable[RawRecord], context: ParseContext) -> Iterator[ParseResult]:

@@ -14,7 +14,12 @@ from events.services import events_store
 from tests.factories import SourceFactory, event_record
 from tests.incidents.conftest import browser_for
 
-NOW = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+
+
+def _now() -> datetime:
+    """This minute, read when a test stores its events (not at collection: under the whole
+    suite a module is collected many minutes before its tests run)."""
+    return datetime.now(tz=UTC).replace(second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -22,11 +27,12 @@ def hunted(reference_data, team_a, team_b):
     """Failed logins 5, 5, 20 and 50 minutes ago; one accepted login 5 minutes ago on
     team B's source; one failed login two days ago (outside the default range)."""
     ours, theirs = SourceFactory(name="fw-a", team=team_a), SourceFactory(name="fw-b", team=team_b)
-    ago = lambda minutes: NOW - timedelta(minutes=minutes, seconds=-30)  # noqa: E731 - mid-minute
+    now = _now()
+    ago = lambda minutes: now - timedelta(minutes=minutes, seconds=-30)  # noqa: E731 - mid-minute
     events_store(
         source=ours,
         records=[event_record(ago(m), raw_data=f"Failed password {m}") for m in (5, 5, 20, 50)]
-        + [event_record(NOW - timedelta(days=2), raw_data="Failed password long ago")],
+        + [event_record(now - timedelta(days=2), raw_data="Failed password long ago")],
     )
     events_store(
         source=theirs,
@@ -110,7 +116,7 @@ def _many_events(count: int) -> None:
 
     source: Any = SourceFactory()
     events_store(
-        source=source, records=[event_record(NOW - timedelta(seconds=i)) for i in range(count)]
+        source=source, records=[event_record(_now() - timedelta(seconds=i)) for i in range(count)]
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE events")  # the planner's row counts choose the path
@@ -240,7 +246,7 @@ def test_a_filter_term_means_exactly_its_value(value):
 @pytest.mark.django_db
 def test_attacker_controlled_values_are_escaped_and_filter_exactly(analyst_a, reference_data):
     source = SourceFactory(name="web")
-    at = NOW - timedelta(minutes=1)
+    at = _now() - timedelta(minutes=1)
     events_store(
         source=source,
         records=[
@@ -290,8 +296,8 @@ def test_an_event_is_a_table_of_its_fields_each_to_filter_for_or_out(analyst_a, 
     events_store(
         source=source,
         records=[
-            event_record(NOW - timedelta(minutes=1), dest_port=8443, normalized_data=document),
-            event_record(NOW - timedelta(minutes=2), dest_port=22, raw_data="other"),
+            event_record(_now() - timedelta(minutes=1), dest_port=8443, normalized_data=document),
+            event_record(_now() - timedelta(minutes=2), dest_port=22, raw_data="other"),
         ],
     )
     html = _page(analyst_a, q="NOT source.ip:10.0.0.0/8")
@@ -352,7 +358,7 @@ def test_export_cells_never_start_a_formula(analyst_a, reference_data):
         source=source,
         records=[
             event_record(
-                NOW - timedelta(minutes=1),
+                _now() - timedelta(minutes=1),
                 raw_data="@SUM(1+1)*cmd",
                 dest_port=22,
                 normalized_data={"user": {"name": "-2+3"}, "host": {"name": "+x"}},
@@ -387,7 +393,7 @@ def test_chosen_columns_live_in_the_url_and_every_link_keeps_them(analyst_a, ref
         source=source,
         records=[
             event_record(
-                NOW - timedelta(minutes=1),
+                _now() - timedelta(minutes=1),
                 normalized_data={"user": {"name": "<i>eve</i>"}, "related": {"user": ["a", "b"]}},
             )
         ],

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from events.services import events_store
 from intel.choices import FeedFormat
@@ -121,6 +122,11 @@ def test_fetch_now_polls_the_feed_for_who_may_import(
     manual = ThreatIntelFactory()  # no URL: nothing to fetch
     refused = browser(manager).post(f"/intel/feeds/{manual.pk}/fetch/", follow=True)
     assert "Only an active feed with a URL can be fetched." in refused.content.decode()
+    feed.polling_until = timezone.now() + timedelta(minutes=5)  # a poll holds the feed
+    feed.save(update_fields=["polling_until"])
+    busy = browser(manager).post(f"/intel/feeds/{feed.pk}/fetch/", follow=True)
+    assert "A fetch of this feed is running" in busy.content.decode()
+    assert AuditEntry.objects.filter(action="threatintel.fetch", actor=manager).count() == 1
 
 
 def feed_form(**overrides) -> dict:
