@@ -15,7 +15,6 @@ from tests.factories import SourceFactory, event_record
 from tests.incidents.conftest import browser_for
 
 
-
 def _now() -> datetime:
     """This minute, read when a test stores its events (not at collection: under the whole
     suite a module is collected many minutes before its tests run)."""
