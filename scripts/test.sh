@@ -67,4 +67,5 @@ ALLOWED_HOSTS=soc.example.com DEBUG=false \
 echo "==> OpenAPI schema (spectacular --validate --fail-on-warn)"
 $PY manage.py spectacular --validate --fail-on-warn --file /dev/null
 echo "==> pytest"
-exec .venv/bin/pytest --create-db "$@"
+# The slowest tests are listed at the end: the suite must stay under ~30 minutes.
+exec .venv/bin/pytest --create-db --durations=30 "$@"
