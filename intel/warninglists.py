@@ -362,9 +362,9 @@ def _on(lists: _Lists, ioc_type: str, value: str, anywhere: bool = False) -> Ite
         yield from _ip_lists(lists, value)
         return
     lowered = value.lower()
-    if ioc_type == IocType.URL and (address := _url_address(lowered)):
-        yield from _ip_lists(lists, address)
     host = _any_host(ioc_type, lowered) if anywhere else _host_of(ioc_type, lowered)
+    if ioc_type == IocType.URL and host and (address := _url_address(lowered)):
+        yield from _ip_lists(lists, address)  # a path on a listed address: as for a name
     yield from _name_lists(lists, ioc_type, lowered, host)
 
 

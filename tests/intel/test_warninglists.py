@@ -33,6 +33,7 @@ KEPT = [
     "https://github.com/someone/tool/releases/download/v1/x.exe",  # a path on a top site
     "https://bit.ly/3xYzAbC",  # a short link, not the shortener
     "http://evil.example/analyze.intezer.com/x",  # a listed substring in the path only
+    "http://104.16.1.1/drop/x.exe",  # a path on a CDN address: one customer's content
 ]
 SKIPPED = {
     "8.8.8.8": RESOLVERS_LIST,
@@ -40,6 +41,7 @@ SKIPPED = {
     "https://bit.ly/": "Top 10 000 websites from Cisco Umbrella",
     "mail.google.com": "Top 1000 websites from Cisco Umbrella",
     "10.20.30.40": warninglists.PRIVATE_LIST,
+    "http://104.16.1.1/": "List of known Cloudflare IP ranges",
 }
 
 
@@ -63,7 +65,7 @@ def test_an_import_skips_shared_infrastructure_and_keeps_attacker_infrastructure
     assert set(IOC.objects.values_list("value", flat=True)) == {
         "185.220.101.5", "3.5.140.2", "evil-c2.duckdns.org", "payload.blogspot.com",
         "https://github.com/someone/tool/releases/download/v1/x.exe", "https://bit.ly/3xYzAbC",
-        "http://evil.example/analyze.intezer.com/x",
+        "http://evil.example/analyze.intezer.com/x", "http://104.16.1.1/drop/x.exe",
     }  # fmt: skip
     reasons = {skip["value"]: skip["reason"] for skip in response.json()["skips"]}
     assert reasons == {value: f"on the warning list {name!r}" for value, name in SKIPPED.items()}
