@@ -141,3 +141,22 @@ def test_a_resent_alert_json_line_is_stored_once(api, reference_data):
     assert post(api, token, line).json()["accepted"] == 1
     assert post(api, token, line).json()["duplicates"] == 1
     assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_huge_message_naming_thousands_of_cves_costs_a_bounded_amount(api, reference_data):
+    """A sender controls the message: 3,000 CVE ids in one 45 KB line are stored as one
+    alert whose message is cut to MAX_MESSAGE and whose CVE list holds MAX_PER_TEXT."""
+    from assets.vulns.cve import MAX_PER_TEXT
+    from events.parsers.snort_alert import MAX_MESSAGE
+
+    _, token = source("snort")
+    cves = " ".join(f"CVE-2021-{10000 + n}" for n in range(3000))
+    line = FAST.replace("ET POLICY Outdated Flash Version M1", f"ET EXPLOIT {cves}")
+    answer = post(api, token, (line + "\n" + FAST + "\n").encode()).json()
+    assert (answer["accepted"], answer["quarantined"]) == (2, 0)
+    event = max(Event.objects.filter(batch_id=answer["batch_id"]), key=lambda e: len(e.raw_data))
+    assert len(event.raw_data) > 40_000
+    document = event.normalized_data
+    assert len(document["vulnerability"]["id"]) == MAX_PER_TEXT
+    assert len(document["rule"]["name"]) <= MAX_MESSAGE
