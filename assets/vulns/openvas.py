@@ -15,7 +15,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from . import cve as cves
+from socapp import cve as cves
+
 from .base import (
     MAX_EVIDENCE,
     Limits,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 
-from . import cve as cves
+from socapp import cve as cves
+
 from .base import MAX_EVIDENCE, Limits, Observation, Report, ReportRefused, level_of, port_of, score
 
 COLUMNS = {

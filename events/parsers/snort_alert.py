@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assets.vulns import cve as cves
+from socapp import cve as cves
 
 from .base import RecordError, add_related, int_or_none, ip_or_none, port_or_none, put
 

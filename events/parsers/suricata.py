@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from assets.vulns import cve as cves
+from socapp import cve as cves
 
 from .base import (
     ParseContext,

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assets.index import AssetRef
-from assets.vulns.cve import MAX_PER_TEXT, of_tags
 from assets.vulns.selectors import OpenFinding, open_findings_for
 from correlation.selectors import rules_tags
+from socapp.cve import MAX_PER_TEXT, of_tags
 
 from ..models import Alert, Severity
 

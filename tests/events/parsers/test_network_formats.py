@@ -327,7 +327,7 @@ def test_every_beats_sample_of_these_formats_parses_cleanly():
 
 def test_a_suricata_alert_names_at_most_twenty_cves_however_many_it_lists(monkeypatch):
     """A hostile EVE line may list any number of CVEs: only as many are read as kept."""
-    from assets.vulns import cve as cves
+    from socapp import cve as cves
 
     seen: list[str] = []
     canonical = cves.canonical

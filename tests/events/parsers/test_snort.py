@@ -147,8 +147,8 @@ def test_a_resent_alert_json_line_is_stored_once(api, reference_data):
 def test_a_huge_message_naming_thousands_of_cves_costs_a_bounded_amount(api, reference_data):
     """A sender controls the message: 3,000 CVE ids in one 45 KB line are stored as one
     alert whose message is cut to MAX_MESSAGE and whose CVE list holds MAX_PER_TEXT."""
-    from assets.vulns.cve import MAX_PER_TEXT
     from events.parsers.snort_alert import MAX_MESSAGE
+    from socapp.cve import MAX_PER_TEXT
 
     _, token = source("snort")
     cves = " ".join(f"CVE-2021-{10000 + n}" for n in range(3000))
