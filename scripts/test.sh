@@ -67,5 +67,9 @@ ALLOWED_HOSTS=soc.example.com DEBUG=false \
 echo "==> OpenAPI schema (spectacular --validate --fail-on-warn)"
 $PY manage.py spectacular --validate --fail-on-warn --file /dev/null
 echo "==> pytest"
+# One pytest-xdist worker per core, at most four: most tests wait on PostgreSQL, Redis,
+# real worker processes or Chromium, so two workers on two cores halve the wall time.
+# Each worker has its own test database (test_<name>_gw<n>) and Redis databases
+# (socapp/settings/test.py has room for four). `make test PYTEST_ARGS="-n 0"` runs serially.
 # The slowest tests are listed at the end: the suite must stay under ~30 minutes.
-exec .venv/bin/pytest --create-db --durations=30 "$@"
+exec .venv/bin/pytest --create-db --durations=30 --numprocesses=auto --maxprocesses=4 "$@"

@@ -15,6 +15,8 @@ from .base import env
 # Each pytest-xdist worker gets Redis databases of its own (cache and channels; a broker
 # for the real Celery processes), and none of them is the one `make run` uses (0).
 _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+# Room for four workers (cache 15-12, brokers 11-8); scripts/test.sh asks for at most four.
+assert _worker < 4, "at most four pytest-xdist workers (--maxprocesses=4)"
 REDIS_URL = env.str("TEST_REDIS_URL", default=f"redis://127.0.0.1:6379/{15 - _worker}")
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [channel_layer_host(REDIS_URL)]  # noqa: F405

@@ -1,6 +1,7 @@
 """Correlation state is incremental: the Redis work and the bytes read back per hit stay
 the same whether a key holds 100 hits or thousands, for every correlation type. Counted on
-this test's own Redis (``INFO`` command and network counters), never timed."""
+a Redis server of the test's own (``INFO`` command and network counters, which are
+server-wide), never timed."""
 
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def per_hit(spec: Any, ids: dict[str, str], case: Any, hits: range) -> tuple[flo
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", list(CASES))
-def test_work_per_hit_does_not_grow_with_the_hits_a_key_holds(reference_data, name):
+def test_work_per_hit_does_not_grow_with_the_hits_a_key_holds(own_redis, reference_data, name):
     body, extra, bases, case = CASES[name]
     for base in bases:
         base_rule(base)
