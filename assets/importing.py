@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from socapp.audit import audit_record
@@ -199,3 +199,5 @@ def _import_row(
                 result.unchanged += 1
     except ValidationError as exc:
         result.skip(line, _reason(exc))
+    except PermissionDenied as exc:  # another team's asset, for an integration account
+        result.skip(line, f"team: {exc}")

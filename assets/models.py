@@ -82,7 +82,12 @@ class Asset(models.Model):
     class Meta:
         db_table = "assets"
         ordering = ["name"]
-        permissions = [("view_all_assets", "View every team's assets")]
+        permissions = [
+            ("view_all_assets", "View every team's assets"),
+            # Without it (integrations), a role writes only its teams' assets and those
+            # of no team, and gives an asset only to one of its teams.
+            ("manage_all_assets", "Create, change and delete every team's assets"),
+        ]
         constraints = [
             # The CSV import and the API find an asset again by its name.
             models.UniqueConstraint(Lower("name"), name="assets_name_unique_ci"),

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -113,6 +113,22 @@ def _snapshot(asset: Asset) -> dict[str, Any]:
     }
 
 
+def _check_team_scope(actor: User | None, *teams: Team | None) -> None:
+    """Whether ``actor`` may write an asset of each of ``teams`` (before and after the
+    change). Roles with ``assets.manage_all_assets`` (managers, SOC admins) and the
+    system may write any; others (integration accounts) only their teams' assets and
+    those of no team, so one team's machine account cannot re-team or rewrite another's
+    inventory, which decides what that team's alerts say about their hosts."""
+    if actor is None or actor.is_superuser or actor.has_perm("assets.manage_all_assets"):
+        return
+    mine = set(actor.teams.values_list("pk", flat=True))
+    for team in teams:
+        if team is not None and team.pk not in mine:
+            raise PermissionDenied(
+                f"You may only change assets of your own teams or of no team, not of {team.name}."
+            )
+
+
 def _name_taken(name: str, but: Asset | None) -> bool:
     others = Asset.objects.filter(name__iexact=name)
     if but is not None:
@@ -136,6 +152,7 @@ def asset_create(
     fields = clean_fields(data, asset_type)
     if "name" not in fields:
         raise ValidationError({"name": "A name is required."})
+    _check_team_scope(actor, fields.get("team"))
     with transaction.atomic():
         if _name_taken(fields["name"], None):
             raise ValidationError({"name": "An asset of that name exists."})
@@ -165,6 +182,7 @@ def asset_update(
     if "attributes" not in data and asset_type != asset.asset_type:
         data = {**data, "attributes": asset.attributes}  # the new type's schema must hold
     fields = clean_fields(data, asset_type)
+    _check_team_scope(actor, asset.team, fields.get("team", asset.team))
     before = _snapshot(asset)
     with transaction.atomic():
         if "name" in fields and _name_taken(fields["name"], asset):
@@ -184,6 +202,7 @@ def asset_update(
 
 
 def asset_delete(*, actor: User | None, asset: Asset) -> None:
+    _check_team_scope(actor, asset.team)
     with transaction.atomic():
         audit_record(
             actor=actor,

@@ -75,6 +75,7 @@ INCIDENT_MANAGER_PERMS = ANALYST_PERMS | {
     "events.ingest_any_source",  # upload logs into any team's source, as for every case
     # The inventory (and its CSV import): analysts read their teams' part of it.
     "assets.view_all_assets",
+    "assets.manage_all_assets",
     "assets.add_asset",
     "assets.change_asset",
     "assets.delete_asset",

@@ -103,6 +103,43 @@ def test_analysts_read_their_teams_assets_and_write_none(analyst_a, analyst_b, t
     assert refused.status_code == 403
 
 
+def test_an_integration_writes_only_its_teams_assets_and_managers_any(
+    integration, manager, team_a, team_b, server
+):
+    ours = AssetFactory(name="ours", team=team_a, asset_type=server, criticality="low")
+    theirs = AssetFactory(name="theirs", team=team_b, asset_type=server, criticality="low")
+    api = client_for(integration)
+    # reading every team's inventory is what a CMDB sync needs; writing is for its teams
+    assert api.get(f"{URL}{theirs.pk}/").status_code == 200
+    refused = [
+        api.patch(f"{URL}{theirs.pk}/", {"criticality": "critical"}, format="json"),
+        api.patch(f"{URL}{ours.pk}/", {"team": "Team B"}, format="json"),
+        api.delete(f"{URL}{theirs.pk}/"),
+        api.post(URL, {"name": "planted", "asset_type": "server", "team": "Team B"}, format="json"),
+    ]
+    assert [r.status_code for r in refused] == [403] * 4
+    assert "your own teams" in refused[0].json()["detail"]
+    theirs.refresh_from_db()
+    ours.refresh_from_db()
+    assert (theirs.criticality, ours.team) == ("low", team_a)
+    assert not Asset.objects.filter(name="planted").exists()
+    assert not AuditEntry.objects.filter(action__in=["asset.update", "asset.delete"]).exists()
+    # its own team's asset, and one of no team, it changes
+    assert api.patch(f"{URL}{ours.pk}/", {"criticality": "high"}, format="json").status_code == 200
+    made = api.post(URL, {"name": "shared", "asset_type": "server"}, format="json")
+    assert made.status_code == 201, made.content
+    # the CSV import skips another team's rows with the reason, and stores the rest
+    csv = (
+        "name,type,team,criticality\ntheirs,server,,critical\nfresh,server,Team B,\nnew,server,,\n"
+    )
+    body = api.post(IMPORT, csv, content_type="text/csv").json()
+    assert (body["created"], body["updated"], body["skipped"]) == (1, 0, 2)
+    assert all("Team B" in r["reason"] for r in body["reasons"])
+    # a manager keeps the whole inventory
+    moved = client_for(manager).patch(f"{URL}{theirs.pk}/", {"team": "Team A"}, format="json")
+    assert moved.status_code == 200
+
+
 def test_an_update_that_changes_nothing_writes_no_audit_entry(manager, server):
     asset = AssetFactory(name="same", asset_type=server, criticality="high")
     api = client_for(manager)
