@@ -111,6 +111,7 @@ def test_tasks_comments_and_links_land_on_the_timeline(analyst_a, team_a):
     assert _kinds(incident)[-4:] == ["task_added", "task_updated", "commented", "asset_linked"]
     page = client.get(base).content.decode()
     assert "&lt;svg onload=x&gt;" in page and "<svg onload" not in page
+    assert "<h3>Linked assets</h3>" in page and "10.20.0.5" in page
 
 
 def test_evidence_is_hashed_kept_outside_the_web_root_and_served_to_the_team_only(
