@@ -12,12 +12,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from intel.indicator_set import indicator_set
 from intel.lifecycle import enrichment
+from intel.matcher import IndicatorIndex
 from socapp.geoip import geoip
 
 from .records import EventRecord
@@ -135,11 +138,22 @@ class _MatchBounds:
 
     max_values = 64
     max_hits = 16
+    index = IndicatorIndex()  # the index of the batch being enriched
 
     def fresh(self) -> None:
         self.max_values = int(settings.INTEL_MATCH_MAX_VALUES_PER_EVENT)
         self.max_hits = int(settings.INTEL_MATCH_MAX_HITS_PER_EVENT)
-        indicator_set.fresh()
+        self.index = indicator_set.fresh()
+
+
+def batch_stored(first: datetime | None, last: datetime | None) -> None:
+    """In a batch's transaction, once its events are written (event times ``first`` to
+    ``last``): after commit, tell the indicator set which index matched them, so that
+    indicators a newer index adds are searched for in them (``IndicatorSet.batch_matched``)."""
+    if first is None or last is None:
+        return
+    used = match_bounds.index
+    transaction.on_commit(lambda: indicator_set.batch_matched(used, first, last))
 
 
 match_bounds = _MatchBounds()
@@ -149,8 +163,8 @@ MATCHED_BY_INGEST = "indicator_match_rule"
 
 @register
 def indicators_of(record: EventRecord) -> None:
-    """The active indicators the event carries, from this process's index (rebuilt once
-    per change of the set, in ``prepare``): kept on the record (stored as IocMatch rows
+    """The active indicators the event carries, from the index ``prepare`` took for the
+    batch (this process's, rebuilt once per change of the set): kept on the record (stored as IocMatch rows
     with the event) and written into the document as ECS ``threat.enrichments``, which
     the IOC-match rule selects on. A sender's own ``threat.enrichments`` is moved aside
     first, so no event can forge a match."""
@@ -158,7 +172,7 @@ def indicators_of(record: EventRecord) -> None:
     threat = doc.get("threat")
     if threat is not None and (type(threat) is not dict or "enrichments" in threat):
         _set_aside(doc, threat)
-    index = indicator_set.index
+    index = match_bounds.index
     if not index.size:
         return
     now = time.time()

@@ -31,7 +31,7 @@ from socapp.ids import uuid7
 from socapp.users import User
 
 from .choices import EventCategory
-from .enrichment import enrich
+from .enrichment import batch_stored, enrich
 from .enrichment import prepare as prepare_enrichment
 from .models import IngestBatch, QuarantinedRecord, Source
 from .normalize import json_for_postgres, to_record
@@ -300,6 +300,7 @@ def _store(
         times = [r.event_time for r in writer.records]
         batch.first_event_time = min(times) if times else None
         batch.last_event_time = max(times) if times else None
+        batch_stored(batch.first_event_time, batch.last_event_time)
         batch.accepted = len(written.stored_ids)
         batch.duplicates = written.duplicates
         batch.quarantined = len(rejected)

@@ -8,7 +8,9 @@ once per ingest batch, before the batch's COPY starts), and rebuilds its index w
 counter moved. As a safety net for a writer that forgot to bump, it also compares the
 database's fingerprint of the active set (count, newest change) every
 INTEL_MATCH_FINGERPRINT_SECONDS. Each process builds its own copy from the database
-(about 1 s per 100,000 indicators, docs/INTEL-MATCHING.md); the version says when.
+(1 to 4 s per 100,000 indicators, docs/INTEL-MATCHING.md); the version says when. The
+first index of a process is built by the batch that needs it; later ones in a background
+thread while batches keep matching with the previous one (``IndicatorSet``).
 
 Indicators past their expiry stop matching at once (the index checks the time of each
 hit); revoked, retired and allow-listed ones leave the index at the next rebuild, which
@@ -21,12 +23,13 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -140,26 +143,53 @@ def build_index(
 
 
 class IndicatorSet:
-    """This process's index, rebuilt when the version (or the fingerprint) moved."""
+    """This process's index, rebuilt when the version (or the fingerprint) moved.
 
-    def __init__(self) -> None:
+    The first index of the process is built by the batch that needs it (it waits: its
+    events must not go unmatched). Later rebuilds run in a background thread, one at a
+    time, while batches keep matching with the index they replace; the new index is
+    swapped in whole when it is ready. A batch that matched with an index replaced
+    before or after it committed reports its event times (``batch_matched``): the
+    indicators the new index added are then searched for in that window by a retro-hunt,
+    so an event ingested during a build loses no match.
+    """
+
+    def __init__(self, builder: Callable[..., tuple[IndicatorIndex, BuildReport]] | None = None):
         self._lock = threading.Lock()
-        self.index = IndicatorIndex()
+        self.builder = builder or build_index
+        self._empty = self.index = IndicatorIndex()  # before the first build
         self.report = BuildReport()
         self._checked = 0.0
         self._fingerprinted = 0.0
         self._version: str | None = None
         self._fingerprint: tuple[int, str] | None = None
+        self._thread: threading.Thread | None = None
+        self._epoch = 0  # moved by forget(): a build begun before it is thrown away
+        self._collect = False  # a new index was swapped in: freeze it at the next batch
+        # Event times of the committed batches that matched with the index being replaced.
+        self._stale_window: tuple[datetime, datetime] | None = None
+        self.builds = 0  # indexes built by this process (tests and logs count them)
+
+    @property
+    def building(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def fresh(self) -> IndicatorIndex:
-        """The index, rebuilt first if the set changed. Reads Redis at most every
+        """The index to match this batch with. Reads Redis at most every
         INTEL_MATCH_CHECK_SECONDS and the database only to rebuild, or for the
-        fingerprint every INTEL_MATCH_FINGERPRINT_SECONDS."""
+        fingerprint every INTEL_MATCH_FINGERPRINT_SECONDS. Without an index yet, builds
+        it (the batch waits); with one, starts a background build and returns the one
+        it has."""
+        if self._collect:
+            self._freeze()
         now = time.monotonic()
         if now - self._checked < float(settings.INTEL_MATCH_CHECK_SECONDS):
             return self.index
         with self._lock:
             self._checked = now
+            if self.building:
+                return self.index  # the check after it lands looks again
             version = current_version()
             # Redis unreachable (None): the fingerprint alone decides until it is back.
             stale = self._version is None or (version is not None and version != self._version)
@@ -169,33 +199,129 @@ class IndicatorSet:
                 stale = fingerprint() != self._fingerprint
                 self._fingerprinted = now
             if stale:
-                self._rebuild(version if version is not None else "")
+                version = version if version is not None else ""
+                if self._version is None:
+                    self._install(*self._build(version), version=version)
+                    self._freeze()
+                else:
+                    self._start(version)
         return self.index
 
-    def _rebuild(self, version: str) -> None:
-        self._fingerprint = fingerprint()
+    def _build(self, version: str) -> tuple[IndicatorIndex, BuildReport, tuple[int, str]]:
+        found = fingerprint()  # before the index: a change after it is seen again
+        index, report = self.builder(version)
+        return index, report, found
+
+    def _install(
+        self, index: IndicatorIndex, report: BuildReport, found: tuple[int, str], *, version: str
+    ) -> IndicatorIndex:
+        """Swap ``index`` in (the lock held); the index it replaces."""
+        old = self.index
+        self.index, self.report = index, report
+        self._version, self._fingerprint = version, found
         self._fingerprinted = time.monotonic()
-        gc.unfreeze()  # the index being replaced may be collected
-        self.index, self.report = build_index(version)
-        self._version = version
-        # The index lives until the next change: keeping its objects (hundreds of
-        # thousands at 100,000 indicators) out of the collector's generations spares every
-        # full collection between batches a walk through them (as the rule set does).
-        gc.collect()
-        gc.freeze()
+        self.builds += 1
         logger.info(
             "indicator set version %s: %d indicators in %.2f s",
-            version,
-            self.report.loaded,
-            self.report.seconds,
+            version, report.loaded, report.seconds,
+        )  # fmt: skip
+        return old
+
+    def _start(self, version: str) -> None:
+        epoch = self._epoch
+        self._thread = threading.Thread(
+            target=self._build_in_background,
+            args=(version, epoch),
+            name=f"indicator-set-{version}",
+            daemon=True,
         )
+        self._thread.start()
+
+    def _build_in_background(self, version: str, epoch: int) -> None:
+        try:
+            index, report, found = self._build(version)
+            with self._lock:
+                if epoch != self._epoch:
+                    return  # forgotten meanwhile
+                old = self._install(index, report, found, version=version)
+                window, self._stale_window = self._stale_window, None
+                self._collect = True
+            if window is not None:
+                _catch_up(index, old, window)
+        except Exception:  # the next check tries again
+            logger.exception("building indicator set version %s failed", version)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def _freeze(self) -> None:
+        """The index lives until the next change: keeping its objects (hundreds of
+        thousands at 100,000 indicators) out of the collector's generations spares every
+        full collection between batches a walk through them (as the rule set does). Done
+        by an ingest batch before it makes its records, so none of them is frozen."""
+        self._collect = False
+        gc.unfreeze()  # the index replaced may be collected
+        gc.collect()
+        gc.freeze()
+
+    def batch_matched(self, used: IndicatorIndex, first: datetime, last: datetime) -> None:
+        """A batch that matched its events (times ``first`` to ``last``) with ``used`` has
+        committed. If a newer index replaced ``used``, or is being built, the indicators
+        it adds are searched for in those events by a retro-hunt (now, or when the new
+        index is swapped in)."""
+        if used is self._empty:
+            return  # the process had no index yet (a batch before ``forget``)
+        with self._lock:
+            current = self.index
+            if used is current:
+                if self.building:
+                    self._stale_window = _widen(self._stale_window, first, last)
+                return
+        _catch_up(current, used, (first, last))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the build in progress, if any; True when none is left."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.building
 
     def forget(self) -> None:
-        """Drop the index: the next ``fresh`` rebuilds (tests, a changed setting)."""
+        """Drop the index: the next ``fresh`` rebuilds (tests, a changed setting). A
+        build in progress is waited for (at most a minute) and thrown away."""
+        self.wait(60)
         with self._lock:
+            self._epoch += 1
+            self._thread = None
             self._version = None
             self._checked = 0.0
-            self.index = IndicatorIndex()
+            self._stale_window = None
+            self._empty = self.index = IndicatorIndex()
+
+
+def _widen(
+    window: tuple[datetime, datetime] | None, first: datetime, last: datetime
+) -> tuple[datetime, datetime]:
+    if window is None:
+        return first, last
+    return min(window[0], first), max(window[1], last)
+
+
+def _catch_up(new: IndicatorIndex, old: IndicatorIndex, window: tuple[datetime, datetime]) -> None:
+    """A retro-hunt of the events of ``window`` (event time) for the indicators ``new``
+    has and ``old`` had not: events matched with ``old`` while ``new`` was built."""
+    added = new.ids() - old.ids()
+    if not added:
+        return
+    from .retrohunts import retro_hunt_request
+
+    first, last = window
+    try:
+        with transaction.atomic():
+            retro_hunt_request(ioc_ids=sorted(added), since=first, until=last)
+    except Exception:
+        logger.exception("could not ask for the catch-up retro-hunt of %d indicators", len(added))
+    else:
+        logger.info("catch-up retro-hunt of %d indicators over %s to %s", len(added), first, last)
 
 
 indicator_set = IndicatorSet()

@@ -194,6 +194,13 @@ class IndicatorIndex:
     def __len__(self) -> int:
         return self.size
 
+    def ids(self) -> set[str]:
+        """The ids of the indicators held (to tell which a newer index adds)."""
+        tables: list[dict[Any, list[Indicator]]] = [self.domains, *self.exact.values()]
+        for by_length in self.networks.values():
+            tables.extend(by_length.values())
+        return {item.id for table in tables for items in table.values() for item in items}
+
     def match(
         self, doc: dict[str, Any], *, now: float, max_values: int, max_hits: int
     ) -> list[Match]:

@@ -23,18 +23,30 @@ RETRO_HUNT_TASK = "correlation.tasks.retro_hunt"
 
 
 def retro_hunt_request(
-    *, ioc_ids: Iterable[Any], actor: User | None = None, days: int | None = None
+    *,
+    ioc_ids: Iterable[Any],
+    actor: User | None = None,
+    days: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> RetroHunt | None:
     """A retro-hunt of the last ``days`` (RETRO_HUNT_DAYS) of stored events for the
-    indicators ``ioc_ids``, queued for a worker once this transaction commits."""
+    indicators ``ioc_ids``, queued for a worker once this transaction commits; ``since``
+    and ``until`` (event times, both included) narrow it to a window of those days."""
     ids = list(dict.fromkeys(ioc_ids))
     if not ids:
         return None
     days = int(settings.RETRO_HUNT_DAYS if days is None else days)
     now = timezone.now()
+    start, end = now - timedelta(days=days), now
+    if since is not None and until is not None:
+        # the hunt reads [start, end): a microsecond past the last event time
+        start, end = max(start, since), until + timedelta(microseconds=1)
+        if start >= end:
+            return None
     hunt = RetroHunt.objects.create(
-        range_start=now - timedelta(days=days),
-        range_end=now,
+        range_start=start,
+        range_end=end,
         indicator_count=len(ids),
         requested_by=actor,
     )

@@ -186,6 +186,16 @@ def current_database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def indicators_caught_up() -> None:
+    """This process notices the change of the indicator set and its background build
+    lands: what the next batch after a change starts in production (with
+    INTEL_MATCH_CHECK_SECONDS at 0), done here, before the batch that should see it."""
+    from intel.indicator_set import indicator_set
+
+    indicator_set.fresh()
+    assert indicator_set.wait(60)
+
+
 def app_env(**overrides: str) -> dict[str, str]:
     """Environment for a socapp process (base settings) sharing this test's database."""
     from django.conf import settings

@@ -17,6 +17,7 @@ from incidents.models import Alert
 from intel.choices import IocStatus
 from intel.models import IocMatch
 from socapp.roof.bootstrap import BootstrapReport, ensure_rule_pack
+from tests.conftest import indicators_caught_up
 from tests.events.test_ingest_api import post
 from tests.factories import IOCFactory, ThreatIntelFactory
 
@@ -132,7 +133,8 @@ def test_indicators_that_left_the_active_set_stop_matching(api, json_source, fee
     assert IocMatch.objects.count() == 1
     for name, value in change.items():
         setattr(ioc, name, value)
-    ioc.save()  # the save bumps the set's version: the next batch sees the new set
+    ioc.save()  # the save bumps the set's version: the next batch starts a rebuild
+    indicators_caught_up()
     post(api, token, ndjson(CIDR_HIT))
     assert IocMatch.objects.count() == 1 and Alert.objects.count() == 1
 
