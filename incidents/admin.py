@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from guardian.admin import GuardedModelAdminMixin
@@ -17,6 +19,43 @@ from .models import (
     ResponseAction,
     Severity,
 )
+from .services.assignment import require_assignable
+
+
+class AssigneeAdminForm(forms.ModelForm):
+    """The rule every assignment obeys (services.assignment, ``assignable_users``) holds
+    in the admin's change forms too: an assignee reads the case and its evidence, so a
+    user who cannot work the team's cases is a form error here as on the console's pages.
+    Checked when the assignee or the team changes (an edit of another field keeps an
+    assignee given earlier)."""
+
+    assignee_field = ""
+
+    def assignment_target(self, team: Any) -> Any:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        field = self.assignee_field
+        assignee, team = cleaned.get(field), cleaned.get("team")
+        changed = field in self.changed_data or "team" in self.changed_data
+        if assignee is not None and team is not None and changed:
+            require_assignable(self.assignment_target(team), assignee, field=field)
+        return cleaned
+
+
+class AlertAdminForm(AssigneeAdminForm):
+    assignee_field = "assignee"
+
+    def assignment_target(self, team: Any) -> Alert:
+        return Alert(team=team)  # assignable_users reads the alert's team
+
+
+class IncidentAdminForm(AssigneeAdminForm):
+    assignee_field = "assigned_to"
+
+    def assignment_target(self, team: Any) -> Any:
+        return team  # an incident is given by its team
 
 
 @admin.register(Severity)
@@ -27,6 +66,7 @@ class SeverityAdmin(AuditedModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(AuditedReadsMixin, AuditedModelAdmin):
+    form = AlertAdminForm
     read_action = "alert"
     list_display = [
         "title",
@@ -58,6 +98,7 @@ class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 class IncidentAdmin(AuditedReadsMixin, GuardedModelAdminMixin, AuditedModelAdmin):  # type: ignore[misc]
     """Incidents; "Object permissions" (django-guardian) shares one with a user or role."""
 
+    form = IncidentAdminForm
     read_action = "incident"
 
     list_display = [

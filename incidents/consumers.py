@@ -13,17 +13,20 @@ them (an assignee in the incident's team); it passes each change on once.
 Messages are nudges (ids and a kind); pages fetch what changed over HTTP, through the
 same selectors as every other read, so a push can never show what a fetch would not.
 Users without a role are refused (close code 4403), as are admins whose session has not
-passed the second factor OTP_REQUIRED_FOR_ADMINS asks of them.
+passed the second factor OTP_REQUIRED_FOR_ADMINS asks of them; a signed-in user's refusal
+is audited (``access.denied``, bounded like a 403's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from socapp.audit_access import audit_websocket_refusal
 from socapp.permissions import user_has_role
 from socapp.realtime import first_copy
 from socapp.second_factor import second_factor_required
@@ -46,11 +49,17 @@ def user_group(user_id: Any) -> str:
 
 
 @database_sync_to_async
-def _groups_for(user: RequestUser, session: Any = None) -> list[str] | None:
+def _groups_for(
+    user: RequestUser, session: Any = None, scope: Mapping[str, Any] | None = None
+) -> list[str] | None:
+    """The groups ``user`` joins, or None (audited as a refusal) when refused."""
     if not user_has_role(user):
+        audit_websocket_refusal(scope or {}, user, "the user has no role")
         return None
     if second_factor_required(user) and not (session or {}).get(DEVICE_ID_SESSION_KEY):
-        return None  # an admin who must have a second factor and has not used one
+        # an admin who must have a second factor and has not used one
+        audit_websocket_refusal(scope or {}, user, "a second factor is required")
+        return None
     teams = list(user.teams.values_list("pk", flat=True))
     groups = [user_group(user.pk)]
     if user.has_perm("incidents.view_alert"):
@@ -73,7 +82,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Channels' AuthMiddleware puts a lazy stand-in for the User or AnonymousUser here.
         user = cast(RequestUser | None, self.scope.get("user"))
         session = self.scope.get("session")
-        groups = await _groups_for(user, session) if user and user.is_authenticated else None
+        groups = None
+        if user and user.is_authenticated:
+            groups = await _groups_for(user, session, self.scope)
         if groups is None:
             await self.close(code=4403)
             return

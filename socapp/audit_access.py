@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -144,6 +144,40 @@ def _record_denial(request: HttpRequest) -> None:
             actor=_user(request),
             action=DENIED,
             changes=_denial_changes(request),
+            result=AuditEntry.Result.DENIED,
+        ),
+    )
+
+
+def audit_websocket_refusal(scope: Mapping[str, Any], user: Any, reason: str) -> None:
+    """A signed-in user refused by a websocket route (no role, or a second factor still
+    owed): an ``access.denied`` entry like a 403's, bounded like every refusal. The
+    address and user agent come from the handshake, as a request's would."""
+    headers = {
+        name.decode("latin-1").lower(): value.decode("latin-1")
+        for name, value in scope.get("headers") or []
+    }
+    peer = (scope.get("client") or [None])[0]
+    from .audit import USER_AGENT_MAX
+    from .client_address import client_address
+
+    addr = client_address(
+        {"REMOTE_ADDR": peer or "", "HTTP_X_FORWARDED_FOR": headers.get("x-forwarded-for", "")}
+    )
+    changes = {
+        "method": "WEBSOCKET",
+        "path": str(scope.get("path", ""))[:TEXT_CAP],
+        "reason": reason[:TEXT_CAP],
+    }
+    record_bounded(
+        DENIED,
+        client=addr,
+        write=lambda: audit_record(
+            actor=user,
+            action=DENIED,
+            changes=changes,
+            remote_addr=addr,
+            user_agent=headers.get("user-agent", "")[:USER_AGENT_MAX],
             result=AuditEntry.Result.DENIED,
         ),
     )

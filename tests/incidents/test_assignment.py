@@ -8,6 +8,7 @@ the pages (a form error), over the API (400 naming the field) and in the service
 from __future__ import annotations
 
 import pytest
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -120,3 +121,57 @@ def test_the_services_refuse_them_too(team_a, analyst_a, analyst_b, nobody):
     incident = incident_create(actor=analyst_a, title="x", team=team_a, assigned_to=analyst_a)
     with pytest.raises(ValidationError):
         task_add(incident=incident, actor=analyst_a, title="t", assignee=analyst_b)
+
+
+def admin_change(client, url: str, **changes) -> object:
+    """POST the admin change form at ``url`` as it stands, with ``changes``."""
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data: dict[str, object] = {}
+    for name in form.fields:
+        bound = form[name]
+        value, widget = bound.value(), bound.field.widget
+        if isinstance(widget, forms.MultiWidget):  # a date and a time
+            names = widget.widgets_names  # type: ignore[attr-defined]
+            parts = zip(names, widget.widgets, widget.decompress(value) or [], strict=True)
+            data.update({f"{name}{s}": w.format_value(p) or "" for s, w, p in parts})
+        elif isinstance(value, list | tuple):
+            data[name] = [str(v) for v in value]
+        elif value is not None:
+            data[name] = str(value)
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management.initial.get(name, 0)
+    data.update(changes)
+    return client.post(url, data)
+
+
+def test_the_admin_refuses_assignees_who_cannot_work_the_teams_cases(
+    case, team_a, soc_admin, analyst_a, analyst_b, nobody
+):
+    """The Django admin's change forms are forms too: before, a SOC admin could give team
+    A's incident (and its evidence) or alert to team B's analyst or to a user without a
+    role there, where the console and the API refuse them."""
+    admin = browser_for(soc_admin)
+    url = f"/admin/incidents/incident/{case.pk}/change/"
+    for outsider in (analyst_b, nobody):
+        refused = admin_change(admin, url, assigned_to=str(outsider.pk))
+        assert refused.status_code == 200  # the form again, with the reason
+        assert "cannot be assigned" in refused.content.decode()
+    assert Incident.objects.get(pk=case.pk).assigned_to is None
+    other = client_for(analyst_b)
+    assert other.get(f"/api/v1/incidents/{case.pk}/").status_code == 404
+    taken = admin_change(admin, url, assigned_to=str(analyst_a.pk))
+    assert taken.status_code == 302
+    assert Incident.objects.get(pk=case.pk).assigned_to == analyst_a
+
+    alert = raise_alert(team_a, "port scan", source__ip="10.0.0.5")
+    url = f"/admin/incidents/alert/{alert.pk}/change/"
+    refused = admin_change(admin, url, assignee=str(analyst_b.pk))
+    assert refused.status_code == 200 and "cannot be assigned" in refused.content.decode()
+    assert Alert.objects.get(pk=alert.pk).assignee is None
+    taken = admin_change(admin, url, assignee=str(analyst_a.pk))
+    assert taken.status_code == 302, taken.context["adminform"].form.errors
+    assert Alert.objects.get(pk=alert.pk).assignee == analyst_a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 import pytest
@@ -120,6 +121,53 @@ def test_users_without_a_role_are_refused(nobody):
 
     connected, code = async_to_sync(scenario)()
     assert not connected and code == 4403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_websocket_is_audited_like_a_403_and_bounded(nobody, soc_admin, settings):
+    """A refusal on the live stream is a permission refusal as a 403 is: before, it wrote
+    nothing. Who, from where, with what, why; anonymous handshakes are not entries (as
+    an anonymous page visit is a redirect to the login, not a refusal)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from socapp.audit_access import audit_flush_suppressed, forget_bounds
+    from socapp.models import AuditEntry
+
+    forget_bounds()
+    settings.AUDIT_FAILURE_BURST = 3
+
+    async def attempt(user):
+        communicator = WebsocketCommunicator(
+            application,
+            "/ws/live/",
+            headers=[(b"origin", b"http://localhost"), (b"user-agent", b"ws-test/1.0")],
+        )
+        communicator.scope["user"] = user
+        communicator.scope["client"] = ("192.0.2.61", 50000)
+        connected, code = await communicator.connect()
+        await communicator.disconnect()
+        return connected, code
+
+    assert async_to_sync(attempt)(AnonymousUser()) == (False, 4403)
+    assert not AuditEntry.objects.filter(action="access.denied").exists()
+    assert async_to_sync(attempt)(nobody) == (False, 4403)
+    (entry,) = AuditEntry.objects.filter(action="access.denied")
+    assert (entry.actor, entry.result) == (nobody, "denied")
+    assert (entry.remote_addr, entry.user_agent) == ("192.0.2.61", "ws-test/1.0")
+    assert entry.changes == {
+        "method": "WEBSOCKET",
+        "path": "/ws/live/",
+        "reason": "the user has no role",
+    }
+    settings.OTP_REQUIRED_FOR_ADMINS = True
+    assert async_to_sync(attempt)(soc_admin) == (False, 4403)
+    owed = AuditEntry.objects.filter(action="access.denied").order_by("seq").last()
+    assert owed.actor == soc_admin and "second factor" in owed.changes["reason"]
+    for _ in range(10):  # a flood: the burst, then only counted
+        async_to_sync(attempt)(nobody)
+    assert AuditEntry.objects.filter(action="access.denied").count() == 3
+    assert audit_flush_suppressed(now=time.time() + settings.AUDIT_FAILURE_WINDOW_SECONDS) == 1
+    forget_bounds()
 
 
 @pytest.mark.django_db(transaction=True)
