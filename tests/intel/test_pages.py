@@ -219,3 +219,16 @@ def test_the_admin_never_shows_a_feeds_credentials(soc_admin, auditor):
     for user in (soc_admin, auditor):
         shown = page(user, f"/admin/intel/threatintel/{feed.pk}/change/")
         assert feed.source_name in shown and "misp-secret-key" not in shown
+
+
+def test_the_admins_feed_url_without_a_scheme_is_https(soc_admin, rf):
+    """As the console's feed form reads it (and Django 6 will): not http, and no
+    RemovedInDjango60Warning (an error in the tests) when the admin builds its form."""
+    from django.contrib import admin
+
+    request = rf.get("/admin/intel/threatintel/add/")
+    request.user = soc_admin
+    form = admin.site._registry[ThreatIntel].get_form(request)()
+    assert (
+        form.fields["url"].clean("taxii.example.org/taxii2/") == "https://taxii.example.org/taxii2/"
+    )
