@@ -33,9 +33,20 @@ class AssetAdmin(AuditedModelAdmin):
 
 @admin.register(DiscoveredHost)
 class DiscoveredHostAdmin(AuditedModelAdmin):
+    """What discovery saw in the events (``events/discovery.py``): the admin shows it,
+    never adds a host or edits what was observed. Deleting one dismisses it (audited;
+    ``delete_discoveredhost``); adding it to the inventory is the assets pages' asset
+    form, which takes the host off this list."""
+
     list_display = ["kind", "value", "first_seen", "last_seen", "event_count"]
     list_filter = ["kind"]
     search_fields = ["value"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(VulnerabilityFinding)

@@ -439,6 +439,11 @@ def is_document(head: bytes, log_format: str, content_type: str = "") -> bool:
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/json" and head.lstrip()[:1] not in (b"[", b"{"):
         kind = ""  # declared JSON but plainly lines: read it by its shape, lose nothing
+    if kind == "application/json" and log_format in JSON_OR_TEXT_FORMATS:
+        # Zeek and Snort lines may be JSON objects and text in turn: NDJSON declared as
+        # JSON is read a line at a time, so that a text line after an object is a record
+        # of its own, not the rest of a broken JSON document.
+        return is_json_document(head)
     return kind == "application/json" or (
         log_format in JSON_FORMATS | JSON_OR_TEXT_FORMATS
         and kind != "application/x-ndjson"

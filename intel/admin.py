@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from socapp.admin_mixins import AuditedModelAdmin, ReadOnlyAdminMixin
 
@@ -18,6 +19,8 @@ class ThreatIntelAdmin(AuditedModelAdmin):
     ]
     list_filter = ["intel_type", "is_active"]
     search_fields = ["source_name", "description", "url"]
+    # A URL typed without a scheme is https (the feed form's rule; Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # Write-only: the console's feed form sets them (intel/feeds.py); the admin's form
     # would show them decrypted to every staff reader, auditors included.
     exclude = ["credentials"]

@@ -153,3 +153,40 @@ def test_a_scan_reads_the_events_that_arrived_in_its_window_not_the_whole_time_r
     # Three queries (two for addresses, one for host names) over the window's five events,
     # a few more rows for the statistics' counting: not the 3,000 earlier arrivals beside them.
     assert _events_rows_read() - before < 50
+
+
+def test_the_admin_shows_discovered_hosts_read_only_and_a_soc_admin_dismisses_one(
+    soc_admin, auditor
+):
+    """What discovery observed is not edited by hand: no add, the change page shows the
+    host without a save button and a changed POST is refused; deleting it (dismissing) is
+    a SOC admin's, audited."""
+    from socapp.models import AuditEntry
+
+    seen_at = NOW - timedelta(hours=1)
+    host = DiscoveredHost.objects.create(
+        kind="ip", value="10.7.0.9", first_seen=seen_at, last_seen=seen_at, event_count=3
+    )
+    change = f"/admin/assets/discoveredhost/{host.pk}/change/"
+    for user in (soc_admin, auditor):
+        client = Client()
+        client.force_login(user)
+        assert "10.7.0.9" in client.get("/admin/assets/discoveredhost/").content.decode()
+        shown = client.get(change).content.decode()
+        assert "10.7.0.9" in shown and 'name="_save"' not in shown
+        edited = {"kind": "host", "value": "forged", "event_count": 999}
+        edited |= {"first_seen_0": "2020-01-01", "first_seen_1": "00:00:00"}
+        assert client.post(change, edited).status_code == 403
+        assert client.get("/admin/assets/discoveredhost/add/").status_code == 403
+    host.refresh_from_db()
+    assert (host.kind, host.value, host.event_count, host.first_seen) == (
+        "ip",
+        "10.7.0.9",
+        3,
+        seen_at,
+    )
+    admin = Client()
+    admin.force_login(soc_admin)
+    deleted = admin.post(f"/admin/assets/discoveredhost/{host.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not DiscoveredHost.objects.exists()
+    assert AuditEntry.objects.filter(action="admin.delete").count() == 1

@@ -18,7 +18,12 @@ from tests.factories import AssetFactory, IOCFactory, SourceFactory, event_recor
 from tests.incidents.conftest import raise_alert
 
 pytestmark = pytest.mark.django_db
-NOW = datetime.now(tz=UTC)
+
+
+def _now() -> datetime:
+    """Read when the test runs, not when the module is collected: a long run would leave
+    a module-level time behind the pages' windows."""
+    return datetime.now(tz=UTC)
 
 
 def browser(user) -> Client:
@@ -53,7 +58,7 @@ def test_the_list_filters_and_shows_only_what_the_analyst_may_see(analyst_a, ana
 def test_an_assets_page_shows_its_alerts_and_events(analyst_a, team_a, db01):
     events_store(
         source=SourceFactory(team=team_a),
-        records=[event_record(NOW - timedelta(minutes=3), dest_ip="10.20.0.5")],
+        records=[event_record(_now() - timedelta(minutes=3), dest_ip="10.20.0.5")],
     )
     raise_alert(team_a, "Probe of the database", level="low", destination__ip="10.20.0.5")
     page = browser(analyst_a).get(f"/assets/{db01.pk}/").content.decode()
@@ -86,16 +91,15 @@ def test_an_alerts_asset_reads_as_its_name_not_its_id(analyst_a, team_a, db01):
 
 
 def test_the_alert_page_lists_the_indicators_its_events_matched(analyst_a, team_a, db01):
+    at = _now() - timedelta(minutes=2)
     event_ids = events_store(
         source=SourceFactory(team=team_a),
-        records=[event_record(NOW - timedelta(minutes=2), source_ip="198.51.100.66")],
+        records=[event_record(at, source_ip="198.51.100.66")],
     )
     page = browser(analyst_a).get("/entities/ip/198.51.100.66/").content.decode()
     assert "No indicator matched" in page
     ioc = IOCFactory(value="198.51.100.66")
-    IocMatch.objects.create(
-        ioc=ioc, event_id=event_ids[0], event_time=NOW - timedelta(minutes=2), field="source.ip"
-    )
+    IocMatch.objects.create(ioc=ioc, event_id=event_ids[0], event_time=at, field="source.ip")
     page = browser(analyst_a).get("/entities/ip/198.51.100.66/").content.decode()
     assert "<code>198.51.100.66</code>" in page and "<code>source.ip</code>" in page
 

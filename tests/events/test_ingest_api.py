@@ -160,6 +160,22 @@ def test_nul_bytes_are_stored_safely(api, syslog_source):
     assert "\x00" not in event.raw_data and "before\ufffdafter" in event.raw_data
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_snort_json_and_text_lines_declared_json_are_each_stored(api, team_a, content_type):
+    """Snort's alert_json and alert_fast lines in one body declared JSON (found by the
+    corpus): each line is its own record; the alert_fast line after an object is not read
+    as the rest of a broken JSON document (it was: 3 quarantine rows, the alert lost)."""
+    _, token = source_create(name="ids", log_format="snort", team=team_a, actor=None)
+    alert_json = {"timestamp": "26/03/01-10:00:00.000000", "rule": "1:2019401:3", "msg": "one"}
+    fast = "03/01-10:00:01.000000 [**] [1:2019402:1] two [**] {TCP} 10.0.0.1:1 -> 10.0.0.2:80"
+    body = json.dumps(alert_json) + "\n" + fast + "\n"
+    response = post(api, token, body.encode(), content_type=content_type)
+    assert response.status_code == 200, response.content
+    assert (response.json()["accepted"], response.json()["quarantined"]) == (2, 0)
+    assert sorted(e.normalized_data["rule"]["name"] for e in Event.objects.all()) == ["one", "two"]
+
+
 # ---- Splunk HEC ---------------------------------------------------------------------
 
 

@@ -13,8 +13,6 @@ from events.services import events_store
 from tests.conftest import client_for
 from tests.factories import SourceFactory, event_record
 
-NOW = datetime.now(tz=UTC).replace(microsecond=0)
-
 
 @pytest.mark.parametrize(
     ("query", "message"),
@@ -51,13 +49,20 @@ def test_and_binds_tighter_than_or_and_not_binds_tightest() -> None:
 
 
 @pytest.fixture
-def stored(reference_data):
+def now() -> datetime:
+    """When the test runs (not when the module was collected: the search's default range
+    ends at the real now), the same moment for the events stored and the ranges asked."""
+    return datetime.now(tz=UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def stored(reference_data, now):
     """Six events a hunter might look through."""
     source = SourceFactory(name="fw-1")
     other = SourceFactory(name="proxy-7")
 
     def at(minutes: int) -> datetime:
-        return NOW - timedelta(minutes=minutes)
+        return now - timedelta(minutes=minutes)
 
     rows = {
         "root_fail": event_record(
@@ -148,8 +153,8 @@ def test_queries_find_exactly_the_matching_events_in_the_range(analyst_a, stored
 
 
 @pytest.mark.django_db
-def test_the_range_and_cursor_pages_cover_everything_once(analyst_a, stored):
-    since = (NOW - timedelta(days=2)).isoformat()
+def test_the_range_and_cursor_pages_cover_everything_once(analyst_a, stored, now):
+    since = (now - timedelta(days=2)).isoformat()
     seen, cursor = [], ""
     while True:
         page = _search(analyst_a, "", since=since, limit=2, cursor=cursor).json()
@@ -225,13 +230,13 @@ def test_saved_searches(analyst_a, manager, stored):
 
 @pytest.mark.django_db
 def test_an_unindexed_search_answers_within_its_budget_and_continues_where_it_stopped(
-    analyst_a, stored, settings
+    analyst_a, stored, settings, now
 ):
     """Free text reads the range in slices; with no time to spare each answer covers one
     slice, says how far back it searched, and following the cursors finds every match
     once, in order."""
     settings.SEARCH_TIME_BUDGET_MS = 0
-    since = (NOW - timedelta(days=2)).isoformat()
+    since = (now - timedelta(days=2)).isoformat()
     seen, cursor, partial_pages = [], "", 0
     for _ in range(20):
         page = _search(analyst_a, '"Failed password"', since=since, cursor=cursor).json()
@@ -311,9 +316,9 @@ def test_a_range_back_to_year_11_searches_it_all(analyst_a, stored):
 
 
 @pytest.mark.django_db
-def test_offsets_beyond_sixteen_hours_mean_the_same_moment(analyst_a, stored):
+def test_offsets_beyond_sixteen_hours_mean_the_same_moment(analyst_a, stored, now):
     """PostgreSQL takes offsets up to 15:59; the moment is turned into UTC first."""
-    since = (NOW - timedelta(minutes=3, seconds=30)).astimezone(
+    since = (now - timedelta(minutes=3, seconds=30)).astimezone(
         timezone(timedelta(hours=23, minutes=30))
     )
     assert since.isoformat().endswith("+23:30")
@@ -344,11 +349,11 @@ def test_a_forged_cursor_is_a_400_under_q(analyst_a, stored, cursor):
 
 
 @pytest.mark.django_db
-def test_event_filters_check_addresses_and_take_any_offset(analyst_a, stored):
+def test_event_filters_check_addresses_and_take_any_offset(analyst_a, stored, now):
     api = client_for(analyst_a)
     refused = api.get("/api/v1/events/", {"source_ip": "garbage"})
     assert refused.status_code == 400 and "source_ip" in refused.json()
-    far_east = (NOW - timedelta(minutes=1, seconds=30)).astimezone(timezone(timedelta(hours=20)))
+    far_east = (now - timedelta(minutes=1, seconds=30)).astimezone(timezone(timedelta(hours=20)))
     newest = api.get("/api/v1/events/", {"since": far_east.isoformat()})
     assert newest.status_code == 200
     assert [e["raw_data"] for e in newest.json()["results"]] == [stored["root_fail"]]

@@ -14,16 +14,16 @@ from tests.factories import AssetFactory, SourceFactory, event_record
 from .conftest import browser_for, raise_alert
 
 pytestmark = pytest.mark.django_db
-NOW = datetime.now(tz=UTC)
 
 
 @pytest.fixture
 def seen(team_a):
+    now = datetime.now(tz=UTC)  # when the test runs: the pages show a recent window
     events_store(
         source=SourceFactory(team=team_a),
         records=[
             event_record(
-                NOW - timedelta(minutes=5),
+                now - timedelta(minutes=5),
                 source_ip="203.0.113.7",
                 dest_ip="10.0.0.5",
                 raw_data="login eve from 203.0.113.7",
@@ -32,7 +32,7 @@ def seen(team_a):
                     "related": {"user": ["eve"], "hosts": ["db-01"]},
                 },
             ),
-            event_record(NOW - timedelta(minutes=6), source_ip="198.51.100.2", raw_data="other"),
+            event_record(now - timedelta(minutes=6), source_ip="198.51.100.2", raw_data="other"),
         ],
     )
 

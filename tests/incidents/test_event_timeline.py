@@ -18,14 +18,13 @@ from tests.factories import CorrelationFactory, SourceFactory, event_record
 from .conftest import browser_for, raise_alert
 
 pytestmark = pytest.mark.django_db
-START = datetime.now(tz=UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
-def _alert_with_events(team, title: str, source, seconds: list[int], **fields):
-    """An alert whose correlation links stored events at START + ``seconds``."""
+def _alert_with_events(team, title: str, source, start, seconds: list[int], **fields):
+    """An alert whose correlation links stored events at ``start`` + ``seconds``."""
     records = [
         event_record(
-            START + timedelta(seconds=s),
+            start + timedelta(seconds=s),
             raw_data=f"{title} line {s} <script>",
             **fields,
         )
@@ -44,12 +43,18 @@ def _alert_with_events(team, title: str, source, seconds: list[int], **fields):
 
 
 @pytest.fixture
-def story(analyst_a, team_a):
+def start() -> datetime:
+    """Two hours before the test runs (read then, not when the module is collected)."""
+    return datetime.now(tz=UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
+@pytest.fixture
+def story(analyst_a, team_a, start):
     sshd = SourceFactory(name="sshd-bastion", team=team_a)
     windows = SourceFactory(name="win-dc1", team=team_a)
-    brute, _ = _alert_with_events(team_a, "SSH brute force", sshd, [0, 10, 20])
+    brute, _ = _alert_with_events(team_a, "SSH brute force", sshd, start, [0, 10, 20])
     lateral, lateral_ids = _alert_with_events(
-        team_a, "Lateral movement", windows, [15, 40], event_type="logon"
+        team_a, "Lateral movement", windows, start, [15, 40], event_type="logon"
     )
     incident = incident_escalate_many(alerts=[brute, lateral], actor=analyst_a)
     # One of the alert's events linked by hand too (shown once), and one event of its own.
@@ -57,14 +62,14 @@ def story(analyst_a, team_a):
         incident=incident,
         actor=analyst_a,
         event_id=lateral_ids[0],
-        event_time=START + timedelta(seconds=15),
+        event_time=start + timedelta(seconds=15),
     )
-    [own] = events_store(source=sshd, records=[event_record(START + timedelta(seconds=30))])
+    [own] = events_store(source=sshd, records=[event_record(start + timedelta(seconds=30))])
     incident_link_event(
         incident=incident,
         actor=analyst_a,
         event_id=own,
-        event_time=START + timedelta(seconds=30),
+        event_time=start + timedelta(seconds=30),
         summary="the successful login",
     )
     return incident, brute, lateral
@@ -75,14 +80,14 @@ def _timeline(client, incident: Incident, **params):
     return client.get(url, params)
 
 
-def test_the_event_timeline_is_every_event_once_in_time_order(analyst_a, story):
+def test_the_event_timeline_is_every_event_once_in_time_order(analyst_a, story, start):
     incident, brute, lateral = story
     response = _timeline(client_for(analyst_a), incident)
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 6 and body["offset"] == 0
     rows = body["results"]
-    offsets = [(datetime.fromisoformat(r["event_time"]) - START).seconds for r in rows]
+    offsets = [(datetime.fromisoformat(r["event_time"]) - start).seconds for r in rows]
     assert offsets == [0, 10, 15, 20, 30, 40]
     assert [r["log_source"] for r in rows] == [
         "sshd-bastion",

@@ -22,7 +22,12 @@ from tests.factories import IOCFactory, SourceFactory, ThreatIntelFactory, event
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-NOW = datetime.now(tz=UTC)
+
+
+def _now() -> datetime:
+    """Read when the test runs, not when the module is collected: a long run would leave
+    a module-level time behind the pages' windows."""
+    return datetime.now(tz=UTC)
 
 
 def browser(user) -> Client:
@@ -58,7 +63,7 @@ def test_an_indicator_shows_its_context_escaped_sightings_and_matched_events(ana
         intel=feed, value="198.51.100.77", description=SCRIPT,
         context={"malware": [SCRIPT]}, attack_techniques=["T1071"],
     )  # fmt: skip
-    at = NOW - timedelta(minutes=5)
+    at = _now() - timedelta(minutes=5)
     (event_id,) = events_store(
         source=SourceFactory(team=team_a),
         records=[event_record(at, source_ip="198.51.100.77", event_type="ioc_probe")],
@@ -76,12 +81,13 @@ def test_an_indicator_shows_its_context_escaped_sightings_and_matched_events(ana
 
 
 def test_the_feeds_page_shows_the_last_fetch_its_error_escaped_and_counts(auditor):
+    now = _now()
     broken = ThreatIntelFactory(
         source_name="broken", provider="ACME", feed_format=FeedFormat.TAXII,
-        url="https://taxii.example.org/taxii2/", last_fetch_at=NOW,
+        url="https://taxii.example.org/taxii2/", last_fetch_at=now,
         last_fetch_error=f"https://taxii.example.org/: {SCRIPT}", poll_interval=timedelta(hours=1),
     )  # fmt: skip
-    fine = ThreatIntelFactory(source_name="fine", last_fetch_at=NOW,
+    fine = ThreatIntelFactory(source_name="fine", last_fetch_at=now,
                               last_fetch_counts={"created": 7, "skipped": 2})  # fmt: skip
     IOCFactory.create_batch(3, intel=fine)
     listed = page(auditor, "/intel/feeds/")
@@ -213,3 +219,16 @@ def test_the_admin_never_shows_a_feeds_credentials(soc_admin, auditor):
     for user in (soc_admin, auditor):
         shown = page(user, f"/admin/intel/threatintel/{feed.pk}/change/")
         assert feed.source_name in shown and "misp-secret-key" not in shown
+
+
+def test_the_admins_feed_url_without_a_scheme_is_https(soc_admin, rf):
+    """As the console's feed form reads it (and Django 6 will): not http, and no
+    RemovedInDjango60Warning (an error in the tests) when the admin builds its form."""
+    from django.contrib import admin
+
+    request = rf.get("/admin/intel/threatintel/add/")
+    request.user = soc_admin
+    form = admin.site._registry[ThreatIntel].get_form(request)()
+    assert (
+        form.fields["url"].clean("taxii.example.org/taxii2/") == "https://taxii.example.org/taxii2/"
+    )

@@ -28,15 +28,20 @@ from typing import Any
 
 FORMATS = (
     "syslog", "cef", "leef", "json", "suricata", "zeek", "access", "windows", "cloudtrail",
+    "snort",
 )  # fmt: skip
-JSON_FORMATS = frozenset({"json", "suricata", "zeek", "windows", "cloudtrail"})
+# Formats whose records may be JSON objects (Zeek and Snort read text lines as well): they
+# get the JSON variants, and their files are named .jsonl.
+JSON_FORMATS = frozenset({"json", "suricata", "zeek", "windows", "cloudtrail", "snort"})
 LINE_TRANSPORTS = ("rest", "hec_raw", "upload", "command")
 TRANSPORTS = (*LINE_TRANSPORTS, "hec_event", "syslog")
 INJECTED_VIA = ("rest", "hec_event", "syslog")
 # HEC raw reads a body as REST does with text/plain, and the command reads files as the
 # upload page does: they get the common cases and the per-format ones, not every variant.
 NOT_JSON_VARIANTS = tuple(t for t in TRANSPORTS if t not in ("hec_raw", "command"))
-SYSLOG_FORMATS = ("syslog", "cef", "leef")
+# Formats the syslog listener is sent (a source names its senders, whatever its format:
+# Snort's alert_syslog output reaches a ``snort`` source that way).
+SYSLOG_FORMATS = ("syslog", "cef", "leef", "snort")
 MIB = 1024 * 1024
 INJECTIONS = {
     "crlf": "a\r\nb",
@@ -139,7 +144,44 @@ def template(log_format: str, values: dict[str, Any], field_name: str | None = N
             "userAgent": v("user_agent", "aws-cli/2"),
             "userIdentity": {"type": "IAMUser", "userName": v("user", f"good {m}")},
         }
+    if log_format == "snort":
+        return _snort(values, field_name)
     raise ValueError(log_format)
+
+
+def _snort(values: dict[str, Any], field_name: str | None) -> Any:
+    """Snort's three forms in turn (alert_json, alert_fast, a ``snort[pid]:`` syslog
+    line), so that every case has two of them beside it; an injected field names its form
+    (``json.msg``, ``fast.msg``, ``syslog.host``)."""
+    m, i = values["m"], values["i"]
+    form = field_name.split(".")[0] if field_name else ("json", "fast", "syslog")[i % 3]
+
+    def v(name: str, default: str) -> str:
+        return values["inject"] if f"{form}.{name}" == field_name else default
+
+    if form == "json":
+        return {
+            "timestamp": "26/03/01-10:00:00.000000",
+            "pkt_num": 1_000_000 + i,
+            "proto": "TCP",
+            "src_addr": v("src_addr", "10.0.0.1"),
+            "src_port": 1234,
+            "dst_ap": "10.0.0.2:80",
+            "rule": "1:2019401:3",
+            "priority": 2,
+            "class": v("class", "Attempted Information Leak"),
+            "action": v("action", "allow"),
+            "iface": v("iface", "eth0"),
+            "msg": v("msg", f"good {m}"),
+        }
+    body = (
+        f"[1:2019401:3] {v('msg', 'good ' + m)} [**] [Classification: "
+        f"{v('classification', 'Misc activity')}] [Priority: 3] "
+        f"{{{v('proto', 'TCP')}}} 10.0.0.1:{1024 + i % 60_000} -> 10.0.0.2:80"
+    )
+    if form == "fast":
+        return f"03/01-10:00:00.{i % 1_000_000:06d} [**] {body}"
+    return f"<33>Mar  1 10:00:00 {v('host', 'ids1')} snort[{v('pid', '812')}]: {body}"
 
 
 FIELDS = {
@@ -152,6 +194,17 @@ FIELDS = {
     "zeek": ["uid", "proto", "query"],
     "windows": ["channel", "hostname", "user", "command_line"],
     "cloudtrail": ["event_name", "event_source", "user_agent", "user"],
+    # Snort's fields say which of its forms they are in (see _snort).
+    "snort": [
+        "json.msg",
+        "json.class",
+        "json.src_addr",
+        "fast.msg",
+        "fast.classification",
+        "fast.proto",
+        "syslog.host",
+        "syslog.msg",
+    ],
 }
 
 # ---- bad records ---------------------------------------------------------------------------
@@ -231,6 +284,9 @@ JSON_BAD = [
     Bad("ts-object", ('{"@timestamp": {"$date": [1, 2]}, "time": [null]}',)),
     Bad("ts-digits", ('{"@timestamp": "²³", "time": "٣٣٣"}',)),
 ]
+SNORT_ARABIC_TIME = (
+    "\u0660\u0663/\u0660\u0661-\u0661\u0660:\u0660\u0660:\u0660\u0660"  # 03/01-10:00:00
+)
 PER_FORMAT: dict[str, list[Bad]] = {
     "syslog": [
         Bad("pri-999", ("<999>Feb  1 10:00:00 h app: x",), quarantine=True),
@@ -380,6 +436,94 @@ PER_FORMAT: dict[str, list[Bad]] = {
         Bad("time-1e20", ('{"eventName": "x", "eventTime": 1e20}',)),
         Bad("identity-text", ('{"eventName": "x", "eventTime": "t", "userIdentity": "x"}',)),
         Bad("records-nested", ('{"Records": [{"Records": [1]}, 5]}',), extra_rows=1),
+    ],
+    "snort": [
+        # alert_json
+        Bad("json-no-rule-no-sid", ('{"msg": "x", "proto": "TCP"}',), quarantine=True),
+        Bad("json-rule-not-gid-sid-rev", ('{"rule": "1:2:x", "msg": "x"}',), quarantine=True),
+        Bad("json-rule-5000-digits", ('{"rule": "' + "9" * 5000 + ':1:1"}',), quarantine=True),
+        Bad("json-rule-number-sid-text", ('{"rule": 5, "sid": "x"}',), quarantine=True),
+        Bad("json-sid-absurd", ('{"sid": 1e300, "gid": -1, "rev": "x", "priority": 1e300}',)),
+        Bad("json-sid-5000-digits", ('{"sid": ' + "9" * 5000 + ', "pkt_num": -1}',)),
+        Bad("json-seconds-1e20", ('{"rule": "1:1:1", "seconds": 1e20}',)),
+        Bad("json-seconds-negative", ('{"rule": "1:1:1", "seconds": -99999999999}',)),
+        Bad("json-seconds-text", ('{"rule": "1:1:1", "seconds": "x", "timestamp": "x"}',), True),
+        Bad("json-ts-feb-30", ('{"rule": "1:1:1", "timestamp": "02/30-10:00:00.0"}',), True),
+        Bad("json-ts-absurd", ('{"rule": "1:1:1", "timestamp": "99/13/32-25:61:61"}',), True),
+        Bad("json-ts-feb-29-2023", ('{"rule": "1:1:1", "timestamp": "23/02/29-10:00:00"}',), True),
+        Bad("json-ts-iso", ('{"rule": "1:1:1", "timestamp": "2026-03-01T10:00:00Z"}',), True),
+        Bad(
+            "json-ts-7-digit-fraction",
+            ('{"rule": "1:1:1", "timestamp": "03/01-10:00:00.1234567"}',),
+            True,
+        ),
+        Bad("json-ts-object", ('{"rule": "1:1:1", "timestamp": {"$date": [1]}}',), True),
+        Bad(
+            "json-ts-unicode-digits",
+            ('{"rule": "1:1:1", "timestamp": "' + SNORT_ARABIC_TIME + '"}',),
+        ),
+        Bad(
+            "json-ap-odd",
+            ('{"rule": "1:1:1", "src_ap": "::::", "dst_ap": "[::1]:99999", "src_port": "x"}',),
+        ),
+        Bad(
+            "json-wrong-types",
+            (
+                '{"rule": "1:1:1", "src_addr": [1], "dst_addr": {"a": 1}, "proto": 5, "vlan": "x", '
+                '"iface": [], "eth_src": 5, "msg": ["x"], "class": {}, "action": 5, "service": 1}',
+            ),
+        ),
+        Bad(
+            "json-pkt-num-past-64-bits",
+            ('{"rule": "1:1:1", "pkt_num": 18446744073709551616, "timestamp": "03/01-10:00:00"}',),
+        ),
+        Bad(
+            "json-msg-5000-cves", (json.dumps({"rule": "1:1:1", "msg": "CVE-2021-44228 " * 5000}),)
+        ),
+        Bad("json-b64-garbage", ('{"rule": "1:1:1", "b64_data": "!!! not base64 \\u0000"}',)),
+        # alert_fast
+        Bad("fast-no-rule", ("03/01-10:00:00.000000 [**] no rule here [**]",), quarantine=True),
+        Bad("fast-rule-11-digits", ("03/01-10:00:00.000000 [**] [1:99999999999:1] m",), True),
+        Bad("fast-truncated-in-rule", ("03/01-10:00:00.000000 [**] [1:20",), quarantine=True),
+        Bad("fast-truncated-in-time", ("03/01-10:0",), quarantine=True),
+        Bad("fast-truncated-after-message", ("03/01-10:00:00.000000 [**] [1:2019401:3] ET tr",)),
+        Bad("fast-feb-30", ("02/30-10:00:00.000000 [**] [1:1:1] m [**]",), quarantine=True),
+        Bad("fast-25h", ("03/01-25:00:00.000000 [**] [1:1:1] m",), quarantine=True),
+        Bad("fast-feb-29-2001", ("01/02/29-10:00:00.000000 [**] [1:1:1] m",), quarantine=True),
+        Bad(
+            "fast-unicode-digits",
+            (SNORT_ARABIC_TIME + ".\u0660 [**] [\u0661:\u0661:\u0661] m [Priority: \u00b2]",),
+        ),
+        Bad("fast-priority-200-digits", ("[1:1:1] m [**] [Priority: " + "9" * 200 + "]",)),
+        Bad("fast-endpoints-odd", ("[1:1:1] m {TCP} 999.1.1.1:99999 -> [::1:x",)),
+        Bad("fast-proto-empty", ("[1:1:1] m {} 1.2.3.4:1 -> 5.6.7.8:2",)),
+        Bad("fast-brace-spam", ("[1:1:1] m " + "{" * 5000 + "} a -> b",)),
+        Bad("fast-bracket-spam", ("[1:1:1] m " + "[Classification: x]" * 3000,)),
+        Bad("fast-interface-long", ("[1:1:1] m [**] [Priority: 1] <" + "e" * 5000 + "> {TCP}",)),
+        Bad("fast-over-64k-line", ("[1:1:1] " + "m" * 70_000,), quarantine=True),
+        # snort[pid]: syslog lines
+        Bad("syslog-not-snort", ("<13>Feb  1 10:00:00 h sshd[1]: Accepted password for x",), True),
+        Bad(
+            "syslog-snort-startup",
+            ("<13>Feb  1 10:00:00 h snort[1]: Commencing packet processing",),
+            True,
+        ),
+        Bad("syslog-pri-999", ("<999>Feb  1 10:00:00 h snort[1]: [1:1:1] m",), quarantine=True),
+        Bad("syslog-bsd-feb-30", ("<33>Feb 30 10:00:00 h snort[1]: [1:1:1] m",)),
+        Bad(
+            "syslog-pid-5000-digits",
+            ("<33>Feb  1 10:00:00 h snort[" + "9" * 5000 + "]: [1:1:1] m",),
+        ),
+        Bad(
+            "syslog-rfc5424",
+            ("<33>1 2026-03-01T10:00:00Z h snort 1 - - [1:1:1] m {TCP} 1.2.3.4:1 -> 5.6.7.8:2",),
+        ),
+        Bad(
+            "syslog-rfc5424-ts-year-0",
+            ("<33>1 0000-01-01T00:00:00Z h snort 1 - - [1:1:1] m",),
+            True,
+        ),
+        Bad("syslog-snort3-no-body", ("<33>Feb  1 10:00:00 h snort3[1]:",), quarantine=True),
     ],
 }
 
