@@ -166,9 +166,8 @@ def indicators_of(record: EventRecord) -> None:
     """The active indicators the event carries, from the index ``prepare`` took for the
     batch (this process's, rebuilt once per change of the set): kept on the record
     (stored as IocMatch rows with the event) and written into the document as ECS
-    ``threat.enrichments``, which
-    the IOC-match rule selects on. A sender's own ``threat.enrichments`` is moved aside
-    first, so no event can forge a match."""
+    ``threat.enrichments``, which the IOC-match rule selects on. A sender's own
+    ``threat.enrichments`` is moved aside first, so no event can forge a match."""
     doc = record.normalized_data
     threat = doc.get("threat")
     if threat is not None and (type(threat) is not dict or "enrichments" in threat):
