@@ -226,7 +226,40 @@ def operator_env() -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "METRICS_TOKEN": secrets.token_urlsafe(32),
+        **{name: secrets.token_urlsafe(16) for name in SERVICE_PASSWORDS},
     }
+
+
+# Passwords of compose's services: none has a default in the file, so none is guessable.
+SERVICE_PASSWORDS = (
+    "POSTGRES_PASSWORD",
+    "RABBITMQ_PASSWORD",
+    "DB_APP_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+)
+
+
+def compose_environments(provided: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Every service's environment as compose would give it, with ``provided`` as .env."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    found = {"x-app": compose["x-app"]["environment"]}
+    for name, service in compose["services"].items():
+        environment = service.get("environment") or {}
+        if isinstance(environment, dict):
+            found[name] = environment
+    return {
+        name: {key: interpolate(str(value), provided) for key, value in env.items()}
+        for name, env in found.items()
+    }
+
+
+@pytest.mark.parametrize("missing", SERVICE_PASSWORDS)
+def test_compose_stops_without_each_service_password(missing):
+    given = operator_env()
+    environments = compose_environments(given)
+    assert any(given[missing] in value for env in environments.values() for value in env.values())
+    with pytest.raises(KeyError, match=f"set {missing} in .env"):
+        compose_environments({**given, missing: ""})
 
 
 def nginx_http_block() -> list[dict]:
@@ -440,13 +473,16 @@ def test_compose_runs_the_application_as_the_role_db_roles_grants():
     services = compose_services()
     migrate = services["migrate"]
     _ends_with_db_roles(migrate["command"])
-    owner = _db_user(migrate["environment"]["DATABASE_URL"])
+    given = operator_env()
+    environments = compose_environments(given)
+    owner = _db_user(environments["migrate"]["DATABASE_URL"])
     app_role = migrate["environment"]["DB_APP_ROLE"]
     assert owner == services["postgres"]["environment"]["POSTGRES_USER"]
     assert app_role and app_role != owner
-    assert "DB_APP_PASSWORD" in migrate["environment"]
+    assert environments["migrate"]["DB_APP_PASSWORD"] == given["DB_APP_PASSWORD"]
     for name in ("web", "worker", "beat", "syslog"):
-        assert _db_user(services[name]["environment"]["DATABASE_URL"]) == app_role, name
+        url = interpolate(services[name]["environment"]["DATABASE_URL"], given)
+        assert _db_user(url) == app_role, name
 
 
 def test_kubernetes_runs_the_application_as_the_role_db_roles_grants():
