@@ -113,15 +113,23 @@ def _snapshot(asset: Asset) -> dict[str, Any]:
     }
 
 
-def _check_team_scope(actor: User | None, *teams: Team | None) -> None:
-    """Whether ``actor`` may write an asset of each of ``teams`` (before and after the
-    change). Roles with ``assets.manage_all_assets`` (managers, SOC admins) and the
-    system may write any; others (integration accounts) only their teams' assets and
-    those of no team, so one team's machine account cannot re-team or rewrite another's
-    inventory, which decides what that team's alerts say about their hosts."""
+def writable_team_ids(actor: User | None) -> set[Any] | None:
+    """The teams whose assets ``actor`` may write (and their findings), besides assets
+    of no team; None for every team. Roles with ``assets.manage_all_assets`` (managers,
+    SOC admins) and the system write any; others (integration accounts) only their
+    teams', so one team's machine account cannot re-team or rewrite another's inventory,
+    which decides what that team's alerts say about their hosts."""
     if actor is None or actor.is_superuser or actor.has_perm("assets.manage_all_assets"):
+        return None
+    return set(actor.teams.values_list("pk", flat=True))
+
+
+def _check_team_scope(actor: User | None, *teams: Team | None) -> None:
+    """PermissionDenied unless ``actor`` may write an asset of each of ``teams`` (before
+    and after the change)."""
+    mine = writable_team_ids(actor)
+    if mine is None:
         return
-    mine = set(actor.teams.values_list("pk", flat=True))
     for team in teams:
         if team is not None and team.pk not in mine:
             raise PermissionDenied(

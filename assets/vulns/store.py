@@ -27,6 +27,7 @@ from socapp.users import User
 from .. import normalize
 from ..index import AssetRef, InventoryIndex, current
 from ..models import VulnerabilityFinding
+from ..services import writable_team_ids
 from . import nessus, openvas, tabular
 from .base import MAX_REASONS, Limits, Observation, Report, ReportRefused, ScannedHost
 
@@ -91,16 +92,25 @@ def _host_key(ip: str | None, name: str | None) -> str:
 class _Import:
     """One import's state: the report, the assets it resolved to, the findings known."""
 
-    def __init__(self, report: Report, result: VulnImportResult, now: datetime) -> None:
+    def __init__(
+        self, report: Report, result: VulnImportResult, now: datetime, teams: set[Any] | None
+    ) -> None:
         self.report, self.result, self.now = report, result, now
         index = current()
         self.scanned_at = {_host_key(h.host_ip, h.host_name): h.scanned_at for h in report.hosts}
         self.assets: dict[str, AssetRef | None] = {}
+        # Hosts that are assets of a team the importer may not write (writable_team_ids):
+        # their findings are neither recorded nor closed by this report.
+        self.foreign: set[str] = set()
         hosts: list[ScannedHost | Observation] = [*report.hosts, *report.observations]
         for host in hosts:
             key = _host_key(host.host_ip, host.host_name)
             if key not in self.assets:
-                self.assets[key] = _asset_of(index, host.host_ip, host.host_name)
+                ref = _asset_of(index, host.host_ip, host.host_name)
+                if ref is not None and teams is not None and ref.team_id not in (None, *teams):
+                    self.foreign.add(key)
+                    ref = None
+                self.assets[key] = ref
         ids = {ref.id for ref in self.assets.values() if ref is not None}
         self.known: dict[Key, VulnerabilityFinding] = {
             _key(f): f
@@ -255,9 +265,10 @@ def _skip_unknown(state: _Import, observations: Iterable[Observation]) -> list[O
         else:
             kept.append(observation)
     for host, count in unknown.items():
+        why = "another team's asset" if host in state.foreign else "not in the inventory"
         state.result.skip(
             f"host {host[:80]}",
-            f"not in the inventory ({count} finding{'s' if count > 1 else ''} skipped)",
+            f"{why} ({count} finding{'s' if count > 1 else ''} skipped)",
             count,
         )
     return kept
@@ -280,7 +291,7 @@ def vulns_import(
         result.skip(where, why, 0)
     result.skipped += report.skipped
     with transaction.atomic():
-        state = _Import(report, result, now or timezone.now())
+        state = _Import(report, result, now or timezone.now(), writable_team_ids(actor))
         for observation in _skip_unknown(state, report.observations):
             asset = state.assets[_host_key(observation.host_ip, observation.host_name)]
             assert asset is not None

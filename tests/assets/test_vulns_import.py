@@ -71,17 +71,37 @@ def test_a_nessus_report_imports_one_finding_per_cve_on_the_inventorys_asset(man
 
 
 def test_an_openvas_report_imports_by_nvt_with_its_cve_refs(integration, hosts):
-    _, web = hosts
-    response = _post(integration, openvas({"10.20.0.6": [OPENSSH]}), "openvas")
+    db, _ = hosts
+    response = _post(integration, openvas({"10.20.0.5": [OPENSSH]}), "openvas")
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 1
-    finding = VulnerabilityFinding.objects.get(asset=web)
+    finding = VulnerabilityFinding.objects.get(asset=db)
     assert (finding.cve, finding.plugin_id, finding.port) == (
         "CVE-2023-38408",
         "1.3.6.1.4.1.25623.1.0.99999",
         22,
     )
     assert finding.cvss_score == Decimal("9.8") and finding.scanner == "openvas"
+
+
+def test_an_integration_reports_only_on_its_teams_assets(integration, manager, hosts):
+    """An integration of team A: team B's host is skipped with the reason, and its full
+    scan neither records nor closes anything there; a manager's report reaches both."""
+    db, web = hosts
+    t0 = 1_700_000_000
+    _post(manager, nessus({"10.20.0.6": [LOG4SHELL]}, ended=t0), "nessus")
+    both = {"10.20.0.5": [OPENSSH], "10.20.0.6": [OPENSSH]}
+    body = _post(integration, nessus(both, ended=t0 + DAY), "nessus").json()
+    assert (body["created"], body["fixed"], body["skipped"]) == (1, 0, 1)
+    assert body["reasons"] == [
+        {"where": "host 10.20.0.6", "reason": "another team's asset (1 finding skipped)"}
+    ]
+    assert VulnerabilityFinding.objects.filter(asset=db).count() == 1
+    on_web = VulnerabilityFinding.objects.filter(asset=web)
+    assert sorted(on_web.values_list("status", flat=True)) == ["open", "open"]  # log4j's two
+    # the same report from a manager fixes team B's log4j findings and records OpenSSH
+    again = _post(manager, nessus(both, ended=t0 + DAY), "nessus").json()
+    assert (again["created"], again["fixed"], again["skipped"]) == (1, 2, 0)
 
 
 def test_a_reimport_updates_last_seen_and_never_duplicates(manager, hosts):
