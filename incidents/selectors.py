@@ -2,10 +2,11 @@
 
 - Alerts: the members of the alert's team; everyone with ``view_all_alerts``
   (incident managers, SOC admins, auditors).
-- Incidents: the members of the incident's team, its assignee, users or roles granted
-  the object permission through django-guardian, and everyone with
-  ``view_all_incidents``. Changing one needs ``change_incident`` and, on top,
-  ``manage_all_incidents`` or the same team/assignee/object-grant relation.
+- Incidents: the members of the incident's team, users or roles granted the object
+  permission through django-guardian, and everyone with ``view_all_incidents``; its
+  assignee only while they may still work it (``_related_to``). Changing one needs
+  ``change_incident`` and, on top, ``manage_all_incidents`` or the same team/object-grant
+  relation.
 """
 
 from __future__ import annotations
@@ -82,7 +83,15 @@ def _granted_incident_ids(user: User, codename: str) -> Q:
 
 
 def _related_to(user: User, codename: str) -> Q:
-    return Q(team__in=_teams_of(user)) | Q(assigned_to=user) | _granted_incident_ids(user, codename)
+    """The incidents of the user's teams, those granted to them, and, for someone who
+    works every team's cases, those given to them. Being the assignee opens nothing by
+    itself: an assignment that outlived its right (the assignee left the team, or was
+    given the case before assignees were checked) must not keep the case and its
+    evidence readable."""
+    related = Q(team__in=_teams_of(user)) | _granted_incident_ids(user, codename)
+    if user.has_perm("incidents.manage_all_incidents"):
+        related |= Q(assigned_to=user)
+    return related
 
 
 def incidents_visible_to(user: User) -> QuerySet[Incident]:

@@ -144,6 +144,28 @@ def test_evidence_is_hashed_kept_outside_the_web_root_and_served_to_the_team_onl
     assert sorted(p.name for p in stored.parent.iterdir()) == [stored.name]
 
 
+def test_an_assignee_who_leaves_the_team_no_longer_reads_the_case_or_its_evidence(
+    analyst_a, manager, team_a, team_b, settings, tmp_path
+):
+    settings.EVIDENCE_ROOT = tmp_path / "evidence"
+    incident = incident_create(actor=analyst_a, title="t", team=team_a)
+    client = browser_for(analyst_a)
+    upload = SimpleUploadedFile("notes.txt", b"secret", content_type="text/plain")
+    client.post(f"/incidents/{incident.number}/evidence/", {"file": upload})
+    browser_for(manager).post(f"/incidents/{incident.number}/assign/", {"assignee": "analyst_a"})
+    incident.refresh_from_db()
+    assert incident.assigned_to == analyst_a
+    page = f"/incidents/{incident.number}/"
+    evidence = f"{page}evidence/{incident.evidence.get().pk}/"
+    assert client.get(page).status_code == 200 and client.get(evidence).status_code == 200
+
+    team_a.members.remove(analyst_a)  # moved to team B
+    team_b.members.add(analyst_a)
+    assert client.get(page).status_code == 404 and client.get(evidence).status_code == 404
+    # a manager, who works every team's cases, reads what is given to them anywhere
+    assert browser_for(manager).get(page).status_code == 200
+
+
 def test_object_permissions_decide_who_sees_and_changes_an_incident(
     analyst_a, analyst_b, auditor, manager, team_a
 ):

@@ -146,18 +146,23 @@ def test_managers_and_auditors_see_every_team(manager, auditor, team_a, team_b):
 
 
 @pytest.mark.django_db
-def test_incidents_follow_team_assignee_and_object_grants(analyst_a, analyst_b, team_a, team_b):
+def test_incidents_follow_team_and_object_grants_not_a_stale_assignment(
+    analyst_a, analyst_b, team_a, team_b
+):
     from guardian.shortcuts import assign_perm
 
     own = IncidentFactory(team=team_a)
-    assigned = IncidentFactory(team=team_b, assigned_to=analyst_a)
+    # given to analyst_a though they cannot work team B's cases (an assignment from
+    # before assignees were checked): being the assignee opens nothing by itself
+    stale = IncidentFactory(team=team_b, assigned_to=analyst_a)
     shared = IncidentFactory(team=team_b)
     hidden = IncidentFactory(team=team_b)
     assign_perm("incidents.view_incident", analyst_a, shared)
     client = client_for(analyst_a)
     numbers = {i["number"] for i in client.get(reverse("api:incident-list")).json()["results"]}
-    assert numbers == {own.number, assigned.number, shared.number}
+    assert numbers == {own.number, shared.number}
     assert client.get(reverse("api:incident-detail", args=[hidden.pk])).status_code == 404
+    assert client.get(reverse("api:incident-detail", args=[stale.pk])).status_code == 404
     # Read access through a grant is not write access.
     patch = client.patch(
         reverse("api:incident-detail", args=[shared.pk]), {"title": "mine now"}, format="json"
