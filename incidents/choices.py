@@ -66,6 +66,13 @@ class ResponseActionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class SettleOutcome(models.TextChoices):
+    """What a manager found when they checked an action left running (its worker died)."""
+
+    FAILED = "failed", "Failed"
+    SUCCEEDED = "succeeded", "Succeeded (verified by hand)"
+
+
 class ConnectorKind(models.TextChoices):
     WEBHOOK = "webhook", "Webhook (HTTP POST)"
     EMAIL = "email", "E-mail"
@@ -104,6 +111,7 @@ class TimelineKind(models.TextChoices):
     ACTION_REQUESTED = "action_requested", "Response action requested"
     ACTION_DECIDED = "action_decided", "Response action approved or rejected"
     ACTION_FINISHED = "action_finished", "Response action finished"
+    ACTION_SETTLED = "action_settled", "Running response action settled by hand"
     OBSERVABLE_ADDED = "observable_added", "Observable added"
     ALERT_COMMENTS_COPIED = "alert_comments_copied", "Alert comments carried over"
     ALERTS_CLOSED = "alerts_closed", "Linked alerts closed"

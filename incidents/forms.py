@@ -21,6 +21,7 @@ from .choices import (
     IncidentType,
     ObservableKind,
     ResponseActionType,
+    SettleOutcome,
     TaskStatus,
 )
 from .models import Connector, Incident, Severity
@@ -242,3 +243,11 @@ class ActionDecideForm(forms.Form):
     action = forms.UUIDField()
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     note = forms.CharField(max_length=2000, required=False)
+
+
+class ActionSettleForm(forms.Form):
+    """Settle an action left running: what the manager found when they checked by hand."""
+
+    action = forms.UUIDField()
+    outcome = forms.ChoiceField(choices=SettleOutcome.choices)
+    note = forms.CharField(max_length=2000)

@@ -17,6 +17,7 @@ from ..choices import (
     IncidentPriority,
     IncidentType,
     ResponseActionType,
+    SettleOutcome,
     TaskStatus,
 )
 from ..models import (
@@ -286,6 +287,19 @@ class ActionRequestSerializer(serializers.Serializer):
 
 class ActionDecisionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class ActionSettleSerializer(serializers.Serializer):
+    """Settle an action left running (its worker died) by what you checked by hand."""
+
+    outcome = serializers.ChoiceField(
+        choices=SettleOutcome.choices,
+        help_text="failed: it did not take effect (or you cannot tell); "
+        "succeeded: you verified the effect by hand.",
+    )
+    note = serializers.CharField(
+        max_length=2000, help_text='What you checked, e.g. "firewall shows no block".'
+    )
 
 
 class CommentSerializer(serializers.Serializer):

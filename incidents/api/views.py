@@ -17,6 +17,7 @@ from socapp.api.viewsets import AuditedReadMixin, ReadOnlyViewSet
 from socapp.users import user_of
 
 from .. import services
+from ..choices import SettleOutcome
 from ..downloads import evidence_response
 from ..filters import AlertFilterSet, IncidentFilterSet, ResponseActionFilterSet
 from ..models import Alert, AlertMute, Incident, ResponseAction
@@ -39,6 +40,7 @@ from .lookup import IncidentLookupMixin
 from .serializers import (
     ActionDecisionSerializer,
     ActionRequestSerializer,
+    ActionSettleSerializer,
     AlertMuteSerializer,
     AlertSerializer,
     AlertTriageSerializer,
@@ -518,6 +520,7 @@ class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
     action_permissions = {
         "approve": ["incidents.approve_responseaction"],
         "reject": ["incidents.approve_responseaction"],
+        "settle": ["incidents.approve_responseaction", "incidents.change_responseaction"],
     }
 
     def get_queryset(self) -> QuerySet[ResponseAction]:
@@ -543,3 +546,24 @@ class ResponseActionViewSet(AuditedReadMixin, ReadOnlyViewSet):
     def reject(self, request: Request, pk: str | None = None) -> Response:
         """Reject an action waiting for approval; it never runs."""
         return self._decide(request, approve=False)
+
+    @extend_schema(request=ActionSettleSerializer, responses=ResponseActionSerializer)
+    @action(detail=True, methods=["post"])
+    def settle(self, request: Request, pk: str | None = None) -> Response:
+        """Settle an action left running by a worker that died.
+
+        Once it has run longer than RESPONSE_STUCK_MINUTES an incident manager settles it
+        as failed, or as succeeded when they verified the effect by hand, with a note
+        saying what they checked. An action that is not running, or started too
+        recently, is 400 with the reason."""
+        action = self.get_object()
+        body = ActionSettleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        services.action_settle(
+            action=action,
+            actor=user_of(request),
+            succeeded=data["outcome"] == SettleOutcome.SUCCEEDED,
+            note=data["note"],
+        )
+        return Response(ResponseActionSerializer(action).data)

@@ -2,7 +2,16 @@
 one transaction, records the change on the incident timeline and in the audit log, and
 nudges the live pages after commit."""
 
-from .actions import action_decide, action_request, action_run, approval_needed, may_approve
+from .actions import (
+    action_decide,
+    action_is_stuck,
+    action_request,
+    action_run,
+    action_settle,
+    approval_needed,
+    may_approve,
+    may_settle,
+)
 from .alerts import (
     alert_comment,
     alert_create,
@@ -44,8 +53,10 @@ __all__ = [
     "RESOLUTIONS",
     "WORKFLOW",
     "action_decide",
+    "action_is_stuck",
     "action_request",
     "action_run",
+    "action_settle",
     "alert_comment",
     "alert_create",
     "alert_fold",
@@ -73,6 +84,7 @@ __all__ = [
     "incident_link_ioc",
     "incident_update",
     "may_approve",
+    "may_settle",
     "mute_for",
     "observable_add",
     "task_add",

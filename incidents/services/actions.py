@@ -6,12 +6,15 @@ audit log.
 Running is at most once: the worker claims an approved action by moving it to
 ``running`` in one conditional UPDATE, so a redelivered task finds nothing to do. An
 action whose worker died while it ran stays ``running`` and is not retried by itself,
-because the firewall or directory may already have acted; a person decides.
+because the firewall or directory may already have acted; a person decides: once it has
+run longer than ``RESPONSE_STUCK_MINUTES`` an incident manager settles it as failed or
+succeeded with what they checked (``action_settle``). Settling and the worker's own finish
+are both conditional on ``running``, so exactly one of them decides the status.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +29,7 @@ from socapp.users import User
 from ..choices import ResponseActionStatus as Status
 from ..choices import ResponseActionType, TimelineKind
 from ..models import Connector, Incident, ResponseAction
-from ..response import Message, deliver
+from ..response import Message, Outcome, deliver
 from ..response.targets import clean_parameters, target_of
 from ..selectors import incident_can_change
 from .cases import incident_url, timeline
@@ -43,6 +46,11 @@ def approval_needed(incident: Incident) -> bool:
 
 def may_approve(user: User) -> bool:
     return bool(user.is_superuser or user.has_perm("incidents.approve_responseaction"))
+
+
+def may_settle(user: User) -> bool:
+    """Settle an action left running: the incident managers who approve and change them."""
+    return may_approve(user) and user.has_perm("incidents.change_responseaction")
 
 
 def _check_connector(action_type: str, connector: Connector | None) -> None:
@@ -253,21 +261,120 @@ def action_run(action_id: Any) -> ResponseAction | None:
     if action is None:
         return None
     outcome = deliver(action.connector, _message(action))
-    action.status = Status.SUCCEEDED if outcome.ok else Status.FAILED
-    action.results = {"summary": outcome.summary, **outcome.detail}
-    action.performed_by = action.decided_by or action.requested_by
-    action.finished_at = timezone.now()
+    return _finish(action, outcome)
+
+
+def _finish(action: ResponseAction, outcome: Outcome) -> ResponseAction:
+    """Store the handler's outcome, unless a manager settled the action meanwhile (they
+    judged it stuck): then their verdict stands and the late outcome is recorded beside
+    it, on the action, the timeline and the audit log."""
+    status = Status.SUCCEEDED if outcome.ok else Status.FAILED
+    results = {"summary": outcome.summary, **outcome.detail}
     with transaction.atomic():
-        action.save(update_fields=["status", "results", "performed_by", "finished_at"])
-        _record(
-            action,
-            TimelineKind.ACTION_FINISHED,
-            None,
-            "incident.action_finished",
-            summary=outcome.summary,
+        finished = ResponseAction.objects.filter(pk=action.pk, status=Status.RUNNING).update(
+            status=status,
+            results=results,
+            performed_by=action.decided_by or action.requested_by,
+            finished_at=timezone.now(),
         )
+        action.refresh_from_db()
+        if finished:
+            _record(
+                action,
+                TimelineKind.ACTION_FINISHED,
+                None,
+                "incident.action_finished",
+                summary=outcome.summary,
+            )
+        else:
+            action.results = {**action.results, "after_settled": {"status": status, **results}}
+            action.save(update_fields=["results"])
+            _record(
+                action,
+                TimelineKind.ACTION_FINISHED,
+                None,
+                "incident.action_finished",
+                summary=outcome.summary,
+                after_settled=True,
+                worker_status=status,
+            )
     _tell_requester(action, f"{action}: {action.get_status_display().lower()}")
     return action
+
+
+SETTLE_NOTE_MAX = 2000
+
+
+def stuck_since() -> datetime:
+    """Actions running since before this may be settled by hand."""
+    return timezone.now() - timedelta(minutes=settings.RESPONSE_STUCK_MINUTES)
+
+
+def action_is_stuck(action: ResponseAction) -> bool:
+    return (
+        action.status == Status.RUNNING
+        and action.performed_at is not None
+        and action.performed_at < stuck_since()
+    )
+
+
+def action_settle(
+    *, action: ResponseAction, actor: User, succeeded: bool, note: str
+) -> ResponseAction:
+    """An incident manager settles an action left running (its worker died): failed, or
+    succeeded when they verified the effect by hand. ``note`` says what they checked."""
+    if not may_settle(actor):
+        raise PermissionDenied("Only incident managers may settle response actions.")
+    if not incident_can_change(actor, action.incident):
+        raise PermissionDenied("You may not change this incident.")
+    refuse_nul(note=note)
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": "Say what you checked, e.g. what the firewall shows."})
+    if len(note) > SETTLE_NOTE_MAX:
+        raise ValidationError({"note": f"At most {SETTLE_NOTE_MAX} characters."})
+    status = Status.SUCCEEDED if succeeded else Status.FAILED
+    verdict = "succeeded" if succeeded else "failed"
+    now = timezone.now()
+    summary = f"Settled by hand as {verdict} by {actor.username}: {note}"
+    results = {
+        "summary": summary[:500],
+        "settled_by": actor.username,
+        "settled_at": now.isoformat(),
+        "note": note,
+    }
+    with transaction.atomic():
+        # Only while it still runs and has run long enough: a worker finishing at the same
+        # moment updates the same row on the same condition, so one of the two wins.
+        settled = ResponseAction.objects.filter(
+            pk=action.pk, status=Status.RUNNING, performed_at__lt=stuck_since()
+        ).update(status=status, results=results, finished_at=now)
+        action.refresh_from_db()
+        if not settled:
+            raise ValidationError({"status": _not_settleable(action)})
+        _record(
+            action,
+            TimelineKind.ACTION_SETTLED,
+            actor,
+            "incident.action_settle",
+            note=note[:500],
+        )
+    if action.requested_by_id != actor.pk:
+        _tell_requester(action, f"{actor} settled {action} as {verdict}.")
+    return action
+
+
+def _not_settleable(action: ResponseAction) -> str:
+    if action.status != Status.RUNNING:
+        return f"This action is not running (it is {action.get_status_display().lower()})."
+    minutes = settings.RESPONSE_STUCK_MINUTES
+    if action.performed_at is None:
+        return "This action has not started yet."
+    ready = timezone.localtime(action.performed_at + timedelta(minutes=minutes))
+    return (
+        f"This action started less than {minutes} minutes ago (RESPONSE_STUCK_MINUTES); "
+        f"its worker may still finish it. It can be settled from {ready:%Y-%m-%d %H:%M %Z}."
+    )
 
 
 def actions_resume(older_than_seconds: int = 60) -> int:

@@ -19,12 +19,19 @@ from socapp.audit_access import note_list, note_read
 from socapp.users import User, user_of
 
 from .. import services
-from ..choices import CLOSE_REASONS_BY_HAND, IncidentStatus, ObservableKind, TaskStatus
+from ..choices import (
+    CLOSE_REASONS_BY_HAND,
+    IncidentStatus,
+    ObservableKind,
+    SettleOutcome,
+    TaskStatus,
+)
 from ..downloads import evidence_response
 from ..filters import IncidentFilterSet
 from ..forms import (
     ActionDecideForm,
     ActionRequestForm,
+    ActionSettleForm,
     AssignForm,
     CloseIncidentForm,
     CommentForm,
@@ -234,9 +241,15 @@ def _event_timeline_context(request: HttpRequest, incident: Incident) -> dict:
 
 
 def _actions_context(user: User, incident: Incident) -> dict:
+    actions = list(incident_actions(incident))
+    may_settle = services.may_settle(user) and incident_can_change(user, incident)
     return {
-        "actions": incident_actions(incident),
+        "actions": actions,
         "can_approve": services.may_approve(user) and incident_can_change(user, incident),
+        # Running past RESPONSE_STUCK_MINUTES: offered to managers to settle by hand.
+        "settleable": {a.pk for a in actions if services.action_is_stuck(a)}
+        if may_settle
+        else set(),
     }
 
 
@@ -271,6 +284,12 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
         approve = data["decision"] == "approve"
         services.action_decide(action=action, actor=user, approve=approve, note=data["note"])
         messages.success(request, "Approved: the action runs now." if approve else "Rejected.")
+
+    def settle_action(data: dict) -> None:
+        action = get_object_or_404(incident.response_actions, pk=data["action"])
+        succeeded = data["outcome"] == SettleOutcome.SUCCEEDED
+        services.action_settle(action=action, actor=user, succeeded=succeeded, note=data["note"])
+        messages.success(request, f"Settled as {'succeeded' if succeeded else 'failed'}.")
 
     return {
         "edit": (
@@ -326,6 +345,7 @@ def _change_steps(request: HttpRequest, incident: Incident) -> dict:
         ),
         "action": (ActionRequestForm, request_action, ""),
         "action-decide": (ActionDecideForm, decide_action, ""),
+        "action-settle": (ActionSettleForm, settle_action, ""),
     }
 
 

@@ -404,6 +404,7 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "incidents.choices.AlertStatus",
         "IncidentStatusEnum": "incidents.choices.IncidentStatus",
         "ResponseActionStatusEnum": "incidents.choices.ResponseActionStatus",
+        "SettleOutcomeEnum": "incidents.choices.SettleOutcome",
         "TaskStatusEnum": "incidents.choices.TaskStatus",
         "RuleStatusEnum": "correlation.choices.RuleStatus",
         "IocStatusEnum": "intel.choices.IocStatus",
@@ -623,6 +624,9 @@ EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=50 * 1024 * 1024)
 # Response actions on incidents of this priority or above wait for an incident manager's
 # approval (low, medium, high, critical; "none" never asks).
 RESPONSE_APPROVAL_PRIORITY = env.str("RESPONSE_APPROVAL_PRIORITY", default="high")
+# An action still running this many minutes after it started (its worker died) may be
+# settled by an incident manager as failed or succeeded, with what they checked.
+RESPONSE_STUCK_MINUTES = env.int("RESPONSE_STUCK_MINUTES", default=15)
 # Connector kind -> handler (docs/RESPONSE.md): replace one or add a kind here.
 RESPONSE_HANDLERS = {
     "webhook": "incidents.response.webhook.deliver",

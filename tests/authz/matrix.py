@@ -198,6 +198,12 @@ BODIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
         "action": w.obj("incidents.responseaction").pk,
         "decision": "reject",
     },
+    # Settling an action left running, likewise: the service refuses non-managers.
+    ("incidents:change[action=action-settle]", "POST"): lambda w: {
+        "action": w.obj("incidents.responseaction").pk,
+        "outcome": "failed",
+        "note": "checked the firewall",
+    },
     # The editor is open to every rule reader (to test a rule on an event); saving is for
     # those who may add or change rules, and is refused only for a valid definition.
     ("rules:new", "POST"): lambda w: {"definition": RULE.replace("4c1b2f0e", "5d2c3a1f")},
