@@ -4,11 +4,13 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from socapp.timerange import MOMENT_MAX_CHARS, PARAMS, TimeRangeError, time_range_from
 
 from .choices import LogFormat
 from .models import Source
+from .search import QueryError, compile_query, parse
 
 
 class UploadForm(forms.Form):
@@ -69,3 +71,16 @@ class SearchForm(forms.Form):
         data["time_range"] = chosen
         data["since"], data["until"] = chosen.since, chosen.until
         return data
+
+
+def search_query_problems(params: QueryDict) -> list[str]:
+    """What the search page would say of a saved search's query string (its form, then
+    its query language), or [] if it searches: the check of socapp.saved_views."""
+    form = SearchForm(params)
+    if not form.is_valid():
+        return [f"{field}: {' '.join(map(str, errors))}" for field, errors in form.errors.items()]
+    try:
+        compile_query(parse(form.cleaned_data["q"]))
+    except QueryError as exc:
+        return [f"q: {exc}"]
+    return []

@@ -6,9 +6,11 @@ import uuid
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 
 from correlation.choices import SeverityName
 from socapp.filters import DateTimeFilter, RelativeRangeFilter
+from socapp.timerange import TimeRangeError, time_range_from
 
 from .choices import AlertStatus, IncidentPriority, IncidentStatus
 from .entities import entity_candidates
@@ -106,6 +108,17 @@ class AlertFilterSet(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(incident__isnull=True)
         return queryset.filter(incident__number=value)
+
+
+def alert_queue_query_problems(params: QueryDict) -> list[str]:
+    """What the alert queue would say of a saved view's query string (its time range,
+    then its filters), or [] if it lists alerts: the check of socapp.saved_views."""
+    try:
+        time_range_from(params, default=None)
+    except TimeRangeError as exc:
+        return [f"{exc.field}: {exc.message}"]
+    filters = AlertFilterSet(params, queryset=Alert.objects.none())
+    return [f"{field}: {' '.join(errors)}" for field, errors in filters.errors.items()]
 
 
 class IncidentFilterSet(django_filters.FilterSet):

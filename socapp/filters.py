@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from .models import AuditEntry
+from .models import AuditEntry, SavedView
 from .timerange import ANY, CUSTOM, TimeRangeError, parse_relative
 
 OUT_OF_RANGE = "This moment is out of range."
@@ -107,3 +107,17 @@ class AuditEntryFilterSet(django_filters.FilterSet):
         if value.endswith("."):
             return queryset.filter(action__startswith=value)
         return queryset.filter(action=value)
+
+
+class SavedViewFilterSet(django_filters.FilterSet):
+    # Not "page": that is the page number of the list (?page=2).
+    view_of = django_filters.ChoiceFilter(
+        field_name="page",
+        choices=[(p.value, p.label) for p in (SavedView.Page.ALERTS, SavedView.Page.EVENTS)],
+        help_text="The views of one page: alerts (the alert queue) or events (event search).",
+    )
+    shared = django_filters.BooleanFilter()
+
+    class Meta:
+        model = SavedView
+        fields = ["view_of", "shared"]

@@ -7,6 +7,7 @@ import uuid
 from django.db.models import Q, QuerySet
 
 from .models import DEFAULT_TEAM, AuditEntry, SavedView, Team, UserPreference
+from .saved_views import saved_view_pages
 from .users import User
 
 
@@ -22,6 +23,18 @@ def saved_views_for(user: User, page: str) -> QuerySet[SavedView]:
         SavedView.objects.filter(page=page)
         .filter(Q(owner=user) | Q(shared=True))
         .select_related("owner")
+    )
+
+
+def saved_views_visible_to(user: User) -> QuerySet[SavedView]:
+    """Every saved view ``user`` sees on the pages: of each page they may open (its
+    registered permission), their own and those others shared."""
+    pages = [page for page, spec in saved_view_pages().items() if user.has_perm(spec.permission)]
+    return (
+        SavedView.objects.filter(page__in=pages)
+        .filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .order_by("page", "name", "id")
     )
 
 

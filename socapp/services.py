@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .audit import audit_record
+from .audit import audit_record, model_changes
 from .models import ApiToken, SavedView, UserPreference
+from .saved_views import NAME_MAX_CHARS, page_not_kept, query_problems, saved_view_pages
 from .timezones import is_time_zone
 from .tokens import PERSONAL_PREFIX, token_generate
 from .users import User
@@ -57,15 +58,109 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
     return token
 
 
-def saved_view_save(*, owner: User, page: str, name: str, query: str, shared: bool) -> SavedView:
-    """Keep (or replace) the owner's view ``name`` of ``page``."""
-    name = name.strip()[:100]
+def _saved_view_clean(*, page: str, name: str, query: str) -> str:
+    """The view's name, trimmed; a name or query the page would not keep is refused."""
+    name = name.strip()
+    problems: dict[str, list[str]] = {}
     if not name:
-        raise ValidationError({"name": "Give the view a name."})
-    view, _ = SavedView.objects.update_or_create(
-        owner=owner, page=page, name=name, defaults={"query": query, "shared": shared}
-    )
+        problems["name"] = ["Give the view a name."]
+    elif "\x00" in name:
+        problems["name"] = ["A name cannot contain NUL characters."]
+    elif len(name) > NAME_MAX_CHARS:
+        problems["name"] = [f"A name is at most {NAME_MAX_CHARS} characters."]
+    if page not in saved_view_pages():
+        problems["page"] = [page_not_kept(page)]
+    else:
+        found = query_problems(page, query)
+        if found:
+            problems["query"] = found
+    if problems:
+        raise ValidationError(problems)
+    return name
+
+
+def _saved_view_fields(view: SavedView) -> dict[str, object]:
+    return {"page": view.page, "name": view.name, "query": view.query, "shared": view.shared}
+
+
+def saved_view_save(*, owner: User, page: str, name: str, query: str, shared: bool) -> SavedView:
+    """Keep (or replace) the owner's view ``name`` of ``page`` (the pages' "Save view")."""
+    name = _saved_view_clean(page=page, name=name, query=query)
+    existing = SavedView.objects.filter(owner=owner, page=page, name=name).first()
+    if existing is not None:
+        return saved_view_update(view=existing, actor=owner, query=query, shared=shared)
+    return saved_view_create(owner=owner, page=page, name=name, query=query, shared=shared)
+
+
+def saved_view_create(
+    *, owner: User, page: str, name: str, query: str, shared: bool = False
+) -> SavedView:
+    """A new view of ``page`` for ``owner`` (the acting user: views are one's own), who
+    must be one who may open that page."""
+    name = _saved_view_clean(page=page, name=name, query=query)
+    if not owner.has_perm(saved_view_pages()[page].permission):
+        raise PermissionDenied("You may not open this page, so you cannot keep views of it.")
+    if SavedView.objects.filter(owner=owner, page=page, name=name).exists():
+        raise ValidationError({"name": f"You already have a view of this page named {name!r}."})
+    with transaction.atomic():
+        view = SavedView.objects.create(
+            owner=owner, page=page, name=name, query=query, shared=shared
+        )
+        audit_record(
+            actor=owner,
+            action="saved_view.create",
+            target=view,
+            changes=model_changes({}, _saved_view_fields(view)),
+        )
     return view
+
+
+def _require_owner(view: SavedView, actor: User) -> None:
+    if view.owner_id != actor.pk:
+        raise PermissionDenied("Only its owner may change or delete a saved view.")
+
+
+def saved_view_update(
+    *,
+    view: SavedView,
+    actor: User,
+    name: str | None = None,
+    query: str | None = None,
+    shared: bool | None = None,
+) -> SavedView:
+    """Rename the actor's own view, change its query or whether it is shared."""
+    _require_owner(view, actor)
+    new_name = _saved_view_clean(
+        page=view.page,
+        name=view.name if name is None else name,
+        query=view.query if query is None else query,
+    )
+    clash = SavedView.objects.filter(owner=view.owner_id, page=view.page, name=new_name)
+    if clash.exclude(pk=view.pk).exists():
+        raise ValidationError({"name": f"You already have a view of this page named {new_name!r}."})
+    before = _saved_view_fields(view)
+    view.name = new_name
+    view.query = view.query if query is None else query
+    view.shared = view.shared if shared is None else shared
+    changes = model_changes(before, _saved_view_fields(view))
+    if changes:
+        with transaction.atomic():
+            view.save(update_fields=["name", "query", "shared"])
+            audit_record(actor=actor, action="saved_view.update", target=view, changes=changes)
+    return view
+
+
+def saved_view_delete(*, view: SavedView, actor: User) -> None:
+    """Delete the actor's own view."""
+    _require_owner(view, actor)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="saved_view.delete",
+            target=view,
+            changes=model_changes(_saved_view_fields(view), {}),
+        )
+        view.delete()
 
 
 def user_time_zone_set(*, user: User, time_zone: str) -> UserPreference:

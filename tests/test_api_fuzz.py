@@ -59,7 +59,7 @@ from incidents.services.actions import action_request
 from incidents.services.cases import incident_create
 from incidents.services.mutes import alert_mute
 from socapp.jwt_sessions import jwt_session_open
-from socapp.services import api_token_create
+from socapp.services import api_token_create, saved_view_create
 from tests.conftest import PASSWORD, ROOT
 from tests.factories import (
     AssetFactory,
@@ -157,6 +157,12 @@ def world(analyst_a, analyst_b, manager, soc_admin, team_a, team_b, settings, tm
     correlation = CorrelationFactory()
     asset = AssetFactory.create(team=team_a)
     ioc = IOCFactory.create()
+    own_view = saved_view_create(
+        owner=analyst_a, page="alerts", name="criticals", query="severity=critical"
+    )
+    shared_view = saved_view_create(
+        owner=manager, page="events", name="ssh", query="q=destination.port%3A22", shared=True
+    )
 
     w = World()
     w.add("alerts", alert, other_team_alert)
@@ -176,6 +182,7 @@ def world(analyst_a, analyst_b, manager, soc_admin, team_a, team_b, settings, tm
     w.add("severities", *Severity.objects.all()[:2])
     w.add("teams", team_a, team_b)
     w.add("users", analyst_a, manager)
+    w.add("saved-views", own_view, shared_view)
     w.ids["events"] = [str(i) for i in event_ids]
     w.values = {
         "team": [team_a.name, team_b.name],

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from socapp.audit_access import note_read
 from socapp.models import SavedView
-from socapp.services import saved_view_save
+from socapp.services import saved_view_delete, saved_view_save
 from socapp.users import User, user_of
 
 from .. import services
@@ -226,7 +226,8 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 @require_POST
 def delete_view(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    get_object_or_404(SavedView, pk=pk, owner=request.user).delete()
+    view = get_object_or_404(SavedView, pk=pk, owner=request.user)
+    saved_view_delete(view=view, actor=user_of(request))
     return redirect("alerts:queue")
 
 

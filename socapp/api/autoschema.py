@@ -45,6 +45,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "Assets", "description": "The asset inventory and its asset types."},
     {"name": "Intel", "description": "Threat intelligence sources and their IOCs."},
     {"name": "Dashboard", "description": "The SOC dashboard's figures."},
+    {
+        "name": "Saved views",
+        "description": "Saved filters of the alert queue and event search: one's own and "
+        "those others shared, as the console's pages list them.",
+    },
     {"name": "Auth", "description": "Who the caller is, and JWTs for integrations."},
     {"name": "Admin", "description": "Teams, users and the audit log."},
 ]
@@ -69,6 +74,7 @@ RESOURCE_TAGS = {
     "iocs": "Intel",
     "threat-intel": "Intel",
     "dashboard": "Dashboard",
+    "saved-views": "Saved views",
     "auth": "Auth",
     "me": "Auth",
     "teams": "Admin",

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from ..models import AuditEntry, Team
+from ..models import AuditEntry, SavedView, Team
+from ..saved_views import NAME_MAX_CHARS, QUERY_MAX_CHARS
 from ..users import User
 
 
@@ -51,3 +52,41 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         model = AuditEntry
         fields = "__all__"
         read_only_fields = [f.name for f in AuditEntry._meta.concrete_fields]
+
+
+QUERY_HELP = (
+    "The page's query string, without the '?': what its URL carries, e.g. "
+    "`status=open&severity=high` (alerts) or `q=destination.port%3A22&range=24h` (events). "
+    "It must be one the page accepts: a search query that parses, a known status."
+)
+
+
+# The pages that keep saved views (their apps register them: socapp.saved_views); a
+# test keeps the two the same.
+SAVED_VIEW_PAGES = [(p.value, p.label) for p in (SavedView.Page.ALERTS, SavedView.Page.EVENTS)]
+
+
+class SavedViewSerializer(serializers.ModelSerializer):
+    page = serializers.ChoiceField(choices=SAVED_VIEW_PAGES)
+    owner = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="The username of its owner."
+    )
+    name = serializers.CharField(max_length=NAME_MAX_CHARS)
+    query = serializers.CharField(
+        max_length=QUERY_MAX_CHARS, allow_blank=True, trim_whitespace=False, help_text=QUERY_HELP
+    )
+
+    class Meta:
+        model = SavedView
+        fields = ["id", "page", "name", "query", "shared", "owner", "created_at"]
+        read_only_fields = ["id", "owner", "created_at"]
+
+
+class SavedViewUpdateSerializer(serializers.Serializer):
+    """A view's page stays; its name, query and sharing change (PATCH: any of them)."""
+
+    name = serializers.CharField(max_length=NAME_MAX_CHARS)
+    query = serializers.CharField(
+        max_length=QUERY_MAX_CHARS, allow_blank=True, trim_whitespace=False, help_text=QUERY_HELP
+    )
+    shared = serializers.BooleanField(required=False)

@@ -1,12 +1,13 @@
 from django.urls import path
 
 from .auth_views import TokenObtainView, TokenRefreshView, TokenRevokeView
-from .views import AuditEntryViewSet, MeView, TeamViewSet, UserViewSet
+from .views import AuditEntryViewSet, MeView, SavedViewViewSet, TeamViewSet, UserViewSet
 
 routes = [
     ("teams", TeamViewSet, "team"),
     ("users", UserViewSet, "user"),
     ("audit", AuditEntryViewSet, "auditentry"),
+    ("saved-views", SavedViewViewSet, "savedview"),
 ]
 
 urlpatterns = [

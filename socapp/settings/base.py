@@ -410,6 +410,7 @@ SPECTACULAR_SETTINGS = {
         "IocStatusEnum": "intel.choices.IocStatus",
         "LevelEnum": "correlation.choices.SeverityName",
         "LogFormatEnum": "events.choices.LogFormat",
+        "SavedViewPageEnum": "socapp.api.serializers.SAVED_VIEW_PAGES",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
