@@ -175,3 +175,47 @@ def test_the_admin_refuses_assignees_who_cannot_work_the_teams_cases(
     taken = admin_change(admin, url, assignee=str(analyst_a.pk))
     assert taken.status_code == 302, taken.context["adminform"].form.errors
     assert Alert.objects.get(pk=alert.pk).assignee == analyst_a
+
+
+def test_cases_go_back_to_the_queue_when_their_assignee_leaves_the_team_or_loses_the_role(
+    analyst_a, manager, team_a
+):
+    from incidents.services import incident_assign
+    from socapp.models import AuditEntry
+
+    open_case = incident_create(actor=analyst_a, title="open", team=team_a)
+    closed_case = incident_create(actor=analyst_a, title="closed", team=team_a)
+    managers_case = incident_create(actor=analyst_a, title="theirs", team=team_a)
+    for incident, who in (
+        (open_case, analyst_a),
+        (closed_case, analyst_a),
+        (managers_case, manager),
+    ):
+        incident_assign(incident=incident, assignee=who, actor=manager)
+    Incident.objects.filter(pk=closed_case.pk).update(status="closed")
+    alert = raise_alert(team_a)
+    Alert.objects.filter(pk=alert.pk).update(assignee=analyst_a)
+    team_a.members.add(manager)
+
+    team_a.members.remove(analyst_a, manager)  # as the admin's team form does
+
+    open_case.refresh_from_db()
+    assert open_case.assigned_to is None
+    entry = open_case.timeline.filter(kind="assigned").latest("created_at")
+    assert entry.actor is None and entry.data["previous"] == "analyst_a"
+    assert "no longer works team Team A" in entry.data["reason"]
+    assert Alert.objects.get(pk=alert.pk).assignee is None
+    # a closed case keeps who worked it; a manager works every team's cases anyway
+    assert Incident.objects.get(pk=closed_case.pk).assigned_to == analyst_a
+    assert Incident.objects.get(pk=managers_case.pk).assigned_to == manager
+    handed = AuditEntry.objects.filter(actor=None, action__in=["incident.assign", "alert.update"])
+    assert handed.count() == 2
+    page = browser_for(manager).get(f"/incidents/{open_case.number}/").content.decode()
+    assert "no longer works team Team A" in page
+
+    # taking the role away from the user's side hands back what they were given since
+    team_a.members.add(analyst_a)
+    incident_assign(incident=open_case, assignee=analyst_a, actor=manager)
+    analyst_a.groups.clear()
+    open_case.refresh_from_db()
+    assert open_case.assigned_to is None
