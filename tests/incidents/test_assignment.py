@@ -219,3 +219,13 @@ def test_cases_go_back_to_the_queue_when_their_assignee_leaves_the_team_or_loses
     analyst_a.groups.clear()
     open_case.refresh_from_db()
     assert open_case.assigned_to is None
+
+
+def test_clearing_a_team_hands_back_its_members_open_cases(analyst_a, manager, team_a):
+    from incidents.services import incident_assign
+
+    incident = incident_create(actor=analyst_a, title="open", team=team_a)
+    incident_assign(incident=incident, assignee=analyst_a, actor=manager)
+    team_a.members.clear()  # from the team's side: the signal does not say whom it removed
+    incident.refresh_from_db()
+    assert incident.assigned_to is None
