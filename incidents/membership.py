@@ -1,6 +1,6 @@
 """Team membership and roles decide who may work a case (``assignable_users``); when
 they shrink, the cases given to people who can no longer work them go back to the queue
-(``services.assignment.assignments_recheck``). Connected in ``IncidentsConfig.ready``:
+(``services.handback.assignments_recheck``). Connected in ``IncidentsConfig.ready``:
 team members and roles are changed in the Django admin, which calls no service."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from socapp.models import Team
 
 from .choices import IncidentStatus
 from .models import Alert, Incident
-from .services.assignment import OPEN_ALERTS, assignments_recheck
+from .services.handback import OPEN_ALERTS, assignments_recheck
 
 
 def _holding_open_cases() -> Any:

@@ -216,7 +216,7 @@ def _alert_state(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _apply_status(alert: Alert, actor: User, status: str, close_reason: str | None) -> None:
+def _apply_status(alert: Alert, actor: User | None, status: str, close_reason: str | None) -> None:
     now = timezone.now()
     if status == AlertStatus.CLOSED:
         if not (close_reason or alert.close_reason):
@@ -235,14 +235,15 @@ def _apply_status(alert: Alert, actor: User, status: str, close_reason: str | No
 def alert_update(
     *,
     alert: Alert,
-    actor: User,
+    actor: User | None,
     status: str | None = None,
     close_reason: str | None = None,
     assignee: Any = None,
     severity: Severity | None = None,
     unassign: bool = False,
 ) -> Alert:
-    """Triage an alert: change its status, assignee or severity.
+    """Triage an alert: change its status, assignee or severity (``actor`` None: socapp
+    itself, as when an assignee may no longer work the alert).
 
     Acknowledging records who and when; closing needs a reason.
     """
@@ -274,7 +275,7 @@ def _closed_as_false_positive(alert: Alert) -> bool:
     return alert.status == AlertStatus.CLOSED and alert.close_reason == CloseReason.FALSE_POSITIVE
 
 
-def _indicator_false_positive(alert: Alert, actor: User) -> None:
+def _indicator_false_positive(alert: Alert, actor: User | None) -> None:
     """An IOC-match alert judged a false positive: the indicator gets the verdict (a
     sighting, then retired or down-scored: INTEL_FALSE_POSITIVE_ACTION)."""
     indicator = (alert.details or {}).get("indicator")

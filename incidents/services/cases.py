@@ -425,7 +425,7 @@ def _close_alerts(incident: Incident, actor: User) -> None:
         push_alert("alert.updated", alert)
 
 
-def _notify_assignee(incident: Incident, assignee: Any, actor: User) -> None:
+def _notify_assignee(incident: Incident, assignee: Any, actor: User | None) -> None:
     if assignee is None or assignee.pk == getattr(actor, "pk", None):
         return
     notify_user(
@@ -436,9 +436,12 @@ def _notify_assignee(incident: Incident, assignee: Any, actor: User) -> None:
     )
 
 
-def incident_assign(*, incident: Incident, assignee: Any, actor: User) -> Incident:
+def incident_assign(
+    *, incident: Incident, assignee: Any, actor: User | None, reason: str = ""
+) -> Incident:
     """Give the incident to ``assignee`` (None: to nobody); only someone who may work the
-    team's cases (``assignable_users``) can take it."""
+    team's cases (``assignable_users``) can take it. ``actor`` None: socapp itself, which
+    says why in ``reason`` (the timeline shows it)."""
     previous = incident.assigned_to
     if previous == assignee:
         return incident
@@ -452,6 +455,7 @@ def incident_assign(*, incident: Incident, assignee: Any, actor: User) -> Incide
             actor,
             assignee=assignee.username if assignee else None,
             previous=previous.username if previous else None,
+            **({"reason": reason} if reason else {}),
         )
         audit_record(
             actor=actor,
