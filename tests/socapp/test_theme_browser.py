@@ -219,7 +219,9 @@ def test_the_header_switch_changes_the_theme_and_keeps_it_across_reloads(
     other = page.context.new_page()
     other.goto(f"{live_console.url}/alerts/")
     page.get_by_label("Theme").select_option("light")
-    other.wait_for_function("document.documentElement.dataset.theme === 'light'")
+    # a function, not an expression: Playwright polls an expression with eval, which the
+    # page's CSP refuses whenever the first check is not already true
+    other.wait_for_function("() => document.documentElement.dataset.theme === 'light'")
     assert other.get_by_label("Theme").input_value() == "light"
     assert colours(other, "body")["background"] > 0.8
     assert_no_policy_violations(page)
